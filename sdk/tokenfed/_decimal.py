@@ -1,0 +1,110 @@
+"""Canonical decimal strings (CONV-020..CONV-023) and exact rounding.
+
+Arithmetic on money and units is done on integers scaled by powers of ten, so a result never
+depends on the size of a :mod:`decimal` context. :class:`~decimal.Decimal` is the type at the
+API boundary only.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from .errors import InvalidAmount
+
+__all__ = [
+    "CANONICAL_DECIMAL",
+    "MAX_DECIMAL_LENGTH",
+    "format_decimal",
+    "parse_decimal",
+    "round_half_even",
+    "scaled",
+]
+
+CANONICAL_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?")
+"""The canonical form of a decimal string (CONV-020), matched in full."""
+
+MAX_DECIMAL_LENGTH = 64
+"""Longest decimal string accepted (CONV-022)."""
+
+
+def parse_decimal(
+    value: object,
+    *,
+    name: str = "amount",
+    max_places: int | None = None,
+    non_negative: bool = False,
+    positive: bool = False,
+) -> Decimal:
+    """Parse a canonical decimal string into an exact :class:`~decimal.Decimal`.
+
+    Raises:
+        InvalidAmount: not a string, not canonical, too long, too many fractional digits,
+            or of a sign the member does not allow.
+    """
+    if not isinstance(value, str):
+        raise InvalidAmount(f"{name} must be a decimal string, not {type(value).__name__} (CONV-020)")
+    if len(value) > MAX_DECIMAL_LENGTH:
+        raise InvalidAmount(f"{name} is longer than {MAX_DECIMAL_LENGTH} characters (CONV-022)")
+    if value == "-0" or CANONICAL_DECIMAL.fullmatch(value) is None:
+        raise InvalidAmount(f"{name} {value!r} is not a canonical decimal string (CONV-020)")
+    number = Decimal(value)
+    if max_places is not None and _places(value) > max_places:
+        raise InvalidAmount(
+            f"{name} {value!r} has more than {max_places} fractional digits (CONV-021)"
+        )
+    if positive and number <= 0:
+        raise InvalidAmount(f"{name} {value!r} must be greater than 0")
+    if non_negative and number < 0:
+        raise InvalidAmount(f"{name} {value!r} must not be negative")
+    return number
+
+
+def _places(text: str) -> int:
+    point = text.find(".")
+    return 0 if point < 0 else len(text) - point - 1
+
+
+def format_decimal(value: Decimal) -> str:
+    """Write a finite :class:`~decimal.Decimal` in canonical form (CONV-020)."""
+    if not value.is_finite():
+        raise InvalidAmount(f"{value} is not a finite decimal")
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    coefficient = int("".join(map(str, digits))) if digits else 0
+    if coefficient == 0:
+        return "0"
+    if exponent >= 0:
+        text = str(coefficient * 10**exponent)
+    else:
+        places = -exponent
+        while places and coefficient % 10 == 0:
+            coefficient //= 10
+            places -= 1
+        whole, fraction = divmod(coefficient, 10**places)
+        text = str(whole) if places == 0 else f"{whole}.{fraction:0{places}d}"
+    return "-" + text if sign else text
+
+
+def scaled(value: Decimal) -> tuple[int, int]:
+    """Return ``(coefficient, places)`` with ``value == coefficient / 10**places`` exactly."""
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    coefficient = int("".join(map(str, digits))) if digits else 0
+    if sign:
+        coefficient = -coefficient
+    if exponent >= 0:
+        return coefficient * 10**exponent, 0
+    return coefficient, -exponent
+
+
+def round_half_even(numerator: int, denominator: int, places: int) -> Decimal:
+    """Round the rational ``numerator / denominator`` once, half to even, to ``places`` digits."""
+    if denominator <= 0:
+        raise ValueError("denominator must be positive")
+    scaled_numerator = numerator * 10**places
+    quotient, remainder = divmod(scaled_numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2 == 1):
+        quotient += 1
+    return Decimal(f"{quotient}e-{places}")  # exact: no context rounding

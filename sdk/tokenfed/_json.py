@@ -1,0 +1,141 @@
+"""Strict I-JSON parsing (CONV-010..CONV-016) and JCS digests (CONV-030, CONV-031).
+
+Python's :mod:`json` accepts duplicate member names (keeping the last), ``NaN``, unbounded
+integers, lone surrogates and binary floats. Every tokenfed document goes through
+:func:`loads` instead, which refuses all of these with :class:`~tokenfed.errors.Malformed`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import rfc8785
+
+from .errors import Malformed
+
+__all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "canonical_bytes", "digest", "loads"]
+
+MAX_SAFE_INTEGER = 2**53 - 1
+"""Largest integer magnitude allowed in a document (I-JSON, RFC 7493 section 2.2)."""
+
+MAX_DEPTH = 32
+"""Deepest nesting of arrays and objects a document may have (CONV-015)."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise Malformed(f"duplicate member name {name!r} (CONV-011)")
+            seen.add(name)
+    return obj
+
+
+def _integer(text: str) -> int:
+    value = int(text)
+    if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return value
+    raise Malformed(f"integer {text[:24]} is outside +-(2^53 - 1) (CONV-012)")
+
+
+def _no_float(text: str) -> Any:
+    raise Malformed(
+        f"number {text[:24]} has a fraction or exponent; decimals are strings (CONV-013)"
+    )
+
+
+def _no_constant(text: str) -> Any:
+    raise Malformed(f"{text} is not JSON (CONV-010)")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object,
+    parse_int=_integer,
+    parse_float=_no_float,
+    parse_constant=_no_constant,
+)
+
+
+def _depth(text: str) -> int:
+    """Nesting depth of a JSON text, ignoring brackets inside strings."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _check_strings(value: Any) -> None:
+    """Reject lone surrogates, which JSON escapes can express but UTF-8 cannot (CONV-014)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Malformed("string holds a lone surrogate escape (CONV-014)") from None
+    elif isinstance(value, dict):
+        for name, member in value.items():
+            _check_strings(name)
+            _check_strings(member)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item)
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse one I-JSON text strictly.
+
+    Raises:
+        Malformed: invalid UTF-8, invalid JSON, duplicate member names, a number with a
+            fraction or exponent, an integer outside +-(2^53 - 1), NaN or Infinity, a lone
+            surrogate, or nesting deeper than :data:`MAX_DEPTH`.
+    """
+    if isinstance(data, bytes | bytearray):
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Malformed(f"not UTF-8 at byte {exc.start} (CONV-010)") from None
+    else:
+        text = data
+    if text.startswith("\ufeff"):
+        raise Malformed("byte order mark before the JSON text (CONV-010)")
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
+        raise Malformed(f"nesting deeper than {MAX_DEPTH} levels (CONV-015)")
+    try:
+        value = _DECODER.decode(text)
+    except Malformed:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise Malformed(f"not valid JSON: {exc} (CONV-010)") from None
+    if "\\u" in text:
+        _check_strings(value)
+    return value
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Serialize with the JSON Canonicalization Scheme (RFC 8785) (CONV-030)."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise Malformed(f"cannot canonicalize: {exc}") from exc
+
+
+def digest(value: Any) -> str:
+    """``sha256:`` + lowercase hex SHA-256 of the JCS bytes of ``value`` (CONV-031)."""
+    return "sha256:" + hashlib.sha256(canonical_bytes(value)).hexdigest()

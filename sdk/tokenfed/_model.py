@@ -1,0 +1,182 @@
+"""Shared machinery for the pydantic models of tokenfed documents.
+
+Models use the wire member names, keep unknown members (CONV-005), hold decimals as
+:class:`~decimal.Decimal` and write them back as canonical strings (CONV-020). :func:`validate`
+turns a parsed JSON value into a model, mapping failures onto registry codes in the order the
+conventions chapter gives (CONV-004, CONV-023).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+from ._decimal import MAX_DECIMAL_LENGTH, format_decimal, parse_decimal
+from ._json import MAX_SAFE_INTEGER
+from .errors import InvalidAmount, SchemaViolation, TokenfedError, UnsupportedVersion
+
+__all__ = [
+    "SPEC_VERSION",
+    "Amount",
+    "Document",
+    "EntityId",
+    "NonNegativeDecimal",
+    "NumericDate",
+    "PositiveDecimal",
+    "SafeCount",
+    "Weight",
+    "check_version",
+    "validate",
+]
+
+SPEC_VERSION = "1.0"
+"""The version of the specification this SDK implements."""
+
+_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+_DECIMAL_ERROR = "tokenfed_decimal"
+_DECIMAL_PATTERN = r"^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$"
+
+
+def _decimal_validator(
+    *, max_places: int | None = None, non_negative: bool = False, positive: bool = False
+) -> BeforeValidator:
+    def check(value: Any) -> Decimal:
+        if not isinstance(value, str):
+            raise PydanticCustomError("decimal_type", "decimals are JSON strings")
+        try:
+            return parse_decimal(
+                value, max_places=max_places, non_negative=non_negative, positive=positive
+            )
+        except InvalidAmount as exc:
+            raise PydanticCustomError(_DECIMAL_ERROR, "{reason}", {"reason": exc.message}) from None
+
+    return BeforeValidator(check)
+
+
+def _decimal_schema(description: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _DECIMAL_PATTERN,
+            "maxLength": MAX_DECIMAL_LENGTH,
+            "description": description,
+        }
+    )
+
+
+_SERIALIZE = PlainSerializer(format_decimal, return_type=str)
+
+Amount = Annotated[
+    Decimal, _decimal_validator(), _SERIALIZE, _decimal_schema("canonical decimal string")
+]
+"""A canonical decimal of any sign and precision."""
+
+NonNegativeDecimal = Annotated[
+    Decimal,
+    _decimal_validator(non_negative=True),
+    _SERIALIZE,
+    _decimal_schema("canonical decimal string, >= 0"),
+]
+"""A canonical decimal >= 0."""
+
+PositiveDecimal = Annotated[
+    Decimal,
+    _decimal_validator(positive=True),
+    _SERIALIZE,
+    _decimal_schema("canonical decimal string, > 0"),
+]
+"""A canonical decimal > 0."""
+
+Weight = Annotated[
+    Decimal,
+    _decimal_validator(max_places=9, non_negative=True),
+    _SERIALIZE,
+    _decimal_schema("UTU per meter unit: canonical decimal string, >= 0, <= 9 fractional digits"),
+]
+"""A rate-card weight: >= 0, at most 9 fractional digits (UNIT-020)."""
+
+SafeCount = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER, strict=True)]
+"""An integer count in 0..2^53-1."""
+
+NumericDate = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER, strict=True)]
+"""Integer seconds since the epoch, UTC (CONV-002)."""
+
+EntityId = Annotated[
+    str,
+    Field(
+        pattern=r"^https://[^\s?#]+$",
+        max_length=2048,
+        description="entity identifier: an https URL without query or fragment",
+    ),
+]
+"""An entity identifier: an https URL without query or fragment (CONV-001)."""
+
+
+class Document(BaseModel):
+    """Base of every wire document: wire names, strict types, unknown members kept."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True, populate_by_name=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON form: wire names, canonical decimal strings, unknown members kept."""
+        return self.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+
+def check_version(value: Any) -> None:
+    """Refuse a ``ver`` of another major version (CONV-004); a malformed ``ver`` is left to the schema."""
+    if isinstance(value, str):
+        match = _VERSION.fullmatch(value)
+        if match is not None and match.group(1) != SPEC_VERSION.split(".")[0]:
+            raise UnsupportedVersion(
+                f"ver {value!r} has major version {match.group(1)}; this implementation "
+                f"supports {SPEC_VERSION.split('.')[0]}.x (CONV-004)"
+            )
+
+
+ModelT = TypeVar("ModelT", bound=Document)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return "/" + "/".join(str(part) for part in loc)
+
+
+def validate(model: type[ModelT], value: Any, *, what: str | None = None) -> ModelT:
+    """Validate a parsed JSON value as ``model``.
+
+    Raises:
+        UnsupportedVersion: ``ver`` names another major version (checked first, CONV-004).
+        InvalidAmount: the only failures are decimal members that are not canonical (CONV-023).
+        SchemaViolation: any other failure; ``detail["path"]`` names the first failing member.
+    """
+    name = what or model.__name__
+    if not isinstance(value, dict):
+        raise SchemaViolation(f"{name} must be a JSON object", detail={"path": "/"})
+    if "ver" in model.model_fields:
+        check_version(value.get("ver"))
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        path = _location(first["loc"])
+        if all(error["type"] == _DECIMAL_ERROR for error in errors):
+            raise InvalidAmount(
+                f"{name}{path}: {first['msg']}", detail={"path": path}
+            ) from None
+        raise SchemaViolation(
+            f"{name}{path}: {first['msg']}", detail={"path": path, "errors": len(errors)}
+        ) from None
+    except TokenfedError:
+        raise

@@ -1,0 +1,298 @@
+"""Errors raised by the SDK, one class per code of the spec's error registry.
+
+Every rejection the SDK makes is a :class:`TokenfedError` whose :attr:`~TokenfedError.code`
+is a stable code listed in ``spec/errors.md``. Catch :class:`TokenfedError` to handle them
+all; read ``code`` to decide what to do; show ``message`` (and :meth:`diagnostics`) to a person.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AmountMismatch",
+    "ChainBreak",
+    "IatInFuture",
+    "InternalError",
+    "InvalidAmount",
+    "InvalidKey",
+    "InvalidProof",
+    "InvalidSignature",
+    "InvalidUsage",
+    "IoError",
+    "KeyNotValid",
+    "Malformed",
+    "RateCardMismatch",
+    "RateCardNotValid",
+    "RatesNotValid",
+    "Replay",
+    "SchemaViolation",
+    "TokenfedError",
+    "UnknownCurrency",
+    "UnknownKey",
+    "UnknownMeter",
+    "UnknownModel",
+    "UnknownRateCard",
+    "UnpricedMeter",
+    "UnsupportedAlg",
+    "UnsupportedCrit",
+    "UnsupportedTyp",
+    "UnsupportedVersion",
+    "UsageError",
+    "error_class",
+    "registry",
+]
+
+
+class TokenfedError(Exception):
+    """Base of every error the SDK raises on purpose.
+
+    Attributes:
+        code: the stable registry code (``spec/errors.md``), for programs.
+        message: one sentence for a person, naming what was wrong.
+        detail: optional machine-readable context (member path, expected value...).
+    """
+
+    code: ClassVar[str] = "internal_error"
+    hint: ClassVar[str] = "This is a defect in tokenfed; please report it with the input."
+
+    def __init__(self, message: str, *, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail: dict[str, Any] = dict(detail or {})
+
+    def diagnostics(self) -> str:
+        """Return the message followed by what the user can do about it."""
+        return f"{self.message}\n{self.hint}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the wire form ``{"error": code, "message": ...}`` (plus ``detail`` if any)."""
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.detail:
+            body["detail"] = self.detail
+        return body
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class InternalError(TokenfedError):
+    """An unexpected failure inside the SDK (never caused by valid or invalid input alone)."""
+
+    code = "internal_error"
+
+
+class Malformed(TokenfedError):
+    """The input is not well-formed: not I-JSON, bad base64url, not a JWS, too large, too deep."""
+
+    code = "malformed"
+    hint = "Check that the input is UTF-8 I-JSON (or a JWS compact string) produced by a conforming encoder."
+
+
+class SchemaViolation(TokenfedError):
+    """The document parses but does not match the schema of its kind."""
+
+    code = "schema_violation"
+    hint = "Compare the document with its JSON Schema in spec/schemas/; `detail` names the member."
+
+
+class InvalidAmount(TokenfedError):
+    """A decimal member is not a canonical decimal string, or is out of its allowed range."""
+
+    code = "invalid_amount"
+    hint = (
+        "Write decimals as JSON strings in canonical form: no exponent, no leading '+', "
+        "no trailing fractional zeros, e.g. \"0.0015\"."
+    )
+
+
+class UnsupportedVersion(TokenfedError):
+    """The document's ``ver`` has a major version this implementation does not support."""
+
+    code = "unsupported_version"
+    hint = "Send documents with ver \"1.x\", or upgrade to an implementation of that major version."
+
+
+class UnknownMeter(TokenfedError):
+    """A usage names a meter that is neither registered nor a namespaced extension."""
+
+    code = "unknown_meter"
+    hint = "Use the meter names of the registry (spec/units.md) or a namespaced extension name."
+
+
+class InvalidUsage(TokenfedError):
+    """A usage object or vendor usage report is inconsistent (negative bucket, wrong type)."""
+
+    code = "invalid_usage"
+    hint = "Check the counts: they are integers >= 0 and parts never exceed their totals."
+
+
+class UnpricedMeter(TokenfedError):
+    """A non-zero meter has no weight for this model in the rate card."""
+
+    code = "unpriced_meter"
+    hint = "Add a weight for that meter to the model in the rate card, or do not meter it."
+
+
+class UnknownModel(TokenfedError):
+    """The usage names a model that the rate card does not price."""
+
+    code = "unknown_model"
+    hint = "Price the usage under a rate card that lists this model id."
+
+
+class RateCardNotValid(TokenfedError):
+    """The rate card is not valid at the requested time (outside nbf <= t < exp)."""
+
+    code = "rate_card_not_valid"
+    hint = "Use the rate card that was in force at that time."
+
+
+class UnknownCurrency(TokenfedError):
+    """The exchange-rate set has no rate for the requested code."""
+
+    code = "unknown_currency"
+    hint = "Use a code listed in the exchange-rate set, or UTU."
+
+
+class RatesNotValid(TokenfedError):
+    """The exchange-rate set is not valid at the requested time."""
+
+    code = "rates_not_valid"
+    hint = "Use the exchange-rate set that was in force at that time."
+
+
+class UnsupportedTyp(TokenfedError):
+    """The JWS ``typ`` header is missing or names another kind of document."""
+
+    code = "unsupported_typ"
+    hint = "Each document kind has its own typ; a document of one kind is never accepted as another."
+
+
+class UnsupportedAlg(TokenfedError):
+    """The JWS ``alg`` is not allowed (only EdDSA and ES256), or not the one pinned to the key."""
+
+    code = "unsupported_alg"
+    hint = "Sign with EdDSA (Ed25519) or ES256, matching the algorithm of the key."
+
+
+class UnsupportedCrit(TokenfedError):
+    """The JWS header carries ``crit``; no critical extension is supported."""
+
+    code = "unsupported_crit"
+    hint = "Remove the crit header parameter; tokenfed 1.0 defines no critical extensions."
+
+
+class UnknownKey(TokenfedError):
+    """No trusted key has the JWS ``kid`` for this issuer."""
+
+    code = "unknown_key"
+    hint = "Check the trust store: the issuer must publish this key (kid = RFC 7638 thumbprint)."
+
+
+class KeyNotValid(TokenfedError):
+    """The key was not valid at the document's time: not yet published, expired or revoked."""
+
+    code = "key_not_valid"
+    hint = "Check the key's validity window and revocation time in the trust store."
+
+
+class InvalidKey(TokenfedError):
+    """A JWK is malformed, of an unsupported type or curve, or private where public is needed."""
+
+    code = "invalid_key"
+    hint = "Use an Ed25519 (OKP) or P-256 (EC) JWK as written by `tokenfed keygen`."
+
+
+class InvalidSignature(TokenfedError):
+    """The signature does not verify with the key."""
+
+    code = "invalid_signature"
+    hint = "The document was altered or signed with another key; obtain the original bytes."
+
+
+class UnknownRateCard(TokenfedError):
+    """The receipt references a rate card the verifier does not have."""
+
+    code = "unknown_rate_card"
+    hint = "Give the verifier the rate card named by the receipt's rate_card.id."
+
+
+class RateCardMismatch(TokenfedError):
+    """The referenced rate card's digest differs, or it was not valid at the receipt's iat."""
+
+    code = "rate_card_mismatch"
+    hint = "The issuer and verifier hold different versions of the rate card; compare digests."
+
+
+class AmountMismatch(TokenfedError):
+    """The receipt's amount is not what the rate card gives for its usage."""
+
+    code = "amount_mismatch"
+    hint = "Recompute the amount with the rate card named by the receipt; see spec/units.md."
+
+
+class IatInFuture(TokenfedError):
+    """The document's ``iat`` is later than now plus the allowed clock skew."""
+
+    code = "iat_in_future"
+    hint = "Check the issuer's clock."
+
+
+class Replay(TokenfedError):
+    """A ``jti`` already seen from this issuer arrived with different content."""
+
+    code = "replay"
+    hint = "Each receipt needs a jti unique per issuer; an identical resubmission is accepted."
+
+
+class ChainBreak(TokenfedError):
+    """The receipt's ``seq``/``prev`` do not continue the tracked (iss, aud) stream."""
+
+    code = "chain_break"
+    hint = "Receipts of a stream must arrive with seq + 1 and prev = digest of the previous receipt."
+
+
+class InvalidProof(TokenfedError):
+    """A Merkle inclusion proof does not lead to the batch root."""
+
+    code = "invalid_proof"
+    hint = "The batched receipt, its proof or its batch do not belong together."
+
+
+class UsageError(TokenfedError):
+    """The command line was used wrongly (CLI only; exit status 2)."""
+
+    code = "usage"
+    hint = "Run the command with --help to see its arguments."
+
+
+class IoError(TokenfedError):
+    """A file could not be read or written (CLI and storage only)."""
+
+    code = "io_error"
+    hint = "Check the path and its permissions."
+
+
+def _collect() -> dict[str, type[TokenfedError]]:
+    found: dict[str, type[TokenfedError]] = {}
+    pending: list[type[TokenfedError]] = [TokenfedError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls is not TokenfedError:
+            found[cls.code] = cls
+    return found
+
+
+_REGISTRY = _collect()
+
+
+def registry() -> dict[str, type[TokenfedError]]:
+    """Return every registry code mapped to its error class."""
+    return dict(_REGISTRY)
+
+
+def error_class(code: str) -> type[TokenfedError]:
+    """Return the error class of a registry code (``KeyError`` if the code is not registered)."""
+    return _REGISTRY[code]

@@ -1,0 +1,155 @@
+"""The one place where tokenfed documents are signed and verified (JWS compact, RFC 7515).
+
+Checks made here, in this order (CONV-040..CONV-049): size limit and three canonical base64url
+segments; header and payload are strict I-JSON objects (no duplicate member names); ``typ`` is
+the expected kind; ``alg`` is in the registry and is the one pinned to the key; no ``crit``;
+``kid`` names a trusted key; the signature verifies. ``jku``, ``x5u``, ``jwk`` and ``x5c`` are
+never used to find a key (CONV-047).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import _json
+from ._b64 import b64decode, b64encode
+from .errors import (
+    InvalidSignature,
+    Malformed,
+    UnknownKey,
+    UnsupportedAlg,
+    UnsupportedCrit,
+    UnsupportedTyp,
+)
+from .keys import ALGORITHMS, PrivateKey, PublicKey
+
+__all__ = [
+    "MAX_TOKEN_BYTES",
+    "TYP_EXCHANGE_RATES",
+    "TYP_RATE_CARD",
+    "TYP_RECEIPT",
+    "TYP_RECEIPT_BATCH",
+    "Decoded",
+    "KeyResolver",
+    "decode",
+    "sign",
+    "verify",
+    "verify_signature",
+]
+
+TYP_RATE_CARD = "tokenfed-rate-card+jwt"
+TYP_EXCHANGE_RATES = "tokenfed-exchange-rates+jwt"
+TYP_RECEIPT = "tokenfed-receipt+jwt"
+TYP_RECEIPT_BATCH = "tokenfed-receipt-batch+jwt"
+
+MAX_TOKEN_BYTES = 65536
+"""Largest JWS compact serialization accepted by default (CONV-040)."""
+
+_MEDIA_PREFIX = "application/"
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A parsed JWS: header, claims, and the exact bytes the signature covers."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+    token: str
+
+
+KeyResolver = Callable[[Decoded], PublicKey]
+"""Picks the verification key for a decoded JWS, or raises a :class:`~tokenfed.errors.TokenfedError`."""
+
+
+def _normal_typ(value: str) -> str:
+    lowered = value.lower()
+    return lowered[len(_MEDIA_PREFIX) :] if lowered.startswith(_MEDIA_PREFIX) else lowered
+
+
+def sign(claims: Mapping[str, Any], key: PrivateKey, typ: str) -> str:
+    """Sign ``claims`` as a JWS compact string with header ``{alg, typ, kid}``.
+
+    The payload is the JCS serialization of the claims (CONV-046), so the same claims and an
+    Ed25519 key always give the same token.
+    """
+    header = {"alg": key.alg, "typ": typ, "kid": key.kid}
+    signing_input = (
+        b64encode(_json.canonical_bytes(header)) + "." + b64encode(_json.canonical_bytes(claims))
+    ).encode("ascii")
+    return signing_input.decode("ascii") + "." + b64encode(key.sign(signing_input))
+
+
+def decode(token: str | bytes, typ: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> Decoded:
+    """Parse a JWS and check everything that does not need the key (no signature check).
+
+    Raises:
+        Malformed: over the size limit, not three canonical base64url segments, header or
+            payload not a strict I-JSON object.
+        UnsupportedTyp: ``typ`` missing or not ``typ``.
+        UnsupportedAlg: ``alg`` missing or not in the registry (``none`` and HMAC included).
+        UnsupportedCrit: a ``crit`` header parameter is present.
+    """
+    if isinstance(token, bytes | bytearray):
+        try:
+            token = bytes(token).decode("ascii")
+        except UnicodeDecodeError:
+            raise Malformed("a JWS compact serialization is ASCII (CONV-041)") from None
+    token = token.strip()
+    if len(token) > max_bytes:
+        raise Malformed(f"JWS is larger than {max_bytes} bytes (CONV-040)")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise Malformed("a JWS compact serialization has exactly three segments (CONV-041)")
+    header_b64, payload_b64, signature_b64 = parts
+    header = _json.loads(b64decode(header_b64, what="JWS header"))
+    claims = _json.loads(b64decode(payload_b64, what="JWS payload"))
+    signature = b64decode(signature_b64, what="JWS signature")
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise Malformed("JWS header and payload must be JSON objects (CONV-041)")
+    found_typ = header.get("typ")
+    if not isinstance(found_typ, str) or _normal_typ(found_typ) != typ:
+        raise UnsupportedTyp(f"expected typ {typ!r}, found {found_typ!r} (CONV-043)")
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in ALGORITHMS:
+        raise UnsupportedAlg(f"alg {alg!r} is not allowed; only EdDSA and ES256 (CONV-042)")
+    if "crit" in header:
+        raise UnsupportedCrit("the crit header parameter is not supported (CONV-048)")
+    return Decoded(header, claims, f"{header_b64}.{payload_b64}".encode("ascii"), signature, token)
+
+
+def verify_signature(decoded: Decoded, key: PublicKey) -> None:
+    """Check the pinned algorithm and the signature of a decoded JWS against ``key``."""
+    if decoded.header["alg"] != key.alg:
+        raise UnsupportedAlg(
+            f"header alg {decoded.header['alg']!r} is not the algorithm {key.alg!r} "
+            f"pinned to key {key.kid} (CONV-044)"
+        )
+    if not key.verify(decoded.signature, decoded.signing_input):
+        raise InvalidSignature("the JWS signature does not verify with the key (CONV-049)")
+
+
+def verify(
+    token: str | bytes,
+    typ: str,
+    key: PublicKey | KeyResolver,
+    *,
+    max_bytes: int = MAX_TOKEN_BYTES,
+) -> Decoded:
+    """Decode a JWS, find its key and verify its signature.
+
+    ``key`` is either the one trusted key (its ``kid`` must match the header's) or a resolver
+    that picks a key from the decoded header and claims.
+    """
+    decoded = decode(token, typ, max_bytes=max_bytes)
+    if isinstance(key, PublicKey):
+        kid = decoded.header.get("kid")
+        if kid != key.kid:
+            raise UnknownKey(f"JWS kid {kid!r} is not the trusted key {key.kid} (CONV-045)")
+        verify_signature(decoded, key)
+    else:
+        verify_signature(decoded, key(decoded))
+    return decoded
