@@ -43,7 +43,9 @@ def parse_decimal(
             or of a sign the member does not allow.
     """
     if not isinstance(value, str):
-        raise InvalidAmount(f"{name} must be a decimal string, not {type(value).__name__} (CONV-020)")
+        raise InvalidAmount(
+            f"{name} must be a decimal string, not {type(value).__name__} (CONV-020)"
+        )
     if len(value) > MAX_DECIMAL_LENGTH:
         raise InvalidAmount(f"{name} is longer than {MAX_DECIMAL_LENGTH} characters (CONV-022)")
     if value == "-0" or CANONICAL_DECIMAL.fullmatch(value) is None:

@@ -36,6 +36,7 @@ __all__ = [
     "NumericDate",
     "PositiveDecimal",
     "SafeCount",
+    "UtuAmount",
     "Weight",
     "check_version",
     "validate",
@@ -107,6 +108,14 @@ Weight = Annotated[
 ]
 """A rate-card weight: >= 0, at most 9 fractional digits (UNIT-020)."""
 
+UtuAmount = Annotated[
+    Decimal,
+    _decimal_validator(max_places=6, non_negative=True),
+    _SERIALIZE,
+    _decimal_schema("UTU amount: canonical decimal string, >= 0, <= 6 fractional digits"),
+]
+"""An amount of UTU: >= 0, at most 6 fractional digits (the precision of UTU)."""
+
 SafeCount = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER, strict=True)]
 """An integer count in 0..2^53-1."""
 
@@ -135,7 +144,10 @@ class Document(BaseModel):
 
 
 def check_version(value: Any) -> None:
-    """Refuse a ``ver`` of another major version (CONV-004); a malformed ``ver`` is left to the schema."""
+    """Refuse a ``ver`` of another major version (CONV-004).
+
+    A ``ver`` that is not ``MAJOR.MINOR`` at all is left to the schema check.
+    """
     if isinstance(value, str):
         match = _VERSION.fullmatch(value)
         if match is not None and match.group(1) != SPEC_VERSION.split(".")[0]:
@@ -172,9 +184,7 @@ def validate(model: type[ModelT], value: Any, *, what: str | None = None) -> Mod
         first = errors[0]
         path = _location(first["loc"])
         if all(error["type"] == _DECIMAL_ERROR for error in errors):
-            raise InvalidAmount(
-                f"{name}{path}: {first['msg']}", detail={"path": path}
-            ) from None
+            raise InvalidAmount(f"{name}{path}: {first['msg']}", detail={"path": path}) from None
         raise SchemaViolation(
             f"{name}{path}: {first['msg']}", detail={"path": path, "errors": len(errors)}
         ) from None

@@ -86,7 +86,10 @@ class Malformed(TokenfedError):
     """The input is not well-formed: not I-JSON, bad base64url, not a JWS, too large, too deep."""
 
     code = "malformed"
-    hint = "Check that the input is UTF-8 I-JSON (or a JWS compact string) produced by a conforming encoder."
+    hint = (
+        "Check that the input is UTF-8 I-JSON (or a JWS compact string) "
+        "produced by a conforming encoder."
+    )
 
 
 class SchemaViolation(TokenfedError):
@@ -102,7 +105,7 @@ class InvalidAmount(TokenfedError):
     code = "invalid_amount"
     hint = (
         "Write decimals as JSON strings in canonical form: no exponent, no leading '+', "
-        "no trailing fractional zeros, e.g. \"0.0015\"."
+        'no trailing fractional zeros, e.g. "0.0015".'
     )
 
 
@@ -110,7 +113,7 @@ class UnsupportedVersion(TokenfedError):
     """The document's ``ver`` has a major version this implementation does not support."""
 
     code = "unsupported_version"
-    hint = "Send documents with ver \"1.x\", or upgrade to an implementation of that major version."
+    hint = 'Send documents with ver "1.x", or upgrade to an implementation of that major version.'
 
 
 class UnknownMeter(TokenfedError):
@@ -166,7 +169,9 @@ class UnsupportedTyp(TokenfedError):
     """The JWS ``typ`` header is missing or names another kind of document."""
 
     code = "unsupported_typ"
-    hint = "Each document kind has its own typ; a document of one kind is never accepted as another."
+    hint = (
+        "Each document kind has its own typ; a document of one kind is never accepted as another."
+    )
 
 
 class UnsupportedAlg(TokenfedError):
@@ -250,7 +255,9 @@ class ChainBreak(TokenfedError):
     """The receipt's ``seq``/``prev`` do not continue the tracked (iss, aud) stream."""
 
     code = "chain_break"
-    hint = "Receipts of a stream must arrive with seq + 1 and prev = digest of the previous receipt."
+    hint = (
+        "Receipts of a stream must arrive with seq + 1 and prev = digest of the previous receipt."
+    )
 
 
 class InvalidProof(TokenfedError):

@@ -59,10 +59,28 @@ class Decoded:
     signing_input: bytes
     signature: bytes
     token: str
+    payload: bytes
 
 
 KeyResolver = Callable[[Decoded], PublicKey]
-"""Picks the verification key for a decoded JWS, or raises a :class:`~tokenfed.errors.TokenfedError`."""
+"""Picks the key for a decoded JWS, or raises a :class:`~tokenfed.errors.TokenfedError`."""
+
+
+_HEADER_CACHE_SIZE = 256
+_headers: dict[str, dict[str, Any]] = {}
+
+
+def _header(segment: str) -> dict[str, Any]:
+    """Parse a header segment; the few distinct headers of a stream are parsed once."""
+    header = _headers.get(segment)
+    if header is None:
+        header = _json.loads(b64decode(segment, what="JWS header"))
+        if not isinstance(header, dict):
+            raise Malformed("the JWS header must be a JSON object (CONV-041)")
+        if len(_headers) >= _HEADER_CACHE_SIZE:
+            _headers.clear()
+        _headers[segment] = header
+    return header
 
 
 def _normal_typ(value: str) -> str:
@@ -105,11 +123,12 @@ def decode(token: str | bytes, typ: str, *, max_bytes: int = MAX_TOKEN_BYTES) ->
     if len(parts) != 3:
         raise Malformed("a JWS compact serialization has exactly three segments (CONV-041)")
     header_b64, payload_b64, signature_b64 = parts
-    header = _json.loads(b64decode(header_b64, what="JWS header"))
-    claims = _json.loads(b64decode(payload_b64, what="JWS payload"))
+    header = _header(header_b64)
+    payload = b64decode(payload_b64, what="JWS payload")
+    claims = _json.loads(payload)
     signature = b64decode(signature_b64, what="JWS signature")
-    if not isinstance(header, dict) or not isinstance(claims, dict):
-        raise Malformed("JWS header and payload must be JSON objects (CONV-041)")
+    if not isinstance(claims, dict):
+        raise Malformed("the JWS payload must be a JSON object (CONV-041)")
     found_typ = header.get("typ")
     if not isinstance(found_typ, str) or _normal_typ(found_typ) != typ:
         raise UnsupportedTyp(f"expected typ {typ!r}, found {found_typ!r} (CONV-043)")
@@ -118,7 +137,8 @@ def decode(token: str | bytes, typ: str, *, max_bytes: int = MAX_TOKEN_BYTES) ->
         raise UnsupportedAlg(f"alg {alg!r} is not allowed; only EdDSA and ES256 (CONV-042)")
     if "crit" in header:
         raise UnsupportedCrit("the crit header parameter is not supported (CONV-048)")
-    return Decoded(header, claims, f"{header_b64}.{payload_b64}".encode("ascii"), signature, token)
+    signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
+    return Decoded(header, claims, signing_input, signature, token, payload)
 
 
 def verify_signature(decoded: Decoded, key: PublicKey) -> None:

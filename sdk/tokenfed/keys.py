@@ -116,7 +116,7 @@ class KeyValidity:
         revoked_at = reason = None
         if revoked is not None:
             if not isinstance(revoked, Mapping) or type(revoked.get("revoked_at")) is not int:
-                raise InvalidKey("JWK member revoked must be {\"revoked_at\": NumericDate, ...}")
+                raise InvalidKey('JWK member revoked must be {"revoked_at": NumericDate, ...}')
             revoked_at = revoked["revoked_at"]
             reason = revoked.get("reason")
             if reason is not None and not isinstance(reason, str):
@@ -152,7 +152,9 @@ def _check_common(jwk: Mapping[str, Any]) -> tuple[str, str]:
         raise InvalidKey(f"JWK use {jwk['use']!r} is not 'sig'")
     kid = thumbprint(jwk)
     if "kid" in jwk and jwk["kid"] != kid:
-        raise InvalidKey(f"JWK kid {jwk['kid']!r} is not its RFC 7638 thumbprint {kid!r} (CONV-045)")
+        raise InvalidKey(
+            f"JWK kid {jwk['kid']!r} is not its RFC 7638 thumbprint {kid!r} (CONV-045)"
+        )
     return alg, kid
 
 

@@ -1,0 +1,326 @@
+"""MkDocs hook that publishes the specification from its source folder, ``spec/``.
+
+The chapters are written once, in ``spec/*.md``; nothing is copied into ``docs/``. At build time
+this hook:
+
+* publishes every ``spec/*.md`` chapter as the page ``spec/<name>.md`` (``spec/index.md`` is the
+  section's front page), and every ``spec/schemas/*.json`` and ``spec/vectors/*.json`` file
+  under the same relative path, so a chapter's link to ``schemas/usage.schema.json`` works in
+  the site as it does in the repository;
+* generates ``spec/files.md``, a page listing those JSON files with the requirements each vector
+  file covers;
+* turns a requirement ID that opens a block (``- **UNIT-012** A verifier MUST ...``, also after
+  a bold step name and in the first cell of a table row) into an anchor ``#UNIT-012`` that
+  links to itself, so any page can link to ``spec/units.md#UNIT-012``;
+* drops the API pages whose module (``::: package.module``) is not in the source tree, and the
+  nav entries under ``spec/`` and ``api/`` whose page does not exist; spec chapters missing from
+  the nav are appended to the nav section that holds the other chapters;
+* shows Sphinx-style roles left in rendered docstrings (``:class:`~a.B```) as plain code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+log = logging.getLogger("mkdocs.hooks.spec")
+
+SPEC_URI = "spec/"
+API_URI = "api/"
+FILES_PAGE = "spec/files.md"
+JSON_FOLDERS = ("schemas", "vectors")
+DEFAULT_API_PATHS = ("sdk", "conformance")
+
+REQUIREMENT_ID = r"[A-Z][A-Z0-9]*-[0-9]{3}"
+# A requirement is defined where a block opens with its bold ID: a paragraph, a list item or
+# numbered step (optionally after the step's bold name), or the first cell of a table row.
+DEFINITION = re.compile(
+    r"^(?P<lead>[ \t]*(?:(?:[-*+]|[0-9]+[.)])[ \t]+)?(?:\|[ \t]*)?"
+    r"(?:\*\*[^*\n]+\*\*[ \t]*[:.\u2014\u2013-]?[ \t]*)?)"
+    rf"\*\*(?P<id>{REQUIREMENT_ID})\*\*"
+)
+FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})")
+API_DIRECTIVE = re.compile(r"^:::[ \t]+(?P<ident>[A-Za-z_][\w.]*)", re.MULTILINE)
+SPHINX_ROLE = re.compile(
+    r":(?:py:)?(?:class|func|meth|mod|attr|data|exc|obj|const|type):"
+    r"<code>(?P<tilde>~?)(?P<path>[^<]+)</code>"
+)
+
+
+def _root(config: MkDocsConfig) -> Path:
+    return Path(config.config_file_path).resolve().parent
+
+
+def _outside_fences(lines: list[str]) -> list[bool]:
+    """For each line, whether it is outside fenced code blocks."""
+    result: list[bool] = []
+    fence: str | None = None
+    for line in lines:
+        match = FENCE.match(line)
+        if fence is None:
+            if match:
+                fence = match.group("fence")
+                result.append(False)
+                continue
+            result.append(True)
+        else:
+            result.append(False)
+            if (
+                match
+                and match.group("fence")[0] == fence[0]
+                and len(match.group("fence")) >= len(fence)
+            ):
+                fence = None
+    return result
+
+
+def defined_ids(markdown: str) -> list[str]:
+    """The requirement IDs a chapter defines, in order of appearance."""
+    lines = markdown.splitlines()
+    return [
+        match.group("id")
+        for line, outside in zip(lines, _outside_fences(lines), strict=True)
+        if outside and (match := DEFINITION.match(line))
+    ]
+
+
+def anchor_requirements(markdown: str) -> str:
+    """Make each defining requirement ID an anchor that links to itself."""
+    lines = markdown.splitlines(keepends=True)
+    out = []
+    for line, outside in zip(lines, _outside_fences(lines), strict=True):
+        if outside:
+            line = DEFINITION.sub(
+                lambda m: (
+                    f"{m.group('lead')}[**{m.group('id')}**](#{m.group('id')})"
+                    f"{{#{m.group('id')} .tf-requirement}}"
+                ),
+                line,
+                count=1,
+            )
+        out.append(line)
+    return "".join(out)
+
+
+def _module_exists(ident: str, search: list[Path]) -> bool:
+    """Whether ``ident`` (a module, or an object inside one) is in the source tree.
+
+    The longest prefix of ``ident`` that is a module or package decides: the full path must be
+    one, or the rest must be an object of a module, or a name that a package's
+    ``__init__.py`` mentions (a package's missing submodule does not count).
+    """
+    parts = ident.split(".")
+    for end in range(len(parts), 0, -1):
+        rel = Path(*parts[:end])
+        for base in search:
+            module, package = (base / rel).with_suffix(".py"), base / rel / "__init__.py"
+            if end == len(parts) and (module.is_file() or package.is_file()):
+                return True
+            if module.is_file():
+                return True
+            if package.is_file():
+                source = package.read_text(encoding="utf-8")
+                return re.search(rf"\b{re.escape(parts[end])}\b", source) is not None
+    return False
+
+
+def _api_paths(config: MkDocsConfig) -> list[Path]:
+    root = _root(config)
+    try:
+        plugin = config.plugins["mkdocstrings"]
+        paths = plugin.config["handlers"]["python"]["paths"]
+    except (KeyError, TypeError, AttributeError):
+        paths = DEFAULT_API_PATHS
+    return [root / path for path in paths]
+
+
+def _json_summary(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _cell(text: object) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _files_page(spec: Path, chapters: dict[str, str]) -> str:
+    """Markdown of the generated page listing the schemas and vector files."""
+    where = {rid: chapter for chapter, text in chapters.items() for rid in defined_ids(text)}
+
+    def link(rid: str) -> str:
+        return f"[{rid}]({where[rid]}#{rid})" if rid in where else rid
+
+    lines = [
+        "# Schemas and test vectors",
+        "",
+        "The machine-readable parts of the specification, published from the `spec/` folder",
+        "of the repository. JSON Schemas use draft 2020-12. Test vectors are language-neutral:",
+        "each gives inputs and either an expected result or an expected error code, and names the",
+        "requirements it covers. Implementations read them to check themselves against the spec.",
+        "",
+        "## JSON Schemas {#schemas}",
+        "",
+    ]
+    schemas = sorted((spec / "schemas").glob("*.json"))
+    if schemas:
+        lines += ["| File | Title | Description |", "| --- | --- | --- |"]
+        for path in schemas:
+            data = _json_summary(path)
+            lines.append(
+                f"| [`{path.name}`](schemas/{path.name}) | {_cell(data.get('title', ''))} "
+                f"| {_cell(data.get('description', ''))} |"
+            )
+    else:
+        lines.append("No schema files in this version.")
+    lines += ["", "## Test vectors {#vectors}", ""]
+    vector_files = sorted((spec / "vectors").glob("*.json"))
+    if not vector_files:
+        lines.append("No vector files in this version.")
+    for path in vector_files:
+        data = _json_summary(path)
+        vectors = data.get("vectors")
+        lines += [f"### `{path.name}` {{#{path.stem}}}", ""]
+        if data.get("description"):
+            lines += [_cell(data["description"]), ""]
+        facts = [f"[Download]({'vectors/' + path.name})"]
+        if isinstance(vectors, list):
+            facts.append(f"{len(vectors)} vectors")
+            covered = sorted(
+                {
+                    rid
+                    for vector in vectors
+                    if isinstance(vector, dict)
+                    for rid in vector.get("requirements", [])
+                    if isinstance(rid, str)
+                }
+            )
+            if covered:
+                facts.append("requirements covered: " + ", ".join(map(link, covered)))
+        lines += ["; ".join(facts) + ".", ""]
+        if data.get("provenance"):
+            lines += [f"*Provenance:* {_cell(data['provenance'])}", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _prune_nav(items: list[Any], present: set[str]) -> list[Any]:
+    """Drop nav entries under spec/ and api/ whose page is not among the built files."""
+    kept: list[Any] = []
+    for item in items:
+        target: Any = item
+        if isinstance(item, dict) and len(item) == 1:
+            (title, target), *_ = item.items()
+            if isinstance(target, list):
+                children = _prune_nav(target, present)
+                if children:
+                    kept.append({title: children})
+                continue
+        if (
+            isinstance(target, str)
+            and target.startswith((SPEC_URI, API_URI))
+            and target not in present
+        ):
+            log.info("nav: %s is not part of this build; entry left out", target)
+            continue
+        kept.append(item)
+    return kept
+
+
+def _nav_targets(items: list[Any]) -> set[str]:
+    found: set[str] = set()
+    for item in items:
+        value = next(iter(item.values())) if isinstance(item, dict) and len(item) == 1 else item
+        if isinstance(value, list):
+            found |= _nav_targets(value)
+        elif isinstance(value, str):
+            found.add(value)
+    return found
+
+
+def _spec_section(items: list[Any]) -> list[Any] | None:
+    """The nav list that holds spec chapters, if any."""
+    for item in items:
+        value = next(iter(item.values())) if isinstance(item, dict) and len(item) == 1 else item
+        if isinstance(value, list):
+            if any(isinstance(v, str) and v.startswith(SPEC_URI) for v in _nav_targets(value)):
+                inner = _spec_section(value)
+                return inner if inner is not None else value
+        elif isinstance(value, str) and value.startswith(SPEC_URI):
+            return items
+    return None
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    """Publish spec/ into the site, drop API pages of absent modules, fit the nav."""
+    spec = _root(config) / "spec"
+    chapters: dict[str, str] = {}
+    for path in sorted(spec.glob("*.md")):
+        uri = SPEC_URI + path.name
+        chapters[path.name] = path.read_text(encoding="utf-8")
+        files.append(File.generated(config, uri, abs_src_path=str(path)))
+    for folder in JSON_FOLDERS:
+        for path in sorted((spec / folder).glob("*.json")):
+            files.append(
+                File.generated(config, f"{SPEC_URI}{folder}/{path.name}", abs_src_path=str(path))
+            )
+    files.append(File.generated(config, FILES_PAGE, content=_files_page(spec, chapters)))
+
+    search = _api_paths(config)
+    for file in list(files.documentation_pages()):
+        if not file.src_uri.startswith(API_URI) or file.abs_src_path is None:
+            continue
+        source = Path(file.abs_src_path).read_text(encoding="utf-8")
+        missing = [
+            ident for ident in API_DIRECTIVE.findall(source) if not _module_exists(ident, search)
+        ]
+        if missing:
+            log.info("%s left out: %s not in the source tree", file.src_uri, ", ".join(missing))
+            files.remove(file)
+
+    if config.nav is not None:
+        present = set(files.src_uris)
+        nav = _prune_nav(list(config.nav), present)
+        listed = _nav_targets(nav)
+        unlisted = [
+            f.src_uri
+            for f in files.documentation_pages()
+            if f.src_uri.startswith(SPEC_URI) and f.src_uri not in listed
+        ]
+        if unlisted:
+            section = _spec_section(nav)
+            if section is None:
+                section = []
+                nav.append({"Specification": section})
+            section.extend(sorted(unlisted))
+        config.nav = nav
+    return files
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Anchor the requirement IDs of spec chapters."""
+    if page.file.src_uri.startswith(SPEC_URI):
+        return anchor_requirements(markdown)
+    return markdown
+
+
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Show Sphinx-style cross-reference roles of docstrings as code on API pages."""
+    if page.file.src_uri.startswith(API_URI):
+        return SPHINX_ROLE.sub(
+            lambda m: (
+                "<code>"
+                + (m.group("path").rsplit(".", 1)[-1] if m.group("tilde") else m.group("path"))
+                + "</code>"
+            ),
+            html,
+        )
+    return html

@@ -1,0 +1,151 @@
+"""Plumbing shared by the signed document kinds of the units and exchange chapters.
+
+Rate cards (UNIT-030) and exchange-rate sets (FX-010) are processed alike: the JWS layer
+(:mod:`tokenfed.jws`) checks the token, then the claims are copied and checked for values no
+strict I-JSON text can hold, then the kind's model validates them (schema first, semantic
+checks after), then the signing key must have been valid at the document's ``iat``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, ValidationError
+from pydantic_core import PydanticCustomError
+
+from . import jws
+from ._json import MAX_DEPTH, MAX_SAFE_INTEGER
+from ._model import _DECIMAL_ERROR, Document, check_version
+from .errors import InvalidAmount, InvalidSignature, KeyNotValid, Malformed
+from .keys import PublicKey
+
+__all__ = [
+    "DocumentId",
+    "Version",
+    "WireDocument",
+    "check_key_at",
+    "copy_json",
+    "decode_claims",
+    "is_json_text",
+    "require_jws",
+    "schema_before_semantics",
+    "semantic_error",
+]
+
+_BOM = "\ufeff"
+_SEMANTIC = "tokenfed_semantic"
+
+DocumentId = Annotated[str, Field(pattern=r"^[!-~]+$", max_length=256)]
+"""A document identifier (``rate_card_id``, ``rates_id``): 1 to 256 printable ASCII characters."""
+
+
+def _major_one(value: str) -> str:
+    check_version(value)
+    return value
+
+
+Version = Annotated[
+    str, Field(pattern=r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"), AfterValidator(_major_one)
+]
+"""``ver``: "MAJOR.MINOR" with major 1 (CONV-003, CONV-004)."""
+
+
+class WireDocument(Document):
+    """A document whose wire form omits optional members that were absent when it was read."""
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON form as received: wire names, canonical decimals, unknown members kept,
+        optional members absent from the input left out (CONV-005)."""
+        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
+
+
+def semantic_error(message: str) -> PydanticCustomError:
+    """A failed semantic check (a rule JSON Schema cannot express), reported as schema_violation."""
+    return PydanticCustomError(_SEMANTIC, "{reason}", {"reason": message})
+
+
+def schema_before_semantics(exc: ValidationError, what: str) -> None:
+    """Schema checks precede semantic checks (UNIT-030, FX-010).
+
+    When nested semantic failures come together with schema failures that are all
+    non-canonical decimals, the decimals decide and :class:`~tokenfed.errors.InvalidAmount` is
+    raised (CONV-023); otherwise nothing happens and the caller re-raises.
+    """
+    errors = exc.errors(include_url=False)
+    schema = [error for error in errors if error["type"] != _SEMANTIC]
+    if schema and len(schema) < len(errors) and all(e["type"] == _DECIMAL_ERROR for e in schema):
+        path = "/" + "/".join(str(part) for part in schema[0]["loc"])
+        raise InvalidAmount(f"{what}{path}: {schema[0]['msg']}", detail={"path": path}) from None
+
+
+def copy_json(value: Any, *, what: str) -> Any:
+    """Deep-copy a JSON value, refusing anything a strict I-JSON text cannot hold.
+
+    The copy is what a document's digest is computed over, so later changes to the caller's
+    object cannot change it. Floats (CONV-013), integers outside +-(2^53 - 1) (CONV-012),
+    non-string member names, other Python types and nesting deeper than the limit (CONV-015)
+    raise :class:`~tokenfed.errors.Malformed`.
+    """
+    return _copy(value, what, "", 1)
+
+
+def _copy(value: Any, what: str, path: str, depth: int) -> Any:
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return value
+        raise Malformed(f"{what}{path or '/'}: integer {value} is outside +-(2^53 - 1) (CONV-012)")
+    if depth > MAX_DEPTH:
+        raise Malformed(f"{what}{path}: nesting deeper than {MAX_DEPTH} levels (CONV-015)")
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        for name, member in value.items():
+            if not isinstance(name, str):
+                raise Malformed(f"{what}{path}: member name {name!r} is not a string (CONV-010)")
+            result[name] = _copy(member, what, f"{path}/{name}", depth + 1)
+        return result
+    if isinstance(value, list):
+        return [_copy(item, what, f"{path}/{index}", depth + 1) for index, item in enumerate(value)]
+    if isinstance(value, float):
+        raise Malformed(
+            f"{what}{path or '/'}: number {value!r} has a fraction or exponent; "
+            "decimals are strings (CONV-013)"
+        )
+    raise Malformed(f"{what}{path or '/'}: {type(value).__name__} is not a JSON value (CONV-010)")
+
+
+def decode_claims(
+    token: str | bytes, typ: str, key: PublicKey | None
+) -> tuple[dict[str, Any], str]:
+    """Run the JWS checks of CONV-060 up to the signature; return the claims and the token.
+
+    With ``key`` ``None`` every check except the key lookup and the signature is made.
+    """
+    decoded = jws.decode(token, typ) if key is None else jws.verify(token, typ, key)
+    return decoded.claims, decoded.token
+
+
+def check_key_at(key: PublicKey | None, iat: int, requirement: str) -> None:
+    """Refuse a document signed when its key was not valid (``key_not_valid``)."""
+    if key is None:
+        return
+    try:
+        key.validity.check(iat, key.kid)
+    except KeyNotValid as exc:
+        raise KeyNotValid(f"{exc.message} ({requirement})", detail=exc.detail) from None
+
+
+def is_json_text(text: str | bytes) -> bool:
+    """Whether a document text is JSON (an object) rather than a JWS compact serialization."""
+    if isinstance(text, bytes | bytearray):
+        return bytes(text).lstrip().startswith((b"{", _BOM.encode("utf-8")))
+    return text.lstrip().startswith(("{", _BOM))
+
+
+def require_jws(what: str, requirement: str) -> InvalidSignature:
+    """The error for unsigned claims offered where a verification key was given."""
+    return InvalidSignature(
+        f"a verification key was given but the {what} is unsigned claims JSON; only a signed "
+        f"{what} (a JWS) can be verified ({requirement})"
+    )

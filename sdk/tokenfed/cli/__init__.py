@@ -1,0 +1,52 @@
+"""The ``tokenfed`` command line.
+
+Exit status: 0 on success; 1 when the input is rejected, with one JSON object
+``{"error": code, "message": ...}`` on standard error (CONV-050); 2 when the command line itself
+is wrong (code ``usage``). No traceback reaches the user; set ``TOKENFED_DEBUG=1`` to see one for
+an ``internal_error``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from ..errors import InternalError, TokenfedError, UsageError
+from ._parser import build_parser
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+
+
+def _report(error: TokenfedError) -> None:
+    sys.stderr.write(json.dumps(error.to_json(), ensure_ascii=False) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        status: int = args.handler(args)
+    except UsageError as exc:
+        _report(exc)
+        return EXIT_USAGE
+    except TokenfedError as exc:
+        _report(exc)
+        return EXIT_REJECTED
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        if os.environ.get("TOKENFED_DEBUG"):
+            traceback.print_exc()
+        _report(InternalError(f"unexpected {type(exc).__name__}: {exc}"))
+        return EXIT_REJECTED
+    return status

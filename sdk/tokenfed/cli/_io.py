@@ -1,0 +1,103 @@
+"""File handling for the command line: strict reads, atomic private writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .. import _json
+from ..errors import IoError, TokenfedError
+from ..keys import PrivateKey, PublicKey, load_private_jwk, load_public_jwk
+
+__all__ = [
+    "emit",
+    "read_bytes",
+    "read_json",
+    "read_private_key",
+    "read_public_key",
+    "read_text",
+    "write_private",
+]
+
+
+def read_bytes(path: str) -> bytes:
+    """Read a file, or standard input for ``-``."""
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read()
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise IoError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def read_text(path: str) -> str:
+    """Read a UTF-8 text file (or ``-``) with surrounding white space removed."""
+    data = read_bytes(path)
+    try:
+        return data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise IoError(f"{path} is not UTF-8 text") from None
+
+
+def read_json(path: str) -> Any:
+    """Read one strict I-JSON document (CONV-010..CONV-015)."""
+    data = read_bytes(path)
+    try:
+        return _json.loads(data.strip())
+    except TokenfedError as exc:
+        exc.message = f"{path}: {exc.message}"
+        raise
+
+
+def read_private_key(path: str) -> PrivateKey:
+    """Read a private JWK, as written by ``tokenfed keygen``."""
+    return load_private_jwk(read_json(path))
+
+
+def read_public_key(path: str) -> PublicKey:
+    """Read a JWK; a private JWK is reduced to its public half."""
+    return load_public_jwk(read_json(path))
+
+
+def write_private(path: str, content: str, *, overwrite: bool) -> None:
+    """Write ``content`` to ``path`` with mode 0600, atomically: all of it or nothing.
+
+    The file is written and flushed to disk under a temporary name in the same folder, then
+    linked into place (which fails if ``path`` exists) or, with ``overwrite``, renamed over it.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise IoError(f"cannot write in {folder}: {exc.strerror or exc}") from exc
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(temp, target)
+        else:
+            try:
+                os.link(temp, target)
+            except FileExistsError:
+                raise IoError(
+                    f"{path} exists; refusing to overwrite a key (use --force to replace it)"
+                ) from None
+            os.unlink(temp)
+    except OSError as exc:
+        raise IoError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def emit(value: Any) -> None:
+    """Print a JSON value on standard output."""
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,110 @@
+"""Argument parsing: one sub-command per task, usage errors raised as ``UsageError``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import NoReturn
+
+from .. import __version__
+from ..errors import UsageError
+from . import _foundation, _receipts
+
+__all__ = ["build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def numeric_date(text: str) -> int:
+    """Parse a NumericDate argument (CONV-002)."""
+    if not text.isdigit() or len(text) > 16:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a NumericDate (integer seconds, UTC)")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``tokenfed`` parser with every sub-command."""
+    parser = _Parser(
+        prog="tokenfed",
+        description="Price, convert, sign and verify tokenfed documents.",
+        epilog='Rejections: exit 1 and {"error", "message"} JSON on stderr. Bad usage: exit 2.',
+    )
+    parser.add_argument("--version", action="version", version=f"tokenfed {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    keygen = commands.add_parser("keygen", help="generate a signing key")
+    keygen.add_argument("--out", required=True, metavar="KEY.jwk", help="private JWK (mode 0600)")
+    keygen.add_argument("--alg", choices=["EdDSA", "ES256"], default="EdDSA")
+    keygen.add_argument("--force", action="store_true", help="replace an existing file")
+    keygen.set_defaults(handler=_foundation.keygen)
+
+    rate_card = commands.add_parser("rate-card", help="sign or verify a rate card")
+    rate_card_commands = rate_card.add_subparsers(
+        dest="rate_card_command", required=True, parser_class=_Parser
+    )
+    sign = rate_card_commands.add_parser("sign", help="sign rate-card claims; prints the JWS")
+    sign.add_argument("--key", required=True, metavar="KEY.jwk", help="private JWK")
+    sign.add_argument("claims", metavar="CLAIMS.json", help="rate-card claims ('-' for stdin)")
+    sign.set_defaults(handler=_foundation.rate_card_sign)
+    verify = rate_card_commands.add_parser("verify", help="verify a rate card; prints its claims")
+    verify.add_argument("--key", required=True, metavar="PUB.jwk", help="the issuer's JWK")
+    verify.add_argument("card", metavar="CARD.jwt", help="rate-card JWS ('-' for stdin)")
+    verify.set_defaults(handler=_foundation.rate_card_verify)
+
+    price = commands.add_parser("price", help="price a usage under a rate card")
+    price.add_argument("--rate-card", required=True, metavar="CARD", help="claims JSON or JWS")
+    price.add_argument("--usage", required=True, metavar="USAGE.json", help="usage object")
+    price.add_argument("--key", metavar="PUB.jwk", help="verify a JWS rate card with this key")
+    price.add_argument("--at", type=numeric_date, metavar="NUMERICDATE", help="default: now")
+    price.set_defaults(handler=_foundation.price)
+
+    convert = commands.add_parser("convert", help="convert an amount between units")
+    convert.add_argument("amount", metavar="AMOUNT", help="canonical decimal string")
+    convert.add_argument("--from", dest="from_code", required=True, metavar="A")
+    convert.add_argument("--to", dest="to_code", required=True, metavar="B")
+    convert.add_argument("--rates", required=True, metavar="RATES", help="claims JSON or JWS")
+    convert.add_argument("--key", metavar="PUB.jwk", help="verify a JWS rate set with this key")
+    convert.add_argument("--at", type=numeric_date, metavar="NUMERICDATE", help="default: now")
+    convert.set_defaults(handler=_foundation.convert)
+
+    receipt = commands.add_parser("receipt", help="issue, verify or inspect usage receipts")
+    receipt_commands = receipt.add_subparsers(
+        dest="receipt_command", required=True, parser_class=_Parser
+    )
+    issue = receipt_commands.add_parser("issue", help="price a usage and print a signed receipt")
+    issue.add_argument("--key", required=True, metavar="KEY.jwk", help="private JWK")
+    issue.add_argument("--iss", required=True, help="issuer entity id (https URL)")
+    issue.add_argument("--aud", required=True, help="audience (payer) entity id")
+    issue.add_argument("--sub", required=True, help="pairwise pseudonymous subscriber id")
+    issue.add_argument("--rate-card", required=True, metavar="CARD", help="claims JSON or JWS")
+    issue.add_argument("--usage", required=True, metavar="USAGE.json", help="usage object")
+    issue.add_argument(
+        "--state",
+        metavar="DB",
+        help="SQLite stream state; without it every receipt starts a new stream at seq 1",
+    )
+    issue.add_argument("--jti", help="receipt id (default: 128 random bits)")
+    issue.add_argument("--entitlement", help="jti of the authorization consumed")
+    issue.add_argument("--iat", type=numeric_date, metavar="NUMERICDATE", help="default: now")
+    issue.set_defaults(handler=_receipts.receipt_issue)
+
+    check = receipt_commands.add_parser(
+        "verify", help="verify a receipt (prints its claims) or a JSONL file (prints a summary)"
+    )
+    check.add_argument("--trust", required=True, metavar="TRUST.json", help="trust store")
+    check.add_argument(
+        "--rate-card", required=True, action="append", metavar="CARD", help="repeatable"
+    )
+    check.add_argument("--ledger", metavar="DB", help="SQLite ledger: replay and chain checks")
+    check.add_argument("--results", metavar="OUT.jsonl", help="per-line results of a file")
+    check.add_argument("--workers", type=int, metavar="N", help="processes (default: all cores)")
+    check.add_argument("--at", type=numeric_date, metavar="NUMERICDATE", help="default: now")
+    check.add_argument("receipt", metavar="RECEIPT|-|FILE.jsonl")
+    check.set_defaults(handler=_receipts.receipt_verify)
+
+    inspect = receipt_commands.add_parser("inspect", help="decode a receipt without verifying")
+    inspect.add_argument("receipt", metavar="RECEIPT|-")
+    inspect.set_defaults(handler=_receipts.receipt_inspect)
+    return parser

@@ -1,0 +1,326 @@
+"""Exchange rates between UTU, currencies and alliance units (spec/exchange.md).
+
+An :class:`ExchangeRates` set is a signed list of quotes against the Unified Token Unit: for
+each code, 1 UTU = ``rate`` units of that code, and amounts of the code carry ``precision``
+fractional digits. :meth:`ExchangeRates.convert` converts between any two codes through UTU as
+one exact rational computation, rounded once, half to even, to the target's precision.
+
+Example::
+
+    rates = ExchangeRates.from_claims(claims)
+    rates.convert("1", "CNY", "sht.points").amount  # Decimal('250000')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from . import _json, jws
+from ._decimal import MAX_DECIMAL_LENGTH, format_decimal, parse_decimal, scaled
+from ._model import (
+    _SERIALIZE,
+    EntityId,
+    NumericDate,
+    _decimal_schema,
+    _decimal_validator,
+    validate,
+)
+from ._pricing import fixed
+from ._signed import (
+    DocumentId,
+    Version,
+    WireDocument,
+    check_key_at,
+    copy_json,
+    decode_claims,
+    is_json_text,
+    require_jws,
+    schema_before_semantics,
+    semantic_error,
+)
+from .errors import InvalidAmount, RatesNotValid, UnknownCurrency
+from .keys import PrivateKey, PublicKey
+
+__all__ = [
+    "BASE",
+    "MAX_PRECISION",
+    "UTU_PRECISION",
+    "Conversion",
+    "ExchangeRates",
+    "ExchangeRatesClaims",
+    "Rate",
+]
+
+BASE = "UTU"
+"""The pivot every rate is quoted against (FX-003)."""
+
+UTU_PRECISION = 6
+"""Fractional digits of UTU amounts; UTU has rate 1 and this precision implicitly (FX-007)."""
+
+MAX_PRECISION = 18
+"""Largest ``precision`` of a code, and most fractional digits of a rate (FX-005, FX-006)."""
+
+_CODE_PATTERN = r"^([A-Z]{3}|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$"
+
+
+def _not_base(code: str) -> str:
+    if code == BASE:
+        raise PydanticCustomError(
+            "tokenfed_code", "UTU is the base and must not be listed in rates (FX-004)"
+        )
+    return code
+
+
+Code = Annotated[str, Field(pattern=_CODE_PATTERN, max_length=64), AfterValidator(_not_base)]
+
+RateValue = Annotated[
+    Decimal,
+    _decimal_validator(max_places=MAX_PRECISION, positive=True),
+    _SERIALIZE,
+    _decimal_schema("units of the code per UTU: canonical decimal string, > 0, <= 18 digits"),
+]
+
+Precision = Annotated[int, Field(ge=0, le=MAX_PRECISION, strict=True)]
+
+
+class Rate(WireDocument):
+    """One quote: 1 UTU = ``rate`` units of the code; amounts carry ``precision`` digits."""
+
+    rate: RateValue
+    precision: Precision
+
+
+class ExchangeRatesClaims(WireDocument):
+    """The claims of an exchange-rate set (FX-002); unknown members are kept (CONV-005)."""
+
+    iss: EntityId
+    rates_id: DocumentId
+    ver: Version
+    iat: NumericDate
+    nbf: NumericDate
+    exp: NumericDate
+    base: Literal["UTU"]
+    rates: dict[Code, Rate] = Field(min_length=1)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _semantics(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            claims = handler(value)
+        except ValidationError as exc:
+            schema_before_semantics(exc, "exchange rates")
+            raise
+        if claims.exp <= claims.nbf:
+            raise semantic_error(f"nbf {claims.nbf} must be earlier than exp {claims.exp} (FX-008)")
+        return claims
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """The result of a conversion (FX-027)."""
+
+    amount: Decimal
+    code: str
+    rates_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"amount", "code", "rates_id"}`` with the amount as a canonical decimal string."""
+        return {"amount": format_decimal(self.amount), "code": self.code, "rates_id": self.rates_id}
+
+
+@dataclass(frozen=True, slots=True)
+class _Quote:
+    coefficient: int
+    """The rate times ``10**places``."""
+    places: int
+    precision: int
+
+
+_UTU_QUOTE = _Quote(1, 0, UTU_PRECISION)
+
+
+def _exact_amount(amount: object, code: str, precision: int) -> tuple[int, int]:
+    """``amount`` as (coefficient, places) without trailing zeros, checked against FX-023."""
+    if isinstance(amount, str):
+        value = parse_decimal(amount, name="amount")
+    elif isinstance(amount, Decimal):
+        if not amount.is_finite():
+            raise InvalidAmount(f"amount {amount} is not a finite decimal (FX-023)")
+        _, digits, exponent = amount.as_tuple()
+        assert isinstance(exponent, int)
+        if len(digits) + max(exponent, 0) > MAX_DECIMAL_LENGTH:
+            raise InvalidAmount(f"amount has more than {MAX_DECIMAL_LENGTH} digits (CONV-022)")
+        value = amount
+    elif isinstance(amount, int) and not isinstance(amount, bool):
+        value = Decimal(amount)
+    else:
+        raise InvalidAmount(
+            f"amount must be a decimal string or a Decimal, not {type(amount).__name__} (FX-023)"
+        )
+    coefficient, places = scaled(value)
+    while places and coefficient % 10 == 0:
+        coefficient //= 10
+        places -= 1
+    if places > precision:
+        raise InvalidAmount(
+            f"amount {format_decimal(value)} has {places} fractional digits; {code} amounts "
+            f"have at most {precision} (FX-023)",
+            detail={"code": code, "precision": precision},
+        )
+    return coefficient, places
+
+
+class ExchangeRates:
+    """A validated exchange-rate set, with each rate held as an exact scaled integer.
+
+    Build one with :meth:`from_claims`, :meth:`from_jws` or :meth:`parse`; sign claims with
+    :meth:`sign`. ``raw`` is a copy of the claims as received and ``digest`` their JCS digest
+    (FX-009).
+    """
+
+    __slots__ = ("_exp", "_nbf", "_quotes", "claims", "digest", "raw", "token")
+
+    claims: ExchangeRatesClaims
+    raw: dict[str, Any]
+    digest: str
+    token: str | None
+
+    def __init__(
+        self, claims: ExchangeRatesClaims, raw: dict[str, Any], token: str | None = None
+    ) -> None:
+        """Wrap already validated claims; prefer the ``from_*`` constructors."""
+        self.claims = claims
+        self.raw = raw
+        self.token = token
+        self.digest = _json.digest(raw)
+        self._nbf = claims.nbf
+        self._exp = claims.exp
+        self._quotes: dict[str, _Quote] = {BASE: _UTU_QUOTE}
+        for code, quote in claims.rates.items():
+            coefficient, places = scaled(quote.rate)
+            self._quotes[code] = _Quote(coefficient, places, quote.precision)
+
+    @property
+    def id(self) -> str:
+        """The ``rates_id``."""
+        return self.claims.rates_id
+
+    @classmethod
+    def from_claims(cls, value: object) -> ExchangeRates:
+        """Validate exchange-rate claims (a parsed JSON object) without any signature.
+
+        Raises:
+            Malformed: the value holds something no strict I-JSON text can (a float...).
+            UnsupportedVersion: ``ver`` of another major version (CONV-004).
+            InvalidAmount: the only schema failures are decimals (CONV-023, FX-005).
+            SchemaViolation: any other schema failure, or ``nbf`` not before ``exp`` (FX-008).
+        """
+        if isinstance(value, Mapping) and not isinstance(value, dict):
+            value = dict(value)
+        raw = copy_json(value, what="exchange rates")
+        claims = validate(ExchangeRatesClaims, raw, what="exchange rates")
+        return cls(claims, raw)
+
+    @classmethod
+    def from_jws(cls, token: str | bytes, key: PublicKey | None = None) -> ExchangeRates:
+        """Read a signed exchange-rate set (JWS, typ ``tokenfed-exchange-rates+jwt``, FX-001).
+
+        With ``key`` the signature is verified and the key must have been valid at the set's
+        ``iat`` (FX-010). With ``key=None`` the signature is NOT checked, but every other
+        check is made; use this only for sets from a source already trusted.
+        """
+        claims, compact = decode_claims(token, jws.TYP_EXCHANGE_RATES, key)
+        rates = cls.from_claims(claims)
+        check_key_at(key, rates.claims.iat, "FX-010")
+        rates.token = compact
+        return rates
+
+    @classmethod
+    def parse(cls, text: str | bytes, key: PublicKey | None = None) -> ExchangeRates:
+        """Read an exchange-rate set given as claims JSON text or as a JWS.
+
+        Text that starts with ``{`` (after whitespace) is claims JSON, parsed strictly; any
+        other text is a JWS (:meth:`from_jws`). Unsigned claims with a key raise
+        :class:`~tokenfed.errors.InvalidSignature` (FX-011).
+        """
+        if is_json_text(text):
+            if key is not None:
+                raise require_jws("exchange-rate set", "FX-011")
+            return cls.from_claims(_json.loads(text))
+        return cls.from_jws(text, key)
+
+    @classmethod
+    def sign(cls, claims: Mapping[str, Any], key: PrivateKey) -> str:
+        """Validate exchange-rate claims and sign them as a JWS (FX-001)."""
+        rates = cls.from_claims(claims)
+        return jws.sign(rates.raw, key, jws.TYP_EXCHANGE_RATES)
+
+    def is_valid_at(self, t: int) -> bool:
+        """Whether the set is in force at NumericDate ``t``: ``nbf <= t < exp`` (FX-008)."""
+        return self._nbf <= t < self._exp
+
+    def _quote(self, code: object, role: str) -> _Quote:
+        quote = self._quotes.get(code) if isinstance(code, str) else None
+        if quote is None:
+            raise UnknownCurrency(
+                f"{role} code {code!r} is not in exchange-rate set {self.claims.rates_id!r}; "
+                f"known: UTU, {', '.join(sorted(self.claims.rates))} (FX-022)",
+                detail={"code": code},
+            )
+        return quote
+
+    def precision(self, code: str) -> int:
+        """Fractional digits of amounts in ``code`` (6 for UTU, FX-007)."""
+        return self._quote(code, "the").precision
+
+    def convert(
+        self,
+        amount: Decimal | str,
+        from_code: str,
+        to_code: str,
+        at: int | None = None,
+    ) -> Conversion:
+        """Convert ``amount`` of ``from_code`` into ``to_code`` (FX-020..FX-026).
+
+        The result is ``amount * rate(to) / rate(from)`` computed exactly and rounded once,
+        half to even, to the precision of ``to_code``. ``at`` is the time of the conversion;
+        ``None`` skips the validity check. Negative amounts are allowed.
+
+        Raises:
+            RatesNotValid: ``at`` outside ``nbf <= at < exp`` (FX-021).
+            UnknownCurrency: a code the set does not list (FX-022).
+            InvalidAmount: not a canonical decimal, or more fractional digits than the
+                precision of ``from_code`` (FX-023).
+        """
+        if at is not None and not self._nbf <= at < self._exp:
+            raise RatesNotValid(
+                f"exchange-rate set {self.claims.rates_id!r} is valid for {self._nbf} <= t < "
+                f"{self._exp}, not at t = {at} (FX-021)",
+                detail={"at": at, "nbf": self._nbf, "exp": self._exp},
+            )
+        source = self._quote(from_code, "from")
+        target = self._quote(to_code, "to")
+        coefficient, places = _exact_amount(amount, from_code, source.precision)
+        # amount * rate_to / rate_from, every factor an exact integer ratio (FX-024)
+        numerator = coefficient * target.coefficient * 10 ** (source.places + target.precision)
+        denominator = source.coefficient * 10 ** (places + target.places)
+        quotient, remainder = divmod(numerator, denominator)
+        twice = 2 * remainder
+        if twice > denominator or (twice == denominator and quotient & 1):
+            quotient += 1
+        return Conversion(fixed(quotient, target.precision), to_code, self.claims.rates_id)
+
+    def __repr__(self) -> str:
+        return f"ExchangeRates(id={self.claims.rates_id!r}, digest={self.digest!r})"

@@ -1,0 +1,680 @@
+"""Durable storage for usage receipts: the verifier's ledger and the issuer's stream state.
+
+Two small interfaces, each with a SQLite implementation that a server database can replace:
+
+* :class:`ReceiptLedger` (:class:`SqliteLedger`) records receipts a verifier accepted. A
+  receipt is identified by ``(iss, jti)``; recording the same content again is accepted once
+  (:attr:`InsertOutcome.DUPLICATE`), other content under a known ``(iss, jti)`` is a replay
+  (:attr:`InsertOutcome.CONFLICT`). It answers the head of each ``(iss, aud)`` stream and
+  exact per-stream totals.
+* :class:`StreamStore` (:class:`SqliteStreamStore`) keeps an issuer's ``seq``/``prev`` chain
+  state so that a restarted issuer never reuses a ``seq`` or forks a chain:
+  :meth:`StreamStore.issue` reads the head, builds the next receipt and stores it in one
+  transaction.
+
+Durability. Both SQLite stores use write-ahead logging (``journal_mode=WAL``, readers do not
+block the writer) with ``synchronous=FULL``. In WAL mode ``synchronous=NORMAL`` syncs the log
+only at checkpoints, so a transaction whose COMMIT had returned can be lost on power failure
+or operating-system crash (not on a process crash). With ``FULL`` the log is synced at every
+commit: once :meth:`SqliteLedger.record` or :meth:`SqliteStreamStore.issue` returns, the
+result survives a power cut. That matters here because a lost ledger commit would let a replay
+of an accepted receipt through, and a lost stream commit after a receipt was handed out would
+let the restarted issuer sign a second receipt with the same ``seq`` and another ``prev``.
+
+Every write runs in ``BEGIN IMMEDIATE`` ... ``COMMIT``: the write lock is taken at the start,
+so two writers (threads or processes) are serialized, and a process killed before COMMIT
+leaves nothing of its transaction behind. A writer waits up to ``busy_timeout_ms`` for
+another one to finish.
+
+Threads. An instance owns one SQLite connection, opened with ``check_same_thread=False`` and
+guarded by a lock: one instance may be shared by threads, whose calls run one at a time.
+Processes each open their own instance on the same file.
+
+Every SQLite failure is raised as :class:`~tokenfed.errors.IoError` (code ``io_error``).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from types import TracebackType
+from typing import ClassVar, Protocol, Self
+
+from ._decimal import format_decimal, scaled
+from .errors import InvalidAmount, IoError, SchemaViolation, TokenfedError
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT_MS",
+    "LEDGER_SCHEMA_VERSION",
+    "STREAM_SCHEMA_VERSION",
+    "InsertOutcome",
+    "LedgerEntry",
+    "ReceiptLedger",
+    "SqliteLedger",
+    "SqliteStreamStore",
+    "StreamStore",
+]
+
+LEDGER_SCHEMA_VERSION = 1
+"""Version of the receipt ledger's tables, kept in the ``tokenfed_schema`` table."""
+
+STREAM_SCHEMA_VERSION = 1
+"""Version of the stream store's tables, kept in the ``tokenfed_schema`` table."""
+
+DEFAULT_BUSY_TIMEOUT_MS = 30_000
+"""How long a write waits for another writer of the same file before failing with IoError."""
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_TEXT_MEMBERS = ("iss", "jti", "aud", "sub", "rate_card_id", "receipt")
+
+
+def _check_text(owner: str, name: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise SchemaViolation(
+            f"{owner}.{name} must be a non-empty string, not {value!r:.60}", detail={"member": name}
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SchemaViolation(
+            f"{owner}.{name} holds a lone surrogate and cannot be stored as UTF-8",
+            detail={"member": name},
+        ) from None
+
+
+def _check_digest(owner: str, name: str, value: object) -> None:
+    if not isinstance(value, str) or _DIGEST.fullmatch(value) is None:
+        raise SchemaViolation(
+            f"{owner}.{name} must be 'sha256:' followed by 64 lowercase hex digits, "
+            f"not {value!r:.80}",
+            detail={"member": name},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One accepted receipt, as the ledger stores it.
+
+    The caller computes the two digests: ``content_digest`` identifies the receipt's content
+    (``sha256:`` of the JCS bytes of its claims) and decides duplicate versus replay;
+    ``receipt_digest`` (``sha256:`` of the compact JWS bytes, or of the Merkle leaf for a
+    batched receipt) is what the next receipt's ``prev`` points to.
+
+    Raises:
+        SchemaViolation: a member has the wrong type or form (the message names it).
+        InvalidAmount: ``amount`` is not a finite :class:`~decimal.Decimal`.
+    """
+
+    iss: str
+    jti: str
+    aud: str
+    sub: str
+    seq: int
+    iat: int
+    amount: Decimal
+    rate_card_id: str
+    content_digest: str
+    receipt_digest: str
+    receipt: str
+    batch_id: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in _TEXT_MEMBERS:
+            _check_text("LedgerEntry", name, getattr(self, name))
+        if type(self.seq) is not int or self.seq < 1:
+            raise SchemaViolation(
+                f"LedgerEntry.seq must be an integer >= 1, not {self.seq!r:.40}",
+                detail={"member": "seq"},
+            )
+        if type(self.iat) is not int or self.iat < 0:
+            raise SchemaViolation(
+                f"LedgerEntry.iat must be an integer >= 0, not {self.iat!r:.40}",
+                detail={"member": "iat"},
+            )
+        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
+            raise InvalidAmount(
+                f"LedgerEntry.amount must be a finite Decimal, not {self.amount!r:.60}",
+                detail={"member": "amount"},
+            )
+        _check_digest("LedgerEntry", "content_digest", self.content_digest)
+        _check_digest("LedgerEntry", "receipt_digest", self.receipt_digest)
+        if self.batch_id is not None:
+            _check_text("LedgerEntry", "batch_id", self.batch_id)
+
+
+class InsertOutcome(enum.Enum):
+    """What :meth:`ReceiptLedger.record` did with one entry."""
+
+    INSERTED = "inserted"
+    """A new ``(iss, jti)``: the entry is now recorded."""
+
+    DUPLICATE = "duplicate"
+    """The same ``(iss, jti)`` with the same ``content_digest`` was already recorded: accepted
+    idempotently, stored and counted once."""
+
+    CONFLICT = "conflict"
+    """The ``(iss, jti)`` was recorded with another ``content_digest``: a replay; not stored."""
+
+
+class ReceiptLedger(Protocol):
+    """Storage of accepted receipts; implement it to put the ledger in another database."""
+
+    def record(self, entries: Iterable[LedgerEntry]) -> list[InsertOutcome]:
+        """Record entries in ONE transaction and return one outcome per entry, in order.
+
+        Either every new entry is stored or (on any failure, or if the process dies) none is.
+        A :attr:`~InsertOutcome.CONFLICT` or :attr:`~InsertOutcome.DUPLICATE` entry is not
+        stored; entries of the same call are compared with each other too.
+        """
+        ...
+
+    def lookup(self, iss: str, jti: str) -> LedgerEntry | None:
+        """Return the entry recorded under ``(iss, jti)``, or ``None``."""
+        ...
+
+    def stream_head(self, iss: str, aud: str) -> tuple[int, str] | None:
+        """Return the highest recorded ``seq`` of stream ``(iss, aud)`` and its receipt digest."""
+        ...
+
+    def totals(
+        self, iss: str | None = None, aud: str | None = None
+    ) -> dict[tuple[str, str], tuple[int, Decimal]]:
+        """Return ``{(iss, aud): (count, exact sum of amounts)}``, optionally filtered."""
+        ...
+
+    def close(self) -> None:
+        """Release the storage; further calls raise :class:`~tokenfed.errors.IoError`."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Return the ledger itself."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the ledger."""
+        ...
+
+
+class StreamStore(Protocol):
+    """An issuer's durable ``(iss, aud)`` stream state: last ``seq``, its digest, the receipts."""
+
+    def issue(self, iss: str, aud: str, build: Callable[[int, str | None], tuple[str, str]]) -> str:
+        """Issue the next receipt of stream ``(iss, aud)`` atomically.
+
+        Reads the head, calls ``build(next_seq, prev_digest)`` (``prev_digest`` is ``None``
+        for ``seq`` 1), which returns ``(receipt_compact, receipt_digest)``, stores both as the
+        new head and returns the receipt. If the process dies before the commit nothing is
+        stored and the receipt was never returned; after it, :meth:`issued` returns it.
+        """
+        ...
+
+    def head(self, iss: str, aud: str) -> tuple[int, str] | None:
+        """Return the last issued ``seq`` of ``(iss, aud)`` and its receipt digest, or ``None``."""
+        ...
+
+    def issued(self, iss: str, aud: str, seq: int) -> str | None:
+        """Return the receipt issued as ``seq`` of ``(iss, aud)``, or ``None``."""
+        ...
+
+    def close(self) -> None:
+        """Release the storage; further calls raise :class:`~tokenfed.errors.IoError`."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Return the store itself."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        ...
+
+
+_SCHEMA_TABLE = (
+    "CREATE TABLE IF NOT EXISTS tokenfed_schema ("
+    " component TEXT PRIMARY KEY,"
+    " version INTEGER NOT NULL CHECK (typeof(version) = 'integer'))"
+)
+
+
+class _SqliteStore:
+    """One SQLite connection in WAL mode with ``synchronous=FULL``, a lock, a schema version."""
+
+    _component: ClassVar[str]
+    _version: ClassVar[int]
+    _tables: ClassVar[tuple[str, ...]]
+    _what: ClassVar[str]
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> None:
+        self._path = os.fspath(path)
+        self._busy_timeout_ms = int(busy_timeout_ms)
+        self._lock = threading.RLock()
+        self._writing = False
+        try:
+            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise self._io_error("open the database file", exc) from exc
+        self._connection: sqlite3.Connection | None = connection
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+            if str(mode).lower() != "wal" and self._path != ":memory:":
+                raise IoError(
+                    f"{self._what} {self._path!r}: SQLite refused write-ahead logging "
+                    f"(journal_mode is {mode!r}); put the file on a local filesystem"
+                )
+            connection.execute("PRAGMA synchronous = FULL")
+            self._prepare()
+        except BaseException as exc:
+            connection.close()
+            self._connection = None
+            if isinstance(exc, sqlite3.Error):
+                raise self._io_error("prepare the database", exc) from exc
+            raise
+
+    def _io_error(self, action: str, exc: BaseException) -> IoError:
+        return IoError(
+            f"{self._what} {self._path!r}: could not {action}: {exc}. Check that the file "
+            "and its directory exist and are writable, that the file is a tokenfed SQLite "
+            "database on a local filesystem, and that no other process holds its write lock "
+            f"for more than {self._busy_timeout_ms} ms.",
+            detail={"path": self._path, "action": action},
+        )
+
+    def _prepare(self) -> None:
+        with self._write("create or check the tables") as connection:
+            connection.execute(_SCHEMA_TABLE)
+            row = connection.execute(
+                "SELECT version FROM tokenfed_schema WHERE component = ?", (self._component,)
+            ).fetchone()
+            if row is not None and row[0] != self._version:
+                newer = isinstance(row[0], int) and row[0] > self._version
+                raise IoError(
+                    f"{self._what} {self._path!r} has schema version {row[0]!r} but this "
+                    f"tokenfed reads version {self._version}; "
+                    + (
+                        "upgrade tokenfed to open it."
+                        if newer
+                        else "the file was not written by a release of tokenfed."
+                    ),
+                    detail={"path": self._path, "schema_version": row[0]},
+                )
+            for statement in self._tables:
+                connection.execute(statement)
+            if row is None:
+                connection.execute(
+                    "INSERT INTO tokenfed_schema (component, version) VALUES (?, ?)",
+                    (self._component, self._version),
+                )
+
+    def _open(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise IoError(f"{self._what} {self._path!r} is closed; open a new instance")
+        return self._connection
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[sqlite3.Connection]:
+        """Run the body in ``BEGIN IMMEDIATE`` ... ``COMMIT``; roll back on any exception."""
+        with self._lock:
+            connection = self._open()
+            if self._writing:
+                raise IoError(
+                    f"{self._what} {self._path!r}: cannot {action} while another write of "
+                    "this instance is in progress (a build callback must not write)"
+                )
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._io_error(action, exc) from exc
+            self._writing = True
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException as exc:
+                if connection.in_transaction:
+                    # The transaction is gone either way; report the first failure.
+                    with suppress(sqlite3.Error):
+                        connection.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise self._io_error(action, exc) from exc
+                raise
+            finally:
+                self._writing = False
+
+    @contextmanager
+    def _read(self, action: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            connection = self._open()
+            try:
+                yield connection
+            except sqlite3.Error as exc:
+                raise self._io_error(action, exc) from exc
+
+    def close(self) -> None:
+        """Close the connection (idempotent); later calls raise :class:`IoError`."""
+        with self._lock:
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                try:
+                    connection.close()
+                except sqlite3.Error as exc:
+                    raise self._io_error("close the database", exc) from exc
+
+    def __enter__(self) -> Self:
+        """Return the store itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()
+
+
+_LEDGER_TABLES = (
+    "CREATE TABLE IF NOT EXISTS receipts ("
+    " iss TEXT NOT NULL,"
+    " jti TEXT NOT NULL,"
+    " aud TEXT NOT NULL,"
+    " sub TEXT NOT NULL,"
+    " seq INTEGER NOT NULL CHECK (typeof(seq) = 'integer'),"
+    " iat INTEGER NOT NULL CHECK (typeof(iat) = 'integer'),"
+    " amount TEXT NOT NULL CHECK (typeof(amount) = 'text'),"
+    " rate_card_id TEXT NOT NULL,"
+    " content_digest TEXT NOT NULL,"
+    " receipt_digest TEXT NOT NULL,"
+    " receipt TEXT NOT NULL,"
+    " batch_id TEXT,"
+    " PRIMARY KEY (iss, jti))",
+    "CREATE INDEX IF NOT EXISTS receipts_by_stream ON receipts (iss, aud, seq)",
+)
+
+_INSERT_RECEIPT = (
+    "INSERT INTO receipts (iss, jti, aud, sub, seq, iat, amount, rate_card_id,"
+    " content_digest, receipt_digest, receipt, batch_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (iss, jti) DO NOTHING"
+)
+
+_SELECT_RECEIPT = (
+    "SELECT iss, jti, aud, sub, seq, iat, amount, rate_card_id, content_digest,"
+    " receipt_digest, receipt, batch_id FROM receipts WHERE iss = ? AND jti = ?"
+)
+
+
+class SqliteLedger(_SqliteStore, ReceiptLedger):
+    """A :class:`ReceiptLedger` in one SQLite file (see the module notes on durability).
+
+    Amounts are stored as canonical decimal TEXT, never REAL; :meth:`totals` adds them in
+    Python with exact integer arithmetic on their scaled coefficients.
+
+    Raises:
+        IoError: the file cannot be opened or created, is not a tokenfed database, or has a
+            schema version this release does not read.
+    """
+
+    _component = "receipt_ledger"
+    _version = LEDGER_SCHEMA_VERSION
+    _tables = _LEDGER_TABLES
+    _what = "receipt ledger"
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> None:
+        """Open (creating if needed) the ledger at ``path``."""
+        super().__init__(path, busy_timeout_ms=busy_timeout_ms)
+
+    def record(self, entries: Iterable[LedgerEntry]) -> list[InsertOutcome]:
+        """Record entries in one ``BEGIN IMMEDIATE`` transaction; see :meth:`ReceiptLedger.record`.
+
+        ``entries`` is consumed inside the transaction; an exception while iterating it (or
+        any other) rolls the whole call back and propagates.
+
+        Raises:
+            SchemaViolation: an item is not a :class:`LedgerEntry` (nothing is stored).
+            IoError: SQLite failed (nothing is stored).
+        """
+        outcomes: list[InsertOutcome] = []
+        with self._write("record receipts") as connection:
+            execute = connection.execute
+            for entry in entries:
+                if not isinstance(entry, LedgerEntry):
+                    raise SchemaViolation(
+                        f"record() takes LedgerEntry items, not {type(entry).__name__}"
+                    )
+                cursor = execute(
+                    _INSERT_RECEIPT,
+                    (
+                        entry.iss,
+                        entry.jti,
+                        entry.aud,
+                        entry.sub,
+                        entry.seq,
+                        entry.iat,
+                        format_decimal(entry.amount),
+                        entry.rate_card_id,
+                        entry.content_digest,
+                        entry.receipt_digest,
+                        entry.receipt,
+                        entry.batch_id,
+                    ),
+                )
+                if cursor.rowcount == 1:
+                    outcomes.append(InsertOutcome.INSERTED)
+                    continue
+                (known,) = execute(
+                    "SELECT content_digest FROM receipts WHERE iss = ? AND jti = ?",
+                    (entry.iss, entry.jti),
+                ).fetchone()
+                outcomes.append(
+                    InsertOutcome.DUPLICATE
+                    if known == entry.content_digest
+                    else InsertOutcome.CONFLICT
+                )
+        return outcomes
+
+    def lookup(self, iss: str, jti: str) -> LedgerEntry | None:
+        """Return the entry recorded under ``(iss, jti)``, or ``None``."""
+        with self._read("look up a receipt") as connection:
+            row = connection.execute(_SELECT_RECEIPT, (iss, jti)).fetchone()
+        if row is None:
+            return None
+        try:
+            return LedgerEntry(
+                iss=row[0],
+                jti=row[1],
+                aud=row[2],
+                sub=row[3],
+                seq=row[4],
+                iat=row[5],
+                amount=self._amount(row[6]),
+                rate_card_id=row[7],
+                content_digest=row[8],
+                receipt_digest=row[9],
+                receipt=row[10],
+                batch_id=row[11],
+            )
+        except TokenfedError as exc:
+            raise self._damaged(f"the entry ({iss!r}, {jti!r})", exc) from exc
+
+    def stream_head(self, iss: str, aud: str) -> tuple[int, str] | None:
+        """Return the highest recorded ``seq`` of ``(iss, aud)`` and its ``receipt_digest``.
+
+        If several entries of the stream share that ``seq`` (the ledger does not check
+        chains), the one recorded last is returned.
+        """
+        with self._read("read a stream head") as connection:
+            row = connection.execute(
+                "SELECT seq, receipt_digest FROM receipts WHERE iss = ? AND aud = ?"
+                " ORDER BY seq DESC, rowid DESC LIMIT 1",
+                (iss, aud),
+            ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def totals(
+        self, iss: str | None = None, aud: str | None = None
+    ) -> dict[tuple[str, str], tuple[int, Decimal]]:
+        """Return ``{(iss, aud): (count, sum of amounts)}`` over the recorded entries.
+
+        The sum is exact: each stored canonical decimal TEXT is read as an integer
+        coefficient and a number of places, and the coefficients are added as Python
+        integers (no SQLite REAL, no decimal context rounding). ``iss`` and ``aud`` filter.
+        """
+        query = "SELECT iss, aud, amount FROM receipts"
+        conditions: list[str] = []
+        parameters: list[str] = []
+        if iss is not None:
+            conditions.append("iss = ?")
+            parameters.append(iss)
+        if aud is not None:
+            conditions.append("aud = ?")
+            parameters.append(aud)
+        if conditions:
+            query += " WHERE " + " AND ".join(conditions)
+        sums: dict[tuple[str, str], list[int]] = {}  # key -> [count, coefficient, places]
+        with self._read("add up receipts") as connection:
+            for row_iss, row_aud, text in connection.execute(query, parameters):
+                coefficient, places = scaled(self._amount(text))
+                total = sums.get((row_iss, row_aud))
+                if total is None:
+                    sums[(row_iss, row_aud)] = [1, coefficient, places]
+                    continue
+                total[0] += 1
+                if places > total[2]:
+                    total[1] *= 10 ** (places - total[2])
+                    total[2] = places
+                total[1] += coefficient * 10 ** (total[2] - places)
+        return {
+            key: (count, Decimal(format_decimal(Decimal(f"{coefficient}e-{places}"))))
+            for key, (count, coefficient, places) in sums.items()
+        }
+
+    def _amount(self, text: object) -> Decimal:
+        try:
+            if not isinstance(text, str):
+                raise InvalidAmount(f"stored amount {text!r:.40} is not TEXT")
+            value = Decimal(text)
+            if not value.is_finite() or format_decimal(value) != text:
+                raise InvalidAmount(f"stored amount {text!r:.40} is not a canonical decimal")
+            return value
+        except (InvalidOperation, InvalidAmount) as exc:
+            raise self._damaged("an amount", exc) from exc
+
+    def _damaged(self, what: str, exc: BaseException) -> IoError:
+        return IoError(
+            f"{self._what} {self._path!r}: {what} read back is not valid ({exc}); the file "
+            "was modified outside tokenfed or is damaged: restore it from a backup.",
+            detail={"path": self._path},
+        )
+
+
+_STREAM_TABLES = (
+    "CREATE TABLE IF NOT EXISTS issued ("
+    " iss TEXT NOT NULL,"
+    " aud TEXT NOT NULL,"
+    " seq INTEGER NOT NULL CHECK (typeof(seq) = 'integer' AND seq >= 1),"
+    " receipt_digest TEXT NOT NULL,"
+    " receipt TEXT NOT NULL,"
+    " PRIMARY KEY (iss, aud, seq))",
+)
+
+
+class SqliteStreamStore(_SqliteStore, StreamStore):
+    """A :class:`StreamStore` in one SQLite file (see the module notes on durability).
+
+    Each issued receipt is kept under ``(iss, aud, seq)``; the head of a stream is its row
+    with the highest ``seq``, so the head and the receipts cannot disagree. The primary key
+    makes a second receipt with the same ``seq`` impossible even for a foreign writer.
+
+    Raises:
+        IoError: the file cannot be opened or created, is not a tokenfed database, or has a
+            schema version this release does not read.
+    """
+
+    _component = "stream_store"
+    _version = STREAM_SCHEMA_VERSION
+    _tables = _STREAM_TABLES
+    _what = "stream store"
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> None:
+        """Open (creating if needed) the stream store at ``path``."""
+        super().__init__(path, busy_timeout_ms=busy_timeout_ms)
+
+    def issue(self, iss: str, aud: str, build: Callable[[int, str | None], tuple[str, str]]) -> str:
+        """Issue the next receipt of ``(iss, aud)``; see :meth:`StreamStore.issue`.
+
+        ``build`` runs inside the write transaction, holding the file's write lock: keep it
+        short (sign and return). It must not write to this store. An exception it raises
+        rolls the transaction back and propagates unchanged; the ``seq`` is not consumed.
+
+        Raises:
+            SchemaViolation: ``iss``/``aud`` are not non-empty strings, or ``build`` did not
+                return ``(non-empty str, "sha256:" + 64 hex)`` (nothing is stored).
+            IoError: SQLite failed (nothing is stored).
+        """
+        _check_text("issue()", "iss", iss)
+        _check_text("issue()", "aud", aud)
+        with self._write("issue a receipt") as connection:
+            row = connection.execute(
+                "SELECT seq, receipt_digest FROM issued WHERE iss = ? AND aud = ?"
+                " ORDER BY seq DESC LIMIT 1",
+                (iss, aud),
+            ).fetchone()
+            next_seq, prev = (1, None) if row is None else (int(row[0]) + 1, str(row[1]))
+            result = build(next_seq, prev)
+            if not isinstance(result, tuple) or len(result) != 2:
+                raise SchemaViolation(
+                    "build() must return (receipt_compact, receipt_digest), "
+                    f"not {type(result).__name__}"
+                )
+            receipt, digest = result
+            _check_text("build() result", "receipt_compact", receipt)
+            _check_digest("build() result", "receipt_digest", digest)
+            connection.execute(
+                "INSERT INTO issued (iss, aud, seq, receipt_digest, receipt)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (iss, aud, next_seq, digest, receipt),
+            )
+        return receipt
+
+    def head(self, iss: str, aud: str) -> tuple[int, str] | None:
+        """Return the last issued ``seq`` of ``(iss, aud)`` and its receipt digest, or ``None``."""
+        with self._read("read a stream head") as connection:
+            row = connection.execute(
+                "SELECT seq, receipt_digest FROM issued WHERE iss = ? AND aud = ?"
+                " ORDER BY seq DESC LIMIT 1",
+                (iss, aud),
+            ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def issued(self, iss: str, aud: str, seq: int) -> str | None:
+        """Return the receipt issued as ``seq`` of ``(iss, aud)``, or ``None``."""
+        with self._read("read an issued receipt") as connection:
+            row = connection.execute(
+                "SELECT receipt FROM issued WHERE iss = ? AND aud = ? AND seq = ?",
+                (iss, aud, seq),
+            ).fetchone()
+        return None if row is None else str(row[0])

@@ -1,0 +1,845 @@
+"""Signed usage receipts (spec chapter "Usage receipts", REC-001..REC-070).
+
+:class:`ReceiptIssuer` prices usage under a rate card and signs receipts that chain per
+(issuer, audience) stream; :class:`ReceiptVerifier` checks them with the numbered procedure of
+REC-040 (and REC-062 for Merkle-batched receipts), with optional replay and chain tracking that a
+:class:`~tokenfed.ledger.ReceiptLedger` can make durable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from . import _json, _merkle, jws
+from ._b64 import b64decode, b64encode
+from ._decimal import format_decimal
+from ._model import Document, EntityId, NumericDate, UtuAmount, check_version, validate
+from .errors import (
+    AmountMismatch,
+    ChainBreak,
+    IatInFuture,
+    InvalidKey,
+    InvalidProof,
+    IoError,
+    Malformed,
+    RateCardMismatch,
+    Replay,
+    SchemaViolation,
+    TokenfedError,
+    UnknownKey,
+    UnknownRateCard,
+    UnsupportedAlg,
+)
+from .keys import KeySet, PrivateKey, PublicKey
+from .ledger import LedgerEntry, ReceiptLedger
+from .units import METERS, RateCard, Usage, parse_usage
+
+__all__ = [
+    "MAX_RECEIPT_BYTES",
+    "BatchClaims",
+    "ReceiptClaims",
+    "ReceiptIssuer",
+    "ReceiptVerifier",
+    "TrustStore",
+    "VerifiedReceipt",
+    "pairwise_subject",
+]
+
+MAX_RECEIPT_BYTES = 16384
+"""Largest receipt JWS accepted (REC-009)."""
+
+DEFAULT_CLOCK_SKEW = 300
+"""Seconds of clock skew allowed for ``iat`` by default (REC-041)."""
+
+_TOKEN_ID = r"^[A-Za-z0-9._~-]{1,128}$"  # noqa: S105 - a pattern, not a secret
+_DIGEST = r"^sha256:[0-9a-f]{64}$"
+_HASH_HEX = re.compile(r"[0-9a-f]{64}")
+_BATCH_CACHE_SIZE = 1024
+
+
+# -- documents -------------------------------------------------------------------------------
+
+
+class RateCardRef(Document):
+    """The ``rate_card`` member of a receipt: which card priced it (REC-005)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=256)]
+    digest: Annotated[str, Field(pattern=_DIGEST)]
+
+
+class ReceiptClaims(Document):
+    """The claims of a usage receipt (REC-001..REC-008)."""
+
+    iss: EntityId
+    sub: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,128}$")]
+    aud: EntityId
+    jti: Annotated[str, Field(pattern=_TOKEN_ID)]
+    iat: NumericDate
+    ver: Annotated[str, Field(pattern=r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")]
+    usage: Usage
+    amount: UtuAmount
+    unit: Literal["UTU"]
+    rate_card: RateCardRef
+    entitlement: Annotated[str, Field(pattern=_TOKEN_ID)] | None = None
+    seq: Annotated[int, Field(ge=1, le=2**53 - 1, strict=True)]
+    prev: Annotated[str, Field(pattern=_DIGEST)] | None = None
+
+    @model_validator(mode="after")
+    def _stream_and_subject(self) -> ReceiptClaims:
+        if self.sub.isdigit():
+            raise ValueError("sub must not be all digits: it is never a number in clear (REC-003)")
+        if (self.seq == 1) != (self.prev is None):
+            raise ValueError("prev is absent exactly when seq is 1 (REC-006)")
+        extra = self.model_extra or {}
+        if "exp" in extra or "nbf" in extra:
+            raise ValueError("a receipt carries no exp or nbf: it is evidence (REC-008)")
+        return self
+
+
+class BatchClaims(Document):
+    """The claims of a batch statement (REC-060)."""
+
+    iss: EntityId
+    ver: Annotated[str, Field(pattern=r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")]
+    iat: NumericDate
+    batch_id: Annotated[str, Field(pattern=_TOKEN_ID)]
+    tree_size: Annotated[int, Field(ge=1, le=2**53 - 1, strict=True)]
+    tree_root: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+_FAST_ENTITY = re.compile(r"https://[^\s?#]{1,2040}")
+_FAST_SUB = re.compile(r"[A-Za-z0-9_-]{16,128}")
+_FAST_TOKEN_ID = re.compile(_TOKEN_ID[1:-1])
+_FAST_DIGEST = re.compile(_DIGEST[1:-1])
+_FAST_AMOUNT = re.compile(r"(0|[1-9][0-9]{0,40})(\.[0-9]{0,5}[1-9])?")
+_FAST_MEMBERS = frozenset(ReceiptClaims.model_fields)
+_FAST_METERS = frozenset(METERS)
+_MAX_SAFE = 2**53 - 1
+
+
+def _plainly_valid(claims: dict[str, Any]) -> bool:
+    """A fast check that accepts only claims the :class:`ReceiptClaims` schema accepts.
+
+    It covers the common shape (version 1.0, registered meters, no unknown members). Anything
+    else returns False and goes through the full model, which then gives the exact error, so
+    this check can only make verification faster, never more lenient.
+    """
+    if not _FAST_MEMBERS.issuperset(claims) or claims.get("ver") != "1.0":
+        return False
+    iss, aud, sub, jti, iat, usage, amount, card, seq = (
+        claims.get("iss"),
+        claims.get("aud"),
+        claims.get("sub"),
+        claims.get("jti"),
+        claims.get("iat"),
+        claims.get("usage"),
+        claims.get("amount"),
+        claims.get("rate_card"),
+        claims.get("seq"),
+    )
+    if not (
+        type(iss) is str
+        and _FAST_ENTITY.fullmatch(iss)
+        and type(aud) is str
+        and _FAST_ENTITY.fullmatch(aud)
+        and type(sub) is str
+        and _FAST_SUB.fullmatch(sub)
+        and not sub.isdigit()
+        and type(jti) is str
+        and _FAST_TOKEN_ID.fullmatch(jti)
+        and type(iat) is int
+        and 0 <= iat <= _MAX_SAFE
+        and type(amount) is str
+        and _FAST_AMOUNT.fullmatch(amount)
+        and claims.get("unit") == "UTU"
+        and type(card) is dict
+        and len(card) == 2
+        and type(card.get("id")) is str
+        and 0 < len(card["id"]) <= 256
+        and type(card.get("digest")) is str
+        and _FAST_DIGEST.fullmatch(card["digest"])
+        and type(seq) is int
+        and 1 <= seq <= _MAX_SAFE
+        and type(usage) is dict
+        and len(usage) == 2
+        and type(usage.get("model")) is str
+        and 0 < len(usage["model"]) <= 256
+        and type(usage.get("meters")) is dict
+    ):
+        return False
+    for name, count in usage["meters"].items():
+        if name not in _FAST_METERS or type(count) is not int or not 0 <= count <= _MAX_SAFE:
+            return False
+    prev = claims.get("prev")
+    if (seq == 1) != (prev is None) or (prev is not None and not _FAST_DIGEST.fullmatch(prev)):
+        return False
+    entitlement = claims.get("entitlement")
+    return entitlement is None or (
+        type(entitlement) is str and _FAST_TOKEN_ID.fullmatch(entitlement) is not None
+    )
+
+
+def pairwise_subject(secret: bytes, issuer: str, account: str) -> str:
+    """The RECOMMENDED ``sub``: base64url(HMAC-SHA-256(secret, issuer ``|`` account)) (REC-003).
+
+    Stable for one (subscriber, issuer) pair, unlinkable across issuers without ``secret``.
+    """
+    if len(secret) < 16:
+        raise ValueError("the pairwise-subject secret must be at least 16 bytes")
+    mac = hmac.new(secret, f"{issuer}|{account}".encode(), hashlib.sha256).digest()
+    return b64encode(mac)
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+# -- trust -----------------------------------------------------------------------------------
+
+
+class TrustStore:
+    """Issuer entity id -> JWKS with validity windows: a verifier's trust input (REC-033)."""
+
+    __slots__ = ("_issuers",)
+
+    def __init__(self, issuers: Mapping[str, KeySet]) -> None:
+        self._issuers = dict(issuers)
+
+    @classmethod
+    def from_json(cls, value: Any) -> TrustStore:
+        """Load ``{"ver": "1.0", "issuers": {iss: {"jwks": {"keys": [...]}}}}``."""
+        if not isinstance(value, dict) or not isinstance(value.get("issuers"), dict):
+            raise SchemaViolation('a trust store is {"ver": "1.0", "issuers": {...}}')
+        check_version(value.get("ver"))
+        issuers: dict[str, KeySet] = {}
+        for iss, entry in value["issuers"].items():
+            jwks = entry.get("jwks") if isinstance(entry, dict) else None
+            if not isinstance(jwks, dict):
+                raise SchemaViolation(f'trust store issuer {iss} needs a "jwks" object')
+            keys = KeySet.from_jwks(jwks)
+            for key in keys:
+                if key.validity.nbf is None:
+                    raise InvalidKey(f"trust store key {key.kid} of {iss} has no nbf (REC-034)")
+            issuers[iss] = keys
+        return cls(issuers)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrustStore:
+        """Read a trust-store file."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise IoError(f"cannot read trust store {path}: {exc.strerror or exc}") from exc
+        return cls.from_json(_json.loads(data))
+
+    def to_json(self) -> dict[str, Any]:
+        """The trust-store document."""
+        return {
+            "ver": "1.0",
+            "issuers": {iss: {"jwks": keys.to_jwks()} for iss, keys in self._issuers.items()},
+        }
+
+    def key(self, iss: object, kid: object) -> PublicKey:
+        """The key ``kid`` listed under issuer ``iss`` (REC-033), else :class:`UnknownKey`."""
+        keys = self._issuers.get(iss) if isinstance(iss, str) else None
+        key = keys.get(kid) if keys is not None and isinstance(kid, str) else None
+        if key is None:
+            raise UnknownKey(
+                f"no trusted key {kid!r} for issuer {iss!r} (REC-033)",
+                detail={"iss": iss, "kid": kid},
+            )
+        return key
+
+    def issuers(self) -> list[str]:
+        """The issuers this store trusts."""
+        return list(self._issuers)
+
+
+# -- verification ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedReceipt:
+    """A receipt that passed verification.
+
+    ``duplicate`` is true for an identical resubmission of a receipt already recorded (REC-042):
+    it is valid, and it must not be counted again.
+    """
+
+    claims: dict[str, Any]
+    kid: str
+    content_digest: str
+    receipt_digest: str
+    receipt: str
+    batch_id: str | None = None
+    duplicate: bool = False
+
+    @property
+    def amount(self) -> Decimal:
+        """The receipt's amount in UTU."""
+        return Decimal(self.claims["amount"])
+
+    def to_json(self) -> dict[str, Any]:
+        """A summary for reports: issuer, audience, jti, seq, amount, digests."""
+        body: dict[str, Any] = {
+            "iss": self.claims["iss"],
+            "aud": self.claims["aud"],
+            "jti": self.claims["jti"],
+            "seq": self.claims["seq"],
+            "amount": self.claims["amount"],
+            "content_digest": self.content_digest,
+            "receipt_digest": self.receipt_digest,
+        }
+        if self.batch_id is not None:
+            body["batch_id"] = self.batch_id
+        if self.duplicate:
+            body["duplicate"] = True
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    iss: str
+    iat: int
+    batch_id: str
+    tree_size: int
+    tree_root: bytes
+    kid: str
+
+
+class _StreamState:
+    """Replay and chain state (REC-042, REC-043): staged in memory, committed to a ledger."""
+
+    def __init__(self, ledger: ReceiptLedger | None) -> None:
+        self._ledger = ledger
+        self._seen: dict[tuple[str, str], str] = {}
+        self._heads: dict[tuple[str, str], tuple[int, str]] = {}
+        self._staged: list[LedgerEntry] = []
+
+    def seen(self, iss: str, jti: str) -> str | None:
+        found = self._seen.get((iss, jti))
+        if found is None and self._ledger is not None:
+            entry = self._ledger.lookup(iss, jti)
+            found = None if entry is None else entry.content_digest
+        return found
+
+    def head(self, iss: str, aud: str) -> tuple[int, str] | None:
+        found = self._heads.get((iss, aud))
+        if found is None and self._ledger is not None:
+            found = self._ledger.stream_head(iss, aud)
+        return found
+
+    def stage(self, receipt: VerifiedReceipt) -> None:
+        claims = receipt.claims
+        iss, aud = claims["iss"], claims["aud"]
+        self._seen[(iss, claims["jti"])] = receipt.content_digest
+        self._heads[(iss, aud)] = (claims["seq"], receipt.receipt_digest)
+        if self._ledger is not None:
+            self._staged.append(
+                LedgerEntry(
+                    iss=iss,
+                    jti=claims["jti"],
+                    aud=aud,
+                    sub=claims["sub"],
+                    seq=claims["seq"],
+                    iat=claims["iat"],
+                    amount=Decimal(claims["amount"]),
+                    rate_card_id=claims["rate_card"]["id"],
+                    content_digest=receipt.content_digest,
+                    receipt_digest=receipt.receipt_digest,
+                    receipt=receipt.receipt,
+                    batch_id=receipt.batch_id,
+                )
+            )
+
+    def commit(self) -> None:
+        """Record staged receipts in one ledger transaction (REC-045); forget the memory copy."""
+        if self._ledger is None or not self._staged:
+            return
+        staged, self._staged = self._staged, []
+        self._ledger.record(staged)
+        self._seen.clear()
+        self._heads.clear()
+
+    def rollback(self) -> None:
+        """Drop staged receipts (used when a batch of receipts cannot be recorded)."""
+        if self._ledger is not None:
+            self._staged.clear()
+            self._seen.clear()
+            self._heads.clear()
+
+
+class ReceiptVerifier:
+    """Verifies receipts and batched receipts (REC-040, REC-062).
+
+    Args:
+        trust: the issuers' keys with validity windows.
+        rate_cards: the rate cards receipts may name, by ``rate_card_id``.
+        ledger: where accepted receipts are recorded durably; replay and chain state are then
+            read from it. Without a ledger, that state lives in memory.
+        track: apply the replay (REC-042) and chain (REC-043) checks.
+        clock_skew: seconds an ``iat`` may lie in the future (REC-041: 60..600).
+        clock: the current time as a NumericDate.
+    """
+
+    def __init__(
+        self,
+        trust: TrustStore,
+        rate_cards: Iterable[RateCard],
+        *,
+        ledger: ReceiptLedger | None = None,
+        track: bool = True,
+        clock_skew: int = DEFAULT_CLOCK_SKEW,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        if not 60 <= clock_skew <= 600:
+            raise ValueError("clock_skew must be between 60 and 600 seconds (REC-041)")
+        self._trust = trust
+        self._cards: dict[str, RateCard] = {}
+        for card in rate_cards:
+            self._cards[card.id] = card
+        self._track = track
+        self._state = _StreamState(ledger)
+        self._skew = clock_skew
+        self._clock = clock or (lambda: int(time.time()))
+        self._batches: OrderedDict[str, _Batch] = OrderedDict()
+
+    # The public entry points ------------------------------------------------------------
+
+    def verify(self, receipt: str | bytes | Mapping[str, Any]) -> VerifiedReceipt:
+        """Verify one receipt (JWS string) or batched receipt (object or its JSON text), then
+        apply the replay and chain checks and record it."""
+        checked = self.check(receipt)
+        try:
+            result = self.track(checked)
+            self._state.commit()
+        except TokenfedError:
+            self._state.rollback()
+            raise
+        return result
+
+    def check(self, receipt: str | bytes | Mapping[str, Any]) -> VerifiedReceipt:
+        """Steps 1 to 11 of REC-040 (or REC-062 steps 1 to 5 without 12 and 13): everything but
+        replay and chain state. Pure: safe to run in parallel workers."""
+        if isinstance(receipt, Mapping):
+            return self._check_batched(receipt)
+        if isinstance(receipt, bytes | bytearray):
+            receipt = bytes(receipt).decode("utf-8", "replace")
+        text = receipt.strip()
+        if text.startswith("{"):
+            value = _json.loads(text)
+            if not isinstance(value, dict):
+                raise Malformed("a batched receipt is a JSON object (REC-062)")
+            return self._check_batched(value)
+        return self._check_compact(text)
+
+    def track(self, checked: VerifiedReceipt) -> VerifiedReceipt:
+        """Steps 12 and 13 of REC-040: replay and chain, then stage the receipt for recording.
+
+        Call :meth:`commit` to record what was staged (``verify`` does both).
+        """
+        if not self._track:
+            return checked
+        claims = checked.claims
+        iss = claims["iss"]
+        seen = self._state.seen(iss, claims["jti"])
+        if seen is not None:
+            if seen == checked.content_digest:
+                return _duplicate(checked)
+            raise Replay(
+                f"jti {claims['jti']!r} of {iss} was seen with other content (REC-042)",
+                detail={"iss": iss, "jti": claims["jti"]},
+            )
+        head = self._state.head(iss, claims["aud"])
+        expected_seq, expected_prev = (1, None) if head is None else (head[0] + 1, head[1])
+        if claims["seq"] != expected_seq or claims.get("prev") != expected_prev:
+            raise ChainBreak(
+                f"stream {iss} -> {claims['aud']} expects seq {expected_seq} with prev "
+                f"{expected_prev}; got seq {claims['seq']} with prev {claims.get('prev')} "
+                "(REC-043)",
+                detail={"expected_seq": expected_seq, "seq": claims["seq"]},
+            )
+        self._state.stage(checked)
+        return checked
+
+    def commit(self) -> None:
+        """Record every receipt staged by :meth:`track` in one transaction (REC-045)."""
+        self._state.commit()
+
+    def rollback(self) -> None:
+        """Forget receipts staged by :meth:`track` since the last commit."""
+        self._state.rollback()
+
+    def verify_batch(
+        self, batch: str, claims_bytes: Sequence[bytes]
+    ) -> list[VerifiedReceipt | TokenfedError]:
+        """Verify a whole batch at once by recomputing its tree head (REC-064).
+
+        Returns one result per leaf, in order: the verified receipt, or the error that rejected
+        it. Replay and chain checks are applied, and accepted receipts are recorded together.
+        """
+        statement = self._batch_statement(batch)
+        if len(claims_bytes) != statement.tree_size:
+            raise InvalidProof(
+                f"batch {statement.batch_id} has tree_size {statement.tree_size}, "
+                f"got {len(claims_bytes)} receipts (REC-064)"
+            )
+        if _merkle.root(claims_bytes) != statement.tree_root:
+            raise InvalidProof(
+                f"receipts do not give the root of batch {statement.batch_id} (REC-064)"
+            )
+        results: list[VerifiedReceipt | TokenfedError] = []
+        for leaf in claims_bytes:
+            try:
+                checked = self._check_claims_bytes(leaf, statement)
+                results.append(self.track(checked))
+            except TokenfedError as exc:
+                results.append(exc)
+        self._state.commit()
+        return results
+
+    # Steps of REC-040 --------------------------------------------------------------------
+
+    def _check_compact(self, token: str) -> VerifiedReceipt:
+        # Steps 1-4: parse, typ, alg, crit.
+        decoded = jws.decode(token, jws.TYP_RECEIPT, max_bytes=MAX_RECEIPT_BYTES)
+        claims = decoded.claims
+        # Step 5: key, pinned algorithm, validity at iat.
+        key = self._key_at(claims.get("iss"), decoded.header, claims.get("iat"))
+        # Step 6: signature.
+        jws.verify_signature(decoded, key)
+        # Steps 7-11.
+        self._check_claims(claims)
+        return VerifiedReceipt(
+            claims=claims,
+            kid=key.kid,
+            content_digest=_sha256(decoded.payload),
+            receipt_digest=_sha256(decoded.token.encode("ascii")),
+            receipt=decoded.token,
+        )
+
+    def _key_at(self, iss: object, header: Mapping[str, Any], iat: object) -> PublicKey:
+        key = self._trust.key(iss, header.get("kid"))
+        if header["alg"] != key.alg:
+            raise UnsupportedAlg(
+                f"header alg {header['alg']!r} is not the algorithm {key.alg!r} pinned to key "
+                f"{key.kid} (CONV-044)"
+            )
+        if type(iat) is int:
+            key.validity.check(iat, key.kid)
+        return key
+
+    def _check_claims(self, claims: dict[str, Any]) -> None:
+        # Steps 7 and 8: version, then schema.
+        if _plainly_valid(claims):
+            iat: int = claims["iat"]
+            card_id: str = claims["rate_card"]["id"]
+            card_digest: str = claims["rate_card"]["digest"]
+            usage = Usage.model_construct(
+                model=claims["usage"]["model"], meters=claims["usage"]["meters"]
+            )
+            amount: str = claims["amount"]
+        else:
+            parsed = validate(ReceiptClaims, claims, what="receipt")
+            iat, card_id, card_digest = parsed.iat, parsed.rate_card.id, parsed.rate_card.digest
+            usage, amount = parsed.usage, format_decimal(parsed.amount)
+        # Step 9: time.
+        now = self._clock()
+        if iat > now + self._skew:
+            raise IatInFuture(f"iat {iat} is more than {self._skew} s after now ({now}) (REC-041)")
+        # Step 10: rate card.
+        card = self._cards.get(card_id)
+        if card is None:
+            raise UnknownRateCard(
+                f"no rate card {card_id!r} is known to this verifier (REC-040)",
+                detail={"rate_card": card_id},
+            )
+        if card.digest != card_digest:
+            raise RateCardMismatch(
+                f"rate card {card.id!r} has digest {card.digest}, the receipt names "
+                f"{card_digest} (REC-040)"
+            )
+        if not card.is_valid_at(iat):
+            raise RateCardMismatch(f"rate card {card.id!r} was not valid at iat {iat} (REC-040)")
+        # Step 11: amount. Canonical strings (CONV-020) are equal exactly when the numbers are.
+        expected = format_decimal(card.price(usage, at=iat).amount)
+        if expected != amount:
+            raise AmountMismatch(
+                f"amount {amount} UTU is not what rate card {card.id!r} gives for the usage: "
+                f"{expected} UTU (REC-040)",
+                detail={"expected": expected, "amount": amount},
+            )
+
+    # Steps of REC-062 --------------------------------------------------------------------
+
+    def _check_batched(self, item: Mapping[str, Any]) -> VerifiedReceipt:
+        # Step 1: parse.
+        claims_b64, index, path, batch = (
+            item.get("claims"),
+            item.get("leaf_index"),
+            item.get("audit_path"),
+            item.get("batch"),
+        )
+        if not (
+            isinstance(claims_b64, str)
+            and type(index) is int
+            and isinstance(path, list)
+            and isinstance(batch, str)
+        ):
+            raise Malformed(
+                "a batched receipt needs claims (string), leaf_index (integer), audit_path "
+                "(array) and batch (string) (REC-062)"
+            )
+        check_version(item.get("ver"))
+        leaf = b64decode(claims_b64, what="batched receipt claims")
+        # Step 2: batch statement (cached by its exact bytes, REC-063).
+        statement = self._batch_statement(batch)
+        # Step 3: proof.
+        hashes: list[bytes] = []
+        for entry in path:
+            if not isinstance(entry, str) or _HASH_HEX.fullmatch(entry) is None:
+                raise InvalidProof(
+                    "audit_path entries are 32-byte hashes in lowercase hex (REC-062)"
+                )
+            hashes.append(bytes.fromhex(entry))
+        if not _merkle.verify_inclusion(
+            _merkle.leaf_hash(leaf), index, statement.tree_size, hashes, statement.tree_root
+        ):
+            raise InvalidProof(
+                f"inclusion proof for leaf {index} does not lead to the root of batch "
+                f"{statement.batch_id} (REC-062)"
+            )
+        # Steps 4 and 5.
+        return self._check_claims_bytes(leaf, statement)
+
+    def _check_claims_bytes(self, leaf: bytes, statement: _Batch) -> VerifiedReceipt:
+        claims = _json.loads(leaf)
+        if not isinstance(claims, dict):
+            raise Malformed("batched receipt claims must be a JSON object (REC-062)")
+        if claims.get("iss") != statement.iss:
+            raise InvalidProof(
+                f"claims iss {claims.get('iss')!r} is not the batch issuer {statement.iss} "
+                "(REC-062)"
+            )
+        iat = claims.get("iat")
+        if type(iat) is int and iat > statement.iat:
+            raise InvalidProof(
+                f"receipt iat {iat} is later than its batch statement's iat {statement.iat} "
+                "(REC-065)"
+            )
+        self._check_claims(claims)
+        return VerifiedReceipt(
+            claims=claims,
+            kid=statement.kid,
+            content_digest=_sha256(leaf),
+            receipt_digest=_sha256(leaf),
+            receipt=b64encode(leaf),
+            batch_id=statement.batch_id,
+        )
+
+    def _batch_statement(self, batch: str) -> _Batch:
+        cached = self._batches.get(batch)
+        if cached is not None:
+            self._batches.move_to_end(batch)
+            return cached
+        decoded = jws.decode(batch, jws.TYP_RECEIPT_BATCH, max_bytes=MAX_RECEIPT_BYTES)
+        claims = decoded.claims
+        key = self._key_at(claims.get("iss"), decoded.header, claims.get("iat"))
+        jws.verify_signature(decoded, key)
+        parsed = validate(BatchClaims, claims, what="batch statement")
+        statement = _Batch(
+            iss=parsed.iss,
+            iat=parsed.iat,
+            batch_id=parsed.batch_id,
+            tree_size=parsed.tree_size,
+            tree_root=bytes.fromhex(parsed.tree_root),
+            kid=key.kid,
+        )
+        self._batches[batch] = statement
+        if len(self._batches) > _BATCH_CACHE_SIZE:
+            self._batches.popitem(last=False)
+        return statement
+
+
+def _duplicate(checked: VerifiedReceipt) -> VerifiedReceipt:
+    return VerifiedReceipt(
+        claims=checked.claims,
+        kid=checked.kid,
+        content_digest=checked.content_digest,
+        receipt_digest=checked.receipt_digest,
+        receipt=checked.receipt,
+        batch_id=checked.batch_id,
+        duplicate=True,
+    )
+
+
+# -- issuing ---------------------------------------------------------------------------------
+
+
+class _MemoryStreams:
+    """Stream state kept in memory: for tests and one-off use; lost on restart."""
+
+    def __init__(self) -> None:
+        self._heads: dict[tuple[str, str], tuple[int, str]] = {}
+        self._issued: dict[tuple[str, str, int], str] = {}
+
+    def issue(self, iss: str, aud: str, build: Callable[[int, str | None], tuple[str, str]]) -> str:
+        head = self._heads.get((iss, aud))
+        seq, prev = (1, None) if head is None else (head[0] + 1, head[1])
+        receipt, digest = build(seq, prev)
+        self._heads[(iss, aud)] = (seq, digest)
+        self._issued[(iss, aud, seq)] = receipt
+        return receipt
+
+    def head(self, iss: str, aud: str) -> tuple[int, str] | None:
+        return self._heads.get((iss, aud))
+
+    def issued(self, iss: str, aud: str, seq: int) -> str | None:
+        return self._issued.get((iss, aud, seq))
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRequest:
+    """One receipt to issue in a batch."""
+
+    aud: str
+    sub: str
+    usage: Usage | Mapping[str, Any]
+    jti: str | None = None
+    entitlement: str | None = None
+
+
+class ReceiptIssuer:
+    """Issues receipts for one issuer, priced under one rate card, chained per audience.
+
+    Args:
+        key: the receipt-signing key (its public half must be in the verifiers' trust stores).
+        iss: the issuer's entity id.
+        rate_card: the card that prices every receipt.
+        store: durable stream state (REC-046), e.g. :class:`~tokenfed.ledger.SqliteStreamStore`.
+            Without one, state lives in memory and a restart starts every stream again at seq 1.
+        clock: the current time as a NumericDate.
+    """
+
+    def __init__(
+        self,
+        key: PrivateKey,
+        iss: str,
+        rate_card: RateCard,
+        *,
+        store: Any = None,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        self._key = key
+        self._iss = iss
+        self._card = rate_card
+        self._store = store if store is not None else _MemoryStreams()
+        self._clock = clock or (lambda: int(time.time()))
+
+    def _claims(
+        self,
+        request: ReceiptRequest,
+        iat: int,
+        seq: int,
+        prev: str | None,
+    ) -> dict[str, Any]:
+        usage = request.usage if isinstance(request.usage, Usage) else parse_usage(request.usage)
+        price = self._card.price(usage, at=iat)
+        claims: dict[str, Any] = {
+            "iss": self._iss,
+            "sub": request.sub,
+            "aud": request.aud,
+            "jti": request.jti or b64encode(secrets.token_bytes(16)),
+            "iat": iat,
+            "ver": "1.0",
+            "usage": usage.to_wire(),
+            "amount": format_decimal(price.amount),
+            "unit": "UTU",
+            "rate_card": {"id": self._card.id, "digest": self._card.digest},
+            "seq": seq,
+        }
+        if request.entitlement is not None:
+            claims["entitlement"] = request.entitlement
+        if prev is not None:
+            claims["prev"] = prev
+        validate(ReceiptClaims, claims, what="receipt")
+        return claims
+
+    def issue(
+        self,
+        *,
+        aud: str,
+        sub: str,
+        usage: Usage | Mapping[str, Any],
+        jti: str | None = None,
+        entitlement: str | None = None,
+        iat: int | None = None,
+    ) -> str:
+        """Price ``usage``, sign a receipt continuing the stream to ``aud``, store it, return it."""
+        request = ReceiptRequest(aud=aud, sub=sub, usage=usage, jti=jti, entitlement=entitlement)
+        at = self._clock() if iat is None else iat
+
+        def build(seq: int, prev: str | None) -> tuple[str, str]:
+            token = jws.sign(self._claims(request, at, seq, prev), self._key, jws.TYP_RECEIPT)
+            return token, _sha256(token.encode("ascii"))
+
+        result: str = self._store.issue(self._iss, aud, build)
+        return result
+
+    def issue_batch(
+        self,
+        requests: Sequence[ReceiptRequest],
+        *,
+        batch_id: str | None = None,
+        iat: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Issue a Merkle batch (REC-060): sign one statement, return the batched receipts."""
+        if not requests:
+            raise ValueError("a batch holds at least one receipt")
+        at = self._clock() if iat is None else iat
+        leaves: list[bytes] = []
+        for request in requests:
+
+            def build(
+                seq: int, prev: str | None, request: ReceiptRequest = request
+            ) -> tuple[str, str]:
+                leaf = _json.canonical_bytes(self._claims(request, at, seq, prev))
+                leaves.append(leaf)
+                return b64encode(leaf), _sha256(leaf)
+
+            self._store.issue(self._iss, request.aud, build)
+        hashes = [_merkle.leaf_hash(leaf) for leaf in leaves]
+        statement = {
+            "iss": self._iss,
+            "ver": "1.0",
+            "iat": at,
+            "batch_id": batch_id or b64encode(secrets.token_bytes(16)),
+            "tree_size": len(leaves),
+            "tree_root": _merkle.root_from_hashes(hashes).hex(),
+        }
+        validate(BatchClaims, statement, what="batch statement")
+        batch = jws.sign(statement, self._key, jws.TYP_RECEIPT_BATCH)
+        return [
+            {
+                "ver": "1.0",
+                "claims": b64encode(leaf),
+                "leaf_index": index,
+                "audit_path": [node.hex() for node in proof],
+                "batch": batch,
+            }
+            for index, (leaf, proof) in enumerate(
+                zip(leaves, _merkle.inclusion_proofs(hashes), strict=True)
+            )
+        ]

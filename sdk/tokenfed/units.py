@@ -1,0 +1,519 @@
+"""Usage, rate cards and pricing in Unified Token Units (spec/units.md).
+
+A :class:`Usage` counts what one request consumed, in disjoint meters (``input``,
+``cache_read``, ``output``, ``reasoning``...). A signed :class:`RateCard` gives, per model, a
+weight in UTU for one unit of each meter, optional volume tiers and a minimum. Pricing
+(:meth:`RateCard.price`) multiplies and sums exactly, rounds once half-to-even to 6 fractional
+digits and applies the minimum. The adapters :func:`from_openai`, :func:`from_anthropic` and
+:func:`from_otel` turn vendor usage reports into :class:`Usage` objects.
+
+Example::
+
+    card = RateCard.from_claims(claims)
+    price = card.price(parse_usage({"model": "m", "meters": {"input": 1200, "output": 300}}))
+    price.amount  # Decimal
+"""
+
+from __future__ import annotations
+
+import reprlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_validator
+
+from . import _json, jws
+from ._adapters import MAX_MODEL_LENGTH, anthropic_meters, check_model, openai_meters, otel_usage
+from ._decimal import format_decimal
+from ._meters import MAX_METER_NAME, METERS, is_extension_meter, is_meter_name, meter_order
+from ._model import (
+    _SERIALIZE,
+    Document,
+    EntityId,
+    NumericDate,
+    SafeCount,
+    Weight,
+    _decimal_schema,
+    _decimal_validator,
+    validate,
+)
+from ._pricing import (
+    AMOUNT_PLACES,
+    WEIGHT_PLACES,
+    CompiledModel,
+    Table,
+    compile_model,
+    fixed,
+    round_to_amount,
+)
+from ._signed import (
+    DocumentId,
+    Version,
+    WireDocument,
+    check_key_at,
+    copy_json,
+    decode_claims,
+    is_json_text,
+    require_jws,
+    schema_before_semantics,
+    semantic_error,
+)
+from .errors import (
+    InvalidUsage,
+    RateCardNotValid,
+    SchemaViolation,
+    UnknownMeter,
+    UnknownModel,
+    UnpricedMeter,
+)
+from .keys import PrivateKey, PublicKey
+
+__all__ = [
+    "METERS",
+    "UTU",
+    "ModelRates",
+    "Price",
+    "PriceLine",
+    "RateCard",
+    "RateCardClaims",
+    "Tier",
+    "Usage",
+    "from_anthropic",
+    "from_openai",
+    "from_otel",
+    "is_extension_meter",
+    "parse_usage",
+]
+
+UTU = "UTU"
+"""The Unified Token Unit: the unit of every rate-card weight and price amount."""
+
+_MAX_COUNT = _json.MAX_SAFE_INTEGER
+_METER_PATTERN = r"^(" + "|".join(METERS) + r"|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$"
+MeterName = Annotated[str, Field(pattern=_METER_PATTERN, max_length=MAX_METER_NAME)]
+ModelId = Annotated[str, Field(min_length=1, max_length=MAX_MODEL_LENGTH)]
+
+MinimumAmount = Annotated[
+    Decimal,
+    _decimal_validator(max_places=AMOUNT_PLACES, non_negative=True),
+    _SERIALIZE,
+    _decimal_schema("UTU amount: canonical decimal string, >= 0, <= 6 fractional digits"),
+]
+"""A model's minimum amount: >= 0, at most 6 fractional digits (UNIT-026)."""
+
+
+def _check_usage(value: Any) -> None:
+    """The usage checks of UNIT-007, in order: shape, meter names, counts."""
+    if not isinstance(value, dict):
+        raise SchemaViolation(
+            f"usage must be a JSON object, not {type(value).__name__} (UNIT-002)",
+            detail={"path": "/"},
+        )
+    model = value.get("model")
+    if not isinstance(model, str) or not 1 <= len(model) <= MAX_MODEL_LENGTH:
+        raise SchemaViolation(
+            f"usage/model must be a string of 1 to {MAX_MODEL_LENGTH} characters, not "
+            f"{reprlib.repr(model)} (UNIT-002)",
+            detail={"path": "/model"},
+        )
+    meters = value.get("meters")
+    if not isinstance(meters, dict):
+        raise SchemaViolation(
+            f"usage/meters must be a JSON object of meter name -> count, not {reprlib.repr(meters)} (UNIT-002)",
+            detail={"path": "/meters"},
+        )
+    for name in meters:
+        if not is_meter_name(name):
+            raise UnknownMeter(
+                f"usage/meters: {reprlib.repr(name)} is neither a registered meter nor an extension name "
+                "such as 'acme.gpu_seconds' (UNIT-003, UNIT-008)",
+                detail={"path": f"/meters/{name}"},
+            )
+    for name, count in meters.items():
+        if type(count) is not int or not 0 <= count <= _MAX_COUNT:
+            raise InvalidUsage(
+                f"usage/meters/{name} is {reprlib.repr(count)}; a count is an integer from 0 to 2^53-1 "
+                "(UNIT-004)",
+                detail={"path": f"/meters/{name}"},
+            )
+
+
+class Usage(Document):
+    """What one request consumed: a model id and a count per meter (UNIT-002..UNIT-007).
+
+    Validating a usage raises :class:`~tokenfed.errors.SchemaViolation` for a wrong shape,
+    :class:`~tokenfed.errors.UnknownMeter` for a name that is neither registered nor an
+    extension name, and :class:`~tokenfed.errors.InvalidUsage` for a count that is not an
+    integer in 0..2^53-1, in that order.
+    """
+
+    model: ModelId
+    meters: dict[str, int]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _usage_rules(cls, value: Any) -> Any:
+        if not isinstance(value, Usage):
+            _check_usage(value)
+        return value
+
+    def count(self, meter: str) -> int:
+        """The count of ``meter`` (0 when absent, UNIT-006)."""
+        return self.meters.get(meter, 0)
+
+
+class Tier(WireDocument):
+    """Weights that apply once the usage's total input exceeds ``above_input`` (UNIT-025)."""
+
+    above_input: SafeCount
+    weights: dict[MeterName, Weight]
+
+
+class ModelRates(WireDocument):
+    """One model's rates: base weights, optional tiers (default none), minimum (default 0)."""
+
+    weights: dict[MeterName, Weight]
+    tiers: list[Tier] = Field(default_factory=list)
+    minimum: MinimumAmount = Decimal(0)
+
+    @model_validator(mode="after")
+    def _tiers_increase(self) -> Self:
+        previous: int | None = None
+        for index, tier in enumerate(self.tiers):
+            if previous is not None and tier.above_input <= previous:
+                raise semantic_error(
+                    f"tiers/{index}/above_input {tier.above_input} is not greater than the "
+                    f"previous tier's {previous}; tiers are strictly increasing (UNIT-025)"
+                )
+            previous = tier.above_input
+        return self
+
+
+class RateCardClaims(WireDocument):
+    """The claims of a rate card (UNIT-022); unknown members are kept (CONV-005)."""
+
+    iss: EntityId
+    rate_card_id: DocumentId
+    ver: Version
+    iat: NumericDate
+    nbf: NumericDate
+    exp: NumericDate
+    unit: Literal["UTU"]
+    models: dict[ModelId, ModelRates] = Field(min_length=1)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _semantics(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            claims = handler(value)
+        except ValidationError as exc:
+            schema_before_semantics(exc, "rate card")
+            raise
+        if claims.exp <= claims.nbf:
+            raise semantic_error(
+                f"nbf {claims.nbf} must be earlier than exp {claims.exp} (UNIT-027)"
+            )
+        return claims
+
+
+@dataclass(frozen=True, slots=True)
+class PriceLine:
+    """One priced meter: its count, its effective weight and the exact product (UNIT-061)."""
+
+    meter: str
+    count: int
+    weight: Decimal
+    amount: Decimal
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"meter", "count", "weight", "amount"}`` with canonical decimal strings."""
+        return {
+            "meter": self.meter,
+            "count": self.count,
+            "weight": format_decimal(self.weight),
+            "amount": format_decimal(self.amount),
+        }
+
+
+@dataclass(frozen=True)
+class Price:
+    """The price of a usage under a rate card (UNIT-060..UNIT-062).
+
+    ``lines`` (one :class:`PriceLine` per non-zero meter, in registry order then extension
+    names sorted, UNIT-061) is built on first access: verifying a receipt needs only
+    ``amount``.
+    """
+
+    amount: Decimal
+    unit: str
+    rate_card_id: str
+    rate_card_digest: str
+    tier: int | None
+    minimum_applied: bool
+    _counts: Mapping[str, int] = field(repr=False)
+    _table: Table = field(repr=False)
+
+    @cached_property
+    def lines(self) -> tuple[PriceLine, ...]:
+        """The priced meters: count, effective weight and exact unrounded product (UNIT-061)."""
+        scaled_weights, weights = self._table.scaled, self._table.weights
+        return tuple(
+            PriceLine(
+                meter, count, weights[meter], fixed(count * scaled_weights[meter], WEIGHT_PLACES)
+            )
+            for meter, count in sorted(self._counts.items(), key=_meter_key)
+            if count
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The price result object of UNIT-060 (what ``tokenfed price`` prints)."""
+        return {
+            "amount": format_decimal(self.amount),
+            "unit": self.unit,
+            "rate_card": {"id": self.rate_card_id, "digest": self.rate_card_digest},
+            "lines": [line.to_json() for line in self.lines],
+            "tier": self.tier,
+            "minimum_applied": self.minimum_applied,
+        }
+
+
+def _meter_key(item: tuple[str, int]) -> tuple[int, str]:
+    return meter_order(item[0])
+
+
+_new = object.__new__
+
+
+class RateCard:
+    """A validated rate card with its weights compiled for fast exact pricing.
+
+    Build one with :meth:`from_claims`, :meth:`from_jws` or :meth:`parse`; sign claims with
+    :meth:`sign`. ``raw`` is a copy of the claims as received (unknown members included) and
+    ``digest`` is their JCS digest (UNIT-029), which receipts reference.
+    """
+
+    __slots__ = ("_compiled", "_exp", "_nbf", "claims", "digest", "raw", "token")
+
+    claims: RateCardClaims
+    raw: dict[str, Any]
+    digest: str
+    token: str | None
+
+    def __init__(self, claims: RateCardClaims, raw: dict[str, Any], token: str | None = None):
+        """Wrap already validated claims; prefer the ``from_*`` constructors."""
+        self.claims = claims
+        self.raw = raw
+        self.token = token
+        self.digest = _json.digest(raw)
+        self._nbf = claims.nbf
+        self._exp = claims.exp
+        self._compiled: dict[str, CompiledModel] = {
+            model_id: compile_model(
+                rates.weights,
+                [(tier.above_input, tier.weights) for tier in rates.tiers],
+                rates.minimum,
+            )
+            for model_id, rates in claims.models.items()
+        }
+
+    @property
+    def id(self) -> str:
+        """The ``rate_card_id``."""
+        return self.claims.rate_card_id
+
+    @classmethod
+    def from_claims(cls, value: object) -> RateCard:
+        """Validate rate-card claims (a parsed JSON object) without any signature.
+
+        Raises:
+            Malformed: the value holds something no strict I-JSON text can (a float...).
+            UnsupportedVersion: ``ver`` of another major version (CONV-004).
+            InvalidAmount: the only schema failures are decimals (CONV-023, UNIT-020, UNIT-026).
+            SchemaViolation: any other schema failure, tiers not increasing (UNIT-025) or
+                ``nbf`` not before ``exp`` (UNIT-027).
+        """
+        if isinstance(value, Mapping) and not isinstance(value, dict):
+            value = dict(value)
+        raw = copy_json(value, what="rate card")
+        claims = validate(RateCardClaims, raw, what="rate card")
+        return cls(claims, raw)
+
+    @classmethod
+    def from_jws(cls, token: str | bytes, key: PublicKey | None = None) -> RateCard:
+        """Read a signed rate card (JWS, typ ``tokenfed-rate-card+jwt``, UNIT-021).
+
+        With ``key`` the signature is verified, the header ``kid`` must be the key's and the
+        key must have been valid at the card's ``iat`` (UNIT-031). With ``key=None`` the
+        signature is NOT checked, but every other check is made (size, base64url, strict
+        JSON, ``typ``, ``alg``, ``crit``, version, schema); use this only for cards from a
+        source already trusted, e.g. one verified when it was stored.
+        """
+        claims, compact = decode_claims(token, jws.TYP_RATE_CARD, key)
+        card = cls.from_claims(claims)
+        check_key_at(key, card.claims.iat, "UNIT-031")
+        card.token = compact
+        return card
+
+    @classmethod
+    def parse(cls, text: str | bytes, key: PublicKey | None = None) -> RateCard:
+        """Read a rate card given as claims JSON text or as a JWS.
+
+        Text that starts with ``{`` (after whitespace) is claims JSON, parsed strictly; any
+        other text is a JWS (:meth:`from_jws`). A key can only verify a JWS: unsigned
+        claims with a key raise :class:`~tokenfed.errors.InvalidSignature` (UNIT-032).
+        """
+        if is_json_text(text):
+            if key is not None:
+                raise require_jws("rate card", "UNIT-032")
+            return cls.from_claims(_json.loads(text))
+        return cls.from_jws(text, key)
+
+    @classmethod
+    def sign(cls, claims: Mapping[str, Any], key: PrivateKey) -> str:
+        """Validate rate-card claims and sign them as a JWS (UNIT-021)."""
+        card = cls.from_claims(claims)
+        return jws.sign(card.raw, key, jws.TYP_RATE_CARD)
+
+    def is_valid_at(self, t: int) -> bool:
+        """Whether the card is in force at NumericDate ``t``: ``nbf <= t < exp`` (UNIT-028)."""
+        return self._nbf <= t < self._exp
+
+    def price(self, usage: Usage, at: int | None = None) -> Price:
+        """Price ``usage`` by the procedure of UNIT-040 (steps UNIT-042..UNIT-049).
+
+        ``at`` is the pricing time (a receipt's ``iat``); ``None`` skips the validity check.
+
+        Raises:
+            RateCardNotValid: ``at`` is outside ``nbf <= at < exp`` (UNIT-042).
+            UnknownModel: the card has no rates for ``usage.model`` (UNIT-043).
+            UnpricedMeter: a non-zero meter has no effective weight (UNIT-046).
+        """
+        if at is not None and not self._nbf <= at < self._exp:
+            raise RateCardNotValid(
+                f"rate card {self.claims.rate_card_id!r} is valid for {self._nbf} <= t < "
+                f"{self._exp}, not at t = {at} (UNIT-042)",
+                detail={"at": at, "nbf": self._nbf, "exp": self._exp},
+            )
+        compiled = self._compiled.get(usage.model)
+        if compiled is None:
+            raise UnknownModel(
+                f"rate card {self.claims.rate_card_id!r} has no rates for model "
+                f"{usage.model!r} (UNIT-043)",
+                detail={"model": usage.model},
+            )
+        meters = usage.meters
+        total_input = (
+            meters.get("input", 0) + meters.get("cache_read", 0) + meters.get("cache_write", 0)
+        )
+        table = compiled.base
+        tier: int | None = None
+        for above_input, tier_table in compiled.tiers:
+            if total_input > above_input:
+                table = tier_table
+                tier = above_input
+                break
+        weights = table.scaled
+        total = 0
+        for meter, count in meters.items():
+            if count:
+                weight = weights.get(meter)
+                if weight is None:
+                    raise UnpricedMeter(
+                        f"model {usage.model!r} of rate card {self.claims.rate_card_id!r} has "
+                        f"no weight for meter {meter!r} (count {count}) (UNIT-046)",
+                        detail={"model": usage.model, "meter": meter},
+                    )
+                total += count * weight
+        amount = round_to_amount(total)
+        minimum_applied = amount < compiled.minimum
+        if minimum_applied:
+            amount = compiled.minimum
+        # A frozen dataclass __init__ pays one object.__setattr__ per field; filling the
+        # instance dict directly builds the same object in a fraction of the time.
+        price: Price = _new(Price)
+        price.__dict__.update(
+            amount=fixed(amount, AMOUNT_PLACES),
+            unit=UTU,
+            rate_card_id=self.claims.rate_card_id,
+            rate_card_digest=self.digest,
+            tier=tier,
+            minimum_applied=minimum_applied,
+            _counts=meters,
+            _table=table,
+        )
+        return price
+
+    def __repr__(self) -> str:
+        return f"RateCard(id={self.claims.rate_card_id!r}, digest={self.digest!r})"
+
+
+def parse_usage(value: object) -> Usage:
+    """Validate a usage object (a parsed JSON object) (UNIT-007).
+
+    Raises:
+        SchemaViolation: not an object, ``model`` not a string of 1..256 characters, or
+            ``meters`` not an object (UNIT-002).
+        UnknownMeter: a meter name is neither registered nor an extension name (UNIT-003).
+        InvalidUsage: a count is not an integer in 0..2^53-1 (UNIT-004).
+    """
+    if isinstance(value, Usage):
+        return value
+    if isinstance(value, Mapping) and not isinstance(value, dict):
+        value = dict(value)
+    try:
+        return Usage.model_validate(value)
+    except ValidationError as exc:  # the usage rules above leave nothing for pydantic to catch
+        first = exc.errors(include_url=False)[0]
+        path = "/" + "/".join(str(part) for part in first["loc"])
+        raise SchemaViolation(
+            f"usage{path}: {first['msg']} (UNIT-002)", detail={"path": path}
+        ) from None
+
+
+def _usage(model: str, meters: dict[str, int]) -> Usage:
+    return Usage.model_validate({"model": model, "meters": meters})
+
+
+def from_openai(usage: Mapping[str, Any], model: str) -> Usage:
+    """Map an OpenAI ``usage`` object onto meters (UNIT-013, UNIT-014, UNIT-015).
+
+    Chat Completions (``prompt_tokens``...) and Responses API (``input_tokens``...) objects
+    are both accepted. Cached tokens are taken out of the prompt into ``cache_read``,
+    reasoning tokens out of the completion into ``reasoning``, audio tokens into
+    ``openai.audio_in_tokens`` / ``openai.audio_out_tokens``. Only non-zero meters are kept.
+
+    Raises:
+        InvalidUsage: a count that is not an integer in 0..2^53-1, parts exceeding their
+            total, members of both APIs mixed, or ``model`` not a 1..256 character string.
+    """
+    return _usage(check_model(model, "from_openai"), openai_meters(usage))
+
+
+def from_anthropic(usage: Mapping[str, Any], model: str) -> Usage:
+    """Map an Anthropic Messages ``usage`` object onto meters (UNIT-016).
+
+    ``input_tokens`` already excludes cache reads and writes; extended thinking is billed
+    inside ``output_tokens`` and stays in ``output``. Only non-zero meters are kept.
+
+    Raises:
+        InvalidUsage: a count that is not an integer in 0..2^53-1, or a bad ``model``.
+    """
+    return _usage(check_model(model, "from_anthropic"), anthropic_meters(usage))
+
+
+def from_otel(attributes: Mapping[str, Any]) -> Usage:
+    """Map OpenTelemetry GenAI span attributes onto meters (UNIT-017, UNIT-018).
+
+    The model is ``gen_ai.response.model``, else ``gen_ai.request.model``. Cache reads and
+    writes are taken out of ``gen_ai.usage.input_tokens`` and reasoning out of
+    ``gen_ai.usage.output_tokens``. Only non-zero meters are kept.
+
+    Raises:
+        InvalidUsage: a count that is not an integer in 0..2^53-1, parts exceeding their
+            total, or no model attribute.
+    """
+    model, meters = otel_usage(attributes)
+    return _usage(model, meters)
