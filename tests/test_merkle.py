@@ -214,7 +214,7 @@ def test_wrong_size_verifies_only_for_an_identical_path_shape() -> None:
 
 @st.composite
 def _tree_and_index(draw: st.DrawFn) -> tuple[list[bytes], int]:
-    leaves = draw(st.lists(st.binary(max_size=12), min_size=1, max_size=70))
+    leaves = draw(st.lists(st.binary(max_size=12), min_size=1, max_size=70, unique=True))
     index = draw(st.integers(min_value=0, max_value=len(leaves) - 1))
     return [merkle.leaf_hash(leaf) for leaf in leaves], index
 
@@ -278,7 +278,8 @@ def test_truncated_or_extended_proof_is_rejected(
 @settings(max_examples=50)
 @given(_tree_and_index(), st.integers(min_value=-(2**70), max_value=2**70))
 def test_any_other_index_is_rejected(tree: tuple[list[bytes], int], other: int) -> None:
-    """Attack: the same proof under any other index, including negative and huge ones."""
+    """Attack: the same proof under any other index, including negative and huge ones
+    (the leaves are distinct: an entry present twice is rightly provable at both places)."""
     hashes, index = tree
     proof = merkle.inclusion_proofs(hashes)[index]
     tree_root = merkle.root_from_hashes(hashes)
@@ -327,7 +328,10 @@ def _hostile_arguments() -> list[tuple[str, tuple[Any, ...]]]:
     ]
 
 
-@pytest.mark.parametrize(("name", "arguments"), _hostile_arguments(), ids=lambda v: str(v)[:30])
+@pytest.mark.parametrize(
+    ("name", "arguments"),
+    [pytest.param(name, arguments, id=name) for name, arguments in _hostile_arguments()],
+)
 def test_hostile_input_returns_false_without_raising(name: str, arguments: tuple[Any, ...]) -> None:
     """RFC 9162 2.1.3.2 on hostile input: wrong types, hashes that are not 32 bytes and
     positions out of range return False and never raise."""
@@ -340,6 +344,40 @@ def test_hostile_cases_differ_from_an_accepted_call() -> None:
     leaf, index, size, proof, root = _valid_case()
     assert merkle.verify_inclusion(leaf, index, size, proof, root) is True
     assert merkle.verify_inclusion(bytes(leaf), index, size, tuple(proof), bytes(root)) is True
+
+
+def _fold(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes:
+    """Apply a proof along the RFC 9162 path shape with no length checks at all."""
+    value = leaf
+    for element, is_left in zip(proof, _reference_shape(index, size), strict=True):
+        pair = element + value if is_left else value + element
+        value = hashlib.sha256(b"\x01" + pair).digest()
+    return value
+
+
+@pytest.mark.parametrize("length", [0, 31, 33, 64])
+def test_element_of_wrong_length_is_rejected_even_if_it_leads_to_the_root(length: int) -> None:
+    """RFC 9162 2.1.3.2 hardening: a proof element that is not 32 bytes is refused even when
+    the root it leads to is the one given (e.g. a root signed over a malformed tree)."""
+    hashes = _hashes(11, salt=b"w")
+    for index in (0, 5, 10):
+        proof = merkle.inclusion_proofs(hashes)[index]
+        bad = [*proof]
+        bad[-1] = (proof[-1] * 3)[:length]
+        forged_root = _fold(hashes[index], index, 11, bad)
+        assert merkle.verify_inclusion(hashes[index], index, 11, bad, forged_root) is False
+        # Control: the same fold over the genuine proof gives the genuine root.
+        assert _fold(hashes[index], index, 11, proof) == merkle.root_from_hashes(hashes)
+
+
+def test_leaf_hash_of_wrong_length_is_rejected_even_if_it_leads_to_the_root() -> None:
+    """RFC 9162 2.1.3.2 hardening: a leaf hash that is not 32 bytes is refused even when the
+    proof leads from it to the root given."""
+    hashes = _hashes(6, salt=b"l")
+    proof = merkle.inclusion_proofs(hashes)[2]
+    long_leaf = hashes[2] + b"\x00"
+    assert merkle.verify_inclusion(long_leaf, 2, 6, proof, _fold(long_leaf, 2, 6, proof)) is False
+    assert merkle.verify_inclusion(long_leaf, 0, 1, [], long_leaf) is False
 
 
 def test_leaf_and_node_hashes_are_domain_separated() -> None:

@@ -125,7 +125,10 @@ def loads(data: bytes | str) -> Any:
             raise Malformed(f"not UTF-8 at byte {exc.start} (CONV-010)") from None
     else:
         text = data
-        raw = data.encode("utf-8", "surrogatepass")
+        try:
+            raw = data.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Malformed("text holds a lone surrogate (CONV-014)") from None
     if text.startswith("\ufeff"):
         raise Malformed("byte order mark before the JSON text (CONV-010)")
     if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:

@@ -116,7 +116,6 @@ def decode(token: str | bytes, typ: str, *, max_bytes: int = MAX_TOKEN_BYTES) ->
             token = bytes(token).decode("ascii")
         except UnicodeDecodeError:
             raise Malformed("a JWS compact serialization is ASCII (CONV-041)") from None
-    token = token.strip()
     if len(token) > max_bytes:
         raise Malformed(f"JWS is larger than {max_bytes} bytes (CONV-040)")
     parts = token.split(".")

@@ -139,6 +139,50 @@ def _coordinate(jwk: Mapping[str, Any], name: str, size: int) -> bytes:
     return raw
 
 
+_ED_P = 2**255 - 19
+_ED_D = -121665 * pow(121666, _ED_P - 2, _ED_P) % _ED_P
+_ED_SQRT_M1 = pow(2, (_ED_P - 1) // 4, _ED_P)
+_P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
+
+
+def _ed25519_point(encoded: bytes) -> tuple[int, int]:
+    """Decode an Ed25519 point (RFC 8032 section 5.1.3); refuse non-canonical or off-curve."""
+    y = int.from_bytes(encoded, "little") & ((1 << 255) - 1)
+    sign = encoded[31] >> 7
+    if y >= _ED_P:
+        raise InvalidKey("Ed25519 public key: y is not reduced modulo p (RFC 8032 5.1.3)")
+    u, v = (y * y - 1) % _ED_P, (_ED_D * y * y + 1) % _ED_P
+    x = u * pow(v, 3, _ED_P) * pow(u * pow(v, 7, _ED_P), (_ED_P - 5) // 8, _ED_P) % _ED_P
+    if v * x * x % _ED_P != u:
+        if v * x * x % _ED_P != -u % _ED_P:
+            raise InvalidKey("Ed25519 public key is not a point on the curve (RFC 8032 5.1.3)")
+        x = x * _ED_SQRT_M1 % _ED_P
+    if x == 0 and sign:
+        raise InvalidKey("Ed25519 public key: x = 0 with the sign bit set (RFC 8032 5.1.3)")
+    if x & 1 != sign:
+        x = _ED_P - x
+    return x, y
+
+
+def _ed25519_double(point: tuple[int, int]) -> tuple[int, int]:
+    x, y = point
+    t = _ED_D * x * x * y * y % _ED_P
+    return (
+        2 * x * y * pow(1 + t, _ED_P - 2, _ED_P) % _ED_P,
+        (y * y + x * x) * pow(1 - t, _ED_P - 2, _ED_P) % _ED_P,
+    )
+
+
+def _check_ed25519(encoded: bytes) -> None:
+    """Refuse points off the curve and small-order points (8P = identity): under a small-order
+    key some signatures verify for every message, so the key binds its owner to nothing."""
+    point = _ed25519_point(encoded)
+    for _ in range(3):
+        point = _ed25519_double(point)
+    if point == (0, 1):
+        raise InvalidKey("Ed25519 public key has small order; it can sign anything")
+
+
 def _check_common(jwk: Mapping[str, Any]) -> tuple[str, str]:
     if not isinstance(jwk, Mapping):
         raise InvalidKey("a JWK must be a JSON object")
@@ -281,13 +325,15 @@ def load_public_jwk(jwk: Mapping[str, Any]) -> PublicKey:
     try:
         key: Ed25519PublicKey | ec.EllipticCurvePublicKey
         if alg == "EdDSA":
-            key = Ed25519PublicKey.from_public_bytes(_coordinate(jwk, "x", 32))
+            encoded = _coordinate(jwk, "x", 32)
+            _check_ed25519(encoded)
+            key = Ed25519PublicKey.from_public_bytes(encoded)
         else:
-            key = ec.EllipticCurvePublicNumbers(
-                int.from_bytes(_coordinate(jwk, "x", _P256_BYTES), "big"),
-                int.from_bytes(_coordinate(jwk, "y", _P256_BYTES), "big"),
-                ec.SECP256R1(),
-            ).public_key()
+            x = int.from_bytes(_coordinate(jwk, "x", _P256_BYTES), "big")
+            y = int.from_bytes(_coordinate(jwk, "y", _P256_BYTES), "big")
+            if x >= _P256_P or y >= _P256_P:
+                raise InvalidKey("P-256 coordinates must be less than the field prime")
+            key = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
     except ValueError as exc:
         raise InvalidKey(f"JWK does not describe a valid {alg} public key: {exc}") from None
     return PublicKey(key, alg, kid, validity)

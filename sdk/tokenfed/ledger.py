@@ -43,11 +43,11 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import TracebackType
 from typing import ClassVar, Protocol, Self
 
-from ._decimal import format_decimal, scaled
+from ._decimal import CANONICAL_DECIMAL, format_decimal
 from .errors import InvalidAmount, IoError, SchemaViolation, TokenfedError
 
 __all__ = [
@@ -555,7 +555,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         sums: dict[tuple[str, str], list[int]] = {}  # key -> [count, coefficient, places]
         with self._read("add up receipts") as connection:
             for row_iss, row_aud, text in connection.execute(query, parameters):
-                coefficient, places = scaled(self._amount(text))
+                coefficient, places = self._scaled_text(text)
                 total = sums.get((row_iss, row_aud))
                 if total is None:
                     sums[(row_iss, row_aud)] = [1, coefficient, places]
@@ -570,20 +570,28 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
             for key, (count, coefficient, places) in sums.items()
         }
 
-    def _amount(self, text: object) -> Decimal:
-        try:
-            if not isinstance(text, str):
-                raise InvalidAmount(f"stored amount {text!r:.40} is not TEXT")
-            value = Decimal(text)
-            if not value.is_finite() or format_decimal(value) != text:
-                raise InvalidAmount(f"stored amount {text!r:.40} is not a canonical decimal")
-            return value
-        except (InvalidOperation, InvalidAmount) as exc:
-            raise self._damaged("an amount", exc) from exc
+    def _stored_amount(self, text: object) -> str:
+        """Return a stored amount if it is canonical decimal TEXT, else raise IoError."""
+        if type(text) is not str or text == "-0" or CANONICAL_DECIMAL.fullmatch(text) is None:
+            raise self._damaged(
+                "an amount", f"{text!r:.40} is not canonical decimal TEXT (CONV-020)"
+            )
+        return text
 
-    def _damaged(self, what: str, exc: BaseException) -> IoError:
+    def _scaled_text(self, text: object) -> tuple[int, int]:
+        """``(coefficient, places)`` of a stored amount, parsed without a Decimal."""
+        canonical = self._stored_amount(text)
+        point = canonical.find(".")
+        if point < 0:
+            return int(canonical), 0
+        return int(canonical[:point] + canonical[point + 1 :]), len(canonical) - point - 1
+
+    def _amount(self, text: object) -> Decimal:
+        return Decimal(self._stored_amount(text))
+
+    def _damaged(self, what: str, reason: object) -> IoError:
         return IoError(
-            f"{self._what} {self._path!r}: {what} read back is not valid ({exc}); the file "
+            f"{self._what} {self._path!r}: {what} read back is not valid ({reason}); the file "
             "was modified outside tokenfed or is damaged: restore it from a backup.",
             detail={"path": self._path},
         )
