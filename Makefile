@@ -18,8 +18,8 @@ demo: $(STAMP)
 test: lint typecheck unit docs
 
 lint: $(STAMP)
-	$(BIN)/ruff check sdk conformance tests bench examples
-	$(BIN)/ruff format --check sdk conformance tests bench examples
+	$(BIN)/ruff check sdk conformance tests bench examples spec/tools interop
+	$(BIN)/ruff format --check sdk conformance tests bench examples spec/tools interop
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -126,7 +126,9 @@ def main() -> None:
         {
             "ver": "1.0",
             "issuers": {
-                PROVIDER: {"jwks": {"keys": [provider_key.public_key(KeyValidity(nbf=T0)).to_jwk()]}}
+                PROVIDER: {
+                    "jwks": {"keys": [provider_key.public_key(KeyValidity(nbf=T0)).to_jwk()]}
+                }
             },
         }
     )

@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
@@ -589,14 +589,34 @@ print("done", flush=True)
 """
 
 
-def _spawn(script: str, *arguments: object) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", script, *map(str, arguments)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+Spawn = Callable[..., "subprocess.Popen[str]"]
+
+
+@pytest.fixture
+def spawn() -> Iterator[Spawn]:
+    """Start child Pythons running a script; any still alive at teardown is SIGKILLed, so a
+    failing assertion never leaves a blocked child behind."""
+    children: list[subprocess.Popen[str]] = []
+
+    def start(script: str, *arguments: object) -> subprocess.Popen[str]:
+        child = subprocess.Popen(
+            [sys.executable, "-c", script, *map(str, arguments)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        children.append(child)
+        return child
+
+    yield start
+    for child in children:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for stream in (child.stdin, child.stdout, child.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def _await_line(child: subprocess.Popen[str], prefix: str) -> str:
@@ -620,13 +640,15 @@ BATCH = 20_000
 
 @posix_only
 @pytest.mark.parametrize("block_at", ["1", "10000", "end"])
-def test_sigkill_inside_record_leaves_none_of_the_batch(ledger_path: Path, block_at: str) -> None:
+def test_sigkill_inside_record_leaves_none_of_the_batch(
+    ledger_path: Path, block_at: str, spawn: Spawn
+) -> None:
     """ledger: all-or-none batch after SIGKILL: a process killed inside record() (after 1,
     10,000 or all 20,000 inserts, before COMMIT) leaves none of its batch; earlier batches
     stay and the same batch can then be recorded in full."""
     with SqliteLedger(ledger_path) as ledger:
         ledger.record([_entry(n) for n in range(1_000_000, 1_000_005)])
-    child = _spawn(_LEDGER_CHILD, ledger_path, 0, BATCH, block_at)
+    child = spawn(_LEDGER_CHILD, ledger_path, 0, BATCH, block_at)
     _await_line(child, "inside")
     _assert_write_locked(ledger_path)  # the child is inside its write transaction
     assert _count(ledger_path) == 5  # and nothing of it is visible
@@ -635,7 +657,7 @@ def test_sigkill_inside_record_leaves_none_of_the_batch(ledger_path: Path, block
     with SqliteLedger(ledger_path) as reopened:
         assert reopened.lookup(ISS, "jti-0") is None
         assert reopened.stream_head(ISS, AUD) == (1_000_005, _entry(1_000_004).receipt_digest)
-        again = _spawn(_LEDGER_CHILD, ledger_path, 0, BATCH, "commit")
+        again = spawn(_LEDGER_CHILD, ledger_path, 0, BATCH, "commit")
         _await_line(again, "committed")
         _kill(again)
         count, total = reopened.totals()[(ISS, AUD)]
@@ -644,10 +666,12 @@ def test_sigkill_inside_record_leaves_none_of_the_batch(ledger_path: Path, block
 
 
 @posix_only
-def test_sigkill_after_record_returns_keeps_all_of_the_batch(ledger_path: Path) -> None:
+def test_sigkill_after_record_returns_keeps_all_of_the_batch(
+    ledger_path: Path, spawn: Spawn
+) -> None:
     """ledger: all-or-none batch after SIGKILL: once record() has returned, a kill loses
     nothing: all 20,000 entries are there after reopening."""
-    child = _spawn(_LEDGER_CHILD, ledger_path, 0, BATCH, "commit")
+    child = spawn(_LEDGER_CHILD, ledger_path, 0, BATCH, "commit")
     _await_line(child, "committed")
     _kill(child)
     with SqliteLedger(ledger_path) as reopened:
@@ -656,13 +680,13 @@ def test_sigkill_after_record_returns_keeps_all_of_the_batch(ledger_path: Path) 
 
 
 @posix_only
-def test_sigkill_inside_build_consumes_no_seq(tmp_path: Path) -> None:
+def test_sigkill_inside_build_consumes_no_seq(tmp_path: Path, spawn: Spawn) -> None:
     """streams: a process killed inside build (seq chosen, receipt not committed) leaves the
     head unchanged; the next issue gets the same seq and prev, so the chain never forks."""
     path = tmp_path / "s.sqlite"
     with SqliteStreamStore(path) as store:
         first = store.issue(ISS, AUD, lambda seq, prev: ("r1", _digest("r1")))
-    child = _spawn(_STREAM_CHILD, path, "in-build")
+    child = spawn(_STREAM_CHILD, path, "in-build")
     assert _await_line(child, "building") == f"building 2 {_digest(first)}"
     _assert_write_locked(path)
     _kill(child)
@@ -680,11 +704,11 @@ def test_sigkill_inside_build_consumes_no_seq(tmp_path: Path) -> None:
 
 
 @posix_only
-def test_sigkill_after_issue_returns_keeps_the_receipt(tmp_path: Path) -> None:
+def test_sigkill_after_issue_returns_keeps_the_receipt(tmp_path: Path, spawn: Spawn) -> None:
     """streams: once issue() has returned, a kill loses nothing: issued() re-reads the
     receipt and the head points at it."""
     path = tmp_path / "s.sqlite"
-    child = _spawn(_STREAM_CHILD, path, "normal")
+    child = spawn(_STREAM_CHILD, path, "normal")
     line = _await_line(child, "issued ")
     _kill(child)
     receipt = line.removeprefix("issued ")
@@ -695,12 +719,12 @@ def test_sigkill_after_issue_returns_keeps_the_receipt(tmp_path: Path) -> None:
 
 
 @posix_only
-def test_two_processes_issue_without_duplicate_seq(tmp_path: Path) -> None:
+def test_two_processes_issue_without_duplicate_seq(tmp_path: Path, spawn: Spawn) -> None:
     """streams: two processes issuing 200 receipts each on the same file produce seqs
     1..400 with no duplicate and an unbroken prev chain."""
     path = tmp_path / "s.sqlite"
     SqliteStreamStore(path).close()
-    workers = [_spawn(_STREAM_WORKER, path, name, 200) for name in ("A", "B")]
+    workers = [spawn(_STREAM_WORKER, path, name, 200) for name in ("A", "B")]
     for worker in workers:
         _await_line(worker, "ready")
     for worker in workers:

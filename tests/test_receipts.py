@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tokenfed_conformance.vectors import load_vectors
 
 from tokenfed import _json
 from tokenfed._files import VerifierConfig, verify_file
@@ -25,6 +24,7 @@ from tokenfed.receipts import (
     pairwise_subject,
 )
 from tokenfed.units import RateCard
+from tokenfed_conformance.vectors import load_vectors
 
 T0 = 1767225600
 ISS = "https://provider.example"

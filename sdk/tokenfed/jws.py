@@ -40,9 +40,13 @@ __all__ = [
 ]
 
 TYP_RATE_CARD = "tokenfed-rate-card+jwt"
+"""``typ`` of a rate card (units chapter)."""
 TYP_EXCHANGE_RATES = "tokenfed-exchange-rates+jwt"
+"""``typ`` of an exchange-rate set (exchange chapter)."""
 TYP_RECEIPT = "tokenfed-receipt+jwt"
+"""``typ`` of a usage receipt (REC-001)."""
 TYP_RECEIPT_BATCH = "tokenfed-receipt-batch+jwt"
+"""``typ`` of a receipt batch statement (REC-060)."""
 
 MAX_TOKEN_BYTES = 65536
 """Largest JWS compact serialization accepted by default (CONV-040)."""

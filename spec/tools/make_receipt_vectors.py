@@ -98,6 +98,13 @@ def trust_store() -> dict[str, Any]:
     }
 
 
+def bad_kid_trust_store() -> dict[str, Any]:
+    store = trust_store()
+    key = store["issuers"][PROVIDER_A]["jwks"]["keys"][1]
+    key["kid"] = KEYS["attacker"].kid
+    return store
+
+
 CARD = RateCard.from_claims(CARD_CLAIMS)
 CARD_B = RateCard.from_claims(dict(CARD_CLAIMS, iss=PROVIDER_B, rate_card_id="provider-b-2026-01"))
 
@@ -172,7 +179,8 @@ def vector(
     *,
     prior: list[str | dict[str, Any]] | None = None,
     now: int = NOW,
-    rate_cards: list[dict[str, Any]] | None = None,
+    rate_cards: list[str] | None = None,
+    trust: str = "default",
 ) -> dict[str, Any]:
     return {
         "id": vid,
@@ -182,7 +190,7 @@ def vector(
             "receipt": receipt,
             "prior": prior or [],
             "now": now,
-            "trust": "default",
+            "trust": trust,
             "rate_cards": rate_cards or ["default"],
         },
         "expected": expected,
@@ -346,7 +354,7 @@ def build() -> dict[str, Any]:
             "malformed-base64-padding",
             "A signature segment with = padding.",
             ["CONV-041"],
-            ".".join(padded[:2] + [padded[2] + "=="]),
+            ".".join([*padded[:2], padded[2] + "=="]),
             err("malformed"),
         )
     )
@@ -710,6 +718,17 @@ def build() -> dict[str, Any]:
         )
     )
 
+    add(
+        vector(
+            "invalid-key-trust-store-kid",
+            "The trust store lists provider-a's key under a kid that is not its thumbprint.",
+            ["REC-034", "CONV-045"],
+            t1,
+            err("invalid_key"),
+            trust="bad-kid",
+        )
+    )
+
     # Steps 12-13: replay, chain.
     replay = claims(usage={"model": "qwen-max", "meters": {"input": 1}})
     replay["amount"] = _fmt(CARD.price(_usage(replay["usage"])).amount)
@@ -779,7 +798,7 @@ def build() -> dict[str, Any]:
             prior=[batched[0]],
         )
     )
-    bad_path = dict(batched[1], audit_path=["00" * 32] + batched[1]["audit_path"][1:])
+    bad_path = dict(batched[1], audit_path=["00" * 32, *batched[1]["audit_path"][1:]])
     add(
         vector(
             "invalid-proof-tampered-path",
@@ -790,7 +809,7 @@ def build() -> dict[str, Any]:
             prior=[batched[0]],
         )
     )
-    short_hash = dict(batched[1], audit_path=["00" * 31] + batched[1]["audit_path"][1:])
+    short_hash = dict(batched[1], audit_path=["00" * 31, *batched[1]["audit_path"][1:]])
     add(
         vector(
             "invalid-proof-short-hash",
@@ -895,7 +914,7 @@ def build() -> dict[str, Any]:
             "interop/check_vectors.py (joserfc for JWS, its own pricing and Merkle code)."
         ),
         "fixtures": {
-            "trust": {"default": trust_store()},
+            "trust": {"default": trust_store(), "bad-kid": bad_kid_trust_store()},
             "rate_cards": {
                 "default": CARD_CLAIMS,
                 "provider-b": CARD_B.raw,
