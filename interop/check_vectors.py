@@ -272,7 +272,7 @@ class Context:
 
     @property
     def test_keys(self) -> dict[str, dict[str, Any]]:
-        """The private JWKs of ``vectors/test-keys.json`` by name."""
+        """The private JWKs of ``test-keys.json`` by name."""
         if self._keys is None:
             path = self.spec / "test-keys.json"
             if not path.exists():

@@ -544,3 +544,21 @@ def test_docs_hook_anchors_every_definition(chapters: list[Chapter]) -> None:
 def _id_key(rid: str) -> tuple[str, int]:
     prefix, number = rid.rsplit("-", 1)
     return prefix, int(number)
+
+
+def test_docs_hook_links_mentions_to_definitions() -> None:
+    """Mentions of a defined requirement ID in page text link to its definition; IDs inside
+    links, code and headings, and IDs nobody defines, stay as they are."""
+    hook = load_hook()
+    where = {"DEMO-001": "../demo/#DEMO-001"}
+    html = (
+        '<h2 id="x">DEMO-001 <a class="headerlink" href="#x">¶</a></h2>'
+        "<p>see DEMO-001 and DEMO-002, <code>DEMO-001</code>, "
+        '<a href="#DEMO-001">DEMO-001</a><br/>then DEMO-001.</p>'
+    )
+    linked = hook.link_references(html, where.get)
+    assert linked == (
+        '<h2 id="x">DEMO-001 <a class="headerlink" href="#x">¶</a></h2>'
+        '<p>see <a href="../demo/#DEMO-001">DEMO-001</a> and DEMO-002, <code>DEMO-001</code>, '
+        '<a href="#DEMO-001">DEMO-001</a><br/>then <a href="../demo/#DEMO-001">DEMO-001</a>.</p>'
+    )

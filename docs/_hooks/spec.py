@@ -15,6 +15,8 @@ this hook:
 * drops the API pages whose module (``::: package.module``) is not in the source tree, and the
   nav entries under ``spec/`` and ``api/`` whose page does not exist; spec chapters missing from
   the nav are appended to the nav section that holds the other chapters;
+* links every other mention of a defined requirement ID, on any page (chapters, API reference,
+  guides), to its definition;
 * shows Sphinx-style roles left in rendered docstrings (``:class:`~a.B```) as plain code.
 """
 
@@ -23,12 +25,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
 
 log = logging.getLogger("mkdocs.hooks.spec")
 
@@ -48,10 +52,19 @@ DEFINITION = re.compile(
 )
 FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})")
 API_DIRECTIVE = re.compile(r"^:::[ \t]+(?P<ident>[A-Za-z_][\w.]*)", re.MULTILINE)
+REFERENCE = re.compile(rf"\b{REQUIREMENT_ID}\b")
+HTML_TAG = re.compile(r"(<[^>]*>)")
+TAG_NAME = re.compile(r"<(?P<close>/?)(?P<name>[A-Za-z][A-Za-z0-9]*)")
+# Text inside these elements is left alone: links, code, and headings (which carry permalinks).
+NO_LINKS_IN = frozenset({"a", "code", "pre", "script", "style", "h1", "h2", "h3", "h4", "h5", "h6"})
 SPHINX_ROLE = re.compile(
     r":(?:py:)?(?:class|func|meth|mod|attr|data|exc|obj|const|type):"
     r"<code>(?P<tilde>~?)(?P<path>[^<]+)</code>"
 )
+
+
+_defined_in: dict[str, str] = {}
+"""Requirement ID -> src_uri of the chapter defining it; refreshed by each build's on_files."""
 
 
 def _root(config: MkDocsConfig) -> Path:
@@ -106,6 +119,29 @@ def anchor_requirements(markdown: str) -> str:
                 count=1,
             )
         out.append(line)
+    return "".join(out)
+
+
+def link_references(html: str, target: Callable[[str], str | None]) -> str:
+    """Link mentions of requirement IDs in the text of ``html`` to ``target(id)`` (if not
+    ``None``), outside links, code and headings."""
+    out: list[str] = []
+    skipped = 0
+    for part in HTML_TAG.split(html):
+        if part.startswith("<"):
+            tag = TAG_NAME.match(part)
+            if tag and tag.group("name").lower() in NO_LINKS_IN and not part.endswith("/>"):
+                skipped = max(0, skipped - 1) if tag.group("close") else skipped + 1
+            out.append(part)
+        elif skipped or "-" not in part:
+            out.append(part)
+        else:
+
+            def link(match: re.Match[str]) -> str:
+                href = target(match.group(0))
+                return match.group(0) if href is None else f'<a href="{href}">{match.group(0)}</a>'
+
+            out.append(REFERENCE.sub(link, part))
     return "".join(out)
 
 
@@ -273,6 +309,10 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
                 File.generated(config, f"{SPEC_URI}{folder}/{path.name}", abs_src_path=str(path))
             )
     files.append(File.generated(config, FILES_PAGE, content=_files_page(spec, chapters)))
+    _defined_in.clear()
+    for name, text in chapters.items():
+        for rid in defined_ids(text):
+            _defined_in.setdefault(rid, SPEC_URI + name)
 
     search = _api_paths(config)
     for file in list(files.documentation_pages()):
@@ -313,9 +353,10 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Show Sphinx-style cross-reference roles of docstrings as code on API pages."""
+    """Link requirement IDs to their definitions; on API pages, show Sphinx-style roles of
+    docstrings as code."""
     if page.file.src_uri.startswith(API_URI):
-        return SPHINX_ROLE.sub(
+        html = SPHINX_ROLE.sub(
             lambda m: (
                 "<code>"
                 + (m.group("path").rsplit(".", 1)[-1] if m.group("tilde") else m.group("path"))
@@ -323,4 +364,14 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
             ),
             html,
         )
-    return html
+
+    def target(rid: str) -> str | None:
+        chapter = _defined_in.get(rid)
+        found = files.get_file_from_path(chapter) if chapter else None
+        if found is None:
+            return None
+        if found is page.file:
+            return f"#{rid}"
+        return f"{get_relative_url(found.url, page.url)}#{rid}"
+
+    return link_references(html, target)

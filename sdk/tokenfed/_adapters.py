@@ -53,7 +53,8 @@ def _count(source: Mapping[str, Any], name: str, where: str) -> int:
         return 0
     if type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER:
         raise InvalidUsage(
-            f"{where}{name} is {reprlib.repr(value)}; a count is an integer from 0 to 2^53-1 (UNIT-010)",
+            f"{where}{name} is {reprlib.repr(value)}; a count is an integer from 0 to 2^53-1 "
+            "(UNIT-010)",
             detail={"member": where + name},
         )
     return value

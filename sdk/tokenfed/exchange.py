@@ -252,14 +252,14 @@ class ExchangeRates:
         """Read an exchange-rate set given as claims JSON text or as a JWS.
 
         Text that starts with ``{`` (after whitespace) is claims JSON, parsed strictly; any
-        other text is a JWS (:meth:`from_jws`). Unsigned claims with a key raise
-        :class:`~tokenfed.errors.InvalidSignature` (FX-011).
+        other text is a JWS (:meth:`from_jws`), surrounding whitespace removed. Unsigned claims
+        with a key raise :class:`~tokenfed.errors.InvalidSignature` (FX-011).
         """
         if is_json_text(text):
             if key is not None:
                 raise require_jws("exchange-rate set", "FX-011")
             return cls.from_claims(_json.loads(text))
-        return cls.from_jws(text, key)
+        return cls.from_jws(text.strip(), key)
 
     @classmethod
     def sign(cls, claims: Mapping[str, Any], key: PrivateKey) -> str:
@@ -287,7 +287,7 @@ class ExchangeRates:
 
     def convert(
         self,
-        amount: Decimal | str,
+        amount: Decimal | str | int,
         from_code: str,
         to_code: str,
         at: int | None = None,
@@ -296,7 +296,8 @@ class ExchangeRates:
 
         The result is ``amount * rate(to) / rate(from)`` computed exactly and rounded once,
         half to even, to the precision of ``to_code``. ``at`` is the time of the conversion;
-        ``None`` skips the validity check. Negative amounts are allowed.
+        ``None`` skips the validity check. ``amount`` is a canonical decimal string, a finite
+        :class:`~decimal.Decimal` (taken by value) or an int; negative amounts are allowed.
 
         Raises:
             RatesNotValid: ``at`` outside ``nbf <= at < exp`` (FX-021).

@@ -122,21 +122,22 @@ def _check_usage(value: Any) -> None:
     meters = value.get("meters")
     if not isinstance(meters, dict):
         raise SchemaViolation(
-            f"usage/meters must be a JSON object of meter name -> count, not {reprlib.repr(meters)} (UNIT-002)",
+            "usage/meters must be a JSON object of meter name -> count, not "
+            f"{reprlib.repr(meters)} (UNIT-002)",
             detail={"path": "/meters"},
         )
     for name in meters:
         if not is_meter_name(name):
             raise UnknownMeter(
-                f"usage/meters: {reprlib.repr(name)} is neither a registered meter nor an extension name "
-                "such as 'acme.gpu_seconds' (UNIT-003, UNIT-008)",
+                f"usage/meters: {reprlib.repr(name)} is neither a registered meter nor an "
+                "extension name such as 'acme.gpu_seconds' (UNIT-003, UNIT-008)",
                 detail={"path": f"/meters/{name}"},
             )
     for name, count in meters.items():
         if type(count) is not int or not 0 <= count <= _MAX_COUNT:
             raise InvalidUsage(
-                f"usage/meters/{name} is {reprlib.repr(count)}; a count is an integer from 0 to 2^53-1 "
-                "(UNIT-004)",
+                f"usage/meters/{name} is {reprlib.repr(count)}; a count is an integer from 0 "
+                "to 2^53-1 (UNIT-004)",
                 detail={"path": f"/meters/{name}"},
             )
 
@@ -362,14 +363,15 @@ class RateCard:
         """Read a rate card given as claims JSON text or as a JWS.
 
         Text that starts with ``{`` (after whitespace) is claims JSON, parsed strictly; any
-        other text is a JWS (:meth:`from_jws`). A key can only verify a JWS: unsigned
-        claims with a key raise :class:`~tokenfed.errors.InvalidSignature` (UNIT-032).
+        other text is a JWS (:meth:`from_jws`), surrounding whitespace removed. A key can only
+        verify a JWS: unsigned claims with a key raise
+        :class:`~tokenfed.errors.InvalidSignature` (UNIT-032).
         """
         if is_json_text(text):
             if key is not None:
                 raise require_jws("rate card", "UNIT-032")
             return cls.from_claims(_json.loads(text))
-        return cls.from_jws(text, key)
+        return cls.from_jws(text.strip(), key)
 
     @classmethod
     def sign(cls, claims: Mapping[str, Any], key: PrivateKey) -> str:

@@ -5,7 +5,7 @@ Usage::
     python spec/tools/make_jws_vectors.py            # (re)write spec/vectors/jws.json
     python spec/tools/make_jws_vectors.py --check    # exit 1 unless the file is reproduced
 
-Every token is built from the published test keys (``spec/vectors/test-keys.json``) with the
+Every token is built from the published test keys (``spec/test-keys.json``) with the
 ``cryptography`` library directly, not with the reference SDK, so that the SDK is checked
 against vectors it did not make. Ed25519 signatures are deterministic (RFC 8032); ES256
 signatures use deterministic nonces (RFC 6979, ``cryptography`` 44 or later), so the whole file
