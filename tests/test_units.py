@@ -517,6 +517,7 @@ def test_prices_compare_by_value() -> None:
     three = card.price(parse_usage({"model": "m", "meters": {"input": 11}}))
     assert one == two
     assert one != three
+    assert hash(one) == hash(two)
 
 
 def test_pricing_ignores_the_decimal_context() -> None:

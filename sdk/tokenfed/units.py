@@ -254,8 +254,8 @@ class Price:
     rate_card_digest: str
     tier: int | None
     minimum_applied: bool
-    _counts: Mapping[str, int] = field(repr=False)
-    _table: Table = field(repr=False)
+    _counts: Mapping[str, int] = field(repr=False, hash=False)
+    _table: Table = field(repr=False, hash=False)
 
     @cached_property
     def lines(self) -> tuple[PriceLine, ...]:
