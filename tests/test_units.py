@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import decimal
 import hashlib
+import json
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -18,7 +19,9 @@ from typing import Any
 import pytest
 
 from tokenfed import errors, jws
-from tokenfed._b64 import b64decode
+from tokenfed._b64 import b64decode, b64encode
+from tokenfed._json import canonical_bytes
+from tokenfed._model import Document, validate
 from tokenfed.keys import KeyValidity, generate_key
 from tokenfed.units import (
     METERS,
@@ -194,7 +197,6 @@ def test_usage_error_messages_are_actionable() -> None:
 def test_usage_inside_another_model_keeps_codes() -> None:
     """A Usage nested in another document still reports unknown_meter / invalid_usage
     (UNIT-003, UNIT-004), not a generic schema_violation."""
-    from tokenfed._model import Document, validate
 
     class Holder(Document):
         usage: Usage
@@ -429,6 +431,40 @@ def test_key_valid_at_iat(validity: KeyValidity, code: str | None) -> None:
         assert "UNIT-031" in caught.value.message
 
 
+def test_key_step_comes_before_signature_and_version() -> None:
+    """UNIT-030 step 2 (UNIT-031) precedes the signature and version steps (CONV-060)."""
+    key = generate_key()
+    late = key.public_key(KeyValidity(nbf=NBF + 10))
+    token = RateCard.sign(CLAIMS, key)
+    header, _, signature = token.split(".")
+    forged = f"{header}.{RateCard.sign(_card(rate_card_id='x'), key).split('.')[1]}.{signature}"
+    with pytest.raises(errors.KeyNotValid):
+        RateCard.from_jws(forged, late)
+    with pytest.raises(errors.InvalidSignature):
+        RateCard.from_jws(forged, key.public_key())
+    future = jws.sign(_card(ver="2.0"), key, jws.TYP_RATE_CARD)
+    with pytest.raises(errors.KeyNotValid):
+        RateCard.from_jws(future, late)
+
+
+def test_key_validity_skipped_for_non_integer_iat() -> None:
+    """UNIT-031 applies when iat is an integer; otherwise the schema step reports it."""
+    key = generate_key()
+    token = jws.sign(_card(iat="soon"), key, jws.TYP_RATE_CARD)
+    with pytest.raises(errors.SchemaViolation):
+        RateCard.from_jws(token, key.public_key(KeyValidity(nbf=NBF + 10)))
+
+
+def test_alg_pinned_to_the_key() -> None:
+    """UNIT-031: the header alg must be the trusted key's algorithm (CONV-044)."""
+    ed = generate_key()
+    token = RateCard.sign(CLAIMS, ed)
+    header = {"alg": "ES256", "typ": jws.TYP_RATE_CARD, "kid": ed.kid}
+    swapped = b64encode(canonical_bytes(header)) + "." + ".".join(token.split(".")[1:])
+    with pytest.raises(errors.UnsupportedAlg):
+        RateCard.from_jws(swapped, ed.public_key())
+
+
 def test_from_jws_without_key_skips_only_the_signature() -> None:
     """UNIT-030 as documented for key=None: every check but the signature is made."""
     key = generate_key()
@@ -466,8 +502,6 @@ def test_parse_refuses_unsigned_claims_when_a_key_is_given() -> None:
     """UNIT-032: with a key, unsigned claims are refused with invalid_signature."""
     key = generate_key()
     text = RateCard.from_claims(CLAIMS).raw
-    import json
-
     with pytest.raises(errors.InvalidSignature) as caught:
         RateCard.parse(json.dumps(text), key.public_key())
     assert "UNIT-032" in caught.value.message

@@ -1,9 +1,9 @@
 """Plumbing shared by the signed document kinds of the units and exchange chapters.
 
 Rate cards (UNIT-030) and exchange-rate sets (FX-010) are processed alike: the JWS layer
-(:mod:`tokenfed.jws`) checks the token, then the claims are copied and checked for values no
-strict I-JSON text can hold, then the kind's model validates them (schema first, semantic
-checks after), then the signing key must have been valid at the document's ``iat``.
+(:mod:`tokenfed.jws`) checks the token, including that the signing key was valid at the
+document's ``iat``; then the claims are copied and checked for values no strict I-JSON text
+can hold; then the kind's model validates them (schema first, semantic checks after).
 """
 
 from __future__ import annotations
@@ -16,7 +16,14 @@ from pydantic_core import PydanticCustomError
 from . import jws
 from ._json import MAX_DEPTH, MAX_SAFE_INTEGER
 from ._model import _DECIMAL_ERROR, Document, check_version
-from .errors import InvalidAmount, InvalidSignature, KeyNotValid, Malformed
+from .errors import (
+    InvalidAmount,
+    InvalidSignature,
+    KeyNotValid,
+    Malformed,
+    UnknownKey,
+    UnsupportedAlg,
+)
 from .keys import PublicKey
 
 __all__ = [
@@ -116,20 +123,40 @@ def _copy(value: Any, what: str, path: str, depth: int) -> Any:
 
 
 def decode_claims(
-    token: str | bytes, typ: str, key: PublicKey | None
+    token: str | bytes, typ: str, key: PublicKey | None, requirement: str
 ) -> tuple[dict[str, Any], str]:
-    """Run the JWS checks of CONV-060 up to the signature; return the claims and the token.
+    """Run the JWS steps of CONV-060 (parse, type, algorithm, critical, key, signature).
 
-    With ``key`` ``None`` every check except the key lookup and the signature is made.
+    The key step checks the ``kid`` (``unknown_key``), the pinned algorithm
+    (``unsupported_alg``) and, when the claims' ``iat`` is an integer, that the key was valid
+    at ``iat`` (``key_not_valid``, citing ``requirement``). With ``key`` ``None`` the key and
+    signature steps are skipped. Returns the claims and the token.
     """
-    decoded = jws.decode(token, typ) if key is None else jws.verify(token, typ, key)
+    if key is None:
+        decoded = jws.decode(token, typ)
+        return decoded.claims, decoded.token
+    trusted = key
+
+    def resolve(decoded: jws.Decoded) -> PublicKey:
+        kid = decoded.header.get("kid")
+        if kid != trusted.kid:
+            raise UnknownKey(f"JWS kid {kid!r} is not the trusted key {trusted.kid} (CONV-045)")
+        if decoded.header["alg"] != trusted.alg:
+            raise UnsupportedAlg(
+                f"header alg {decoded.header['alg']!r} is not the algorithm {trusted.alg!r} "
+                f"pinned to key {trusted.kid} (CONV-044)"
+            )
+        iat = decoded.claims.get("iat")
+        if type(iat) is int:
+            check_key_at(trusted, iat, requirement)
+        return trusted
+
+    decoded = jws.verify(token, typ, resolve)
     return decoded.claims, decoded.token
 
 
-def check_key_at(key: PublicKey | None, iat: int, requirement: str) -> None:
+def check_key_at(key: PublicKey, iat: int, requirement: str) -> None:
     """Refuse a document signed when its key was not valid (``key_not_valid``)."""
-    if key is None:
-        return
     try:
         key.validity.check(iat, key.kid)
     except KeyNotValid as exc:
