@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import rfc8785
@@ -38,8 +39,11 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 # 2^53 - 1 has 16 digits: only a text with a run of 16 or more digits can hold an integer out of
 # range, so the range walk runs only then. The common case pays one byte translation and one
 # substring search, not one Python call per integer.
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+# One translation serves two screens: digits become '0' (for the run of 16) and '[' becomes '{'
+# (so one count gives the number of arrays and objects, an upper bound of the depth).
+_SCREEN = bytes.maketrans(b"123456789[", b"000000000{")
 _SIXTEEN_DIGITS = b"0" * 16
+_WHITESPACE = " \t\n\r"
 
 
 def _check_integers(value: Any) -> None:
@@ -69,6 +73,11 @@ _DECODER = json.JSONDecoder(
     parse_float=_no_float,
     parse_constant=_no_constant,
 )
+
+
+# The decoder's scanner parses one value at a position; calling it directly skips the
+# wrapper of JSONDecoder.raw_decode. (scan_once is set by JSONDecoder.__init__ but not typed.)
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _depth(text: str) -> int:
@@ -117,7 +126,7 @@ def loads(data: bytes | str) -> Any:
             fraction or exponent, an integer outside +-(2^53 - 1), NaN or Infinity, a lone
             surrogate, or nesting deeper than :data:`MAX_DEPTH`.
     """
-    if isinstance(data, bytes | bytearray):
+    if not isinstance(data, str):
         raw = bytes(data)
         try:
             text = raw.decode("utf-8")
@@ -129,19 +138,30 @@ def loads(data: bytes | str) -> Any:
             raw = data.encode("utf-8")
         except UnicodeEncodeError:
             raise Malformed("text holds a lone surrogate (CONV-014)") from None
-    if text.startswith("\ufeff"):
-        raise Malformed("byte order mark before the JSON text (CONV-010)")
-    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
+    if not text or text[0] in _WHITESPACE or text[0] == "\ufeff":
+        if text.startswith("\ufeff"):
+            raise Malformed("byte order mark before the JSON text (CONV-010)")
+        text = text.strip(_WHITESPACE)
+    screened = raw.translate(_SCREEN)
+    if screened.count(b"{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
         raise Malformed(f"nesting deeper than {MAX_DEPTH} levels (CONV-015)")
     try:
-        value = _DECODER.decode(text)
+        value, end = _SCAN(text, 0)
     except Malformed:
         raise
+    except StopIteration as exc:
+        raise Malformed(
+            f"not valid JSON: expecting a value at character {exc.value} (CONV-010)"
+        ) from None
     except (ValueError, RecursionError) as exc:
+        if "integer string conversion" in str(exc):
+            raise Malformed("an integer has far more digits than 2^53 - 1 (CONV-012)") from None
         raise Malformed(f"not valid JSON: {exc} (CONV-010)") from None
-    if _SIXTEEN_DIGITS in raw.translate(_DIGITS_AS_ZERO):
+    if end != len(text) and text[end:].strip(_WHITESPACE):
+        raise Malformed(f"not valid JSON: extra data at character {end} (CONV-010)")
+    if _SIXTEEN_DIGITS in screened:
         _check_integers(value)
-    if "\\u" in text:
+    if b"\\u" in raw:
         _check_strings(value)
     return value
 

@@ -10,8 +10,7 @@ never used to find a key (CONV-047).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import _json
 from ._b64 import b64decode, b64encode
@@ -54,9 +53,11 @@ MAX_TOKEN_BYTES = 65536
 _MEDIA_PREFIX = "application/"
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    """A parsed JWS: header, claims, and the exact bytes the signature covers."""
+class Decoded(NamedTuple):
+    """A parsed JWS: header, claims, and the exact bytes the signature covers.
+
+    ``header`` may be shared between tokens with the same header segment: do not modify it.
+    """
 
     header: dict[str, Any]
     claims: dict[str, Any]
@@ -71,23 +72,37 @@ KeyResolver = Callable[[Decoded], PublicKey]
 
 
 _HEADER_CACHE_SIZE = 256
-_headers: dict[str, dict[str, Any]] = {}
+_checked_headers: dict[tuple[str, str], dict[str, Any]] = {}
 
 
-def _header(segment: str) -> dict[str, Any]:
-    """Parse a header segment; the few distinct headers of a stream are parsed once."""
-    header = _headers.get(segment)
-    if header is None:
-        header = _json.loads(b64decode(segment, what="JWS header"))
-        if not isinstance(header, dict):
-            raise Malformed("the JWS header must be a JSON object (CONV-041)")
-        if len(_headers) >= _HEADER_CACHE_SIZE:
-            _headers.clear()
-        _headers[segment] = header
+def _parse_header(segment: str) -> dict[str, Any]:
+    header = _json.loads(b64decode(segment, what="JWS header"))
+    if not isinstance(header, dict):
+        raise Malformed("the JWS header must be a JSON object (CONV-041)")
     return header
 
 
+def _check_header(segment: str, header: dict[str, Any], typ: str) -> None:
+    """Check ``typ``, ``alg`` and ``crit`` (CONV-060 steps 2-4).
+
+    A stream's receipts share a handful of header segments, so a segment that passed for a
+    ``typ`` is remembered and not checked again; one that fails is checked every time.
+    """
+    found_typ = header.get("typ")
+    if not isinstance(found_typ, str) or _normal_typ(found_typ) != typ:
+        raise UnsupportedTyp(f"expected typ {typ!r}, found {found_typ!r} (CONV-043)")
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in ALGORITHMS:
+        raise UnsupportedAlg(f"alg {alg!r} is not allowed; only EdDSA and ES256 (CONV-042)")
+    if "crit" in header:
+        raise UnsupportedCrit("the crit header parameter is not supported (CONV-048)")
+    if len(_checked_headers) >= _HEADER_CACHE_SIZE:
+        _checked_headers.clear()
+    _checked_headers[(segment, typ)] = header
+
+
 def _normal_typ(value: str) -> str:
+    """``typ`` compared case-insensitively, an ``application/`` prefix ignored (CONV-043)."""
     lowered = value.lower()
     return lowered[len(_MEDIA_PREFIX) :] if lowered.startswith(_MEDIA_PREFIX) else lowered
 
@@ -115,7 +130,7 @@ def decode(token: str | bytes, typ: str, *, max_bytes: int = MAX_TOKEN_BYTES) ->
         UnsupportedAlg: ``alg`` missing or not in the registry (``none`` and HMAC included).
         UnsupportedCrit: a ``crit`` header parameter is present.
     """
-    if isinstance(token, bytes | bytearray):
+    if not isinstance(token, str):
         try:
             token = bytes(token).decode("ascii")
         except UnicodeDecodeError:
@@ -126,20 +141,17 @@ def decode(token: str | bytes, typ: str, *, max_bytes: int = MAX_TOKEN_BYTES) ->
     if len(parts) != 3:
         raise Malformed("a JWS compact serialization has exactly three segments (CONV-041)")
     header_b64, payload_b64, signature_b64 = parts
-    header = _header(header_b64)
+    header = _checked_headers.get((header_b64, typ))
+    checked = header is not None
+    if header is None:
+        header = _parse_header(header_b64)
     payload = b64decode(payload_b64, what="JWS payload")
     claims = _json.loads(payload)
     signature = b64decode(signature_b64, what="JWS signature")
     if not isinstance(claims, dict):
         raise Malformed("the JWS payload must be a JSON object (CONV-041)")
-    found_typ = header.get("typ")
-    if not isinstance(found_typ, str) or _normal_typ(found_typ) != typ:
-        raise UnsupportedTyp(f"expected typ {typ!r}, found {found_typ!r} (CONV-043)")
-    alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in ALGORITHMS:
-        raise UnsupportedAlg(f"alg {alg!r} is not allowed; only EdDSA and ES256 (CONV-042)")
-    if "crit" in header:
-        raise UnsupportedCrit("the crit header parameter is not supported (CONV-048)")
+    if not checked:
+        _check_header(header_b64, header, typ)
     signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
     return Decoded(header, claims, signing_input, signature, token, payload)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
@@ -26,6 +26,7 @@ from . import _json, _merkle, jws
 from ._b64 import b64decode, b64encode
 from ._decimal import format_decimal
 from ._model import Document, EntityId, NumericDate, UtuAmount, check_version, validate
+from ._pricing import fixed
 from .errors import (
     AmountMismatch,
     ChainBreak,
@@ -51,6 +52,7 @@ __all__ = [
     "BatchClaims",
     "ReceiptClaims",
     "ReceiptIssuer",
+    "ReceiptRequest",
     "ReceiptVerifier",
     "TrustStore",
     "VerifiedReceipt",
@@ -65,7 +67,7 @@ DEFAULT_CLOCK_SKEW = 300
 
 _TOKEN_ID = r"^[A-Za-z0-9._~-]{1,128}$"  # noqa: S105 - a pattern, not a secret
 _DIGEST = r"^sha256:[0-9a-f]{64}$"
-_HASH_HEX = re.compile(r"[0-9a-f]{64}")
+_HASH_HEX = re.compile(r"[0-9a-f]*")
 _BATCH_CACHE_SIZE = 1024
 
 
@@ -125,70 +127,111 @@ _FAST_TOKEN_ID = re.compile(_TOKEN_ID[1:-1])
 _FAST_DIGEST = re.compile(_DIGEST[1:-1])
 _FAST_AMOUNT = re.compile(r"(0|[1-9][0-9]{0,40})(\.[0-9]{0,5}[1-9])?")
 _FAST_MEMBERS = frozenset(ReceiptClaims.model_fields)
+_FAST_REQUIRED = frozenset(
+    name for name, field in ReceiptClaims.model_fields.items() if field.is_required()
+)
 _FAST_METERS = frozenset(METERS)
 _MAX_SAFE = 2**53 - 1
 
 
-def _plainly_valid(claims: dict[str, Any]) -> bool:
+class _FastSchema:
     """A fast check that accepts only claims the :class:`ReceiptClaims` schema accepts.
 
-    It covers the common shape (version 1.0, registered meters, no unknown members). Anything
-    else returns False and goes through the full model, which then gives the exact error, so
-    this check can only make verification faster, never more lenient.
+    It covers the common shape (version 1.0, registered meters, no unknown members); anything
+    else is left to the full model, which then gives the exact error, so this check can only make
+    verification faster, never more lenient. Strings that repeat from receipt to receipt (issuer,
+    audience, subject, rate card, model) are checked once and remembered.
     """
-    if not _FAST_MEMBERS.issuperset(claims) or claims.get("ver") != "1.0":
-        return False
-    iss, aud, sub, jti, iat, usage, amount, card, seq = (
-        claims.get("iss"),
-        claims.get("aud"),
-        claims.get("sub"),
-        claims.get("jti"),
-        claims.get("iat"),
-        claims.get("usage"),
-        claims.get("amount"),
-        claims.get("rate_card"),
-        claims.get("seq"),
-    )
-    if not (
-        type(iss) is str
-        and _FAST_ENTITY.fullmatch(iss)
-        and type(aud) is str
-        and _FAST_ENTITY.fullmatch(aud)
-        and type(sub) is str
-        and _FAST_SUB.fullmatch(sub)
-        and not sub.isdigit()
-        and type(jti) is str
-        and _FAST_TOKEN_ID.fullmatch(jti)
-        and type(iat) is int
-        and 0 <= iat <= _MAX_SAFE
-        and type(amount) is str
-        and _FAST_AMOUNT.fullmatch(amount)
-        and claims.get("unit") == "UTU"
-        and type(card) is dict
-        and len(card) == 2
-        and type(card.get("id")) is str
-        and 0 < len(card["id"]) <= 256
-        and type(card.get("digest")) is str
-        and _FAST_DIGEST.fullmatch(card["digest"])
-        and type(seq) is int
-        and 1 <= seq <= _MAX_SAFE
-        and type(usage) is dict
-        and len(usage) == 2
-        and type(usage.get("model")) is str
-        and 0 < len(usage["model"]) <= 256
-        and type(usage.get("meters")) is dict
-    ):
-        return False
-    for name, count in usage["meters"].items():
-        if name not in _FAST_METERS or type(count) is not int or not 0 <= count <= _MAX_SAFE:
+
+    __slots__ = ("_entities", "_models", "_refs", "_subjects")
+
+    _LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._entities: set[str] = set()
+        self._subjects: set[str] = set()
+        self._refs: set[tuple[str, str]] = set()
+        self._models: set[str] = set()
+
+    def accepts(self, claims: dict[str, Any]) -> bool:
+        """Whether the claims certainly satisfy the receipt schema (REC-001..REC-008)."""
+        keys = claims.keys()
+        if not (keys >= _FAST_REQUIRED and keys <= _FAST_MEMBERS) or claims["ver"] != "1.0":
             return False
-    prev = claims.get("prev")
-    if (seq == 1) != (prev is None) or (prev is not None and not _FAST_DIGEST.fullmatch(prev)):
-        return False
-    entitlement = claims.get("entitlement")
-    return entitlement is None or (
-        type(entitlement) is str and _FAST_TOKEN_ID.fullmatch(entitlement) is not None
-    )
+        jti, iat, amount, card, seq, usage = (
+            claims["jti"],
+            claims["iat"],
+            claims["amount"],
+            claims["rate_card"],
+            claims["seq"],
+            claims["usage"],
+        )
+        if not (
+            type(jti) is str
+            and type(iat) is int
+            and type(amount) is str
+            and type(seq) is int
+            and type(card) is dict
+            and type(usage) is dict
+            and 0 <= iat <= _MAX_SAFE
+            and 1 <= seq <= _MAX_SAFE
+            and claims["unit"] == "UTU"
+            and len(usage) == 2
+            and len(card) == 2
+            and _FAST_TOKEN_ID.fullmatch(jti)
+            and _FAST_AMOUNT.fullmatch(amount)
+        ):
+            return False
+        entities = self._entities
+        for name in ("iss", "aud"):
+            value = claims[name]
+            if value not in entities:
+                if not (type(value) is str and _FAST_ENTITY.fullmatch(value)):
+                    return False
+                _remember(entities, value)
+        sub = claims["sub"]
+        if sub not in self._subjects:
+            if not (type(sub) is str and _FAST_SUB.fullmatch(sub) and not sub.isdigit()):
+                return False
+            _remember(self._subjects, sub)
+        ref = (card.get("id"), card.get("digest"))
+        if ref not in self._refs:
+            card_id, card_digest = ref
+            if not (
+                type(card_id) is str
+                and 0 < len(card_id) <= 256
+                and type(card_digest) is str
+                and _FAST_DIGEST.fullmatch(card_digest)
+            ):
+                return False
+            _remember(self._refs, ref)
+        model, meters = usage.get("model"), usage.get("meters")
+        if model not in self._models:
+            if not (type(model) is str and 0 < len(model) <= 256):
+                return False
+            _remember(self._models, model)
+        if type(meters) is not dict:
+            return False
+        for name, count in meters.items():
+            if type(count) is not int or name not in _FAST_METERS or not 0 <= count <= _MAX_SAFE:
+                return False
+        prev = claims.get("prev")
+        if prev is None:
+            if seq != 1:
+                return False
+        elif seq == 1 or not (type(prev) is str and _FAST_DIGEST.fullmatch(prev)):
+            return False
+        entitlement = claims.get("entitlement")
+        return entitlement is None or (
+            type(entitlement) is str and _FAST_TOKEN_ID.fullmatch(entitlement) is not None
+        )
+
+
+def _remember(cache: set[Any], value: Any) -> bool:
+    if len(cache) >= _FastSchema._LIMIT:
+        cache.clear()
+    cache.add(value)
+    return True
 
 
 def pairwise_subject(secret: bytes, issuer: str, account: str) -> str:
@@ -270,9 +313,8 @@ class TrustStore:
 # -- verification ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedReceipt:
-    """A receipt that passed verification.
+class VerifiedReceipt(NamedTuple):
+    """A receipt that passed verification (an immutable record).
 
     ``duplicate`` is true for an identical resubmission of a receipt already recorded (REC-042):
     it is valid, and it must not be counted again.
@@ -280,11 +322,16 @@ class VerifiedReceipt:
 
     claims: dict[str, Any]
     kid: str
-    content_digest: str
+    claims_bytes: bytes
     receipt_digest: str
     receipt: str
     batch_id: str | None = None
     duplicate: bool = False
+
+    @property
+    def content_digest(self) -> str:
+        """The content digest: SHA-256 of the claims' JCS bytes as received (REC-010)."""
+        return _sha256(self.claims_bytes)
 
     @property
     def amount(self) -> Decimal:
@@ -317,6 +364,7 @@ class _Batch:
     tree_size: int
     tree_root: bytes
     kid: str
+    inclusion: _merkle.CachedInclusion
 
 
 class _StreamState:
@@ -324,16 +372,22 @@ class _StreamState:
 
     def __init__(self, ledger: ReceiptLedger | None) -> None:
         self._ledger = ledger
-        self._seen: dict[tuple[str, str], str] = {}
+        # In memory a receipt's content is kept as its claims bytes (compared directly); the
+        # ledger keeps content digests. Either way two receipts are compared by content.
+        self._seen: dict[tuple[str, str], bytes] = {}
         self._heads: dict[tuple[str, str], tuple[int, str]] = {}
         self._staged: list[LedgerEntry] = []
 
-    def seen(self, iss: str, jti: str) -> str | None:
-        found = self._seen.get((iss, jti))
-        if found is None and self._ledger is not None:
+    def same_content(self, iss: str, jti: str, receipt: VerifiedReceipt) -> bool | None:
+        """``None`` if (iss, jti) is new, else whether it was seen with the same content."""
+        seen = self._seen.get((iss, jti))
+        if seen is not None:
+            return seen == receipt.claims_bytes
+        if self._ledger is not None:
             entry = self._ledger.lookup(iss, jti)
-            found = None if entry is None else entry.content_digest
-        return found
+            if entry is not None:
+                return entry.content_digest == receipt.content_digest
+        return None
 
     def head(self, iss: str, aud: str) -> tuple[int, str] | None:
         found = self._heads.get((iss, aud))
@@ -344,7 +398,7 @@ class _StreamState:
     def stage(self, receipt: VerifiedReceipt) -> None:
         claims = receipt.claims
         iss, aud = claims["iss"], claims["aud"]
-        self._seen[(iss, claims["jti"])] = receipt.content_digest
+        self._seen[(iss, claims["jti"])] = receipt.claims_bytes
         self._heads[(iss, aud)] = (claims["seq"], receipt.receipt_digest)
         if self._ledger is not None:
             self._staged.append(
@@ -415,6 +469,7 @@ class ReceiptVerifier:
         self._skew = clock_skew
         self._clock = clock or (lambda: int(time.time()))
         self._batches: OrderedDict[str, _Batch] = OrderedDict()
+        self._schema = _FastSchema()
 
     # The public entry points ------------------------------------------------------------
 
@@ -433,9 +488,9 @@ class ReceiptVerifier:
     def check(self, receipt: str | bytes | Mapping[str, Any]) -> VerifiedReceipt:
         """Steps 1 to 11 of REC-040 (or REC-062 steps 1 to 5 without 12 and 13): everything but
         replay and chain state. Pure: safe to run in parallel workers."""
-        if isinstance(receipt, Mapping):
-            return self._check_batched(receipt)
-        if isinstance(receipt, bytes | bytearray):
+        if not isinstance(receipt, str):
+            if isinstance(receipt, Mapping):
+                return self._check_batched(receipt)
             receipt = bytes(receipt).decode("utf-8", "replace")
         text = receipt.strip()
         if text.startswith("{"):
@@ -454,9 +509,9 @@ class ReceiptVerifier:
             return checked
         claims = checked.claims
         iss = claims["iss"]
-        seen = self._state.seen(iss, claims["jti"])
-        if seen is not None:
-            if seen == checked.content_digest:
+        same = self._state.same_content(iss, claims["jti"], checked)
+        if same is not None:
+            if same:
                 return _duplicate(checked)
             raise Replay(
                 f"jti {claims['jti']!r} of {iss} was seen with other content (REC-042)",
@@ -523,11 +578,11 @@ class ReceiptVerifier:
         # Steps 7-11.
         self._check_claims(claims)
         return VerifiedReceipt(
-            claims=claims,
-            kid=key.kid,
-            content_digest=_sha256(decoded.payload),
-            receipt_digest=_sha256(decoded.token.encode("ascii")),
-            receipt=decoded.token,
+            claims,
+            key.kid,
+            decoded.payload,
+            _sha256(decoded.token.encode("ascii")),
+            decoded.token,
         )
 
     def _key_at(self, iss: object, header: Mapping[str, Any], iat: object) -> PublicKey:
@@ -543,18 +598,18 @@ class ReceiptVerifier:
 
     def _check_claims(self, claims: dict[str, Any]) -> None:
         # Steps 7 and 8: version, then schema.
-        if _plainly_valid(claims):
+        if self._schema.accepts(claims):
             iat: int = claims["iat"]
             card_id: str = claims["rate_card"]["id"]
             card_digest: str = claims["rate_card"]["digest"]
-            usage = Usage.model_construct(
-                model=claims["usage"]["model"], meters=claims["usage"]["meters"]
-            )
-            amount: str = claims["amount"]
+            model: str = claims["usage"]["model"]
+            meters: dict[str, int] = claims["usage"]["meters"]
+            amount = _micro(claims["amount"])
         else:
             parsed = validate(ReceiptClaims, claims, what="receipt")
             iat, card_id, card_digest = parsed.iat, parsed.rate_card.id, parsed.rate_card.digest
-            usage, amount = parsed.usage, format_decimal(parsed.amount)
+            model, meters = parsed.usage.model, parsed.usage.meters
+            amount = _micro(format_decimal(parsed.amount))
         # Step 9: time.
         now = self._clock()
         if iat > now + self._skew:
@@ -573,13 +628,14 @@ class ReceiptVerifier:
             )
         if not card.is_valid_at(iat):
             raise RateCardMismatch(f"rate card {card.id!r} was not valid at iat {iat} (REC-040)")
-        # Step 11: amount. Canonical strings (CONV-020) are equal exactly when the numbers are.
-        expected = format_decimal(card.price(usage, at=iat).amount)
+        # Step 11: amount, compared as integers of 10^-6 UTU.
+        expected = card.micro_amount_of(model, meters, at=iat)
         if expected != amount:
+            shown = format_decimal(fixed(expected, 6))
             raise AmountMismatch(
-                f"amount {amount} UTU is not what rate card {card.id!r} gives for the usage: "
-                f"{expected} UTU (REC-040)",
-                detail={"expected": expected, "amount": amount},
+                f"amount {claims['amount']} UTU is not what rate card {card.id!r} gives for the "
+                f"usage: {shown} UTU (REC-040)",
+                detail={"expected": shown, "amount": claims["amount"]},
             )
 
     # Steps of REC-062 --------------------------------------------------------------------
@@ -607,24 +663,25 @@ class ReceiptVerifier:
         # Step 2: batch statement (cached by its exact bytes, REC-063).
         statement = self._batch_statement(batch)
         # Step 3: proof.
-        hashes: list[bytes] = []
-        for entry in path:
-            if not isinstance(entry, str) or _HASH_HEX.fullmatch(entry) is None:
-                raise InvalidProof(
-                    "audit_path entries are 32-byte hashes in lowercase hex (REC-062)"
-                )
-            hashes.append(bytes.fromhex(entry))
-        if not _merkle.verify_inclusion(
-            _merkle.leaf_hash(leaf), index, statement.tree_size, hashes, statement.tree_root
-        ):
+        try:
+            joined = "".join(path)
+        except TypeError:
+            raise InvalidProof("audit_path entries are strings (REC-062)") from None
+        if len(joined) != 64 * len(path) or _HASH_HEX.fullmatch(joined) is None:
+            raise InvalidProof("audit_path entries are 32-byte hashes in lowercase hex (REC-062)")
+        raw = bytes.fromhex(joined)
+        hashes = [raw[offset : offset + 32] for offset in range(0, len(raw), 32)]
+        if not statement.inclusion.verify(_merkle.leaf_hash(leaf), index, hashes):
             raise InvalidProof(
                 f"inclusion proof for leaf {index} does not lead to the root of batch "
                 f"{statement.batch_id} (REC-062)"
             )
         # Steps 4 and 5.
-        return self._check_claims_bytes(leaf, statement)
+        return self._check_claims_bytes(leaf, statement, claims_b64)
 
-    def _check_claims_bytes(self, leaf: bytes, statement: _Batch) -> VerifiedReceipt:
+    def _check_claims_bytes(
+        self, leaf: bytes, statement: _Batch, encoded: str | None = None
+    ) -> VerifiedReceipt:
         claims = _json.loads(leaf)
         if not isinstance(claims, dict):
             raise Malformed("batched receipt claims must be a JSON object (REC-062)")
@@ -641,12 +698,12 @@ class ReceiptVerifier:
             )
         self._check_claims(claims)
         return VerifiedReceipt(
-            claims=claims,
-            kid=statement.kid,
-            content_digest=_sha256(leaf),
-            receipt_digest=_sha256(leaf),
-            receipt=b64encode(leaf),
-            batch_id=statement.batch_id,
+            claims,
+            statement.kid,
+            leaf,
+            _sha256(leaf),
+            b64encode(leaf) if encoded is None else encoded,
+            statement.batch_id,
         )
 
     def _batch_statement(self, batch: str) -> _Batch:
@@ -666,6 +723,7 @@ class ReceiptVerifier:
             tree_size=parsed.tree_size,
             tree_root=bytes.fromhex(parsed.tree_root),
             kid=key.kid,
+            inclusion=_merkle.CachedInclusion(parsed.tree_size, bytes.fromhex(parsed.tree_root)),
         )
         self._batches[batch] = statement
         if len(self._batches) > _BATCH_CACHE_SIZE:
@@ -673,16 +731,14 @@ class ReceiptVerifier:
         return statement
 
 
+def _micro(amount: str) -> int:
+    """A canonical UTU amount (at most 6 fractional digits) as an integer of 10^-6 UTU."""
+    whole, _, fraction = amount.partition(".")
+    return int(whole) * 1_000_000 + (int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0)
+
+
 def _duplicate(checked: VerifiedReceipt) -> VerifiedReceipt:
-    return VerifiedReceipt(
-        claims=checked.claims,
-        kid=checked.kid,
-        content_digest=checked.content_digest,
-        receipt_digest=checked.receipt_digest,
-        receipt=checked.receipt,
-        batch_id=checked.batch_id,
-        duplicate=True,
-    )
+    return checked._replace(duplicate=True)
 
 
 # -- issuing ---------------------------------------------------------------------------------

@@ -391,20 +391,51 @@ class RateCard:
             UnknownModel: the card has no rates for ``usage.model`` (UNIT-043).
             UnpricedMeter: a non-zero meter has no effective weight (UNIT-046).
         """
+        meters = usage.meters
+        amount, tier, minimum_applied, table = self._priced(usage.model, meters, at)
+        # A frozen dataclass __init__ pays one object.__setattr__ per field; filling the
+        # instance dict directly builds the same object in a fraction of the time.
+        price: Price = _new(Price)
+        price.__dict__.update(
+            amount=fixed(amount, AMOUNT_PLACES),
+            unit=UTU,
+            rate_card_id=self.claims.rate_card_id,
+            rate_card_digest=self.digest,
+            tier=tier,
+            minimum_applied=minimum_applied,
+            _counts=meters,
+            _table=table,
+        )
+        return price
+
+    def amount_of(self, model: str, meters: Mapping[str, int], at: int | None = None) -> Decimal:
+        """Only the amount of :meth:`price`, for meters already validated (UNIT-040).
+
+        Verifiers that compare a claimed amount need nothing else, so no result object is built.
+        """
+        return fixed(self._priced(model, meters, at)[0], AMOUNT_PLACES)
+
+    def micro_amount_of(self, model: str, meters: Mapping[str, int], at: int | None = None) -> int:
+        """:meth:`amount_of` as an integer number of 10^-6 UTU (the precision of amounts)."""
+        return self._priced(model, meters, at)[0]
+
+    def _priced(
+        self, model: str, meters: Mapping[str, int], at: int | None
+    ) -> tuple[int, int | None, bool, Table]:
+        """Steps UNIT-042..UNIT-049: (amount in 10^-6 UTU, tier, minimum applied, weights)."""
         if at is not None and not self._nbf <= at < self._exp:
             raise RateCardNotValid(
                 f"rate card {self.claims.rate_card_id!r} is valid for {self._nbf} <= t < "
                 f"{self._exp}, not at t = {at} (UNIT-042)",
                 detail={"at": at, "nbf": self._nbf, "exp": self._exp},
             )
-        compiled = self._compiled.get(usage.model)
+        compiled = self._compiled.get(model)
         if compiled is None:
             raise UnknownModel(
                 f"rate card {self.claims.rate_card_id!r} has no rates for model "
-                f"{usage.model!r} (UNIT-043)",
-                detail={"model": usage.model},
+                f"{model!r} (UNIT-043)",
+                detail={"model": model},
             )
-        meters = usage.meters
         total_input = (
             meters.get("input", 0) + meters.get("cache_read", 0) + meters.get("cache_write", 0)
         )
@@ -422,29 +453,16 @@ class RateCard:
                 weight = weights.get(meter)
                 if weight is None:
                     raise UnpricedMeter(
-                        f"model {usage.model!r} of rate card {self.claims.rate_card_id!r} has "
+                        f"model {model!r} of rate card {self.claims.rate_card_id!r} has "
                         f"no weight for meter {meter!r} (count {count}) (UNIT-046)",
-                        detail={"model": usage.model, "meter": meter},
+                        detail={"model": model, "meter": meter},
                     )
                 total += count * weight
         amount = round_to_amount(total)
         minimum_applied = amount < compiled.minimum
         if minimum_applied:
             amount = compiled.minimum
-        # A frozen dataclass __init__ pays one object.__setattr__ per field; filling the
-        # instance dict directly builds the same object in a fraction of the time.
-        price: Price = _new(Price)
-        price.__dict__.update(
-            amount=fixed(amount, AMOUNT_PLACES),
-            unit=UTU,
-            rate_card_id=self.claims.rate_card_id,
-            rate_card_digest=self.digest,
-            tier=tier,
-            minimum_applied=minimum_applied,
-            _counts=meters,
-            _table=table,
-        )
-        return price
+        return amount, tier, minimum_applied, table
 
     def __repr__(self) -> str:
         return f"RateCard(id={self.claims.rate_card_id!r}, digest={self.digest!r})"
