@@ -282,3 +282,44 @@ def test_cli_verifies_a_file_and_fails_on_a_rejected_line(setup: Any, tmp_path: 
     summary = json.loads(done.stdout)
     assert summary["lines"] == len(lines) and summary["duplicates"] == 1
     assert Path(summary["results"]).exists()
+
+
+def test_concurrent_writer_cannot_fork_a_stream(setup: Any, tmp_path: Path) -> None:
+    """REC-043, REC-045, REC-047: two verifiers share one ledger; the one whose stream head moved while
+    it checked records nothing and reports chain_break instead of forking the stream."""
+    key, card, trust = setup
+    issuer = ReceiptIssuer(key, ISS, card, clock=clock)
+    first, second = (issuer.issue(aud=AUD, sub=SUB, usage=USAGE) for _ in range(2))
+    path = tmp_path / "ledger.db"
+    with SqliteLedger(path) as one, SqliteLedger(path) as two:
+        slow = ReceiptVerifier(trust, [card], ledger=one, clock=clock)
+        fast = ReceiptVerifier(trust, [card], ledger=two, clock=clock)
+        slow.track(slow.check(first))  # checked against an empty stream, not yet recorded
+        fast.verify(first)
+        fast.verify(second)
+        with pytest.raises(ChainBreak):
+            slow.commit()
+        assert one.stream_head(ISS, AUD) == two.stream_head(ISS, AUD)
+        ((count, _),) = one.totals().values()
+        assert count == 2
+
+
+def test_concurrent_replay_records_nothing(setup: Any, tmp_path: Path) -> None:
+    """REC-042, REC-047: a jti recorded meanwhile by another verifier with other content makes the
+    whole staged batch fail with replay; nothing of it is recorded."""
+    key, card, trust = setup
+    honest = ReceiptIssuer(key, ISS, card, clock=clock).issue(
+        aud=AUD, sub=SUB, usage=USAGE, jti="same"
+    )
+    other_aud = "https://other-home.example"
+    forged = ReceiptIssuer(key, ISS, card, clock=clock).issue(
+        aud=other_aud, sub=SUB, usage=USAGE, jti="same"
+    )
+    path = tmp_path / "ledger.db"
+    with SqliteLedger(path) as one, SqliteLedger(path) as two:
+        slow = ReceiptVerifier(trust, [card], ledger=one, clock=clock)
+        slow.track(slow.check(forged))
+        ReceiptVerifier(trust, [card], ledger=two, clock=clock).verify(honest)
+        with pytest.raises(Replay):
+            slow.commit()
+        assert one.stream_head(ISS, other_aud) is None

@@ -227,7 +227,6 @@ def _apply(
 ) -> None:
     """Replay and chain checks in line order, one ledger transaction, then the result lines."""
     rows: list[dict[str, Any]] = []
-    accepted: list[VerifiedReceipt] = []
     for result in checked:
         summary.lines += 1
         row: dict[str, Any] = {"line": summary.lines}
@@ -238,11 +237,19 @@ def _apply(
                 result = exc.to_json()
         if isinstance(result, VerifiedReceipt):
             row.update(ok=True, **result.to_json())
-            accepted.append(result)
         else:
             row.update(ok=False, **result)
         rows.append(row)
-    tracker.commit()
+    try:
+        tracker.commit()
+    except TokenfedError as exc:
+        # Another writer changed a stream of this chunk: none of it was recorded (REC-045).
+        tracker.rollback()
+        for row in rows:
+            if row["ok"]:
+                line = row["line"]
+                row.clear()
+                row.update(line=line, ok=False, **exc.to_json())
     for row in rows:
         if row["ok"]:
             if row.get("duplicate"):

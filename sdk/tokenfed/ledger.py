@@ -40,7 +40,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
@@ -48,7 +48,7 @@ from types import TracebackType
 from typing import ClassVar, Protocol, Self
 
 from ._decimal import CANONICAL_DECIMAL, format_decimal
-from .errors import InvalidAmount, IoError, SchemaViolation, TokenfedError
+from .errors import ChainBreak, InvalidAmount, IoError, Replay, SchemaViolation, TokenfedError
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
@@ -166,12 +166,22 @@ class InsertOutcome(enum.Enum):
 class ReceiptLedger(Protocol):
     """Storage of accepted receipts; implement it to put the ledger in another database."""
 
-    def record(self, entries: Iterable[LedgerEntry]) -> list[InsertOutcome]:
+    def record(
+        self,
+        entries: Iterable[LedgerEntry],
+        *,
+        expected_heads: Mapping[tuple[str, str], tuple[int, str] | None] | None = None,
+    ) -> list[InsertOutcome]:
         """Record entries in ONE transaction and return one outcome per entry, in order.
 
         Either every new entry is stored or (on any failure, or if the process dies) none is.
         A :attr:`~InsertOutcome.CONFLICT` or :attr:`~InsertOutcome.DUPLICATE` entry is not
         stored; entries of the same call are compared with each other too.
+
+        With ``expected_heads`` (the stream heads a verifier checked its receipts against), the
+        call is all or nothing: if another writer moved one of those heads in the meantime it
+        raises :class:`~tokenfed.errors.ChainBreak`, and if any entry is a CONFLICT it raises
+        :class:`~tokenfed.errors.Replay`; nothing is stored then (REC-042, REC-043, REC-045).
         """
         ...
 
@@ -423,6 +433,12 @@ _SELECT_RECEIPT = (
 )
 
 
+_STREAM_HEAD = (
+    "SELECT seq, receipt_digest FROM receipts WHERE iss = ? AND aud = ?"
+    " ORDER BY seq DESC, rowid DESC LIMIT 1"
+)
+
+
 class SqliteLedger(_SqliteStore, ReceiptLedger):
     """A :class:`ReceiptLedger` in one SQLite file (see the module notes on durability).
 
@@ -445,7 +461,12 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         """Open (creating if needed) the ledger at ``path``."""
         super().__init__(path, busy_timeout_ms=busy_timeout_ms)
 
-    def record(self, entries: Iterable[LedgerEntry]) -> list[InsertOutcome]:
+    def record(
+        self,
+        entries: Iterable[LedgerEntry],
+        *,
+        expected_heads: Mapping[tuple[str, str], tuple[int, str] | None] | None = None,
+    ) -> list[InsertOutcome]:
         """Record entries in one ``BEGIN IMMEDIATE`` transaction; see :meth:`ReceiptLedger.record`.
 
         ``entries`` is consumed inside the transaction; an exception while iterating it (or
@@ -458,6 +479,14 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         outcomes: list[InsertOutcome] = []
         with self._write("record receipts") as connection:
             execute = connection.execute
+            for (iss, aud), expected in (expected_heads or {}).items():
+                row = execute(_STREAM_HEAD, (iss, aud)).fetchone()
+                found = None if row is None else (int(row[0]), str(row[1]))
+                if found != expected:
+                    raise ChainBreak(
+                        f"stream {iss} -> {aud} moved while its receipts were checked "
+                        f"(head {found}, expected {expected}); nothing was recorded (REC-043)"
+                    )
             for entry in entries:
                 if not isinstance(entry, LedgerEntry):
                     raise SchemaViolation(
@@ -492,6 +521,11 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
                     if known == entry.content_digest
                     else InsertOutcome.CONFLICT
                 )
+                if expected_heads is not None and outcomes[-1] is InsertOutcome.CONFLICT:
+                    raise Replay(
+                        f"jti {entry.jti!r} of {entry.iss} was recorded meanwhile with other "
+                        "content; nothing was recorded (REC-042)"
+                    )
         return outcomes
 
     def lookup(self, iss: str, jti: str) -> LedgerEntry | None:
@@ -525,11 +559,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         chains), the one recorded last is returned.
         """
         with self._read("read a stream head") as connection:
-            row = connection.execute(
-                "SELECT seq, receipt_digest FROM receipts WHERE iss = ? AND aud = ?"
-                " ORDER BY seq DESC, rowid DESC LIMIT 1",
-                (iss, aud),
-            ).fetchone()
+            row = connection.execute(_STREAM_HEAD, (iss, aud)).fetchone()
         return None if row is None else (int(row[0]), str(row[1]))
 
     def totals(

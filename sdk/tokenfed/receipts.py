@@ -368,7 +368,12 @@ class _Batch:
 
 
 class _StreamState:
-    """Replay and chain state (REC-042, REC-043): staged in memory, committed to a ledger."""
+    """Replay and chain state (REC-042, REC-043): staged in memory, committed to a ledger.
+
+    The ledger is read once per stream and per (iss, jti) while receipts are staged; the heads
+    read are passed back when recording, so a concurrent writer to the same ledger makes the
+    whole batch fail (:class:`ChainBreak`, :class:`Replay`) rather than fork a stream.
+    """
 
     def __init__(self, ledger: ReceiptLedger | None) -> None:
         self._ledger = ledger
@@ -376,6 +381,7 @@ class _StreamState:
         # ledger keeps content digests. Either way two receipts are compared by content.
         self._seen: dict[tuple[str, str], bytes] = {}
         self._heads: dict[tuple[str, str], tuple[int, str]] = {}
+        self._read_heads: dict[tuple[str, str], tuple[int, str] | None] = {}
         self._staged: list[LedgerEntry] = []
 
     def same_content(self, iss: str, jti: str, receipt: VerifiedReceipt) -> bool | None:
@@ -390,9 +396,12 @@ class _StreamState:
         return None
 
     def head(self, iss: str, aud: str) -> tuple[int, str] | None:
-        found = self._heads.get((iss, aud))
+        stream = (iss, aud)
+        found = self._heads.get(stream)
         if found is None and self._ledger is not None:
-            found = self._ledger.stream_head(iss, aud)
+            if stream in self._read_heads:
+                return self._read_heads[stream]
+            found = self._read_heads[stream] = self._ledger.stream_head(iss, aud)
         return found
 
     def stage(self, receipt: VerifiedReceipt) -> None:
@@ -419,20 +428,30 @@ class _StreamState:
             )
 
     def commit(self) -> None:
-        """Record staged receipts in one ledger transaction (REC-045); forget the memory copy."""
-        if self._ledger is None or not self._staged:
+        """Record staged receipts in one ledger transaction (REC-045); forget the memory copy.
+
+        Raises:
+            ChainBreak, Replay: another writer changed a stream or recorded a jti meanwhile;
+                nothing was recorded and the staged receipts are dropped.
+        """
+        if self._ledger is None:
             return
         staged, self._staged = self._staged, []
-        self._ledger.record(staged)
-        self._seen.clear()
-        self._heads.clear()
+        expected = {stream: self._read_heads.get(stream) for stream in self._heads}
+        self._forget()
+        if staged:
+            self._ledger.record(staged, expected_heads=expected)
 
     def rollback(self) -> None:
         """Drop staged receipts (used when a batch of receipts cannot be recorded)."""
         if self._ledger is not None:
             self._staged.clear()
-            self._seen.clear()
-            self._heads.clear()
+            self._forget()
+
+    def _forget(self) -> None:
+        self._seen.clear()
+        self._heads.clear()
+        self._read_heads.clear()
 
 
 class ReceiptVerifier:
