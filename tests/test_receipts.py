@@ -285,8 +285,8 @@ def test_cli_verifies_a_file_and_fails_on_a_rejected_line(setup: Any, tmp_path: 
 
 
 def test_concurrent_writer_cannot_fork_a_stream(setup: Any, tmp_path: Path) -> None:
-    """REC-043, REC-045, REC-047: two verifiers share one ledger; the one whose stream head moved while
-    it checked records nothing and reports chain_break instead of forking the stream."""
+    """REC-043, REC-045, REC-047: two verifiers share one ledger; the one whose stream head
+    moved while it checked records nothing and reports chain_break instead of forking it."""
     key, card, trust = setup
     issuer = ReceiptIssuer(key, ISS, card, clock=clock)
     first, second = (issuer.issue(aud=AUD, sub=SUB, usage=USAGE) for _ in range(2))
@@ -323,3 +323,20 @@ def test_concurrent_replay_records_nothing(setup: Any, tmp_path: Path) -> None:
         with pytest.raises(Replay):
             slow.commit()
         assert one.stream_head(ISS, other_aud) is None
+
+
+def test_batch_issue_is_one_transaction(setup: Any, tmp_path: Path) -> None:
+    """REC-046: a batch's receipts take their seqs in one transaction; a failure in the middle
+    stores none of them, and the next batch starts where the stream really is."""
+    key, card, trust = setup
+    with SqliteStreamStore(tmp_path / "s.db") as store:
+        issuer = ReceiptIssuer(key, ISS, card, store=store, clock=clock)
+        bad = [ReceiptRequest(aud=AUD, sub=SUB, usage=USAGE, jti=f"ok{i}") for i in range(3)]
+        bad.append(ReceiptRequest(aud=AUD, sub=SUB, usage={"model": "nope", "meters": {}}))
+        with pytest.raises(TokenfedError):
+            issuer.issue_batch(bad)
+        assert store.head(ISS, AUD) is None
+        batch = issuer.issue_batch(bad[:3])
+        assert store.head(ISS, AUD) is not None
+        verifier = ReceiptVerifier(trust, [card], clock=clock)
+        assert [verifier.verify(item).claims["seq"] for item in batch] == [1, 2, 3]

@@ -40,7 +40,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
@@ -228,6 +228,14 @@ class StreamStore(Protocol):
         new head and returns the receipt. If the process dies before the commit nothing is
         stored and the receipt was never returned; after it, :meth:`issued` returns it.
         """
+        ...
+
+    def issue_many(
+        self,
+        iss: str,
+        requests: Sequence[tuple[str, Callable[[int, str | None], tuple[str, str]]]],
+    ) -> list[str]:
+        """Issue several receipts of ``iss`` (``(aud, build)`` each) in one atomic step."""
         ...
 
     def head(self, iss: str, aud: str) -> tuple[int, str] | None:
@@ -638,6 +646,33 @@ _STREAM_TABLES = (
 )
 
 
+def _issue_one(
+    connection: sqlite3.Connection,
+    iss: str,
+    aud: str,
+    build: Callable[[int, str | None], tuple[str, str]],
+) -> str:
+    row = connection.execute(
+        "SELECT seq, receipt_digest FROM issued WHERE iss = ? AND aud = ?"
+        " ORDER BY seq DESC LIMIT 1",
+        (iss, aud),
+    ).fetchone()
+    next_seq, prev = (1, None) if row is None else (int(row[0]) + 1, str(row[1]))
+    result = build(next_seq, prev)
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise SchemaViolation(
+            f"build() must return (receipt_compact, receipt_digest), not {type(result).__name__}"
+        )
+    receipt, digest = result
+    _check_text("build() result", "receipt_compact", receipt)
+    _check_digest("build() result", "receipt_digest", digest)
+    connection.execute(
+        "INSERT INTO issued (iss, aud, seq, receipt_digest, receipt) VALUES (?, ?, ?, ?, ?)",
+        (iss, aud, next_seq, digest, receipt),
+    )
+    return receipt
+
+
 class SqliteStreamStore(_SqliteStore, StreamStore):
     """A :class:`StreamStore` in one SQLite file (see the module notes on durability).
 
@@ -676,27 +711,22 @@ class SqliteStreamStore(_SqliteStore, StreamStore):
         _check_text("issue()", "iss", iss)
         _check_text("issue()", "aud", aud)
         with self._write("issue a receipt") as connection:
-            row = connection.execute(
-                "SELECT seq, receipt_digest FROM issued WHERE iss = ? AND aud = ?"
-                " ORDER BY seq DESC LIMIT 1",
-                (iss, aud),
-            ).fetchone()
-            next_seq, prev = (1, None) if row is None else (int(row[0]) + 1, str(row[1]))
-            result = build(next_seq, prev)
-            if not isinstance(result, tuple) or len(result) != 2:
-                raise SchemaViolation(
-                    "build() must return (receipt_compact, receipt_digest), "
-                    f"not {type(result).__name__}"
-                )
-            receipt, digest = result
-            _check_text("build() result", "receipt_compact", receipt)
-            _check_digest("build() result", "receipt_digest", digest)
-            connection.execute(
-                "INSERT INTO issued (iss, aud, seq, receipt_digest, receipt)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (iss, aud, next_seq, digest, receipt),
-            )
-        return receipt
+            return _issue_one(connection, iss, aud, build)
+
+    def issue_many(
+        self,
+        iss: str,
+        requests: Sequence[tuple[str, Callable[[int, str | None], tuple[str, str]]]],
+    ) -> list[str]:
+        """Issue several receipts, each ``(aud, build)`` as in :meth:`issue`, in ONE transaction.
+
+        A batch of receipts is stored whole or not at all, with one disk synchronisation.
+        """
+        _check_text("issue_many()", "iss", iss)
+        for aud, _ in requests:
+            _check_text("issue_many()", "aud", aud)
+        with self._write("issue receipts") as connection:
+            return [_issue_one(connection, iss, aud, build) for aud, build in requests]
 
     def head(self, iss: str, aud: str) -> tuple[int, str] | None:
         """Return the last issued ``seq`` of ``(iss, aud)`` and its receipt digest, or ``None``."""

@@ -44,7 +44,7 @@ from .errors import (
     UnsupportedAlg,
 )
 from .keys import KeySet, PrivateKey, PublicKey
-from .ledger import LedgerEntry, ReceiptLedger
+from .ledger import LedgerEntry, ReceiptLedger, StreamStore
 from .units import METERS, RateCard, Usage, parse_usage
 
 __all__ = [
@@ -778,6 +778,13 @@ class _MemoryStreams:
         self._issued[(iss, aud, seq)] = receipt
         return receipt
 
+    def issue_many(
+        self,
+        iss: str,
+        requests: Sequence[tuple[str, Callable[[int, str | None], tuple[str, str]]]],
+    ) -> list[str]:
+        return [self.issue(iss, aud, build) for aud, build in requests]
+
     def head(self, iss: str, aud: str) -> tuple[int, str] | None:
         return self._heads.get((iss, aud))
 
@@ -814,13 +821,13 @@ class ReceiptIssuer:
         iss: str,
         rate_card: RateCard,
         *,
-        store: Any = None,
+        store: StreamStore | None = None,
         clock: Callable[[], int] | None = None,
     ) -> None:
         self._key = key
         self._iss = iss
         self._card = rate_card
-        self._store = store if store is not None else _MemoryStreams()
+        self._store: StreamStore | _MemoryStreams = store if store is not None else _MemoryStreams()
         self._clock = clock or (lambda: int(time.time()))
 
     def _claims(
@@ -885,16 +892,17 @@ class ReceiptIssuer:
             raise ValueError("a batch holds at least one receipt")
         at = self._clock() if iat is None else iat
         leaves: list[bytes] = []
-        for request in requests:
 
-            def build(
-                seq: int, prev: str | None, request: ReceiptRequest = request
-            ) -> tuple[str, str]:
+        def builder(request: ReceiptRequest) -> Callable[[int, str | None], tuple[str, str]]:
+            def build(seq: int, prev: str | None) -> tuple[str, str]:
                 leaf = _json.canonical_bytes(self._claims(request, at, seq, prev))
                 leaves.append(leaf)
                 return b64encode(leaf), _sha256(leaf)
 
-            self._store.issue(self._iss, request.aud, build)
+            return build
+
+        # One transaction for the whole batch: all its receipts are stored, or none (REC-046).
+        self._store.issue_many(self._iss, [(r.aud, builder(r)) for r in requests])
         hashes = [_merkle.leaf_hash(leaf) for leaf in leaves]
         statement = {
             "iss": self._iss,
