@@ -146,3 +146,14 @@ def test_generator_check_detects_a_changed_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "rerun" in result.stderr
+
+
+def test_expected_typ_is_normalised_too() -> None:
+    """CONV-043: the comparison is case-insensitive and ignores application/ on both sides."""
+    from tokenfed import jws
+    from tokenfed.keys import generate_key
+
+    key = generate_key()
+    token = jws.sign({"a": 1}, key, "tokenfed-rate-card+jwt")
+    for expected in ("application/tokenfed-rate-card+jwt", "TOKENFED-RATE-CARD+JWT"):
+        assert jws.verify(token, expected, key.public_key()).claims == {"a": 1}

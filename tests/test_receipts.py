@@ -340,3 +340,25 @@ def test_batch_issue_is_one_transaction(setup: Any, tmp_path: Path) -> None:
         assert store.head(ISS, AUD) is not None
         verifier = ReceiptVerifier(trust, [card], clock=clock)
         assert [verifier.verify(item).claims["seq"] for item in batch] == [1, 2, 3]
+
+
+def test_file_verification_memory_is_flat(setup: Any, tmp_path: Path) -> None:
+    """REC-070: verifying a file streams it: peak memory for 4x the receipts stays within a
+    small margin of the peak for 1x (no per-receipt state is kept in memory)."""
+    import tracemalloc
+
+    key, card, trust = setup
+    issuer = ReceiptIssuer(key, ISS, card, clock=clock)
+    tokens = [issuer.issue(aud=AUD, sub=SUB, usage=USAGE) for _ in range(4096)]
+    config = VerifierConfig(trust=trust.to_json(), rate_cards=(json.dumps(card.raw),), now=clock())
+    peaks = []
+    for count in (1024, 4096):
+        source = tmp_path / f"r{count}.jsonl"
+        source.write_text("\n".join(tokens[:count]) + "\n", encoding="utf-8")
+        tracemalloc.start()
+        summary = verify_file(source, tmp_path / "out.jsonl", config, workers=1, progress=False)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert summary.accepted == count
+    # 3072 more receipts of ~700 bytes would add > 2 MB if any were kept.
+    assert peaks[1] - peaks[0] < 512 * 1024, peaks

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from typing import IO, Any
 
 from ._decimal import format_decimal
 from .errors import IoError, TokenfedError
-from .ledger import ReceiptLedger
+from .ledger import ReceiptLedger, SqliteLedger
 from .receipts import ReceiptVerifier, TrustStore, VerifiedReceipt
 from .units import RateCard
 
@@ -156,19 +157,24 @@ def verify_file(
         results: where to write the per-line results (JSON Lines).
         config: the verifier's trust, rate cards and clock.
         ledger: records accepted receipts, one transaction per chunk of lines (REC-045).
+            Without one, a temporary SQLite ledger holds the replay and chain state, so memory
+            stays flat however many receipts the file has; it is deleted afterwards.
         workers: processes for the stateless checks; default: every core; 1 = in process.
         progress: show a progress bar; default: when standard error is a terminal.
     """
     started = time.monotonic_ns()
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     show = sys.stderr.isatty() if progress is None else progress
-    tracker = config.build(ledger, track=True)
     summary = FileSummary()
     from_stdin = str(source) == "-"
     bar = _Progress(None if from_stdin else _size(source), show)
     done_bytes = 0
     try:
         with ExitStack() as stack:
+            if ledger is None:
+                scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="tokenfed-"))
+                ledger = stack.enter_context(SqliteLedger(Path(scratch) / "state.db"))
+            tracker = config.build(ledger, track=True)
             handle = (
                 sys.stdin if from_stdin else stack.enter_context(open(source, encoding="utf-8"))
             )

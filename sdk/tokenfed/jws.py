@@ -89,7 +89,7 @@ def _check_header(segment: str, header: dict[str, Any], typ: str) -> None:
     ``typ`` is remembered and not checked again; one that fails is checked every time.
     """
     found_typ = header.get("typ")
-    if not isinstance(found_typ, str) or _normal_typ(found_typ) != typ:
+    if not isinstance(found_typ, str) or _normal_typ(found_typ) != _normal_typ(typ):
         raise UnsupportedTyp(f"expected typ {typ!r}, found {found_typ!r} (CONV-043)")
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in ALGORITHMS:
