@@ -74,6 +74,21 @@ def test_getting_started_python_blocks_run(tmp_path: Path, monkeypatch: pytest.M
             pytest.fail(f"docs/{PAGE.name}, block at line {block.line} failed: {exc!r}")
 
 
+def test_receipts_guide_python_blocks_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """REC-040, REC-042, REC-060: the receipts guide issues, verifies, rejects and batches
+    receipts exactly as its asserts say."""
+    page = PAGE.parent / "receipts.md"
+    blocks = [b for b in code_blocks(page.read_text(encoding="utf-8")) if b.language == "python"]
+    assert len(blocks) >= 4, "the receipts guide lost its Python walkthrough"
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "receipts_guide"}
+    for block in blocks:
+        try:
+            exec(compile(block.source, f"receipts.md:{block.line}", "exec"), namespace)
+        except Exception as exc:
+            pytest.fail(f"docs/receipts.md, block at line {block.line} failed: {exc!r}")
+
+
 def test_getting_started_json_blocks_are_strict() -> None:
     """The JSON documents the page asks readers to write are strict I-JSON: decimals as
     strings, integers only, no duplicate members."""
