@@ -17,7 +17,13 @@ from decimal import Decimal
 from tokenfed.errors import TokenfedError
 from tokenfed.exchange import ExchangeRates
 from tokenfed.keys import KeyValidity, generate_key
-from tokenfed.receipts import ReceiptIssuer, ReceiptVerifier, TrustStore, pairwise_subject
+from tokenfed.receipts import (
+    ReceiptIssuer,
+    ReceiptRequest,
+    ReceiptVerifier,
+    TrustStore,
+    pairwise_subject,
+)
 from tokenfed.units import RateCard, from_anthropic, from_openai
 
 T0 = 1767225600  # 2026-01-01T00:00:00Z
@@ -154,6 +160,19 @@ def main() -> None:
         verifier.verify(f"{head}.{forged_payload}.{signature}")
     except TokenfedError as error:
         show("Tampered receipt rejected", error.to_json())
+
+    # At high volume: one signature per Merkle batch, an inclusion proof per receipt.
+    other_home = "https://partner-alliance-operator.example"
+    batch = issuer.issue_batch(
+        [ReceiptRequest(aud=other_home, sub=subscriber, usage=usage) for _, usage in REQUESTS * 4]
+    )
+    results = [verifier.verify(item) for item in batch]
+    amount = sum((r.amount for r in results), Decimal(0))
+    show(
+        "Merkle batch",
+        f"{len(results)} receipts, one batch signature, {len(batch[0]['audit_path'])} proof "
+        f"hashes each; verified total {amount.normalize():f} UTU",
+    )
 
 
 if __name__ == "__main__":
