@@ -33,6 +33,7 @@ from .errors import (
     IatInFuture,
     InvalidKey,
     InvalidProof,
+    InvalidSignature,
     IoError,
     Malformed,
     RateCardMismatch,
@@ -592,16 +593,13 @@ class ReceiptVerifier:
         claims = decoded.claims
         # Step 5: key, pinned algorithm, validity at iat.
         key = self._key_at(claims.get("iss"), decoded.header, claims.get("iat"))
-        # Step 6: signature.
-        jws.verify_signature(decoded, key)
+        # Step 6: signature (the pinned algorithm was checked with the key).
+        if not key.verify(decoded.signature, decoded.signing_input):
+            raise InvalidSignature("the receipt signature does not verify with the key (CONV-049)")
         # Steps 7-11.
         self._check_claims(claims)
         return VerifiedReceipt(
-            claims,
-            key.kid,
-            decoded.payload,
-            _sha256(decoded.token.encode("ascii")),
-            decoded.token,
+            claims, key.kid, decoded.payload, _sha256(token.encode("ascii")), token
         )
 
     def _key_at(self, iss: object, header: Mapping[str, Any], iat: object) -> PublicKey:
@@ -611,8 +609,8 @@ class ReceiptVerifier:
                 f"header alg {header['alg']!r} is not the algorithm {key.alg!r} pinned to key "
                 f"{key.kid} (CONV-044)"
             )
-        if type(iat) is int:
-            key.validity.check(iat, key.kid)
+        if type(iat) is int and not key.validity.is_valid_at(iat):
+            key.validity.check(iat, key.kid)  # raises KeyNotValid with the reason
         return key
 
     def _check_claims(self, claims: dict[str, Any]) -> None:
@@ -648,7 +646,7 @@ class ReceiptVerifier:
         if not card.is_valid_at(iat):
             raise RateCardMismatch(f"rate card {card.id!r} was not valid at iat {iat} (REC-040)")
         # Step 11: amount, compared as integers of 10^-6 UTU.
-        expected = card.micro_amount_of(model, meters, at=iat)
+        expected = card.micro_amount_of(model, meters)  # validity at iat checked just above
         if expected != amount:
             shown = format_decimal(fixed(expected, 6))
             raise AmountMismatch(
@@ -733,7 +731,8 @@ class ReceiptVerifier:
         decoded = jws.decode(batch, jws.TYP_RECEIPT_BATCH, max_bytes=MAX_RECEIPT_BYTES)
         claims = decoded.claims
         key = self._key_at(claims.get("iss"), decoded.header, claims.get("iat"))
-        jws.verify_signature(decoded, key)
+        if not key.verify(decoded.signature, decoded.signing_input):
+            raise InvalidSignature("the batch signature does not verify with the key (CONV-049)")
         parsed = validate(BatchClaims, claims, what="batch statement")
         statement = _Batch(
             iss=parsed.iss,
@@ -750,10 +749,15 @@ class ReceiptVerifier:
         return statement
 
 
+_MICRO_SCALE = (1_000_000, 100_000, 10_000, 1_000, 100, 10, 1)
+
+
 def _micro(amount: str) -> int:
     """A canonical UTU amount (at most 6 fractional digits) as an integer of 10^-6 UTU."""
-    whole, _, fraction = amount.partition(".")
-    return int(whole) * 1_000_000 + (int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0)
+    point = amount.find(".")
+    if point < 0:
+        return int(amount) * 1_000_000
+    return int(amount[:point] + amount[point + 1 :]) * _MICRO_SCALE[len(amount) - point - 1]
 
 
 def _duplicate(checked: VerifiedReceipt) -> VerifiedReceipt:
