@@ -36,6 +36,25 @@ def test_cached_inclusion_agrees_with_rfc9162_verification() -> None:
         for leaf, index, proof in cases:
             expected = _merkle.verify_inclusion(leaf, index, size, proof, root)
             assert cached.verify(leaf, index, proof) is expected, (size, index)
+            hex_proof = [entry.hex() for entry in proof]
+            assert cached.verify_hex(leaf, index, hex_proof) is expected, (size, index)
+
+
+def test_cached_inclusion_refuses_malformed_hex() -> None:
+    """REC-062 step 3: entries that are not 64 lowercase hex digits are never accepted, neither
+    when hashed nor when compared with a proven rest of the path."""
+    rng = random.Random(2)
+    hashes = [_merkle.leaf_hash(rng.randbytes(8)) for _ in range(16)]
+    root = _merkle.root_from_hashes(hashes)
+    proofs = [[p.hex() for p in proof] for proof in _merkle.inclusion_proofs(hashes)]
+    cached = _merkle.CachedInclusion(16, root)
+    assert cached.verify_hex(hashes[0], 0, proofs[0])
+    for bad in (proofs[1][0].upper(), proofs[1][0][:62], 7, proofs[1][0] + "00"):
+        for position in range(len(proofs[1])):
+            tampered: list[object] = list(proofs[1])
+            tampered[position] = bad
+            assert not cached.verify_hex(hashes[1], 1, tampered)  # type: ignore[arg-type]
+    assert cached.verify_hex(hashes[1], 1, proofs[1])
 
 
 def test_cached_inclusion_hashes_little_in_order() -> None:

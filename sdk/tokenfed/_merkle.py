@@ -15,6 +15,7 @@ input (wrong types, wrong lengths, index out of range) makes :func:`verify_inclu
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 
 __all__ = [
@@ -207,6 +208,9 @@ def verify_inclusion(
         return False
 
 
+_HEX_HASH = re.compile(r"[0-9a-f]{64}")
+
+
 class CachedInclusion:
     """Inclusion proofs of one tree (size, root), verified with a memory of proven nodes.
 
@@ -216,6 +220,9 @@ class CachedInclusion:
     rest of its proof equals the proven rest: the same answer :func:`verify_inclusion` gives,
     with no further hashing. Receipts of a batch verified in order need about two node hashes
     each instead of one per tree level (REC-062 step 3).
+
+    Proofs are given as 64-digit lowercase hex strings, the wire form of batched receipts; an
+    entry is decoded only if it is hashed, and compared as text otherwise.
     """
 
     __slots__ = ("_limit", "_nodes", "_root", "_size")
@@ -224,11 +231,19 @@ class CachedInclusion:
         self._size = size
         self._root = root
         self._limit = limit
-        self._nodes: dict[tuple[int, int], tuple[bytes, list[bytes]]] = {}
+        self._nodes: dict[tuple[int, int], tuple[bytes, list[str]]] = {}
 
     def verify(self, leaf_hash: bytes, index: int, proof: Sequence[bytes]) -> bool:
-        """Whether ``proof`` shows ``leaf_hash`` at ``index``; the result of
-        :func:`verify_inclusion` for this tree, never an exception."""
+        """:meth:`verify_hex` for a proof of raw 32-byte hashes."""
+        try:
+            return self.verify_hex(leaf_hash, index, [p.hex() for p in proof])
+        except Exception:  # hostile input: not a proof
+            return False
+
+    def verify_hex(self, leaf_hash: bytes, index: int, proof: Sequence[str]) -> bool:
+        """Whether ``proof`` shows ``leaf_hash`` at ``index``: the result of
+        :func:`verify_inclusion` for this tree (every entry must be 64 lowercase hex digits),
+        never an exception."""
         try:
             size = self._size
             if type(index) is not int or not 0 <= index < size or len(leaf_hash) != HASH_SIZE:
@@ -236,15 +251,15 @@ class CachedInclusion:
             inner = (index ^ (size - 1)).bit_length()
             if len(proof) != inner + (index >> inner).bit_count():
                 return False
-            for p in proof:
-                if len(p) != HASH_SIZE:
-                    return False
             nodes = self._nodes
             copy = _node_copy
             r = bytes(leaf_hash)
             level = 0
             climbed: list[tuple[tuple[int, int], bytes, int]] = []
-            for step, p in enumerate(proof):
+            for step, entry in enumerate(proof):
+                if type(entry) is not str or _HEX_HASH.fullmatch(entry) is None:
+                    return False
+                p = bytes.fromhex(entry)
                 h = copy()
                 if step < inner:
                     if (index >> level) & 1:
@@ -279,7 +294,7 @@ class CachedInclusion:
             return False
 
     def _remember(
-        self, climbed: list[tuple[tuple[int, int], bytes, int]], proof: Sequence[bytes]
+        self, climbed: list[tuple[tuple[int, int], bytes, int]], proof: Sequence[str]
     ) -> None:
         if len(self._nodes) + len(climbed) > self._limit:
             self._nodes.clear()

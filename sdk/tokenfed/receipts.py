@@ -68,7 +68,6 @@ DEFAULT_CLOCK_SKEW = 300
 
 _TOKEN_ID = r"^[A-Za-z0-9._~-]{1,128}$"  # noqa: S105 - a pattern, not a secret
 _DIGEST = r"^sha256:[0-9a-f]{64}$"
-_HASH_HEX = re.compile(r"[0-9a-f]*")
 _BATCH_CACHE_SIZE = 1024
 
 
@@ -680,15 +679,7 @@ class ReceiptVerifier:
         # Step 2: batch statement (cached by its exact bytes, REC-063).
         statement = self._batch_statement(batch)
         # Step 3: proof.
-        try:
-            joined = "".join(path)
-        except TypeError:
-            raise InvalidProof("audit_path entries are strings (REC-062)") from None
-        if len(joined) != 64 * len(path) or _HASH_HEX.fullmatch(joined) is None:
-            raise InvalidProof("audit_path entries are 32-byte hashes in lowercase hex (REC-062)")
-        raw = bytes.fromhex(joined)
-        hashes = [raw[offset : offset + 32] for offset in range(0, len(raw), 32)]
-        if not statement.inclusion.verify(_merkle.leaf_hash(leaf), index, hashes):
+        if not statement.inclusion.verify_hex(_merkle.leaf_hash(leaf), index, path):
             raise InvalidProof(
                 f"inclusion proof for leaf {index} does not lead to the root of batch "
                 f"{statement.batch_id} (REC-062)"
