@@ -1,9 +1,12 @@
 """Independent check of the tokenfed test vectors, without the reference SDK.
 
 This program does not import ``tokenfed`` (nor ``tokenfed_conformance``). It reads the vector
-files as plain JSON, verifies signatures with ``joserfc``, and parses JWS headers and payloads
-with its own small strict JSON parser, written separately from the SDK's. When it agrees with
-the vectors, two implementations that share no code read them the same way.
+files as plain JSON, verifies signatures with ``joserfc``, parses JWS headers and payloads with
+its own small strict JSON parser, validates documents against the JSON Schemas of
+``spec/schemas/`` with ``jsonschema``, and implements from the specification text the receipt
+verification procedures (with ``hashlib`` for digests and Merkle proofs), pricing and currency
+conversion (with ``fractions.Fraction``). When it agrees with the vectors, two implementations
+that share no code read them the same way.
 
 Usage::
 
@@ -13,8 +16,9 @@ Without a kind, every kind that has a checker is checked. One line is printed pe
 summary line. The exit status is 0 when every vector agrees, 1 otherwise.
 
 A vector *agrees* when a vector that expects a result is accepted with exactly the expected
-header and claims, and a vector that expects an error is rejected. The checker also names the
-error code it would give; a different code is reported but is not a disagreement.
+result, and a vector that expects an error is rejected with exactly that error code. A rejection
+with another code is a disagreement, and is also counted in the summary as "rejected with
+another code".
 
 To check another kind of vectors, write a function that takes one vector (a ``dict``) and the
 ``Context`` and returns an ``Outcome``, and register it with ``@checker("kind")``.
@@ -24,19 +28,25 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import itertools
 import json
 import os
 import re
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import ECKey, OKPKey
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
+from referencing import Registry, Resource
 
 __all__ = [
     "Context",
@@ -264,11 +274,15 @@ class Outcome:
 
 @dataclass
 class Context:
-    """Shared inputs: the spec folder and the published test keys (loaded on first use, from
-    ``test-keys.json`` in the spec folder or in its ``vectors`` folder)."""
+    """Shared inputs: the spec folder, the published test keys (loaded on first use, from
+    ``test-keys.json`` in the spec folder or in its ``vectors`` folder), the JSON Schemas of
+    its ``schemas`` folder (loaded on first use) and the ``fixtures`` of the vector file being
+    checked (set by ``check_kind``)."""
 
     spec: Path
+    fixtures: dict[str, Any] = field(default_factory=dict)
     _keys: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
+    _validators: dict[str, Draft202012Validator] = field(default_factory=dict, repr=False)
 
     @property
     def test_keys(self) -> dict[str, dict[str, Any]]:
@@ -279,6 +293,22 @@ class Context:
                 path = self.spec / "vectors" / "test-keys.json"
             self._keys = json.loads(path.read_text(encoding="utf-8"))["keys"]
         return self._keys
+
+    def validator(self, name: str) -> Draft202012Validator:
+        """A validator for ``schemas/<name>.schema.json``; references between the schemas of
+        the folder resolve by their ``$id``."""
+        if not self._validators:
+            folder = self.spec / "schemas"
+            schemas = {
+                path.name.removesuffix(".schema.json"): json.loads(path.read_text(encoding="utf-8"))
+                for path in sorted(folder.glob("*.schema.json"))
+            }
+            registry: Registry[Any] = Registry().with_resources(
+                (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
+            )
+            for schema_name, schema in schemas.items():
+                self._validators[schema_name] = Draft202012Validator(schema, registry=registry)
+        return self._validators[name]
 
 
 Checker = Callable[[dict[str, Any], Context], Outcome]
@@ -315,6 +345,7 @@ def check_kind(kind: str, context: Context | None = None) -> list[tuple[str, Out
         raise KeyError(f"no checker for vector kind {kind!r}; known: {', '.join(kinds())}")
     path = context.spec / "vectors" / f"{kind}.json"
     data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates)
+    context.fixtures = data.get("fixtures", {})
     results: list[tuple[str, Outcome]] = []
     for vector in data["vectors"]:
         try:
@@ -325,15 +356,223 @@ def check_kind(kind: str, context: Context | None = None) -> list[tuple[str, Out
     return results
 
 
-# --------------------------------------------------------------------------- kind: jws
-
-
 class _Rejected(Exception):
     def __init__(self, code: str, reason: str) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
 
+
+def _same(left: Any, right: Any) -> bool:
+    """Equal as JSON values: same types all the way down (``true`` is not ``1``)."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
+    if isinstance(left, list):
+        return len(left) == len(right) and all(map(_same, left, right))
+    return bool(left == right)
+
+
+def _differences(result: dict[str, Any], expected: dict[str, Any]) -> str:
+    names = sorted(set(result) | set(expected))
+    return ", ".join(name for name in names if not _same(result.get(name), expected.get(name)))
+
+
+def _judge(
+    expected: dict[str, Any],
+    rejected: _Rejected | None,
+    result: dict[str, Any] | None,
+    note: str = "",
+) -> Outcome:
+    """Compare a rejection or a result with what the vector expects (codes must match)."""
+    if rejected is not None:
+        if "error" not in expected:
+            return Outcome(False, f"rejected a valid vector: {rejected.code}: {rejected.reason}")
+        if rejected.code != expected["error"]:
+            return Outcome(
+                False,
+                f"rejected {rejected.code} but the vector expects {expected['error']}: "
+                f"{rejected.reason}{note}",
+                code_differs=True,
+            )
+        return Outcome(True, f"rejected {rejected.code}: {rejected.reason}{note}")
+    assert result is not None
+    if "error" in expected:
+        return Outcome(False, f"ACCEPTED a vector that expects {expected['error']}{note}")
+    if not _same(result, expected):
+        return Outcome(
+            False,
+            f"accepted, but differs from the expected result in: {_differences(result, expected)}",
+        )
+    return Outcome(True, f"accepted with the expected result{note}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# --------------------------------------------------------------------------- decimals
+
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?")
+MAX_DECIMAL_CHARS = 64
+
+
+def _decimal(text: str) -> Fraction:
+    """The exact value of a canonical decimal string (already checked against CONV-020)."""
+    negative = text.startswith("-")
+    whole, _, fraction = text.removeprefix("-").partition(".")
+    value = Fraction(int(whole + fraction), 10 ** len(fraction))
+    return -value if negative else value
+
+
+def _fraction_digits(text: str) -> int:
+    return len(text.partition(".")[2])
+
+
+def _canonical(value: Fraction) -> str:
+    """The canonical decimal string (CONV-020) of a value with a finite decimal expansion."""
+    scale = 0
+    while (value * 10**scale).denominator != 1:
+        scale += 1
+        if scale > MAX_DECIMAL_CHARS:
+            raise ValueError(f"{value} has no short finite decimal expansion")
+    units = int(value * 10**scale)
+    digits = str(abs(units)).rjust(scale + 1, "0")
+    whole, fraction = digits[: len(digits) - scale], digits[len(digits) - scale :]
+    sign = "-" if units < 0 else ""
+    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
+
+
+def _round_half_even(value: Fraction, places: int) -> Fraction:
+    """The multiple of 10^-places nearest to ``value``; a tie goes to the even last digit."""
+    scaled = value * 10**places
+    quotient, remainder = divmod(scaled.numerator, scaled.denominator)
+    twice = 2 * remainder
+    if twice > scaled.denominator or (twice == scaled.denominator and quotient % 2 == 1):
+        quotient += 1
+    return Fraction(quotient, 10**places)
+
+
+# --------------------------------------------------------------------------- JCS and digests
+
+_JCS_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r"}
+_JCS_ESCAPES["\t"] = "\\t"
+
+
+def _jcs_text(value: Any) -> str:
+    """RFC 8785 serialization of JSON values without fractional numbers."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        chars = (
+            _JCS_ESCAPES.get(char, f"\\u{ord(char):04x}" if ord(char) < 0x20 else char)
+            for char in value
+        )
+        return '"' + "".join(chars) + '"'
+    if isinstance(value, list):
+        return "[" + ",".join(_jcs_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        members = sorted(value.items(), key=lambda item: item[0].encode("utf-16-be"))
+        return "{" + ",".join(f"{_jcs_text(k)}:{_jcs_text(v)}" for k, v in members) + "}"
+    raise ValueError(f"no canonical form here for a {type(value).__name__}")
+
+
+def _digest(data: bytes) -> str:
+    """``sha256:`` and the lowercase hex SHA-256 of ``data`` (CONV-031)."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------- schemas
+
+_SCHEMA_FIRST = ("schema_violation", "invalid_key", "unknown_meter", "invalid_usage")
+_CODE_ORDER = (*_SCHEMA_FIRST, "invalid_amount")
+_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+
+
+def _check_version(document: Any, what: str) -> None:
+    """CONV-004: a ``ver`` of another major version is ``unsupported_version``."""
+    version = document.get("ver") if isinstance(document, dict) else None
+    if isinstance(version, str):
+        match = _VERSION.fullmatch(version)
+        if match and match.group(1) != "1":
+            raise _Rejected(
+                "unsupported_version", f"{what} has ver {version!r}, major version not 1"
+            )
+
+
+def _schema_check(
+    context: Context,
+    schema: str,
+    document: Any,
+    what: str,
+    classify: Callable[[ValidationError], str],
+) -> None:
+    """Validate against ``schemas/<schema>.schema.json``; map failures to one code.
+
+    ``classify`` names the code of each failure; of several, the first of ``_CODE_ORDER``
+    wins (``invalid_amount`` only when every failure is a decimal member, CONV-023)."""
+    found: dict[str, str] = {}
+    for error in context.validator(schema).iter_errors(document):
+        where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
+        message = error.message
+        if isinstance(error.instance, dict | list) and error.validator != "required":
+            rule = "/".join(str(part) for part in error.relative_schema_path)
+            message = f"fails the schema rule {rule}"
+        if len(message) > 160:
+            message = message[:157] + "..."
+        found.setdefault(classify(error), f"{what} {where}: {message}")
+    for code in _CODE_ORDER:
+        if code in found:
+            raise _Rejected(code, found[code])
+
+
+def _usage_code(error: ValidationError, prefix: tuple[Any, ...]) -> str:
+    """UNIT-007: a meter name is ``unknown_meter``, a count ``invalid_usage``."""
+    path = tuple(error.absolute_path)
+    meters = (*prefix, "meters")
+    if path == meters and "propertyNames" in error.relative_schema_path:
+        return "unknown_meter"
+    if len(path) == len(meters) + 1 and path[: len(meters)] == meters:
+        return "invalid_usage"
+    return "schema_violation"
+
+
+def _receipt_code(error: ValidationError) -> str:
+    if tuple(error.absolute_path) == ("amount",) and isinstance(error.instance, str):
+        return "invalid_amount"
+    return _usage_code(error, ("usage",))
+
+
+def _rate_card_code(error: ValidationError) -> str:
+    """CONV-023 for rate cards: weights and minimums are the decimal members."""
+    path = tuple(error.absolute_path)
+    decimal = (
+        isinstance(error.instance, str)
+        and "propertyNames" not in error.relative_schema_path
+        and len(path) >= 3
+        and path[0] == "models"
+        and (
+            (len(path) == 3 and path[2] == "minimum")
+            or (len(path) == 4 and path[2] == "weights")
+            or (len(path) == 6 and path[2] == "tiers" and path[4] == "weights")
+        )
+    )
+    return "invalid_amount" if decimal else "schema_violation"
+
+
+def _rates_code(error: ValidationError) -> str:
+    """CONV-023 for exchange-rate sets: each quote's ``rate`` is the decimal member."""
+    path = tuple(error.absolute_path)
+    decimal = len(path) == 3 and path[0] == "rates" and path[2] == "rate"
+    return "invalid_amount" if decimal and isinstance(error.instance, str) else "schema_violation"
+
+
+# --------------------------------------------------------------------------- signed documents
 
 _ALG_OF_KEY = {("OKP", "Ed25519"): "EdDSA", ("EC", "P-256"): "ES256"}
 
@@ -362,12 +601,32 @@ def _joserfc_verify(token: str, key: OKPKey | ECKey, alg: str) -> jws.CompactSig
         return jws.deserialize_compact(token, key, algorithms=[alg], registry=registry)
 
 
-def _verify_jws(token: str, typ: str, jwk: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    """Verify like a tokenfed receiver (CONV-060 order); raise ``_Rejected`` with a code."""
-    if not token.isascii():
-        raise _Rejected("malformed", "the token is not ASCII")
-    if len(token) > MAX_TOKEN_BYTES:
-        raise _Rejected("malformed", f"{len(token)} bytes, over the {MAX_TOKEN_BYTES} limit")
+@dataclass(frozen=True)
+class _Signed:
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    payload: bytes
+
+
+KeyFinder = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+KeyWindow = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+def _open_jws(
+    token: Any,
+    typ: str,
+    limit: int,
+    find_key: KeyFinder,
+    key_window: KeyWindow | None = None,
+) -> _Signed:
+    """CONV-060 steps 1 to 6 (REC-040 steps 1 to 6); raise ``_Rejected`` with a code.
+
+    ``find_key(header, claims)`` returns the trusted JWK or raises ``unknown_key``;
+    ``key_window(jwk, claims)`` may then raise ``key_not_valid``."""
+    if not isinstance(token, str) or not token.isascii():
+        raise _Rejected("malformed", "the token is not an ASCII string")
+    if len(token) > limit:
+        raise _Rejected("malformed", f"{len(token)} bytes, over the {limit} limit")
     segments = token.split(".")
     if len(segments) != 3:
         raise _Rejected("malformed", f"{len(segments)} segments instead of 3")
@@ -390,11 +649,12 @@ def _verify_jws(token: str, typ: str, jwk: dict[str, Any]) -> tuple[dict[str, An
         raise _Rejected("unsupported_alg", f"alg {alg!r} is not in the registry")
     if "crit" in header:
         raise _Rejected("unsupported_crit", f"crit {header['crit']!r} is present")
+    jwk = find_key(header, claims)
     key, key_alg = _trusted_key(jwk)
-    if header.get("kid") != key.thumbprint():
-        raise _Rejected("unknown_key", f"kid {header.get('kid')!r} is not the trusted key")
     if alg != key_alg:
         raise _Rejected("unsupported_alg", f"alg {alg} but the trusted key is for {key_alg}")
+    if key_window is not None:
+        key_window(jwk, claims)
     try:
         verified = _joserfc_verify(token, key, key_alg)
     except BadSignatureError:
@@ -403,7 +663,23 @@ def _verify_jws(token: str, typ: str, jwk: dict[str, Any]) -> tuple[dict[str, An
         raise _Rejected("?", f"joserfc refused it: {type(exc).__name__}: {exc}") from None
     if verified.payload != payload_bytes or verified.protected != header:
         raise _Rejected("?", "joserfc read another header or payload than this checker")
-    return header, claims
+    return _Signed(header, claims, payload_bytes)
+
+
+# --------------------------------------------------------------------------- kind: jws
+
+
+def _verify_jws(token: str, typ: str, jwk: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """Verify like a tokenfed receiver with one trusted key (CONV-060 order)."""
+
+    def only_key(header: dict[str, Any], claims: dict[str, Any]) -> dict[str, Any]:
+        key, _ = _trusted_key(jwk)
+        if header.get("kid") != key.thumbprint():
+            raise _Rejected("unknown_key", f"kid {header.get('kid')!r} is not the trusted key")
+        return jwk
+
+    signed = _open_jws(token, typ, MAX_TOKEN_BYTES, only_key)
+    return signed.header, signed.claims
 
 
 def _joserfc_alone(token: str, jwk: dict[str, Any]) -> str:
@@ -421,24 +697,456 @@ def check_jws(vector: dict[str, Any], context: Context) -> Outcome:
     """A ``jws`` vector: ``{token, typ, key}`` -> ``{header, claims}`` or ``{error}``."""
     given, expected = vector["input"], vector["expected"]
     jwk = context.test_keys[given["key"]]
-    alone = _joserfc_alone(given["token"], jwk)
+    note = f"; joserfc alone {_joserfc_alone(given['token'], jwk)}"
     try:
         header, claims = _verify_jws(given["token"], given["typ"], jwk)
     except _Rejected as rejected:
-        if "error" not in expected:
-            return Outcome(False, f"rejected a valid vector: {rejected.code}: {rejected.reason}")
-        differs = rejected.code != expected["error"]
-        note = f" (expected code {expected['error']})" if differs else ""
-        return Outcome(
-            True,
-            f"rejected {rejected.code}{note}: {rejected.reason}; joserfc alone {alone}",
-            code_differs=differs,
+        return _judge(expected, rejected, None, note)
+    return _judge(expected, None, {"header": header, "claims": claims}, " (joserfc verified)")
+
+
+# --------------------------------------------------------------------------- pricing
+
+_REGISTRY = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "output",
+    "reasoning",
+    "image_in",
+    "image_out",
+    "audio_in_ms",
+    "audio_out_ms",
+    "request",
+    "tool_call",
+    "web_search",
+)
+_INPUT_METERS = ("input", "cache_read", "cache_write")
+
+
+def _check_rate_card(card: Any, context: Context) -> str:
+    """UNIT-030 steps 4 to 6 on rate-card claims; return the card's digest (UNIT-029)."""
+    if not isinstance(card, dict):
+        raise _Rejected("schema_violation", "the rate card is not a JSON object")
+    _check_version(card, "rate card")
+    _schema_check(context, "rate-card", card, "rate card", _rate_card_code)
+    for model, rates in card["models"].items():
+        bounds = [tier["above_input"] for tier in rates.get("tiers", [])]
+        if any(later <= earlier for earlier, later in itertools.pairwise(bounds)):
+            raise _Rejected(
+                "schema_violation", f"tiers of {model!r} do not increase: {bounds} (UNIT-025)"
+            )
+    if not card["nbf"] < card["exp"]:
+        raise _Rejected("schema_violation", "rate card nbf is not before exp (UNIT-027)")
+    return _digest(_jcs_text(card).encode("utf-8"))
+
+
+def _check_usage(usage: Any, context: Context) -> None:
+    """UNIT-007: shape, then meter names, then counts."""
+    _schema_check(context, "usage", usage, "usage", lambda error: _usage_code(error, ()))
+
+
+def _meter_order(meter: str) -> tuple[int, int, str]:
+    if meter in _REGISTRY:
+        return (0, _REGISTRY.index(meter), "")
+    return (1, 0, meter)
+
+
+def _price(
+    card: dict[str, Any], usage: dict[str, Any], at: Any, digest: str
+) -> tuple[Fraction, dict[str, Any]]:
+    """UNIT-042..UNIT-049 on a checked card and usage; the amount and the price result."""
+    if at is not None and not card["nbf"] <= at < card["exp"]:
+        raise _Rejected(
+            "rate_card_not_valid",
+            f"the card is valid from {card['nbf']} to before {card['exp']}, not at {at}",
         )
-    if "error" in expected:
-        return Outcome(False, f"ACCEPTED a vector that expects {expected['error']}")
-    if header != expected["header"] or claims != expected["claims"]:
-        return Outcome(False, "accepted, but header or claims differ from the expected ones")
-    return Outcome(True, "accepted with the expected header and claims (joserfc verified)")
+    model = usage["model"]
+    rates = card["models"].get(model)
+    if rates is None:
+        raise _Rejected("unknown_model", f"the card does not price model {model!r}")
+    counts: dict[str, int] = usage["meters"]
+    total_input = sum(counts.get(meter, 0) for meter in _INPUT_METERS)
+    tier = None
+    for candidate in rates.get("tiers", []):
+        below = candidate["above_input"] < total_input
+        if below and (tier is None or candidate["above_input"] > tier["above_input"]):
+            tier = candidate
+    weights = dict(rates["weights"])
+    if tier is not None:
+        weights.update(tier["weights"])
+    used = sorted((meter for meter, count in counts.items() if count != 0), key=_meter_order)
+    unpriced = [meter for meter in used if meter not in weights]
+    if unpriced:
+        raise _Rejected("unpriced_meter", f"no weight for {', '.join(unpriced)} of {model!r}")
+    total = Fraction(0)
+    lines = []
+    for meter in used:
+        weight = _decimal(weights[meter])
+        amount = counts[meter] * weight
+        total += amount
+        line = {"meter": meter, "count": counts[meter], "weight": _canonical(weight)}
+        lines.append({**line, "amount": _canonical(amount)})
+    rounded = _round_half_even(total, 6)
+    minimum = _decimal(rates.get("minimum", "0"))
+    amount = max(rounded, minimum)
+    result = {
+        "amount": _canonical(amount),
+        "unit": "UTU",
+        "rate_card": {"id": card["rate_card_id"], "digest": digest},
+        "lines": lines,
+        "tier": None if tier is None else tier["above_input"],
+        "minimum_applied": rounded < minimum,
+    }
+    return amount, result
+
+
+@checker("pricing")
+def check_pricing(vector: dict[str, Any], context: Context) -> Outcome:
+    """A ``pricing`` vector: ``{rate_card, usage, at?}`` -> price result or ``{error}``."""
+    given, expected = vector["input"], vector["expected"]
+    try:
+        digest = _check_rate_card(given["rate_card"], context)
+        _check_usage(given["usage"], context)
+        amount, result = _price(given["rate_card"], given["usage"], given.get("at"), digest)
+    except _Rejected as rejected:
+        return _judge(expected, rejected, None)
+    return _judge(expected, None, result, f" (amount {_canonical(amount)})")
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def _check_rates(rates: Any, context: Context) -> None:
+    """FX-010 steps 4 to 6 on exchange-rate claims."""
+    if not isinstance(rates, dict):
+        raise _Rejected("schema_violation", "the exchange-rate set is not a JSON object")
+    _check_version(rates, "exchange-rate set")
+    _schema_check(context, "exchange-rates", rates, "exchange-rate set", _rates_code)
+    if not rates["nbf"] < rates["exp"]:
+        raise _Rejected("schema_violation", "exchange-rate set nbf is not before exp (FX-008)")
+
+
+def _convert(rates: dict[str, Any], amount: Any, source: Any, target: Any, at: Any) -> str:
+    """FX-021..FX-025: the converted amount as a canonical decimal string."""
+    if at is not None and not rates["nbf"] <= at < rates["exp"]:
+        raise _Rejected(
+            "rates_not_valid",
+            f"the set is valid from {rates['nbf']} to before {rates['exp']}, not at {at}",
+        )
+    quotes = {"UTU": (Fraction(1), 6)}
+    for code, quote in rates["rates"].items():
+        quotes[code] = (_decimal(quote["rate"]), quote["precision"])
+    for role, code in (("from", source), ("to", target)):
+        if not isinstance(code, str) or code not in quotes:
+            raise _Rejected("unknown_currency", f"{role} code {code!r} is neither UTU nor quoted")
+    source_rate, source_precision = quotes[source]
+    target_rate, target_precision = quotes[target]
+    if (
+        not isinstance(amount, str)
+        or len(amount) > MAX_DECIMAL_CHARS
+        or not _DECIMAL.fullmatch(amount)
+        or amount == "-0"
+    ):
+        raise _Rejected("invalid_amount", f"{amount!r} is not a canonical decimal (CONV-020)")
+    if _fraction_digits(amount) > source_precision:
+        raise _Rejected(
+            "invalid_amount", f"{amount} has more than {source_precision} fractional digits"
+        )
+    value = _decimal(amount) * target_rate / source_rate
+    return _canonical(_round_half_even(value, target_precision))
+
+
+@checker("conversion")
+def check_conversion(vector: dict[str, Any], context: Context) -> Outcome:
+    """A ``conversion`` vector: ``{rates, amount, from, to, at?}`` -> ``{amount, code,
+    rates_id}`` or ``{error}``."""
+    given, expected = vector["input"], vector["expected"]
+    try:
+        _check_rates(given["rates"], context)
+        amount = _convert(
+            given["rates"], given["amount"], given["from"], given["to"], given.get("at")
+        )
+    except _Rejected as rejected:
+        return _judge(expected, rejected, None)
+    result = {"amount": amount, "code": given["to"], "rates_id": given["rates"]["rates_id"]}
+    return _judge(expected, None, result)
+
+
+# --------------------------------------------------------------------------- receipts
+
+RECEIPT_TYP = "tokenfed-receipt+jwt"
+BATCH_TYP = "tokenfed-receipt-batch+jwt"
+MAX_RECEIPT_BYTES = 16384
+CLOCK_SKEW = 300
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _trust_store_code(error: ValidationError) -> str:
+    path = tuple(error.absolute_path)
+    return "invalid_key" if len(path) >= 5 and path[3] == "keys" else "schema_violation"
+
+
+def _load_trust_store(store: Any, context: Context) -> dict[str, dict[str, dict[str, Any]]]:
+    """REC-034: the keys by issuer and ``kid``; a bad key refuses the store (``invalid_key``)."""
+    _check_version(store, "trust store")
+    _schema_check(context, "trust-store", store, "trust store", _trust_store_code)
+    trusted: dict[str, dict[str, dict[str, Any]]] = {}
+    for issuer, entry in store["issuers"].items():
+        keys: dict[str, dict[str, Any]] = {}
+        for jwk in entry["jwks"]["keys"]:
+            try:
+                key, alg = _trusted_key(jwk)
+            except (JoseError, ValueError, KeyError, TypeError) as exc:
+                raise _Rejected("invalid_key", f"a key of {issuer} does not load: {exc}") from None
+            if jwk.get("alg", alg) != alg:
+                raise _Rejected("invalid_key", f"a {jwk['crv']} key of {issuer} claims {alg}")
+            thumbprint = key.thumbprint()
+            if jwk.get("kid") != thumbprint:
+                raise _Rejected(
+                    "invalid_key",
+                    f"a key of {issuer} has kid {jwk.get('kid')!r}, not its thumbprint "
+                    f"{thumbprint} (REC-034, CONV-045)",
+                )
+            if thumbprint in keys:
+                raise _Rejected("invalid_key", f"key {thumbprint} is listed twice for {issuer}")
+            keys[thumbprint] = jwk
+        trusted[issuer] = keys
+    return trusted
+
+
+def _key_window(jwk: dict[str, Any], claims: dict[str, Any]) -> None:
+    """REC-031: the key was valid at the claims' ``iat`` (when ``iat`` is an integer)."""
+    iat = claims.get("iat")
+    if not _is_int(iat):
+        return
+    if iat < jwk["nbf"]:
+        raise _Rejected("key_not_valid", f"iat {iat} is before the key's nbf {jwk['nbf']}")
+    if "exp" in jwk and iat >= jwk["exp"]:
+        raise _Rejected("key_not_valid", f"iat {iat} is at or after the key's exp {jwk['exp']}")
+    revoked = jwk.get("revoked")
+    if revoked is not None and iat >= revoked["revoked_at"]:
+        raise _Rejected("key_not_valid", f"iat {iat} is at or after the key's revocation {revoked}")
+
+
+def _leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def _node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _root_from_proof(index: int, size: int, leaf: bytes, path: Iterable[bytes]) -> bytes | None:
+    """The root an inclusion proof leads to (RFC 9162 section 2.1.3.2), or None."""
+    if index >= size:
+        return None
+    node, last, root = index, size - 1, leaf
+    for sibling in path:
+        if last == 0:
+            return None
+        if node & 1 or node == last:
+            root = _node_hash(sibling, root)
+            while not node & 1 and node != 0:
+                node >>= 1
+                last >>= 1
+        else:
+            root = _node_hash(root, sibling)
+        node >>= 1
+        last >>= 1
+    return root if last == 0 else None
+
+
+_BATCHED_MEMBERS: dict[str, type] = {
+    "ver": str,
+    "claims": str,
+    "leaf_index": int,
+    "audit_path": list,
+    "batch": str,
+}
+
+
+def _parse_batched(receipt: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """REC-062 step 1: the members of the table; the claims bytes and the claims."""
+    for name, kind in _BATCHED_MEMBERS.items():
+        value = receipt.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise _Rejected("malformed", f"batched receipt member {name} is not a {kind.__name__}")
+    if not 0 <= receipt["leaf_index"] <= MAX_SAFE_INTEGER:
+        raise _Rejected("malformed", f"leaf_index {receipt['leaf_index']} is out of range")
+    if not all(isinstance(entry, str) for entry in receipt["audit_path"]):
+        raise _Rejected("malformed", "audit_path holds something other than strings")
+    try:
+        claims_bytes = _b64url_strict(receipt["claims"], "claims")
+        claims = parse_strict_json(claims_bytes)
+    except ValueError as exc:
+        raise _Rejected("malformed", str(exc)) from None
+    if not isinstance(claims, dict):
+        raise _Rejected("malformed", "the claims are not a JSON object")
+    return claims_bytes, claims
+
+
+@dataclass
+class _Verifier:
+    """A receipt verifier with a trust store, rate cards and a clock, that records receipts
+    (REC-042) and tracks streams (REC-043)."""
+
+    context: Context
+    keys: dict[str, dict[str, dict[str, Any]]]
+    cards: dict[str, tuple[dict[str, Any], str]]
+    now: int
+    seen: dict[tuple[str, str], str] = field(default_factory=dict)
+    heads: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+
+    @classmethod
+    def configure(cls, context: Context, store: Any, cards: list[Any], now: int) -> _Verifier:
+        """Load the trust store and the rate cards (each checked by UNIT-030 steps 4 to 6)."""
+        keys = _load_trust_store(store, context)
+        held = {}
+        for card in cards:
+            card_digest = _check_rate_card(card, context)
+            held[card["rate_card_id"]] = (card, card_digest)
+        return cls(context, keys, held, now)
+
+    def find_key(self, header: dict[str, Any], claims: dict[str, Any]) -> dict[str, Any]:
+        """REC-033: only a key listed under the claims' ``iss``, by the header's ``kid``."""
+        issuer, kid = claims.get("iss"), header.get("kid")
+        keys = self.keys.get(issuer) if isinstance(issuer, str) else None
+        if keys is None:
+            raise _Rejected("unknown_key", f"iss {issuer!r} is not in the trust store")
+        if not isinstance(kid, str) or kid not in keys:
+            raise _Rejected("unknown_key", f"no key {kid!r} is listed for {issuer}")
+        return keys[kid]
+
+    def verify(self, receipt: Any) -> tuple[dict[str, Any], bool, Fraction]:
+        """The claims, whether they are an identical resubmission, and the priced amount."""
+        if isinstance(receipt, dict):
+            return self.verify_batched(receipt)
+        signed = _open_jws(receipt, RECEIPT_TYP, MAX_RECEIPT_BYTES, self.find_key, _key_window)
+        return self.semantics(signed.claims, signed.payload, receipt.encode("ascii"))
+
+    def verify_batched(self, receipt: dict[str, Any]) -> tuple[dict[str, Any], bool, Fraction]:
+        """REC-062 steps 1 to 5."""
+        claims_bytes, claims = _parse_batched(receipt)
+        statement = _open_jws(
+            receipt["batch"], BATCH_TYP, MAX_RECEIPT_BYTES, self.find_key, _key_window
+        ).claims
+        _check_version(statement, "batch statement")
+        _schema_check(
+            self.context,
+            "batch-statement",
+            statement,
+            "batch statement",
+            lambda error: "schema_violation",
+        )
+        index, size = receipt["leaf_index"], statement["tree_size"]
+        if index >= size:
+            raise _Rejected("invalid_proof", f"leaf_index {index} is not below tree_size {size}")
+        for entry in receipt["audit_path"]:
+            if not _HEX64.fullmatch(entry):
+                raise _Rejected("invalid_proof", f"audit path entry {entry!r} is not 32 bytes")
+        path = [bytes.fromhex(entry) for entry in receipt["audit_path"]]
+        root = _root_from_proof(index, size, _leaf_hash(claims_bytes), path)
+        if root is None or root.hex() != statement["tree_root"]:
+            raise _Rejected("invalid_proof", "the audit path does not lead to tree_root")
+        if claims.get("iss") != statement["iss"]:
+            raise _Rejected(
+                "invalid_proof",
+                f"claims iss {claims.get('iss')!r} is not the statement's {statement['iss']}",
+            )
+        if _is_int(claims.get("iat")) and claims["iat"] > statement["iat"]:
+            raise _Rejected(
+                "invalid_proof",
+                f"claims iat {claims['iat']} is after the statement's iat {statement['iat']} "
+                "(REC-065)",
+            )
+        _check_version(receipt, "batched receipt")
+        return self.semantics(claims, claims_bytes, claims_bytes)
+
+    def semantics(
+        self, claims: dict[str, Any], content: bytes, receipt_bytes: bytes
+    ) -> tuple[dict[str, Any], bool, Fraction]:
+        """REC-040 steps 7 to 13; record the receipt when every step passed (REC-044)."""
+        _check_version(claims, "receipt")
+        _schema_check(self.context, "receipt", claims, "receipt claims", _receipt_code)
+        iat = claims["iat"]
+        if iat > self.now + CLOCK_SKEW:
+            raise _Rejected(
+                "iat_in_future", f"iat {iat} is after now {self.now} + {CLOCK_SKEW} s of skew"
+            )
+        reference = claims["rate_card"]
+        held = self.cards.get(reference["id"])
+        if held is None:
+            raise _Rejected("unknown_rate_card", f"no rate card {reference['id']!r} is held")
+        card, card_digest = held
+        if card_digest != reference["digest"]:
+            raise _Rejected(
+                "rate_card_mismatch", f"the card's digest is {card_digest}, not the receipt's"
+            )
+        if not card["nbf"] <= iat < card["exp"]:
+            raise _Rejected(
+                "rate_card_mismatch",
+                f"the card is valid from {card['nbf']} to before {card['exp']}, not at {iat}",
+            )
+        amount, _ = _price(card, claims["usage"], iat, card_digest)
+        if _decimal(claims["amount"]) != amount:
+            raise _Rejected(
+                "amount_mismatch",
+                f"amount {claims['amount']} but the usage prices at {_canonical(amount)}",
+            )
+        identity = (claims["iss"], claims["jti"])
+        content_digest = _digest(content)
+        recorded = self.seen.get(identity)
+        if recorded == content_digest:
+            return claims, True, amount
+        if recorded is not None:
+            raise _Rejected("replay", f"jti {claims['jti']} was recorded with other content")
+        stream = (claims["iss"], claims["aud"])
+        head = self.heads.get(stream)
+        seq, prev = claims["seq"], claims.get("prev")
+        if head is None and seq != 1:
+            raise _Rejected("chain_break", f"seq {seq} opens a stream the verifier has not seen")
+        if head is not None and (seq != head[0] + 1 or prev != head[1]):
+            raise _Rejected(
+                "chain_break",
+                f"seq {seq} prev {prev} does not follow seq {head[0]} with digest {head[1]}",
+            )
+        self.seen[identity] = content_digest
+        self.heads[stream] = (seq, _digest(receipt_bytes))
+        return claims, False, amount
+
+
+@checker("receipts")
+def check_receipts(vector: dict[str, Any], context: Context) -> Outcome:
+    """A ``receipts`` vector: ``{receipt, prior?, now, trust, rate_cards}`` ->
+    ``{claims, duplicate?}`` or ``{error}``; the trust stores and rate cards are fixtures."""
+    given, expected = vector["input"], vector["expected"]
+    fixtures = context.fixtures
+    try:
+        verifier = _Verifier.configure(
+            context,
+            fixtures["trust"][given["trust"]],
+            [fixtures["rate_cards"][name] for name in given["rate_cards"]],
+            given["now"],
+        )
+    except _Rejected as rejected:
+        return _judge(expected, rejected, None, " (the verifier refused its trust input)")
+    priors = given.get("prior", [])
+    for number, prior in enumerate(priors, 1):
+        try:
+            verifier.verify(prior)
+        except _Rejected as rejected:
+            return Outcome(False, f"prior {number} rejected: {rejected.code}: {rejected.reason}")
+    try:
+        claims, duplicate, amount = verifier.verify(given["receipt"])
+    except _Rejected as rejected:
+        return _judge(expected, rejected, None, f" ({len(priors)} prior accepted)")
+    result: dict[str, Any] = {"claims": claims}
+    if duplicate:
+        result["duplicate"] = True
+    kind = "batched receipt" if isinstance(given["receipt"], dict) else "receipt"
+    note = f" ({kind}, amount {_canonical(amount)} recomputed, {len(priors)} prior accepted"
+    return _judge(expected, None, result, note + (", duplicate)" if duplicate else ")"))
 
 
 # --------------------------------------------------------------------------- command line

@@ -8,14 +8,21 @@ can hold; then the kind's model validates them (schema first, semantic checks af
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from . import jws
+from . import _json, jws
 from ._json import MAX_DEPTH, MAX_SAFE_INTEGER
-from ._model import _DECIMAL_ERROR, Document, check_version
+from ._model import _DECIMAL_ERROR, Document, EntityId, NumericDate, check_version, validate
 from .errors import (
     InvalidAmount,
     InvalidSignature,
@@ -24,10 +31,12 @@ from .errors import (
     UnknownKey,
     UnsupportedAlg,
 )
-from .keys import PublicKey
+from .keys import PrivateKey, PublicKey
 
 __all__ = [
     "DocumentId",
+    "SignedClaims",
+    "SignedDocument",
     "Version",
     "WireDocument",
     "check_key_at",
@@ -176,3 +185,125 @@ def require_jws(what: str, requirement: str) -> InvalidSignature:
         f"a verification key was given but the {what} is unsigned claims JSON; only a signed "
         f"{what} (a JWS) can be verified ({requirement})"
     )
+
+
+class SignedClaims(WireDocument):
+    """The envelope every signed document of the units and exchange chapters shares:
+    issuer, version, issue time and validity window ``nbf <= t < exp``."""
+
+    _what: ClassVar[str] = "document"
+    _window_requirement: ClassVar[str] = ""
+
+    iss: EntityId
+    ver: Version
+    iat: NumericDate
+    nbf: NumericDate
+    exp: NumericDate
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _window(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            claims = handler(value)
+        except ValidationError as exc:
+            schema_before_semantics(exc, cls._what)
+            raise
+        if claims.exp <= claims.nbf:
+            raise semantic_error(
+                f"nbf {claims.nbf} must be earlier than exp {claims.exp} "
+                f"({cls._window_requirement})"
+            )
+        return claims
+
+
+ClaimsT = TypeVar("ClaimsT", bound=SignedClaims)
+
+
+class SignedDocument(Generic[ClaimsT]):
+    """A validated signed document: its claims, a copy of them as received, their digest.
+
+    Build one with :meth:`from_claims`, :meth:`from_jws` or :meth:`parse`; sign claims with
+    :meth:`sign`. ``raw`` is a copy of the claims as received (unknown members included) and
+    ``digest`` their JCS digest (CONV-031). ``token`` is the JWS it was read from, if any.
+    """
+
+    __slots__ = ("_exp", "_nbf", "claims", "digest", "raw", "token")
+
+    _model: ClassVar[type[SignedClaims]]
+    _typ: ClassVar[str]
+    _key_requirement: ClassVar[str]
+    _unsigned_requirement: ClassVar[str]
+
+    claims: ClaimsT
+    raw: dict[str, Any]
+    digest: str
+    token: str | None
+
+    def __init__(self, claims: ClaimsT, raw: dict[str, Any], token: str | None = None) -> None:
+        """Wrap already validated claims; prefer the ``from_*`` constructors."""
+        self.claims = claims
+        self.raw = raw
+        self.token = token
+        self.digest = _json.digest(raw)
+        self._nbf = claims.nbf
+        self._exp = claims.exp
+        self._compile()
+
+    def _compile(self) -> None:
+        """Prepare what the kind computes with (weights, rates); run once per document."""
+
+    @classmethod
+    def from_claims(cls, value: object) -> Self:
+        """Validate claims (a parsed JSON object) without any signature.
+
+        Raises:
+            Malformed: the value holds something no strict I-JSON text can (a float...).
+            UnsupportedVersion: ``ver`` of another major version (CONV-004).
+            InvalidAmount: the only schema failures are decimals (CONV-023).
+            SchemaViolation: any other schema or semantic failure (``nbf`` not before ``exp``).
+        """
+        if isinstance(value, Mapping) and not isinstance(value, dict):
+            value = dict(value)
+        what = cls._model._what
+        raw = copy_json(value, what=what)
+        claims: ClaimsT = validate(cls._model, raw, what=what)  # type: ignore[assignment]
+        return cls(claims, raw)
+
+    @classmethod
+    def from_jws(cls, token: str | bytes, key: PublicKey | None = None) -> Self:
+        """Read the signed document (JWS compact with the kind's ``typ``).
+
+        With ``key`` the signature is verified, the header ``kid`` must be the key's and the key
+        must have been valid at the claims' ``iat``. With ``key=None`` the signature is NOT
+        checked, but every other check is made (size, base64url, strict JSON, ``typ``,
+        ``alg``, ``crit``, version, schema): use this only for documents from a source already
+        trusted, e.g. one verified when it was stored.
+        """
+        claims, compact = decode_claims(token, cls._typ, key, cls._key_requirement)
+        document = cls.from_claims(claims)
+        document.token = compact
+        return document
+
+    @classmethod
+    def parse(cls, text: str | bytes, key: PublicKey | None = None) -> Self:
+        """Read the document given as claims JSON text or as a JWS.
+
+        Text that starts with ``{`` (after whitespace) is claims JSON, parsed strictly; any
+        other text is a JWS (:meth:`from_jws`), surrounding whitespace removed. A key can only
+        verify a JWS: unsigned claims with a key raise
+        :class:`~tokenfed.errors.InvalidSignature`.
+        """
+        if is_json_text(text):
+            if key is not None:
+                raise require_jws(cls._model._what, cls._unsigned_requirement)
+            return cls.from_claims(_json.loads(text))
+        return cls.from_jws(text.strip(), key)
+
+    @classmethod
+    def sign(cls, claims: Mapping[str, Any], key: PrivateKey) -> str:
+        """Validate claims and sign them as a JWS of the kind's ``typ``."""
+        return jws.sign(cls.from_claims(claims).raw, key, cls._typ)
+
+    def is_valid_at(self, t: int) -> bool:
+        """Whether the document is in force at NumericDate ``t``: ``nbf <= t < exp``."""
+        return self._nbf <= t < self._exp

@@ -13,44 +13,31 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
     Field,
-    ModelWrapValidatorHandler,
-    ValidationError,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from . import _json, jws
+from . import jws
 from ._decimal import MAX_DECIMAL_LENGTH, format_decimal, parse_decimal, scaled
 from ._model import (
     _SERIALIZE,
-    EntityId,
-    NumericDate,
     _decimal_schema,
     _decimal_validator,
-    validate,
 )
 from ._pricing import fixed
 from ._signed import (
     DocumentId,
-    Version,
+    SignedClaims,
+    SignedDocument,
     WireDocument,
-    copy_json,
-    decode_claims,
-    is_json_text,
-    require_jws,
-    schema_before_semantics,
-    semantic_error,
 )
 from .errors import InvalidAmount, RatesNotValid, UnknownCurrency
-from .keys import PrivateKey, PublicKey
 
 __all__ = [
     "BASE",
@@ -101,29 +88,15 @@ class Rate(WireDocument):
     precision: Precision
 
 
-class ExchangeRatesClaims(WireDocument):
+class ExchangeRatesClaims(SignedClaims):
     """The claims of an exchange-rate set (FX-002); unknown members are kept (CONV-005)."""
 
-    iss: EntityId
+    _what: ClassVar[str] = "exchange rates"
+    _window_requirement: ClassVar[str] = "FX-008"
+
     rates_id: DocumentId
-    ver: Version
-    iat: NumericDate
-    nbf: NumericDate
-    exp: NumericDate
     base: Literal["UTU"]
     rates: dict[Code, Rate] = Field(min_length=1)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _semantics(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        try:
-            claims = handler(value)
-        except ValidationError as exc:
-            schema_before_semantics(exc, "exchange rates")
-            raise
-        if claims.exp <= claims.nbf:
-            raise semantic_error(f"nbf {claims.nbf} must be earlier than exp {claims.exp} (FX-008)")
-        return claims
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,33 +154,25 @@ def _exact_amount(amount: object, code: str, precision: int) -> tuple[int, int]:
     return coefficient, places
 
 
-class ExchangeRates:
+class ExchangeRates(SignedDocument[ExchangeRatesClaims]):
     """A validated exchange-rate set, with each rate held as an exact scaled integer.
 
-    Build one with :meth:`from_claims`, :meth:`from_jws` or :meth:`parse`; sign claims with
-    :meth:`sign`. ``raw`` is a copy of the claims as received and ``digest`` their JCS digest
-    (FX-009).
+    Build one with :meth:`from_claims`, :meth:`from_jws` (JWS typ
+    ``tokenfed-exchange-rates+jwt``, FX-001; key validity FX-010) or :meth:`parse` (FX-011);
+    sign claims with :meth:`sign`. ``raw`` is a copy of the claims as received and ``digest``
+    their JCS digest (FX-009). A set is in force for ``nbf <= t < exp`` (FX-008).
     """
 
-    __slots__ = ("_exp", "_nbf", "_quotes", "claims", "digest", "raw", "token")
+    __slots__ = ("_quotes",)
 
-    claims: ExchangeRatesClaims
-    raw: dict[str, Any]
-    digest: str
-    token: str | None
+    _model = ExchangeRatesClaims
+    _typ = jws.TYP_EXCHANGE_RATES
+    _key_requirement = "FX-010"
+    _unsigned_requirement = "FX-011"
 
-    def __init__(
-        self, claims: ExchangeRatesClaims, raw: dict[str, Any], token: str | None = None
-    ) -> None:
-        """Wrap already validated claims; prefer the ``from_*`` constructors."""
-        self.claims = claims
-        self.raw = raw
-        self.token = token
-        self.digest = _json.digest(raw)
-        self._nbf = claims.nbf
-        self._exp = claims.exp
+    def _compile(self) -> None:
         self._quotes: dict[str, _Quote] = {BASE: _UTU_QUOTE}
-        for code, quote in claims.rates.items():
+        for code, quote in self.claims.rates.items():
             coefficient, places = scaled(quote.rate)
             self._quotes[code] = _Quote(coefficient, places, quote.precision)
 
@@ -215,59 +180,6 @@ class ExchangeRates:
     def id(self) -> str:
         """The ``rates_id``."""
         return self.claims.rates_id
-
-    @classmethod
-    def from_claims(cls, value: object) -> ExchangeRates:
-        """Validate exchange-rate claims (a parsed JSON object) without any signature.
-
-        Raises:
-            Malformed: the value holds something no strict I-JSON text can (a float...).
-            UnsupportedVersion: ``ver`` of another major version (CONV-004).
-            InvalidAmount: the only schema failures are decimals (CONV-023, FX-005).
-            SchemaViolation: any other schema failure, or ``nbf`` not before ``exp`` (FX-008).
-        """
-        if isinstance(value, Mapping) and not isinstance(value, dict):
-            value = dict(value)
-        raw = copy_json(value, what="exchange rates")
-        claims = validate(ExchangeRatesClaims, raw, what="exchange rates")
-        return cls(claims, raw)
-
-    @classmethod
-    def from_jws(cls, token: str | bytes, key: PublicKey | None = None) -> ExchangeRates:
-        """Read a signed exchange-rate set (JWS, typ ``tokenfed-exchange-rates+jwt``, FX-001).
-
-        With ``key`` the signature is verified and the key must have been valid at the set's
-        ``iat`` (FX-010). With ``key=None`` the signature is NOT checked, but every other
-        check is made; use this only for sets from a source already trusted.
-        """
-        claims, compact = decode_claims(token, jws.TYP_EXCHANGE_RATES, key, "FX-010")
-        rates = cls.from_claims(claims)
-        rates.token = compact
-        return rates
-
-    @classmethod
-    def parse(cls, text: str | bytes, key: PublicKey | None = None) -> ExchangeRates:
-        """Read an exchange-rate set given as claims JSON text or as a JWS.
-
-        Text that starts with ``{`` (after whitespace) is claims JSON, parsed strictly; any
-        other text is a JWS (:meth:`from_jws`), surrounding whitespace removed. Unsigned claims
-        with a key raise :class:`~tokenfed.errors.InvalidSignature` (FX-011).
-        """
-        if is_json_text(text):
-            if key is not None:
-                raise require_jws("exchange-rate set", "FX-011")
-            return cls.from_claims(_json.loads(text))
-        return cls.from_jws(text.strip(), key)
-
-    @classmethod
-    def sign(cls, claims: Mapping[str, Any], key: PrivateKey) -> str:
-        """Validate exchange-rate claims and sign them as a JWS (FX-001)."""
-        rates = cls.from_claims(claims)
-        return jws.sign(rates.raw, key, jws.TYP_EXCHANGE_RATES)
-
-    def is_valid_at(self, t: int) -> bool:
-        """Whether the set is in force at NumericDate ``t``: ``nbf <= t < exp`` (FX-008)."""
-        return self._nbf <= t < self._exp
 
     def _quote(self, code: object, role: str) -> _Quote:
         quote = self._quotes.get(code) if isinstance(code, str) else None

@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from . import _json, jws
 from ._adapters import MAX_MODEL_LENGTH, anthropic_meters, check_model, openai_meters, otel_usage
@@ -32,13 +32,10 @@ from ._meters import MAX_METER_NAME, METERS, is_extension_meter, is_meter_name, 
 from ._model import (
     _SERIALIZE,
     Document,
-    EntityId,
-    NumericDate,
     SafeCount,
     Weight,
     _decimal_schema,
     _decimal_validator,
-    validate,
 )
 from ._pricing import (
     AMOUNT_PLACES,
@@ -51,13 +48,9 @@ from ._pricing import (
 )
 from ._signed import (
     DocumentId,
-    Version,
+    SignedClaims,
+    SignedDocument,
     WireDocument,
-    copy_json,
-    decode_claims,
-    is_json_text,
-    require_jws,
-    schema_before_semantics,
     semantic_error,
 )
 from .errors import (
@@ -68,7 +61,6 @@ from .errors import (
     UnknownModel,
     UnpricedMeter,
 )
-from .keys import PrivateKey, PublicKey
 
 __all__ = [
     "METERS",
@@ -192,31 +184,15 @@ class ModelRates(WireDocument):
         return self
 
 
-class RateCardClaims(WireDocument):
+class RateCardClaims(SignedClaims):
     """The claims of a rate card (UNIT-022); unknown members are kept (CONV-005)."""
 
-    iss: EntityId
+    _what: ClassVar[str] = "rate card"
+    _window_requirement: ClassVar[str] = "UNIT-027"
+
     rate_card_id: DocumentId
-    ver: Version
-    iat: NumericDate
-    nbf: NumericDate
-    exp: NumericDate
     unit: Literal["UTU"]
     models: dict[ModelId, ModelRates] = Field(min_length=1)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _semantics(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        try:
-            claims = handler(value)
-        except ValidationError as exc:
-            schema_before_semantics(exc, "rate card")
-            raise
-        if claims.exp <= claims.nbf:
-            raise semantic_error(
-                f"nbf {claims.nbf} must be earlier than exp {claims.exp} (UNIT-027)"
-            )
-        return claims
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,99 +263,37 @@ def _meter_key(item: tuple[str, int]) -> tuple[int, str]:
 _new = object.__new__
 
 
-class RateCard:
+class RateCard(SignedDocument[RateCardClaims]):
     """A validated rate card with its weights compiled for fast exact pricing.
 
-    Build one with :meth:`from_claims`, :meth:`from_jws` or :meth:`parse`; sign claims with
+    Build one with :meth:`from_claims`, :meth:`from_jws` (JWS typ ``tokenfed-rate-card+jwt``,
+    UNIT-021; key validity UNIT-031) or :meth:`parse` (UNIT-032); sign claims with
     :meth:`sign`. ``raw`` is a copy of the claims as received (unknown members included) and
-    ``digest`` is their JCS digest (UNIT-029), which receipts reference.
+    ``digest`` is their JCS digest (UNIT-029), which receipts reference. A card is in force
+    for ``nbf <= t < exp`` (UNIT-028).
     """
 
-    __slots__ = ("_compiled", "_exp", "_nbf", "claims", "digest", "raw", "token")
+    __slots__ = ("_compiled",)
 
-    claims: RateCardClaims
-    raw: dict[str, Any]
-    digest: str
-    token: str | None
+    _model = RateCardClaims
+    _typ = jws.TYP_RATE_CARD
+    _key_requirement = "UNIT-031"
+    _unsigned_requirement = "UNIT-032"
 
-    def __init__(self, claims: RateCardClaims, raw: dict[str, Any], token: str | None = None):
-        """Wrap already validated claims; prefer the ``from_*`` constructors."""
-        self.claims = claims
-        self.raw = raw
-        self.token = token
-        self.digest = _json.digest(raw)
-        self._nbf = claims.nbf
-        self._exp = claims.exp
+    def _compile(self) -> None:
         self._compiled: dict[str, CompiledModel] = {
             model_id: compile_model(
                 rates.weights,
                 [(tier.above_input, tier.weights) for tier in rates.tiers],
                 rates.minimum,
             )
-            for model_id, rates in claims.models.items()
+            for model_id, rates in self.claims.models.items()
         }
 
     @property
     def id(self) -> str:
         """The ``rate_card_id``."""
         return self.claims.rate_card_id
-
-    @classmethod
-    def from_claims(cls, value: object) -> RateCard:
-        """Validate rate-card claims (a parsed JSON object) without any signature.
-
-        Raises:
-            Malformed: the value holds something no strict I-JSON text can (a float...).
-            UnsupportedVersion: ``ver`` of another major version (CONV-004).
-            InvalidAmount: the only schema failures are decimals (CONV-023, UNIT-020, UNIT-026).
-            SchemaViolation: any other schema failure, tiers not increasing (UNIT-025) or
-                ``nbf`` not before ``exp`` (UNIT-027).
-        """
-        if isinstance(value, Mapping) and not isinstance(value, dict):
-            value = dict(value)
-        raw = copy_json(value, what="rate card")
-        claims = validate(RateCardClaims, raw, what="rate card")
-        return cls(claims, raw)
-
-    @classmethod
-    def from_jws(cls, token: str | bytes, key: PublicKey | None = None) -> RateCard:
-        """Read a signed rate card (JWS, typ ``tokenfed-rate-card+jwt``, UNIT-021).
-
-        With ``key`` the signature is verified, the header ``kid`` must be the key's and the
-        key must have been valid at the card's ``iat`` (UNIT-031). With ``key=None`` the
-        signature is NOT checked, but every other check is made (size, base64url, strict
-        JSON, ``typ``, ``alg``, ``crit``, version, schema); use this only for cards from a
-        source already trusted, e.g. one verified when it was stored.
-        """
-        claims, compact = decode_claims(token, jws.TYP_RATE_CARD, key, "UNIT-031")
-        card = cls.from_claims(claims)
-        card.token = compact
-        return card
-
-    @classmethod
-    def parse(cls, text: str | bytes, key: PublicKey | None = None) -> RateCard:
-        """Read a rate card given as claims JSON text or as a JWS.
-
-        Text that starts with ``{`` (after whitespace) is claims JSON, parsed strictly; any
-        other text is a JWS (:meth:`from_jws`), surrounding whitespace removed. A key can only
-        verify a JWS: unsigned claims with a key raise
-        :class:`~tokenfed.errors.InvalidSignature` (UNIT-032).
-        """
-        if is_json_text(text):
-            if key is not None:
-                raise require_jws("rate card", "UNIT-032")
-            return cls.from_claims(_json.loads(text))
-        return cls.from_jws(text.strip(), key)
-
-    @classmethod
-    def sign(cls, claims: Mapping[str, Any], key: PrivateKey) -> str:
-        """Validate rate-card claims and sign them as a JWS (UNIT-021)."""
-        card = cls.from_claims(claims)
-        return jws.sign(card.raw, key, jws.TYP_RATE_CARD)
-
-    def is_valid_at(self, t: int) -> bool:
-        """Whether the card is in force at NumericDate ``t``: ``nbf <= t < exp`` (UNIT-028)."""
-        return self._nbf <= t < self._exp
 
     def price(self, usage: Usage, at: int | None = None) -> Price:
         """Price ``usage`` by the procedure of UNIT-040 (steps UNIT-042..UNIT-049).
