@@ -183,31 +183,34 @@ class _FastSchema:
         ):
             return False
         entities = self._entities
+        # Only strings reach the caches: a hostile value may be unhashable.
         for name in ("iss", "aud"):
             value = claims[name]
+            if type(value) is not str:
+                return False
             if value not in entities:
-                if not (type(value) is str and _FAST_ENTITY.fullmatch(value)):
+                if not _FAST_ENTITY.fullmatch(value):
                     return False
                 _remember(entities, value)
         sub = claims["sub"]
+        if type(sub) is not str:
+            return False
         if sub not in self._subjects:
-            if not (type(sub) is str and _FAST_SUB.fullmatch(sub) and not sub.isdigit()):
+            if not (_FAST_SUB.fullmatch(sub) and not sub.isdigit()):
                 return False
             _remember(self._subjects, sub)
-        ref = (card.get("id"), card.get("digest"))
-        if ref not in self._refs:
-            card_id, card_digest = ref
-            if not (
-                type(card_id) is str
-                and 0 < len(card_id) <= 256
-                and type(card_digest) is str
-                and _FAST_DIGEST.fullmatch(card_digest)
-            ):
+        card_id, card_digest = card.get("id"), card.get("digest")
+        if type(card_id) is not str or type(card_digest) is not str:
+            return False
+        if (card_id, card_digest) not in self._refs:
+            if not (0 < len(card_id) <= 256 and _FAST_DIGEST.fullmatch(card_digest)):
                 return False
-            _remember(self._refs, ref)
+            _remember(self._refs, (card_id, card_digest))
         model, meters = usage.get("model"), usage.get("meters")
+        if type(model) is not str:
+            return False
         if model not in self._models:
-            if not (type(model) is str and 0 < len(model) <= 256):
+            if not 0 < len(model) <= 256:
                 return False
             _remember(self._models, model)
         if type(meters) is not dict:

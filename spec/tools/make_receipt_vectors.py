@@ -646,6 +646,16 @@ def build() -> dict[str, Any]:
         )
     )
 
+    add(
+        vector(
+            "schema-aud-array",
+            "aud is an array (a hostile, unhashable value), not an entity id.",
+            ["REC-001", "CONV-001"],
+            sign(claims(aud=[HOME])),
+            err("schema_violation"),
+        )
+    )
+
     # Step 9: time.
     add(
         vector(
