@@ -31,6 +31,7 @@ from .errors import (
     AmountMismatch,
     ChainBreak,
     IatInFuture,
+    InvalidAmount,
     InvalidKey,
     InvalidProof,
     InvalidSignature,
@@ -237,6 +238,26 @@ def _remember(cache: set[Any], value: Any) -> bool:
     return True
 
 
+class _ReceiptEnvelope(ReceiptClaims):
+    """The receipt claims with ``usage`` left unparsed: step 8's first pass."""
+
+    usage: dict[str, Any]  # type: ignore[assignment]
+
+
+def _validate_receipt(claims: dict[str, Any]) -> ReceiptClaims:
+    """Step 8 of REC-040 with its precedence (REC-048): ``schema_violation``, then
+    ``unknown_meter``, then ``invalid_usage``, then ``invalid_amount``."""
+    pending: InvalidAmount | None = None
+    try:
+        validate(_ReceiptEnvelope, claims, what="receipt")
+    except InvalidAmount as exc:
+        pending = exc
+    parse_usage(claims["usage"])
+    if pending is not None:
+        raise pending
+    return validate(ReceiptClaims, claims, what="receipt")
+
+
 def pairwise_subject(secret: bytes, issuer: str, account: str) -> str:
     """The RECOMMENDED ``sub``: base64url(HMAC-SHA-256(secret, issuer ``|`` account)) (REC-003).
 
@@ -274,6 +295,11 @@ class TrustStore:
             jwks = entry.get("jwks") if isinstance(entry, dict) else None
             if not isinstance(jwks, dict):
                 raise SchemaViolation(f'trust store issuer {iss} needs a "jwks" object')
+            listed = jwks.get("keys")
+            if isinstance(listed, list):
+                for jwk in listed:
+                    if isinstance(jwk, dict) and "kid" not in jwk:
+                        raise InvalidKey(f"trust store key of {iss} has no kid (REC-034)")
             keys = KeySet.from_jwks(jwks)
             for key in keys:
                 if key.validity.nbf is None:
@@ -625,7 +651,7 @@ class ReceiptVerifier:
             meters: dict[str, int] = claims["usage"]["meters"]
             amount = _micro(claims["amount"])
         else:
-            parsed = validate(ReceiptClaims, claims, what="receipt")
+            parsed = _validate_receipt(claims)
             iat, card_id, card_digest = parsed.iat, parsed.rate_card.id, parsed.rate_card.digest
             model, meters = parsed.usage.model, parsed.usage.meters
             amount = _micro(format_decimal(parsed.amount))

@@ -105,6 +105,12 @@ def bad_kid_trust_store() -> dict[str, Any]:
     return store
 
 
+def no_kid_trust_store() -> dict[str, Any]:
+    store = trust_store()
+    del store["issuers"][PROVIDER_B]["jwks"]["keys"][0]["kid"]
+    return store
+
+
 CARD = RateCard.from_claims(CARD_CLAIMS)
 CARD_B = RateCard.from_claims(dict(CARD_CLAIMS, iss=PROVIDER_B, rate_card_id="provider-b-2026-01"))
 
@@ -656,6 +662,34 @@ def build() -> dict[str, Any]:
         )
     )
 
+    add(
+        vector(
+            "precedence-schema-before-meter",
+            "sub is a phone number and a meter is unknown: the schema failure is reported.",
+            ["REC-048"],
+            sign(claims(sub="8613800138000000", usage={"model": "qwen-max", "meters": {"x": 1}})),
+            err("schema_violation"),
+        )
+    )
+    add(
+        vector(
+            "precedence-meter-before-amount",
+            "A meter is unknown and the amount is not canonical: unknown_meter is reported.",
+            ["REC-048"],
+            sign(claims(amount="5.0", usage={"model": "qwen-max", "meters": {"tokens": 1}})),
+            err("unknown_meter"),
+        )
+    )
+    add(
+        vector(
+            "precedence-usage-before-amount",
+            "A count is negative and the amount is not canonical: invalid_usage is reported.",
+            ["REC-048"],
+            sign(claims(amount="5.0", usage={"model": "qwen-max", "meters": {"input": -1}})),
+            err("invalid_usage"),
+        )
+    )
+
     # Step 9: time.
     add(
         vector(
@@ -736,6 +770,16 @@ def build() -> dict[str, Any]:
             t1,
             err("invalid_key"),
             trust="bad-kid",
+        )
+    )
+    add(
+        vector(
+            "invalid-key-trust-store-without-kid",
+            "A trust-store key without kid refuses the whole trust store.",
+            ["REC-034"],
+            t1,
+            err("invalid_key"),
+            trust="no-kid",
         )
     )
 
@@ -924,7 +968,11 @@ def build() -> dict[str, Any]:
             "interop/check_vectors.py (joserfc for JWS, its own pricing and Merkle code)."
         ),
         "fixtures": {
-            "trust": {"default": trust_store(), "bad-kid": bad_kid_trust_store()},
+            "trust": {
+                "default": trust_store(),
+                "bad-kid": bad_kid_trust_store(),
+                "no-kid": no_kid_trust_store(),
+            },
             "rate_cards": {
                 "default": CARD_CLAIMS,
                 "provider-b": CARD_B.raw,
