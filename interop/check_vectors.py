@@ -289,8 +289,6 @@ class Context:
         """The private JWKs of ``test-keys.json`` by name."""
         if self._keys is None:
             path = self.spec / "test-keys.json"
-            if not path.exists():
-                path = self.spec / "vectors" / "test-keys.json"
             self._keys = json.loads(path.read_text(encoding="utf-8"))["keys"]
         return self._keys
 

@@ -23,7 +23,7 @@ import pytest
 from tokenfed import jws
 from tokenfed.errors import TokenfedError
 from tokenfed.keys import load_private_jwk, load_public_jwk
-from tokenfed_conformance.vectors import Vector, load_vectors, spec_dir
+from tokenfed_conformance.vectors import Vector, load_test_keys, load_vectors, spec_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "spec" / "tools" / "make_jws_vectors.py"
@@ -39,20 +39,11 @@ CODES = {
 
 
 def _test_keys_path() -> Path:
-    """The published test keys: spec/test-keys.json, or spec/vectors/test-keys.json."""
-    for path in (spec_dir() / "test-keys.json", spec_dir() / "vectors" / "test-keys.json"):
-        if path.exists():
-            return path
-    raise FileNotFoundError("test-keys.json not found in the spec folder")
+    """The published test keys (spec/test-keys.json)."""
+    return spec_dir() / "test-keys.json"
 
 
-def _test_keys() -> dict[str, dict[str, Any]]:
-    data = json.loads(_test_keys_path().read_text(encoding="utf-8"))
-    keys: dict[str, dict[str, Any]] = data["keys"]
-    return keys
-
-
-KEYS = _test_keys()
+KEYS = load_test_keys()
 
 
 def _outcome(token: str | bytes, vector: Vector) -> dict[str, Any]:
@@ -134,7 +125,7 @@ def test_generator_check_detects_a_changed_file(tmp_path: Path) -> None:
     tools.mkdir(parents=True)
     vectors.mkdir(parents=True)
     shutil.copy(TOOL, tools / TOOL.name)
-    shutil.copy(_test_keys_path(), vectors / "test-keys.json")
+    shutil.copy(_test_keys_path(), tmp_path / "spec" / "test-keys.json")
     original = (spec_dir() / "vectors" / "jws.json").read_text(encoding="utf-8")
     (vectors / "jws.json").write_text(original.replace("0.0015", "0.0016", 1), encoding="utf-8")
     result = subprocess.run(

@@ -51,11 +51,8 @@ A4_COMPACT = A4_SIGNING_INPUT + "." + A4_SIGNATURE
 
 
 def _test_keys_path() -> Path:
-    """The published test keys: spec/test-keys.json, or spec/vectors/test-keys.json."""
-    for path in (spec_dir() / "test-keys.json", spec_dir() / "vectors" / "test-keys.json"):
-        if path.exists():
-            return path
-    raise FileNotFoundError("test-keys.json not found in the spec folder")
+    """The published test keys (spec/test-keys.json)."""
+    return spec_dir() / "test-keys.json"
 
 
 def test_a1_private_key() -> None:

@@ -5,6 +5,6 @@ runner that certifies implementations through a CLI adapter and over HTTP comes 
 release.
 """
 
-from .vectors import Vector, VectorFile, load_vectors, spec_dir, vector_kinds
+from .vectors import Vector, VectorFile, load_test_keys, load_vectors, spec_dir, vector_kinds
 
-__all__ = ["Vector", "VectorFile", "load_vectors", "spec_dir", "vector_kinds"]
+__all__ = ["Vector", "VectorFile", "load_test_keys", "load_vectors", "spec_dir", "vector_kinds"]

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Vector", "VectorFile", "load_vectors", "spec_dir", "vector_kinds"]
+__all__ = ["Vector", "VectorFile", "load_test_keys", "load_vectors", "spec_dir", "vector_kinds"]
 
 _ENV = "TOKENFED_SPEC_DIR"
 
@@ -124,3 +124,12 @@ def load_vectors(kind: str) -> VectorFile:
 def vector_kinds() -> list[str]:
     """The kinds of vector files the spec ships."""
     return sorted(path.stem for path in (spec_dir() / "vectors").glob("*.json"))
+
+
+@cache
+def load_test_keys() -> dict[str, dict[str, Any]]:
+    """The published test keys of ``spec/test-keys.json`` (private JWKs, for tests only) by name."""
+    path = spec_dir() / "test-keys.json"
+    data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_reject_duplicates)
+    keys: dict[str, dict[str, Any]] = data["keys"]
+    return keys

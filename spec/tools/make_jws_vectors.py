@@ -41,14 +41,7 @@ from cryptography.x509.oid import NameOID
 
 SPEC = Path(__file__).resolve().parent.parent
 ROOT = SPEC.parent
-KEYS_FILE = next(
-    (
-        path
-        for path in (SPEC / "test-keys.json", SPEC / "vectors" / "test-keys.json")
-        if path.exists()
-    ),
-    SPEC / "vectors" / "test-keys.json",
-)
+KEYS_FILE = SPEC / "test-keys.json"
 OUTPUT = SPEC / "vectors" / "jws.json"
 
 TYP = "tokenfed-rate-card+jwt"

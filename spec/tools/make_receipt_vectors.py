@@ -61,10 +61,7 @@ USAGE_R1 = {"model": "deepseek-r1", "meters": {"input": 500, "output": 200, "rea
 
 
 def _keys() -> dict[str, Any]:
-    path = SPEC / "test-keys.json"
-    if not path.exists():
-        path = SPEC / "vectors" / "test-keys.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = json.loads((SPEC / "test-keys.json").read_text(encoding="utf-8"))
     return {name: load_private_jwk(jwk) for name, jwk in data["keys"].items()}
 
 
