@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -278,8 +278,6 @@ class PrivateKey:
         """The private JWK, including the secret member ``d``."""
         jwk = _public_members(self._key.public_key())
         if isinstance(self._key, Ed25519PrivateKey):
-            from cryptography.hazmat.primitives import serialization
-
             secret = self._key.private_bytes(
                 serialization.Encoding.Raw,
                 serialization.PrivateFormat.Raw,
@@ -296,8 +294,6 @@ class PrivateKey:
 
 def _public_members(key: Ed25519PublicKey | ec.EllipticCurvePublicKey) -> dict[str, Any]:
     if isinstance(key, Ed25519PublicKey):
-        from cryptography.hazmat.primitives import serialization
-
         raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return {"kty": "OKP", "crv": "Ed25519", "x": b64encode(raw)}
     numbers = key.public_numbers()

@@ -463,12 +463,6 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
     _tables = _LEDGER_TABLES
     _what = "receipt ledger"
 
-    def __init__(
-        self, path: str | os.PathLike[str], *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
-    ) -> None:
-        """Open (creating if needed) the ledger at ``path``."""
-        super().__init__(path, busy_timeout_ms=busy_timeout_ms)
-
     def record(
         self,
         entries: Iterable[LedgerEntry],
@@ -689,12 +683,6 @@ class SqliteStreamStore(_SqliteStore, StreamStore):
     _version = STREAM_SCHEMA_VERSION
     _tables = _STREAM_TABLES
     _what = "stream store"
-
-    def __init__(
-        self, path: str | os.PathLike[str], *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
-    ) -> None:
-        """Open (creating if needed) the stream store at ``path``."""
-        super().__init__(path, busy_timeout_ms=busy_timeout_ms)
 
     def issue(self, iss: str, aud: str, build: Callable[[int, str | None], tuple[str, str]]) -> str:
         """Issue the next receipt of ``(iss, aud)``; see :meth:`StreamStore.issue`.

@@ -11,7 +11,7 @@ from typing import Any
 from .. import _json, jws
 from .._b64 import b64decode
 from .._files import VerifierConfig, verify_file
-from ..errors import Malformed, TokenfedError, error_class
+from ..errors import Malformed, error_class
 from ..ledger import SqliteLedger, SqliteStreamStore
 from ..receipts import ReceiptIssuer
 from ..units import RateCard, parse_usage
@@ -107,19 +107,10 @@ def receipt_inspect(args: argparse.Namespace) -> int:
         report["claims"] = _json.loads(b64decode(item["claims"], what="claims"))
         report["leaf_index"] = item.get("leaf_index")
         report["audit_path"] = item.get("audit_path")
-        batch = _peek(str(item.get("batch", "")), jws.TYP_RECEIPT_BATCH)
+        batch = jws.decode(str(item.get("batch", "")), jws.TYP_RECEIPT_BATCH)
         report["batch"] = {"header": batch.header, "claims": batch.claims}
     else:
-        decoded = _peek(text, jws.TYP_RECEIPT)
+        decoded = jws.decode(text, jws.TYP_RECEIPT)
         report.update(header=decoded.header, claims=decoded.claims)
     emit(report)
     return 0
-
-
-def _peek(token: str, typ: str) -> jws.Decoded:
-    try:
-        return jws.decode(token, typ)
-    except TokenfedError:
-        raise
-    except Exception as exc:  # pragma: no cover - decode wraps its own failures
-        raise Malformed(str(exc)) from exc
