@@ -362,3 +362,79 @@ def test_file_verification_memory_is_flat(setup: Any, tmp_path: Path) -> None:
         assert summary.accepted == count
     # 3072 more receipts of ~700 bytes would add > 2 MB if any were kept.
     assert peaks[1] - peaks[0] < 512 * 1024, peaks
+
+
+def test_cli_trust_add_and_revoke(setup: Any, tmp_path: Path) -> None:
+    """REC-030, REC-031, REC-034: the CLI builds a trust store the verifier accepts, and a
+    revocation makes receipts signed from then on key_not_valid, not those signed before."""
+    key, card, _ = setup
+    (tmp_path / "pub.jwk").write_text(json.dumps(key.public_key().to_jwk()))
+    trust = str(tmp_path / "trust.json")
+    added = _run(
+        "trust",
+        "add",
+        "--trust",
+        trust,
+        "--iss",
+        ISS,
+        "--key",
+        str(tmp_path / "pub.jwk"),
+        "--nbf",
+        str(T0),
+    )
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["nbf"] == T0
+    again = _run(
+        "trust",
+        "add",
+        "--trust",
+        trust,
+        "--iss",
+        ISS,
+        "--key",
+        str(tmp_path / "pub.jwk"),
+        "--nbf",
+        str(T0),
+    )
+    assert again.returncode == 1 and json.loads(again.stderr)["error"] == "invalid_key"
+    bad_iss = _run(
+        "trust",
+        "add",
+        "--trust",
+        trust,
+        "--iss",
+        "http://x",
+        "--key",
+        str(tmp_path / "pub.jwk"),
+        "--nbf",
+        str(T0),
+    )
+    assert bad_iss.returncode == 1 and json.loads(bad_iss.stderr)["error"] == "schema_violation"
+    revoked = _run(
+        "trust",
+        "revoke",
+        "--trust",
+        trust,
+        "--iss",
+        ISS,
+        "--kid",
+        key.kid,
+        "--at",
+        str(T0 + 7200),
+        "--reason",
+        "key compromise",
+    )
+    assert revoked.returncode == 0, revoked.stderr
+    store = TrustStore.load(trust)
+    issuer = ReceiptIssuer(key, ISS, card, clock=clock)
+    before = issuer.issue(aud=AUD, sub=SUB, usage=USAGE, iat=T0 + 3600)
+    after = issuer.issue(aud=AUD, sub=SUB, usage=USAGE, iat=T0 + 7200)
+    verifier = ReceiptVerifier(store, [card], clock=lambda: T0 + 9000)
+    assert verifier.verify(before).claims["seq"] == 1
+    with pytest.raises(TokenfedError) as caught:
+        verifier.verify(after)
+    assert caught.value.code == "key_not_valid"
+    unknown = _run(
+        "trust", "revoke", "--trust", trust, "--iss", ISS, "--kid", "nope", "--at", str(T0)
+    )
+    assert unknown.returncode == 1 and json.loads(unknown.stderr)["error"] == "unknown_key"

@@ -45,7 +45,7 @@ from .errors import (
     UnknownRateCard,
     UnsupportedAlg,
 )
-from .keys import KeySet, PrivateKey, PublicKey
+from .keys import KeySet, KeyValidity, PrivateKey, PublicKey
 from .ledger import LedgerEntry, ReceiptLedger, StreamStore
 from .units import METERS, RateCard, Usage, parse_usage
 
@@ -275,6 +275,14 @@ def _sha256(data: bytes) -> str:
 # -- trust -----------------------------------------------------------------------------------
 
 
+def _check_issuer(iss: object) -> None:
+    if not isinstance(iss, str) or _FAST_ENTITY.fullmatch(iss) is None:
+        raise SchemaViolation(
+            f"trust store issuer {iss!r} is not an https entity id without query or fragment "
+            "(CONV-001)"
+        )
+
+
 class TrustStore:
     """Issuer entity id -> JWKS with validity windows: a verifier's trust input (REC-033)."""
 
@@ -291,6 +299,7 @@ class TrustStore:
         check_version(value.get("ver"))
         issuers: dict[str, KeySet] = {}
         for iss, entry in value["issuers"].items():
+            _check_issuer(iss)
             jwks = entry.get("jwks") if isinstance(entry, dict) else None
             if not isinstance(jwks, dict):
                 raise SchemaViolation(f'trust store issuer {iss} needs a "jwks" object')
@@ -336,6 +345,26 @@ class TrustStore:
     def issuers(self) -> list[str]:
         """The issuers this store trusts."""
         return list(self._issuers)
+
+    def with_key(self, iss: str, key: PublicKey) -> TrustStore:
+        """A copy that also trusts ``key`` for ``iss`` (REC-030); the key needs ``nbf``."""
+        if key.validity.nbf is None:
+            raise InvalidKey(f"key {key.kid} needs a validity window with nbf (REC-034)")
+        _check_issuer(iss)
+        current = self._issuers.get(iss, KeySet())
+        issuers = dict(self._issuers)
+        issuers[iss] = KeySet([*current, key])
+        return TrustStore(issuers)
+
+    def with_revocation(self, iss: str, kid: str, revoked_at: int, reason: str) -> TrustStore:
+        """A copy in which key ``kid`` of ``iss`` is revoked from ``revoked_at`` on (REC-031)."""
+        old = self.key(iss, kid)
+        validity = KeyValidity(old.validity.nbf, old.validity.exp, revoked_at, reason)
+        issuers = dict(self._issuers)
+        issuers[iss] = KeySet(
+            key.with_validity(validity) if key.kid == kid else key for key in self._issuers[iss]
+        )
+        return TrustStore(issuers)
 
 
 # -- verification ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import time
 from ..exchange import ExchangeRates
 from ..keys import generate_key
 from ..units import RateCard, parse_usage
-from ._io import emit, read_json, read_private_key, read_public_key, read_text, write_private
+from ._io import emit, read_json, read_private_key, read_public_key, read_text, write_atomic
 
 __all__ = ["convert", "keygen", "price", "rate_card_sign", "rate_card_verify"]
 
@@ -21,7 +21,7 @@ def _now(at: int | None) -> int:
 def keygen(args: argparse.Namespace) -> int:
     """``tokenfed keygen``: write a private JWK (0600), print the public JWK."""
     key = generate_key(args.alg)
-    write_private(args.out, json.dumps(key.to_jwk(), indent=2) + "\n", overwrite=args.force)
+    write_atomic(args.out, json.dumps(key.to_jwk(), indent=2) + "\n", overwrite=args.force)
     emit(key.public_key().to_jwk(with_validity=False))
     return 0
 

@@ -20,7 +20,7 @@ __all__ = [
     "read_private_key",
     "read_public_key",
     "read_text",
-    "write_private",
+    "write_atomic",
 ]
 
 
@@ -63,8 +63,8 @@ def read_public_key(path: str) -> PublicKey:
     return load_public_jwk(read_json(path))
 
 
-def write_private(path: str, content: str, *, overwrite: bool) -> None:
-    """Write ``content`` to ``path`` with mode 0600, atomically: all of it or nothing.
+def write_atomic(path: str, content: str, *, overwrite: bool, mode: int = 0o600) -> None:
+    """Write ``content`` to ``path`` (mode 0600 unless told), atomically: all of it or nothing.
 
     The file is written and flushed to disk under a temporary name in the same folder, then
     linked into place (which fails if ``path`` exists) or, with ``overwrite``, renamed over it.
@@ -76,7 +76,7 @@ def write_private(path: str, content: str, *, overwrite: bool) -> None:
     except OSError as exc:
         raise IoError(f"cannot write in {folder}: {exc.strerror or exc}") from exc
     try:
-        os.fchmod(fd, 0o600)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(content)
             handle.flush()
@@ -88,7 +88,7 @@ def write_private(path: str, content: str, *, overwrite: bool) -> None:
                 os.link(temp, target)
             except FileExistsError:
                 raise IoError(
-                    f"{path} exists; refusing to overwrite a key (use --force to replace it)"
+                    f"{path} exists; refusing to overwrite it (use --force to replace it)"
                 ) from None
             os.unlink(temp)
     except OSError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -12,12 +13,21 @@ from .. import _json, jws
 from .._b64 import b64decode
 from .._files import VerifierConfig, verify_file
 from ..errors import Malformed, error_class
+from ..keys import KeyValidity
 from ..ledger import SqliteLedger, SqliteStreamStore
-from ..receipts import ReceiptIssuer
+from ..receipts import ReceiptIssuer, TrustStore
 from ..units import RateCard, parse_usage
-from ._io import emit, read_bytes, read_json, read_private_key, read_text
+from ._io import (
+    emit,
+    read_bytes,
+    read_json,
+    read_private_key,
+    read_public_key,
+    read_text,
+    write_atomic,
+)
 
-__all__ = ["receipt_inspect", "receipt_issue", "receipt_verify"]
+__all__ = ["receipt_inspect", "receipt_issue", "receipt_verify", "trust_add", "trust_revoke"]
 
 
 def receipt_issue(args: argparse.Namespace) -> int:
@@ -113,4 +123,32 @@ def receipt_inspect(args: argparse.Namespace) -> int:
         decoded = jws.decode(text, jws.TYP_RECEIPT)
         report.update(header=decoded.header, claims=decoded.claims)
     emit(report)
+    return 0
+
+
+def _trust_store(path: str) -> TrustStore:
+    if not Path(path).exists():
+        return TrustStore({})
+    return TrustStore.from_json(read_json(path))
+
+
+def _save_trust(path: str, store: TrustStore) -> None:
+    text = json.dumps(store.to_json(), indent=2, ensure_ascii=False) + "\n"
+    write_atomic(path, text, overwrite=True, mode=0o644)
+
+
+def trust_add(args: argparse.Namespace) -> int:
+    """``tokenfed trust add``: trust a public key for an issuer from ``--nbf`` (REC-030)."""
+    key = read_public_key(args.key).with_validity(KeyValidity(nbf=args.nbf, exp=args.exp))
+    store = _trust_store(args.trust).with_key(args.iss, key)
+    _save_trust(args.trust, store)
+    emit(key.to_jwk())
+    return 0
+
+
+def trust_revoke(args: argparse.Namespace) -> int:
+    """``tokenfed trust revoke``: revoke an issuer's key from ``--at`` on (REC-031)."""
+    store = _trust_store(args.trust).with_revocation(args.iss, args.kid, args.at, args.reason)
+    _save_trust(args.trust, store)
+    emit(store.key(args.iss, args.kid).to_jwk())
     return 0
