@@ -27,6 +27,7 @@ from ._b64 import b64decode, b64encode
 from ._decimal import format_decimal
 from ._model import Document, EntityId, NumericDate, UtuAmount, check_version, validate
 from ._pricing import fixed
+from ._signed import Version
 from .errors import (
     AmountMismatch,
     ChainBreak,
@@ -90,7 +91,7 @@ class ReceiptClaims(Document):
     aud: EntityId
     jti: Annotated[str, Field(pattern=_TOKEN_ID)]
     iat: NumericDate
-    ver: Annotated[str, Field(pattern=r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")]
+    ver: Version
     usage: Usage
     amount: UtuAmount
     unit: Literal["UTU"]
@@ -115,7 +116,7 @@ class BatchClaims(Document):
     """The claims of a batch statement (REC-060)."""
 
     iss: EntityId
-    ver: Annotated[str, Field(pattern=r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")]
+    ver: Version
     iat: NumericDate
     batch_id: Annotated[str, Field(pattern=_TOKEN_ID)]
     tree_size: Annotated[int, Field(ge=1, le=2**53 - 1, strict=True)]
