@@ -28,8 +28,6 @@ from .errors import (
     InvalidSignature,
     KeyNotValid,
     Malformed,
-    UnknownKey,
-    UnsupportedAlg,
 )
 from .keys import PrivateKey, PublicKey
 
@@ -147,14 +145,8 @@ def decode_claims(
     trusted = key
 
     def resolve(decoded: jws.Decoded) -> PublicKey:
-        kid = decoded.header.get("kid")
-        if kid != trusted.kid:
-            raise UnknownKey(f"JWS kid {kid!r} is not the trusted key {trusted.kid} (CONV-045)")
-        if decoded.header["alg"] != trusted.alg:
-            raise UnsupportedAlg(
-                f"header alg {decoded.header['alg']!r} is not the algorithm {trusted.alg!r} "
-                f"pinned to key {trusted.kid} (CONV-044)"
-            )
+        jws.check_kid(decoded.header, trusted)
+        jws.check_alg(decoded.header, trusted)
         iat = decoded.claims.get("iat")
         if type(iat) is int:
             check_key_at(trusted, iat, requirement)

@@ -32,6 +32,8 @@ __all__ = [
     "TYP_RECEIPT_BATCH",
     "Decoded",
     "KeyResolver",
+    "check_alg",
+    "check_kid",
     "decode",
     "sign",
     "verify",
@@ -156,13 +158,25 @@ def decode(token: str | bytes, typ: str, *, max_bytes: int = MAX_TOKEN_BYTES) ->
     return Decoded(header, claims, signing_input, signature, token, payload)
 
 
-def verify_signature(decoded: Decoded, key: PublicKey) -> None:
-    """Check the pinned algorithm and the signature of a decoded JWS against ``key``."""
-    if decoded.header["alg"] != key.alg:
+def check_kid(header: Mapping[str, Any], key: PublicKey) -> None:
+    """Refuse a header whose ``kid`` is not ``key``'s (CONV-045)."""
+    kid = header.get("kid")
+    if kid != key.kid:
+        raise UnknownKey(f"JWS kid {kid!r} is not the trusted key {key.kid} (CONV-045)")
+
+
+def check_alg(header: Mapping[str, Any], key: PublicKey) -> None:
+    """Refuse a header whose ``alg`` is not the algorithm pinned to ``key`` (CONV-044)."""
+    if header["alg"] != key.alg:
         raise UnsupportedAlg(
-            f"header alg {decoded.header['alg']!r} is not the algorithm {key.alg!r} "
+            f"header alg {header['alg']!r} is not the algorithm {key.alg!r} "
             f"pinned to key {key.kid} (CONV-044)"
         )
+
+
+def verify_signature(decoded: Decoded, key: PublicKey) -> None:
+    """Check the pinned algorithm and the signature of a decoded JWS against ``key``."""
+    check_alg(decoded.header, key)
     if not key.verify(decoded.signature, decoded.signing_input):
         raise InvalidSignature("the JWS signature does not verify with the key (CONV-049)")
 
@@ -181,9 +195,7 @@ def verify(
     """
     decoded = decode(token, typ, max_bytes=max_bytes)
     if isinstance(key, PublicKey):
-        kid = decoded.header.get("kid")
-        if kid != key.kid:
-            raise UnknownKey(f"JWS kid {kid!r} is not the trusted key {key.kid} (CONV-045)")
+        check_kid(decoded.header, key)
         verify_signature(decoded, key)
     else:
         verify_signature(decoded, key(decoded))

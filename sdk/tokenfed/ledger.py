@@ -163,7 +163,28 @@ class InsertOutcome(enum.Enum):
     """The ``(iss, jti)`` was recorded with another ``content_digest``: a replay; not stored."""
 
 
-class ReceiptLedger(Protocol):
+class _Closable(Protocol):
+    """Storage that is closed once, directly or by leaving a ``with`` block."""
+
+    def close(self) -> None:
+        """Release the storage; further calls raise :class:`~tokenfed.errors.IoError`."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Return the storage itself."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the storage."""
+        ...
+
+
+class ReceiptLedger(_Closable, Protocol):
     """Storage of accepted receipts; implement it to put the ledger in another database."""
 
     def record(
@@ -199,25 +220,8 @@ class ReceiptLedger(Protocol):
         """Return ``{(iss, aud): (count, exact sum of amounts)}``, optionally filtered."""
         ...
 
-    def close(self) -> None:
-        """Release the storage; further calls raise :class:`~tokenfed.errors.IoError`."""
-        ...
 
-    def __enter__(self) -> Self:
-        """Return the ledger itself."""
-        ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the ledger."""
-        ...
-
-
-class StreamStore(Protocol):
+class StreamStore(_Closable, Protocol):
     """An issuer's durable ``(iss, aud)`` stream state: last ``seq``, its digest, the receipts."""
 
     def issue(self, iss: str, aud: str, build: Callable[[int, str | None], tuple[str, str]]) -> str:
@@ -244,23 +248,6 @@ class StreamStore(Protocol):
 
     def issued(self, iss: str, aud: str, seq: int) -> str | None:
         """Return the receipt issued as ``seq`` of ``(iss, aud)``, or ``None``."""
-        ...
-
-    def close(self) -> None:
-        """Release the storage; further calls raise :class:`~tokenfed.errors.IoError`."""
-        ...
-
-    def __enter__(self) -> Self:
-        """Return the store itself."""
-        ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the store."""
         ...
 
 

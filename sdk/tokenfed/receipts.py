@@ -44,7 +44,6 @@ from .errors import (
     TokenfedError,
     UnknownKey,
     UnknownRateCard,
-    UnsupportedAlg,
 )
 from .keys import KeySet, KeyValidity, PrivateKey, PublicKey
 from .ledger import LedgerEntry, ReceiptLedger, StreamStore
@@ -661,11 +660,7 @@ class ReceiptVerifier:
 
     def _key_at(self, iss: object, header: Mapping[str, Any], iat: object) -> PublicKey:
         key = self._trust.key(iss, header.get("kid"))
-        if header["alg"] != key.alg:
-            raise UnsupportedAlg(
-                f"header alg {header['alg']!r} is not the algorithm {key.alg!r} pinned to key "
-                f"{key.kid} (CONV-044)"
-            )
+        jws.check_alg(header, key)
         if type(iat) is int and not key.validity.is_valid_at(iat):
             key.validity.check(iat, key.kid)  # raises KeyNotValid with the reason
         return key
