@@ -370,45 +370,17 @@ def test_cli_trust_add_and_revoke(setup: Any, tmp_path: Path) -> None:
     key, card, _ = setup
     (tmp_path / "pub.jwk").write_text(json.dumps(key.public_key().to_jwk()))
     trust = str(tmp_path / "trust.json")
-    added = _run(
-        "trust",
-        "add",
-        "--trust",
-        trust,
-        "--iss",
-        ISS,
-        "--key",
-        str(tmp_path / "pub.jwk"),
-        "--nbf",
-        str(T0),
-    )
+
+    def add(iss: str) -> subprocess.CompletedProcess[str]:
+        pub = str(tmp_path / "pub.jwk")
+        return _run("trust", "add", "--trust", trust, "--iss", iss, "--key", pub, "--nbf", str(T0))
+
+    added = add(ISS)
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["nbf"] == T0
-    again = _run(
-        "trust",
-        "add",
-        "--trust",
-        trust,
-        "--iss",
-        ISS,
-        "--key",
-        str(tmp_path / "pub.jwk"),
-        "--nbf",
-        str(T0),
-    )
+    again = add(ISS)
     assert again.returncode == 1 and json.loads(again.stderr)["error"] == "invalid_key"
-    bad_iss = _run(
-        "trust",
-        "add",
-        "--trust",
-        trust,
-        "--iss",
-        "http://x",
-        "--key",
-        str(tmp_path / "pub.jwk"),
-        "--nbf",
-        str(T0),
-    )
+    bad_iss = add("http://x")
     assert bad_iss.returncode == 1 and json.loads(bad_iss.stderr)["error"] == "schema_violation"
     revoked = _run(
         "trust",
