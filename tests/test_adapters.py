@@ -47,11 +47,11 @@ def test_adapter_vectors(vector: Vector) -> None:
 
 def test_adapters_refuse_non_objects() -> None:
     """UNIT-010: a usage report that is not an object is invalid_usage."""
-    with pytest.raises(errors.InvalidUsage):
+    with pytest.raises(errors.InvalidUsageError):
         from_openai([1, 2], "m")  # type: ignore[arg-type]
-    with pytest.raises(errors.InvalidUsage):
+    with pytest.raises(errors.InvalidUsageError):
         from_anthropic("12", "m")  # type: ignore[arg-type]
-    with pytest.raises(errors.InvalidUsage):
+    with pytest.raises(errors.InvalidUsageError):
         from_otel(None)  # type: ignore[arg-type]
 
 
@@ -69,20 +69,20 @@ def test_adapters_accept_any_mapping() -> None:
 def test_model_argument_checked() -> None:
     """UNIT-012: the model id is a string of 1 to 256 characters."""
     assert from_anthropic({}, "m" * 256).model == "m" * 256
-    with pytest.raises(errors.InvalidUsage) as caught:
+    with pytest.raises(errors.InvalidUsageError) as caught:
         from_anthropic({}, "m" * 257)
     assert "UNIT-012" in caught.value.message
-    with pytest.raises(errors.InvalidUsage):
+    with pytest.raises(errors.InvalidUsageError):
         from_otel({"gen_ai.response.model": "m" * 257})
 
 
 def test_error_names_the_member() -> None:
     """UNIT-010, UNIT-011: messages name the offending member and value."""
-    with pytest.raises(errors.InvalidUsage) as bad_count:
+    with pytest.raises(errors.InvalidUsageError) as bad_count:
         from_openai({"completion_tokens_details": {"reasoning_tokens": -4}}, "m")
     assert "completion_tokens_details.reasoning_tokens" in bad_count.value.message
     assert "-4" in bad_count.value.message
-    with pytest.raises(errors.InvalidUsage) as too_many:
+    with pytest.raises(errors.InvalidUsageError) as too_many:
         from_otel(
             {
                 "gen_ai.request.model": "m",
@@ -207,9 +207,9 @@ def test_anthropic_counts_pass_through(inp: int, read: int, write: int, out: int
 @given(st.integers(min_value=MAX + 1, max_value=2**64) | st.integers(max_value=-1))
 def test_out_of_range_counts(value: int) -> None:
     """UNIT-010: counts outside 0..2^53-1 are invalid_usage in every adapter."""
-    with pytest.raises(errors.InvalidUsage):
+    with pytest.raises(errors.InvalidUsageError):
         from_openai({"prompt_tokens": value}, "m")
-    with pytest.raises(errors.InvalidUsage):
+    with pytest.raises(errors.InvalidUsageError):
         from_anthropic({"output_tokens": value}, "m")
-    with pytest.raises(errors.InvalidUsage):
+    with pytest.raises(errors.InvalidUsageError):
         from_otel({"gen_ai.request.model": "m", "gen_ai.usage.output_tokens": value})

@@ -11,10 +11,10 @@ import pytest
 import tokenfed
 from tokenfed import _model
 from tokenfed.errors import (
-    InvalidAmount,
-    SchemaViolation,
+    InvalidAmountError,
+    SchemaViolationError,
     TokenfedError,
-    UnsupportedVersion,
+    UnsupportedVersionError,
     registry,
 )
 from tokenfed.units import RateCard
@@ -43,7 +43,7 @@ CARD = {
 )
 def test_entity_ids_are_https_urls(iss: str) -> None:
     """CONV-001: an entity id is an https URL without query or fragment."""
-    with pytest.raises(SchemaViolation):
+    with pytest.raises(SchemaViolationError):
         RateCard.from_claims(dict(CARD, iss=iss))
 
 
@@ -58,7 +58,7 @@ def test_times_are_numeric_dates(iat: object) -> None:
 @pytest.mark.parametrize("ver", ["1", "1.0.0", "01.0", "v1.0", 1])
 def test_ver_is_major_dot_minor(ver: object) -> None:
     """CONV-003: ver is a MAJOR.MINOR string; anything else is a schema violation."""
-    with pytest.raises(SchemaViolation):
+    with pytest.raises(SchemaViolationError):
         RateCard.from_claims(dict(CARD, ver=ver))
 
 
@@ -66,7 +66,7 @@ def test_minor_versions_are_accepted_and_other_majors_refused() -> None:
     """CONV-003, CONV-004: 1.7 is accepted; 0.9 and 2.0 are unsupported_version."""
     assert RateCard.from_claims(dict(CARD, ver="1.7")).claims.ver == "1.7"
     for ver in ("0.9", "2.0"):
-        with pytest.raises(UnsupportedVersion):
+        with pytest.raises(UnsupportedVersionError):
             RateCard.from_claims(dict(CARD, ver=ver))
 
 
@@ -74,7 +74,7 @@ def test_rejection_keeps_nothing() -> None:
     """CONV-006: a rejected document leaves the caller's input unchanged and yields no object."""
     claims = dict(CARD, models={"m": {"weights": {"input": "1.0"}}})
     before = repr(claims)
-    with pytest.raises(InvalidAmount):
+    with pytest.raises(InvalidAmountError):
         RateCard.from_claims(claims)
     assert repr(claims) == before
 
@@ -83,7 +83,7 @@ def test_decimal_length_limit() -> None:
     """CONV-022: a 65-character decimal is invalid_amount, a 64-character one is not."""
     ok = "1" * 64
     assert RateCard.from_claims(dict(CARD, models={"m": {"weights": {"input": ok}}}))
-    with pytest.raises(InvalidAmount):
+    with pytest.raises(InvalidAmountError):
         RateCard.from_claims(dict(CARD, models={"m": {"weights": {"input": "1" * 65}}}))
 
 

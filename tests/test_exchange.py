@@ -106,12 +106,12 @@ def test_utu_is_implicit() -> None:
 def test_unknown_code_message() -> None:
     """FX-022: the error names the code and lists the known ones."""
     rates = ExchangeRates.from_claims(CLAIMS)
-    with pytest.raises(errors.UnknownCurrency) as caught:
+    with pytest.raises(errors.UnknownCurrencyError) as caught:
         rates.convert("1", "CNY", "EUR")
     assert "'EUR'" in caught.value.message
     assert "CNY" in caught.value.message
     assert "FX-022" in caught.value.message
-    with pytest.raises(errors.UnknownCurrency):
+    with pytest.raises(errors.UnknownCurrencyError):
         rates.precision("EUR")
 
 
@@ -123,7 +123,7 @@ def test_validity_window() -> None:
     assert not rates.is_valid_at(EXP)
     assert not rates.is_valid_at(NBF - 1)
     assert rates.convert("1", "CNY", "UTU").code == "UTU"
-    with pytest.raises(errors.RatesNotValid) as caught:
+    with pytest.raises(errors.RatesNotValidError) as caught:
         rates.convert("1", "CNY", "UTU", at=EXP)
     assert "FX-021" in caught.value.message
 
@@ -131,7 +131,7 @@ def test_validity_window() -> None:
 def test_amount_digits_message() -> None:
     """FX-023: too many fractional digits for the source code, named in the message."""
     rates = ExchangeRates.from_claims(CLAIMS)
-    with pytest.raises(errors.InvalidAmount) as caught:
+    with pytest.raises(errors.InvalidAmountError) as caught:
         rates.convert("0.001", "CNY", "UTU")
     assert "CNY" in caught.value.message
     assert "FX-023" in caught.value.message
@@ -144,12 +144,12 @@ def test_decimal_inputs() -> None:
     assert rates.convert(Decimal("1.50"), "CNY", "sht.points").amount == Decimal(375000)
     assert rates.convert(Decimal("1E+2"), "sht.points", "CNY").amount == Decimal("0")
     assert rates.convert(7, "cmcc.points", "sht.points").amount == Decimal(12600)
-    with pytest.raises(errors.InvalidAmount):
+    with pytest.raises(errors.InvalidAmountError):
         rates.convert(Decimal("1.505"), "CNY", "UTU")
     for bad in (Decimal("NaN"), Decimal("Infinity"), True, 1.5, None):
-        with pytest.raises(errors.InvalidAmount):
+        with pytest.raises(errors.InvalidAmountError):
             rates.convert(bad, "CNY", "UTU")  # type: ignore[arg-type]
-    with pytest.raises(errors.InvalidAmount):
+    with pytest.raises(errors.InvalidAmountError):
         rates.convert(Decimal("1E+100"), "UTU", "CNY")
 
 
@@ -213,16 +213,16 @@ def test_rate_card_token_is_not_a_rate_set() -> None:
     """FX-001 / CONV-043: a rate card JWS is refused by typ."""
     key = generate_key()
     token = jws.sign(CLAIMS, key, jws.TYP_RATE_CARD)
-    with pytest.raises(errors.UnsupportedTyp):
+    with pytest.raises(errors.UnsupportedTypError):
         ExchangeRates.from_jws(token, key.public_key())
 
 
 def test_sign_refuses_invalid_claims() -> None:
     """FX-004, FX-005: sign validates first; an invalid set is never signed."""
     key = generate_key()
-    with pytest.raises(errors.InvalidAmount):
+    with pytest.raises(errors.InvalidAmountError):
         ExchangeRates.sign({**CLAIMS, "rates": {"CNY": {"rate": "0", "precision": 2}}}, key)
-    with pytest.raises(errors.SchemaViolation):
+    with pytest.raises(errors.SchemaViolationError):
         ExchangeRates.sign({**CLAIMS, "rates": {"UTU": {"rate": "1", "precision": 6}}}, key)
 
 
@@ -232,7 +232,7 @@ def test_tampered_set_is_refused() -> None:
     token = ExchangeRates.sign(CLAIMS, key)
     cheaper = ExchangeRates.sign({**CLAIMS, "rates": {"CNY": {"rate": "1", "precision": 2}}}, key)
     forged = ".".join([token.split(".")[0], cheaper.split(".")[1], token.split(".")[2]])
-    with pytest.raises(errors.InvalidSignature):
+    with pytest.raises(errors.InvalidSignatureError):
         ExchangeRates.from_jws(forged, key.public_key())
 
 
@@ -252,7 +252,7 @@ def test_key_valid_at_iat(validity: KeyValidity, ok: bool) -> None:
     if ok:
         assert ExchangeRates.from_jws(token, key.public_key(validity)).id == "fx-test"
     else:
-        with pytest.raises(errors.KeyNotValid) as caught:
+        with pytest.raises(errors.KeyNotValidError) as caught:
             ExchangeRates.from_jws(token, key.public_key(validity))
         assert "FX-010" in caught.value.message
 
@@ -262,16 +262,16 @@ def test_parse_refuses_unsigned_claims_when_a_key_is_given() -> None:
     key = generate_key()
     text = json.dumps(CLAIMS)
     assert ExchangeRates.parse(text).id == "fx-test"
-    with pytest.raises(errors.InvalidSignature) as caught:
+    with pytest.raises(errors.InvalidSignatureError) as caught:
         ExchangeRates.parse(text, key.public_key())
     assert "FX-011" in caught.value.message
 
 
 def test_parse_is_strict_json() -> None:
     """FX-010 step 1 for claims text: strict I-JSON (CONV-011, CONV-013)."""
-    with pytest.raises(errors.Malformed):
+    with pytest.raises(errors.MalformedError):
         ExchangeRates.parse('{"rates_id": "a", "rates_id": "b"}')
-    with pytest.raises(errors.Malformed):
+    with pytest.raises(errors.MalformedError):
         ExchangeRates.parse(json.dumps(CLAIMS).replace('"precision": 2', '"precision": 2.0'))
 
 

@@ -17,12 +17,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tokenfed._json import MAX_DEPTH, MAX_SAFE_INTEGER, canonical_bytes, digest, loads
-from tokenfed.errors import Malformed
+from tokenfed.errors import MalformedError
 
 
-def _malformed(data: str | bytes) -> Malformed:
+def _malformed(data: str | bytes) -> MalformedError:
     """Parse ``data`` expecting ``malformed``; return the error for further checks."""
-    with pytest.raises(Malformed) as info:
+    with pytest.raises(MalformedError) as info:
         loads(data)
     assert info.value.code == "malformed"
     assert info.value.message
@@ -358,5 +358,5 @@ def test_digest_format_and_value() -> None:
 @pytest.mark.parametrize("value", [{"n": 2**53}, {"n": -(2**60)}, {1, 2}, b"bytes", object()])
 def test_canonical_refuses_non_json(value: Any) -> None:
     """CONV-030/CONV-012: values with no I-JSON serialization are refused with malformed."""
-    with pytest.raises(Malformed):
+    with pytest.raises(MalformedError):
         canonical_bytes(value)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from joserfc.jwk import ECKey, OKPKey
 
 from tokenfed._b64 import b64decode, b64encode
-from tokenfed.errors import InvalidKey, KeyNotValid, TokenfedError
+from tokenfed.errors import InvalidKeyError, KeyNotValidError, TokenfedError
 from tokenfed.keys import (
     ALGORITHMS,
     KeySet,
@@ -90,7 +90,7 @@ def test_generate_sign_verify(alg: str) -> None:
 def test_generate_unknown_algorithm() -> None:
     """CONV-042: only EdDSA and ES256 keys exist; anything else is invalid_key."""
     for alg in ("HS256", "RS256", "none", "Ed25519", "eddsa", ""):
-        with pytest.raises(InvalidKey):
+        with pytest.raises(InvalidKeyError):
             generate_key(alg)
 
 
@@ -145,9 +145,9 @@ def test_thumbprint_agrees_with_joserfc(alg: str) -> None:
 def test_thumbprint_of_unsupported_key_type() -> None:
     """CONV-042: a thumbprint of an RSA or symmetric JWK is refused (invalid_key)."""
     for jwk in ({"kty": "RSA", "n": "AQAB", "e": "AQAB"}, {"kty": "oct", "k": "AA"}, {}):
-        with pytest.raises(InvalidKey):
+        with pytest.raises(InvalidKeyError):
             thumbprint(jwk)
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         thumbprint({"kty": "OKP", "crv": "Ed25519"})
 
 
@@ -200,10 +200,10 @@ def test_published_keys_schema_refuses_a_public_key() -> None:
 def test_jwks_refuses_private_keys() -> None:
     """REC-034: a JWKS holding a private JWK (member d) is refused with invalid_key."""
     private_jwk = generate_key().to_jwk()
-    with pytest.raises(InvalidKey, match="private"):
+    with pytest.raises(InvalidKeyError, match="private"):
         KeySet.from_jwks({"keys": [private_jwk]})
     public_jwk = generate_key().public_key().to_jwk()
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         KeySet.from_jwks({"keys": [public_jwk, private_jwk]})
 
 
@@ -227,14 +227,14 @@ def test_jwks_round_trip_and_lookup() -> None:
 def test_jwks_duplicate_kid() -> None:
     """CONV-045: a kid names one key; the same key twice in a set is refused."""
     public = generate_key().public_key()
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         KeySet([public, public])
 
 
 @pytest.mark.parametrize("jwks", [[], {"keys": {}}, {"keys": "x"}, {}, "keys"])
 def test_jwks_shape(jwks: Any) -> None:
     """A JWKS is an object with a keys array; anything else is invalid_key."""
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         KeySet.from_jwks(jwks)
 
 
@@ -252,12 +252,12 @@ def _p256() -> dict[str, Any]:
 def test_kid_not_thumbprint() -> None:
     """CONV-045: a JWK whose kid is not its thumbprint is invalid_key, alone or in a JWKS."""
     jwk = {**_ed25519(), "kid": thumbprint(_ed25519())}
-    with pytest.raises(InvalidKey, match="CONV-045"):
+    with pytest.raises(InvalidKeyError, match="CONV-045"):
         load_public_jwk(jwk)
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         KeySet.from_jwks({"keys": [jwk]})
     private = generate_key().to_jwk()
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         load_private_jwk({**private, "kid": "not-a-thumbprint"})
 
 
@@ -300,7 +300,7 @@ def _bad_jwks() -> list[tuple[str, Any]]:
 def test_invalid_public_jwk(why: str, jwk: Any) -> None:
     """CONV-042/CONV-044: wrong kty, curve, alg or use, wrong coordinate length or encoding,
     or a point not on the curve: invalid_key, never a foreign exception."""
-    with pytest.raises(InvalidKey) as info:
+    with pytest.raises(InvalidKeyError) as info:
         load_public_jwk(jwk)
     assert info.value.code == "invalid_key"
     assert info.value.message
@@ -311,7 +311,7 @@ def test_ed25519_point_not_on_curve() -> None:
     x with -x^2 + y^2 = 1 + d x^2 y^2), so the JWK does not describe an Ed25519 public key and
     must be refused with invalid_key; such a key can never verify anything."""
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64encode(bytes([2]) + bytes(31))}
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         load_public_jwk(jwk)
 
 
@@ -324,7 +324,7 @@ def test_ed25519_small_order_key_refused() -> None:
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64encode(identity)}
     try:
         key = load_public_jwk(jwk)
-    except InvalidKey:
+    except InvalidKeyError:
         return
     forged = identity + bytes(32)
     pytest.fail(
@@ -339,7 +339,7 @@ def test_p256_coordinate_not_reduced() -> None:
     would have two kids. The JWK must be refused with invalid_key."""
     canonical = {"kty": "EC", "crv": "P-256", "x": _coordinate(0), "y": _coordinate(P256_X0_Y)}
     assert load_public_jwk(canonical).kid == thumbprint(canonical)
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         load_public_jwk({**canonical, "x": _coordinate(P256_P)})
 
 
@@ -348,7 +348,7 @@ def test_private_d_not_matching_public(alg: str) -> None:
     """CONV-045: a private JWK whose d belongs to another key is invalid_key."""
     jwk = generate_key(alg).to_jwk()
     other = generate_key(alg).to_jwk()
-    with pytest.raises(InvalidKey, match="does not match"):
+    with pytest.raises(InvalidKeyError, match="does not match"):
         load_private_jwk({**jwk, "d": other["d"]})
 
 
@@ -356,7 +356,7 @@ def test_private_d_not_matching_public(alg: str) -> None:
 def test_p256_private_scalar_out_of_range(d: int) -> None:
     """CONV-042: a P-256 private scalar must be in 1..n-1; else invalid_key."""
     jwk = generate_key("ES256").to_jwk()
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         load_private_jwk({**jwk, "d": _coordinate(d % 2**256)})
 
 
@@ -364,11 +364,11 @@ def test_p256_private_scalar_out_of_range(d: int) -> None:
 def test_private_jwk_bad_d(alg: str) -> None:
     """A missing d, or a d of the wrong length, is invalid_key."""
     jwk = generate_key(alg).to_jwk()
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         load_private_jwk({k: v for k, v in jwk.items() if k != "d"})
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         load_private_jwk({**jwk, "d": b64encode(b64decode(jwk["d"]) + b"\0")})
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         load_private_jwk({**jwk, "d": 7})
 
 
@@ -413,7 +413,7 @@ def test_validity_check_raises_key_not_valid(
     validity: KeyValidity, t: int, words: str, valid_t: int
 ) -> None:
     """REC-031: outside its window a key gives key_not_valid, and the message says why."""
-    with pytest.raises(KeyNotValid) as info:
+    with pytest.raises(KeyNotValidError) as info:
         validity.check(t, "kid-1")
     assert info.value.code == "key_not_valid"
     assert words in info.value.message
@@ -446,7 +446,7 @@ def test_validity_window_property(
     if expected:
         window.check(t, "k")
     else:
-        with pytest.raises(KeyNotValid):
+        with pytest.raises(KeyNotValidError):
             window.check(t, "k")
 
 
@@ -483,7 +483,7 @@ def test_validity_jwk_members_round_trip() -> None:
 )
 def test_validity_members_invalid(members: dict[str, Any]) -> None:
     """REC-030: malformed validity members are invalid_key."""
-    with pytest.raises(InvalidKey):
+    with pytest.raises(InvalidKeyError):
         KeyValidity.from_members(members)
 
 

@@ -42,7 +42,7 @@ def _decode(segment: str) -> Any:
     (CONV-010..CONV-015) of major version 1 (CONV-004); anything else never reaches it."""
     try:
         value = _json.loads(urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, errors.Malformed):
+    except (ValueError, errors.MalformedError):
         return None
     if isinstance(value, dict) and str(value.get("ver", "1.")).split(".")[0] != "1":
         return None

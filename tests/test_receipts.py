@@ -13,7 +13,13 @@ import pytest
 
 from tokenfed import _json
 from tokenfed._files import VerifierConfig, verify_file
-from tokenfed.errors import ChainBreak, InvalidProof, Replay, SchemaViolation, TokenfedError
+from tokenfed.errors import (
+    ChainBreakError,
+    InvalidProofError,
+    ReplayError,
+    SchemaViolationError,
+    TokenfedError,
+)
 from tokenfed.keys import KeyValidity, generate_key
 from tokenfed.ledger import SqliteLedger, SqliteStreamStore
 from tokenfed.receipts import (
@@ -55,9 +61,9 @@ def test_jti_syntax_is_enforced(setup: Any) -> None:
     """REC-002: a jti outside 1..128 unreserved characters is refused when issuing."""
     key, card, _ = setup
     issuer = ReceiptIssuer(key, ISS, card, clock=clock)
-    with pytest.raises(SchemaViolation):
+    with pytest.raises(SchemaViolationError):
         issuer.issue(aud=AUD, sub=SUB, usage=USAGE, jti="has space")
-    with pytest.raises(SchemaViolation):
+    with pytest.raises(SchemaViolationError):
         issuer.issue(aud=AUD, sub=SUB, usage=USAGE, jti="x" * 129)
 
 
@@ -83,7 +89,7 @@ def test_rejected_receipts_are_not_recorded(setup: Any, tmp_path: Path) -> None:
     second = issuer.issue(aud=AUD, sub=SUB, usage=USAGE)
     with SqliteLedger(tmp_path / "ledger.db") as ledger:
         verifier = ReceiptVerifier(trust, [card], ledger=ledger, clock=clock)
-        with pytest.raises(ChainBreak):
+        with pytest.raises(ChainBreakError):
             verifier.verify(second)  # seq 2 before seq 1
         assert ledger.stream_head(ISS, AUD) is None
         verifier.verify(first)
@@ -104,7 +110,7 @@ def test_replay_after_restart_is_detected_through_the_ledger(setup: Any, tmp_pat
     path = tmp_path / "ledger.db"
     with SqliteLedger(path) as ledger:
         ReceiptVerifier(trust, [card], ledger=ledger, clock=clock).verify(token)
-    with SqliteLedger(path) as ledger, pytest.raises(Replay):
+    with SqliteLedger(path) as ledger, pytest.raises(ReplayError):
         ReceiptVerifier(trust, [card], ledger=ledger, clock=clock).verify(other)
 
 
@@ -138,9 +144,9 @@ def test_whole_batch_verification(setup: Any) -> None:
         range(1, 8)
     )
     leaves[3] = leaves[3].replace(b'"b3"', b'"bX"')
-    with pytest.raises(InvalidProof):
+    with pytest.raises(InvalidProofError):
         ReceiptVerifier(trust, [card], clock=clock).verify_batch(batch[0]["batch"], leaves)
-    with pytest.raises(InvalidProof):
+    with pytest.raises(InvalidProofError):
         ReceiptVerifier(trust, [card], clock=clock).verify_batch(batch[0]["batch"], leaves[:6])
 
 
@@ -256,7 +262,7 @@ def test_cli_receipt_issue_verify_inspect(setup: Any, tmp_path: Path) -> None:
     inspected = _run("receipt", "inspect", "-", stdin=token)
     assert json.loads(inspected.stdout)["verified"] is False
     usage = _run("receipt", "verify", "--trust")
-    assert usage.returncode == 2 and json.loads(usage.stderr)["error"] == "usage"
+    assert usage.returncode == 2 and json.loads(usage.stderr)["error"] == "invalid_arguments"
 
 
 def test_cli_verifies_a_file_and_fails_on_a_rejected_line(setup: Any, tmp_path: Path) -> None:
@@ -297,7 +303,7 @@ def test_concurrent_writer_cannot_fork_a_stream(setup: Any, tmp_path: Path) -> N
         slow.track(slow.check(first))  # checked against an empty stream, not yet recorded
         fast.verify(first)
         fast.verify(second)
-        with pytest.raises(ChainBreak):
+        with pytest.raises(ChainBreakError):
             slow.commit()
         assert one.stream_head(ISS, AUD) == two.stream_head(ISS, AUD)
         ((count, _),) = one.totals().values()
@@ -320,7 +326,7 @@ def test_concurrent_replay_records_nothing(setup: Any, tmp_path: Path) -> None:
         slow = ReceiptVerifier(trust, [card], ledger=one, clock=clock)
         slow.track(slow.check(forged))
         ReceiptVerifier(trust, [card], ledger=two, clock=clock).verify(honest)
-        with pytest.raises(Replay):
+        with pytest.raises(ReplayError):
             slow.commit()
         assert one.stream_head(ISS, other_aud) is None
 

@@ -21,7 +21,7 @@ import pytest
 
 from tokenfed import jws
 from tokenfed._b64 import b64decode, b64encode
-from tokenfed.errors import Malformed, UnsupportedTyp
+from tokenfed.errors import MalformedError, UnsupportedTypError
 from tokenfed.keys import load_private_jwk, load_public_jwk, thumbprint
 from tokenfed_conformance.vectors import spec_dir
 
@@ -122,7 +122,7 @@ def test_a4_compact_needs_typ_in_tokenfed() -> None:
     document layer refuses it rather than guessing a kind (the payload check comes first and
     refuses the non-JSON payload as malformed)."""
     key = load_public_jwk(A2_PUBLIC_JWK)
-    with pytest.raises(Malformed):
+    with pytest.raises(MalformedError):
         jws.verify(A4_COMPACT, jws.TYP_RATE_CARD, key)
     # With a JSON payload and still no typ, the typ step refuses it.
     signer = load_private_jwk(A1_PRIVATE_JWK)
@@ -130,7 +130,7 @@ def test_a4_compact_needs_typ_in_tokenfed() -> None:
     payload = b64encode(b'{"msg":"Example of Ed25519 signing"}')
     token = f"{header}.{payload}"
     token += "." + b64encode(signer.sign(token.encode("ascii")))
-    with pytest.raises(UnsupportedTyp):
+    with pytest.raises(UnsupportedTypError):
         jws.verify(token, jws.TYP_RATE_CARD, key)
 
 

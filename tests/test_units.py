@@ -161,13 +161,13 @@ def test_is_extension_meter_non_string() -> None:
 
 def test_usage_check_order() -> None:
     """UNIT-007: shape before names before counts; each failure has its own code."""
-    with pytest.raises(errors.SchemaViolation):
+    with pytest.raises(errors.SchemaViolationError):
         parse_usage({"meters": {"thinking": -1}})
-    with pytest.raises(errors.UnknownMeter):
+    with pytest.raises(errors.UnknownMeterError):
         parse_usage({"model": "m", "meters": {"input": -1, "thinking": 1}})
-    with pytest.raises(errors.InvalidUsage):
+    with pytest.raises(errors.InvalidUsageError):
         parse_usage({"model": "m", "meters": {"input": -1}})
-    with pytest.raises(errors.SchemaViolation):
+    with pytest.raises(errors.SchemaViolationError):
         parse_usage(["model", "m"])
 
 
@@ -183,11 +183,11 @@ def test_usage_accepts_mappings_and_models() -> None:
 
 def test_usage_error_messages_are_actionable() -> None:
     """Errors name the member, the value and the requirement (UNIT-003, UNIT-004)."""
-    with pytest.raises(errors.UnknownMeter) as unknown:
+    with pytest.raises(errors.UnknownMeterError) as unknown:
         parse_usage({"model": "m", "meters": {"thinking": 1}})
     assert "thinking" in unknown.value.message
     assert "UNIT-003" in unknown.value.message
-    with pytest.raises(errors.InvalidUsage) as negative:
+    with pytest.raises(errors.InvalidUsageError) as negative:
         parse_usage({"model": "m", "meters": {"output": -7}})
     assert "output" in negative.value.message
     assert "-7" in negative.value.message
@@ -201,9 +201,9 @@ def test_usage_inside_another_model_keeps_codes() -> None:
     class Holder(Document):
         usage: Usage
 
-    with pytest.raises(errors.UnknownMeter):
+    with pytest.raises(errors.UnknownMeterError):
         validate(Holder, {"usage": {"model": "m", "meters": {"thinking": 1}}})
-    with pytest.raises(errors.InvalidUsage):
+    with pytest.raises(errors.InvalidUsageError):
         validate(Holder, {"usage": {"model": "m", "meters": {"input": True}}})
     holder = validate(Holder, {"usage": {"model": "m", "meters": {"input": 1}}})
     assert holder.usage.meters == {"input": 1}
@@ -226,7 +226,7 @@ def test_price_at_checks_validity_only_when_given() -> None:
     card = RateCard.from_claims(CLAIMS)
     usage = parse_usage({"model": "m", "meters": {"input": 10}})
     assert card.price(usage).amount == Decimal("0.000012")
-    with pytest.raises(errors.RateCardNotValid) as caught:
+    with pytest.raises(errors.RateCardNotValidError) as caught:
         card.price(usage, at=EXP)
     assert "UNIT-042" in caught.value.message
     assert caught.value.detail == {"at": EXP, "nbf": NBF, "exp": EXP}
@@ -291,7 +291,7 @@ def test_claims_model_defaults_and_round_trip() -> None:
 def test_weight_error_names_member() -> None:
     """UNIT-020: an invalid weight names its path and value."""
     claims = _card(models={"m": {"weights": {"output": "1.50"}}})
-    with pytest.raises(errors.InvalidAmount) as caught:
+    with pytest.raises(errors.InvalidAmountError) as caught:
         RateCard.from_claims(claims)
     assert "/models/m/weights/output" in caught.value.message
     assert "1.50" in caught.value.message
@@ -310,7 +310,7 @@ def test_tier_order_error_message() -> None:
             }
         }
     )
-    with pytest.raises(errors.SchemaViolation) as caught:
+    with pytest.raises(errors.SchemaViolationError) as caught:
         RateCard.from_claims(claims)
     assert "UNIT-025" in caught.value.message
     assert "tiers/1" in caught.value.message
@@ -318,7 +318,7 @@ def test_tier_order_error_message() -> None:
 
 def test_nbf_before_exp_message() -> None:
     """UNIT-027: nbf == exp is refused with schema_violation."""
-    with pytest.raises(errors.SchemaViolation) as caught:
+    with pytest.raises(errors.SchemaViolationError) as caught:
         RateCard.from_claims(_card(exp=NBF))
     assert "UNIT-027" in caught.value.message
 
@@ -357,9 +357,9 @@ def test_digest_is_hash_of_signed_payload() -> None:
 def test_sign_refuses_invalid_claims() -> None:
     """UNIT-020: sign validates first; an invalid card is never signed."""
     key = generate_key()
-    with pytest.raises(errors.InvalidAmount):
+    with pytest.raises(errors.InvalidAmountError):
         RateCard.sign(_card(models={"m": {"weights": {"input": "1e-3"}}}), key)
-    with pytest.raises(errors.SchemaViolation):
+    with pytest.raises(errors.SchemaViolationError):
         RateCard.sign(_card(unit="CNY"), key)
 
 
@@ -369,14 +369,14 @@ def test_tampered_card_is_refused() -> None:
     token = RateCard.sign(CLAIMS, key)
     other = RateCard.sign({**CLAIMS, "models": {"m": {"weights": {"input": "0"}}}}, key)
     forged = ".".join([token.split(".")[0], other.split(".")[1], token.split(".")[2]])
-    with pytest.raises(errors.InvalidSignature):
+    with pytest.raises(errors.InvalidSignatureError):
         RateCard.from_jws(forged, key.public_key())
 
 
 def test_card_signed_by_another_key() -> None:
     """UNIT-030 step 1: a card signed by a key other than the trusted one (CONV-045)."""
     token = RateCard.sign(CLAIMS, generate_key())
-    with pytest.raises(errors.UnknownKey):
+    with pytest.raises(errors.UnknownKeyError):
         RateCard.from_jws(token, generate_key().public_key())
 
 
@@ -384,9 +384,9 @@ def test_exchange_rates_token_is_not_a_rate_card() -> None:
     """UNIT-021 / CONV-043: a JWS of another kind is refused by typ, even when well signed."""
     key = generate_key()
     token = jws.sign(CLAIMS, key, jws.TYP_EXCHANGE_RATES)
-    with pytest.raises(errors.UnsupportedTyp):
+    with pytest.raises(errors.UnsupportedTypError):
         RateCard.from_jws(token, key.public_key())
-    with pytest.raises(errors.UnsupportedTyp):
+    with pytest.raises(errors.UnsupportedTypError):
         RateCard.from_jws(token)
 
 
@@ -395,7 +395,7 @@ def test_version_checked_before_schema_in_jws() -> None:
     key = generate_key()
     claims = _card(ver="2.0", models={"m": {"weights": {"input": "1.50"}}})
     token = jws.sign(claims, key, jws.TYP_RATE_CARD)
-    with pytest.raises(errors.UnsupportedVersion):
+    with pytest.raises(errors.UnsupportedVersionError):
         RateCard.from_jws(token, key.public_key())
 
 
@@ -403,7 +403,7 @@ def test_signature_checked_before_version() -> None:
     """UNIT-030: the signature step comes before the version step (CONV-060)."""
     key = generate_key()
     token = jws.sign(_card(ver="2.0"), key, jws.TYP_RATE_CARD)
-    with pytest.raises(errors.UnknownKey):
+    with pytest.raises(errors.UnknownKeyError):
         RateCard.from_jws(token, generate_key().public_key())
 
 
@@ -438,12 +438,12 @@ def test_key_step_comes_before_signature_and_version() -> None:
     token = RateCard.sign(CLAIMS, key)
     header, _, signature = token.split(".")
     forged = f"{header}.{RateCard.sign(_card(rate_card_id='x'), key).split('.')[1]}.{signature}"
-    with pytest.raises(errors.KeyNotValid):
+    with pytest.raises(errors.KeyNotValidError):
         RateCard.from_jws(forged, late)
-    with pytest.raises(errors.InvalidSignature):
+    with pytest.raises(errors.InvalidSignatureError):
         RateCard.from_jws(forged, key.public_key())
     future = jws.sign(_card(ver="2.0"), key, jws.TYP_RATE_CARD)
-    with pytest.raises(errors.KeyNotValid):
+    with pytest.raises(errors.KeyNotValidError):
         RateCard.from_jws(future, late)
 
 
@@ -451,7 +451,7 @@ def test_key_validity_skipped_for_non_integer_iat() -> None:
     """UNIT-031 applies when iat is an integer; otherwise the schema step reports it."""
     key = generate_key()
     token = jws.sign(_card(iat="soon"), key, jws.TYP_RATE_CARD)
-    with pytest.raises(errors.SchemaViolation):
+    with pytest.raises(errors.SchemaViolationError):
         RateCard.from_jws(token, key.public_key(KeyValidity(nbf=NBF + 10)))
 
 
@@ -461,7 +461,7 @@ def test_alg_pinned_to_the_key() -> None:
     token = RateCard.sign(CLAIMS, ed)
     header = {"alg": "ES256", "typ": jws.TYP_RATE_CARD, "kid": ed.kid}
     swapped = b64encode(canonical_bytes(header)) + "." + ".".join(token.split(".")[1:])
-    with pytest.raises(errors.UnsupportedAlg):
+    with pytest.raises(errors.UnsupportedAlgError):
         RateCard.from_jws(swapped, ed.public_key())
 
 
@@ -474,9 +474,9 @@ def test_from_jws_without_key_skips_only_the_signature() -> None:
     card = RateCard.from_jws(f"{header}.{other}.{signature}")
     assert card.id == "other"
     bad = jws.sign(_card(models={"m": {"weights": {"input": "-1"}}}), key, jws.TYP_RATE_CARD)
-    with pytest.raises(errors.InvalidAmount):
+    with pytest.raises(errors.InvalidAmountError):
         RateCard.from_jws(bad)
-    with pytest.raises(errors.Malformed):
+    with pytest.raises(errors.MalformedError):
         RateCard.from_jws("not-a-jws")
 
 
@@ -490,11 +490,11 @@ def test_parse_json_or_jws() -> None:
     assert RateCard.parse(text).id == "pa-test"
     assert RateCard.parse(text.encode()).id == "pa-test"
     assert RateCard.parse(token + "\n", key.public_key()).token == token
-    with pytest.raises(errors.Malformed):
+    with pytest.raises(errors.MalformedError):
         RateCard.parse('{"a": 1, "a": 2}')
-    with pytest.raises(errors.Malformed):
+    with pytest.raises(errors.MalformedError):
         RateCard.parse(text.replace('"iat": 1795000000', '"iat": 1795000000.0'))
-    with pytest.raises(errors.Malformed):
+    with pytest.raises(errors.MalformedError):
         RateCard.parse("\ufeff" + text)
 
 
@@ -502,7 +502,7 @@ def test_parse_refuses_unsigned_claims_when_a_key_is_given() -> None:
     """UNIT-032: with a key, unsigned claims are refused with invalid_signature."""
     key = generate_key()
     text = RateCard.from_claims(CLAIMS).raw
-    with pytest.raises(errors.InvalidSignature) as caught:
+    with pytest.raises(errors.InvalidSignatureError) as caught:
         RateCard.parse(json.dumps(text), key.public_key())
     assert "UNIT-032" in caught.value.message
 
@@ -571,11 +571,11 @@ def test_pricing_ignores_the_decimal_context() -> None:
 def test_error_messages_name_model_and_meter() -> None:
     """UNIT-043, UNIT-046: errors say which model or meter and cite the requirement."""
     card = RateCard.from_claims(CLAIMS)
-    with pytest.raises(errors.UnknownModel) as unknown:
+    with pytest.raises(errors.UnknownModelError) as unknown:
         card.price(parse_usage({"model": "gpt-9", "meters": {}}))
     assert "gpt-9" in unknown.value.message
     assert "UNIT-043" in unknown.value.message
-    with pytest.raises(errors.UnpricedMeter) as unpriced:
+    with pytest.raises(errors.UnpricedMeterError) as unpriced:
         card.price(parse_usage({"model": "m", "meters": {"image_out": 2}}))
     assert "image_out" in unpriced.value.message
     assert "UNIT-046" in unpriced.value.message

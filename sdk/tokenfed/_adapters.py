@@ -14,7 +14,7 @@ from typing import Any
 
 from ._json import MAX_SAFE_INTEGER
 from ._meters import OPENAI_AUDIO_IN, OPENAI_AUDIO_OUT, ordered
-from .errors import InvalidUsage
+from .errors import InvalidUsageError
 
 __all__ = [
     "MAX_MODEL_LENGTH",
@@ -52,7 +52,7 @@ def _count(source: Mapping[str, Any], name: str, where: str) -> int:
     if value is None:
         return 0
     if type(value) is not int or not 0 <= value <= MAX_SAFE_INTEGER:
-        raise InvalidUsage(
+        raise InvalidUsageError(
             f"{where}{name} is {reprlib.repr(value)}; a count is an integer from 0 to 2^53-1 "
             "(UNIT-010)",
             detail={"member": where + name},
@@ -66,7 +66,7 @@ def _details(source: Mapping[str, Any], name: str, where: str) -> Mapping[str, A
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise InvalidUsage(
+        raise InvalidUsageError(
             f"{where}{name} must be an object, not {type(value).__name__} (UNIT-010)",
             detail={"member": where + name},
         )
@@ -75,7 +75,7 @@ def _details(source: Mapping[str, Any], name: str, where: str) -> Mapping[str, A
 
 def _within(parts: int, total: int, what: str, total_name: str) -> None:
     if parts > total:
-        raise InvalidUsage(
+        raise InvalidUsageError(
             f"{what} ({parts}) exceed {total_name} ({total}); parts must lie inside their "
             "total (UNIT-011)",
             detail={"parts": parts, "total": total},
@@ -84,7 +84,9 @@ def _within(parts: int, total: int, what: str, total_name: str) -> None:
 
 def _source(usage: object, what: str) -> Mapping[str, Any]:
     if not isinstance(usage, Mapping):
-        raise InvalidUsage(f"{what} usage must be an object, not {type(usage).__name__} (UNIT-010)")
+        raise InvalidUsageError(
+            f"{what} usage must be an object, not {type(usage).__name__} (UNIT-010)"
+        )
     return usage
 
 
@@ -95,7 +97,7 @@ def _nonzero(meters: dict[str, int]) -> dict[str, int]:
 def check_model(model: object, what: str) -> str:
     """The model id an adapter puts in the usage: a string of 1 to 256 characters (UNIT-012)."""
     if not isinstance(model, str) or not 1 <= len(model) <= MAX_MODEL_LENGTH:
-        raise InvalidUsage(
+        raise InvalidUsageError(
             f"{what}: model must be a string of 1 to {MAX_MODEL_LENGTH} characters, "
             f"not {reprlib.repr(model)} (UNIT-012)"
         )
@@ -108,7 +110,7 @@ def openai_meters(usage: object) -> dict[str, int]:
     chat = [name for name in _CHAT if source.get(name) is not None]
     responses = [name for name in _RESPONSES if source.get(name) is not None]
     if chat and responses:
-        raise InvalidUsage(
+        raise InvalidUsageError(
             f"OpenAI usage mixes Chat Completions members {chat} with Responses members "
             f"{responses}; give one or the other (UNIT-015)"
         )
@@ -168,7 +170,7 @@ def _otel_model(attributes: Mapping[str, Any]) -> str:
         value = attributes.get(name)
         if isinstance(value, str) and value:
             return check_model(value, f"OpenTelemetry attribute {name}")
-    raise InvalidUsage(
+    raise InvalidUsageError(
         f"OpenTelemetry attributes name no model: neither {OTEL_RESPONSE_MODEL} nor "
         f"{OTEL_REQUEST_MODEL} is a non-empty string (UNIT-018)"
     )

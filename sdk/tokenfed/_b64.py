@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from .errors import Malformed
+from .errors import MalformedError
 
 __all__ = ["b64decode", "b64encode"]
 
@@ -33,15 +33,15 @@ def b64decode(text: str | bytes, *, what: str = "segment") -> bytes:
     size = len(raw) % 4
     padding = _PADDING[size]
     if padding is None:
-        raise Malformed(f"{what} is not unpadded base64url (CONV-041)")
+        raise MalformedError(f"{what} is not unpadded base64url (CONV-041)")
     if size and raw[-1] not in _CANONICAL_LAST[4 - len(padding)]:
-        raise Malformed(f"{what} is not canonical base64url (CONV-041)")
+        raise MalformedError(f"{what} is not canonical base64url (CONV-041)")
     try:
         # Lax decoding skips the '!' the translation made of foreign characters; every skipped
         # character shortens the output, so the length check refuses them.
         data = binascii.a2b_base64(raw.translate(_TO_STANDARD) + padding)
     except (binascii.Error, ValueError):
-        raise Malformed(f"{what} is not base64url (CONV-041)") from None
+        raise MalformedError(f"{what} is not base64url (CONV-041)") from None
     if len(data) != len(raw) * 3 // 4:
-        raise Malformed(f"{what} is not base64url (CONV-041)")
+        raise MalformedError(f"{what} is not base64url (CONV-041)")
     return data

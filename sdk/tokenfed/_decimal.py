@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from .errors import InvalidAmount
+from .errors import InvalidAmountError
 
 __all__ = [
     "CANONICAL_DECIMAL",
@@ -39,26 +39,28 @@ def parse_decimal(
     """Parse a canonical decimal string into an exact :class:`~decimal.Decimal`.
 
     Raises:
-        InvalidAmount: not a string, not canonical, too long, too many fractional digits,
+        InvalidAmountError: not a string, not canonical, too long, too many fractional digits,
             or of a sign the member does not allow.
     """
     if not isinstance(value, str):
-        raise InvalidAmount(
+        raise InvalidAmountError(
             f"{name} must be a decimal string, not {type(value).__name__} (CONV-020)"
         )
     if len(value) > MAX_DECIMAL_LENGTH:
-        raise InvalidAmount(f"{name} is longer than {MAX_DECIMAL_LENGTH} characters (CONV-022)")
+        raise InvalidAmountError(
+            f"{name} is longer than {MAX_DECIMAL_LENGTH} characters (CONV-022)"
+        )
     if value == "-0" or CANONICAL_DECIMAL.fullmatch(value) is None:
-        raise InvalidAmount(f"{name} {value!r} is not a canonical decimal string (CONV-020)")
+        raise InvalidAmountError(f"{name} {value!r} is not a canonical decimal string (CONV-020)")
     number = Decimal(value)
     if max_places is not None and _places(value) > max_places:
-        raise InvalidAmount(
+        raise InvalidAmountError(
             f"{name} {value!r} has more than {max_places} fractional digits (CONV-021)"
         )
     if positive and number <= 0:
-        raise InvalidAmount(f"{name} {value!r} must be greater than 0")
+        raise InvalidAmountError(f"{name} {value!r} must be greater than 0")
     if non_negative and number < 0:
-        raise InvalidAmount(f"{name} {value!r} must not be negative")
+        raise InvalidAmountError(f"{name} {value!r} must not be negative")
     return number
 
 
@@ -70,7 +72,7 @@ def _places(text: str) -> int:
 def format_decimal(value: Decimal) -> str:
     """Write a finite :class:`~decimal.Decimal` in canonical form (CONV-020)."""
     if not value.is_finite():
-        raise InvalidAmount(f"{value} is not a finite decimal")
+        raise InvalidAmountError(f"{value} is not a finite decimal")
     sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
     coefficient = int("".join(map(str, digits))) if digits else 0

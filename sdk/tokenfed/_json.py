@@ -2,7 +2,7 @@
 
 Python's :mod:`json` accepts duplicate member names (keeping the last), ``NaN``, unbounded
 integers, lone surrogates and binary floats. Every tokenfed document goes through
-:func:`loads` instead, which refuses all of these with :class:`~tokenfed.errors.Malformed`.
+:func:`loads` instead, which refuses all of these with :class:`~tokenfed.errors.MalformedError`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import rfc8785
 
-from .errors import Malformed
+from .errors import MalformedError
 
 __all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "canonical_bytes", "digest", "loads"]
 
@@ -31,7 +31,7 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for name, _ in pairs:
             if name in seen:
-                raise Malformed(f"duplicate member name {name!r} (CONV-011)")
+                raise MalformedError(f"duplicate member name {name!r} (CONV-011)")
             seen.add(name)
     return obj
 
@@ -49,7 +49,7 @@ _WHITESPACE = " \t\n\r"
 def _check_integers(value: Any) -> None:
     if type(value) is int:
         if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            raise Malformed(f"integer {str(value)[:24]} is outside +-(2^53 - 1) (CONV-012)")
+            raise MalformedError(f"integer {str(value)[:24]} is outside +-(2^53 - 1) (CONV-012)")
     elif isinstance(value, dict):
         for member in value.values():
             _check_integers(member)
@@ -59,13 +59,13 @@ def _check_integers(value: Any) -> None:
 
 
 def _no_float(text: str) -> Any:
-    raise Malformed(
+    raise MalformedError(
         f"number {text[:24]} has a fraction or exponent; decimals are strings (CONV-013)"
     )
 
 
 def _no_constant(text: str) -> Any:
-    raise Malformed(f"{text} is not JSON (CONV-010)")
+    raise MalformedError(f"{text} is not JSON (CONV-010)")
 
 
 _DECODER = json.JSONDecoder(
@@ -108,7 +108,7 @@ def _check_strings(value: Any) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise Malformed("string holds a lone surrogate escape (CONV-014)") from None
+            raise MalformedError("string holds a lone surrogate escape (CONV-014)") from None
     elif isinstance(value, dict):
         for name, member in value.items():
             _check_strings(name)
@@ -122,7 +122,7 @@ def loads(data: bytes | str) -> Any:
     """Parse one I-JSON text strictly.
 
     Raises:
-        Malformed: invalid UTF-8, invalid JSON, duplicate member names, a number with a
+        MalformedError: invalid UTF-8, invalid JSON, duplicate member names, a number with a
             fraction or exponent, an integer outside +-(2^53 - 1), NaN or Infinity, a lone
             surrogate, or nesting deeper than :data:`MAX_DEPTH`.
     """
@@ -131,34 +131,36 @@ def loads(data: bytes | str) -> Any:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise Malformed(f"not UTF-8 at byte {exc.start} (CONV-010)") from None
+            raise MalformedError(f"not UTF-8 at byte {exc.start} (CONV-010)") from None
     else:
         text = data
         try:
             raw = data.encode("utf-8")
         except UnicodeEncodeError:
-            raise Malformed("text holds a lone surrogate (CONV-014)") from None
+            raise MalformedError("text holds a lone surrogate (CONV-014)") from None
     if not text or text[0] in _WHITESPACE or text[0] == "\ufeff":
         if text.startswith("\ufeff"):
-            raise Malformed("byte order mark before the JSON text (CONV-010)")
+            raise MalformedError("byte order mark before the JSON text (CONV-010)")
         text = text.strip(_WHITESPACE)
     screened = raw.translate(_SCREEN)
     if screened.count(b"{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
-        raise Malformed(f"nesting deeper than {MAX_DEPTH} levels (CONV-015)")
+        raise MalformedError(f"nesting deeper than {MAX_DEPTH} levels (CONV-015)")
     try:
         value, end = _SCAN(text, 0)
-    except Malformed:
+    except MalformedError:
         raise
     except StopIteration as exc:
-        raise Malformed(
+        raise MalformedError(
             f"not valid JSON: expecting a value at character {exc.value} (CONV-010)"
         ) from None
     except (ValueError, RecursionError) as exc:
         if "integer string conversion" in str(exc):
-            raise Malformed("an integer has far more digits than 2^53 - 1 (CONV-012)") from None
-        raise Malformed(f"not valid JSON: {exc} (CONV-010)") from None
+            raise MalformedError(
+                "an integer has far more digits than 2^53 - 1 (CONV-012)"
+            ) from None
+        raise MalformedError(f"not valid JSON: {exc} (CONV-010)") from None
     if end != len(text) and text[end:].strip(_WHITESPACE):
-        raise Malformed(f"not valid JSON: extra data at character {end} (CONV-010)")
+        raise MalformedError(f"not valid JSON: extra data at character {end} (CONV-010)")
     if _SIXTEEN_DIGITS in screened:
         _check_integers(value)
     if b"\\" in raw and b"\\u" in raw:  # a one-byte search first: much faster
@@ -171,7 +173,7 @@ def canonical_bytes(value: Any) -> bytes:
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
-        raise Malformed(f"cannot canonicalize: {exc}") from exc
+        raise MalformedError(f"cannot canonicalize: {exc}") from exc
 
 
 def digest(value: Any) -> str:

@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from ._decimal import MAX_DECIMAL_LENGTH, format_decimal, parse_decimal
 from ._json import MAX_SAFE_INTEGER
-from .errors import InvalidAmount, SchemaViolation, TokenfedError, UnsupportedVersion
+from .errors import InvalidAmountError, SchemaViolationError, TokenfedError, UnsupportedVersionError
 
 __all__ = [
     "SPEC_VERSION",
@@ -60,7 +60,7 @@ def _decimal_validator(
             return parse_decimal(
                 value, max_places=max_places, non_negative=non_negative, positive=positive
             )
-        except InvalidAmount as exc:
+        except InvalidAmountError as exc:
             raise PydanticCustomError(_DECIMAL_ERROR, "{reason}", {"reason": exc.message}) from None
 
     return BeforeValidator(check)
@@ -151,7 +151,7 @@ def check_version(value: Any) -> None:
     if isinstance(value, str):
         match = _VERSION.fullmatch(value)
         if match is not None and match.group(1) != SPEC_VERSION.split(".")[0]:
-            raise UnsupportedVersion(
+            raise UnsupportedVersionError(
                 f"ver {value!r} has major version {match.group(1)}; this implementation "
                 f"supports {SPEC_VERSION.split('.')[0]}.x (CONV-004)"
             )
@@ -168,13 +168,13 @@ def validate(model: type[ModelT], value: Any, *, what: str | None = None) -> Mod
     """Validate a parsed JSON value as ``model``.
 
     Raises:
-        UnsupportedVersion: ``ver`` names another major version (checked first, CONV-004).
-        InvalidAmount: the only failures are decimal members that are not canonical (CONV-023).
-        SchemaViolation: any other failure; ``detail["path"]`` names the first failing member.
+        UnsupportedVersionError: ``ver`` names another major version (checked first, CONV-004).
+        InvalidAmountError: the only failures are decimal members that are not canonical (CONV-023).
+        SchemaViolationError: any other failure; ``detail["path"]`` names the first failing member.
     """
     name = what or model.__name__
     if not isinstance(value, dict):
-        raise SchemaViolation(f"{name} must be a JSON object", detail={"path": "/"})
+        raise SchemaViolationError(f"{name} must be a JSON object", detail={"path": "/"})
     if "ver" in model.model_fields:
         check_version(value.get("ver"))
     try:
@@ -184,8 +184,10 @@ def validate(model: type[ModelT], value: Any, *, what: str | None = None) -> Mod
         first = errors[0]
         path = _location(first["loc"])
         if all(error["type"] == _DECIMAL_ERROR for error in errors):
-            raise InvalidAmount(f"{name}{path}: {first['msg']}", detail={"path": path}) from None
-        raise SchemaViolation(
+            raise InvalidAmountError(
+                f"{name}{path}: {first['msg']}", detail={"path": path}
+            ) from None
+        raise SchemaViolationError(
             f"{name}{path}: {first['msg']}", detail={"path": path, "errors": len(errors)}
         ) from None
     except TokenfedError:

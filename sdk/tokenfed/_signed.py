@@ -24,10 +24,10 @@ from . import _json, jws
 from ._json import MAX_DEPTH, MAX_SAFE_INTEGER
 from ._model import _DECIMAL_ERROR, Document, EntityId, NumericDate, check_version, validate
 from .errors import (
-    InvalidAmount,
-    InvalidSignature,
-    KeyNotValid,
-    Malformed,
+    InvalidAmountError,
+    InvalidSignatureError,
+    KeyNotValidError,
+    MalformedError,
 )
 from .keys import PrivateKey, PublicKey
 
@@ -82,14 +82,16 @@ def schema_before_semantics(exc: ValidationError, what: str) -> None:
     """Schema checks precede semantic checks (UNIT-030, FX-010).
 
     When nested semantic failures come together with schema failures that are all
-    non-canonical decimals, the decimals decide and :class:`~tokenfed.errors.InvalidAmount` is
+    non-canonical decimals, the decimals decide and :class:`~tokenfed.errors.InvalidAmountError` is
     raised (CONV-023); otherwise nothing happens and the caller re-raises.
     """
     errors = exc.errors(include_url=False)
     schema = [error for error in errors if error["type"] != _SEMANTIC]
     if schema and len(schema) < len(errors) and all(e["type"] == _DECIMAL_ERROR for e in schema):
         path = "/" + "/".join(str(part) for part in schema[0]["loc"])
-        raise InvalidAmount(f"{what}{path}: {schema[0]['msg']}", detail={"path": path}) from None
+        raise InvalidAmountError(
+            f"{what}{path}: {schema[0]['msg']}", detail={"path": path}
+        ) from None
 
 
 def copy_json(value: Any, *, what: str) -> Any:
@@ -98,7 +100,7 @@ def copy_json(value: Any, *, what: str) -> Any:
     The copy is what a document's digest is computed over, so later changes to the caller's
     object cannot change it. Floats (CONV-013), integers outside +-(2^53 - 1) (CONV-012),
     non-string member names, other Python types and nesting deeper than the limit (CONV-015)
-    raise :class:`~tokenfed.errors.Malformed`.
+    raise :class:`~tokenfed.errors.MalformedError`.
     """
     return _copy(value, what, "", 1)
 
@@ -109,24 +111,30 @@ def _copy(value: Any, what: str, path: str, depth: int) -> Any:
     if isinstance(value, int):
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             return value
-        raise Malformed(f"{what}{path or '/'}: integer {value} is outside +-(2^53 - 1) (CONV-012)")
+        raise MalformedError(
+            f"{what}{path or '/'}: integer {value} is outside +-(2^53 - 1) (CONV-012)"
+        )
     if depth > MAX_DEPTH:
-        raise Malformed(f"{what}{path}: nesting deeper than {MAX_DEPTH} levels (CONV-015)")
+        raise MalformedError(f"{what}{path}: nesting deeper than {MAX_DEPTH} levels (CONV-015)")
     if isinstance(value, dict):
         result: dict[str, Any] = {}
         for name, member in value.items():
             if not isinstance(name, str):
-                raise Malformed(f"{what}{path}: member name {name!r} is not a string (CONV-010)")
+                raise MalformedError(
+                    f"{what}{path}: member name {name!r} is not a string (CONV-010)"
+                )
             result[name] = _copy(member, what, f"{path}/{name}", depth + 1)
         return result
     if isinstance(value, list):
         return [_copy(item, what, f"{path}/{index}", depth + 1) for index, item in enumerate(value)]
     if isinstance(value, float):
-        raise Malformed(
+        raise MalformedError(
             f"{what}{path or '/'}: number {value!r} has a fraction or exponent; "
             "decimals are strings (CONV-013)"
         )
-    raise Malformed(f"{what}{path or '/'}: {type(value).__name__} is not a JSON value (CONV-010)")
+    raise MalformedError(
+        f"{what}{path or '/'}: {type(value).__name__} is not a JSON value (CONV-010)"
+    )
 
 
 def decode_claims(
@@ -160,8 +168,8 @@ def check_key_at(key: PublicKey, iat: int, requirement: str) -> None:
     """Refuse a document signed when its key was not valid (``key_not_valid``)."""
     try:
         key.validity.check(iat, key.kid)
-    except KeyNotValid as exc:
-        raise KeyNotValid(f"{exc.message} ({requirement})", detail=exc.detail) from None
+    except KeyNotValidError as exc:
+        raise KeyNotValidError(f"{exc.message} ({requirement})", detail=exc.detail) from None
 
 
 def is_json_text(text: str | bytes) -> bool:
@@ -171,9 +179,9 @@ def is_json_text(text: str | bytes) -> bool:
     return text.lstrip().startswith(("{", _BOM))
 
 
-def require_jws(what: str, requirement: str) -> InvalidSignature:
+def require_jws(what: str, requirement: str) -> InvalidSignatureError:
     """The error for unsigned claims offered where a verification key was given."""
-    return InvalidSignature(
+    return InvalidSignatureError(
         f"a verification key was given but the {what} is unsigned claims JSON; only a signed "
         f"{what} (a JWS) can be verified ({requirement})"
     )
@@ -249,10 +257,10 @@ class SignedDocument(Generic[ClaimsT]):
         """Validate claims (a parsed JSON object) without any signature.
 
         Raises:
-            Malformed: the value holds something no strict I-JSON text can (a float...).
-            UnsupportedVersion: ``ver`` of another major version (CONV-004).
-            InvalidAmount: the only schema failures are decimals (CONV-023).
-            SchemaViolation: any other schema or semantic failure (``nbf`` not before ``exp``).
+            MalformedError: the value holds something no strict I-JSON text can (a float...).
+            UnsupportedVersionError: ``ver`` of another major version (CONV-004).
+            InvalidAmountError: the only schema failures are decimals (CONV-023).
+            SchemaViolationError: any other schema or semantic failure (``nbf`` not before ``exp``).
         """
         if isinstance(value, Mapping) and not isinstance(value, dict):
             value = dict(value)
@@ -283,7 +291,7 @@ class SignedDocument(Generic[ClaimsT]):
         Text that starts with ``{`` (after whitespace) is claims JSON, parsed strictly; any
         other text is a JWS (:meth:`from_jws`), surrounding whitespace removed. A key can only
         verify a JWS: unsigned claims with a key raise
-        :class:`~tokenfed.errors.InvalidSignature`.
+        :class:`~tokenfed.errors.InvalidSignatureError`.
         """
         if is_json_text(text):
             if key is not None:

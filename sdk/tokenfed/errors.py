@@ -10,35 +10,35 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
-    "AmountMismatch",
-    "ChainBreak",
-    "IatInFuture",
+    "AmountMismatchError",
+    "ChainBreakError",
+    "IatInFutureError",
     "InternalError",
-    "InvalidAmount",
-    "InvalidKey",
-    "InvalidProof",
-    "InvalidSignature",
-    "InvalidUsage",
+    "InvalidAmountError",
+    "InvalidArgumentsError",
+    "InvalidKeyError",
+    "InvalidProofError",
+    "InvalidSignatureError",
+    "InvalidUsageError",
     "IoError",
-    "KeyNotValid",
-    "Malformed",
-    "RateCardMismatch",
-    "RateCardNotValid",
-    "RatesNotValid",
-    "Replay",
-    "SchemaViolation",
+    "KeyNotValidError",
+    "MalformedError",
+    "RateCardMismatchError",
+    "RateCardNotValidError",
+    "RatesNotValidError",
+    "ReplayError",
+    "SchemaViolationError",
     "TokenfedError",
-    "UnknownCurrency",
-    "UnknownKey",
-    "UnknownMeter",
-    "UnknownModel",
-    "UnknownRateCard",
-    "UnpricedMeter",
-    "UnsupportedAlg",
-    "UnsupportedCrit",
-    "UnsupportedTyp",
-    "UnsupportedVersion",
-    "UsageError",
+    "UnknownCurrencyError",
+    "UnknownKeyError",
+    "UnknownMeterError",
+    "UnknownModelError",
+    "UnknownRateCardError",
+    "UnpricedMeterError",
+    "UnsupportedAlgError",
+    "UnsupportedCritError",
+    "UnsupportedTypError",
+    "UnsupportedVersionError",
     "error_class",
     "registry",
 ]
@@ -82,7 +82,7 @@ class InternalError(TokenfedError):
     code = "internal_error"
 
 
-class Malformed(TokenfedError):
+class MalformedError(TokenfedError):
     """The input is not well-formed: not I-JSON, bad base64url, not a JWS, too large, too deep."""
 
     code = "malformed"
@@ -92,14 +92,14 @@ class Malformed(TokenfedError):
     )
 
 
-class SchemaViolation(TokenfedError):
+class SchemaViolationError(TokenfedError):
     """The document parses but does not match the schema of its kind."""
 
     code = "schema_violation"
     hint = "Compare the document with its JSON Schema in spec/schemas/; `detail` names the member."
 
 
-class InvalidAmount(TokenfedError):
+class InvalidAmountError(TokenfedError):
     """A decimal member is not a canonical decimal string, or is out of its allowed range."""
 
     code = "invalid_amount"
@@ -109,63 +109,63 @@ class InvalidAmount(TokenfedError):
     )
 
 
-class UnsupportedVersion(TokenfedError):
+class UnsupportedVersionError(TokenfedError):
     """The document's ``ver`` has a major version this implementation does not support."""
 
     code = "unsupported_version"
     hint = 'Send documents with ver "1.x", or upgrade to an implementation of that major version.'
 
 
-class UnknownMeter(TokenfedError):
+class UnknownMeterError(TokenfedError):
     """A usage names a meter that is neither registered nor a namespaced extension."""
 
     code = "unknown_meter"
     hint = "Use the meter names of the registry (spec/units.md) or a namespaced extension name."
 
 
-class InvalidUsage(TokenfedError):
+class InvalidUsageError(TokenfedError):
     """A usage object or vendor usage report is inconsistent (negative bucket, wrong type)."""
 
     code = "invalid_usage"
     hint = "Check the counts: they are integers >= 0 and parts never exceed their totals."
 
 
-class UnpricedMeter(TokenfedError):
+class UnpricedMeterError(TokenfedError):
     """A non-zero meter has no weight for this model in the rate card."""
 
     code = "unpriced_meter"
     hint = "Add a weight for that meter to the model in the rate card, or do not meter it."
 
 
-class UnknownModel(TokenfedError):
+class UnknownModelError(TokenfedError):
     """The usage names a model that the rate card does not price."""
 
     code = "unknown_model"
     hint = "Price the usage under a rate card that lists this model id."
 
 
-class RateCardNotValid(TokenfedError):
+class RateCardNotValidError(TokenfedError):
     """The rate card is not valid at the requested time (outside nbf <= t < exp)."""
 
     code = "rate_card_not_valid"
     hint = "Use the rate card that was in force at that time."
 
 
-class UnknownCurrency(TokenfedError):
+class UnknownCurrencyError(TokenfedError):
     """The exchange-rate set has no rate for the requested code."""
 
     code = "unknown_currency"
     hint = "Use a code listed in the exchange-rate set, or UTU."
 
 
-class RatesNotValid(TokenfedError):
+class RatesNotValidError(TokenfedError):
     """The exchange-rate set is not valid at the requested time."""
 
     code = "rates_not_valid"
     hint = "Use the exchange-rate set that was in force at that time."
 
 
-class UnsupportedTyp(TokenfedError):
+class UnsupportedTypError(TokenfedError):
     """The JWS ``typ`` header is missing or names another kind of document."""
 
     code = "unsupported_typ"
@@ -174,84 +174,84 @@ class UnsupportedTyp(TokenfedError):
     )
 
 
-class UnsupportedAlg(TokenfedError):
+class UnsupportedAlgError(TokenfedError):
     """The JWS ``alg`` is not allowed (only EdDSA and ES256), or not the one pinned to the key."""
 
     code = "unsupported_alg"
     hint = "Sign with EdDSA (Ed25519) or ES256, matching the algorithm of the key."
 
 
-class UnsupportedCrit(TokenfedError):
+class UnsupportedCritError(TokenfedError):
     """The JWS header carries ``crit``; no critical extension is supported."""
 
     code = "unsupported_crit"
     hint = "Remove the crit header parameter; tokenfed 1.0 defines no critical extensions."
 
 
-class UnknownKey(TokenfedError):
+class UnknownKeyError(TokenfedError):
     """No trusted key has the JWS ``kid`` for this issuer."""
 
     code = "unknown_key"
     hint = "Check the trust store: the issuer must publish this key (kid = RFC 7638 thumbprint)."
 
 
-class KeyNotValid(TokenfedError):
+class KeyNotValidError(TokenfedError):
     """The key was not valid at the document's time: not yet published, expired or revoked."""
 
     code = "key_not_valid"
     hint = "Check the key's validity window and revocation time in the trust store."
 
 
-class InvalidKey(TokenfedError):
+class InvalidKeyError(TokenfedError):
     """A JWK is malformed, of an unsupported type or curve, or private where public is needed."""
 
     code = "invalid_key"
     hint = "Use an Ed25519 (OKP) or P-256 (EC) JWK as written by `tokenfed keygen`."
 
 
-class InvalidSignature(TokenfedError):
+class InvalidSignatureError(TokenfedError):
     """The signature does not verify with the key."""
 
     code = "invalid_signature"
     hint = "The document was altered or signed with another key; obtain the original bytes."
 
 
-class UnknownRateCard(TokenfedError):
+class UnknownRateCardError(TokenfedError):
     """The receipt references a rate card the verifier does not have."""
 
     code = "unknown_rate_card"
     hint = "Give the verifier the rate card named by the receipt's rate_card.id."
 
 
-class RateCardMismatch(TokenfedError):
+class RateCardMismatchError(TokenfedError):
     """The referenced rate card's digest differs, or it was not valid at the receipt's iat."""
 
     code = "rate_card_mismatch"
     hint = "The issuer and verifier hold different versions of the rate card; compare digests."
 
 
-class AmountMismatch(TokenfedError):
+class AmountMismatchError(TokenfedError):
     """The receipt's amount is not what the rate card gives for its usage."""
 
     code = "amount_mismatch"
     hint = "Recompute the amount with the rate card named by the receipt; see spec/units.md."
 
 
-class IatInFuture(TokenfedError):
+class IatInFutureError(TokenfedError):
     """The document's ``iat`` is later than now plus the allowed clock skew."""
 
     code = "iat_in_future"
     hint = "Check the issuer's clock."
 
 
-class Replay(TokenfedError):
+class ReplayError(TokenfedError):
     """A ``jti`` already seen from this issuer arrived with different content."""
 
     code = "replay"
     hint = "Each receipt needs a jti unique per issuer; an identical resubmission is accepted."
 
 
-class ChainBreak(TokenfedError):
+class ChainBreakError(TokenfedError):
     """The receipt's ``seq``/``prev`` do not continue the tracked (iss, aud) stream."""
 
     code = "chain_break"
@@ -260,17 +260,17 @@ class ChainBreak(TokenfedError):
     )
 
 
-class InvalidProof(TokenfedError):
+class InvalidProofError(TokenfedError):
     """A Merkle inclusion proof does not lead to the batch root."""
 
     code = "invalid_proof"
     hint = "The batched receipt, its proof or its batch do not belong together."
 
 
-class UsageError(TokenfedError):
+class InvalidArgumentsError(TokenfedError):
     """The command line was used wrongly (CLI only; exit status 2)."""
 
-    code = "usage"
+    code = "invalid_arguments"
     hint = "Run the command with --help to see its arguments."
 
 

@@ -37,7 +37,7 @@ from ._signed import (
     SignedDocument,
     WireDocument,
 )
-from .errors import InvalidAmount, RatesNotValid, UnknownCurrency
+from .errors import InvalidAmountError, RatesNotValidError, UnknownCurrencyError
 
 __all__ = [
     "BASE",
@@ -129,16 +129,16 @@ def _exact_amount(amount: object, code: str, precision: int) -> tuple[int, int]:
         value = parse_decimal(amount, name="amount")
     elif isinstance(amount, Decimal):
         if not amount.is_finite():
-            raise InvalidAmount(f"amount {amount} is not a finite decimal (FX-023)")
+            raise InvalidAmountError(f"amount {amount} is not a finite decimal (FX-023)")
         _, digits, exponent = amount.as_tuple()
         assert isinstance(exponent, int)
         if len(digits) + max(exponent, 0) > MAX_DECIMAL_LENGTH:
-            raise InvalidAmount(f"amount has more than {MAX_DECIMAL_LENGTH} digits (CONV-022)")
+            raise InvalidAmountError(f"amount has more than {MAX_DECIMAL_LENGTH} digits (CONV-022)")
         value = amount
     elif isinstance(amount, int) and not isinstance(amount, bool):
         value = Decimal(amount)
     else:
-        raise InvalidAmount(
+        raise InvalidAmountError(
             f"amount must be a decimal string or a Decimal, not {type(amount).__name__} (FX-023)"
         )
     coefficient, places = scaled(value)
@@ -146,7 +146,7 @@ def _exact_amount(amount: object, code: str, precision: int) -> tuple[int, int]:
         coefficient //= 10
         places -= 1
     if places > precision:
-        raise InvalidAmount(
+        raise InvalidAmountError(
             f"amount {format_decimal(value)} has {places} fractional digits; {code} amounts "
             f"have at most {precision} (FX-023)",
             detail={"code": code, "precision": precision},
@@ -184,7 +184,7 @@ class ExchangeRates(SignedDocument[ExchangeRatesClaims]):
     def _quote(self, code: object, role: str) -> _Quote:
         quote = self._quotes.get(code) if isinstance(code, str) else None
         if quote is None:
-            raise UnknownCurrency(
+            raise UnknownCurrencyError(
                 f"{role} code {code!r} is not in exchange-rate set {self.claims.rates_id!r}; "
                 f"known: UTU, {', '.join(sorted(self.claims.rates))} (FX-022)",
                 detail={"code": code},
@@ -210,13 +210,13 @@ class ExchangeRates(SignedDocument[ExchangeRatesClaims]):
         :class:`~decimal.Decimal` (taken by value) or an int; negative amounts are allowed.
 
         Raises:
-            RatesNotValid: ``at`` outside ``nbf <= at < exp`` (FX-021).
-            UnknownCurrency: a code the set does not list (FX-022).
-            InvalidAmount: not a canonical decimal, or more fractional digits than the
+            RatesNotValidError: ``at`` outside ``nbf <= at < exp`` (FX-021).
+            UnknownCurrencyError: a code the set does not list (FX-022).
+            InvalidAmountError: not a canonical decimal, or more fractional digits than the
                 precision of ``from_code`` (FX-023).
         """
         if at is not None and not self._nbf <= at < self._exp:
-            raise RatesNotValid(
+            raise RatesNotValidError(
                 f"exchange-rate set {self.claims.rates_id!r} is valid for {self._nbf} <= t < "
                 f"{self._exp}, not at t = {at} (FX-021)",
                 detail={"at": at, "nbf": self._nbf, "exp": self._exp},

@@ -15,12 +15,12 @@ from typing import Any, NamedTuple
 from . import _json
 from ._b64 import b64decode, b64encode
 from .errors import (
-    InvalidSignature,
-    Malformed,
-    UnknownKey,
-    UnsupportedAlg,
-    UnsupportedCrit,
-    UnsupportedTyp,
+    InvalidSignatureError,
+    MalformedError,
+    UnknownKeyError,
+    UnsupportedAlgError,
+    UnsupportedCritError,
+    UnsupportedTypError,
 )
 from .keys import ALGORITHMS, PrivateKey, PublicKey
 
@@ -80,7 +80,7 @@ _checked_headers: dict[tuple[str, str], dict[str, Any]] = {}
 def _parse_header(segment: str) -> dict[str, Any]:
     header = _json.loads(b64decode(segment, what="JWS header"))
     if not isinstance(header, dict):
-        raise Malformed("the JWS header must be a JSON object (CONV-041)")
+        raise MalformedError("the JWS header must be a JSON object (CONV-041)")
     return header
 
 
@@ -92,12 +92,12 @@ def _check_header(segment: str, header: dict[str, Any], typ: str) -> None:
     """
     found_typ = header.get("typ")
     if not isinstance(found_typ, str) or _normal_typ(found_typ) != _normal_typ(typ):
-        raise UnsupportedTyp(f"expected typ {typ!r}, found {found_typ!r} (CONV-043)")
+        raise UnsupportedTypError(f"expected typ {typ!r}, found {found_typ!r} (CONV-043)")
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in ALGORITHMS:
-        raise UnsupportedAlg(f"alg {alg!r} is not allowed; only EdDSA and ES256 (CONV-042)")
+        raise UnsupportedAlgError(f"alg {alg!r} is not allowed; only EdDSA and ES256 (CONV-042)")
     if "crit" in header:
-        raise UnsupportedCrit("the crit header parameter is not supported (CONV-048)")
+        raise UnsupportedCritError("the crit header parameter is not supported (CONV-048)")
     if len(_checked_headers) >= _HEADER_CACHE_SIZE:
         _checked_headers.clear()
     _checked_headers[(segment, typ)] = header
@@ -126,22 +126,22 @@ def decode(token: str | bytes, typ: str, *, max_bytes: int = MAX_TOKEN_BYTES) ->
     """Parse a JWS and check everything that does not need the key (no signature check).
 
     Raises:
-        Malformed: over the size limit, not three canonical base64url segments, header or
+        MalformedError: over the size limit, not three canonical base64url segments, header or
             payload not a strict I-JSON object.
-        UnsupportedTyp: ``typ`` missing or not ``typ``.
-        UnsupportedAlg: ``alg`` missing or not in the registry (``none`` and HMAC included).
-        UnsupportedCrit: a ``crit`` header parameter is present.
+        UnsupportedTypError: ``typ`` missing or not ``typ``.
+        UnsupportedAlgError: ``alg`` missing or not in the registry (``none`` and HMAC included).
+        UnsupportedCritError: a ``crit`` header parameter is present.
     """
     if not isinstance(token, str):
         try:
             token = bytes(token).decode("ascii")
         except UnicodeDecodeError:
-            raise Malformed("a JWS compact serialization is ASCII (CONV-041)") from None
+            raise MalformedError("a JWS compact serialization is ASCII (CONV-041)") from None
     if len(token) > max_bytes:
-        raise Malformed(f"JWS is larger than {max_bytes} bytes (CONV-040)")
+        raise MalformedError(f"JWS is larger than {max_bytes} bytes (CONV-040)")
     parts = token.split(".")
     if len(parts) != 3:
-        raise Malformed("a JWS compact serialization has exactly three segments (CONV-041)")
+        raise MalformedError("a JWS compact serialization has exactly three segments (CONV-041)")
     header_b64, payload_b64, signature_b64 = parts
     header = _checked_headers.get((header_b64, typ))
     checked = header is not None
@@ -151,7 +151,7 @@ def decode(token: str | bytes, typ: str, *, max_bytes: int = MAX_TOKEN_BYTES) ->
     claims = _json.loads(payload)
     signature = b64decode(signature_b64, what="JWS signature")
     if not isinstance(claims, dict):
-        raise Malformed("the JWS payload must be a JSON object (CONV-041)")
+        raise MalformedError("the JWS payload must be a JSON object (CONV-041)")
     if not checked:
         _check_header(header_b64, header, typ)
     signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
@@ -162,13 +162,13 @@ def check_kid(header: Mapping[str, Any], key: PublicKey) -> None:
     """Refuse a header whose ``kid`` is not ``key``'s (CONV-045)."""
     kid = header.get("kid")
     if kid != key.kid:
-        raise UnknownKey(f"JWS kid {kid!r} is not the trusted key {key.kid} (CONV-045)")
+        raise UnknownKeyError(f"JWS kid {kid!r} is not the trusted key {key.kid} (CONV-045)")
 
 
 def check_alg(header: Mapping[str, Any], key: PublicKey) -> None:
     """Refuse a header whose ``alg`` is not the algorithm pinned to ``key`` (CONV-044)."""
     if header["alg"] != key.alg:
-        raise UnsupportedAlg(
+        raise UnsupportedAlgError(
             f"header alg {header['alg']!r} is not the algorithm {key.alg!r} "
             f"pinned to key {key.kid} (CONV-044)"
         )
@@ -178,7 +178,7 @@ def verify_signature(decoded: Decoded, key: PublicKey) -> None:
     """Check the pinned algorithm and the signature of a decoded JWS against ``key``."""
     check_alg(decoded.header, key)
     if not key.verify(decoded.signature, decoded.signing_input):
-        raise InvalidSignature("the JWS signature does not verify with the key (CONV-049)")
+        raise InvalidSignatureError("the JWS signature does not verify with the key (CONV-049)")
 
 
 def verify(

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from ._b64 import b64decode, b64encode
-from .errors import InvalidKey, KeyNotValid, Malformed
+from .errors import InvalidKeyError, KeyNotValidError, MalformedError
 
 __all__ = [
     "ALGORITHMS",
@@ -52,11 +52,11 @@ def thumbprint(jwk: Mapping[str, Any]) -> str:
     kty = jwk.get("kty")
     members = _THUMBPRINT_MEMBERS.get(kty) if isinstance(kty, str) else None
     if members is None:
-        raise InvalidKey(f"unsupported kty {kty!r}; expected OKP or EC (CONV-042)")
+        raise InvalidKeyError(f"unsupported kty {kty!r}; expected OKP or EC (CONV-042)")
     try:
         required = {name: jwk[name] for name in members}
     except KeyError as exc:
-        raise InvalidKey(f"JWK lacks the member {exc.args[0]!r}") from None
+        raise InvalidKeyError(f"JWK lacks the member {exc.args[0]!r}") from None
     text = json.dumps(required, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return b64encode(hashlib.sha256(text.encode("utf-8")).digest())
 
@@ -79,7 +79,7 @@ class KeyValidity:
         return self.revoked_at is None or t < self.revoked_at
 
     def check(self, t: int, kid: str) -> None:
-        """Raise :class:`~tokenfed.errors.KeyNotValid` unless the key was valid at ``t``."""
+        """Raise :class:`~tokenfed.errors.KeyNotValidError` unless the key was valid at ``t``."""
         if self.is_valid_at(t):
             return
         if self.revoked_at is not None and t >= self.revoked_at:
@@ -90,7 +90,9 @@ class KeyValidity:
             why = f"not valid before {self.nbf}"
         else:
             why = f"expired at {self.exp}"
-        raise KeyNotValid(f"key {kid} was not valid at {t}: {why}", detail={"kid": kid, "t": t})
+        raise KeyNotValidError(
+            f"key {kid} was not valid at {t}: {why}", detail={"kid": kid, "t": t}
+        )
 
     def to_members(self) -> dict[str, Any]:
         """JWK members that carry this window (``nbf``, ``exp``, ``revoked``)."""
@@ -112,30 +114,30 @@ class KeyValidity:
         nbf, exp, revoked = jwk.get("nbf"), jwk.get("exp"), jwk.get("revoked")
         for name, value in (("nbf", nbf), ("exp", exp)):
             if value is not None and (type(value) is not int or value < 0):
-                raise InvalidKey(f"JWK member {name} must be a NumericDate integer")
+                raise InvalidKeyError(f"JWK member {name} must be a NumericDate integer")
         revoked_at = reason = None
         if revoked is not None:
             if not isinstance(revoked, Mapping) or type(revoked.get("revoked_at")) is not int:
-                raise InvalidKey('JWK member revoked must be {"revoked_at": NumericDate, ...}')
+                raise InvalidKeyError('JWK member revoked must be {"revoked_at": NumericDate, ...}')
             revoked_at = revoked["revoked_at"]
             reason = revoked.get("reason")
             if reason is not None and not isinstance(reason, str):
-                raise InvalidKey("revoked.reason must be a string")
+                raise InvalidKeyError("revoked.reason must be a string")
         if nbf is not None and exp is not None and exp <= nbf:
-            raise InvalidKey("JWK exp must be later than nbf")
+            raise InvalidKeyError("JWK exp must be later than nbf")
         return cls(nbf=nbf, exp=exp, revoked_at=revoked_at, reason=reason)
 
 
 def _coordinate(jwk: Mapping[str, Any], name: str, size: int) -> bytes:
     value = jwk.get(name)
     if not isinstance(value, str):
-        raise InvalidKey(f"JWK member {name!r} must be a base64url string")
+        raise InvalidKeyError(f"JWK member {name!r} must be a base64url string")
     try:
         raw = b64decode(value, what=f"JWK member {name!r}")
-    except Malformed as exc:
-        raise InvalidKey(exc.message) from None
+    except MalformedError as exc:
+        raise InvalidKeyError(exc.message) from None
     if len(raw) != size:
-        raise InvalidKey(f"JWK member {name!r} must encode {size} bytes, not {len(raw)}")
+        raise InvalidKeyError(f"JWK member {name!r} must encode {size} bytes, not {len(raw)}")
     return raw
 
 
@@ -150,15 +152,15 @@ def _ed25519_point(encoded: bytes) -> tuple[int, int]:
     y = int.from_bytes(encoded, "little") & ((1 << 255) - 1)
     sign = encoded[31] >> 7
     if y >= _ED_P:
-        raise InvalidKey("Ed25519 public key: y is not reduced modulo p (RFC 8032 5.1.3)")
+        raise InvalidKeyError("Ed25519 public key: y is not reduced modulo p (RFC 8032 5.1.3)")
     u, v = (y * y - 1) % _ED_P, (_ED_D * y * y + 1) % _ED_P
     x = u * pow(v, 3, _ED_P) * pow(u * pow(v, 7, _ED_P), (_ED_P - 5) // 8, _ED_P) % _ED_P
     if v * x * x % _ED_P != u:
         if v * x * x % _ED_P != -u % _ED_P:
-            raise InvalidKey("Ed25519 public key is not a point on the curve (RFC 8032 5.1.3)")
+            raise InvalidKeyError("Ed25519 public key is not a point on the curve (RFC 8032 5.1.3)")
         x = x * _ED_SQRT_M1 % _ED_P
     if x == 0 and sign:
-        raise InvalidKey("Ed25519 public key: x = 0 with the sign bit set (RFC 8032 5.1.3)")
+        raise InvalidKeyError("Ed25519 public key: x = 0 with the sign bit set (RFC 8032 5.1.3)")
     if x & 1 != sign:
         x = _ED_P - x
     return x, y
@@ -180,23 +182,23 @@ def _check_ed25519(encoded: bytes) -> None:
     for _ in range(3):
         point = _ed25519_double(point)
     if point == (0, 1):
-        raise InvalidKey("Ed25519 public key has small order; it can sign anything")
+        raise InvalidKeyError("Ed25519 public key has small order; it can sign anything")
 
 
 def _check_common(jwk: Mapping[str, Any]) -> tuple[str, str]:
     if not isinstance(jwk, Mapping):
-        raise InvalidKey("a JWK must be a JSON object")
+        raise InvalidKeyError("a JWK must be a JSON object")
     kty, crv = jwk.get("kty"), jwk.get("crv")
     alg = _ALG_OF_CURVE.get(crv) if isinstance(crv, str) else None
     if alg is None or ALGORITHMS[alg][0] != kty:
-        raise InvalidKey(f"unsupported key type {kty!r}/{crv!r}; use OKP/Ed25519 or EC/P-256")
+        raise InvalidKeyError(f"unsupported key type {kty!r}/{crv!r}; use OKP/Ed25519 or EC/P-256")
     if "alg" in jwk and jwk["alg"] != alg:
-        raise InvalidKey(f"JWK alg {jwk['alg']!r} does not fit a {crv} key; expected {alg!r}")
+        raise InvalidKeyError(f"JWK alg {jwk['alg']!r} does not fit a {crv} key; expected {alg!r}")
     if "use" in jwk and jwk["use"] != "sig":
-        raise InvalidKey(f"JWK use {jwk['use']!r} is not 'sig'")
+        raise InvalidKeyError(f"JWK use {jwk['use']!r} is not 'sig'")
     kid = thumbprint(jwk)
     if "kid" in jwk and jwk["kid"] != kid:
-        raise InvalidKey(
+        raise InvalidKeyError(
             f"JWK kid {jwk['kid']!r} is not its RFC 7638 thumbprint {kid!r} (CONV-045)"
         )
     return alg, kid
@@ -311,7 +313,7 @@ def generate_key(alg: str = "EdDSA") -> PrivateKey:
         return PrivateKey(Ed25519PrivateKey.generate(), alg)
     if alg == "ES256":
         return PrivateKey(ec.generate_private_key(ec.SECP256R1()), alg)
-    raise InvalidKey(f"unsupported algorithm {alg!r}; use EdDSA or ES256 (CONV-042)")
+    raise InvalidKeyError(f"unsupported algorithm {alg!r}; use EdDSA or ES256 (CONV-042)")
 
 
 def load_public_jwk(jwk: Mapping[str, Any]) -> PublicKey:
@@ -328,10 +330,10 @@ def load_public_jwk(jwk: Mapping[str, Any]) -> PublicKey:
             x = int.from_bytes(_coordinate(jwk, "x", _P256_BYTES), "big")
             y = int.from_bytes(_coordinate(jwk, "y", _P256_BYTES), "big")
             if x >= _P256_P or y >= _P256_P:
-                raise InvalidKey("P-256 coordinates must be less than the field prime")
+                raise InvalidKeyError("P-256 coordinates must be less than the field prime")
             key = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
     except ValueError as exc:
-        raise InvalidKey(f"JWK does not describe a valid {alg} public key: {exc}") from None
+        raise InvalidKeyError(f"JWK does not describe a valid {alg} public key: {exc}") from None
     return PublicKey(key, alg, kid, validity)
 
 
@@ -339,7 +341,7 @@ def load_private_jwk(jwk: Mapping[str, Any]) -> PrivateKey:
     """Load a private JWK (one with ``d``) and check that ``d`` matches the public members."""
     alg, kid = _check_common(jwk)
     if "d" not in jwk:
-        raise InvalidKey("this JWK has no private member 'd'; a signing key is needed")
+        raise InvalidKeyError("this JWK has no private member 'd'; a signing key is needed")
     try:
         private: Ed25519PrivateKey | ec.EllipticCurvePrivateKey
         if alg == "EdDSA":
@@ -349,10 +351,10 @@ def load_private_jwk(jwk: Mapping[str, Any]) -> PrivateKey:
                 int.from_bytes(_coordinate(jwk, "d", _P256_BYTES), "big"), ec.SECP256R1()
             )
     except ValueError as exc:
-        raise InvalidKey(f"JWK does not describe a valid {alg} private key: {exc}") from None
+        raise InvalidKeyError(f"JWK does not describe a valid {alg} private key: {exc}") from None
     loaded = PrivateKey(private, alg)
     if loaded.kid != kid:
-        raise InvalidKey("JWK private member 'd' does not match its public members")
+        raise InvalidKeyError("JWK private member 'd' does not match its public members")
     return loaded
 
 
@@ -372,7 +374,7 @@ class KeySet:
         self._keys: dict[str, PublicKey] = {}
         for key in keys:
             if key.kid in self._keys:
-                raise InvalidKey(f"kid {key.kid} appears twice in the key set")
+                raise InvalidKeyError(f"kid {key.kid} appears twice in the key set")
             self._keys[key.kid] = key
 
     @classmethod
@@ -380,11 +382,11 @@ class KeySet:
         """Load ``{"keys": [JWK, ...]}``; every JWK must be public."""
         keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
         if not isinstance(keys, list):
-            raise InvalidKey('a JWKS must be an object with a "keys" array')
+            raise InvalidKeyError('a JWKS must be an object with a "keys" array')
         loaded = []
         for jwk in keys:
             if isinstance(jwk, Mapping) and "d" in jwk:
-                raise InvalidKey("a JWKS must not contain private keys (member 'd')")
+                raise InvalidKeyError("a JWKS must not contain private keys (member 'd')")
             loaded.append(load_public_jwk(jwk))
         return cls(loaded)
 

@@ -48,7 +48,14 @@ from types import TracebackType
 from typing import ClassVar, Protocol, Self
 
 from ._decimal import CANONICAL_DECIMAL, format_decimal
-from .errors import ChainBreak, InvalidAmount, IoError, Replay, SchemaViolation, TokenfedError
+from .errors import (
+    ChainBreakError,
+    InvalidAmountError,
+    IoError,
+    ReplayError,
+    SchemaViolationError,
+    TokenfedError,
+)
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
@@ -77,13 +84,13 @@ _TEXT_MEMBERS = ("iss", "jti", "aud", "sub", "rate_card_id", "receipt")
 
 def _check_text(owner: str, name: str, value: object) -> None:
     if not isinstance(value, str) or not value:
-        raise SchemaViolation(
+        raise SchemaViolationError(
             f"{owner}.{name} must be a non-empty string, not {value!r:.60}", detail={"member": name}
         )
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise SchemaViolation(
+        raise SchemaViolationError(
             f"{owner}.{name} holds a lone surrogate and cannot be stored as UTF-8",
             detail={"member": name},
         ) from None
@@ -91,7 +98,7 @@ def _check_text(owner: str, name: str, value: object) -> None:
 
 def _check_digest(owner: str, name: str, value: object) -> None:
     if not isinstance(value, str) or _DIGEST.fullmatch(value) is None:
-        raise SchemaViolation(
+        raise SchemaViolationError(
             f"{owner}.{name} must be 'sha256:' followed by 64 lowercase hex digits, "
             f"not {value!r:.80}",
             detail={"member": name},
@@ -108,8 +115,8 @@ class LedgerEntry:
     batched receipt) is what the next receipt's ``prev`` points to.
 
     Raises:
-        SchemaViolation: a member has the wrong type or form (the message names it).
-        InvalidAmount: ``amount`` is not a finite :class:`~decimal.Decimal`.
+        SchemaViolationError: a member has the wrong type or form (the message names it).
+        InvalidAmountError: ``amount`` is not a finite :class:`~decimal.Decimal`.
     """
 
     iss: str
@@ -129,17 +136,17 @@ class LedgerEntry:
         for name in _TEXT_MEMBERS:
             _check_text("LedgerEntry", name, getattr(self, name))
         if type(self.seq) is not int or self.seq < 1:
-            raise SchemaViolation(
+            raise SchemaViolationError(
                 f"LedgerEntry.seq must be an integer >= 1, not {self.seq!r:.40}",
                 detail={"member": "seq"},
             )
         if type(self.iat) is not int or self.iat < 0:
-            raise SchemaViolation(
+            raise SchemaViolationError(
                 f"LedgerEntry.iat must be an integer >= 0, not {self.iat!r:.40}",
                 detail={"member": "iat"},
             )
         if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
-            raise InvalidAmount(
+            raise InvalidAmountError(
                 f"LedgerEntry.amount must be a finite Decimal, not {self.amount!r:.60}",
                 detail={"member": "amount"},
             )
@@ -201,8 +208,8 @@ class ReceiptLedger(_Closable, Protocol):
 
         With ``expected_heads`` (the stream heads a verifier checked its receipts against), the
         call is all or nothing: if another writer moved one of those heads in the meantime it
-        raises :class:`~tokenfed.errors.ChainBreak`, and if any entry is a CONFLICT it raises
-        :class:`~tokenfed.errors.Replay`; nothing is stored then (REC-042, REC-043, REC-045).
+        raises :class:`~tokenfed.errors.ChainBreakError`, and if any entry is a CONFLICT it raises
+        :class:`~tokenfed.errors.ReplayError`; nothing is stored then (REC-042, REC-043, REC-045).
         """
         ...
 
@@ -462,7 +469,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         any other) rolls the whole call back and propagates.
 
         Raises:
-            SchemaViolation: an item is not a :class:`LedgerEntry` (nothing is stored).
+            SchemaViolationError: an item is not a :class:`LedgerEntry` (nothing is stored).
             IoError: SQLite failed (nothing is stored).
         """
         outcomes: list[InsertOutcome] = []
@@ -472,13 +479,13 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
                 row = execute(_STREAM_HEAD, (iss, aud)).fetchone()
                 found = None if row is None else (int(row[0]), str(row[1]))
                 if found != expected:
-                    raise ChainBreak(
+                    raise ChainBreakError(
                         f"stream {iss} -> {aud} moved while its receipts were checked "
                         f"(head {found}, expected {expected}); nothing was recorded (REC-043)"
                     )
             for entry in entries:
                 if not isinstance(entry, LedgerEntry):
-                    raise SchemaViolation(
+                    raise SchemaViolationError(
                         f"record() takes LedgerEntry items, not {type(entry).__name__}"
                     )
                 cursor = execute(
@@ -511,7 +518,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
                     else InsertOutcome.CONFLICT
                 )
                 if expected_heads is not None and outcomes[-1] is InsertOutcome.CONFLICT:
-                    raise Replay(
+                    raise ReplayError(
                         f"jti {entry.jti!r} of {entry.iss} was recorded meanwhile with other "
                         "content; nothing was recorded (REC-042)"
                     )
@@ -641,7 +648,7 @@ def _issue_one(
     next_seq, prev = (1, None) if row is None else (int(row[0]) + 1, str(row[1]))
     result = build(next_seq, prev)
     if not isinstance(result, tuple) or len(result) != 2:
-        raise SchemaViolation(
+        raise SchemaViolationError(
             f"build() must return (receipt_compact, receipt_digest), not {type(result).__name__}"
         )
     receipt, digest = result
@@ -679,7 +686,7 @@ class SqliteStreamStore(_SqliteStore, StreamStore):
         rolls the transaction back and propagates unchanged; the ``seq`` is not consumed.
 
         Raises:
-            SchemaViolation: ``iss``/``aud`` are not non-empty strings, or ``build`` did not
+            SchemaViolationError: ``iss``/``aud`` are not non-empty strings, or ``build`` did not
                 return ``(non-empty str, "sha256:" + 64 hex)`` (nothing is stored).
             IoError: SQLite failed (nothing is stored).
         """

@@ -29,21 +29,21 @@ from ._model import Document, EntityId, NumericDate, UtuAmount, check_version, v
 from ._pricing import fixed
 from ._signed import Version
 from .errors import (
-    AmountMismatch,
-    ChainBreak,
-    IatInFuture,
-    InvalidAmount,
-    InvalidKey,
-    InvalidProof,
-    InvalidSignature,
+    AmountMismatchError,
+    ChainBreakError,
+    IatInFutureError,
+    InvalidAmountError,
+    InvalidKeyError,
+    InvalidProofError,
+    InvalidSignatureError,
     IoError,
-    Malformed,
-    RateCardMismatch,
-    Replay,
-    SchemaViolation,
+    MalformedError,
+    RateCardMismatchError,
+    ReplayError,
+    SchemaViolationError,
     TokenfedError,
-    UnknownKey,
-    UnknownRateCard,
+    UnknownKeyError,
+    UnknownRateCardError,
 )
 from .keys import KeySet, KeyValidity, PrivateKey, PublicKey
 from .ledger import LedgerEntry, ReceiptLedger, StreamStore
@@ -246,10 +246,10 @@ class _ReceiptEnvelope(ReceiptClaims):
 def _validate_receipt(claims: dict[str, Any]) -> ReceiptClaims:
     """Step 8 of REC-040 with its precedence (REC-048): ``schema_violation``, then
     ``unknown_meter``, then ``invalid_usage``, then ``invalid_amount``."""
-    pending: InvalidAmount | None = None
+    pending: InvalidAmountError | None = None
     try:
         validate(_ReceiptEnvelope, claims, what="receipt")
-    except InvalidAmount as exc:
+    except InvalidAmountError as exc:
         pending = exc
     parse_usage(claims["usage"])
     if pending is not None:
@@ -277,7 +277,7 @@ def _sha256(data: bytes) -> str:
 
 def _check_issuer(iss: object) -> None:
     if not isinstance(iss, str) or _FAST_ENTITY.fullmatch(iss) is None:
-        raise SchemaViolation(
+        raise SchemaViolationError(
             f"trust store issuer {iss!r} is not an https entity id without query or fragment "
             "(CONV-001)"
         )
@@ -295,23 +295,25 @@ class TrustStore:
     def from_json(cls, value: Any) -> TrustStore:
         """Load ``{"ver": "1.0", "issuers": {iss: {"jwks": {"keys": [...]}}}}``."""
         if not isinstance(value, dict) or not isinstance(value.get("issuers"), dict):
-            raise SchemaViolation('a trust store is {"ver": "1.0", "issuers": {...}}')
+            raise SchemaViolationError('a trust store is {"ver": "1.0", "issuers": {...}}')
         check_version(value.get("ver"))
         issuers: dict[str, KeySet] = {}
         for iss, entry in value["issuers"].items():
             _check_issuer(iss)
             jwks = entry.get("jwks") if isinstance(entry, dict) else None
             if not isinstance(jwks, dict):
-                raise SchemaViolation(f'trust store issuer {iss} needs a "jwks" object')
+                raise SchemaViolationError(f'trust store issuer {iss} needs a "jwks" object')
             listed = jwks.get("keys")
             if isinstance(listed, list):
                 for jwk in listed:
                     if isinstance(jwk, dict) and "kid" not in jwk:
-                        raise InvalidKey(f"trust store key of {iss} has no kid (REC-034)")
+                        raise InvalidKeyError(f"trust store key of {iss} has no kid (REC-034)")
             keys = KeySet.from_jwks(jwks)
             for key in keys:
                 if key.validity.nbf is None:
-                    raise InvalidKey(f"trust store key {key.kid} of {iss} has no nbf (REC-034)")
+                    raise InvalidKeyError(
+                        f"trust store key {key.kid} of {iss} has no nbf (REC-034)"
+                    )
             issuers[iss] = keys
         return cls(issuers)
 
@@ -332,11 +334,11 @@ class TrustStore:
         }
 
     def key(self, iss: object, kid: object) -> PublicKey:
-        """The key ``kid`` listed under issuer ``iss`` (REC-033), else :class:`UnknownKey`."""
+        """The key ``kid`` listed under issuer ``iss`` (REC-033), else :class:`UnknownKeyError`."""
         keys = self._issuers.get(iss) if isinstance(iss, str) else None
         key = keys.get(kid) if keys is not None and isinstance(kid, str) else None
         if key is None:
-            raise UnknownKey(
+            raise UnknownKeyError(
                 f"no trusted key {kid!r} for issuer {iss!r} (REC-033)",
                 detail={"iss": iss, "kid": kid},
             )
@@ -349,7 +351,7 @@ class TrustStore:
     def with_key(self, iss: str, key: PublicKey) -> TrustStore:
         """A copy that also trusts ``key`` for ``iss`` (REC-030); the key needs ``nbf``."""
         if key.validity.nbf is None:
-            raise InvalidKey(f"key {key.kid} needs a validity window with nbf (REC-034)")
+            raise InvalidKeyError(f"key {key.kid} needs a validity window with nbf (REC-034)")
         _check_issuer(iss)
         current = self._issuers.get(iss, KeySet())
         issuers = dict(self._issuers)
@@ -429,7 +431,7 @@ class _StreamState:
 
     The ledger is read once per stream and per (iss, jti) while receipts are staged; the heads
     read are passed back when recording, so a concurrent writer to the same ledger makes the
-    whole batch fail (:class:`ChainBreak`, :class:`Replay`) rather than fork a stream.
+    whole batch fail (:class:`ChainBreakError`, :class:`ReplayError`) rather than fork a stream.
     """
 
     def __init__(self, ledger: ReceiptLedger | None) -> None:
@@ -488,8 +490,8 @@ class _StreamState:
         """Record staged receipts in one ledger transaction (REC-045); forget the memory copy.
 
         Raises:
-            ChainBreak, Replay: another writer changed a stream or recorded a jti meanwhile;
-                nothing was recorded and the staged receipts are dropped.
+            ChainBreakError, ReplayError: another writer changed a stream or recorded a jti
+                meanwhile; nothing was recorded and the staged receipts are dropped.
         """
         if self._ledger is None:
             return
@@ -572,7 +574,7 @@ class ReceiptVerifier:
         if text.startswith("{"):
             value = _json.loads(text)
             if not isinstance(value, dict):
-                raise Malformed("a batched receipt is a JSON object (REC-062)")
+                raise MalformedError("a batched receipt is a JSON object (REC-062)")
             return self._check_batched(value)
         return self._check_compact(text)
 
@@ -589,14 +591,14 @@ class ReceiptVerifier:
         if same is not None:
             if same:
                 return _duplicate(checked)
-            raise Replay(
+            raise ReplayError(
                 f"jti {claims['jti']!r} of {iss} was seen with other content (REC-042)",
                 detail={"iss": iss, "jti": claims["jti"]},
             )
         head = self._state.head(iss, claims["aud"])
         expected_seq, expected_prev = (1, None) if head is None else (head[0] + 1, head[1])
         if claims["seq"] != expected_seq or claims.get("prev") != expected_prev:
-            raise ChainBreak(
+            raise ChainBreakError(
                 f"stream {iss} -> {claims['aud']} expects seq {expected_seq} with prev "
                 f"{expected_prev}; got seq {claims['seq']} with prev {claims.get('prev')} "
                 "(REC-043)",
@@ -623,12 +625,12 @@ class ReceiptVerifier:
         """
         statement = self._batch_statement(batch)
         if len(claims_bytes) != statement.tree_size:
-            raise InvalidProof(
+            raise InvalidProofError(
                 f"batch {statement.batch_id} has tree_size {statement.tree_size}, "
                 f"got {len(claims_bytes)} receipts (REC-064)"
             )
         if _merkle.root(claims_bytes) != statement.tree_root:
-            raise InvalidProof(
+            raise InvalidProofError(
                 f"receipts do not give the root of batch {statement.batch_id} (REC-064)"
             )
         results: list[VerifiedReceipt | TokenfedError] = []
@@ -651,7 +653,9 @@ class ReceiptVerifier:
         key = self._key_at(claims.get("iss"), decoded.header, claims.get("iat"))
         # Step 6: signature (the pinned algorithm was checked with the key).
         if not key.verify(decoded.signature, decoded.signing_input):
-            raise InvalidSignature("the receipt signature does not verify with the key (CONV-049)")
+            raise InvalidSignatureError(
+                "the receipt signature does not verify with the key (CONV-049)"
+            )
         # Steps 7-11.
         self._check_claims(claims)
         return VerifiedReceipt(
@@ -662,7 +666,7 @@ class ReceiptVerifier:
         key = self._trust.key(iss, header.get("kid"))
         jws.check_alg(header, key)
         if type(iat) is int and not key.validity.is_valid_at(iat):
-            key.validity.check(iat, key.kid)  # raises KeyNotValid with the reason
+            key.validity.check(iat, key.kid)  # raises KeyNotValidError with the reason
         return key
 
     def _check_claims(self, claims: dict[str, Any]) -> None:
@@ -682,26 +686,30 @@ class ReceiptVerifier:
         # Step 9: time.
         now = self._clock()
         if iat > now + self._skew:
-            raise IatInFuture(f"iat {iat} is more than {self._skew} s after now ({now}) (REC-041)")
+            raise IatInFutureError(
+                f"iat {iat} is more than {self._skew} s after now ({now}) (REC-041)"
+            )
         # Step 10: rate card.
         card = self._cards.get(card_id)
         if card is None:
-            raise UnknownRateCard(
+            raise UnknownRateCardError(
                 f"no rate card {card_id!r} is known to this verifier (REC-040)",
                 detail={"rate_card": card_id},
             )
         if card.digest != card_digest:
-            raise RateCardMismatch(
+            raise RateCardMismatchError(
                 f"rate card {card.id!r} has digest {card.digest}, the receipt names "
                 f"{card_digest} (REC-040)"
             )
         if not card.is_valid_at(iat):
-            raise RateCardMismatch(f"rate card {card.id!r} was not valid at iat {iat} (REC-040)")
+            raise RateCardMismatchError(
+                f"rate card {card.id!r} was not valid at iat {iat} (REC-040)"
+            )
         # Step 11: amount, compared as integers of 10^-6 UTU.
         expected = card.micro_amount_of(model, meters)  # validity at iat checked just above
         if expected != amount:
             shown = format_decimal(fixed(expected, 6))
-            raise AmountMismatch(
+            raise AmountMismatchError(
                 f"amount {claims['amount']} UTU is not what rate card {card.id!r} gives for the "
                 f"usage: {shown} UTU (REC-040)",
                 detail={"expected": shown, "amount": claims["amount"]},
@@ -723,7 +731,7 @@ class ReceiptVerifier:
             and isinstance(path, list)
             and isinstance(batch, str)
         ):
-            raise Malformed(
+            raise MalformedError(
                 "a batched receipt needs claims (string), leaf_index (integer), audit_path "
                 "(array) and batch (string) (REC-062)"
             )
@@ -733,7 +741,7 @@ class ReceiptVerifier:
         statement = self._batch_statement(batch)
         # Step 3: proof.
         if not statement.inclusion.verify_hex(_merkle.leaf_hash(leaf), index, path):
-            raise InvalidProof(
+            raise InvalidProofError(
                 f"inclusion proof for leaf {index} does not lead to the root of batch "
                 f"{statement.batch_id} (REC-062)"
             )
@@ -745,15 +753,15 @@ class ReceiptVerifier:
     ) -> VerifiedReceipt:
         claims = _json.loads(leaf)
         if not isinstance(claims, dict):
-            raise Malformed("batched receipt claims must be a JSON object (REC-062)")
+            raise MalformedError("batched receipt claims must be a JSON object (REC-062)")
         if claims.get("iss") != statement.iss:
-            raise InvalidProof(
+            raise InvalidProofError(
                 f"claims iss {claims.get('iss')!r} is not the batch issuer {statement.iss} "
                 "(REC-062)"
             )
         iat = claims.get("iat")
         if type(iat) is int and iat > statement.iat:
-            raise InvalidProof(
+            raise InvalidProofError(
                 f"receipt iat {iat} is later than its batch statement's iat {statement.iat} "
                 "(REC-065)"
             )
@@ -776,7 +784,9 @@ class ReceiptVerifier:
         claims = decoded.claims
         key = self._key_at(claims.get("iss"), decoded.header, claims.get("iat"))
         if not key.verify(decoded.signature, decoded.signing_input):
-            raise InvalidSignature("the batch signature does not verify with the key (CONV-049)")
+            raise InvalidSignatureError(
+                "the batch signature does not verify with the key (CONV-049)"
+            )
         parsed = validate(BatchClaims, claims, what="batch statement")
         statement = _Batch(
             iss=parsed.iss,

@@ -54,12 +54,12 @@ from ._signed import (
     semantic_error,
 )
 from .errors import (
-    InvalidUsage,
-    RateCardNotValid,
-    SchemaViolation,
-    UnknownMeter,
-    UnknownModel,
-    UnpricedMeter,
+    InvalidUsageError,
+    RateCardNotValidError,
+    SchemaViolationError,
+    UnknownMeterError,
+    UnknownModelError,
+    UnpricedMeterError,
 )
 
 __all__ = [
@@ -99,34 +99,34 @@ MinimumAmount = Annotated[
 def _check_usage(value: Any) -> None:
     """The usage checks of UNIT-007, in order: shape, meter names, counts."""
     if not isinstance(value, dict):
-        raise SchemaViolation(
+        raise SchemaViolationError(
             f"usage must be a JSON object, not {type(value).__name__} (UNIT-002)",
             detail={"path": "/"},
         )
     model = value.get("model")
     if not isinstance(model, str) or not 1 <= len(model) <= MAX_MODEL_LENGTH:
-        raise SchemaViolation(
+        raise SchemaViolationError(
             f"usage/model must be a string of 1 to {MAX_MODEL_LENGTH} characters, not "
             f"{reprlib.repr(model)} (UNIT-002)",
             detail={"path": "/model"},
         )
     meters = value.get("meters")
     if not isinstance(meters, dict):
-        raise SchemaViolation(
+        raise SchemaViolationError(
             "usage/meters must be a JSON object of meter name -> count, not "
             f"{reprlib.repr(meters)} (UNIT-002)",
             detail={"path": "/meters"},
         )
     for name in meters:
         if not is_meter_name(name):
-            raise UnknownMeter(
+            raise UnknownMeterError(
                 f"usage/meters: {reprlib.repr(name)} is neither a registered meter nor an "
                 "extension name such as 'acme.gpu_seconds' (UNIT-003, UNIT-008)",
                 detail={"path": f"/meters/{name}"},
             )
     for name, count in meters.items():
         if type(count) is not int or not 0 <= count <= _MAX_COUNT:
-            raise InvalidUsage(
+            raise InvalidUsageError(
                 f"usage/meters/{name} is {reprlib.repr(count)}; a count is an integer from 0 "
                 "to 2^53-1 (UNIT-004)",
                 detail={"path": f"/meters/{name}"},
@@ -136,9 +136,9 @@ def _check_usage(value: Any) -> None:
 class Usage(Document):
     """What one request consumed: a model id and a count per meter (UNIT-002..UNIT-007).
 
-    Validating a usage raises :class:`~tokenfed.errors.SchemaViolation` for a wrong shape,
-    :class:`~tokenfed.errors.UnknownMeter` for a name that is neither registered nor an
-    extension name, and :class:`~tokenfed.errors.InvalidUsage` for a count that is not an
+    Validating a usage raises :class:`~tokenfed.errors.SchemaViolationError` for a wrong shape,
+    :class:`~tokenfed.errors.UnknownMeterError` for a name that is neither registered nor an
+    extension name, and :class:`~tokenfed.errors.InvalidUsageError` for a count that is not an
     integer in 0..2^53-1, in that order.
     """
 
@@ -301,9 +301,9 @@ class RateCard(SignedDocument[RateCardClaims]):
         ``at`` is the pricing time (a receipt's ``iat``); ``None`` skips the validity check.
 
         Raises:
-            RateCardNotValid: ``at`` is outside ``nbf <= at < exp`` (UNIT-042).
-            UnknownModel: the card has no rates for ``usage.model`` (UNIT-043).
-            UnpricedMeter: a non-zero meter has no effective weight (UNIT-046).
+            RateCardNotValidError: ``at`` is outside ``nbf <= at < exp`` (UNIT-042).
+            UnknownModelError: the card has no rates for ``usage.model`` (UNIT-043).
+            UnpricedMeterError: a non-zero meter has no effective weight (UNIT-046).
         """
         meters = usage.meters
         amount, tier, minimum_applied, table = self._priced(usage.model, meters, at)
@@ -338,14 +338,14 @@ class RateCard(SignedDocument[RateCardClaims]):
     ) -> tuple[int, int | None, bool, Table]:
         """Steps UNIT-042..UNIT-049: (amount in 10^-6 UTU, tier, minimum applied, weights)."""
         if at is not None and not self._nbf <= at < self._exp:
-            raise RateCardNotValid(
+            raise RateCardNotValidError(
                 f"rate card {self.claims.rate_card_id!r} is valid for {self._nbf} <= t < "
                 f"{self._exp}, not at t = {at} (UNIT-042)",
                 detail={"at": at, "nbf": self._nbf, "exp": self._exp},
             )
         compiled = self._compiled.get(model)
         if compiled is None:
-            raise UnknownModel(
+            raise UnknownModelError(
                 f"rate card {self.claims.rate_card_id!r} has no rates for model "
                 f"{model!r} (UNIT-043)",
                 detail={"model": model},
@@ -366,7 +366,7 @@ class RateCard(SignedDocument[RateCardClaims]):
             if count:
                 weight = weights.get(meter)
                 if weight is None:
-                    raise UnpricedMeter(
+                    raise UnpricedMeterError(
                         f"model {model!r} of rate card {self.claims.rate_card_id!r} has "
                         f"no weight for meter {meter!r} (count {count}) (UNIT-046)",
                         detail={"model": model, "meter": meter},
@@ -386,10 +386,10 @@ def parse_usage(value: object) -> Usage:
     """Validate a usage object (a parsed JSON object) (UNIT-007).
 
     Raises:
-        SchemaViolation: not an object, ``model`` not a string of 1..256 characters, or
+        SchemaViolationError: not an object, ``model`` not a string of 1..256 characters, or
             ``meters`` not an object (UNIT-002).
-        UnknownMeter: a meter name is neither registered nor an extension name (UNIT-003).
-        InvalidUsage: a count is not an integer in 0..2^53-1 (UNIT-004).
+        UnknownMeterError: a meter name is neither registered nor an extension name (UNIT-003).
+        InvalidUsageError: a count is not an integer in 0..2^53-1 (UNIT-004).
     """
     if isinstance(value, Usage):
         return value
@@ -400,7 +400,7 @@ def parse_usage(value: object) -> Usage:
     except ValidationError as exc:  # the usage rules above leave nothing for pydantic to catch
         first = exc.errors(include_url=False)[0]
         path = "/" + "/".join(str(part) for part in first["loc"])
-        raise SchemaViolation(
+        raise SchemaViolationError(
             f"usage{path}: {first['msg']} (UNIT-002)", detail={"path": path}
         ) from None
 
@@ -418,7 +418,7 @@ def from_openai(usage: Mapping[str, Any], model: str) -> Usage:
     ``openai.audio_in_tokens`` / ``openai.audio_out_tokens``. Only non-zero meters are kept.
 
     Raises:
-        InvalidUsage: a count that is not an integer in 0..2^53-1, parts exceeding their
+        InvalidUsageError: a count that is not an integer in 0..2^53-1, parts exceeding their
             total, members of both APIs mixed, or ``model`` not a 1..256 character string.
     """
     return _usage(check_model(model, "from_openai"), openai_meters(usage))
@@ -431,7 +431,7 @@ def from_anthropic(usage: Mapping[str, Any], model: str) -> Usage:
     inside ``output_tokens`` and stays in ``output``. Only non-zero meters are kept.
 
     Raises:
-        InvalidUsage: a count that is not an integer in 0..2^53-1, or a bad ``model``.
+        InvalidUsageError: a count that is not an integer in 0..2^53-1, or a bad ``model``.
     """
     return _usage(check_model(model, "from_anthropic"), anthropic_meters(usage))
 
@@ -444,7 +444,7 @@ def from_otel(attributes: Mapping[str, Any]) -> Usage:
     ``gen_ai.usage.output_tokens``. Only non-zero meters are kept.
 
     Raises:
-        InvalidUsage: a count that is not an integer in 0..2^53-1, parts exceeding their
+        InvalidUsageError: a count that is not an integer in 0..2^53-1, parts exceeding their
             total, or no model attribute.
     """
     model, meters = otel_usage(attributes)

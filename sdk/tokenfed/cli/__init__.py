@@ -2,8 +2,8 @@
 
 Exit status: 0 on success; 1 when the input is rejected, with one JSON object
 ``{"error": code, "message": ...}`` on standard error (CONV-050); 2 when the command line itself
-is wrong (code ``usage``). No traceback reaches the user; set ``TOKENFED_DEBUG=1`` to see one for
-an ``internal_error``.
+is wrong (code ``invalid_arguments``). No traceback reaches the user; set ``TOKENFED_DEBUG=1`` to
+see one for an ``internal_error``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from ..errors import InternalError, TokenfedError, UsageError
+from ..errors import InternalError, InvalidArgumentsError, TokenfedError
 from ._parser import build_parser
 
 __all__ = ["main"]
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         status: int = args.handler(args)
-    except UsageError as exc:
+    except InvalidArgumentsError as exc:
         _report(exc)
         return EXIT_USAGE
     except TokenfedError as exc:

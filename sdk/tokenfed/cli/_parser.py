@@ -1,4 +1,4 @@
-"""Argument parsing: one sub-command per task, usage errors raised as ``UsageError``."""
+"""Argument parsing: one sub-command per task, usage errors raised as ``InvalidArgumentsError``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 from typing import NoReturn
 
 from .. import __version__
-from ..errors import UsageError
+from ..errors import InvalidArgumentsError
 from . import _foundation, _receipts
 
 __all__ = ["build_parser"]
@@ -14,7 +14,7 @@ __all__ = ["build_parser"]
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
+        raise InvalidArgumentsError(f"{self.prog}: {message}")
 
 
 def numeric_date(text: str) -> int:

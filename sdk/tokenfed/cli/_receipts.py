@@ -12,7 +12,7 @@ from typing import Any
 from .. import _json, jws
 from .._b64 import b64decode
 from .._files import VerifierConfig, verify_file
-from ..errors import Malformed, error_class
+from ..errors import MalformedError, error_class
 from ..keys import KeyValidity
 from ..ledger import SqliteLedger, SqliteStreamStore
 from ..receipts import ReceiptIssuer, TrustStore
@@ -113,7 +113,7 @@ def receipt_inspect(args: argparse.Namespace) -> int:
     if text.startswith("{"):
         item = _json.loads(text)
         if not isinstance(item, dict) or not isinstance(item.get("claims"), str):
-            raise Malformed("a batched receipt is a JSON object with a claims string")
+            raise MalformedError("a batched receipt is a JSON object with a claims string")
         report["claims"] = _json.loads(b64decode(item["claims"], what="claims"))
         report["leaf_index"] = item.get("leaf_index")
         report["audit_path"] = item.get("audit_path")
