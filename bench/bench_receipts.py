@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tokenfed import _json
 from tokenfed.keys import KeyValidity, generate_key
-from tokenfed.receipts import ReceiptIssuer, ReceiptRequest, ReceiptVerifier, TrustStore
+from tokenfed.receipts import ReceiptIssuer, ReceiptRequest, ReceiptTracker, ReceiptVerifier
+from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard
 
 T0 = 1767225600
@@ -74,13 +75,13 @@ def main() -> int:
     args = parser.parse_args()
 
     key = generate_key("EdDSA")
-    card = RateCard.from_claims(CARD)
     trust = TrustStore.from_json(
         {
             "ver": "1.0",
             "issuers": {ISS: {"jwks": {"keys": [key.public_key(KeyValidity(nbf=T0)).to_jwk()]}}},
         }
     )
+    card = RateCard.from_jws(RateCard.sign(CARD, key), trust)
     clock = lambda: T0 + 3600  # noqa: E731
     issuer = ReceiptIssuer(key, ISS, card, clock=clock)
     tokens = [
@@ -122,14 +123,16 @@ def main() -> int:
 
     def sdk_single() -> int:
         verifier = ReceiptVerifier(trust, [card], clock=clock)
-        for token in tokens:
-            verifier.verify(token)
+        with ReceiptTracker().transaction() as tx:
+            for token in tokens:
+                tx.track(verifier.verify(token))
         return len(tokens)
 
     def sdk_batched() -> int:
         verifier = ReceiptVerifier(trust, [card], clock=clock)
-        for text in batched_text:
-            verifier.verify(text)
+        with ReceiptTracker().transaction() as tx:
+            for text in batched_text:
+                tx.track(verifier.verify(text))
         return len(batched_text)
 
     def sdk_whole_batch() -> int:

@@ -20,10 +20,11 @@ from tokenfed.keys import KeyValidity, generate_key
 from tokenfed.receipts import (
     ReceiptIssuer,
     ReceiptRequest,
+    ReceiptTracker,
     ReceiptVerifier,
-    TrustStore,
     pairwise_subject,
 )
+from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard, from_anthropic, from_openai
 
 T0 = 1767225600  # 2026-01-01T00:00:00Z
@@ -112,8 +113,12 @@ def show(title: str, value: object) -> None:
 
 def main() -> None:
     provider_key = generate_key("EdDSA")
+    clearing_key = generate_key("EdDSA")
+    # Signed documents are only ever used verified (UNIT-033): each with its publisher's key.
     card = RateCard.from_jws(RateCard.sign(RATE_CARD, provider_key), provider_key.public_key())
-    rates = ExchangeRates.from_claims(EXCHANGE_RATES)
+    rates = ExchangeRates.from_jws(
+        ExchangeRates.sign(EXCHANGE_RATES, clearing_key), clearing_key.public_key()
+    )
     show("Rate card", f"{card.id}, digest {card.digest}, signed by key {provider_key.kid}")
 
     total = Decimal(0)
@@ -142,14 +147,16 @@ def main() -> None:
     verifier = ReceiptVerifier(trust, [card], clock=lambda: NOW)
     subscriber = pairwise_subject(b"home-operator-secret-0001", PROVIDER, "account-4711")
 
+    tracker = ReceiptTracker()  # replay and chain state (in memory here; a ledger in production)
     receipts = [issuer.issue(aud=HOME, sub=subscriber, usage=usage) for _, usage in REQUESTS]
-    for receipt in receipts:
-        verified = verifier.verify(receipt)
-        print(
-            f"\nreceipt seq {verified.claims['seq']}: {verified.claims['amount']} UTU "
-            f"for {verified.claims['usage']['model']} verified (jti {verified.claims['jti']})"
-        )
-    show("One receipt, decoded", verifier.verify(receipts[0]).claims)
+    with tracker.transaction() as tx:
+        for receipt in receipts:
+            verified = tx.track(verifier.verify(receipt))
+            print(
+                f"\nreceipt seq {verified.seq}: {verified.raw['amount']} UTU for "
+                f"{verified.claims.usage.model} verified and recorded (jti {verified.jti})"
+            )
+    show("One receipt, decoded", verifier.verify(receipts[0]).raw)
 
     # Someone lowers the amount of a receipt after it was signed.
     head, payload, signature = receipts[1].split(".")
@@ -166,7 +173,8 @@ def main() -> None:
     batch = issuer.issue_batch(
         [ReceiptRequest(aud=other_home, sub=subscriber, usage=usage) for _, usage in REQUESTS * 4]
     )
-    results = [verifier.verify(item) for item in batch]
+    with tracker.transaction() as tx:
+        results = [tx.track(verifier.verify(item)) for item in batch]
     amount = sum((r.amount for r in results), Decimal(0))
     show(
         "Merkle batch",

@@ -880,6 +880,8 @@ def check_conversion(vector: dict[str, Any], context: Context) -> Outcome:
 # --------------------------------------------------------------------------- receipts
 
 RECEIPT_TYP = "tokenfed-receipt+jwt"
+RATE_CARD_TYP = "tokenfed-rate-card+jwt"
+_MAJOR_MINOR = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 BATCH_TYP = "tokenfed-receipt-batch+jwt"
 MAX_RECEIPT_BYTES = 16384
 CLOCK_SKEW = 300
@@ -976,6 +978,8 @@ def _parse_batched(receipt: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
         value = receipt.get(name)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise _Rejected("malformed", f"batched receipt member {name} is not a {kind.__name__}")
+    if not _MAJOR_MINOR.fullmatch(receipt["ver"]):
+        raise _Rejected("malformed", f"ver {receipt['ver']!r} is not MAJOR.MINOR")
     if not 0 <= receipt["leaf_index"] <= MAX_SAFE_INTEGER:
         raise _Rejected("malformed", f"leaf_index {receipt['leaf_index']} is out of range")
     if not all(isinstance(entry, str) for entry in receipt["audit_path"]):
@@ -997,20 +1001,25 @@ class _Verifier:
 
     context: Context
     keys: dict[str, dict[str, dict[str, Any]]]
-    cards: dict[str, tuple[dict[str, Any], str]]
+    cards: dict[str, dict[str, dict[str, Any]]]
     now: int
     seen: dict[tuple[str, str], str] = field(default_factory=dict)
     heads: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
 
     @classmethod
     def configure(cls, context: Context, store: Any, cards: list[Any], now: int) -> _Verifier:
-        """Load the trust store and the rate cards (each checked by UNIT-030 steps 4 to 6)."""
+        """Load the trust store and the rate cards: each a JWS verified with the trust store's
+        key for its iss (UNIT-031), then checked by UNIT-030 steps 4 to 6. Several versions of
+        one rate_card_id are held by digest (REC-049)."""
         keys = _load_trust_store(store, context)
-        held = {}
-        for card in cards:
-            card_digest = _check_rate_card(card, context)
-            held[card["rate_card_id"]] = (card, card_digest)
-        return cls(context, keys, held, now)
+        verifier = cls(context, keys, {}, now)
+        for token in cards:
+            card = _open_jws(token, RATE_CARD_TYP, MAX_TOKEN_BYTES, verifier.find_key, _key_window)
+            card_digest = _check_rate_card(card.claims, context)
+            if _digest(card.payload) != card_digest:
+                raise _Rejected("?", "a fixture rate card's payload is not the JCS of its claims")
+            verifier.cards.setdefault(card.claims["rate_card_id"], {})[card_digest] = card.claims
+        return verifier
 
     def find_key(self, header: dict[str, Any], claims: dict[str, Any]) -> dict[str, Any]:
         """REC-033: only a key listed under the claims' ``iss``, by the header's ``kid``."""
@@ -1079,13 +1088,14 @@ class _Verifier:
                 "iat_in_future", f"iat {iat} is after now {self.now} + {CLOCK_SKEW} s of skew"
             )
         reference = claims["rate_card"]
-        held = self.cards.get(reference["id"])
-        if held is None:
+        versions = self.cards.get(reference["id"])
+        if versions is None:
             raise _Rejected("unknown_rate_card", f"no rate card {reference['id']!r} is held")
-        card, card_digest = held
-        if card_digest != reference["digest"]:
+        card_digest = reference["digest"]
+        card = versions.get(card_digest)
+        if card is None:
             raise _Rejected(
-                "rate_card_mismatch", f"the card's digest is {card_digest}, not the receipt's"
+                "rate_card_mismatch", f"no held version of the card has the digest {card_digest}"
             )
         if not card["nbf"] <= iat < card["exp"]:
             raise _Rejected(
@@ -1116,7 +1126,7 @@ class _Verifier:
                 f"seq {seq} prev {prev} does not follow seq {head[0]} with digest {head[1]}",
             )
         self.seen[identity] = content_digest
-        self.heads[stream] = (seq, _digest(receipt_bytes))
+        self.heads[stream] = (seq, content_digest)  # REC-007: prev names the content digest
         return claims, False, amount
 
 
@@ -1130,7 +1140,7 @@ def check_receipts(vector: dict[str, Any], context: Context) -> Outcome:
         verifier = _Verifier.configure(
             context,
             fixtures["trust"][given["trust"]],
-            [fixtures["rate_cards"][name] for name in given["rate_cards"]],
+            [fixtures["rate_card_tokens"][name] for name in given["rate_cards"]],
             given["now"],
         )
     except _Rejected as rejected:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tokenfed import errors, jws
+from tokenfed import errors, hazmat, jws
 from tokenfed.exchange import (
     BASE,
     UTU_PRECISION,
@@ -202,7 +202,10 @@ def test_sign_and_verify_round_trip() -> None:
     """FX-001: a signed set carries typ tokenfed-exchange-rates+jwt and verifies with its key."""
     key = generate_key()
     token = ExchangeRates.sign(CLAIMS, key)
-    assert jws.decode(token, jws.TYP_EXCHANGE_RATES).header["typ"] == "tokenfed-exchange-rates+jwt"
+    assert (
+        hazmat.decode_unverified(token, jws.TYP_EXCHANGE_RATES).header["typ"]
+        == "tokenfed-exchange-rates+jwt"
+    )
     rates = ExchangeRates.from_jws(token, key.public_key())
     assert rates.token == token
     assert rates.digest == ExchangeRates.from_claims(CLAIMS).digest
@@ -261,7 +264,7 @@ def test_parse_refuses_unsigned_claims_when_a_key_is_given() -> None:
     """FX-011: with a key, unsigned claims are refused with invalid_signature."""
     key = generate_key()
     text = json.dumps(CLAIMS)
-    assert ExchangeRates.parse(text).id == "fx-test"
+    assert ExchangeRates.parse_unverified(text).id == "fx-test"
     with pytest.raises(errors.InvalidSignatureError) as caught:
         ExchangeRates.parse(text, key.public_key())
     assert "FX-011" in caught.value.message
@@ -270,9 +273,11 @@ def test_parse_refuses_unsigned_claims_when_a_key_is_given() -> None:
 def test_parse_is_strict_json() -> None:
     """FX-010 step 1 for claims text: strict I-JSON (CONV-011, CONV-013)."""
     with pytest.raises(errors.MalformedError):
-        ExchangeRates.parse('{"rates_id": "a", "rates_id": "b"}')
+        ExchangeRates.parse_unverified('{"rates_id": "a", "rates_id": "b"}')
     with pytest.raises(errors.MalformedError):
-        ExchangeRates.parse(json.dumps(CLAIMS).replace('"precision": 2', '"precision": 2.0'))
+        ExchangeRates.parse_unverified(
+            json.dumps(CLAIMS).replace('"precision": 2', '"precision": 2.0')
+        )
 
 
 def test_repr_names_the_set() -> None:

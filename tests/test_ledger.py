@@ -168,17 +168,17 @@ def test_outcomes_within_one_call(ledger: SqliteLedger) -> None:
 
 def test_stream_head_is_highest_seq_per_stream(ledger: SqliteLedger) -> None:
     """ledger: stream_head gives the highest recorded seq of (iss, aud) and its
-    receipt_digest, whatever the arrival order; streams are separate."""
+    content_digest (REC-007), whatever the arrival order; streams are separate."""
     assert ledger.stream_head(ISS, AUD) is None
     ledger.record([_entry(2, seq=3), _entry(0, seq=1)])
     ledger.record([_entry(1, seq=2)])
-    assert ledger.stream_head(ISS, AUD) == (3, _entry(2, seq=3).receipt_digest)
+    assert ledger.stream_head(ISS, AUD) == (3, _entry(2, seq=3).content_digest)
     ledger.record([_entry(10, aud="https://app.example", seq=1)])
     assert ledger.stream_head(ISS, "https://app.example") == (
         1,
-        _entry(10, aud="https://app.example", seq=1).receipt_digest,
+        _entry(10, aud="https://app.example", seq=1).content_digest,
     )
-    assert ledger.stream_head(ISS, AUD) == (3, _entry(2, seq=3).receipt_digest)
+    assert ledger.stream_head(ISS, AUD) == (3, _entry(2, seq=3).content_digest)
     assert ledger.stream_head("https://other.example", AUD) is None
 
 
@@ -263,7 +263,7 @@ def test_reopen_keeps_everything(ledger_path: Path) -> None:
         first.record([_entry(i, amount="0.3") for i in range(10)])
     with SqliteLedger(ledger_path) as second:
         assert second.lookup(ISS, "jti-4") == _entry(4, amount="0.3")
-        assert second.stream_head(ISS, AUD) == (10, _entry(9).receipt_digest)
+        assert second.stream_head(ISS, AUD) == (10, _entry(9).content_digest)
         assert second.totals() == {(ISS, AUD): (10, Decimal("3"))}
         assert second.record([_entry(4, amount="0.3")]) == [InsertOutcome.DUPLICATE]
 
@@ -510,8 +510,8 @@ def test_newer_stream_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     SqliteStreamStore(path).close()
     with sqlite3.connect(path) as raw:
-        raw.execute("UPDATE tokenfed_schema SET version = 2 WHERE component = 'stream_store'")
-    with pytest.raises(IoError, match="schema version 2"):
+        raw.execute("UPDATE tokenfed_schema SET version = 3 WHERE component = 'stream_store'")
+    with pytest.raises(IoError, match="schema version 3"):
         SqliteStreamStore(path)
 
 
@@ -656,7 +656,7 @@ def test_sigkill_inside_record_leaves_none_of_the_batch(
     assert _count(ledger_path) == 5
     with SqliteLedger(ledger_path) as reopened:
         assert reopened.lookup(ISS, "jti-0") is None
-        assert reopened.stream_head(ISS, AUD) == (1_000_005, _entry(1_000_004).receipt_digest)
+        assert reopened.stream_head(ISS, AUD) == (1_000_005, _entry(1_000_004).content_digest)
         again = spawn(_LEDGER_CHILD, ledger_path, 0, BATCH, "commit")
         _await_line(again, "committed")
         _kill(again)
@@ -757,3 +757,14 @@ def test_two_processes_issue_without_duplicate_seq(tmp_path: Path, spawn: Spawn)
             400,
             400,
         )
+
+
+def test_earlier_draft_schema_is_refused_with_a_reason(tmp_path: Path) -> None:
+    """ledger, streams: a file of schema version 1, whose chains link receipt bytes rather than
+    content digests (REC-007), is refused with io_error saying to start a new file."""
+    path = tmp_path / "old.sqlite"
+    SqliteStreamStore(path).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE tokenfed_schema SET version = 1 WHERE component = 'stream_store'")
+    with pytest.raises(IoError, match="start a new file"):
+        SqliteStreamStore(path)

@@ -18,8 +18,10 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from tokenfed import _json, errors
-from tokenfed._model import validate
-from tokenfed.receipts import BatchClaims, TrustStore, _validate_receipt
+from tokenfed._model import VERSION_PATTERN, validate
+from tokenfed.receipts import BatchClaims
+from tokenfed.receipts._claims import validate_receipt as _validate_receipt
+from tokenfed.trust import TrustStore
 from tokenfed_conformance.vectors import load_vectors, spec_dir
 
 VECTORS = load_vectors("receipts")
@@ -84,6 +86,9 @@ def _model_accepts(kind: str, document: dict[str, Any]) -> bool:
                 and type(document["leaf_index"]) is int
                 and document["leaf_index"] >= 0
                 and isinstance(document["audit_path"], list)
+                and all(isinstance(entry, str) for entry in document["audit_path"])
+                and isinstance(document["ver"], str)
+                and VERSION_PATTERN.fullmatch(document["ver"]) is not None
                 and isinstance(document["batch"], str)
             )
     except errors.TokenfedError:

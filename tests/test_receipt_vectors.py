@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from tokenfed.errors import TokenfedError
-from tokenfed.receipts import ReceiptVerifier, TrustStore
+from tokenfed.receipts import ReceiptTracker, ReceiptVerifier, VerifiedReceipt
+from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard
 from tokenfed_conformance.vectors import Vector, load_vectors
 
@@ -23,32 +24,50 @@ FIXTURES: dict[str, Any] = VECTORS.extra["fixtures"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
+TRUST_KEY = "default"
+
+
 def verifier_for(vector: Vector) -> ReceiptVerifier:
     trust = TrustStore.from_json(FIXTURES["trust"][vector.input["trust"]])
+    # Rate cards are used only verified (UNIT-031): each token with the default trust store.
+    card_trust = TrustStore.from_json(FIXTURES["trust"][TRUST_KEY])
     cards = [
-        RateCard.from_claims(FIXTURES["rate_cards"][name]) for name in vector.input["rate_cards"]
+        RateCard.from_jws(FIXTURES["rate_card_tokens"][name], card_trust)
+        for name in vector.input["rate_cards"]
     ]
     now = vector.input["now"]
     return ReceiptVerifier(trust, cards, clock=lambda: now)
+
+
+def run(vector: Vector) -> VerifiedReceipt:
+    verifier = verifier_for(vector)
+    tracker = ReceiptTracker()
+    with tracker.transaction() as tx:
+        for prior in vector.input["prior"]:
+            tx.track(verifier.verify(prior))
+        return tx.track(verifier.verify(vector.input["receipt"]))
 
 
 @pytest.mark.parametrize("vector", VECTORS.vectors, ids=lambda v: v.id)
 def test_receipt_vector(vector: Vector) -> None:
     """REC-040/REC-062: the SDK gives each vector's expected claims or error code."""
     if vector.error is None:
-        verifier = verifier_for(vector)
-        for prior in vector.input["prior"]:
-            verifier.verify(prior)
-        result = verifier.verify(vector.input["receipt"])
-        assert result.claims == vector.expected["claims"]
+        result = run(vector)
+        assert result.raw == vector.expected["claims"]
         assert result.duplicate is bool(vector.expected.get("duplicate", False))
     else:
         with pytest.raises(TokenfedError) as caught:
-            verifier = verifier_for(vector)
-            for prior in vector.input["prior"]:
-                verifier.verify(prior)
-            verifier.verify(vector.input["receipt"])
+            run(vector)
         assert caught.value.code == vector.error, caught.value.message
+
+
+def test_rate_card_tokens_are_the_fixture_claims() -> None:
+    """UNIT-031: each fixture token verifies with the trust store and carries the listed claims."""
+    trust = TrustStore.from_json(FIXTURES["trust"][TRUST_KEY])
+    for name, token in FIXTURES["rate_card_tokens"].items():
+        card = RateCard.from_jws(token, trust)
+        assert card.raw == FIXTURES["rate_cards"][name]
+        assert card.verified
 
 
 def test_every_receipt_error_code_has_a_vector() -> None:

@@ -387,7 +387,7 @@ def test_exchange_rates_token_is_not_a_rate_card() -> None:
     with pytest.raises(errors.UnsupportedTypError):
         RateCard.from_jws(token, key.public_key())
     with pytest.raises(errors.UnsupportedTypError):
-        RateCard.from_jws(token)
+        RateCard.from_jws_unverified(token)
 
 
 def test_version_checked_before_schema_in_jws() -> None:
@@ -471,13 +471,14 @@ def test_from_jws_without_key_skips_only_the_signature() -> None:
     token = RateCard.sign(CLAIMS, key)
     header, _, signature = token.split(".")
     other = RateCard.sign(_card(rate_card_id="other"), key).split(".")[1]
-    card = RateCard.from_jws(f"{header}.{other}.{signature}")
+    card = RateCard.from_jws_unverified(f"{header}.{other}.{signature}")
+    assert not card.verified
     assert card.id == "other"
     bad = jws.sign(_card(models={"m": {"weights": {"input": "-1"}}}), key, jws.TYP_RATE_CARD)
     with pytest.raises(errors.InvalidAmountError):
-        RateCard.from_jws(bad)
+        RateCard.from_jws_unverified(bad)
     with pytest.raises(errors.MalformedError):
-        RateCard.from_jws("not-a-jws")
+        RateCard.from_jws_unverified("not-a-jws")
 
 
 def test_parse_json_or_jws() -> None:
@@ -487,15 +488,15 @@ def test_parse_json_or_jws() -> None:
     text = '  {"iss": "https://tokens.provider-a.example", "rate_card_id": "pa-test", '
     text += '"ver": "1.0", "iat": 1795000000, "nbf": 1795000000, "exp": 1797600000, '
     text += '"unit": "UTU", "models": {"m": {"weights": {"input": "0.000001"}}}}'
-    assert RateCard.parse(text).id == "pa-test"
-    assert RateCard.parse(text.encode()).id == "pa-test"
+    assert RateCard.parse_unverified(text).id == "pa-test"
+    assert RateCard.parse_unverified(text.encode()).id == "pa-test"
     assert RateCard.parse(token + "\n", key.public_key()).token == token
     with pytest.raises(errors.MalformedError):
-        RateCard.parse('{"a": 1, "a": 2}')
+        RateCard.parse_unverified('{"a": 1, "a": 2}')
     with pytest.raises(errors.MalformedError):
-        RateCard.parse(text.replace('"iat": 1795000000', '"iat": 1795000000.0'))
+        RateCard.parse_unverified(text.replace('"iat": 1795000000', '"iat": 1795000000.0'))
     with pytest.raises(errors.MalformedError):
-        RateCard.parse("\ufeff" + text)
+        RateCard.parse_unverified("\ufeff" + text)
 
 
 def test_parse_refuses_unsigned_claims_when_a_key_is_given() -> None:

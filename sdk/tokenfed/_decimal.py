@@ -1,8 +1,9 @@
-"""Canonical decimal strings (CONV-020..CONV-023) and exact rounding.
+"""Canonical decimal strings (CONV-020..CONV-023) and the SDK's one home of exact arithmetic.
 
 Arithmetic on money and units is done on integers scaled by powers of ten, so a result never
 depends on the size of a :mod:`decimal` context. :class:`~decimal.Decimal` is the type at the
-API boundary only.
+API boundary only. Every conversion between a decimal (string or :class:`~decimal.Decimal`) and a
+scaled integer, and every half-to-even rounding, goes through this module.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from .errors import InvalidAmountError
 __all__ = [
     "CANONICAL_DECIMAL",
     "MAX_DECIMAL_LENGTH",
+    "divide_half_even",
     "format_decimal",
+    "from_scaled",
     "parse_decimal",
-    "round_half_even",
     "scaled",
+    "to_scaled",
 ]
 
 CANONICAL_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?")
@@ -102,13 +105,49 @@ def scaled(value: Decimal) -> tuple[int, int]:
     return coefficient, -exponent
 
 
-def round_half_even(numerator: int, denominator: int, places: int) -> Decimal:
-    """Round the rational ``numerator / denominator`` once, half to even, to ``places`` digits."""
+def to_scaled(value: Decimal | str, places: int) -> int:
+    """``value * 10**places`` as an exact integer.
+
+    ``value`` is a :class:`~decimal.Decimal` or a canonical decimal string (CONV-020) with at most
+    ``places`` fractional digits; more digits raise :class:`ValueError` (a programming error: the
+    caller validated the value first).
+    """
+    if isinstance(value, str):
+        point = value.find(".")
+        digits = 0 if point < 0 else len(value) - point - 1
+        coefficient = int(value) if point < 0 else int(value[:point] + value[point + 1 :])
+    else:
+        coefficient, digits = scaled(value)
+    if digits > places:
+        raise ValueError(f"{value} has more than {places} fractional digits")
+    factor: int = 10 ** (places - digits)
+    return coefficient * factor
+
+
+def from_scaled(value: int, places: int) -> Decimal:
+    """The exact :class:`~decimal.Decimal` ``value / 10**places``, without trailing zeros.
+
+    Built from a string or an int, so no :mod:`decimal` context can round it.
+    """
+    if not value or not places:
+        return Decimal(value)
+    text = str(value)
+    trimmed = text.rstrip("0")
+    zeros = len(text) - len(trimmed)
+    if zeros >= places:
+        return Decimal(value // 10**places)
+    return Decimal(f"{trimmed}e-{places - zeros}")
+
+
+def divide_half_even(numerator: int, denominator: int) -> int:
+    """The integer nearest to ``numerator / denominator``; of two equally near, the even one.
+
+    Symmetric about zero (FX-025), exact for any size of integer (CONV-024).
+    """
     if denominator <= 0:
         raise ValueError("denominator must be positive")
-    scaled_numerator = numerator * 10**places
-    quotient, remainder = divmod(scaled_numerator, denominator)
+    quotient, remainder = divmod(numerator, denominator)
     twice = 2 * remainder
-    if twice > denominator or (twice == denominator and quotient % 2 == 1):
+    if twice > denominator or (twice == denominator and quotient & 1):
         quotient += 1
-    return Decimal(f"{quotient}e-{places}")  # exact: no context rounding
+    return quotient

@@ -46,6 +46,8 @@ SPEC_VERSION = "1.0"
 """The version of the specification this SDK implements."""
 
 _VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+VERSION_PATTERN = _VERSION
+"""``MAJOR.MINOR`` without leading zeros (CONV-003), matched in full."""
 _DECIMAL_ERROR = "tokenfed_decimal"
 _DECIMAL_PATTERN = r"^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$"
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ._decimal import scaled
+from ._decimal import divide_half_even, to_scaled
 
 __all__ = [
     "AMOUNT_PLACES",
@@ -20,9 +20,7 @@ __all__ = [
     "CompiledModel",
     "Table",
     "compile_model",
-    "fixed",
     "round_to_amount",
-    "to_scale",
 ]
 
 WEIGHT_PLACES = 9
@@ -32,7 +30,6 @@ AMOUNT_PLACES = 6
 """Fractional digits of a UTU amount (UNIT-048)."""
 
 _DROP: int = 10 ** (WEIGHT_PLACES - AMOUNT_PLACES)
-_HALF: int = _DROP // 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,18 +50,9 @@ class CompiledModel:
     """The minimum amount times ``10**6``."""
 
 
-def to_scale(value: Decimal, places: int) -> int:
-    """``value * 10**places`` as an exact integer (``value`` has at most ``places`` digits)."""
-    coefficient, digits = scaled(value)
-    if digits > places:
-        raise ValueError(f"{value} has more than {places} fractional digits")
-    factor: int = 10 ** (places - digits)
-    return coefficient * factor
-
-
 def _table(weights: Mapping[str, Decimal]) -> Table:
     return Table(
-        {meter: to_scale(weight, WEIGHT_PLACES) for meter, weight in weights.items()},
+        {meter: to_scaled(weight, WEIGHT_PLACES) for meter, weight in weights.items()},
         dict(weights),
     )
 
@@ -85,27 +73,9 @@ def compile_model(
         merged.update(tier_weights)
         compiled.append((above_input, _table(merged)))
     compiled.sort(key=lambda item: item[0], reverse=True)
-    return CompiledModel(base, tuple(compiled), to_scale(minimum, AMOUNT_PLACES))
+    return CompiledModel(base, tuple(compiled), to_scaled(minimum, AMOUNT_PLACES))
 
 
 def round_to_amount(total: int) -> int:
     """Round a sum at scale ``10**9`` once, half to even, to scale ``10**6`` (UNIT-048)."""
-    quotient, remainder = divmod(total, _DROP)
-    if remainder > _HALF or (remainder == _HALF and quotient & 1):
-        quotient += 1
-    return quotient
-
-
-def fixed(value: int, places: int) -> Decimal:
-    """The exact :class:`~decimal.Decimal` ``value / 10**places``, without trailing zeros.
-
-    Built from a string or an int, so no :mod:`decimal` context can round it.
-    """
-    if not value or not places:
-        return Decimal(value)
-    text = str(value)
-    trimmed = text.rstrip("0")
-    zeros = len(text) - len(trimmed)
-    if zeros >= places:
-        return Decimal(value // 10**places)
-    return Decimal(f"{trimmed}e-{places - zeros}")
+    return divide_half_even(total, _DROP)

@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from . import _json, jws
+from . import _json, _jws
 from ._json import MAX_DEPTH, MAX_SAFE_INTEGER
 from ._model import _DECIMAL_ERROR, Document, EntityId, NumericDate, check_version, validate
 from .errors import (
@@ -30,6 +30,7 @@ from .errors import (
     MalformedError,
 )
 from .keys import PrivateKey, PublicKey
+from .trust import TrustStore
 
 __all__ = [
     "DocumentId",
@@ -138,30 +139,41 @@ def _copy(value: Any, what: str, path: str, depth: int) -> Any:
 
 
 def decode_claims(
-    token: str | bytes, typ: str, key: PublicKey | None, requirement: str
-) -> tuple[dict[str, Any], str]:
+    token: str | bytes, typ: str, trust: PublicKey | TrustStore | None, requirement: str
+) -> tuple[dict[str, Any], str, str | None]:
     """Run the JWS steps of CONV-060 (parse, type, algorithm, critical, key, signature).
 
-    The key step checks the ``kid`` (``unknown_key``), the pinned algorithm
-    (``unsupported_alg``) and, when the claims' ``iat`` is an integer, that the key was valid
-    at ``iat`` (``key_not_valid``, citing ``requirement``). With ``key`` ``None`` the key and
-    signature steps are skipped. Returns the claims and the token.
+    The key comes from ``trust``: the one key given, or the trust store's key listed under the
+    claims' ``iss`` with the header's ``kid``. The key step checks the ``kid``
+    (``unknown_key``), the pinned algorithm (``unsupported_alg``) and, when the claims' ``iat``
+    is an integer, that the key was valid at ``iat`` (``key_not_valid``, citing
+    ``requirement``). ``trust`` is ``None`` only for the explicitly unverified reads: then the key
+    and signature steps are skipped. Returns the claims, the token and the ``kid`` of the key that
+    verified it (``None`` when unverified).
     """
-    if key is None:
-        decoded = jws.decode(token, typ)
-        return decoded.claims, decoded.token
-    trusted = key
+    if trust is None:
+        decoded = _jws.decode(token, typ)
+        return decoded.claims, decoded.token, None
+    if not isinstance(trust, PublicKey | TrustStore):
+        raise TypeError(
+            f"trust must be a PublicKey or a TrustStore, not {type(trust).__name__}; "
+            "to read without verifying use from_jws_unverified"
+        )
 
-    def resolve(decoded: jws.Decoded) -> PublicKey:
-        jws.check_kid(decoded.header, trusted)
-        jws.check_alg(decoded.header, trusted)
+    def resolve(decoded: _jws.Decoded) -> PublicKey:
+        if isinstance(trust, PublicKey):
+            key = trust
+            _jws.check_kid(decoded.header, key)
+        else:
+            key = trust.key(decoded.claims.get("iss"), decoded.header.get("kid"))
+        _jws.check_alg(decoded.header, key)
         iat = decoded.claims.get("iat")
         if type(iat) is int:
-            check_key_at(trusted, iat, requirement)
-        return trusted
+            check_key_at(key, iat, requirement)
+        return key
 
-    decoded = jws.verify(token, typ, resolve)
-    return decoded.claims, decoded.token
+    decoded = _jws.verify(token, typ, resolve)
+    return decoded.claims, decoded.token, str(decoded.header["kid"])
 
 
 def check_key_at(key: PublicKey, iat: int, requirement: str) -> None:
@@ -222,12 +234,17 @@ ClaimsT = TypeVar("ClaimsT", bound=SignedClaims)
 class SignedDocument(Generic[ClaimsT]):
     """A validated signed document: its claims, a copy of them as received, their digest.
 
-    Build one with :meth:`from_claims`, :meth:`from_jws` or :meth:`parse`; sign claims with
-    :meth:`sign`. ``raw`` is a copy of the claims as received (unknown members included) and
-    ``digest`` their JCS digest (CONV-031). ``token`` is the JWS it was read from, if any.
+    Read a signed document with :meth:`from_jws` (or :meth:`parse`), which verifies it with a key
+    or a trust store: that is the only way to get a document that is :attr:`verified`. A
+    publisher preparing its own document builds it from claims with :meth:`from_claims` and signs
+    them with :meth:`sign`. :meth:`from_jws_unverified` and :meth:`parse_unverified` read without
+    a signature check, for display only; receivers that price, convert or verify receipts refuse
+    documents that are not verified. ``raw`` is a copy of the claims as received (unknown members
+    included) and ``digest`` their JCS digest (CONV-031). ``token`` is the JWS it was read from,
+    if any; ``verified_by`` the ``kid`` of the key that verified it, if any.
     """
 
-    __slots__ = ("_exp", "_nbf", "claims", "digest", "raw", "token")
+    __slots__ = ("_exp", "_nbf", "claims", "digest", "raw", "token", "verified_by")
 
     _model: ClassVar[type[SignedClaims]]
     _typ: ClassVar[str]
@@ -238,12 +255,14 @@ class SignedDocument(Generic[ClaimsT]):
     raw: dict[str, Any]
     digest: str
     token: str | None
+    verified_by: str | None
 
     def __init__(self, claims: ClaimsT, raw: dict[str, Any], token: str | None = None) -> None:
         """Wrap already validated claims; prefer the ``from_*`` constructors."""
         self.claims = claims
         self.raw = raw
         self.token = token
+        self.verified_by = None
         self.digest = _json.digest(raw)
         self._nbf = claims.nbf
         self._exp = claims.exp
@@ -269,40 +288,67 @@ class SignedDocument(Generic[ClaimsT]):
         claims: ClaimsT = validate(cls._model, raw, what=what)  # type: ignore[assignment]
         return cls(claims, raw)
 
-    @classmethod
-    def from_jws(cls, token: str | bytes, key: PublicKey | None = None) -> Self:
-        """Read the signed document (JWS compact with the kind's ``typ``).
+    @property
+    def verified(self) -> bool:
+        """Whether the document was read from a JWS whose signature was verified."""
+        return self.verified_by is not None
 
-        With ``key`` the signature is verified, the header ``kid`` must be the key's and the key
-        must have been valid at the claims' ``iat``. With ``key=None`` the signature is NOT
-        checked, but every other check is made (size, base64url, strict JSON, ``typ``,
-        ``alg``, ``crit``, version, schema): use this only for documents from a source already
-        trusted, e.g. one verified when it was stored.
+    @classmethod
+    def from_jws(cls, token: str | bytes, trust: PublicKey | TrustStore) -> Self:
+        """Read and verify the signed document (JWS compact with the kind's ``typ``).
+
+        ``trust`` is the publisher's key, or a trust store that lists the document's ``iss`` with
+        the key named by the header's ``kid``. The key must have been valid at the claims' ``iat``.
+
+        Raises:
+            MalformedError, UnsupportedTypError, UnsupportedAlgError, UnsupportedCritError,
+            UnknownKeyError, KeyNotValidError, InvalidSignatureError: the JWS steps of CONV-060.
+            UnsupportedVersionError, InvalidAmountError, SchemaViolationError: the claims.
         """
-        claims, compact = decode_claims(token, cls._typ, key, cls._key_requirement)
+        claims, compact, kid = decode_claims(token, cls._typ, trust, cls._key_requirement)
+        document = cls.from_claims(claims)
+        document.token = compact
+        document.verified_by = kid
+        return document
+
+    @classmethod
+    def from_jws_unverified(cls, token: str | bytes) -> Self:
+        """Read the signed document WITHOUT checking its signature (for display only).
+
+        Every check but the key and signature steps is made (size, base64url, strict JSON,
+        ``typ``, ``alg``, ``crit``, version, schema). The result is not :attr:`verified`; a
+        receipt verifier refuses it.
+        """
+        claims, compact, _ = decode_claims(token, cls._typ, None, cls._key_requirement)
         document = cls.from_claims(claims)
         document.token = compact
         return document
 
     @classmethod
-    def parse(cls, text: str | bytes, key: PublicKey | None = None) -> Self:
-        """Read the document given as claims JSON text or as a JWS.
+    def parse(cls, text: str | bytes, trust: PublicKey | TrustStore) -> Self:
+        """Read and verify the document given as JWS text (surrounding whitespace removed).
 
-        Text that starts with ``{`` (after whitespace) is claims JSON, parsed strictly; any
-        other text is a JWS (:meth:`from_jws`), surrounding whitespace removed. A key can only
-        verify a JWS: unsigned claims with a key raise
-        :class:`~tokenfed.errors.InvalidSignatureError`.
+        Unsigned claims JSON cannot be verified: it is refused with
+        :class:`~tokenfed.errors.InvalidSignatureError` (UNIT-032, FX-011).
         """
         if is_json_text(text):
-            if key is not None:
-                raise require_jws(cls._model._what, cls._unsigned_requirement)
+            raise require_jws(cls._model._what, cls._unsigned_requirement)
+        return cls.from_jws(text.strip(), trust)
+
+    @classmethod
+    def parse_unverified(cls, text: str | bytes) -> Self:
+        """Read the document given as claims JSON or as a JWS, WITHOUT any signature check.
+
+        For a publisher's own claims and for display; the result is not :attr:`verified`.
+        """
+        if is_json_text(text):
             return cls.from_claims(_json.loads(text))
-        return cls.from_jws(text.strip(), key)
+        return cls.from_jws_unverified(text.strip())
 
     @classmethod
     def sign(cls, claims: Mapping[str, Any], key: PrivateKey) -> str:
         """Validate claims and sign them as a JWS of the kind's ``typ``."""
-        return jws.sign(cls.from_claims(claims).raw, key, cls._typ)
+        return _jws.sign(cls.from_claims(claims).raw, key, cls._typ)
 
     def is_valid_at(self, t: int) -> bool:
         """Whether the document is in force at NumericDate ``t``: ``nbf <= t < exp``."""

@@ -23,14 +23,20 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from . import jws
-from ._decimal import MAX_DECIMAL_LENGTH, format_decimal, parse_decimal, scaled
+from . import _jws
+from ._decimal import (
+    MAX_DECIMAL_LENGTH,
+    divide_half_even,
+    format_decimal,
+    from_scaled,
+    parse_decimal,
+    scaled,
+)
 from ._model import (
     _SERIALIZE,
     _decimal_schema,
     _decimal_validator,
 )
-from ._pricing import fixed
 from ._signed import (
     DocumentId,
     SignedClaims,
@@ -166,7 +172,7 @@ class ExchangeRates(SignedDocument[ExchangeRatesClaims]):
     __slots__ = ("_quotes",)
 
     _model = ExchangeRatesClaims
-    _typ = jws.TYP_EXCHANGE_RATES
+    _typ = _jws.TYP_EXCHANGE_RATES
     _key_requirement = "FX-010"
     _unsigned_requirement = "FX-011"
 
@@ -227,11 +233,8 @@ class ExchangeRates(SignedDocument[ExchangeRatesClaims]):
         # amount * rate_to / rate_from, every factor an exact integer ratio (FX-024)
         numerator = coefficient * target.coefficient * 10 ** (source.places + target.precision)
         denominator = source.coefficient * 10 ** (places + target.places)
-        quotient, remainder = divmod(numerator, denominator)
-        twice = 2 * remainder
-        if twice > denominator or (twice == denominator and quotient & 1):
-            quotient += 1
-        return Conversion(fixed(quotient, target.precision), to_code, self.claims.rates_id)
+        quotient = divide_half_even(numerator, denominator)  # the one rounding (FX-025)
+        return Conversion(from_scaled(quotient, target.precision), to_code, self.claims.rates_id)
 
     def __repr__(self) -> str:
         return f"ExchangeRates(id={self.claims.rates_id!r}, digest={self.digest!r})"

@@ -47,7 +47,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import ClassVar, Protocol, Self
 
-from ._decimal import CANONICAL_DECIMAL, format_decimal
+from ._decimal import CANONICAL_DECIMAL, format_decimal, scaled
 from .errors import (
     ChainBreakError,
     InvalidAmountError,
@@ -69,10 +69,10 @@ __all__ = [
     "StreamStore",
 ]
 
-LEDGER_SCHEMA_VERSION = 1
+LEDGER_SCHEMA_VERSION = 2
 """Version of the receipt ledger's tables, kept in the ``tokenfed_schema`` table."""
 
-STREAM_SCHEMA_VERSION = 1
+STREAM_SCHEMA_VERSION = 2
 """Version of the stream store's tables, kept in the ``tokenfed_schema`` table."""
 
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
@@ -110,9 +110,10 @@ class LedgerEntry:
     """One accepted receipt, as the ledger stores it.
 
     The caller computes the two digests: ``content_digest`` identifies the receipt's content
-    (``sha256:`` of the JCS bytes of its claims) and decides duplicate versus replay;
-    ``receipt_digest`` (``sha256:`` of the compact JWS bytes, or of the Merkle leaf for a
-    batched receipt) is what the next receipt's ``prev`` points to.
+    (``sha256:`` of its claims bytes as received, REC-010): it decides duplicate versus replay
+    and is what the next receipt's ``prev`` names (REC-007). ``receipt_digest`` (``sha256:`` of
+    the compact JWS bytes, or of the Merkle leaf for a batched receipt) identifies the exact
+    bytes received, for audit.
 
     Raises:
         SchemaViolationError: a member has the wrong type or form (the message names it).
@@ -218,7 +219,7 @@ class ReceiptLedger(_Closable, Protocol):
         ...
 
     def stream_head(self, iss: str, aud: str) -> tuple[int, str] | None:
-        """Return the highest recorded ``seq`` of stream ``(iss, aud)`` and its receipt digest."""
+        """Return the highest recorded ``seq`` of stream ``(iss, aud)`` and its content digest."""
         ...
 
     def totals(
@@ -235,7 +236,7 @@ class StreamStore(_Closable, Protocol):
         """Issue the next receipt of stream ``(iss, aud)`` atomically.
 
         Reads the head, calls ``build(next_seq, prev_digest)`` (``prev_digest`` is ``None``
-        for ``seq`` 1), which returns ``(receipt_compact, receipt_digest)``, stores both as the
+        for ``seq`` 1), which returns ``(receipt_compact, content_digest)``, stores both as the
         new head and returns the receipt. If the process dies before the commit nothing is
         stored and the receipt was never returned; after it, :meth:`issued` returns it.
         """
@@ -325,7 +326,8 @@ class _SqliteStore:
                     + (
                         "upgrade tokenfed to open it."
                         if newer
-                        else "the file was not written by a release of tokenfed."
+                        else "it was written by an earlier draft release, whose streams chain "
+                        "receipt bytes rather than content digests (REC-007): start a new file."
                     ),
                     detail={"path": self._path, "schema_version": row[0]},
                 )
@@ -436,7 +438,7 @@ _SELECT_RECEIPT = (
 
 
 _STREAM_HEAD = (
-    "SELECT seq, receipt_digest FROM receipts WHERE iss = ? AND aud = ?"
+    "SELECT seq, content_digest FROM receipts WHERE iss = ? AND aud = ?"
     " ORDER BY seq DESC, rowid DESC LIMIT 1"
 )
 
@@ -549,7 +551,8 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
             raise self._damaged(f"the entry ({iss!r}, {jti!r})", exc) from exc
 
     def stream_head(self, iss: str, aud: str) -> tuple[int, str] | None:
-        """Return the highest recorded ``seq`` of ``(iss, aud)`` and its ``receipt_digest``.
+        """Return the highest recorded ``seq`` of ``(iss, aud)`` and its ``content_digest``,
+        which the next receipt of the stream names in ``prev`` (REC-007).
 
         If several entries of the stream share that ``seq`` (the ledger does not check
         chains), the one recorded last is returned.
@@ -606,11 +609,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
 
     def _scaled_text(self, text: object) -> tuple[int, int]:
         """``(coefficient, places)`` of a stored amount, parsed without a Decimal."""
-        canonical = self._stored_amount(text)
-        point = canonical.find(".")
-        if point < 0:
-            return int(canonical), 0
-        return int(canonical[:point] + canonical[point + 1 :]), len(canonical) - point - 1
+        return scaled(Decimal(self._stored_amount(text)))
 
     def _amount(self, text: object) -> Decimal:
         return Decimal(self._stored_amount(text))
@@ -628,7 +627,7 @@ _STREAM_TABLES = (
     " iss TEXT NOT NULL,"
     " aud TEXT NOT NULL,"
     " seq INTEGER NOT NULL CHECK (typeof(seq) = 'integer' AND seq >= 1),"
-    " receipt_digest TEXT NOT NULL,"
+    " content_digest TEXT NOT NULL,"
     " receipt TEXT NOT NULL,"
     " PRIMARY KEY (iss, aud, seq))",
 )
@@ -641,7 +640,7 @@ def _issue_one(
     build: Callable[[int, str | None], tuple[str, str]],
 ) -> str:
     row = connection.execute(
-        "SELECT seq, receipt_digest FROM issued WHERE iss = ? AND aud = ?"
+        "SELECT seq, content_digest FROM issued WHERE iss = ? AND aud = ?"
         " ORDER BY seq DESC LIMIT 1",
         (iss, aud),
     ).fetchone()
@@ -649,13 +648,13 @@ def _issue_one(
     result = build(next_seq, prev)
     if not isinstance(result, tuple) or len(result) != 2:
         raise SchemaViolationError(
-            f"build() must return (receipt_compact, receipt_digest), not {type(result).__name__}"
+            f"build() must return (receipt_compact, content_digest), not {type(result).__name__}"
         )
     receipt, digest = result
     _check_text("build() result", "receipt_compact", receipt)
-    _check_digest("build() result", "receipt_digest", digest)
+    _check_digest("build() result", "content_digest", digest)
     connection.execute(
-        "INSERT INTO issued (iss, aud, seq, receipt_digest, receipt) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO issued (iss, aud, seq, content_digest, receipt) VALUES (?, ?, ?, ?, ?)",
         (iss, aud, next_seq, digest, receipt),
     )
     return receipt
@@ -714,7 +713,7 @@ class SqliteStreamStore(_SqliteStore, StreamStore):
         """Return the last issued ``seq`` of ``(iss, aud)`` and its receipt digest, or ``None``."""
         with self._read("read a stream head") as connection:
             row = connection.execute(
-                "SELECT seq, receipt_digest FROM issued WHERE iss = ? AND aud = ?"
+                "SELECT seq, content_digest FROM issued WHERE iss = ? AND aud = ?"
                 " ORDER BY seq DESC LIMIT 1",
                 (iss, aud),
             ).fetchone()

@@ -25,9 +25,9 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, ValidationError, model_validator
 
-from . import _json, jws
+from . import _json, _jws
 from ._adapters import MAX_MODEL_LENGTH, anthropic_meters, check_model, openai_meters, otel_usage
-from ._decimal import format_decimal
+from ._decimal import format_decimal, from_scaled
 from ._meters import MAX_METER_NAME, METERS, is_extension_meter, is_meter_name, meter_order
 from ._model import (
     _SERIALIZE,
@@ -43,7 +43,6 @@ from ._pricing import (
     CompiledModel,
     Table,
     compile_model,
-    fixed,
     round_to_amount,
 )
 from ._signed import (
@@ -238,7 +237,10 @@ class Price:
         scaled_weights, weights = self._table.scaled, self._table.weights
         return tuple(
             PriceLine(
-                meter, count, weights[meter], fixed(count * scaled_weights[meter], WEIGHT_PLACES)
+                meter,
+                count,
+                weights[meter],
+                from_scaled(count * scaled_weights[meter], WEIGHT_PLACES),
             )
             for meter, count in sorted(self._counts.items(), key=_meter_key)
             if count
@@ -276,7 +278,7 @@ class RateCard(SignedDocument[RateCardClaims]):
     __slots__ = ("_compiled",)
 
     _model = RateCardClaims
-    _typ = jws.TYP_RATE_CARD
+    _typ = _jws.TYP_RATE_CARD
     _key_requirement = "UNIT-031"
     _unsigned_requirement = "UNIT-032"
 
@@ -311,7 +313,7 @@ class RateCard(SignedDocument[RateCardClaims]):
         # instance dict directly builds the same object in a fraction of the time.
         price: Price = _new(Price)
         price.__dict__.update(
-            amount=fixed(amount, AMOUNT_PLACES),
+            amount=from_scaled(amount, AMOUNT_PLACES),
             unit=UTU,
             rate_card_id=self.claims.rate_card_id,
             rate_card_digest=self.digest,
@@ -327,7 +329,7 @@ class RateCard(SignedDocument[RateCardClaims]):
 
         Verifiers that compare a claimed amount need nothing else, so no result object is built.
         """
-        return fixed(self._priced(model, meters, at)[0], AMOUNT_PLACES)
+        return from_scaled(self._priced(model, meters, at)[0], AMOUNT_PLACES)
 
     def micro_amount_of(self, model: str, meters: Mapping[str, int], at: int | None = None) -> int:
         """:meth:`amount_of` as an integer number of 10^-6 UTU (the precision of amounts)."""

@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tokenfed import _json, jws
+from tokenfed import _json
+from tokenfed import _jws as jws
 from tokenfed._b64 import b64encode
 from tokenfed.keys import KeyValidity, load_private_jwk
 from tokenfed.receipts import ReceiptIssuer, ReceiptRequest
@@ -110,6 +111,11 @@ def no_kid_trust_store() -> dict[str, Any]:
 
 CARD = RateCard.from_claims(CARD_CLAIMS)
 CARD_B = RateCard.from_claims(dict(CARD_CLAIMS, iss=PROVIDER_B, rate_card_id="provider-b-2026-01"))
+# The same rate_card_id published again with other weights (REC-049): receipts pick by digest.
+CARD_REISSUED_CLAIMS: dict[str, Any] = copy.deepcopy(CARD_CLAIMS)
+CARD_REISSUED_CLAIMS["iat"] = T0
+CARD_REISSUED_CLAIMS["models"]["qwen-max"]["weights"]["output"] = "0.0072"
+CARD_REISSUED = RateCard.from_claims(CARD_REISSUED_CLAIMS)
 
 
 def claims(**changes: Any) -> dict[str, Any]:
@@ -170,7 +176,10 @@ def header(key: str = "provider-a", **changes: Any) -> dict[str, Any]:
 
 
 def digest_of(token: str) -> str:
-    return "sha256:" + hashlib.sha256(token.encode("ascii")).hexdigest()
+    """The content digest of a receipt (REC-010): SHA-256 of its payload bytes as received,
+    which the next receipt of the stream names in ``prev`` (REC-007)."""
+    payload = base64.urlsafe_b64decode(token.split(".")[1] + "==")
+    return "sha256:" + hashlib.sha256(payload).hexdigest()
 
 
 def vector(
@@ -814,6 +823,63 @@ def build() -> dict[str, Any]:
         )
     )
 
+    # Several held rate cards with one id: the receipt's digest selects (REC-049).
+    reissued = claims(jti="r-reissued", rate_card={"id": CARD.id, "digest": CARD_REISSUED.digest})
+    reissued["amount"] = _fmt(CARD_REISSUED.price(_usage(USAGE)).amount)
+    add(
+        vector(
+            "valid-rate-card-version-by-digest",
+            "The verifier holds two versions of one rate_card_id; the receipt names the second "
+            "by its digest and is priced with it.",
+            ["REC-049", "REC-040"],
+            sign(reissued),
+            ok(reissued),
+            rate_cards=["default", "default-reissued"],
+        )
+    )
+    add(
+        vector(
+            "rate-card-mismatch-no-version-with-digest",
+            "The verifier holds only the reissued version of the rate card; the receipt names the "
+            "first version's digest.",
+            ["REC-049", "REC-040"],
+            t1,
+            err("rate_card_mismatch"),
+            rate_cards=["default-reissued"],
+        )
+    )
+    # The same claims signed twice: another header, so other signature bytes (REC-010, REC-042).
+    resigned = raw_token(
+        json.dumps(
+            {"kid": KEYS["provider-a"].kid, "typ": jws.TYP_RECEIPT, "alg": "EdDSA"},
+            separators=(",", ":"),
+        ),
+        _json.canonical_bytes(c1),
+    )
+    add(
+        vector(
+            "valid-same-claims-signed-twice",
+            "The claims of seq 1 signed again under a header with its members in another order: "
+            "other JWS bytes and signature, the same payload bytes, so the same content digest. "
+            "An identical resubmission: accepted as a duplicate, counted once.",
+            ["REC-010", "REC-042"],
+            resigned,
+            dict(ok(c1), duplicate=True),
+            prior=[t1],
+        )
+    )
+    add(
+        vector(
+            "valid-chain-after-resigned-twin",
+            "The re-signed twin of seq 1 arrives first; seq 2, whose prev is the content digest "
+            "of seq 1, still continues the stream (REC-007 chains content, not signature bytes).",
+            ["REC-007", "REC-010", "REC-043"],
+            t2,
+            ok(c2),
+            prior=[resigned, t1],
+        )
+    )
+
     # Batched receipts.
     issuer = ReceiptIssuer(KEYS["provider-a"], PROVIDER_A, CARD, clock=lambda: ROTATED_AT + 7200)
     requests = [ReceiptRequest(aud=HOME, sub=SUB, usage=USAGE, jti=f"m-{i:04d}") for i in range(5)]
@@ -879,6 +945,47 @@ def build() -> dict[str, Any]:
             ["REC-062"],
             beyond,
             err("invalid_proof"),
+            prior=[batched[0]],
+        )
+    )
+    upper = dict(batched[1], audit_path=[entry.upper() for entry in batched[1]["audit_path"]])
+    add(
+        vector(
+            "invalid-proof-upper-case-hex",
+            "The right audit path written in upper-case hex: entries are 64 lowercase hex digits.",
+            ["REC-062"],
+            upper,
+            err("invalid_proof"),
+            prior=[batched[0]],
+        )
+    )
+    add(
+        vector(
+            "malformed-batched-negative-index",
+            "leaf_index -1: not an integer >= 0, so the batched receipt does not parse.",
+            ["REC-062"],
+            dict(batched[1], leaf_index=-1),
+            err("malformed"),
+            prior=[batched[0]],
+        )
+    )
+    add(
+        vector(
+            "malformed-batched-path-entry-not-string",
+            "An audit_path entry that is a number, not a string.",
+            ["REC-062"],
+            dict(batched[1], audit_path=[0, *batched[1]["audit_path"][1:]]),
+            err("malformed"),
+            prior=[batched[0]],
+        )
+    )
+    add(
+        vector(
+            "malformed-batched-ver-not-major-minor",
+            'ver "2" is not MAJOR.MINOR, so the batched receipt does not parse.',
+            ["REC-062", "CONV-003"],
+            dict(batched[1], ver="2"),
+            err("malformed"),
             prior=[batched[0]],
         )
     )
@@ -956,7 +1063,10 @@ def build() -> dict[str, Any]:
             "Usage receipts and Merkle-batched receipts, valid and invalid. Input: the receipt "
             "(JWS string or batched-receipt object), receipts to verify first ('prior', which "
             "must all be accepted), the verifier clock 'now', and names of the trust store and "
-            "rate cards listed in 'fixtures'. A verifier tracks replays and the stream chain."
+            "rate cards listed in 'fixtures' ('rate_cards' holds their claims, "
+            "'rate_card_tokens' the same cards signed by their issuers, to be verified with the "
+            "trust store as UNIT-031 requires). A verifier tracks replays and the stream chain "
+            "(REC-042, REC-043), with prev naming the previous receipt's content digest (REC-007)."
         ),
         "provenance": (
             "Generated by spec/tools/make_receipt_vectors.py with the published test keys of "
@@ -974,6 +1084,15 @@ def build() -> dict[str, Any]:
                 "default": CARD_CLAIMS,
                 "provider-b": CARD_B.raw,
                 "provider-a-old": OLD_CARD_CLAIMS,
+                "default-reissued": CARD_REISSUED_CLAIMS,
+            },
+            "rate_card_tokens": {
+                "default": sign(CARD_CLAIMS, "provider-a-rotated", jws.TYP_RATE_CARD),
+                "provider-b": sign(CARD_B.raw, "provider-b", jws.TYP_RATE_CARD),
+                "provider-a-old": sign(OLD_CARD_CLAIMS, "provider-a-rotated", jws.TYP_RATE_CARD),
+                "default-reissued": sign(
+                    CARD_REISSUED_CLAIMS, "provider-a-rotated", jws.TYP_RATE_CARD
+                ),
             },
         },
         "vectors": vectors,
@@ -1010,6 +1129,7 @@ def _without_es256(text: str) -> Any:
     for item in data["vectors"]:
         if item["id"] == "valid-es256":
             item["input"]["receipt"] = None
+    data["fixtures"]["rate_card_tokens"]["provider-b"] = None
     return data
 
 

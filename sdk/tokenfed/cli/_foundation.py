@@ -9,13 +9,34 @@ import time
 from ..exchange import ExchangeRates
 from ..keys import generate_key
 from ..units import RateCard, parse_usage
-from ._io import emit, read_json, read_private_key, read_public_key, read_text, write_atomic
+from ._io import emit, read_bytes, read_json, read_private_key, write_atomic
+from ._trustargs import document_trust, warn_unverified
 
-__all__ = ["convert", "keygen", "price", "rate_card_sign", "rate_card_verify"]
+__all__ = [
+    "convert",
+    "keygen",
+    "price",
+    "rate_card_sign",
+    "rate_card_verify",
+    "rates_sign",
+    "rates_verify",
+    "read_rate_card",
+]
 
 
 def _now(at: int | None) -> int:
     return int(time.time()) if at is None else at
+
+
+def read_rate_card(path: str, args: argparse.Namespace) -> RateCard:
+    """The rate card at ``path``, verified with the key or trust store the command line names,
+    or read unverified (with a warning) for ``--no-verify``."""
+    text = read_bytes(path)
+    trust = document_trust(args)
+    if trust is None:
+        warn_unverified("rate card")
+        return RateCard.parse_unverified(text)
+    return RateCard.parse(text, trust)
 
 
 def keygen(args: argparse.Namespace) -> int:
@@ -35,15 +56,38 @@ def rate_card_sign(args: argparse.Namespace) -> int:
 
 def rate_card_verify(args: argparse.Namespace) -> int:
     """``tokenfed rate-card verify``: verify the JWS, print its claims."""
-    card = RateCard.from_jws(read_text(args.card), read_public_key(args.key))
+    card = read_rate_card(args.card, args)
     emit(card.raw)
+    return 0
+
+
+def rates_sign(args: argparse.Namespace) -> int:
+    """``tokenfed rates sign``: validate exchange-rate claims, print the JWS."""
+    key = read_private_key(args.key)
+    print(ExchangeRates.sign(read_json(args.claims), key))
+    return 0
+
+
+def read_rates(path: str, args: argparse.Namespace) -> ExchangeRates:
+    """The exchange-rate set at ``path``, verified as the command line says (``--key``,
+    ``--trust``), or read unverified with a warning for ``--no-verify``."""
+    text = read_bytes(path)
+    trust = document_trust(args)
+    if trust is None:
+        warn_unverified("exchange-rate set")
+        return ExchangeRates.parse_unverified(text)
+    return ExchangeRates.parse(text, trust)
+
+
+def rates_verify(args: argparse.Namespace) -> int:
+    """``tokenfed rates verify``: verify the JWS, print its claims."""
+    emit(read_rates(args.rates, args).raw)
     return 0
 
 
 def price(args: argparse.Namespace) -> int:
     """``tokenfed price``: price a usage object under a rate card at a time."""
-    key = read_public_key(args.key) if args.key else None
-    card = RateCard.parse(read_text(args.rate_card), key)
+    card = read_rate_card(args.rate_card, args)
     usage = parse_usage(read_json(args.usage))
     emit(card.price(usage, at=_now(args.at)).to_json())
     return 0
@@ -51,8 +95,7 @@ def price(args: argparse.Namespace) -> int:
 
 def convert(args: argparse.Namespace) -> int:
     """``tokenfed convert``: convert an amount with an exchange-rate set at a time."""
-    key = read_public_key(args.key) if args.key else None
-    rates = ExchangeRates.parse(read_text(args.rates), key)
+    rates = read_rates(args.rates, args)
     result = rates.convert(args.amount, args.from_code, args.to_code, at=_now(args.at))
     emit(result.to_json())
     return 0

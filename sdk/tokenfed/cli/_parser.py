@@ -8,6 +8,7 @@ from typing import NoReturn
 from .. import __version__
 from ..errors import InvalidArgumentsError
 from . import _foundation, _receipts
+from ._trustargs import add_trust_options
 
 __all__ = ["build_parser"]
 
@@ -21,6 +22,13 @@ def numeric_date(text: str) -> int:
     """Parse a NumericDate argument (CONV-002)."""
     if not text.isdigit() or len(text) > 16:
         raise argparse.ArgumentTypeError(f"{text!r} is not a NumericDate (integer seconds, UTC)")
+    return int(text)
+
+
+def positive_int(text: str) -> int:
+    """Parse a count that must be at least 1."""
+    if not text.isdigit() or int(text) < 1 or len(text) > 6:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return int(text)
 
 
@@ -49,14 +57,27 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument("claims", metavar="CLAIMS.json", help="rate-card claims ('-' for stdin)")
     sign.set_defaults(handler=_foundation.rate_card_sign)
     verify = rate_card_commands.add_parser("verify", help="verify a rate card; prints its claims")
-    verify.add_argument("--key", required=True, metavar="PUB.jwk", help="the issuer's JWK")
+    add_trust_options(verify, "rate card", allow_unverified=False)
     verify.add_argument("card", metavar="CARD.jwt", help="rate-card JWS ('-' for stdin)")
     verify.set_defaults(handler=_foundation.rate_card_verify)
 
+    rates = commands.add_parser("rates", help="sign or verify an exchange-rate set")
+    rates_commands = rates.add_subparsers(dest="rates_command", required=True, parser_class=_Parser)
+    rates_sign = rates_commands.add_parser("sign", help="sign exchange-rate claims; prints the JWS")
+    rates_sign.add_argument("--key", required=True, metavar="KEY.jwk", help="private JWK")
+    rates_sign.add_argument("claims", metavar="CLAIMS.json", help="claims ('-' for stdin)")
+    rates_sign.set_defaults(handler=_foundation.rates_sign)
+    rates_verify = rates_commands.add_parser(
+        "verify", help="verify an exchange-rate set; prints its claims"
+    )
+    add_trust_options(rates_verify, "exchange-rate set", allow_unverified=False)
+    rates_verify.add_argument("rates", metavar="RATES.jwt", help="JWS ('-' for stdin)")
+    rates_verify.set_defaults(handler=_foundation.rates_verify)
+
     price = commands.add_parser("price", help="price a usage under a rate card")
-    price.add_argument("--rate-card", required=True, metavar="CARD", help="claims JSON or JWS")
+    price.add_argument("--rate-card", required=True, metavar="CARD", help="rate card (JWS)")
     price.add_argument("--usage", required=True, metavar="USAGE.json", help="usage object")
-    price.add_argument("--key", metavar="PUB.jwk", help="verify a JWS rate card with this key")
+    add_trust_options(price, "rate card", allow_unverified=True)
     price.add_argument("--at", type=numeric_date, metavar="NUMERICDATE", help="default: now")
     price.set_defaults(handler=_foundation.price)
 
@@ -64,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("amount", metavar="AMOUNT", help="canonical decimal string")
     convert.add_argument("--from", dest="from_code", required=True, metavar="A")
     convert.add_argument("--to", dest="to_code", required=True, metavar="B")
-    convert.add_argument("--rates", required=True, metavar="RATES", help="claims JSON or JWS")
-    convert.add_argument("--key", metavar="PUB.jwk", help="verify a JWS rate set with this key")
+    convert.add_argument("--rates", required=True, metavar="RATES", help="exchange rates (JWS)")
+    add_trust_options(convert, "exchange-rate set", allow_unverified=True)
     convert.add_argument("--at", type=numeric_date, metavar="NUMERICDATE", help="default: now")
     convert.set_defaults(handler=_foundation.convert)
 
@@ -78,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--iss", required=True, help="issuer entity id (https URL)")
     issue.add_argument("--aud", required=True, help="audience (payer) entity id")
     issue.add_argument("--sub", required=True, help="pairwise pseudonymous subscriber id")
-    issue.add_argument("--rate-card", required=True, metavar="CARD", help="claims JSON or JWS")
+    issue.add_argument("--rate-card", required=True, metavar="CARD", help="rate card (JWS)")
+    add_trust_options(issue, "rate card", key_flag="--card-key", allow_unverified=True)
     issue.add_argument("--usage", required=True, metavar="USAGE.json", help="usage object")
     issue.add_argument(
         "--state",
@@ -99,7 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--ledger", metavar="DB", help="SQLite ledger: replay and chain checks")
     check.add_argument("--results", metavar="OUT.jsonl", help="per-line results of a file")
-    check.add_argument("--workers", type=int, metavar="N", help="processes (default: all cores)")
+    check.add_argument(
+        "--workers", type=positive_int, metavar="N", help="processes, >= 1 (default: all cores)"
+    )
+    check.add_argument(
+        "--summary", action="store_true", help="also print totals per stream and per model"
+    )
     check.add_argument("--at", type=numeric_date, metavar="NUMERICDATE", help="default: now")
     check.add_argument("receipt", metavar="RECEIPT|-|FILE.jsonl")
     check.set_defaults(handler=_receipts.receipt_verify)
@@ -117,6 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--nbf", required=True, type=numeric_date, metavar="NUMERICDATE")
     add.add_argument("--exp", type=numeric_date, metavar="NUMERICDATE")
     add.set_defaults(handler=_receipts.trust_add)
+    rotate = trust_commands.add_parser("rotate", help="end a key's signing window (rotation)")
+    rotate.add_argument("--trust", required=True, metavar="TRUST.json")
+    rotate.add_argument("--iss", required=True, help="issuer entity id")
+    rotate.add_argument("--kid", required=True, help="the key's RFC 7638 thumbprint")
+    rotate.add_argument("--exp", required=True, type=numeric_date, metavar="NUMERICDATE")
+    rotate.set_defaults(handler=_receipts.trust_rotate)
+    listing = trust_commands.add_parser("list", help="list trusted keys and their windows")
+    listing.add_argument("--trust", required=True, metavar="TRUST.json")
+    listing.add_argument("--at", type=numeric_date, metavar="NUMERICDATE", help="default: now")
+    listing.set_defaults(handler=_receipts.trust_list)
     revoke = trust_commands.add_parser("revoke", help="revoke an issuer's key from a time on")
     revoke.add_argument("--trust", required=True, metavar="TRUST.json")
     revoke.add_argument("--iss", required=True, help="issuer entity id")

@@ -1,39 +1,51 @@
-"""Commands of the receipts chapter: issue, verify (one receipt or a file), inspect."""
+"""Commands of the receipts chapter: issue, verify (one receipt or a file), inspect; trust."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from .. import _json, jws
+from .. import _json, hazmat
 from .._b64 import b64decode
-from .._files import VerifierConfig, verify_file
-from ..errors import MalformedError, error_class
+from .._jws import TYP_RECEIPT, TYP_RECEIPT_BATCH
+from ..errors import IoError, MalformedError, error_class
 from ..keys import KeyValidity
 from ..ledger import SqliteLedger, SqliteStreamStore
-from ..receipts import ReceiptIssuer, TrustStore
-from ..units import RateCard, parse_usage
-from ._io import (
-    emit,
-    read_bytes,
-    read_json,
-    read_private_key,
-    read_public_key,
-    read_text,
-    write_atomic,
+from ..receipts import (
+    MAX_LINE_BYTES,
+    ReceiptIssuer,
+    ReceiptTracker,
+    VerifierConfig,
+    verify_file,
 )
+from ..receipts._files import check_output_path
+from ..trust import TrustStore
+from ..units import parse_usage
+from ._foundation import read_rate_card
+from ._io import emit, read_bytes, read_json, read_private_key, read_public_key, write_atomic
 
-__all__ = ["receipt_inspect", "receipt_issue", "receipt_verify", "trust_add", "trust_revoke"]
+__all__ = [
+    "receipt_inspect",
+    "receipt_issue",
+    "receipt_verify",
+    "trust_add",
+    "trust_list",
+    "trust_revoke",
+    "trust_rotate",
+]
 
 
 def receipt_issue(args: argparse.Namespace) -> int:
     """``tokenfed receipt issue``: price a usage and print a signed receipt."""
     key = read_private_key(args.key)
-    card = RateCard.parse(read_text(args.rate_card))
+    card = read_rate_card(args.rate_card, args)
     usage = parse_usage(read_json(args.usage))
     store = SqliteStreamStore(args.state) if args.state else None
     try:
@@ -54,80 +66,112 @@ def receipt_issue(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_file_of_receipts(path: str, text: str) -> bool:
-    return path.endswith(".jsonl") or len([line for line in text.splitlines() if line]) > 1
+def _read_token(path: str) -> str:
+    """A JWS read from a file: ASCII text, surrounding white space removed (CONV-041)."""
+    data = read_bytes(path).strip(b" \t\r\n")
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        raise MalformedError(
+            f"{path}: not a JWS compact serialization (not ASCII text) (CONV-041)"
+        ) from None
+
+
+def _one_receipt(path: str) -> bytes | None:
+    """The receipt if the file holds exactly one line (not over the line limit), else ``None``."""
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(MAX_LINE_BYTES + 2)
+            rest = handle.read(MAX_LINE_BYTES)
+    except OSError as exc:
+        raise IoError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(first) > MAX_LINE_BYTES + 1 or rest.strip():
+        return None
+    return first.strip(b" \t\r\n")
 
 
 def receipt_verify(args: argparse.Namespace) -> int:
     """``tokenfed receipt verify``: one receipt (prints its claims) or a JSONL file (summary)."""
     config = VerifierConfig(
         trust=read_json(args.trust),
-        rate_cards=tuple(read_text(path) for path in args.rate_card),
+        rate_cards=tuple(_read_token(path) for path in args.rate_card),
         now=int(time.time()) if args.at is None else args.at,
     )
-    ledger = SqliteLedger(args.ledger) if args.ledger else None
-    try:
-        if args.receipt != "-" and args.receipt.endswith(".jsonl"):
-            return _verify_file(args, args.receipt, config, ledger)
-        text = read_bytes(args.receipt).decode("utf-8", "replace")
-        if _is_file_of_receipts(args.receipt, text):
-            with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as spool:
-                spool.write(text)
-            try:
-                return _verify_file(args, spool.name, config, ledger)
-            finally:
-                Path(spool.name).unlink()
-        verifier = config.build(ledger, track=ledger is not None)
-        emit(verifier.verify(text.strip()).claims)
+    with tempfile.TemporaryDirectory(prefix="tokenfed-") as scratch:
+        source = args.receipt
+        if source == "-":  # spool standard input to disk: never held whole in memory
+            source = os.path.join(scratch, "stdin.jsonl")
+            with open(source, "wb") as spool:
+                shutil.copyfileobj(sys.stdin.buffer, spool)
+        single = None if args.receipt.endswith(".jsonl") else _one_receipt(source)
+        if single is None or args.results or args.summary:
+            return _verify_file(args, source, config)
+        verifier = config.build()
+        verified = verifier.verify(single)
+        if args.ledger:
+            with (
+                SqliteLedger(args.ledger) as ledger,
+                ReceiptTracker(ledger).transaction() as tx,
+            ):
+                verified = tx.track(verified)
+        body: dict[str, Any] = dict(verified.raw)
+        if verified.duplicate:
+            body = {"duplicate": True, "claims": body}
+        emit(body)
         return 0
-    finally:
-        if ledger is not None:
-            ledger.close()
 
 
-def _verify_file(
-    args: argparse.Namespace, path: str, config: VerifierConfig, ledger: SqliteLedger | None
-) -> int:
+def _verify_file(args: argparse.Namespace, path: str, config: VerifierConfig) -> int:
     results = args.results or (
         "receipt-results.jsonl" if args.receipt == "-" else f"{args.receipt}.results.jsonl"
     )
-    summary = verify_file(path, results, config, ledger=ledger, workers=args.workers)
-    report = summary.to_json()
+    protected = [args.receipt, args.trust, *args.rate_card]
+    if args.ledger:
+        protected.append(args.ledger)
+    check_output_path(results, protected)
+    ledger = SqliteLedger(args.ledger) if args.ledger else None
+    try:
+        summary = verify_file(
+            path, results, config, ledger=ledger, workers=args.workers, protected=protected
+        )
+    finally:
+        if ledger is not None:
+            ledger.close()
+    report = summary.to_json(totals=args.summary)
     report["results"] = str(results)
     emit(report)
     if summary.rejected:
         first = summary.first_error or {}
         code = str(first.get("error", "internal_error"))
-        error = error_class(code)(
+        raise error_class(code)(
             f"{summary.rejected} of {summary.lines} receipts rejected; first at line "
             f"{first.get('line')}: {first.get('message')} (results in {results})"
         )
-        raise error
     return 0
 
 
 def receipt_inspect(args: argparse.Namespace) -> int:
     """``tokenfed receipt inspect``: decode a receipt or batched receipt WITHOUT verifying it."""
-    text = read_text(args.receipt)
+    data = read_bytes(args.receipt).strip(b" \t\r\n")
     report: dict[str, Any] = {"verified": False}
-    if text.startswith("{"):
-        item = _json.loads(text)
+    if data.startswith(b"{"):
+        item = _json.loads(data)
         if not isinstance(item, dict) or not isinstance(item.get("claims"), str):
             raise MalformedError("a batched receipt is a JSON object with a claims string")
         report["claims"] = _json.loads(b64decode(item["claims"], what="claims"))
         report["leaf_index"] = item.get("leaf_index")
         report["audit_path"] = item.get("audit_path")
-        batch = jws.decode(str(item.get("batch", "")), jws.TYP_RECEIPT_BATCH)
+        batch = hazmat.decode_unverified(str(item.get("batch", "")), TYP_RECEIPT_BATCH)
         report["batch"] = {"header": batch.header, "claims": batch.claims}
     else:
-        decoded = jws.decode(text, jws.TYP_RECEIPT)
+        decoded = hazmat.decode_unverified(data, TYP_RECEIPT)
         report.update(header=decoded.header, claims=decoded.claims)
     emit(report)
     return 0
 
 
-def _trust_store(path: str) -> TrustStore:
-    if not Path(path).exists():
+def _trust_store(path: str, *, create: bool = False) -> TrustStore:
+    if create and not Path(path).exists():
         return TrustStore({})
     return TrustStore.from_json(read_json(path))
 
@@ -140,9 +184,17 @@ def _save_trust(path: str, store: TrustStore) -> None:
 def trust_add(args: argparse.Namespace) -> int:
     """``tokenfed trust add``: trust a public key for an issuer from ``--nbf`` (REC-030)."""
     key = read_public_key(args.key).with_validity(KeyValidity(nbf=args.nbf, exp=args.exp))
-    store = _trust_store(args.trust).with_key(args.iss, key)
+    store = _trust_store(args.trust, create=True).with_key(args.iss, key)
     _save_trust(args.trust, store)
     emit(key.to_jwk())
+    return 0
+
+
+def trust_rotate(args: argparse.Namespace) -> int:
+    """``tokenfed trust rotate``: end a key's signing window at ``--exp`` (REC-030, REC-032)."""
+    store = _trust_store(args.trust).with_expiry(args.iss, args.kid, args.exp)
+    _save_trust(args.trust, store)
+    emit(store.key(args.iss, args.kid).to_jwk())
     return 0
 
 
@@ -151,4 +203,24 @@ def trust_revoke(args: argparse.Namespace) -> int:
     store = _trust_store(args.trust).with_revocation(args.iss, args.kid, args.at, args.reason)
     _save_trust(args.trust, store)
     emit(store.key(args.iss, args.kid).to_jwk())
+    return 0
+
+
+def trust_list(args: argparse.Namespace) -> int:
+    """``tokenfed trust list``: every trusted key with its issuer and validity window."""
+    store = _trust_store(args.trust)
+    at = int(time.time()) if args.at is None else args.at
+    emit(
+        [
+            {
+                "iss": iss,
+                "kid": key.kid,
+                "alg": key.alg,
+                **key.validity.to_members(),
+                "valid_at": at,
+                "valid": key.validity.is_valid_at(at),
+            }
+            for iss, key in store.entries()
+        ]
+    )
     return 0

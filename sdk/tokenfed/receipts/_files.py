@@ -1,0 +1,509 @@
+"""Verifying receipt files (JSON Lines, REC-070): streamed, in parallel, one result per line.
+
+The file is read as bytes, line by line, each line capped at :data:`MAX_LINE_BYTES`: a line is
+decoded by the strict parsers on its own, so one bad line (invalid UTF-8, binary garbage, an
+over-long line, an empty line) gets its own ``malformed`` result and every other line is still
+verified. Worker processes run the stateless steps (REC-040 steps 1-11, REC-062 steps 1-5) on
+chunks of lines; the parent applies replay and chain (steps 12 and 13) in line order and records
+each chunk in one ledger transaction, so memory stays flat in the file's length and a crash loses
+at most the chunk in flight. Results go to a temporary file renamed into place at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from .._decimal import format_decimal, from_scaled
+from .._pricing import AMOUNT_PLACES
+from ..errors import ChainBreakError, IoError, ReplayError, TokenfedError
+from ..ledger import ReceiptLedger, SqliteLedger
+from ..trust import TrustStore
+from ..units import RateCard
+from ._tracker import ReceiptTracker, TrackerTransaction
+from ._verifier import DEFAULT_CLOCK_SKEW, ReceiptVerifier, VerifiedReceipt
+
+__all__ = ["MAX_LINE_BYTES", "FileSummary", "VerifierConfig", "verify_file"]
+
+MAX_LINE_BYTES = 65536
+"""Longest line of a receipt file, without its line end (REC-071): a longer line is
+``malformed`` and no more than this many bytes of it are held in memory."""
+
+_CHUNK_LINES = 512
+_COMMIT_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class VerifierConfig:
+    """What a verifier is built from, as plain data that crosses process borders.
+
+    Attributes:
+        trust: the trust-store document (it also serves the rate cards' keys, UNIT-031).
+        rate_cards: rate-card JWS texts; each is verified with ``trust`` when a verifier is built.
+        now: the verifier's clock, frozen for the whole file.
+        clock_skew: seconds an ``iat`` may lie in the future (REC-041).
+    """
+
+    trust: dict[str, Any]
+    rate_cards: tuple[str, ...]
+    now: int
+    clock_skew: int = DEFAULT_CLOCK_SKEW
+
+    def build(self) -> ReceiptVerifier:
+        """A verifier with this trust, these rate cards (verified) and a clock frozen at ``now``.
+
+        Raises:
+            TokenfedError: the trust store or a rate card is rejected (with its code).
+        """
+        trust = TrustStore.from_json(self.trust)
+        cards = [RateCard.parse(text, trust) for text in self.rate_cards]
+        return ReceiptVerifier(trust, cards, clock_skew=self.clock_skew, clock=lambda: self.now)
+
+
+@dataclass
+class _Total:
+    count: int = 0
+    micro: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "receipts": self.count,
+            "amount": format_decimal(from_scaled(self.micro, AMOUNT_PLACES)),
+        }
+
+
+@dataclass
+class FileSummary:
+    """Totals of a verified receipt file; amounts are exact sums (integers of 10^-6 UTU).
+
+    Attributes:
+        lines: lines read (each has exactly one result line).
+        accepted: receipts verified and recorded (each counted once).
+        duplicates: identical resubmissions (REC-042), valid but not counted again.
+        rejected: lines rejected, with their codes in ``errors``.
+        micro_amount: the sum of the accepted receipts' amounts in 10^-6 UTU.
+    """
+
+    lines: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    micro_amount: int = 0
+    first_error: dict[str, Any] | None = None
+    elapsed_ms: int = 0
+    streams: dict[tuple[str, str], _Total] = field(default_factory=dict)
+    models: dict[str, _Total] = field(default_factory=dict)
+
+    @property
+    def amount(self) -> Decimal:
+        """The exact sum of the accepted receipts' amounts, in UTU."""
+        return from_scaled(self.micro_amount, AMOUNT_PLACES)
+
+    def to_json(self, *, totals: bool = False) -> dict[str, Any]:
+        """The summary as JSON; with ``totals``, the totals per stream and per model as well."""
+        body: dict[str, Any] = {
+            "lines": self.lines,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "errors": dict(sorted(self.errors.items())),
+            "amount": format_decimal(self.amount),
+            "unit": "UTU",
+            "first_error": self.first_error,
+        }
+        if totals:
+            body["streams"] = [
+                {"iss": iss, "aud": aud, **total.to_json()}
+                for (iss, aud), total in sorted(self.streams.items())
+            ]
+            body["models"] = [
+                {"model": model, **total.to_json()} for model, total in sorted(self.models.items())
+            ]
+        return body
+
+    def _count(self, receipt: VerifiedReceipt) -> None:
+        micro = receipt.micro_amount
+        self.accepted += 1
+        self.micro_amount += micro
+        stream = self.streams.get((receipt.iss, receipt.aud))
+        if stream is None:
+            stream = self.streams[(receipt.iss, receipt.aud)] = _Total()
+        model_id: str = receipt.raw["usage"]["model"]
+        model = self.models.get(model_id)
+        if model is None:
+            model = self.models[model_id] = _Total()
+        for total in (stream, model):
+            total.count += 1
+            total.micro += micro
+
+
+# -- workers ---------------------------------------------------------------------------------
+
+_WORKER: ReceiptVerifier | None = None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker exit when the parent process dies, even by SIGKILL.
+
+    On Linux the kernel sends SIGKILL (prctl PR_SET_PDEATHSIG); everywhere a watchdog thread also
+    checks the parent once a second.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="tokenfed-parent-watch", daemon=True).start()
+
+
+def _init_worker(config: VerifierConfig, parent: int) -> None:
+    global _WORKER
+    _die_with_parent(parent)
+    _WORKER = config.build()
+
+
+def _check_chunk(lines: list[bytes | None]) -> list[VerifiedReceipt | dict[str, Any]]:
+    assert _WORKER is not None
+    return [_check_line(_WORKER, line) for line in lines]
+
+
+_TOO_LONG = {
+    "error": "malformed",
+    "message": f"line is longer than {MAX_LINE_BYTES} bytes (REC-071)",
+}
+_EMPTY = {"error": "malformed", "message": "empty line: each line holds one receipt (REC-070)"}
+
+
+def _check_line(verifier: ReceiptVerifier, line: bytes | None) -> VerifiedReceipt | dict[str, Any]:
+    if line is None:
+        return dict(_TOO_LONG)
+    if not line.strip(b" \t"):
+        return dict(_EMPTY)
+    try:
+        return verifier.verify(line)
+    except TokenfedError as exc:
+        return exc.to_json()
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def _lines(source: IO[bytes]) -> Iterator[tuple[bytes | None, int]]:
+    """Each line without its LF (or CRLF) and the bytes it took; ``None`` for an over-long line,
+    which is skipped without holding more than :data:`MAX_LINE_BYTES` of it."""
+    while True:
+        line = source.readline(MAX_LINE_BYTES + 2)
+        if not line:
+            return
+        size = len(line)
+        if line.endswith(b"\n"):
+            line = line[:-1]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            yield (line if len(line) <= MAX_LINE_BYTES else None), size
+            continue
+        if len(line) <= MAX_LINE_BYTES:  # the last line, without a line end
+            yield (line[:-1] if line.endswith(b"\r") else line), size
+            return
+        while line and not line.endswith(b"\n"):  # skip the rest of an over-long line
+            line = source.readline(MAX_LINE_BYTES)
+            size += len(line)
+        yield None, size
+
+
+def _chunks(source: IO[bytes]) -> Iterator[tuple[list[bytes | None], int]]:
+    chunk: list[bytes | None] = []
+    size = 0
+    for line, taken in _lines(source):
+        chunk.append(line)
+        size += taken
+        if len(chunk) == _CHUNK_LINES:
+            yield chunk, size
+            chunk, size = [], 0
+    if chunk:
+        yield chunk, size
+
+
+class _Progress:
+    """A one-line progress bar on a terminal's stderr; silent elsewhere."""
+
+    def __init__(self, total_bytes: int | None, enabled: bool) -> None:
+        self._total = total_bytes
+        self._enabled = enabled
+        self._last = 0
+        self._start = time.monotonic_ns()
+
+    def update(self, lines: int, done_bytes: int) -> None:
+        now = time.monotonic_ns()
+        if not self._enabled or now - self._last < 200_000_000:
+            return
+        self._last = now
+        rate = lines * 1_000_000_000 // max(now - self._start, 1)
+        if self._total:
+            permille = min(done_bytes * 1000 // self._total, 1000)
+            bar = "#" * (permille * 30 // 1000)
+            text = f"\r[{bar:<30}] {permille // 10:3d}% {lines} receipts {rate:,}/s"
+        else:
+            text = f"\r{lines} receipts {rate:,}/s"
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+# -- output safety ---------------------------------------------------------------------------
+
+
+def _identity(path: str | os.PathLike[str]) -> tuple[Path, tuple[int, int] | None]:
+    resolved = Path(path).resolve()
+    try:
+        stat = resolved.stat()
+    except OSError:
+        return resolved, None
+    return resolved, (stat.st_dev, stat.st_ino)
+
+
+def check_output_path(
+    output: str | os.PathLike[str], protected: Iterable[str | os.PathLike[str]]
+) -> None:
+    """Refuse an output path that is one of the ``protected`` paths (an input, a ledger, a state
+    file), comparing resolved paths and, where the files exist, device and inode numbers.
+
+    Raises:
+        IoError: ``output`` would overwrite a protected file.
+    """
+    out_path, out_id = _identity(output)
+    for path in protected:
+        if str(path) == "-":
+            continue
+        other_path, other_id = _identity(path)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            if out_path == Path(str(other_path) + suffix):
+                break
+        else:
+            if out_id is None or out_id != other_id:
+                continue
+        raise IoError(
+            f"refusing to write results to {output}: it is {path}, an input, ledger or state "
+            "file that would be overwritten; choose another --results path",
+            detail={"path": str(output)},
+        )
+
+
+class _AtomicOutput:
+    """A text file written under a temporary name beside its target and renamed into place."""
+
+    def __init__(self, target: str | os.PathLike[str]) -> None:
+        self._target = Path(target)
+        folder = self._target.parent if str(self._target.parent) else Path(".")
+        try:
+            fd, self._temp = tempfile.mkstemp(
+                dir=folder, prefix=f".{self._target.name}.", suffix=".tmp"
+            )
+        except OSError as exc:
+            raise IoError(f"cannot write in {folder}: {exc.strerror or exc}") from exc
+        self.handle = os.fdopen(fd, "w", encoding="utf-8")
+
+    def commit(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        os.replace(self._temp, self._target)
+
+    def discard(self) -> None:
+        self.handle.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self._temp)
+
+
+# -- the procedure ---------------------------------------------------------------------------
+
+
+def verify_file(
+    source: str | os.PathLike[str],
+    results: str | os.PathLike[str],
+    config: VerifierConfig,
+    *,
+    ledger: ReceiptLedger | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+    protected: Sequence[str | os.PathLike[str]] = (),
+) -> FileSummary:
+    """Verify a receipt file line by line and write one result line per input line (REC-070).
+
+    Args:
+        source: the JSON Lines file (``-`` for standard input), read as bytes.
+        results: where to write the per-line results (JSON Lines). Written to a temporary file
+            and renamed into place when every line has its result.
+        config: the verifier's trust, rate cards and clock.
+        ledger: records accepted receipts, one transaction per chunk of lines (REC-045).
+            Without one, a temporary SQLite ledger holds the replay and chain state, so memory
+            stays flat however many receipts the file has; it is deleted afterwards.
+        workers: processes for the stateless checks (>= 1; default: every core; 1 = in process).
+        progress: show a progress bar; default: when standard error is a terminal.
+        protected: further paths ``results`` must not be (the ledger's file, a state file).
+
+    Raises:
+        IoError: a file cannot be read or written, or ``results`` is the source or a protected
+            path (checked before anything is written).
+        TokenfedError: the trust store or a rate card of ``config`` is rejected.
+        ValueError: ``workers`` below 1.
+    """
+    if workers is not None and workers < 1:
+        raise ValueError("workers must be at least 1")
+    started = time.monotonic_ns()
+    workers = workers or (os.cpu_count() or 1)
+    from_stdin = str(source) == "-"
+    check_output_path(results, [source, *protected])
+    config.build()  # a bad trust store or rate card is reported once, before any work
+    show = sys.stderr.isatty() if progress is None else progress
+    summary = FileSummary()
+    bar = _Progress(None if from_stdin else _size(source), show)
+    done_bytes = 0
+    output: _AtomicOutput | None = None
+    try:
+        with ExitStack() as stack:
+            if ledger is None:
+                scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="tokenfed-"))
+                ledger = stack.enter_context(SqliteLedger(Path(scratch) / "state.db"))
+            tracker = ReceiptTracker(ledger)
+            handle = sys.stdin.buffer if from_stdin else stack.enter_context(open(source, "rb"))
+            output = _AtomicOutput(results)
+            for checked, size in _checked_chunks(handle, config, workers):
+                done_bytes += size
+                _apply(tracker, checked, summary, output.handle)
+                bar.update(summary.lines, done_bytes)
+            output.commit()
+            output = None
+    except OSError as exc:
+        raise IoError(
+            f"cannot read or write receipts ({exc.filename}): {exc.strerror or exc}"
+        ) from exc
+    finally:
+        if output is not None:
+            output.discard()
+        bar.close()
+    summary.elapsed_ms = (time.monotonic_ns() - started) // 1_000_000
+    return summary
+
+
+def _size(path: str | os.PathLike[str]) -> int | None:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None
+
+
+def _checked_chunks(
+    handle: IO[bytes], config: VerifierConfig, workers: int
+) -> Iterator[tuple[list[VerifiedReceipt | dict[str, Any]], int]]:
+    """Yield (stateless results, bytes read) chunk by chunk, in order, few chunks in flight."""
+    if workers == 1:
+        verifier = config.build()
+        for chunk, size in _chunks(handle):
+            yield [_check_line(verifier, line) for line in chunk], size
+        return
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(config, os.getpid())
+    ) as pool:
+        pending: deque[tuple[Future[list[VerifiedReceipt | dict[str, Any]]], int]] = deque()
+        for chunk, size in _chunks(handle):
+            pending.append((pool.submit(_check_chunk, chunk), size))
+            if len(pending) >= 2 * workers:
+                future, taken = pending.popleft()
+                yield future.result(), taken
+        while pending:
+            future, taken = pending.popleft()
+            yield future.result(), taken
+
+
+def _track_chunk(
+    tracker: ReceiptTracker, checked: list[VerifiedReceipt | dict[str, Any]]
+) -> list[VerifiedReceipt | dict[str, Any]]:
+    """Steps 12 and 13 for a chunk in line order, recorded in one transaction (REC-045).
+
+    When another verifier sharing the ledger recorded into one of the chunk's streams meanwhile
+    (REC-047), the chunk is tracked again against the new state, so receipts the other verifier
+    recorded identically are reported as duplicates rather than chain breaks.
+    """
+    for _attempt in range(_COMMIT_RETRIES):
+        tracked: list[VerifiedReceipt | dict[str, Any]] = []
+        try:
+            with tracker.transaction() as tx:
+                tracked = [_track_one(tx, result) for result in checked]
+        except (ChainBreakError, ReplayError) as exc:
+            conflict = exc
+            continue
+        return tracked
+    error = conflict.to_json()
+    return [dict(error) if isinstance(result, VerifiedReceipt) else result for result in checked]
+
+
+def _track_one(
+    tx: TrackerTransaction, result: VerifiedReceipt | dict[str, Any]
+) -> VerifiedReceipt | dict[str, Any]:
+    if not isinstance(result, VerifiedReceipt):
+        return result
+    try:
+        return tx.track(result)
+    except TokenfedError as exc:
+        return exc.to_json()
+
+
+def _apply(
+    tracker: ReceiptTracker,
+    checked: list[VerifiedReceipt | dict[str, Any]],
+    summary: FileSummary,
+    out: IO[str],
+) -> None:
+    """Track a chunk, count it and write its result lines."""
+    rows: list[str] = []
+    for result in _track_chunk(tracker, checked):
+        summary.lines += 1
+        row: dict[str, Any] = {"line": summary.lines}
+        if isinstance(result, VerifiedReceipt):
+            row.update(ok=True, **result.to_json())
+            if result.duplicate:
+                summary.duplicates += 1
+            else:
+                summary._count(result)
+        else:
+            row.update(ok=False, **result)
+            summary.rejected += 1
+            summary.errors[result["error"]] += 1
+            if summary.first_error is None:
+                summary.first_error = {
+                    "line": summary.lines,
+                    "error": result["error"],
+                    "message": result["message"],
+                }
+        rows.append(json.dumps(row, ensure_ascii=False) + "\n")
+    out.writelines(rows)

@@ -1,0 +1,190 @@
+"""Replay and chain tracking: steps 12 and 13 of REC-040, recorded atomically (REC-042..REC-047).
+
+A :class:`ReceiptTracker` holds the state those steps need: which (``iss``, ``jti``) were seen
+with which content, and the head (``seq``, content digest) of every (``iss``, ``aud``) stream. The
+state lives in a :class:`~tokenfed.ledger.ReceiptLedger` (durable, shareable between verifiers) or
+in memory. Receipts are tracked inside a transaction::
+
+    with tracker.transaction() as tx:
+        for verified in receipts:
+            try:
+                tx.track(verified)
+            except (ReplayError, ChainBreakError) as exc:
+                ...  # that receipt is rejected; the others go on
+
+Leaving the block records every receipt the transaction accepted, all or nothing (REC-045); an
+exception that leaves the block records nothing. When the state is a ledger shared with other
+verifiers and one of them recorded into a stream this transaction read, the commit records
+nothing and raises :class:`~tokenfed.errors.ChainBreakError` (or
+:class:`~tokenfed.errors.ReplayError`) (REC-047): run the block again, and receipts the other
+verifier recorded identically come back as duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+
+from ..errors import ChainBreakError, ReplayError
+from ..ledger import LedgerEntry, ReceiptLedger
+from ._verifier import VerifiedReceipt
+
+__all__ = ["ReceiptTracker", "TrackerTransaction"]
+
+Stream = tuple[str, str]
+Head = tuple[int, str]
+
+
+class TrackerTransaction:
+    """The receipts tracked since a transaction began, staged until it commits."""
+
+    __slots__ = ("_closed", "_heads", "_read_heads", "_seen", "_staged", "_tracker")
+
+    def __init__(self, tracker: ReceiptTracker) -> None:
+        self._tracker = tracker
+        self._seen: dict[tuple[str, str], str] = {}
+        self._heads: dict[Stream, Head] = {}
+        self._read_heads: dict[Stream, Head | None] = {}
+        self._staged: list[VerifiedReceipt] = []
+        self._closed = False
+
+    def track(self, receipt: VerifiedReceipt) -> VerifiedReceipt:
+        """Steps 12 and 13 of REC-040 for a verified receipt; stage it for recording.
+
+        Returns the receipt, marked :attr:`~VerifiedReceipt.duplicate` when it is an identical
+        resubmission of one already seen (REC-042; a duplicate is not staged again).
+
+        Raises:
+            ReplayError: its (``iss``, ``jti``) was seen with another content digest (REC-042).
+            ChainBreakError: its ``seq`` and ``prev`` do not continue its stream (REC-043).
+        """
+        if self._closed:
+            raise RuntimeError("this transaction is over; open a new one with transaction()")
+        if not isinstance(receipt, VerifiedReceipt):
+            raise TypeError(
+                f"track() takes a VerifiedReceipt from ReceiptVerifier.verify, "
+                f"not {type(receipt).__name__}"
+            )
+        raw = receipt.raw
+        iss, jti, aud = raw["iss"], raw["jti"], raw["aud"]
+        seen = self._seen_content(iss, jti)
+        if seen is not None:
+            if seen == receipt.content_digest:
+                return receipt.as_duplicate()
+            raise ReplayError(
+                f"jti {jti!r} of {iss} was seen with other content (REC-042)",
+                detail={"iss": iss, "jti": jti},
+            )
+        head = self._head((iss, aud))
+        expected_seq, expected_prev = (1, None) if head is None else (head[0] + 1, head[1])
+        if raw["seq"] != expected_seq or raw.get("prev") != expected_prev:
+            raise ChainBreakError(
+                f"stream {iss} -> {aud} expects seq {expected_seq} with prev {expected_prev}; "
+                f"got seq {raw['seq']} with prev {raw.get('prev')} (REC-043)",
+                detail={"expected_seq": expected_seq, "seq": raw["seq"]},
+            )
+        self._seen[(iss, jti)] = receipt.content_digest
+        self._heads[(iss, aud)] = (raw["seq"], receipt.content_digest)
+        self._staged.append(receipt)
+        return receipt
+
+    @property
+    def staged(self) -> int:
+        """How many receipts this transaction will record when it commits."""
+        return len(self._staged)
+
+    def _seen_content(self, iss: str, jti: str) -> str | None:
+        found = self._seen.get((iss, jti))
+        if found is not None:
+            return found
+        return self._tracker._seen_content(iss, jti)
+
+    def _head(self, stream: Stream) -> Head | None:
+        found = self._heads.get(stream)
+        if found is not None:
+            return found
+        if stream not in self._read_heads:
+            self._read_heads[stream] = self._tracker._head(stream)
+        return self._read_heads[stream]
+
+
+class ReceiptTracker:
+    """Replay and chain state for steps 12 and 13 of REC-040, in a ledger or in memory.
+
+    Args:
+        ledger: where accepted receipts are recorded durably (REC-045..REC-047). Without one,
+            the state lives in this object's memory and grows with every receipt recorded.
+    """
+
+    def __init__(self, ledger: ReceiptLedger | None = None) -> None:
+        self._ledger = ledger
+        self._seen: dict[tuple[str, str], str] = {}
+        self._heads: dict[Stream, Head] = {}
+        self._open = False
+
+    @property
+    def ledger(self) -> ReceiptLedger | None:
+        """The ledger the state is recorded in, if any."""
+        return self._ledger
+
+    @contextmanager
+    def transaction(self) -> Iterator[TrackerTransaction]:
+        """A transaction: receipts tracked in the block are recorded when it ends without an
+        exception, all or nothing (REC-045), and forgotten when an exception leaves it.
+
+        Raises:
+            ChainBreakError, ReplayError: on commit, another verifier sharing the ledger recorded
+                into a stream or a ``jti`` this transaction read; nothing was recorded (REC-047).
+            RuntimeError: a transaction of this tracker is already open.
+        """
+        if self._open:
+            raise RuntimeError("a transaction of this tracker is already open")
+        self._open = True
+        tx = TrackerTransaction(self)
+        try:
+            yield tx
+            tx._closed = True
+            self._commit(tx)
+        finally:
+            tx._closed = True
+            self._open = False
+
+    def _commit(self, tx: TrackerTransaction) -> None:
+        if self._ledger is None:
+            self._seen.update(tx._seen)
+            self._heads.update(tx._heads)
+            return
+        if not tx._staged:
+            return
+        expected = {stream: tx._read_heads.get(stream) for stream in tx._heads}
+        self._ledger.record([_entry(r) for r in tx._staged], expected_heads=expected)
+
+    def _seen_content(self, iss: str, jti: str) -> str | None:
+        if self._ledger is None:
+            return self._seen.get((iss, jti))
+        entry = self._ledger.lookup(iss, jti)
+        return None if entry is None else entry.content_digest
+
+    def _head(self, stream: Stream) -> Head | None:
+        if self._ledger is None:
+            return self._heads.get(stream)
+        return self._ledger.stream_head(*stream)
+
+
+def _entry(receipt: VerifiedReceipt) -> LedgerEntry:
+    raw = receipt.raw
+    return LedgerEntry(
+        iss=raw["iss"],
+        jti=raw["jti"],
+        aud=raw["aud"],
+        sub=raw["sub"],
+        seq=raw["seq"],
+        iat=raw["iat"],
+        amount=Decimal(raw["amount"]),
+        rate_card_id=raw["rate_card"]["id"],
+        content_digest=receipt.content_digest,
+        receipt_digest=receipt.receipt_digest,
+        receipt=receipt.receipt,
+        batch_id=receipt.batch_id,
+    )

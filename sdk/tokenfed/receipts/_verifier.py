@@ -1,0 +1,502 @@
+"""Stateless receipt verification: steps 1 to 11 of REC-040 and steps 1 to 5 of REC-062.
+
+A :class:`ReceiptVerifier` answers "is this receipt valid evidence?" from the receipt, its trust
+store, its rate cards and its clock, and nothing else. Whether the receipt is new, a duplicate,
+a replay, or the next link of its stream (steps 12 and 13) is the job of a
+:class:`~tokenfed.receipts.ReceiptTracker`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .. import _json, _jws, _merkle
+from .._b64 import b64decode, b64encode
+from .._decimal import format_decimal, from_scaled, to_scaled
+from .._json import MAX_SAFE_INTEGER
+from .._model import VERSION_PATTERN, check_version, validate
+from .._pricing import AMOUNT_PLACES
+from ..errors import (
+    AmountMismatchError,
+    IatInFutureError,
+    InvalidProofError,
+    InvalidSignatureError,
+    MalformedError,
+    RateCardMismatchError,
+    TokenfedError,
+    UnknownRateCardError,
+)
+from ..keys import PublicKey
+from ..trust import TrustStore
+from ..units import RateCard
+from ._claims import BatchClaims, FastSchema, ReceiptClaims, validate_receipt
+
+__all__ = [
+    "DEFAULT_CLOCK_SKEW",
+    "MAX_RECEIPT_BYTES",
+    "ReceiptVerifier",
+    "VerifiedReceipt",
+    "sha256_digest",
+]
+
+MAX_RECEIPT_BYTES = 16384
+"""Largest receipt or batch statement JWS accepted (REC-009)."""
+
+DEFAULT_CLOCK_SKEW = 300
+"""Seconds of clock skew allowed for ``iat`` by default (REC-041)."""
+
+_BATCH_CACHE_SIZE = 1024
+
+
+def sha256_digest(data: bytes) -> str:
+    """``sha256:`` + lowercase hex SHA-256 of ``data`` (CONV-031)."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+class VerifiedReceipt:
+    """A receipt that passed steps 1 to 11 of REC-040 (or 1 to 5 of REC-062): valid evidence.
+
+    Attributes:
+        raw: the claims exactly as received (a JSON object, unknown members included).
+        kid: the ``kid`` of the key that verified the receipt (or its batch statement).
+        claims_bytes: the claims bytes as received: the JWS payload, or a batched receipt's
+            decoded ``claims`` (REC-010).
+        content_digest: the content digest, SHA-256 of ``claims_bytes`` (REC-010); the next
+            receipt of the stream names it in ``prev`` (REC-007).
+        receipt: the receipt as received: the JWS compact serialization, or the base64url claims
+            of a batched receipt.
+        batch_id: the batch statement's ``batch_id`` for a batched receipt, else ``None``.
+        duplicate: set by a tracker for an identical resubmission (REC-042): valid, and never to
+            be counted twice.
+    """
+
+    __slots__ = (
+        "_claims",
+        "batch_id",
+        "claims_bytes",
+        "content_digest",
+        "duplicate",
+        "kid",
+        "raw",
+        "receipt",
+    )
+
+    def __init__(
+        self,
+        raw: dict[str, Any],
+        kid: str,
+        claims_bytes: bytes,
+        receipt: str,
+        batch_id: str | None = None,
+        *,
+        content_digest: str | None = None,
+        duplicate: bool = False,
+        claims: ReceiptClaims | None = None,
+    ) -> None:
+        self.raw = raw
+        self.kid = kid
+        self.claims_bytes = claims_bytes
+        self.receipt = receipt
+        self.batch_id = batch_id
+        self.content_digest = content_digest or sha256_digest(claims_bytes)
+        self.duplicate = duplicate
+        self._claims = claims
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (
+            self.raw,
+            self.kid,
+            self.claims_bytes,
+            self.receipt,
+            self.batch_id,
+            self.content_digest,
+            self.duplicate,
+        )
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        (
+            self.raw,
+            self.kid,
+            self.claims_bytes,
+            self.receipt,
+            self.batch_id,
+            self.content_digest,
+            self.duplicate,
+        ) = state
+        self._claims = None
+
+    @property
+    def claims(self) -> ReceiptClaims:
+        """The typed claims (built on first access from :attr:`raw`, which passed the schema)."""
+        if self._claims is None:
+            self._claims = validate(ReceiptClaims, self.raw, what="receipt")
+        return self._claims
+
+    @property
+    def iss(self) -> str:
+        """The issuer."""
+        value: str = self.raw["iss"]
+        return value
+
+    @property
+    def aud(self) -> str:
+        """The audience (payer)."""
+        value: str = self.raw["aud"]
+        return value
+
+    @property
+    def jti(self) -> str:
+        """The receipt identifier."""
+        value: str = self.raw["jti"]
+        return value
+
+    @property
+    def seq(self) -> int:
+        """The position in the (``iss``, ``aud``) stream."""
+        value: int = self.raw["seq"]
+        return value
+
+    @property
+    def amount(self) -> Decimal:
+        """The amount in UTU (exact)."""
+        return Decimal(self.raw["amount"])
+
+    @property
+    def micro_amount(self) -> int:
+        """The amount as an integer number of 10^-6 UTU."""
+        return to_scaled(self.raw["amount"], AMOUNT_PLACES)
+
+    @property
+    def receipt_digest(self) -> str:
+        """SHA-256 of the receipt as received (its JWS bytes, or a batched receipt's claims
+        bytes): identifies these exact bytes, for audit."""
+        if self.batch_id is not None:
+            return self.content_digest
+        return sha256_digest(self.receipt.encode("ascii"))
+
+    def as_duplicate(self) -> VerifiedReceipt:
+        """The same receipt marked as an identical resubmission (REC-042)."""
+        return VerifiedReceipt(
+            self.raw,
+            self.kid,
+            self.claims_bytes,
+            self.receipt,
+            self.batch_id,
+            content_digest=self.content_digest,
+            duplicate=True,
+            claims=self._claims,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """A summary for reports: issuer, audience, jti, seq, amount, digests."""
+        body: dict[str, Any] = {
+            "iss": self.raw["iss"],
+            "aud": self.raw["aud"],
+            "jti": self.raw["jti"],
+            "seq": self.raw["seq"],
+            "amount": self.raw["amount"],
+            "content_digest": self.content_digest,
+        }
+        if self.batch_id is not None:
+            body["batch_id"] = self.batch_id
+        if self.duplicate:
+            body["duplicate"] = True
+        return body
+
+    def __repr__(self) -> str:
+        return (
+            f"VerifiedReceipt(iss={self.raw['iss']!r}, jti={self.raw['jti']!r}, "
+            f"seq={self.raw['seq']}, amount={self.raw['amount']!r}, duplicate={self.duplicate})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    iss: str
+    iat: int
+    batch_id: str
+    tree_size: int
+    tree_root: bytes
+    kid: str
+    inclusion: _merkle.CachedInclusion
+
+
+class ReceiptVerifier:
+    """Verifies receipts and batched receipts (REC-040 steps 1-11, REC-062 steps 1-5).
+
+    The answer depends only on the receipt, the trust store, the rate cards and the clock. The
+    verifier remembers work keyed by exact bytes (header segments that passed, batch statements
+    that verified, REC-063; nodes of Merkle proofs that were proven; strings of the fast schema
+    that passed): this memory only ever holds what was checked, so it never changes an answer.
+
+    Args:
+        trust: the issuers' keys with validity windows (REC-033).
+        rate_cards: the rate cards receipts may name; each must be verified
+            (:meth:`RateCard.from_jws` with a key or a trust store). Several versions of one
+            ``rate_card_id`` may be held; a receipt selects one by its digest (REC-049).
+        clock_skew: seconds an ``iat`` may lie in the future (REC-041: 60..600).
+        clock: the current time as a NumericDate (default: the system clock).
+
+    Raises:
+        TypeError: ``trust`` is not a :class:`~tokenfed.trust.TrustStore`, or a card is not a
+            :class:`~tokenfed.units.RateCard`.
+        ValueError: a rate card that was not verified, or a skew outside 60..600.
+    """
+
+    def __init__(
+        self,
+        trust: TrustStore,
+        rate_cards: Iterable[RateCard],
+        *,
+        clock_skew: int = DEFAULT_CLOCK_SKEW,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        if not isinstance(trust, TrustStore):
+            raise TypeError(f"trust must be a TrustStore, not {type(trust).__name__}")
+        if not 60 <= clock_skew <= 600:
+            raise ValueError("clock_skew must be between 60 and 600 seconds (REC-041)")
+        self._trust = trust
+        self._cards: dict[str, dict[str, RateCard]] = {}
+        for card in rate_cards:
+            if not isinstance(card, RateCard):
+                raise TypeError(f"rate cards must be RateCard objects, not {type(card).__name__}")
+            if not card.verified:
+                raise ValueError(
+                    f"rate card {card.id!r} was not verified; read it with "
+                    "RateCard.from_jws(token, trust) so its signature is checked"
+                )
+            self._cards.setdefault(card.id, {})[card.digest] = card
+        self._skew = clock_skew
+        self._clock = clock or (lambda: int(time.time()))
+        self._batches: OrderedDict[str, _Batch] = OrderedDict()
+        self._schema = FastSchema()
+
+    def verify(self, receipt: str | bytes | Mapping[str, Any]) -> VerifiedReceipt:
+        """Verify one receipt: a JWS (text or bytes), or a batched receipt (an object, or its
+        JSON text or bytes). Runs steps 1 to 11 of REC-040 (REC-062 steps 1 to 5 for a batched
+        receipt); replay and chain are a tracker's job.
+
+        Bytes are handed to the strict parsers as they are: invalid UTF-8 is ``malformed``.
+
+        Raises:
+            TokenfedError: the code of the first step that fails.
+        """
+        if isinstance(receipt, Mapping):
+            return self._check_batched(receipt)
+        if isinstance(receipt, bytes | bytearray | memoryview):
+            data = bytes(receipt).strip(b" \t\r\n")
+            if data.startswith(b"{"):
+                return self._check_batched(self._batched_object(data))
+            return self._check_compact(data)
+        if not isinstance(receipt, str):
+            raise TypeError(f"a receipt is str, bytes or a mapping, not {type(receipt).__name__}")
+        text = receipt.strip(" \t\r\n")
+        if text.startswith("{"):
+            return self._check_batched(self._batched_object(text))
+        return self._check_compact(text)
+
+    def verify_batch(
+        self, batch: str, claims_bytes: Sequence[bytes]
+    ) -> list[VerifiedReceipt | TokenfedError]:
+        """Verify a whole batch at once by recomputing its tree head (REC-064).
+
+        Returns one result per leaf, in order: the verified receipt, or the error that rejected
+        it. Replay and chain are a tracker's job.
+
+        Raises:
+            TokenfedError: the batch statement fails (REC-062 step 2), or the leaves do not give
+                its ``tree_size`` and ``tree_root`` (``invalid_proof``): every receipt is rejected.
+        """
+        statement = self._batch_statement(batch)
+        if len(claims_bytes) != statement.tree_size:
+            raise InvalidProofError(
+                f"batch {statement.batch_id} has tree_size {statement.tree_size}, "
+                f"got {len(claims_bytes)} receipts (REC-064)"
+            )
+        if _merkle.root(claims_bytes) != statement.tree_root:
+            raise InvalidProofError(
+                f"receipts do not give the root of batch {statement.batch_id} (REC-064)"
+            )
+        results: list[VerifiedReceipt | TokenfedError] = []
+        for leaf in claims_bytes:
+            try:
+                results.append(self._check_claims_bytes(bytes(leaf), statement))
+            except TokenfedError as exc:
+                results.append(exc)
+        return results
+
+    # Steps of REC-040 --------------------------------------------------------------------
+
+    def _check_compact(self, token: str | bytes) -> VerifiedReceipt:
+        # Steps 1-4: parse, typ, alg, crit.
+        decoded = _jws.decode(token, _jws.TYP_RECEIPT, max_bytes=MAX_RECEIPT_BYTES)
+        claims = decoded.claims
+        # Step 5: key, pinned algorithm, validity at iat.
+        key = self._key_at(claims.get("iss"), decoded.header, claims.get("iat"))
+        # Step 6: signature (the pinned algorithm was checked with the key).
+        if not key.verify(decoded.signature, decoded.signing_input):
+            raise InvalidSignatureError(
+                "the receipt signature does not verify with the key (CONV-049)"
+            )
+        # Steps 7-11.
+        self._check_claims(claims)
+        return VerifiedReceipt(claims, key.kid, decoded.payload, decoded.token)
+
+    def _key_at(self, iss: object, header: Mapping[str, Any], iat: object) -> PublicKey:
+        key = self._trust.key(iss, header.get("kid"))
+        _jws.check_alg(header, key)
+        if type(iat) is int and not key.validity.is_valid_at(iat):
+            key.validity.check(iat, key.kid)  # raises KeyNotValidError with the reason
+        return key
+
+    def _check_claims(self, claims: dict[str, Any]) -> None:
+        # Steps 7 and 8: version, then schema.
+        if self._schema.accepts(claims):
+            iat: int = claims["iat"]
+            card_id: str = claims["rate_card"]["id"]
+            card_digest: str = claims["rate_card"]["digest"]
+            model: str = claims["usage"]["model"]
+            meters: dict[str, int] = claims["usage"]["meters"]
+            amount = to_scaled(claims["amount"], AMOUNT_PLACES)
+        else:
+            parsed = validate_receipt(claims)
+            iat, card_id, card_digest = parsed.iat, parsed.rate_card.id, parsed.rate_card.digest
+            model, meters = parsed.usage.model, parsed.usage.meters
+            amount = to_scaled(parsed.amount, AMOUNT_PLACES)
+        # Step 9: time.
+        now = self._clock()
+        if iat > now + self._skew:
+            raise IatInFutureError(
+                f"iat {iat} is more than {self._skew} s after now ({now}) (REC-041)"
+            )
+        # Step 10: rate card, selected by id and digest (REC-049).
+        versions = self._cards.get(card_id)
+        if versions is None:
+            raise UnknownRateCardError(
+                f"no rate card {card_id!r} is known to this verifier (REC-040)",
+                detail={"rate_card": card_id},
+            )
+        card = versions.get(card_digest)
+        if card is None:
+            raise RateCardMismatchError(
+                f"no rate card {card_id!r} held by this verifier has the digest {card_digest} "
+                f"the receipt names (held: {', '.join(sorted(versions))}) (REC-040, REC-049)"
+            )
+        if not card.is_valid_at(iat):
+            raise RateCardMismatchError(
+                f"rate card {card.id!r} was not valid at iat {iat} (REC-040)"
+            )
+        # Step 11: amount, compared as integers of 10^-6 UTU.
+        expected = card.micro_amount_of(model, meters)  # validity at iat checked just above
+        if expected != amount:
+            shown = format_decimal(from_scaled(expected, AMOUNT_PLACES))
+            raise AmountMismatchError(
+                f"amount {claims['amount']} UTU is not what rate card {card.id!r} gives for the "
+                f"usage: {shown} UTU (REC-040)",
+                detail={"expected": shown, "amount": claims["amount"]},
+            )
+
+    # Steps of REC-062 --------------------------------------------------------------------
+
+    @staticmethod
+    def _batched_object(text: str | bytes) -> dict[str, Any]:
+        value = _json.loads(text)
+        if not isinstance(value, dict):
+            raise MalformedError("a batched receipt is a JSON object (REC-062)")
+        return value
+
+    def _check_batched(self, item: Mapping[str, Any]) -> VerifiedReceipt:
+        # Step 1: parse: the members and their types (REC-062 step 1).
+        ver, claims_b64, index, path, batch = (
+            item.get("ver"),
+            item.get("claims"),
+            item.get("leaf_index"),
+            item.get("audit_path"),
+            item.get("batch"),
+        )
+        if not (
+            type(ver) is str
+            and VERSION_PATTERN.fullmatch(ver) is not None
+            and type(claims_b64) is str
+            and type(index) is int
+            and 0 <= index <= MAX_SAFE_INTEGER
+            and type(path) is list
+            and all(type(entry) is str for entry in path)
+            and type(batch) is str
+        ):
+            raise MalformedError(
+                "a batched receipt needs ver (MAJOR.MINOR), claims (string), leaf_index "
+                "(integer >= 0), audit_path (array of strings) and batch (string) (REC-062)"
+            )
+        leaf = b64decode(claims_b64, what="batched receipt claims")
+        check_version(ver)
+        # Step 2: batch statement (cached by its exact bytes, REC-063).
+        statement = self._batch_statement(batch)
+        # Step 3: proof (entries of 64 lowercase hex digits, REC-062).
+        if not statement.inclusion.verify_hex(_merkle.leaf_hash(leaf), index, path):
+            raise InvalidProofError(
+                f"inclusion proof for leaf {index} does not lead to the root of batch "
+                f"{statement.batch_id} (REC-062)"
+            )
+        # Steps 4 and 5.
+        return self._check_claims_bytes(leaf, statement, claims_b64)
+
+    def _check_claims_bytes(
+        self, leaf: bytes, statement: _Batch, encoded: str | None = None
+    ) -> VerifiedReceipt:
+        claims = _json.loads(leaf)
+        if not isinstance(claims, dict):
+            raise MalformedError("batched receipt claims must be a JSON object (REC-062)")
+        iss = claims.get("iss")
+        if type(iss) is not str or iss != statement.iss:
+            raise InvalidProofError(
+                f"claims iss {iss!r:.120} is not the batch issuer {statement.iss} (REC-062)"
+            )
+        iat = claims.get("iat")
+        if type(iat) is int and iat > statement.iat:
+            raise InvalidProofError(
+                f"receipt iat {iat} is later than its batch statement's iat {statement.iat} "
+                "(REC-065)"
+            )
+        self._check_claims(claims)
+        return VerifiedReceipt(
+            claims,
+            statement.kid,
+            leaf,
+            b64encode(leaf) if encoded is None else encoded,
+            statement.batch_id,
+        )
+
+    def _batch_statement(self, batch: str) -> _Batch:
+        cached = self._batches.get(batch)
+        if cached is not None:
+            self._batches.move_to_end(batch)
+            return cached
+        decoded = _jws.decode(batch, _jws.TYP_RECEIPT_BATCH, max_bytes=MAX_RECEIPT_BYTES)
+        claims = decoded.claims
+        key = self._key_at(claims.get("iss"), decoded.header, claims.get("iat"))
+        if not key.verify(decoded.signature, decoded.signing_input):
+            raise InvalidSignatureError(
+                "the batch signature does not verify with the key (CONV-049)"
+            )
+        parsed = validate(BatchClaims, claims, what="batch statement")
+        root = bytes.fromhex(parsed.tree_root)
+        statement = _Batch(
+            iss=parsed.iss,
+            iat=parsed.iat,
+            batch_id=parsed.batch_id,
+            tree_size=parsed.tree_size,
+            tree_root=root,
+            kid=key.kid,
+            inclusion=_merkle.CachedInclusion(parsed.tree_size, root),
+        )
+        self._batches[batch] = statement
+        if len(self._batches) > _BATCH_CACHE_SIZE:
+            self._batches.popitem(last=False)
+        return statement

@@ -1,0 +1,197 @@
+"""A verifier's trust input: which keys it trusts for which issuer (REC-033, REC-034).
+
+A :class:`TrustStore` maps issuer entity ids to JWK sets whose keys carry validity windows
+(``nbf``, optional ``exp``, optional ``revoked``, REC-030). It serves every kind of signed
+document: receipts and batch statements (REC-033), rate cards (UNIT-031) and exchange-rate sets
+(FX-010). A key is looked up by the document's issuer and the ``kid`` of its JWS header, and is
+bound to that issuer: it never verifies a document of another issuer.
+
+The document format is ``spec/schemas/trust-store.schema.json``::
+
+    {"ver": "1.0", "issuers": {"https://provider.example": {"jwks": {"keys": [JWK, ...]}}}}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from . import _json
+from ._model import VERSION_PATTERN, check_version
+from .errors import InvalidKeyError, IoError, SchemaViolationError, UnknownKeyError
+from .keys import KeySet, KeyValidity, PublicKey, load_public_jwk
+
+__all__ = ["TrustStore"]
+
+# Kept in step with the EntityId type of the document models (CONV-001).
+_ENTITY = re.compile(r"https://[^\s?#]{1,2040}")
+
+
+def _check_issuer(iss: object) -> str:
+    if not isinstance(iss, str) or _ENTITY.fullmatch(iss) is None:
+        raise SchemaViolationError(
+            f"trust store issuer {iss!r:.80} is not an entity id: an https URL without userinfo, "
+            "query or fragment (CONV-001, REC-034)",
+            detail={"path": "/issuers"},
+        )
+    return iss
+
+
+def _issuer_keys(iss: str, entry: object) -> KeySet:
+    """The key set of one issuer: shape errors are schema violations, key errors invalid keys."""
+    where = f"/issuers/{iss}"
+    jwks = entry.get("jwks") if isinstance(entry, dict) else None
+    listed = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(listed, list):
+        raise SchemaViolationError(
+            f'trust store issuer {iss} needs {{"jwks": {{"keys": [...]}}}} (REC-034)',
+            detail={"path": where},
+        )
+    keys: list[PublicKey] = []
+    seen: set[str] = set()
+    for index, jwk in enumerate(listed):
+        if not isinstance(jwk, dict):
+            raise SchemaViolationError(
+                f"trust store key {index} of {iss} is not a JSON object (REC-034)",
+                detail={"path": f"{where}/jwks/keys/{index}"},
+            )
+        if "d" in jwk:
+            raise InvalidKeyError(
+                f"trust store key {index} of {iss} holds a private member 'd'; a trust store "
+                "holds public keys only (REC-034)"
+            )
+        for member in ("kid", "nbf"):
+            if member not in jwk:
+                raise InvalidKeyError(f"trust store key {index} of {iss} has no {member} (REC-034)")
+        key = load_public_jwk(jwk)
+        if key.kid in seen:
+            raise InvalidKeyError(
+                f"trust store lists key {key.kid} twice under {iss} (REC-034)",
+                detail={"iss": iss, "kid": key.kid},
+            )
+        seen.add(key.kid)
+        keys.append(key)
+    return KeySet(keys)
+
+
+class TrustStore:
+    """Issuer entity id -> keys with validity windows: a verifier's trust input (REC-033)."""
+
+    __slots__ = ("_issuers",)
+
+    def __init__(self, issuers: Mapping[str, KeySet] | None = None) -> None:
+        self._issuers: dict[str, KeySet] = dict(issuers or {})
+
+    @classmethod
+    def from_json(cls, value: Any) -> TrustStore:
+        """Load a trust-store document (REC-034).
+
+        Raises:
+            UnsupportedVersionError: ``ver`` is ``MAJOR.MINOR`` with a major version other than 1.
+            SchemaViolationError: the document, an issuer entry or a key list has the wrong shape,
+                or an issuer is not an entity id.
+            InvalidKeyError: a key is private, lacks ``kid`` or ``nbf``, has a ``kid`` that is not
+                its thumbprint, an ``alg`` or ``use`` that does not fit, a malformed validity
+                window, is not a valid point, or is listed twice under one issuer.
+        """
+        if not isinstance(value, dict):
+            raise SchemaViolationError(
+                'a trust store is a JSON object {"ver": "1.0", "issuers": {...}} (REC-034)',
+                detail={"path": "/"},
+            )
+        check_version(value.get("ver"))
+        if value.get("ver") is None or not isinstance(value.get("issuers"), dict):
+            raise SchemaViolationError(
+                'a trust store is {"ver": "1.0", "issuers": {...}} (REC-034)', detail={"path": "/"}
+            )
+        if not isinstance(value["ver"], str) or VERSION_PATTERN.fullmatch(value["ver"]) is None:
+            raise SchemaViolationError(
+                f"trust store ver {value['ver']!r:.40} is not MAJOR.MINOR (CONV-003)",
+                detail={"path": "/ver"},
+            )
+        issuers = {_check_issuer(iss): entry for iss, entry in value["issuers"].items()}
+        return cls({iss: _issuer_keys(iss, entry) for iss, entry in issuers.items()})
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrustStore:
+        """Read a trust-store file (strict I-JSON, then :meth:`from_json`)."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise IoError(f"cannot read trust store {path}: {exc.strerror or exc}") from exc
+        return cls.from_json(_json.loads(data))
+
+    def to_json(self) -> dict[str, Any]:
+        """The trust-store document."""
+        return {
+            "ver": "1.0",
+            "issuers": {iss: {"jwks": keys.to_jwks()} for iss, keys in self._issuers.items()},
+        }
+
+    def key(self, iss: object, kid: object) -> PublicKey:
+        """The key ``kid`` listed under issuer ``iss`` (REC-033), else :class:`UnknownKeyError`."""
+        keys = self._issuers.get(iss) if isinstance(iss, str) else None
+        key = keys.get(kid) if keys is not None and isinstance(kid, str) else None
+        if key is None:
+            raise UnknownKeyError(
+                f"no trusted key {kid!r:.60} for issuer {iss!r:.120} (REC-033)",
+                detail={"iss": iss if isinstance(iss, str) else None, "kid": kid},
+            )
+        return key
+
+    def issuers(self) -> list[str]:
+        """The issuers this store trusts."""
+        return list(self._issuers)
+
+    def entries(self) -> Iterator[tuple[str, PublicKey]]:
+        """Every (issuer, key) pair, issuers in the order listed."""
+        for iss, keys in self._issuers.items():
+            for key in keys:
+                yield iss, key
+
+    def with_key(self, iss: str, key: PublicKey) -> TrustStore:
+        """A copy that also trusts ``key`` for ``iss`` (REC-030); the key needs ``nbf``."""
+        if key.validity.nbf is None:
+            raise ValueError(f"key {key.kid} needs a validity window with nbf (REC-034)")
+        _check_issuer(iss)
+        current = self._issuers.get(iss, KeySet())
+        if current.get(key.kid) is not None:
+            raise InvalidKeyError(
+                f"key {key.kid} is already trusted for {iss}; rotate or revoke it instead",
+                detail={"iss": iss, "kid": key.kid},
+            )
+        issuers = dict(self._issuers)
+        issuers[iss] = KeySet([*current, key])
+        return TrustStore(issuers)
+
+    def _with_validity(self, iss: str, kid: str, validity: KeyValidity) -> TrustStore:
+        self.key(iss, kid)  # UnknownKeyError for an unknown key
+        issuers = dict(self._issuers)
+        issuers[iss] = KeySet(
+            key.with_validity(validity) if key.kid == kid else key for key in self._issuers[iss]
+        )
+        return TrustStore(issuers)
+
+    def with_expiry(self, iss: str, kid: str, exp: int) -> TrustStore:
+        """A copy in which key ``kid`` of ``iss`` may sign only before ``exp`` (rotation, REC-030).
+
+        The key stays in the store, so documents it signed before ``exp`` keep verifying
+        (REC-032).
+
+        Raises:
+            UnknownKeyError: no such key.
+            InvalidKeyError: ``exp`` is not later than the key's ``nbf``.
+        """
+        old = self.key(iss, kid).validity
+        if old.nbf is not None and exp <= old.nbf:
+            raise InvalidKeyError(
+                f"key {kid} of {iss}: exp {exp} must be later than its nbf {old.nbf} (REC-030)"
+            )
+        return self._with_validity(iss, kid, KeyValidity(old.nbf, exp, old.revoked_at, old.reason))
+
+    def with_revocation(self, iss: str, kid: str, revoked_at: int, reason: str) -> TrustStore:
+        """A copy in which key ``kid`` of ``iss`` is revoked from ``revoked_at`` on (REC-031)."""
+        old = self.key(iss, kid).validity
+        return self._with_validity(iss, kid, KeyValidity(old.nbf, old.exp, revoked_at, reason))

@@ -1,0 +1,398 @@
+"""Receipt files (REC-070, REC-071) and the receipt commands: every line gets a result, no input
+is ever overwritten, totals are exact, workers die with their parent, documents are verified."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tokenfed._decimal import format_decimal
+from tokenfed.errors import IoError, TokenfedError
+from tokenfed.keys import KeyValidity, generate_key
+from tokenfed.ledger import SqliteLedger
+from tokenfed.receipts import (
+    MAX_LINE_BYTES,
+    FileSummary,
+    ReceiptIssuer,
+    VerifierConfig,
+    verify_file,
+)
+from tokenfed.trust import TrustStore
+from tokenfed.units import RateCard, parse_usage
+from tokenfed_conformance.vectors import load_vectors
+
+T0 = 1767225600
+NBF = T0 - 86400
+ISS = "https://provider.example"
+AUD = "https://home.example"
+SUB = "Zk9xW2cLm3P8qRsT"
+CARD_CLAIMS: dict[str, Any] = load_vectors("receipts").extra["fixtures"]["rate_cards"]["default"]
+USAGE = {"model": "qwen-max", "meters": {"input": 1200, "output": 300}}
+NOW = T0 + 3600
+GARBAGE = bytes(byte for byte in range(256) if byte != 0x0A)  # binary, on one line
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A provider key, its trust store and signed rate card on disk, and 40 receipts."""
+    folder = tmp_path_factory.mktemp("world")
+    key = generate_key()
+    trust = TrustStore({}).with_key(ISS, key.public_key(KeyValidity(nbf=NBF)))
+    token = RateCard.sign(dict(CARD_CLAIMS, iss=ISS), key)
+    card = RateCard.from_jws(token, trust)
+    issuer = ReceiptIssuer(key, ISS, card, clock=lambda: NOW)
+    receipts = [issuer.issue(aud=AUD, sub=SUB, usage=USAGE) for _ in range(40)]
+    (folder / "trust.json").write_text(json.dumps(trust.to_json()))
+    (folder / "card.jwt").write_text(token + "\n")
+    (folder / "key.jwk").write_text(json.dumps(key.to_jwk()))
+    (folder / "pub.jwk").write_text(json.dumps(key.public_key().to_jwk()))
+    (folder / "usage.json").write_text(json.dumps(USAGE))
+    return {
+        "folder": folder,
+        "key": key,
+        "trust": trust,
+        "token": token,
+        "card": card,
+        "receipts": receipts,
+        "config": VerifierConfig(trust=trust.to_json(), rate_cards=(token,), now=NOW),
+    }
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "tokenfed.cli", *args],
+        capture_output=True,
+        input=stdin,
+        check=False,
+        timeout=120,
+    )
+
+
+def error_of(done: subprocess.CompletedProcess[bytes]) -> str:
+    assert b"Traceback" not in done.stderr
+    code: str = json.loads(done.stderr.decode().strip().splitlines()[-1])["error"]
+    return code
+
+
+def rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def verify(world: dict[str, Any], data: bytes, tmp_path: Path, **kw: Any) -> tuple[Any, Any]:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(data)
+    out = tmp_path / "out.jsonl"
+    summary = verify_file(source, out, world["config"], progress=False, **kw)
+    return summary, rows(out)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_bad_line_is_one_malformed_result(
+    world: dict[str, Any], tmp_path: Path, workers: int
+) -> None:
+    """REC-070: invalid UTF-8, binary garbage and an empty line each get `malformed`; every
+    other line is still verified and counted."""
+    good = [r.encode() for r in world["receipts"][:30]]
+    lines = [*good[:10], b"\xff\xfe not utf-8", *good[10:20], b"", GARBAGE, *good[20:]]
+    summary, out = verify(world, b"\n".join(lines) + b"\n", tmp_path, workers=workers)
+    assert len(out) == len(lines) == summary.lines
+    bad = [row["line"] for row in out if not row["ok"]]
+    assert bad == [11, 22, 23]
+    assert {out[i - 1]["error"] for i in bad} == {"malformed"}
+    assert summary.accepted == 30 and summary.rejected == 3
+
+
+def test_crlf_line_ends_and_a_last_line_without_lf(world: dict[str, Any], tmp_path: Path) -> None:
+    """REC-070: a CR before the LF is not part of the line; a last line without LF is a line."""
+    good = [r.encode() for r in world["receipts"][:3]]
+    summary, out = verify(world, good[0] + b"\r\n" + good[1] + b"\r\n" + good[2], tmp_path)
+    assert [row["ok"] for row in out] == [True, True, True]
+    assert summary.accepted == 3
+
+
+def test_an_empty_file_has_no_results(world: dict[str, Any], tmp_path: Path) -> None:
+    """REC-070: an empty file has no lines: success, no results, zero totals."""
+    summary, out = verify(world, b"", tmp_path)
+    assert out == [] and summary.lines == 0 and summary.amount == 0
+
+
+def test_an_over_long_line_is_malformed_and_not_held(world: dict[str, Any], tmp_path: Path) -> None:
+    """REC-071: a line over 65536 bytes is malformed, the next line is still verified."""
+    huge = b"A" * (MAX_LINE_BYTES * 8)
+    good = world["receipts"][0].encode()
+    _, out = verify(world, huge + b"\n" + good + b"\n", tmp_path)
+    assert [row.get("error") for row in out] == ["malformed", None]
+    assert "65536" in out[0]["message"]
+    exact = b"A" * MAX_LINE_BYTES  # at the limit: parsed (and malformed for another reason)
+    _, out = verify(world, exact + b"\n", tmp_path)
+    assert "65536" not in out[0]["message"]
+
+
+def test_totals_are_exact_beyond_28_digits() -> None:
+    """CONV-024: a file's total is an exact integer sum, whatever its size."""
+    summary = FileSummary(micro_amount=12345678901234567890123456789123457)
+    assert str(summary.amount) == "12345678901234567890123456789.123457"
+    assert summary.to_json()["amount"] == "12345678901234567890123456789.123457"
+
+
+def test_summary_per_stream_and_model(world: dict[str, Any], tmp_path: Path) -> None:
+    """The summary adds up per stream and per model, exactly, counting duplicates once."""
+    receipts = world["receipts"][:5]
+    data = "\n".join([*receipts, receipts[0]]).encode() + b"\n"
+    summary, _ = verify(world, data, tmp_path)
+    body = summary.to_json(totals=True)
+    per_receipt = world["card"].price(parse_usage(USAGE)).amount
+    total = format_decimal(per_receipt * 5)
+    assert body["streams"] == [{"iss": ISS, "aud": AUD, "receipts": 5, "amount": total}]
+    assert body["models"] == [{"model": "qwen-max", "receipts": 5, "amount": total}]
+    assert summary.duplicates == 1 and summary.amount == per_receipt * 5
+
+
+@pytest.mark.parametrize("target", ["source", "ledger", "ledger-wal", "hardlink"])
+def test_results_never_overwrite_an_input(
+    world: dict[str, Any], tmp_path: Path, target: str
+) -> None:
+    """The results path may not be the input, the ledger (or its journal) or a link to them;
+    refused before anything is written."""
+    source = tmp_path / "in.jsonl"
+    original = ("\n".join(world["receipts"][:3]) + "\n").encode()
+    source.write_bytes(original)
+    ledger_path = tmp_path / "ledger.db"
+    with SqliteLedger(ledger_path) as ledger:
+        results = {
+            "source": source,
+            "ledger": ledger_path,
+            "ledger-wal": Path(str(ledger_path) + "-wal"),
+            "hardlink": tmp_path / "link.jsonl",
+        }[target]
+        if target == "hardlink":
+            os.link(source, results)
+        with pytest.raises(IoError):
+            verify_file(source, results, world["config"], ledger=ledger, protected=[ledger_path])
+    assert source.read_bytes() == original
+    with SqliteLedger(ledger_path) as ledger:  # still a ledger, and nothing was recorded
+        assert ledger.totals() == {}
+
+
+def test_cli_refuses_results_over_an_input(world: dict[str, Any], tmp_path: Path) -> None:
+    """The CLI refuses `--results` naming the input or the ledger, with io_error, exit 1."""
+    folder = world["folder"]
+    source = tmp_path / "r.jsonl"
+    original = ("\n".join(world["receipts"][:3]) + "\n").encode()
+    source.write_bytes(original)
+    base = ["receipt", "verify", "--trust", str(folder / "trust.json")]
+    base += ["--rate-card", str(folder / "card.jwt"), "--at", str(NOW)]
+    same = run(*base, "--results", str(source), str(source))
+    assert same.returncode == 1 and error_of(same) == "io_error"
+    assert source.read_bytes() == original
+    ledger = tmp_path / "L.db"
+    done = run(*base, "--ledger", str(ledger), str(source))
+    assert done.returncode == 0, done.stderr
+    before = ledger.read_bytes()
+    again = run(*base, "--ledger", str(ledger), "--results", str(ledger), str(source))
+    assert again.returncode == 1 and error_of(again) == "io_error"
+    assert ledger.read_bytes() == before
+
+
+def test_cli_file_verification_with_summary(world: dict[str, Any], tmp_path: Path) -> None:
+    """`receipt verify --summary` prints per-stream and per-model totals; a forged line exits 1
+    with that line's code and every line has a result."""
+    folder = world["folder"]
+    receipts = list(world["receipts"][:6])
+    head, payload, signature = receipts[5].split(".")
+    receipts[5] = f"{head}.{payload}.{'A' * len(signature)}"
+    source = tmp_path / "r.jsonl"
+    source.write_text("\n".join(receipts) + "\n")
+    done = run(
+        "receipt", "verify", "--trust", str(folder / "trust.json"),
+        "--rate-card", str(folder / "card.jwt"), "--at", str(NOW), "--summary",
+        "--workers", "2", str(source),
+    )  # fmt: skip
+    assert done.returncode == 1 and error_of(done) == "invalid_signature"
+    report = json.loads(done.stdout)
+    assert report["lines"] == 6 and report["accepted"] == 5
+    assert report["streams"][0]["receipts"] == 5
+    assert len(rows(Path(report["results"]))) == 6
+
+
+def test_cli_workers_must_be_positive(world: dict[str, Any]) -> None:
+    """`--workers 0` is a bad command line: invalid_arguments, exit 2."""
+    folder = world["folder"]
+    done = run(
+        "receipt", "verify", "--trust", str(folder / "trust.json"),
+        "--rate-card", str(folder / "card.jwt"), "--workers", "0", "x.jsonl",
+    )  # fmt: skip
+    assert done.returncode == 2 and error_of(done) == "invalid_arguments"
+
+
+def test_workers_die_with_a_killed_parent(world: dict[str, Any], tmp_path: Path) -> None:
+    """A CLI killed with SIGKILL mid-file leaves no worker process behind."""
+    folder = world["folder"]
+    source = tmp_path / "big.jsonl"
+    source.write_text(("\n".join(world["receipts"]) + "\n") * 400)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tokenfed.cli", "receipt", "verify",
+         "--trust", str(folder / "trust.json"), "--rate-card", str(folder / "card.jwt"),
+         "--at", str(NOW), "--workers", "2", str(source)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    children: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(children) < 2:
+        time.sleep(0.1)
+        found = subprocess.run(
+            ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
+        )
+        children = [int(pid) for pid in found.stdout.split()]
+    assert children, "the CLI started no worker"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    alive = children
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in children if Path(f"/proc/{pid}").exists() and not _zombie(pid)]
+    assert alive == []
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return False
+
+
+def test_cli_refuses_an_unverified_rate_card(world: dict[str, Any], tmp_path: Path) -> None:
+    """UNIT-031, UNIT-033: `price` needs --key, --trust or --no-verify; a card whose signature
+    was replaced is invalid_signature; --no-verify prices with a loud warning."""
+    folder = world["folder"]
+    head, payload, signature = world["token"].split(".")
+    forged = tmp_path / "forged.jwt"
+    forged.write_text(f"{head}.{payload}.{'A' * len(signature)}")
+    base = ["price", "--usage", str(folder / "usage.json"), "--at", str(NOW)]
+    missing = run(*base, "--rate-card", str(forged))
+    assert missing.returncode == 2 and error_of(missing) == "invalid_arguments"
+    refused = run(*base, "--rate-card", str(forged), "--trust", str(folder / "trust.json"))
+    assert refused.returncode == 1 and error_of(refused) == "invalid_signature"
+    refused = run(*base, "--rate-card", str(forged), "--key", str(folder / "pub.jwk"))
+    assert refused.returncode == 1 and error_of(refused) == "invalid_signature"
+    ok = run(*base, "--rate-card", str(folder / "card.jwt"), "--trust", str(folder / "trust.json"))
+    assert ok.returncode == 0, ok.stderr
+    loud = run(*base, "--rate-card", str(forged), "--no-verify")
+    assert loud.returncode == 0
+    assert json.loads(loud.stderr)["warning"] == "not_verified"
+    assert json.loads(loud.stdout)["amount"] == json.loads(ok.stdout)["amount"]
+
+
+def test_cli_binary_rate_card_is_malformed(world: dict[str, Any], tmp_path: Path) -> None:
+    """CONV-041: a rate card file of binary garbage is malformed, not an I/O error."""
+    folder = world["folder"]
+    garbage = tmp_path / "garbage.jwt"
+    garbage.write_bytes(bytes(range(256)) * 4)
+    done = run(
+        "price", "--usage", str(folder / "usage.json"), "--rate-card", str(garbage),
+        "--trust", str(folder / "trust.json"),
+    )  # fmt: skip
+    assert done.returncode == 1 and error_of(done) == "malformed"
+    receipts = tmp_path / "garbage.jsonl"
+    receipts.write_bytes(GARBAGE)
+    done = run(
+        "receipt", "verify", "--trust", str(folder / "trust.json"),
+        "--rate-card", str(folder / "card.jwt"), "--at", str(NOW), str(receipts),
+    )  # fmt: skip
+    assert done.returncode == 1 and error_of(done) == "malformed"
+
+
+def test_cli_issue_verify_single_receipt_and_inspect(world: dict[str, Any], tmp_path: Path) -> None:
+    """REC-040, CONV-050: issue with a verified card, verify one receipt from stdin, inspect."""
+    folder = world["folder"]
+    issued = run(
+        "receipt", "issue", "--key", str(folder / "key.jwk"), "--iss", ISS, "--aud", AUD,
+        "--sub", SUB, "--rate-card", str(folder / "card.jwt"),
+        "--trust", str(folder / "trust.json"), "--usage", str(folder / "usage.json"),
+        "--state", str(tmp_path / "s.db"), "--iat", str(NOW),
+    )  # fmt: skip
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip()
+    verify_args = ["receipt", "verify", "--trust", str(folder / "trust.json")]
+    verify_args += ["--rate-card", str(folder / "card.jwt"), "--at", str(NOW), "-"]
+    ok = run(*verify_args, stdin=token)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["seq"] == 1
+    head, payload, signature = token.decode().split(".")
+    first = "B" if signature[0] == "A" else "A"
+    bad = run(*verify_args, stdin=f"{head}.{payload}.{first}{signature[1:]}".encode())
+    assert bad.returncode == 1 and error_of(bad) == "invalid_signature"
+    inspected = run("receipt", "inspect", "-", stdin=token)
+    assert json.loads(inspected.stdout)["verified"] is False
+
+
+def test_cli_trust_lifecycle(world: dict[str, Any], tmp_path: Path) -> None:
+    """REC-030..REC-034: add, list, rotate (set exp) and revoke keys without editing JSON; old
+    receipts still verify after rotation, receipts signed after revocation do not."""
+    folder = world["folder"]
+    trust = str(tmp_path / "trust.json")
+    kid = world["key"].kid
+    pub = str(folder / "pub.jwk")
+    added = run("trust", "add", "--trust", trust, "--iss", ISS, "--key", pub, "--nbf", str(NBF))
+    assert added.returncode == 0, added.stderr
+    again = run("trust", "add", "--trust", trust, "--iss", ISS, "--key", pub, "--nbf", str(NBF))
+    assert again.returncode == 1 and error_of(again) == "invalid_key"
+    bad = run("trust", "add", "--trust", trust, "--iss", "http://x", "--key", pub, "--nbf", "1")
+    assert bad.returncode == 1 and error_of(bad) == "schema_violation"
+    rotated = run("trust", "rotate", "--trust", trust, "--iss", ISS, "--kid", kid,
+                  "--exp", str(NOW + 60))  # fmt: skip
+    assert rotated.returncode == 0 and json.loads(rotated.stdout)["exp"] == NOW + 60
+    early = run("trust", "rotate", "--trust", trust, "--iss", ISS, "--kid", kid, "--exp", "5")
+    assert early.returncode == 1 and error_of(early) == "invalid_key"
+    listed = run("trust", "list", "--trust", trust, "--at", str(NOW + 120))
+    (entry,) = json.loads(listed.stdout)
+    assert entry["kid"] == kid and entry["exp"] == NOW + 60 and entry["valid"] is False
+    revoked = run("trust", "revoke", "--trust", trust, "--iss", ISS, "--kid", kid,
+                  "--at", str(NOW), "--reason", "key compromise")  # fmt: skip
+    assert revoked.returncode == 0, revoked.stderr
+    store = TrustStore.load(trust)
+    card = RateCard.from_jws(world["token"], store)
+    issuer = ReceiptIssuer(world["key"], ISS, card)
+    before = issuer.issue(aud=AUD, sub=SUB, usage=USAGE, iat=NOW - 60)
+    after = issuer.issue(aud=AUD, sub=SUB, usage=USAGE, iat=NOW)
+    from tokenfed.receipts import ReceiptVerifier
+
+    verifier = ReceiptVerifier(store, [card], clock=lambda: NOW + 600)
+    assert verifier.verify(before).seq == 1
+    with pytest.raises(TokenfedError) as caught:
+        verifier.verify(after)
+    assert caught.value.code == "key_not_valid"
+    unknown = run("trust", "revoke", "--trust", trust, "--iss", ISS, "--kid", "nope", "--at", "1")
+    assert unknown.returncode == 1 and error_of(unknown) == "unknown_key"
+
+
+def test_file_verification_memory_is_flat(world: dict[str, Any], tmp_path: Path) -> None:
+    """REC-070: verifying a file streams it: peak memory for 4x the receipts stays within a
+    small margin of the peak for 1x (no per-receipt state is kept in memory)."""
+    import tracemalloc
+
+    issuer = ReceiptIssuer(world["key"], ISS, world["card"], clock=lambda: NOW)
+    tokens = [issuer.issue(aud=AUD, sub=SUB, usage=USAGE) for _ in range(4096)]
+    peaks = []
+    for count in (1024, 4096):
+        source = tmp_path / f"r{count}.jsonl"
+        source.write_text("\n".join(tokens[:count]) + "\n", encoding="utf-8")
+        tracemalloc.start()
+        summary = verify_file(
+            source, tmp_path / "out.jsonl", world["config"], workers=1, progress=False
+        )
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert summary.accepted == count
+    assert peaks[1] - peaks[0] < 512 * 1024, peaks
+    assert summary.amount == Decimal(summary.micro_amount) / 1_000_000
