@@ -3,6 +3,9 @@
 Two algorithms are registered (CONV-042): ``EdDSA`` with Ed25519 (mandatory to implement) and
 ``ES256`` with P-256 (optional). A key is bound to exactly one algorithm; a JWS whose header names
 another one is refused (CONV-044). A key's ``kid`` is its RFC 7638 thumbprint (CONV-045).
+Keys are validated when they are loaded (CONV-070) and signatures follow exact rules that leave
+no malleable twin and no room for two verifiers to disagree: ES256 signatures are low-S
+(CONV-072, CONV-073), Ed25519 signatures have S < L and no small-order R (CONV-071).
 """
 
 from __future__ import annotations
@@ -242,9 +245,10 @@ class PublicKey:
     def verify(self, signature: bytes, signing_input: bytes) -> bool:
         """Whether ``signature`` is this key's signature over ``signing_input``.
 
-        Ed25519 follows CONV-071 and ES256 CONV-073: the range checks that the backend
-        (OpenSSL through ``cryptography``) does not make run first, so a malleated twin of a
-        valid signature (S + L, or the high-S ``(r, n - s)``) is refused.
+        Ed25519 follows CONV-071 and ES256 CONV-073: the range and small-order checks run
+        before the backend's equation (OpenSSL through ``cryptography``, which does not make
+        all of them), so a malleated twin of a valid signature (S + L, or the high-S
+        ``(r, n - s)``) and an R of small order are refused.
         """
         if len(signature) != 64:
             return False
@@ -367,10 +371,14 @@ def load_public_jwk(jwk: Mapping[str, Any]) -> PublicKey:
             x = int.from_bytes(_coordinate(jwk, "x", _P256_BYTES), "big")
             y = int.from_bytes(_coordinate(jwk, "y", _P256_BYTES), "big")
             if x >= _P256_P or y >= _P256_P:
-                raise InvalidKeyError("P-256 coordinates must be less than the field prime")
+                raise InvalidKeyError(
+                    "P-256 coordinates must be less than the field prime (CONV-070)"
+                )
             key = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
     except ValueError as exc:
-        raise InvalidKeyError(f"JWK does not describe a valid {alg} public key: {exc}") from None
+        raise InvalidKeyError(
+            f"JWK does not describe a valid {alg} public key (CONV-070): {exc}"
+        ) from None
     return PublicKey(key, alg, kid, validity)
 
 
