@@ -681,7 +681,7 @@ def _check_key_values(jwk: dict[str, Any]) -> None:
     except (KeyError, TypeError, ValueError) as exc:
         problem = f"unreadable: {exc}"
     if problem is not None:
-        raise _Rejected("invalid_key", f"the {jwk.get('crv')} key is {problem} (CONV-070)")
+        raise _Rejected("invalid_key", f"the {jwk.get('crv')} key is refused: {problem} (CONV-070)")
 
 
 def _signature_problem(alg: str, signature: bytes) -> str | None:

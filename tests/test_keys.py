@@ -313,8 +313,8 @@ def _bad_jwks() -> list[tuple[str, Any]]:
 
 @pytest.mark.parametrize(("why", "jwk"), _bad_jwks(), ids=[why for why, _ in _bad_jwks()])
 def test_invalid_public_jwk(why: str, jwk: Any) -> None:
-    """CONV-042/CONV-044: wrong kty, curve, alg or use, wrong coordinate length or encoding,
-    or a point not on the curve: invalid_key, never a foreign exception."""
+    """CONV-042/CONV-044/CONV-070: wrong kty, curve, alg or use, wrong coordinate length or
+    encoding, or a point not on the curve: invalid_key, never a foreign exception."""
     with pytest.raises(InvalidKeyError) as info:
         load_public_jwk(jwk)
     assert info.value.code == "invalid_key"

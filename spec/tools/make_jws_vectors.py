@@ -161,9 +161,13 @@ class Builder:
         self.vectors: list[dict[str, Any]] = []
         self.fixture_keys: dict[str, dict[str, Any]] = {}
 
-    def fixture_key(self, name: str, x: bytes) -> str:
-        """Record an Ed25519 public JWK (not a published key) under ``name``; return its kid."""
-        jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64u(x)}
+    def fixture_key(self, name: str, x: bytes, y: bytes | None = None) -> str:
+        """Record a public JWK (not a published key) under ``name``: Ed25519 with ``x`` alone,
+        P-256 with ``x`` and ``y``; return its kid."""
+        if y is None:
+            jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64u(x)}
+        else:
+            jwk = {"kty": "EC", "crv": "P-256", "x": b64u(x), "y": b64u(y)}
         self.fixture_keys[name] = jwk
         return thumbprint(jwk)
 
@@ -280,8 +284,9 @@ def _swap_last_char(segment: str) -> str:
 
 
 def thumbprint(jwk: dict[str, Any]) -> str:
-    """RFC 7638 thumbprint of an OKP JWK (the members crv, kty, x in JCS form)."""
-    members = {name: jwk[name] for name in ("crv", "kty", "x")}
+    """RFC 7638 thumbprint: SHA-256 of the required members (crv, kty, x and for EC y) in
+    JCS form, base64url."""
+    members = {name: jwk[name] for name in ("crv", "kty", "x", "y") if name in jwk}
     return b64u(hashlib.sha256(jcs(members)).digest())
 
 
@@ -1080,6 +1085,33 @@ def build() -> dict[str, Any]:
         b.token(b.header("provider-a", kid=off_curve_kid), CLAIMS, "provider-a"),
         "invalid_key",
         key="ed25519-off-curve",
+    )
+    b_x, b_y = (_unb64u(keys["provider-b"].jwk[name]) for name in ("x", "y"))
+    b_y_other = (int.from_bytes(b_y, "big") + 1).to_bytes(32, "big")
+    p256_off_kid = b.fixture_key("p256-off-curve", b_x, b_y_other)
+    b.error(
+        "key-p256-off-curve",
+        "The trusted key is provider-b's P-256 key with y + 1: (x, y + 1) is not on the "
+        "curve. Refused when it is loaded; the token is signed by provider-b.",
+        ["CONV-070"],
+        b.token(b.header("provider-b", kid=p256_off_kid), CLAIMS, "provider-b"),
+        "invalid_key",
+        key="p256-off-curve",
+    )
+    p256_prime = 2**256 - 2**224 + 2**192 + 2**96 - 1
+    y_of_x0 = 0x66485C780E2F83D72433BD5D84A06BB6541C2AF31DAE871728BF856A174F93F4
+    p256_unreduced_kid = b.fixture_key(
+        "p256-x-not-reduced", p256_prime.to_bytes(32, "big"), y_of_x0.to_bytes(32, "big")
+    )
+    b.error(
+        "key-p256-x-not-reduced",
+        "The trusted key's x is the field prime p itself, which names the curve point with "
+        "x = 0 (its y is given) only modulo p: coordinates must be less than p, or one point "
+        "would have two kids. Refused when it is loaded; the token is signed by provider-b.",
+        ["CONV-070"],
+        b.token(b.header("provider-b", kid=p256_unreduced_kid), CLAIMS, "provider-b"),
+        "invalid_key",
+        key="p256-x-not-reduced",
     )
 
     # --- processing order ----------------------------------------------------------------
