@@ -621,12 +621,24 @@ def test_ed25519_s_plus_l_refused_by_openssl_too() -> None:
 )
 def test_ed25519_small_order_r_refused(encoded: bytes) -> None:
     """CONV-071: a signature whose R is any encoding of a small-order point is refused, with
-    S = 0 or with S = k * a (the only S that can satisfy the equation when R is the identity)."""
+    S = 0 or with S = k * a (the only S that can satisfy the equation when R is the identity).
+    OpenSSL alone (called directly) accepts exactly one of these: the canonical identity with
+    S = k * a; its byte-for-byte comparison refuses the other encodings. libsodium refuses all."""
     signer = _provider_a()
     public = b64decode(signer.public_key().to_jwk()["x"])
+    openssl = Ed25519PublicKey.from_public_bytes(public)
     k = int.from_bytes(hashlib.sha512(encoded + public + b"msg").digest(), "little") % ED_L
     for s in (0, k * _secret_scalar(signer) % ED_L):
-        assert not signer.public_key().verify(encoded + s.to_bytes(32, "little"), b"msg")
+        signature = encoded + s.to_bytes(32, "little")
+        try:
+            openssl.verify(signature, b"msg")
+            openssl_accepts = True
+        except InvalidSignature:
+            openssl_accepts = False
+        assert openssl_accepts == (encoded == bytes([1]) + bytes(31) and s != 0)
+        with pytest.raises(nacl.exceptions.BadSignatureError):
+            crypto_sign_open(signature + b"msg", public)
+        assert not signer.public_key().verify(signature, b"msg")
 
 
 # --------------------------------------------------------------------------- validity windows
