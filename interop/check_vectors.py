@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import itertools
 import json
@@ -580,12 +581,133 @@ def _rates_code(error: ValidationError) -> str:
 
 _ALG_OF_KEY = {("OKP", "Ed25519"): "EdDSA", ("EC", "P-256"): "ES256"}
 
+# Curve arithmetic of this checker's own (CONV-070, CONV-071, CONV-073), written from RFC 8032
+# section 5.1 and SEC 1, so that the exact key and signature rules are checked without the
+# libraries the SDK relies on (libsodium's point validation, OpenSSL's verification).
+_ED_P = 2**255 - 19
+_ED_L = 2**252 + 27742317777372353535851937790883648493
+_ED_D = -121665 * pow(121666, -1, _ED_P) % _ED_P
+_ED_IDENTITY = (0, 1)
+_P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
+_P256_B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
+_P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+EdPoint = tuple[int, int]
+
+
+def _ed_decode(encoded: bytes, *, strict: bool) -> EdPoint | None:
+    """The point of 32 bytes, or ``None``. ``strict``: RFC 8032 5.1.3 (y < p, no x = 0 with the
+    sign bit); otherwise y is taken mod p and the sign bit ignored when x = 0."""
+    value = int.from_bytes(encoded, "little")
+    y, sign = value & ((1 << 255) - 1), value >> 255
+    if y >= _ED_P:
+        if strict:
+            return None
+        y -= _ED_P
+    u, v = (y * y - 1) % _ED_P, (_ED_D * y * y + 1) % _ED_P
+    x_squared = u * pow(v, -1, _ED_P) % _ED_P
+    x = pow(x_squared, (_ED_P + 3) // 8, _ED_P)
+    if x * x % _ED_P != x_squared:
+        x = x * pow(2, (_ED_P - 1) // 4, _ED_P) % _ED_P
+    if x * x % _ED_P != x_squared:
+        return None
+    if x == 0 and sign and strict:
+        return None
+    if x & 1 != sign:
+        x = -x % _ED_P
+    return x, y
+
+
+def _ed_add(left: EdPoint, right: EdPoint) -> EdPoint:
+    (x1, y1), (x2, y2) = left, right
+    t = _ED_D * x1 * x2 * y1 * y2 % _ED_P
+    return (
+        (x1 * y2 + x2 * y1) * pow(1 + t, -1, _ED_P) % _ED_P,
+        (y1 * y2 + x1 * x2) * pow(1 - t, -1, _ED_P) % _ED_P,
+    )
+
+
+def _ed_multiply(scalar: int, point: EdPoint) -> EdPoint:
+    result = _ED_IDENTITY
+    while scalar:
+        if scalar & 1:
+            result = _ed_add(result, point)
+        point = _ed_add(point, point)
+        scalar >>= 1
+    return result
+
+
+def _ed_small_order(encoded: bytes) -> bool:
+    """Whether the bytes name, under the lenient decoding, a point P with [8]P = identity."""
+    point = _ed_decode(encoded, strict=False)
+    return point is not None and _ed_multiply(8, point) == _ED_IDENTITY
+
+
+@functools.cache
+def _ed25519_key_problem(encoded: bytes) -> str | None:
+    """CONV-070 for an Ed25519 key: why the key is refused, or ``None``."""
+    point = _ed_decode(encoded, strict=True)
+    if point is None:
+        return "not the canonical encoding of a curve point"
+    if _ed_multiply(8, point) == _ED_IDENTITY:
+        return "a point of small order"
+    if _ed_multiply(_ED_L, point) != _ED_IDENTITY:
+        return "not in the prime-order subgroup (a mixed-order point)"
+    return None
+
+
+def _p256_key_problem(x: int, y: int) -> str | None:
+    """CONV-070 for a P-256 key: coordinates below p and the curve equation."""
+    if x >= _P256_P or y >= _P256_P:
+        return "a coordinate is not less than the field prime"
+    if (y * y - (x * x * x - 3 * x + _P256_B)) % _P256_P:
+        return "(x, y) is not on the curve"
+    return None
+
+
+def _check_key_values(jwk: dict[str, Any]) -> None:
+    """CONV-070: raise ``_Rejected("invalid_key")`` for a key the spec refuses at load."""
+    try:
+        if jwk["kty"] == "OKP":
+            x = _b64url_strict(jwk["x"], "x")
+            problem = "x is not 32 bytes" if len(x) != 32 else _ed25519_key_problem(x)
+        else:
+            coordinates = [_b64url_strict(jwk[name], name) for name in ("x", "y")]
+            if any(len(value) != 32 for value in coordinates):
+                problem = "a coordinate is not 32 bytes"
+            else:
+                x, y = (int.from_bytes(value, "big") for value in coordinates)
+                problem = _p256_key_problem(x, y)
+    except (KeyError, TypeError, ValueError) as exc:
+        problem = f"unreadable: {exc}"
+    if problem is not None:
+        raise _Rejected("invalid_key", f"the {jwk.get('crv')} key is refused: {problem} (CONV-070)")
+
+
+def _signature_problem(alg: str, signature: bytes) -> str | None:
+    """CONV-071 and CONV-073: the checks made before the signature equation."""
+    if len(signature) != 64:
+        return f"{len(signature)} bytes, not 64"
+    if alg == "EdDSA":
+        if int.from_bytes(signature[32:], "little") >= _ED_L:
+            return "S is not less than L"
+        if _ed_small_order(signature[:32]):
+            return "R is a point of small order"
+        return None
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    if not 0 < r < _P256_N:
+        return "r is not in 1..n - 1"
+    if not 0 < s <= _P256_N // 2:
+        return "s is not in 1..(n - 1) / 2 (a high-S or out-of-range s)"
+    return None
+
 
 def _trusted_key(jwk: dict[str, Any]) -> tuple[OKPKey | ECKey, str]:
     public: dict[str, str | list[str]] = {
         name: jwk[name] for name in ("kty", "crv", "x", "y") if name in jwk
     }
     alg = _ALG_OF_KEY[(jwk["kty"], jwk["crv"])]
+    _check_key_values(jwk)
     key: OKPKey | ECKey
     key = OKPKey.import_key(public) if public["kty"] == "OKP" else ECKey.import_key(public)
     return key, alg
@@ -635,7 +757,7 @@ def _open_jws(
     if len(segments) != 3:
         raise _Rejected("malformed", f"{len(segments)} segments instead of 3")
     try:
-        header_bytes, payload_bytes, _ = (
+        header_bytes, payload_bytes, signature = (
             _b64url_strict(segment, what)
             for segment, what in zip(segments, ("header", "payload", "signature"), strict=True)
         )
@@ -659,6 +781,9 @@ def _open_jws(
         raise _Rejected("unsupported_alg", f"alg {alg} but the trusted key is for {key_alg}")
     if key_window is not None:
         key_window(jwk, claims)
+    problem = _signature_problem(key_alg, signature)
+    if problem is not None:
+        raise _Rejected("invalid_signature", f"{key_alg} signature: {problem}")
     try:
         verified = _joserfc_verify(token, key, key_alg)
     except BadSignatureError:
@@ -700,7 +825,12 @@ def _joserfc_alone(token: str, jwk: dict[str, Any]) -> str:
 def check_jws(vector: dict[str, Any], context: Context) -> Outcome:
     """A ``jws`` vector: ``{token, typ, key}`` -> ``{header, claims}`` or ``{error}``."""
     given, expected = vector["input"], vector["expected"]
-    jwk = context.test_keys[given["key"]]
+    fixture_keys = context.fixtures.get("keys", {})
+    jwk = fixture_keys.get(given["key"]) or context.test_keys[given["key"]]
+    try:
+        _check_key_values(jwk)  # the receiver loads its trusted key first (CONV-070)
+    except _Rejected as rejected:
+        return _judge(expected, rejected, None)
     note = f"; joserfc alone {_joserfc_alone(given['token'], jwk)}"
     try:
         header, claims = _verify_jws(given["token"], given["typ"], jwk)

@@ -1,8 +1,10 @@
 """The ``jws`` vectors (spec/vectors/jws.json) through the reference SDK's JWS layer.
 
 Each vector is verified with ``tokenfed.jws.verify`` against the public half of the named test
-key, and must give exactly the expected error code or exactly the expected header and claims.
-Requirements: CONV-040..CONV-049 (signed documents), CONV-010..CONV-015 (strict JSON of header
+key, or against the public JWK of the file's ``fixtures.keys`` of that name (keys that
+CONV-070 refuses when they are loaded), and must give exactly the expected error code or
+exactly the expected header and claims. Requirements: CONV-040..CONV-049 (signed documents),
+CONV-070..CONV-073 (exact key and signature rules), CONV-010..CONV-015 (strict JSON of header
 and payload), CONV-060 (processing order decides the code). The vector file itself must be
 reproduced byte for byte by spec/tools/make_jws_vectors.py.
 """
@@ -35,6 +37,7 @@ CODES = {
     "unsupported_crit",
     "unknown_key",
     "invalid_signature",
+    "invalid_key",
 }
 
 
@@ -44,11 +47,13 @@ def _test_keys_path() -> Path:
 
 
 KEYS = load_test_keys()
+FIXTURE_KEYS: dict[str, dict[str, Any]] = VECTORS.extra["fixtures"]["keys"]
 
 
 def _outcome(token: str | bytes, vector: Vector) -> dict[str, Any]:
-    key = load_public_jwk(KEYS[vector.input["key"]])
+    name = vector.input["key"]
     try:
+        key = load_public_jwk(KEYS[name] if name in KEYS else FIXTURE_KEYS[name])
         decoded = jws.verify(token, vector.input["typ"], key)
     except TokenfedError as exc:
         return {"error": exc.code, "message": exc.message}
@@ -89,12 +94,13 @@ def test_vector_file_shape() -> None:
     for vector in VECTORS:
         assert vector.requirements, vector.id
         assert all(rid.startswith("CONV-") for rid in vector.requirements), vector.id
-        assert vector.input["key"] in KEYS, vector.id
+        assert vector.input["key"] in KEYS or vector.input["key"] in FIXTURE_KEYS, vector.id
         assert set(vector.input) == {"token", "typ", "key"}, vector.id
         assert set(vector.expected) in ({"error"}, {"header", "claims"}), vector.id
     assert {v.error for v in VECTORS if v.error} == CODES
     valid_algs = {v.expected["header"]["alg"] for v in VECTORS if v.error is None}
     assert valid_algs == {"EdDSA", "ES256"}
+    assert not set(FIXTURE_KEYS) & set(KEYS), "a fixture key must not shadow a published key"
 
 
 def test_sdk_signer_reproduces_valid_vector() -> None:

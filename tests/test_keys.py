@@ -2,25 +2,40 @@
 
 Requirements: CONV-042 (EdDSA/Ed25519 and ES256/P-256 only), CONV-044 (one algorithm per key),
 CONV-045 (kid is the RFC 7638 thumbprint; a JWK whose kid is not is ``invalid_key``), CONV-049
-(64-byte signatures), REC-030/REC-031 (validity window ``nbf <= t < exp``, ``t < revoked_at``),
-REC-034 (no private key in a key set).
+(64-byte signatures), CONV-070 (Ed25519 keys in the prime-order subgroup, canonically encoded),
+CONV-071 (the exact Ed25519 rule: S < L, no small-order R, cofactorless), CONV-072/CONV-073
+(ES256 low-S for signers and verifiers, r and s ranges), REC-030/REC-031 (validity window
+``nbf <= t < exp``, ``t < revoked_at``), REC-034 (no private key in a key set).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import nacl.exceptions
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from joserfc.jwk import ECKey, OKPKey
+from nacl.bindings import (
+    crypto_core_ed25519_add,
+    crypto_core_ed25519_is_valid_point,
+    crypto_sign_open,
+)
 
+from tokenfed import keys as keys_module
 from tokenfed._b64 import b64decode, b64encode
 from tokenfed.errors import InvalidKeyError, KeyNotValidError, TokenfedError
 from tokenfed.keys import (
@@ -298,8 +313,8 @@ def _bad_jwks() -> list[tuple[str, Any]]:
 
 @pytest.mark.parametrize(("why", "jwk"), _bad_jwks(), ids=[why for why, _ in _bad_jwks()])
 def test_invalid_public_jwk(why: str, jwk: Any) -> None:
-    """CONV-042/CONV-044: wrong kty, curve, alg or use, wrong coordinate length or encoding,
-    or a point not on the curve: invalid_key, never a foreign exception."""
+    """CONV-042/CONV-044/CONV-070: wrong kty, curve, alg or use, wrong coordinate length or
+    encoding, or a point not on the curve: invalid_key, never a foreign exception."""
     with pytest.raises(InvalidKeyError) as info:
         load_public_jwk(jwk)
     assert info.value.code == "invalid_key"
@@ -307,7 +322,7 @@ def test_invalid_public_jwk(why: str, jwk: Any) -> None:
 
 
 def test_ed25519_point_not_on_curve() -> None:
-    """CONV-049 (Ed25519 per RFC 8032): x = 02 00..00 decodes to no curve point (y = 2 has no
+    """CONV-070 (Ed25519 per RFC 8032): x = 02 00..00 decodes to no curve point (y = 2 has no
     x with -x^2 + y^2 = 1 + d x^2 y^2), so the JWK does not describe an Ed25519 public key and
     must be refused with invalid_key; such a key can never verify anything."""
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64encode(bytes([2]) + bytes(31))}
@@ -316,7 +331,7 @@ def test_ed25519_point_not_on_curve() -> None:
 
 
 def test_ed25519_small_order_key_refused() -> None:
-    """CONV-049, attack: the Ed25519 identity point (x = 01 00..00) is a small-order public key
+    """CONV-070, attack: the Ed25519 identity point (x = 01 00..00) is a small-order public key
     under which R = identity, S = 0 is a valid signature of every message. A provider that
     publishes such a key can disown whatever is "signed" with it, and anyone can forge its
     documents. The key must be refused with invalid_key."""
@@ -373,17 +388,257 @@ def test_private_jwk_bad_d(alg: str) -> None:
 
 
 def test_p256_key_from_cryptography_point() -> None:
-    """CONV-042: a P-256 JWK made from the curve point of a cryptography key verifies that key's
-    ES256 signatures (coordinates as 32-byte big-endian)."""
-    private = ec.generate_private_key(ec.SECP256R1())
+    """CONV-042, CONV-073: a P-256 JWK made from the curve point of a cryptography key verifies
+    that key's low-S ES256 signatures (coordinates as 32-byte big-endian). ECDSA itself accepts
+    both twins (r, s) and (r, n - s); tokenfed accepts only the one with s <= (n - 1) / 2."""
+    private = ec.derive_private_key(0x7A11CE, ec.SECP256R1())
     numbers = private.public_key().public_numbers()
     jwk = {"kty": "EC", "crv": "P-256", "x": _coordinate(numbers.x), "y": _coordinate(numbers.y)}
     key = load_public_jwk(jwk)
     assert key.alg == "ES256"
-    r, s = decode_dss_signature(private.sign(b"msg", ec.ECDSA(hashes.SHA256())))
+    ecdsa = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+    r, s = decode_dss_signature(private.sign(b"msg", ecdsa))
+    low, high = min(s, P256_N - s), max(s, P256_N - s)
+    for twin in (low, high):
+        private.public_key().verify(encode_dss_signature(r, twin), b"msg", ecdsa)
+    assert key.verify(r.to_bytes(32, "big") + low.to_bytes(32, "big"), b"msg")
+    assert not key.verify(r.to_bytes(32, "big") + high.to_bytes(32, "big"), b"msg")
+
+
+# --------------------------------------------------------------------------- exact signature rules
+
+
+class _HighSSigner:
+    """Stands in for a cryptography P-256 key whose ECDSA signing yields a high-S signature."""
+
+    def __init__(self, private: ec.EllipticCurvePrivateKey) -> None:
+        self._private = private
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self._private.public_key()
+
+    def sign(self, data: bytes, algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
+        deterministic = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+        r, s = decode_dss_signature(self._private.sign(data, deterministic))
+        return encode_dss_signature(r, max(s, P256_N - s))
+
+
+def test_es256_signing_normalizes_to_low_s() -> None:
+    """CONV-072: when ECDSA yields s > (n - 1) / 2, PrivateKey.sign writes n - s instead; the
+    result verifies under tokenfed's rule (the backend's signature is made high-S here so that
+    the normalization is exercised every run)."""
+    private = ec.derive_private_key(0x5EED, ec.SECP256R1())
+    signer = PrivateKey(_HighSSigner(private), "ES256")  # type: ignore[arg-type]
+    signature = signer.sign(b"signing input")
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    assert s <= P256_N // 2
+    high = _HighSSigner(private).sign(b"signing input", ec.ECDSA(hashes.SHA256()))
+    assert decode_dss_signature(high) == (r, P256_N - s)
+    assert signer.public_key().verify(signature, b"signing input")
+
+
+def _es256_fixture() -> tuple[PublicKey, int, int]:
+    """A P-256 key and the low-S (r, s) of its deterministic signature of b"msg"."""
+    private = ec.derive_private_key(0xC0FFEE, ec.SECP256R1())
+    ecdsa = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+    r, s = decode_dss_signature(private.sign(b"msg", ecdsa))
+    return PrivateKey(private, "ES256").public_key(), r, min(s, P256_N - s)
+
+
+@pytest.mark.parametrize(
+    ("why", "r_of", "s_of"),
+    [
+        ("high-S twin", lambda r: r, lambda s: P256_N - s),
+        ("s = 0", lambda r: r, lambda s: 0),
+        ("s = n", lambda r: r, lambda s: P256_N),
+        ("s = (n + 1) / 2, one above the low-S bound", lambda r: r, lambda s: P256_N // 2 + 1),
+        ("r = 0", lambda r: 0, lambda s: s),
+        ("r = n", lambda r: P256_N, lambda s: s),
+        ("r = 2^256 - 1", lambda r: 2**256 - 1, lambda s: s),
+    ],
+)
+def test_es256_out_of_range_refused(why: str, r_of: Any, s_of: Any) -> None:
+    """CONV-073: r outside 1..n - 1 or s outside 1..(n - 1) / 2 is refused (False); the
+    genuine low-S signature verifies."""
+    key, r, s = _es256_fixture()
     assert key.verify(r.to_bytes(32, "big") + s.to_bytes(32, "big"), b"msg")
-    high_s = r.to_bytes(32, "big") + (P256_N - s).to_bytes(32, "big")
-    assert key.verify(high_s, b"msg"), "ECDSA (and JWS ES256) accepts both s and n - s"
+    bad_r, bad_s = r_of(r) % 2**256, s_of(s) % 2**256
+    assert not key.verify(bad_r.to_bytes(32, "big") + bad_s.to_bytes(32, "big"), b"msg"), why
+
+
+ED_P = 2**255 - 19
+ED_L = 2**252 + 27742317777372353535851937790883648493
+ED_D = -121665 * pow(121666, -1, ED_P) % ED_P
+
+
+def _ed_add(left: tuple[int, int], right: tuple[int, int]) -> tuple[int, int]:
+    (x1, y1), (x2, y2) = left, right
+    t = ED_D * x1 * x2 * y1 * y2 % ED_P
+    return (
+        (x1 * y2 + x2 * y1) * pow(1 + t, -1, ED_P) % ED_P,
+        (y1 * y2 + x1 * x2) * pow(1 - t, -1, ED_P) % ED_P,
+    )
+
+
+def _ed_x(y: int) -> int | None:
+    """An x with (x, y) on Ed25519, or None (RFC 8032 section 5.1.3)."""
+    u, v = (y * y - 1) % ED_P, (ED_D * y * y + 1) % ED_P
+    x_squared = u * pow(v, -1, ED_P) % ED_P
+    x = pow(x_squared, (ED_P + 3) // 8, ED_P)
+    if x * x % ED_P != x_squared:
+        x = x * pow(2, (ED_P - 1) // 4, ED_P) % ED_P
+    return x if x * x % ED_P == x_squared else None
+
+
+def _small_order_encodings() -> set[bytes]:
+    """Every 32-byte string that a lenient decoder (y taken mod p, sign of x = 0 ignored) reads
+    as a point of order 1, 2, 4 or 8, derived here from the curve equation: the torsion
+    points are [L]P for points P of the whole group (the cofactor kills the prime part)."""
+    torsion = {(0, 1)}
+    y = 2
+    while len(torsion) < 8:
+        x = _ed_x(y)
+        if x is not None:
+            point, scalar, multiple = (x, y), ED_L, (0, 1)
+            while scalar:
+                if scalar & 1:
+                    multiple = _ed_add(multiple, point)
+                point = _ed_add(point, point)
+                scalar >>= 1
+            torsion |= {multiple, (-multiple[0] % ED_P, multiple[1])}
+        y += 1
+    encodings = set()
+    for x, y in torsion:
+        for y_written in (y, y + ED_P):
+            for sign in {x & 1, 1 if x == 0 else x & 1}:
+                if y_written < 2**255:
+                    encodings.add((y_written | sign << 255).to_bytes(32, "little"))
+    return encodings
+
+
+SMALL_ORDER = sorted(_small_order_encodings())
+
+
+def test_small_order_blocklist_is_complete() -> None:
+    """CONV-071: the SDK's fixed list of small-order encodings is exactly the set derived from
+    the curve equation (14 byte strings: 7 values of y, each with either sign bit), and is the
+    table of the spec."""
+    assert len(SMALL_ORDER) == 14
+    listed = {
+        y[:31] + bytes([y[31] | sign])
+        for y in keys_module._ED25519_SMALL_ORDER_Y
+        for sign in (0, 0x80)
+    }
+    assert listed == set(SMALL_ORDER)
+    spec = (spec_dir() / "conventions.md").read_text(encoding="utf-8")
+    assert all(y.hex() in spec for y in keys_module._ED25519_SMALL_ORDER_Y)
+
+
+@pytest.mark.parametrize(
+    "encoded", SMALL_ORDER, ids=[e.hex()[:8] + e.hex()[-2:] for e in SMALL_ORDER]
+)
+def test_ed25519_small_order_keys_refused(encoded: bytes) -> None:
+    """CONV-070: every encoding of a small-order point, canonical or not, is refused as a key
+    with invalid_key (and libsodium's point validation refuses it too)."""
+    assert not crypto_core_ed25519_is_valid_point(encoded)
+    with pytest.raises(InvalidKeyError) as info:
+        load_public_jwk({"kty": "OKP", "crv": "Ed25519", "x": b64encode(encoded)})
+    assert info.value.code == "invalid_key"
+    assert "CONV-070" in info.value.message
+
+
+def _provider_a() -> PrivateKey:
+    return load_private_jwk(_published()["keys"]["provider-a"])
+
+
+@pytest.mark.parametrize(
+    "torsion",
+    [
+        e
+        for e in SMALL_ORDER
+        if e[31] < 0x80 and e != bytes([1]) + bytes(31) and int.from_bytes(e, "little") < ED_P
+    ],
+)
+def test_ed25519_mixed_order_keys_refused(torsion: bytes) -> None:
+    """CONV-070: a valid key plus a point of order 2, 4 or 8 (a mixed-order point) is on the
+    curve and canonically encoded, but not in the prime-order subgroup: invalid_key."""
+    valid = b64decode(_provider_a().public_key().to_jwk()["x"])
+    mixed = crypto_core_ed25519_add(valid, torsion)
+    with pytest.raises(InvalidKeyError, match="prime-order subgroup"):
+        load_public_jwk({"kty": "OKP", "crv": "Ed25519", "x": b64encode(mixed)})
+
+
+def test_ed25519_non_canonical_keys_refused() -> None:
+    """CONV-070: every y >= p that names a curve point (y = p + 0..18) is refused with
+    invalid_key; the small-order ones for their order, the others as non-canonical."""
+    on_curve = [k for k in range(19) if _ed_x(k) is not None]
+    assert on_curve
+    for k in on_curve:
+        encoded = (ED_P + k).to_bytes(32, "little")
+        with pytest.raises(InvalidKeyError) as info:
+            load_public_jwk({"kty": "OKP", "crv": "Ed25519", "x": b64encode(encoded)})
+        if encoded not in SMALL_ORDER:
+            assert "not canonically encoded" in info.value.message
+
+
+def _secret_scalar(key: PrivateKey) -> int:
+    digest = hashlib.sha512(b64decode(key.to_jwk()["d"])).digest()
+    return (int.from_bytes(digest[:32], "little") & ((1 << 254) - 8)) | (1 << 254)
+
+
+def test_ed25519_identity_r_refused_where_openssl_accepts() -> None:
+    """CONV-071: R = identity and S = k * a mod L satisfies the cofactorless equation, and
+    OpenSSL (through cryptography, called directly here) accepts it; libsodium refuses it, and
+    so does tokenfed, whose small-order pre-check makes the two agree."""
+    signer = _provider_a()
+    public = b64decode(signer.public_key().to_jwk()["x"])
+    identity = bytes([1]) + bytes(31)
+    k = int.from_bytes(hashlib.sha512(identity + public + b"msg").digest(), "little") % ED_L
+    forged = identity + (k * _secret_scalar(signer) % ED_L).to_bytes(32, "little")
+    Ed25519PublicKey.from_public_bytes(public).verify(forged, b"msg")  # OpenSSL accepts
+    with pytest.raises(nacl.exceptions.BadSignatureError):
+        crypto_sign_open(forged + b"msg", public)
+    assert not signer.public_key().verify(forged, b"msg")
+
+
+def test_ed25519_s_plus_l_refused_by_openssl_too() -> None:
+    """CONV-071: S + L (still below 2^256) is refused by OpenSSL itself and by tokenfed's own
+    pre-check; the genuine signature verifies."""
+    signer = _provider_a()
+    public = b64decode(signer.public_key().to_jwk()["x"])
+    signature = signer.sign(b"msg")
+    s_plus_l = int.from_bytes(signature[32:], "little") + ED_L
+    assert s_plus_l < 2**256
+    malleated = signature[:32] + s_plus_l.to_bytes(32, "little")
+    with pytest.raises(InvalidSignature):
+        Ed25519PublicKey.from_public_bytes(public).verify(malleated, b"msg")
+    assert signer.public_key().verify(signature, b"msg")
+    assert not signer.public_key().verify(malleated, b"msg")
+
+
+@pytest.mark.parametrize(
+    "encoded", SMALL_ORDER, ids=[e.hex()[:8] + e.hex()[-2:] for e in SMALL_ORDER]
+)
+def test_ed25519_small_order_r_refused(encoded: bytes) -> None:
+    """CONV-071: a signature whose R is any encoding of a small-order point is refused, with
+    S = 0 or with S = k * a (the only S that can satisfy the equation when R is the identity).
+    OpenSSL alone (called directly) accepts exactly one of these: the canonical identity with
+    S = k * a; its byte-for-byte comparison refuses the other encodings. libsodium refuses all."""
+    signer = _provider_a()
+    public = b64decode(signer.public_key().to_jwk()["x"])
+    openssl = Ed25519PublicKey.from_public_bytes(public)
+    k = int.from_bytes(hashlib.sha512(encoded + public + b"msg").digest(), "little") % ED_L
+    for s in (0, k * _secret_scalar(signer) % ED_L):
+        signature = encoded + s.to_bytes(32, "little")
+        try:
+            openssl.verify(signature, b"msg")
+            openssl_accepts = True
+        except InvalidSignature:
+            openssl_accepts = False
+        assert openssl_accepts == (encoded == bytes([1]) + bytes(31) and s != 0)
+        with pytest.raises(nacl.exceptions.BadSignatureError):
+            crypto_sign_open(signature + b"msg", public)
+        assert not signer.public_key().verify(signature, b"msg")
 
 
 # --------------------------------------------------------------------------- validity windows

@@ -3,6 +3,9 @@
 Two algorithms are registered (CONV-042): ``EdDSA`` with Ed25519 (mandatory to implement) and
 ``ES256`` with P-256 (optional). A key is bound to exactly one algorithm; a JWS whose header names
 another one is refused (CONV-044). A key's ``kid`` is its RFC 7638 thumbprint (CONV-045).
+Keys are validated when they are loaded (CONV-070) and signatures follow exact rules that leave
+no malleable twin and no room for two verifiers to disagree: ES256 signatures are low-S
+(CONV-072, CONV-073), Ed25519 signatures have S < L and no small-order R (CONV-071).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+from nacl.bindings import crypto_core_ed25519_is_valid_point
 
 from ._b64 import b64decode, b64encode
 from .errors import InvalidKeyError, KeyNotValidError, MalformedError
@@ -141,48 +145,65 @@ def _coordinate(jwk: Mapping[str, Any], name: str, size: int) -> bytes:
     return raw
 
 
-_ED_P = 2**255 - 19
-_ED_D = -121665 * pow(121666, _ED_P - 2, _ED_P) % _ED_P
-_ED_SQRT_M1 = pow(2, (_ED_P - 1) // 4, _ED_P)
 _P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
+_P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_P256_HALF_N = _P256_N // 2
+"""The largest s of a low-S ES256 signature (CONV-072, CONV-073); n is odd, so s <= (n - 1) / 2."""
 
+_ED25519_P = 2**255 - 19
+_ED25519_L = 2**252 + 27742317777372353535851937790883648493
+"""The order of the Ed25519 base point; a signature's S must be below it (CONV-071)."""
 
-def _ed25519_point(encoded: bytes) -> tuple[int, int]:
-    """Decode an Ed25519 point (RFC 8032 section 5.1.3); refuse non-canonical or off-curve."""
-    y = int.from_bytes(encoded, "little") & ((1 << 255) - 1)
-    sign = encoded[31] >> 7
-    if y >= _ED_P:
-        raise InvalidKeyError("Ed25519 public key: y is not reduced modulo p (RFC 8032 5.1.3)")
-    u, v = (y * y - 1) % _ED_P, (_ED_D * y * y + 1) % _ED_P
-    x = u * pow(v, 3, _ED_P) * pow(u * pow(v, 7, _ED_P), (_ED_P - 5) // 8, _ED_P) % _ED_P
-    if v * x * x % _ED_P != u:
-        if v * x * x % _ED_P != -u % _ED_P:
-            raise InvalidKeyError("Ed25519 public key is not a point on the curve (RFC 8032 5.1.3)")
-        x = x * _ED_SQRT_M1 % _ED_P
-    if x == 0 and sign:
-        raise InvalidKeyError("Ed25519 public key: x = 0 with the sign bit set (RFC 8032 5.1.3)")
-    if x & 1 != sign:
-        x = _ED_P - x
-    return x, y
-
-
-def _ed25519_double(point: tuple[int, int]) -> tuple[int, int]:
-    x, y = point
-    t = _ED_D * x * x * y * y % _ED_P
-    return (
-        2 * x * y * pow(1 + t, _ED_P - 2, _ED_P) % _ED_P,
-        (y * y + x * x) * pow(1 - t, _ED_P - 2, _ED_P) % _ED_P,
+_ED25519_SMALL_ORDER_Y = frozenset(
+    bytes.fromhex(encoded)
+    for encoded in (
+        "0000000000000000000000000000000000000000000000000000000000000000",  # y = 0, order 4
+        "0100000000000000000000000000000000000000000000000000000000000000",  # y = 1, identity
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",  # order 8
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",  # order 8
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # y = p - 1, order 2
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # y = p, i.e. 0
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # y = p + 1, i.e. 1
     )
+)
+"""The y values (sign bit cleared) of every encoding of a point of order 1, 2, 4 or 8.
+
+With either sign bit these are the 14 byte strings that name a small-order point under a
+decoder that accepts non-canonical ``y`` (y >= p) or "negative zero" ``x`` (CONV-071). The set
+is the one libsodium refuses in ``crypto_sign_verify_detached``; tests/test_keys.py derives it
+again from the curve equation."""
+
+
+def _is_small_order_encoding(encoded: bytes) -> bool:
+    """Whether 32 bytes encode (canonically or not) a point of small order."""
+    return encoded[:31] + bytes([encoded[31] & 0x7F]) in _ED25519_SMALL_ORDER_Y
 
 
 def _check_ed25519(encoded: bytes) -> None:
-    """Refuse points off the curve and small-order points (8P = identity): under a small-order
-    key some signatures verify for every message, so the key binds its owner to nothing."""
-    point = _ed25519_point(encoded)
-    for _ in range(3):
-        point = _ed25519_double(point)
-    if point == (0, 1):
-        raise InvalidKeyError("Ed25519 public key has small order; it can sign anything")
+    """CONV-070: refuse all but the canonical encoding of a prime-order-subgroup point.
+
+    Under a small-order key the signature R = identity, S = 0 verifies every message, and a
+    mixed-order key or a non-canonical encoding makes cofactored and cofactorless verifiers
+    (and two kids of one key) disagree. libsodium's ``crypto_core_ed25519_is_valid_point``
+    makes the whole check (canonical, on the curve, not small order, in the prime-order
+    subgroup); the two checks before it only name the most common reasons in the message.
+    """
+    if _is_small_order_encoding(encoded):
+        raise InvalidKeyError(
+            "Ed25519 public key is a point of small order: a signature under it can verify "
+            "for every message, so it binds its owner to nothing (CONV-070)"
+        )
+    if int.from_bytes(encoded, "little") & ((1 << 255) - 1) >= _ED25519_P:
+        raise InvalidKeyError(
+            "Ed25519 public key is not canonically encoded: y is not below 2^255 - 19 "
+            "(RFC 8032 section 5.1.3, CONV-070)"
+        )
+    if not crypto_core_ed25519_is_valid_point(encoded):
+        raise InvalidKeyError(
+            "Ed25519 public key is not a point of the prime-order subgroup: it is off the "
+            "curve or has a small-order component (CONV-070); export the key again from its "
+            "private key"
+        )
 
 
 def _check_common(jwk: Mapping[str, Any]) -> tuple[str, str]:
@@ -222,18 +243,33 @@ class PublicKey:
         self.validity = validity or KeyValidity()
 
     def verify(self, signature: bytes, signing_input: bytes) -> bool:
-        """Whether ``signature`` is this key's signature over ``signing_input``."""
-        try:
-            if self.alg == "EdDSA":
+        """Whether ``signature`` is this key's signature over ``signing_input``.
+
+        Ed25519 follows CONV-071 and ES256 CONV-073: the range and small-order checks run
+        before the backend's equation (OpenSSL through ``cryptography``, which does not make
+        all of them), so a malleated twin of a valid signature (S + L, or the high-S
+        ``(r, n - s)``) and an R of small order are refused.
+        """
+        if len(signature) != 64:
+            return False
+        if self.alg == "EdDSA":
+            if _is_small_order_encoding(signature[:32]):
+                return False  # OpenSSL accepts R = identity when S = k * a (CONV-071)
+            if int.from_bytes(signature[32:], "little") >= _ED25519_L:
+                return False  # OpenSSL refuses this too; kept so the rule reads whole here
+            try:
                 self._key.verify(signature, signing_input)  # type: ignore[call-arg]
-            else:
-                if len(signature) != 2 * _P256_BYTES:
-                    return False
-                der = encode_dss_signature(
-                    int.from_bytes(signature[:_P256_BYTES], "big"),
-                    int.from_bytes(signature[_P256_BYTES:], "big"),
-                )
-                self._key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))  # type: ignore[call-arg]
+            except _CryptoInvalidSignature:
+                return False
+            return True
+        r = int.from_bytes(signature[:_P256_BYTES], "big")
+        s = int.from_bytes(signature[_P256_BYTES:], "big")
+        if not (0 < r < _P256_N and 0 < s <= _P256_HALF_N):
+            return False  # out of range, or the high-S twin (r, n - s) (CONV-073)
+        try:
+            self._key.verify(  # type: ignore[call-arg]
+                encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256())
+            )
         except _CryptoInvalidSignature:
             return False
         return True
@@ -265,11 +301,16 @@ class PrivateKey:
         self.kid = thumbprint(_public_members(key.public_key()))
 
     def sign(self, signing_input: bytes) -> bytes:
-        """Sign bytes: 64-byte Ed25519 signature, or 64-byte P1363 ``r || s`` for ES256."""
+        """Sign bytes: 64-byte Ed25519 signature, or 64-byte P1363 ``r || s`` for ES256.
+
+        ES256 signatures are low-S (CONV-072): of the twins ``(r, s)`` and ``(r, n - s)``,
+        which both satisfy ECDSA, the one with ``s <= (n - 1) / 2`` is returned.
+        """
         if isinstance(self._key, Ed25519PrivateKey):
             return self._key.sign(signing_input)
         der = self._key.sign(signing_input, ec.ECDSA(hashes.SHA256()))
         r, s = decode_dss_signature(der)
+        s = min(s, _P256_N - s)
         return r.to_bytes(_P256_BYTES, "big") + s.to_bytes(_P256_BYTES, "big")
 
     def public_key(self, validity: KeyValidity | None = None) -> PublicKey:
@@ -330,10 +371,14 @@ def load_public_jwk(jwk: Mapping[str, Any]) -> PublicKey:
             x = int.from_bytes(_coordinate(jwk, "x", _P256_BYTES), "big")
             y = int.from_bytes(_coordinate(jwk, "y", _P256_BYTES), "big")
             if x >= _P256_P or y >= _P256_P:
-                raise InvalidKeyError("P-256 coordinates must be less than the field prime")
+                raise InvalidKeyError(
+                    "P-256 coordinates must be less than the field prime (CONV-070)"
+                )
             key = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
     except ValueError as exc:
-        raise InvalidKeyError(f"JWK does not describe a valid {alg} public key: {exc}") from None
+        raise InvalidKeyError(
+            f"JWK does not describe a valid {alg} public key (CONV-070): {exc}"
+        ) from None
     return PublicKey(key, alg, kid, validity)
 
 

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
+from nacl.bindings import crypto_core_ed25519_add, crypto_scalarmult_ed25519_base_noclamp
 
 SPEC = Path(__file__).resolve().parent.parent
 ROOT = SPEC.parent
@@ -47,6 +48,10 @@ OUTPUT = SPEC / "vectors" / "jws.json"
 TYP = "tokenfed-rate-card+jwt"
 MAX_TOKEN_BYTES = 65536
 ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+ED25519_IDENTITY = bytes([1]) + bytes(31)
+# A point of order 8 (CONV-070's table): added to a valid key it gives a mixed-order point.
+ED25519_ORDER_8 = bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
 IAT = 1795392000  # 2026-11-23T00:00:00Z
 
 CLAIMS: dict[str, Any] = {
@@ -94,11 +99,24 @@ class TestKey:
         return {name: self.jwk[name] for name in ("kty", "crv", "x", "y") if name in self.jwk}
 
     def sign(self, data: bytes) -> bytes:
-        """Ed25519 signature, or ES256 ``r || s`` with a deterministic nonce."""
+        """Ed25519 signature, or ES256 low-S ``r || s`` (CONV-072) with a deterministic nonce."""
         if isinstance(self._key, Ed25519PrivateKey):
             return self._key.sign(data)
         r, s = decode_dss_signature(self.sign_der(data))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        return r.to_bytes(32, "big") + min(s, P256_ORDER - s).to_bytes(32, "big")
+
+    def ecdsa_s_is_high(self, data: bytes) -> bool:
+        """Whether ECDSA with the RFC 6979 nonce yields s > (n - 1) / 2 before normalizing."""
+        return decode_dss_signature(self.sign_der(data))[1] > P256_ORDER // 2
+
+    def public_bytes(self) -> bytes:
+        """The 32-byte Ed25519 public key (the JWK's x)."""
+        return _unb64u(self.jwk["x"])
+
+    def secret_scalar(self) -> int:
+        """The Ed25519 secret scalar a (RFC 8032 section 5.1.5: clamped low half of the hash)."""
+        digest = hashlib.sha512(_unb64u(self.jwk["d"])).digest()
+        return (int.from_bytes(digest[:32], "little") & ((1 << 254) - 8)) | (1 << 254)
 
     def sign_der(self, data: bytes) -> bytes:
         """ES256 signature in the DER form (which JWS does not use)."""
@@ -141,6 +159,17 @@ class Builder:
     def __init__(self, keys: dict[str, TestKey]) -> None:
         self.keys = keys
         self.vectors: list[dict[str, Any]] = []
+        self.fixture_keys: dict[str, dict[str, Any]] = {}
+
+    def fixture_key(self, name: str, x: bytes, y: bytes | None = None) -> str:
+        """Record a public JWK (not a published key) under ``name``: Ed25519 with ``x`` alone,
+        P-256 with ``x`` and ``y``; return its kid."""
+        if y is None:
+            jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64u(x)}
+        else:
+            jwk = {"kty": "EC", "crv": "P-256", "x": b64u(x), "y": b64u(y)}
+        self.fixture_keys[name] = jwk
+        return thumbprint(jwk)
 
     def header(self, signer: str, **changes: Any) -> dict[str, Any]:
         """The usual header ``{alg, typ, kid}`` of ``signer``; a change to ``None`` drops it."""
@@ -254,6 +283,40 @@ def _swap_last_char(segment: str) -> str:
     return segment[:-1] + alphabet[index | ((1 << unused_bits) - 1)]
 
 
+def thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638 thumbprint: SHA-256 of the required members (crv, kty, x and for EC y) in
+    JCS form, base64url."""
+    members = {name: jwk[name] for name in ("crv", "kty", "x", "y") if name in jwk}
+    return b64u(hashlib.sha256(jcs(members)).digest())
+
+
+def _challenge(r_bytes: bytes, public: bytes, data: bytes) -> int:
+    """k = SHA-512(R || A || M) mod L (RFC 8032 section 5.1.7)."""
+    return int.from_bytes(hashlib.sha512(r_bytes + public + data).digest(), "little") % (
+        ED25519_ORDER
+    )
+
+
+def identity_r_signature(key: TestKey, data: bytes) -> bytes:
+    """R = identity and S = k * a mod L: [S]B - [k]A is then the identity, so the signature
+    satisfies the cofactorless equation, yet R is a small-order point (CONV-071)."""
+    k = _challenge(ED25519_IDENTITY, key.public_bytes(), data)
+    return ED25519_IDENTITY + (k * key.secret_scalar() % ED25519_ORDER).to_bytes(32, "little")
+
+
+def mixed_order_signature(key: TestKey, mixed: bytes, data: bytes) -> bytes:
+    """A signature under the mixed-order point ``mixed`` = A + T (T of order 8) that satisfies
+    the cofactorless equation: [S]B - [k](A + T) = R exactly when [k]T is the identity, that
+    is when k is a multiple of 8, so nonces r = 1, 2, ... are tried until k is one."""
+    for r in range(1, 1000):
+        r_bytes = crypto_scalarmult_ed25519_base_noclamp(r.to_bytes(32, "little"))
+        k = _challenge(r_bytes, mixed, data)
+        if k % 8 == 0:
+            s = (r + k * key.secret_scalar()) % ED25519_ORDER
+            return r_bytes + s.to_bytes(32, "little")
+    raise AssertionError("no nonce below 1000 gives a challenge divisible by 8")
+
+
 def build() -> dict[str, Any]:
     """The whole vector file."""
     keys = load_keys()
@@ -272,10 +335,29 @@ def build() -> dict[str, Any]:
     )
     valid_es256 = b.valid(
         "valid-es256",
-        "A rate card signed with ES256 (64-byte r || s) by provider-b's P-256 key.",
-        ["CONV-042", "CONV-049"],
+        "A rate card signed with ES256 (64-byte r || s, low-S) by provider-b's P-256 key.",
+        ["CONV-042", "CONV-049", "CONV-072", "CONV-073"],
         b.header("provider-b"),
         {**CLAIMS, "iss": "https://provider-b.example"},
+        "provider-b",
+    )
+    b_claims = next(
+        claims
+        for claims in (
+            {**CLAIMS, "iss": "https://provider-b.example", "id": f"rc-2026-11-{n}"}
+            for n in range(1, 100)
+        )
+        if keys["provider-b"].ecdsa_s_is_high(
+            b.token(b.header("provider-b"), claims, signature=b"").rstrip(".").encode("ascii")
+        )
+    )
+    b.valid(
+        "valid-es256-low-s-normalized",
+        "An ES256 rate card whose RFC 6979 ECDSA signature has s > (n - 1) / 2; the signer "
+        "wrote n - s instead (low-S), and the receiver accepts it.",
+        ["CONV-072", "CONV-073"],
+        b.header("provider-b"),
+        b_claims,
         "provider-b",
     )
     for vector_id, typ in (
@@ -888,7 +970,7 @@ def build() -> dict[str, Any]:
         "sig-ed25519-s-plus-order",
         "The Ed25519 signature of valid-eddsa with S replaced by S + L (the group order): "
         "RFC 8032 section 5.1.7 requires S < L, so this malleated signature is refused.",
-        ["CONV-049"],
+        ["CONV-049", "CONV-071"],
         f"{head}.{body}.{b64u(raw_sig[:32] + scalar.to_bytes(32, 'little'))}",
         "invalid_signature",
     )
@@ -906,10 +988,130 @@ def build() -> dict[str, Any]:
         "sig-es256-zero",
         "ES256 signature r = 0, s = 0 (64 zero bytes), which a verifier that skips the "
         "range check of r and s accepts for any message.",
-        ["CONV-049"],
+        ["CONV-049", "CONV-073"],
         f"{b_head}.{b_body}.{b64u(bytes(64))}",
         "invalid_signature",
         key="provider-b",
+    )
+    b_sig = _unb64u(valid_es256.split(".")[2])
+    high_s = P256_ORDER - int.from_bytes(b_sig[32:], "big")
+    b.error(
+        "sig-es256-high-s-twin",
+        "The ES256 signature of valid-es256 with s replaced by n - s: ECDSA accepts both "
+        "twins, but only the low-S one (s <= (n - 1) / 2), which valid-es256 carries, is a "
+        "tokenfed signature; anyone could make this one from it.",
+        ["CONV-073", "CONV-072"],
+        f"{b_head}.{b_body}.{b64u(b_sig[:32] + high_s.to_bytes(32, 'big'))}",
+        "invalid_signature",
+        key="provider-b",
+    )
+    b.error(
+        "sig-es256-s-equals-order",
+        "The ES256 signature of valid-es256 with s replaced by n (the group order): s must be "
+        "in 1..(n - 1) / 2.",
+        ["CONV-073"],
+        f"{b_head}.{b_body}.{b64u(b_sig[:32] + P256_ORDER.to_bytes(32, 'big'))}",
+        "invalid_signature",
+        key="provider-b",
+    )
+    b.error(
+        "sig-ed25519-r-identity",
+        "An Ed25519 signature with R = the identity (01 00..00) and S = k * a mod L, k = "
+        "SHA-512(R || A || M) mod L and a provider-a's secret scalar: [S]B - [k]A is the "
+        "identity, so the cofactorless equation holds (OpenSSL accepts it), but R is a "
+        "small-order point, which libsodium refuses and tokenfed refuses.",
+        ["CONV-071"],
+        b.token(
+            b.header("provider-a"),
+            CLAIMS,
+            signature=lambda data: identity_r_signature(a, data),
+        ),
+        "invalid_signature",
+    )
+
+    # --- keys (CONV-070): the receiver is configured with a public JWK of the fixtures ----
+    identity_kid = b.fixture_key("ed25519-small-order-identity", ED25519_IDENTITY)
+    b.error(
+        "key-ed25519-small-order",
+        "The trusted key is the Ed25519 identity point (x = 01 00..00, order 1). The token "
+        "names its kid and carries R = identity, S = 0, which satisfies the cofactorless "
+        "equation for every message: such a key signs anything. Refused when it is loaded.",
+        ["CONV-070"],
+        b.token(
+            b.header("provider-a", kid=identity_kid),
+            CLAIMS,
+            signature=ED25519_IDENTITY + bytes(32),
+        ),
+        "invalid_key",
+        key="ed25519-small-order-identity",
+    )
+    mixed = crypto_core_ed25519_add(a.public_bytes(), ED25519_ORDER_8)
+    mixed_kid = b.fixture_key("ed25519-mixed-order", mixed)
+    b.error(
+        "key-ed25519-mixed-order",
+        "The trusted key is provider-a's point plus a point of order 8 (a mixed-order point). "
+        "The token names its kid and carries a signature made with provider-a's secret scalar "
+        "whose challenge k is a multiple of 8, so it satisfies the cofactorless equation "
+        "(OpenSSL accepts it); for other k only a cofactored verifier would accept, so two "
+        "verifiers would disagree. Refused when it is loaded.",
+        ["CONV-070"],
+        b.token(
+            b.header("provider-a", kid=mixed_kid),
+            CLAIMS,
+            signature=lambda data: mixed_order_signature(a, mixed, data),
+        ),
+        "invalid_key",
+        key="ed25519-mixed-order",
+    )
+    non_canonical = (2**255 - 19 + 3).to_bytes(32, "little")
+    non_canonical_kid = b.fixture_key("ed25519-non-canonical", non_canonical)
+    b.error(
+        "key-ed25519-non-canonical",
+        "The trusted key's x encodes y = p + 3 (p = 2^255 - 19), a non-canonical encoding of "
+        "the curve point with y = 3: y must be less than p. (Only y = 0..18 have a second "
+        "encoding, and none of them is a point of the prime-order subgroup.) Refused when it "
+        "is loaded; the token is signed by provider-a.",
+        ["CONV-070"],
+        b.token(b.header("provider-a", kid=non_canonical_kid), CLAIMS, "provider-a"),
+        "invalid_key",
+        key="ed25519-non-canonical",
+    )
+    off_curve_kid = b.fixture_key("ed25519-off-curve", bytes([2]) + bytes(31))
+    b.error(
+        "key-ed25519-off-curve",
+        "The trusted key's x (02 00..00, y = 2) decodes to no point of the curve. Refused when "
+        "it is loaded; the token is signed by provider-a.",
+        ["CONV-070"],
+        b.token(b.header("provider-a", kid=off_curve_kid), CLAIMS, "provider-a"),
+        "invalid_key",
+        key="ed25519-off-curve",
+    )
+    b_x, b_y = (_unb64u(keys["provider-b"].jwk[name]) for name in ("x", "y"))
+    b_y_other = (int.from_bytes(b_y, "big") + 1).to_bytes(32, "big")
+    p256_off_kid = b.fixture_key("p256-off-curve", b_x, b_y_other)
+    b.error(
+        "key-p256-off-curve",
+        "The trusted key is provider-b's P-256 key with y + 1: (x, y + 1) is not on the "
+        "curve. Refused when it is loaded; the token is signed by provider-b.",
+        ["CONV-070"],
+        b.token(b.header("provider-b", kid=p256_off_kid), CLAIMS, "provider-b"),
+        "invalid_key",
+        key="p256-off-curve",
+    )
+    p256_prime = 2**256 - 2**224 + 2**192 + 2**96 - 1
+    y_of_x0 = 0x66485C780E2F83D72433BD5D84A06BB6541C2AF31DAE871728BF856A174F93F4
+    p256_unreduced_kid = b.fixture_key(
+        "p256-x-not-reduced", p256_prime.to_bytes(32, "big"), y_of_x0.to_bytes(32, "big")
+    )
+    b.error(
+        "key-p256-x-not-reduced",
+        "The trusted key's x is the field prime p itself, which names the curve point with "
+        "x = 0 (its y is given) only modulo p: coordinates must be less than p, or one point "
+        "would have two kids. Refused when it is loaded; the token is signed by provider-b.",
+        ["CONV-070"],
+        b.token(b.header("provider-b", kid=p256_unreduced_kid), CLAIMS, "provider-b"),
+        "invalid_key",
+        key="p256-x-not-reduced",
     )
 
     # --- processing order ----------------------------------------------------------------
@@ -973,6 +1175,7 @@ def build() -> dict[str, Any]:
             "interop/check_vectors.py, which uses joserfc and its own strict JSON parser and "
             "does not import the SDK."
         ),
+        "fixtures": {"keys": b.fixture_keys},
         "vectors": b.vectors,
     }
 
