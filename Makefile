@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit docs bench clean
 
-$(STAMP): pyproject.toml
+# Two distributions from this repository (ADR 0007): the SDK (pyproject.toml) and the
+# conformance suite with the spec's vectors (conformance/pyproject.toml), both editable.
+$(STAMP): pyproject.toml conformance/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./conformance
 	touch $(STAMP)
 
 demo: $(STAMP)
