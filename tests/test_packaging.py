@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import tomllib
 import zipfile
 from email.message import Message
@@ -114,6 +115,27 @@ def test_sdk_wheel_metadata(wheels: dict[str, Wheel]) -> None:
     assert sdk.metadata.get_all("License-File") == ["LICENSE"]
     assert "tokenfed = tokenfed.cli:main" in sdk.entry_points
     assert "tokenfed-conformance" not in sdk.requires()
+
+
+def test_sdk_sdist_is_the_sdk_alone(tmp_path: Path) -> None:
+    """The tokenfed source distribution holds the SDK, its README, change log and licence; not
+    the spec folder, the test keys, the tests or the conformance suite."""
+    result = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "--target", "sdist", "-d", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (sdist,) = tmp_path.glob("tokenfed-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    tops = {name.split("/")[0] for name in names}
+    # hatchling adds the .gitignore it read to every sdist.
+    expected = {"sdk", "README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml", "PKG-INFO"}
+    assert tops - {".gitignore"} == expected, tops
+    assert {name.split("/")[1] for name in names if name.startswith("sdk/")} == {"tokenfed"}
 
 
 def test_conformance_wheel_holds_the_spec_and_the_suite(wheels: dict[str, Wheel]) -> None:
