@@ -20,11 +20,12 @@ demo: $(STAMP)
 test: lint typecheck unit docs
 
 lint: $(STAMP)
-	$(BIN)/ruff check sdk conformance tests bench examples spec/tools interop
-	$(BIN)/ruff format --check sdk conformance tests bench examples spec/tools interop
+	$(BIN)/ruff check sdk conformance tests bench examples spec/tools interop docs/_hooks
+	$(BIN)/ruff format --check sdk conformance tests bench examples spec/tools interop docs/_hooks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict docs/_hooks/spec.py docs/_hooks/cli.py
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
