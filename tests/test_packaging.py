@@ -93,16 +93,19 @@ def test_sdk_wheel_is_the_sdk_alone(wheels: dict[str, Wheel]) -> None:
     assert "tokenfed/py.typed" in sdk.names
     assert "tokenfed/__init__.py" in sdk.names
     assert "tokenfed/cli/__main__.py" in sdk.names
+    # Every file of spec/ (chapters, schemas, vectors, test keys, generators) by name.
+    spec_files = {
+        path.name
+        for path in SPEC.rglob("*")
+        if path.is_file() and path.name != "__init__.py" and "__pycache__" not in path.parts
+    }
+    assert {"test-keys.json", "receipts.json", "make_jws_vectors.py"} <= spec_files
     unwanted = [
         name
         for name in sdk.names
-        if name.endswith((".json", ".md"))
+        if name.rsplit("/", 1)[-1] in spec_files
         or "test-keys" in name
         or "tokenfed_conformance" in name
-        or "/vectors" in name
-        or "/schemas" in name
-        or "/tools/" in name
-        or "make_" in name
         or "__pycache__" in name
     ]
     assert not unwanted, f"the SDK wheel carries files that are not the SDK: {unwanted}"
