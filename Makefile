@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit docs bench clean
 
-$(STAMP): pyproject.toml
+# Two distributions from this repository (ADR 0007): the SDK (pyproject.toml) and the
+# conformance suite with the spec's vectors (conformance/pyproject.toml), both editable.
+$(STAMP): pyproject.toml conformance/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./conformance
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -18,11 +20,12 @@ demo: $(STAMP)
 test: lint typecheck unit docs
 
 lint: $(STAMP)
-	$(BIN)/ruff check sdk conformance tests bench examples spec/tools interop
-	$(BIN)/ruff format --check sdk conformance tests bench examples spec/tools interop
+	$(BIN)/ruff check sdk conformance tests bench examples spec/tools interop docs/_hooks
+	$(BIN)/ruff format --check sdk conformance tests bench examples spec/tools interop docs/_hooks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict docs/_hooks/spec.py docs/_hooks/cli.py
 
 unit: $(STAMP)
 	$(BIN)/pytest -q

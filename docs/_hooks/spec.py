@@ -12,9 +12,10 @@ this hook:
 * turns a requirement ID that opens a block (``- **UNIT-012** A verifier MUST ...``, also after
   a bold step name and in the first cell of a table row) into an anchor ``#UNIT-012`` that
   links to itself, so any page can link to ``spec/units.md#UNIT-012``;
-* drops the API pages whose module (``::: package.module``) is not in the source tree, and the
-  nav entries under ``spec/`` and ``api/`` whose page does not exist; spec chapters missing from
-  the nav are appended to the nav section that holds the other chapters;
+* fails the build, naming what is missing, when an API page documents a module
+  (``::: package.module``) that is not in the source tree, or when a nav entry under ``spec/`` or
+  ``api/`` names a page that does not exist: a reference page never disappears silently; spec
+  chapters missing from the nav are appended to the nav section that holds the other chapters;
 * links every other mention of a defined requirement ID, on any page (chapters, API reference,
   guides), to its definition;
 * shows Sphinx-style roles left in rendered docstrings (``:class:`~a.B```) as plain code.
@@ -22,19 +23,19 @@ this hook:
 
 from __future__ import annotations
 
+import copy
 import json
-import logging
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
-
-log = logging.getLogger("mkdocs.hooks.spec")
 
 SPEC_URI = "spec/"
 API_URI = "api/"
@@ -248,27 +249,13 @@ def _files_page(spec: Path, chapters: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _prune_nav(items: list[Any], present: set[str]) -> list[Any]:
-    """Drop nav entries under spec/ and api/ whose page is not among the built files."""
-    kept: list[Any] = []
-    for item in items:
-        target: Any = item
-        if isinstance(item, dict) and len(item) == 1:
-            (title, target), *_ = item.items()
-            if isinstance(target, list):
-                children = _prune_nav(target, present)
-                if children:
-                    kept.append({title: children})
-                continue
-        if (
-            isinstance(target, str)
-            and target.startswith((SPEC_URI, API_URI))
-            and target not in present
-        ):
-            log.info("nav: %s is not part of this build; entry left out", target)
-            continue
-        kept.append(item)
-    return kept
+def _missing_nav_pages(items: list[Any], present: set[str]) -> list[str]:
+    """Nav targets under spec/ and api/ that are not among the built files."""
+    return sorted(
+        target
+        for target in _nav_targets(items)
+        if target.startswith((SPEC_URI, API_URI)) and target not in present
+    )
 
 
 def _nav_targets(items: list[Any]) -> set[str]:
@@ -296,7 +283,7 @@ def _spec_section(items: list[Any]) -> list[Any] | None:
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """Publish spec/ into the site, drop API pages of absent modules, fit the nav."""
+    """Publish spec/ into the site, check the API pages and the nav, fit the nav."""
     spec = _root(config) / "spec"
     chapters: dict[str, str] = {}
     for path in sorted(spec.glob("*.md")):
@@ -315,7 +302,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             _defined_in.setdefault(rid, SPEC_URI + name)
 
     search = _api_paths(config)
-    for file in list(files.documentation_pages()):
+    absent_modules = []
+    for file in files.documentation_pages():
         if not file.src_uri.startswith(API_URI) or file.abs_src_path is None:
             continue
         source = Path(file.abs_src_path).read_text(encoding="utf-8")
@@ -323,12 +311,27 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             ident for ident in API_DIRECTIVE.findall(source) if not _module_exists(ident, search)
         ]
         if missing:
-            log.info("%s left out: %s not in the source tree", file.src_uri, ", ".join(missing))
-            files.remove(file)
+            absent_modules.append(f"docs/{file.src_uri} documents {', '.join(missing)}")
+    if absent_modules:
+        raise PluginError(
+            "API reference pages document modules that are not in the source tree ("
+            + ", ".join(os.path.relpath(path, _root(config)) for path in search)
+            + "): "
+            + "; ".join(absent_modules)
+            + ". Fix the ::: line, or delete the page and its nav entry in mkdocs.yml."
+        )
 
     if config.nav is not None:
-        present = set(files.src_uris)
-        nav = _prune_nav(list(config.nav), present)
+        nav = copy.deepcopy(list(config.nav))
+        missing_pages = _missing_nav_pages(nav, set(files.src_uris))
+        if missing_pages:
+            raise PluginError(
+                "mkdocs.yml lists pages that do not exist: "
+                + ", ".join(missing_pages)
+                + f". A {SPEC_URI} page is a chapter spec/<name>.md of the repository (or the "
+                f"generated {FILES_PAGE}); an {API_URI} page is docs/{API_URI}<name>.md. "
+                "Add the page or remove the nav entry."
+            )
         listed = _nav_targets(nav)
         unlisted = [
             f.src_uri
