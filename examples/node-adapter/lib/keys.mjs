@@ -114,13 +114,19 @@ function isSmallOrderEncoding(bytes) {
   return point !== null && isIdentity(scalarMult(point, 8n));
 }
 
+// Encodings already found to be canonical points of the prime-order subgroup ([L]A costs ms).
+const checkedEd25519 = new Set();
+
 function checkEd25519PublicKey(raw) {
   if (raw === null || raw.length !== 32) fail('invalid_key', 'an Ed25519 key has a 32-byte x');
+  const hex = raw.toString('hex');
+  if (checkedEd25519.has(hex)) return;
   const point = decodePoint(raw, true);
   if (point === null) fail('invalid_key', 'the Ed25519 x is not the canonical encoding of a curve point');
   if (!isIdentity(scalarMult(point, L25519))) {
     fail('invalid_key', 'the Ed25519 public key is not in the prime-order subgroup');
   }
+  checkedEd25519.add(hex);
 }
 
 function verifyEd25519(keyObject, data, signature) {

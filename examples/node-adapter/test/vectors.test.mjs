@@ -2,16 +2,15 @@
 // the adapter's own code, in process. Each vector expects one result or exactly one error code.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 
-import { b64urlDecode } from '../lib/b64.mjs';
 import { TokenfedError } from '../lib/errors.mjs';
 import { convert, ratesFromClaims } from '../lib/exchange.mjs';
 import { verifyJws } from '../lib/jws.mjs';
 import { loadPublicJwk, TrustStore } from '../lib/keys.mjs';
 import { ReceiptTracker, ReceiptVerifier, streamResult } from '../lib/receipts.mjs';
 import { adapt, checkUsage, price, rateCardFromClaims } from '../lib/units.mjs';
+import { contentChainExpectation, lowSExpectation } from '../test-support/expectations.mjs';
 import { loadVectors, publicJwk, same } from '../test-support/helpers.mjs';
 
 /** Run fn; the value, or {error: code} for a rejection. */
@@ -66,19 +65,6 @@ test('documents vectors', () => {
   }
 });
 
-const N256 = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-
-/**
- * The expectation of a jws vector under the low-S rule for ES256 (verifiers reject s > n/2):
- * a vector generated before the rule may expect acceptance of a high-S signature.
- */
-function lowSExpectation(v) {
-  if ('error' in v.expected || v.expected.header.alg !== 'ES256') return v.expected;
-  const signature = b64urlDecode(v.input.token.split('.')[2]);
-  const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
-  return s > N256 / 2n ? { error: 'invalid_signature' } : v.expected;
-}
-
 test('jws vectors', () => {
   const changed = [];
   for (const v of loadVectors('jws').vectors) {
@@ -95,22 +81,6 @@ test('jws vectors', () => {
   // Vectors whose expectation the low-S rule changes (see README.md): at most this one.
   assert.ok(changed.length === 0 || (changed.length === 1 && changed[0] === 'valid-es256'), String(changed));
 });
-
-/**
- * The expectation of a receipts vector under the content-digest chain (prev = digest of the
- * previous receipt's claims bytes). A vector generated when `prev` covered the JWS bytes of the
- * previous receipt expects acceptance of a receipt that now breaks the chain.
- */
-export function contentChainExpectation(v) {
-  const { receipt, prior } = v.input;
-  if ('error' in v.expected || typeof receipt !== 'string' || prior.length === 0) return v.expected;
-  const previous = prior[prior.length - 1];
-  if (typeof previous !== 'string') return v.expected;
-  const claims = JSON.parse(b64urlDecode(receipt.split('.')[1]).toString('utf8'));
-  const jwsDigest = `sha256:${createHash('sha256').update(previous, 'ascii').digest('hex')}`;
-  if (claims.seq > 1 && claims.prev === jwsDigest) return { error: 'chain_break' };
-  return v.expected;
-}
 
 test('receipts vectors', () => {
   const file = loadVectors('receipts');
