@@ -109,7 +109,7 @@ function isIdentity(point) {
 }
 
 /** True if the 32 bytes decode (canonically or not) to a point of order dividing 8. */
-function isSmallOrderEncoding(bytes) {
+export function isSmallOrderEncoding(bytes) {
   const point = decodePoint(bytes, false);
   return point !== null && isIdentity(scalarMult(point, 8n));
 }

@@ -6,11 +6,10 @@ import { readFileSync } from 'node:fs';
 import { fail } from './errors.mjs';
 import { isInt, isObject } from './json.mjs';
 import { convert, ratesFromJws, ratesFromClaims, EXCHANGE_RATES_TYP } from './exchange.mjs';
-import { trustStoreLookup, verifyJws } from './jws.mjs';
+import { integerIat, trustStoreLookup, verifyJws } from './jws.mjs';
 import { TrustStore } from './keys.mjs';
 import { ReceiptTracker, ReceiptVerifier, streamResult, trackResult, verifyFileBytes } from './receipts.mjs';
-import { adapt, price, rateCardFromClaims, rateCardFromJws, RATE_CARD_TYP } from './units.mjs';
-import { integerIat } from './jws.mjs';
+import { adapt, price, rateCardFromClaims, rateCardFromJws, RATE_CARD_TYP, VENDORS } from './units.mjs';
 
 /** A problem with the case itself (not with the document under test): exit status 2. */
 function badInput(message) {
@@ -71,6 +70,7 @@ export const OPERATIONS = {
 
   adapt(input) {
     const vendor = member(input, 'vendor');
+    if (!VENDORS.includes(vendor)) badInput(`vendor must be one of ${VENDORS.join(', ')}`);
     const model = input.model ?? null;
     // `strict` is accepted for the protocol; the adapters of UNIT-013..UNIT-018 have one behaviour.
     return adapt(vendor, member(input, 'report'), model);

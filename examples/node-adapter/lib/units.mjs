@@ -168,7 +168,7 @@ export const VENDORS = ['openai', 'anthropic', 'otel'];
 
 /** Turn a vendor usage report into a usage object. */
 export function adapt(vendor, report, model) {
-  if (!VENDORS.includes(vendor)) fail('invalid_usage', `unknown vendor ${JSON.stringify(vendor)}; expected one of ${VENDORS.join(', ')}`);
+  if (!VENDORS.includes(vendor)) throw new TypeError(`unknown vendor ${JSON.stringify(vendor)}; expected one of ${VENDORS.join(', ')}`);
   if (!isObject(report)) fail('invalid_usage', 'a usage report must be a JSON object');
   if (vendor === 'openai') return openai(report, model);
   if (vendor === 'anthropic') return anthropic(report, model);
