@@ -1,8 +1,6 @@
 // Exact decimals (CONV-020..CONV-024): canonical decimal strings become scaled BigInts, and the
 // only rounding is half-to-even of an exact quotient. No binary floating point anywhere.
 
-import { fail } from './errors.mjs';
-
 const CANONICAL = /^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$/;
 const MAX_LENGTH = 64;
 
@@ -19,13 +17,6 @@ export function decimalProblem(text, maxFraction, sign) {
   if (sign !== 'any' && text.startsWith('-')) return 'must not be negative';
   if (sign === 'positive' && text === '0') return 'must be greater than 0';
   return null;
-}
-
-/** Check a decimal member; `invalid_amount` when it is not acceptable. */
-export function checkDecimal(text, maxFraction, sign, what) {
-  if (typeof text !== 'string') fail('invalid_amount', `${what} must be a decimal string`);
-  const problem = decimalProblem(text, maxFraction, sign);
-  if (problem !== null) fail('invalid_amount', `${what} ${problem}`);
 }
 
 /** Number of fractional digits of a canonical decimal string. */

@@ -4,7 +4,7 @@
 
 import { decimalProblem } from './decimal.mjs';
 import { fail } from './errors.mjs';
-import { codePoints, isInt, isObject } from './json.mjs';
+import { codePoints, isInt } from './json.mjs';
 
 export const ENTITY_ID = /^https:\/\/[^\s?#]+$/;
 export const DOCUMENT_ID = /^[!-~]{1,256}$/;
@@ -58,8 +58,4 @@ export class Findings {
       if (this.found.has(code)) fail(code, `${this.what}: ${this.found.get(code)}`);
     }
   }
-}
-
-export function requireObject(value, what) {
-  if (!isObject(value)) fail('schema_violation', `${what} must be a JSON object`);
 }

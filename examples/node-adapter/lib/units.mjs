@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 
 import { divRoundHalfEven, fromScaled, toScaled } from './decimal.mjs';
 import { fail } from './errors.mjs';
-import { canonicalize, codePoints, isInt, isObject, MAX_SAFE } from './json.mjs';
+import { canonicalize, codePoints, isInt, isObject } from './json.mjs';
 import { checkVersion, integerIat, trustStoreLookup, verifyJws } from './jws.mjs';
 import { DOCUMENT_ID, Findings, VERSION } from './schema.mjs';
 
@@ -321,4 +321,3 @@ export function price(card, usage, at) {
   };
 }
 
-export { MAX_SAFE };
