@@ -237,20 +237,21 @@ export class ReceiptVerifier {
     if (hasRawNumber(receipt) || depthOf(receipt) > 32) fail('malformed', 'a batched receipt must be strict I-JSON');
     const { ver, claims, leaf_index: leafIndex, audit_path: auditPath, batch } = receipt;
     if (typeof ver !== 'string' || !VERSION.test(ver)) fail('malformed', 'ver must be a "MAJOR.MINOR" string');
-    if (typeof claims !== 'string' || claims === '') fail('malformed', 'claims must be a base64url string');
+    if (typeof claims !== 'string') fail('malformed', 'claims must be a base64url string');
     const claimsBytes = b64urlDecode(claims);
     if (claimsBytes === null) fail('malformed', 'claims must be canonical unpadded base64url');
     if (!isInt(leafIndex)) fail('malformed', 'leaf_index must be an integer >= 0');
-    if (!Array.isArray(auditPath) || auditPath.length > 64 || !auditPath.every((h) => typeof h === 'string')) {
-      fail('malformed', 'audit_path must be an array of at most 64 strings');
-    }
+    // The form of each audit_path entry is checked in step 3 (`invalid_proof`).
+    if (!Array.isArray(auditPath) || auditPath.length > 64) fail('malformed', 'audit_path must be an array of at most 64 hashes');
     if (typeof batch !== 'string') fail('malformed', 'batch must be a JWS compact serialization');
     if (ver.split('.')[0] !== '1') fail('unsupported_version', `the batched receipt has ver ${ver}; this implementation reads 1.x`);
     // 2. Batch statement.
     const statement = this.verifyStatement(batch);
     // 3. Proof.
     if (!(leafIndex < statement.tree_size)) fail('invalid_proof', `leaf_index ${leafIndex} is not below tree_size ${statement.tree_size}`);
-    if (!auditPath.every((h) => HEX64.test(h))) fail('invalid_proof', 'every audit_path entry must be 64 lowercase hex digits');
+    if (!auditPath.every((h) => typeof h === 'string' && HEX64.test(h))) {
+      fail('invalid_proof', 'every audit_path entry must be 64 lowercase hex digits');
+    }
     const path = auditPath.map((h) => Buffer.from(h, 'hex'));
     const root = Buffer.from(statement.tree_root, 'hex');
     if (!verifyInclusion(leafHash(claimsBytes), leafIndex, statement.tree_size, path, root)) {
@@ -281,7 +282,7 @@ export class ReceiptVerifier {
     const statement = this.verifyStatement(token);
     if (!Array.isArray(claimsList)) fail('malformed', 'claims must be an array of base64url strings');
     const leaves = claimsList.map((c, i) => {
-      const bytes = typeof c === 'string' && c !== '' ? b64urlDecode(c) : null;
+      const bytes = typeof c === 'string' ? b64urlDecode(c) : null;
       if (bytes === null) fail('malformed', `claims[${i}] must be canonical unpadded base64url`);
       return bytes;
     });

@@ -348,3 +348,29 @@ test('verify-batch: a whole batch by its recomputed root (REC-064)', () => {
   assert.equal(results.get('short').error.error, 'invalid_proof');
   assert.equal(results.get('attacker').error.error, 'unknown_key');
 });
+
+test('verify-receipt: the boundaries of REC-062 steps 1 and 3 for a batched receipt', () => {
+  const v = receipts.vectors.find((x) => x.id === 'valid-batched-first');
+  const item = v.input.receipt;
+  const { ver, ...withoutVer } = item;
+  const variants = {
+    'ver-2': [{ ...item, ver: '2.0' }, 'unsupported_version'],
+    'ver-missing': [withoutVer, 'malformed'],
+    'ver-not-a-version': [{ ...item, ver: '1' }, 'malformed'],
+    'claims-padded': [{ ...item, claims: `${item.claims}=` }, 'malformed'],
+    'claims-empty': [{ ...item, claims: '' }, 'invalid_proof'],
+    'leaf-index-negative': [{ ...item, leaf_index: -1 }, 'malformed'],
+    'leaf-index-string': [{ ...item, leaf_index: '0' }, 'malformed'],
+    'path-not-array': [{ ...item, audit_path: item.audit_path[0] }, 'malformed'],
+    'path-entry-number': [{ ...item, audit_path: [1, ...item.audit_path.slice(1)] }, 'invalid_proof'],
+    'path-entry-upper-case': [{ ...item, audit_path: [item.audit_path[0].toUpperCase(), ...item.audit_path.slice(1)] }, 'invalid_proof'],
+    'count-beyond-i-json': [{ ...item, extra: 9007199254740992 }, 'malformed'],
+    'batch-not-string': [{ ...item, batch: 1 }, 'malformed'],
+  };
+  assert.equal(typeof ver, 'string');
+  const results = runBatch(Object.entries(variants).map(([id, [receipt]]) => ({ id, op: 'verify-receipt', input: { receipt, ...verifierInput(v) } })));
+  for (const [id, [, code]] of Object.entries(variants)) {
+    const r = results.get(id);
+    assert.equal(r.status === 'rejected' && r.error.error, code, `${id}: ${JSON.stringify(r)}`);
+  }
+});
