@@ -249,26 +249,30 @@ const ENTITY_ID = /^https:\/\/[^\s?#]+$/;
 const VERSION = /^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$/;
 
 /**
- * A trust store (spec/schemas/trust-store.schema.json): issuer -> kid -> key. A store that
- * breaks any rule is refused as a whole with `invalid_key` (REC-034).
+ * A trust store (spec/schemas/trust-store.schema.json): issuer -> kid -> key. A document that
+ * does not have the shape of a trust store is refused with `schema_violation` (CONV-023); a
+ * store with a key that breaks a rule of REC-034 (private, no kid or nbf, a kid that is not
+ * the thumbprint, an alg that does not fit the curve) or is no usable public key is refused as
+ * a whole with `invalid_key`.
  */
 export class TrustStore {
   constructor(document) {
-    if (!isObject(document)) fail('invalid_key', 'a trust store must be a JSON object');
-    if (typeof document.ver !== 'string' || !VERSION.test(document.ver)) {
-      fail('invalid_key', 'a trust store needs ver "1.0"');
+    if (!isObject(document)) fail('schema_violation', 'a trust store must be a JSON object');
+    if (typeof document.ver === 'string' && VERSION.test(document.ver) && document.ver.split('.')[0] !== '1') {
+      fail('unsupported_version', `trust store ver ${document.ver} is not 1.x`);
     }
-    if (document.ver.split('.')[0] !== '1') fail('unsupported_version', `trust store ver ${document.ver} is not 1.x`);
-    if (!isObject(document.issuers)) fail('invalid_key', 'a trust store needs an issuers object');
+    if (typeof document.ver !== 'string' || !VERSION.test(document.ver)) fail('schema_violation', 'a trust store needs ver "1.0"');
+    if (!isObject(document.issuers)) fail('schema_violation', 'a trust store needs an issuers object');
+    for (const iss of Object.keys(document.issuers)) {
+      if (!ENTITY_ID.test(iss)) fail('schema_violation', `trust-store issuer ${JSON.stringify(iss)} is not an https URL`);
+      const entry = document.issuers[iss];
+      if (!isObject(entry) || !isObject(entry.jwks)) fail('schema_violation', `trust-store issuer ${iss} needs a jwks object`);
+      if (!Array.isArray(entry.jwks.keys)) fail('invalid_key', `the JWKS of ${iss} needs keys, an array of JWKs`);
+    }
     this.issuers = new Map();
     for (const iss of Object.keys(document.issuers)) {
-      if (!ENTITY_ID.test(iss)) fail('invalid_key', `trust-store issuer ${JSON.stringify(iss)} is not an https URL`);
-      const entry = document.issuers[iss];
-      if (!isObject(entry) || !isObject(entry.jwks) || !Array.isArray(entry.jwks.keys)) {
-        fail('invalid_key', `trust-store issuer ${iss} needs jwks.keys, an array of JWKs`);
-      }
       const keys = new Map();
-      for (const jwk of entry.jwks.keys) {
+      for (const jwk of document.issuers[iss].jwks.keys) {
         const key = loadPublicJwk(jwk, { window: true, requireKid: true });
         keys.set(key.kid, key);
       }

@@ -8,7 +8,7 @@ import { b64urlDecode } from '../lib/b64.mjs';
 import { divRoundHalfEven, fromScaled, toScaled } from '../lib/decimal.mjs';
 import { TokenfedError } from '../lib/errors.mjs';
 import { canonicalize, parseLoose, parseStrict, RawNumber } from '../lib/json.mjs';
-import { isSmallOrderEncoding, loadPublicJwk, thumbprint } from '../lib/keys.mjs';
+import { isSmallOrderEncoding, loadPublicJwk, thumbprint, TrustStore } from '../lib/keys.mjs';
 import { publicJwk, signJws } from '../test-support/helpers.mjs';
 
 function code(fn) {
@@ -143,4 +143,25 @@ test('ES256: low S only, r and s in 1..n-1, 64 bytes', () => {
   assert.equal(key.verify(input, Buffer.concat([signature.subarray(0, 32), high])), false);
   assert.equal(key.verify(input, Buffer.alloc(64)), false);
   assert.equal(key.verify(input, Buffer.concat([signature, Buffer.alloc(1)])), false);
+});
+
+test('trust stores: a wrong shape is schema_violation, a bad key refuses the whole store as invalid_key', () => {
+  const key = { ...publicJwk('provider-a'), nbf: 0 };
+  const store = (keys, extra = {}) => ({ ver: '1.0', issuers: { 'https://a.example': { jwks: { keys } } }, ...extra });
+  assert.equal(code(() => new TrustStore(store([key]))), null);
+  assert.equal(code(() => new TrustStore([])), 'schema_violation');
+  assert.equal(code(() => new TrustStore(store([key], { ver: 1 }))), 'schema_violation');
+  assert.equal(code(() => new TrustStore(store([key], { ver: '2.0' }))), 'unsupported_version');
+  assert.equal(code(() => new TrustStore({ ver: '1.0', issuers: { 'http://a.example': { jwks: { keys: [] } } } })), 'schema_violation');
+  assert.equal(code(() => new TrustStore({ ver: '1.0', issuers: { 'https://a.example': { jwks: [] } } })), 'schema_violation');
+  assert.equal(code(() => new TrustStore({ ver: '1.0', issuers: { 'https://a.example': { jwks: {} } } })), 'invalid_key');
+  const { nbf, ...withoutNbf } = key;
+  const { kid, ...withoutKid } = key;
+  assert.equal(nbf, 0);
+  assert.equal(typeof kid, 'string');
+  assert.equal(code(() => new TrustStore(store([key, withoutNbf]))), 'invalid_key');
+  assert.equal(code(() => new TrustStore(store([key, withoutKid]))), 'invalid_key');
+  assert.equal(code(() => new TrustStore(store([{ ...key, d: 'AAAA' }]))), 'invalid_key');
+  assert.equal(code(() => new TrustStore(store([{ ...key, exp: null }]))), 'invalid_key');
+  assert.equal(code(() => new TrustStore(store([{ ...key, revoked: { reason: 'lost' } }]))), 'invalid_key');
 });
