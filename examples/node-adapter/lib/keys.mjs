@@ -11,7 +11,7 @@
 // - ES256: the public key is a point of P-256; a signature is exactly 64 bytes r || s with
 //   r, s in 1..n-1 and s <= n/2 (low S).
 
-import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 
 import { b64urlDecode } from './b64.mjs';
 import { fail } from './errors.mjs';
@@ -233,6 +233,38 @@ export function loadPublicJwk(jwk, { window = false, requireKid = false } = {}) 
     }
   }
   return key;
+}
+
+/**
+ * Load a private JWK for signing. Returns {kid, alg, sign(data) -> signature}. The public
+ * members must pass loadPublicJwk and match `d`. ES256 signatures are made low-S (s <= n/2).
+ */
+export function loadPrivateJwk(jwk) {
+  if (!isObject(jwk) || typeof jwk.d !== 'string') fail('invalid_key', 'a signing key must be a private JWK (with d)');
+  const { d, ...publicMembers } = jwk;
+  const pub = loadPublicJwk(publicMembers);
+  const members = pub.alg === 'EdDSA' ? { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d } : { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, d };
+  let keyObject;
+  try {
+    keyObject = createPrivateKey({ key: members, format: 'jwk' });
+  } catch {
+    fail('invalid_key', 'the private key d cannot be read');
+  }
+  const derived = createPublicKey(keyObject).export({ format: 'jwk' });
+  if (derived.x !== jwk.x || (pub.alg === 'ES256' && derived.y !== jwk.y)) {
+    fail('invalid_key', 'the private key d does not belong to the public members');
+  }
+  const sign =
+    pub.alg === 'EdDSA'
+      ? (data) => cryptoSign(null, data, keyObject)
+      : (data) => {
+          const signature = cryptoSign('sha256', data, { key: keyObject, dsaEncoding: 'ieee-p1363' });
+          const s = bytesToIntBE(signature.subarray(32));
+          if (s <= N256 / 2n) return signature;
+          const low = Buffer.from((N256 - s).toString(16).padStart(64, '0'), 'hex');
+          return Buffer.concat([signature.subarray(0, 32), low]);
+        };
+  return { kid: pub.kid, alg: pub.alg, sign };
 }
 
 /** REC-031: the key may have signed at time t. */

@@ -7,7 +7,8 @@ import { fail } from './errors.mjs';
 import { isInt, isObject } from './json.mjs';
 import { convert, ratesFromJws, ratesFromClaims, EXCHANGE_RATES_TYP } from './exchange.mjs';
 import { integerIat, trustStoreLookup, verifyJws } from './jws.mjs';
-import { TrustStore } from './keys.mjs';
+import { issueBatch, issueReceipt } from './issuer.mjs';
+import { loadPrivateJwk, TrustStore } from './keys.mjs';
 import { ReceiptTracker, ReceiptVerifier, streamResult, trackResult, verifyFileBytes } from './receipts.mjs';
 import { adapt, price, rateCardFromClaims, rateCardFromJws, RATE_CARD_TYP, VENDORS } from './units.mjs';
 
@@ -88,6 +89,39 @@ export const OPERATIONS = {
     return { claims: document.claims, digest: document.digest };
   },
 
+  'issue-receipt'(input) {
+    const key = loadPrivateJwk(member(input, 'key'));
+    const card = rateCardFromJws(member(input, 'rate_card'), trustOf(input));
+    const receipt = issueReceipt({
+      key,
+      card,
+      head: input.head ?? null,
+      iss: member(input, 'iss'),
+      aud: member(input, 'aud'),
+      sub: member(input, 'sub'),
+      jti: member(input, 'jti'),
+      iat: member(input, 'iat'),
+      entitlement: input.entitlement ?? null,
+      usage: member(input, 'usage'),
+    });
+    return { receipt };
+  },
+
+  'issue-batch'(input) {
+    const key = loadPrivateJwk(member(input, 'key'));
+    const card = rateCardFromJws(member(input, 'rate_card'), trustOf(input));
+    const batched = issueBatch({
+      key,
+      card,
+      iss: member(input, 'iss'),
+      batchId: member(input, 'batch_id'),
+      iat: member(input, 'iat'),
+      heads: input.heads ?? {},
+      requests: member(input, 'requests'),
+    });
+    return { batched };
+  },
+
   'verify-receipt'(input) {
     return receiptSummary(verifierOf(input).verify(member(input, 'receipt')));
   },
@@ -124,6 +158,7 @@ export const OPERATIONS = {
 export const PROFILES = {
   units: ['price', 'convert', 'adapt'],
   documents: ['verify-document'],
+  'receipt-issuer': ['issue-receipt', 'issue-batch'],
   'receipt-verifier': ['verify-receipt', 'verify-stream', 'verify-batch', 'verify-file'],
 };
 

@@ -34,7 +34,7 @@ test('info describes the adapter', () => {
   assert.equal(info.protocol, '1');
   assert.equal(info.spec_version, '1.0');
   assert.equal(info.batch, true);
-  assert.deepEqual(info.profiles, ['units', 'documents', 'receipt-verifier']);
+  assert.deepEqual(info.profiles, ['units', 'documents', 'receipt-issuer', 'receipt-verifier']);
   for (const op of ['price', 'convert', 'adapt', 'verify-receipt', 'verify-stream', 'verify-batch', 'verify-file']) {
     assert.ok(info.operations.includes(op), op);
   }

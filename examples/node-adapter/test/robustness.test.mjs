@@ -9,7 +9,7 @@ import { test } from 'node:test';
 
 import { TokenfedError } from '../lib/errors.mjs';
 import { runOperation } from '../lib/ops.mjs';
-import { loadVectors, signJws, SPEC, trustStoreFor } from '../test-support/helpers.mjs';
+import { loadVectors, signJws, SPEC, TEST_KEYS, trustStoreFor } from '../test-support/helpers.mjs';
 
 const REGISTRY = new Set([...readFileSync(join(SPEC, 'errors.md'), 'utf8').matchAll(/^\| \[`([a-z_]+)`\]/gm)].map((m) => m[1]));
 const REPLACEMENTS = [null, true, 0, -1, 9007199254740991, '', 'x', [], {}, [1], { a: 1 }];
@@ -75,6 +75,24 @@ test('no input member of any type makes an operation fail unexpectedly', () => {
     const input = { vendor: v.input.format, report: v.input.usage, model: v.input.model ?? null, strict: true };
     for (const [path, r] of replacements(input)) check('adapt', replaced(input, path, r));
   }
+  const issue = {
+    key: TEST_KEYS['provider-a'],
+    iss: claims.iss,
+    aud: claims.aud,
+    sub: claims.sub,
+    jti: claims.jti,
+    iat: claims.iat,
+    entitlement: null,
+    usage: claims.usage,
+    rate_card: base.rate_cards[0],
+    trust: base.trust,
+    head: { seq: 1, digest: `sha256:${'0'.repeat(64)}` },
+  };
+  for (const [path, r] of replacements(issue)) check('issue-receipt', replaced(issue, path, r));
+  const { head, ...common } = issue;
+  assert.equal(head.seq, 1);
+  const batch = { ...common, batch_id: 'b', heads: {}, requests: [{ aud: claims.aud, sub: claims.sub, jti: 'j', entitlement: null, usage: claims.usage }] };
+  for (const [path, r] of replacements(batch)) check('issue-batch', replaced(batch, path, r));
   for (const code of ['accepted', 'malformed', 'schema_violation', 'invalid_amount', 'invalid_key', 'invalid_usage', 'unknown_key']) {
     assert.ok(seen.has(code), code);
   }
