@@ -1,0 +1,112 @@
+// Every vector of spec/vectors (adapters, pricing, conversion, documents, jws, receipts) through
+// the adapter's own code, in process. Each vector expects one result or exactly one error code.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { TokenfedError } from '../lib/errors.mjs';
+import { convert, ratesFromClaims } from '../lib/exchange.mjs';
+import { verifyJws } from '../lib/jws.mjs';
+import { loadPublicJwk, TrustStore } from '../lib/keys.mjs';
+import { ReceiptTracker, ReceiptVerifier, streamResult } from '../lib/receipts.mjs';
+import { adapt, checkUsage, price, rateCardFromClaims } from '../lib/units.mjs';
+import { contentChainExpectation, lowSExpectation } from '../test-support/expectations.mjs';
+import { loadVectors, publicJwk, same } from '../test-support/helpers.mjs';
+
+/** Run fn; the value, or {error: code} for a rejection. */
+function outcome(fn) {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof TokenfedError) return { error: error.code };
+    throw error;
+  }
+}
+
+function check(vector, actual, expected = vector.expected) {
+  assert.ok(same(actual, expected), `${vector.id}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+
+test('adapters vectors', () => {
+  const file = loadVectors('adapters');
+  for (const v of file.vectors) {
+    const { format, usage, model } = v.input;
+    check(v, outcome(() => adapt(format, usage, model ?? null)));
+  }
+  assert.equal(file.vectors.length >= 31, true);
+});
+
+test('pricing vectors', () => {
+  for (const v of loadVectors('pricing').vectors) {
+    const { rate_card: claims, usage, at } = v.input;
+    check(v, outcome(() => price(rateCardFromClaims(claims), usage, at ?? null)));
+  }
+});
+
+test('conversion vectors', () => {
+  for (const v of loadVectors('conversion').vectors) {
+    const { rates, amount, from, to, at } = v.input;
+    check(v, outcome(() => convert(ratesFromClaims(rates), amount, from, to, at ?? null)));
+  }
+});
+
+test('documents vectors', () => {
+  for (const v of loadVectors('documents').vectors) {
+    const { kind, document } = v.input;
+    const actual = outcome(() => {
+      if (kind === 'usage') {
+        checkUsage(document);
+        return { valid: true };
+      }
+      const parsed = kind === 'rate-card' ? rateCardFromClaims(document) : ratesFromClaims(document);
+      return { valid: true, digest: parsed.digest };
+    });
+    check(v, actual);
+  }
+});
+
+test('jws vectors', () => {
+  const changed = [];
+  for (const v of loadVectors('jws').vectors) {
+    const { token, typ, key: keyName } = v.input;
+    const expected = lowSExpectation(v);
+    if (expected !== v.expected) changed.push(v.id);
+    const key = loadPublicJwk(publicJwk(keyName));
+    const actual = outcome(() => {
+      const { header, claims } = verifyJws(token, { typ, findKey: (h) => (h.kid === key.kid ? key : null) });
+      return { header, claims };
+    });
+    check(v, actual, expected);
+  }
+  // Vectors whose expectation the low-S rule changes (see README.md): at most this one.
+  assert.ok(changed.length === 0 || (changed.length === 1 && changed[0] === 'valid-es256'), String(changed));
+});
+
+test('receipts vectors', () => {
+  const file = loadVectors('receipts');
+  const { fixtures } = file;
+  const changed = [];
+  for (const v of file.vectors) {
+    const { receipt, prior, now, trust, rate_cards: cards } = v.input;
+    const expected = contentChainExpectation(v);
+    if (expected !== v.expected) changed.push(v.id);
+    const actual = outcome(() => {
+      const verifier = new ReceiptVerifier({
+        trust: new TrustStore(fixtures.trust[trust]),
+        rateCards: cards.map((name) => rateCardFromClaims(fixtures.rate_cards[name])),
+        now,
+      });
+      const tracker = new ReceiptTracker();
+      for (const [i, p] of prior.entries()) {
+        const r = streamResult(verifier, tracker, p);
+        assert.ok(r.ok, `${v.id}: prior ${i} rejected with ${r.error}`);
+      }
+      const r = streamResult(verifier, tracker, receipt);
+      if (!r.ok) return { error: r.error };
+      return r.duplicate ? { claims: r.verified.claims, duplicate: true } : { claims: r.verified.claims };
+    });
+    check(v, actual, expected);
+  }
+  // The one vector whose expectation the content-digest chain changes (see README.md).
+  assert.deepEqual(changed, ['valid-eddsa-seq2']);
+});
