@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenfed.errors import InvalidAmountError, IoError, SchemaViolationError
+from tokenfed.errors import IoError
 from tokenfed.ledger import (
     LEDGER_SCHEMA_VERSION,
     STREAM_SCHEMA_VERSION,
@@ -340,7 +340,7 @@ def test_failing_batch_stores_nothing(ledger: SqliteLedger) -> None:
     """ledger: all-or-none batch: a bad item or an exception while iterating the entries
     rolls back the entries already inserted by that call."""
     ledger.record([_entry(100)])
-    with pytest.raises(SchemaViolationError, match="LedgerEntry"):
+    with pytest.raises(TypeError, match="LedgerEntry"):
         ledger.record([_entry(1), _entry(2), "not an entry"])  # type: ignore[list-item]
 
     class Interrupted(Exception):
@@ -361,18 +361,18 @@ def test_failing_batch_stores_nothing(ledger: SqliteLedger) -> None:
 @pytest.mark.parametrize(
     ("changes", "error"),
     [
-        ({"iss": ""}, SchemaViolationError),
-        ({"jti": 7}, SchemaViolationError),
-        ({"sub": "\ud800"}, SchemaViolationError),
-        ({"seq": 0}, SchemaViolationError),
-        ({"seq": True}, SchemaViolationError),
-        ({"iat": -1}, SchemaViolationError),
-        ({"amount": "0.1"}, InvalidAmountError),
-        ({"amount": Decimal("NaN")}, InvalidAmountError),
-        ({"amount": Decimal("Infinity")}, InvalidAmountError),
-        ({"content_digest": "sha256:" + "A" * 64}, SchemaViolationError),
-        ({"receipt_digest": "sha256:abc"}, SchemaViolationError),
-        ({"batch_id": ""}, SchemaViolationError),
+        ({"iss": ""}, ValueError),
+        ({"jti": 7}, TypeError),
+        ({"sub": "\ud800"}, ValueError),
+        ({"seq": 0}, ValueError),
+        ({"seq": True}, TypeError),
+        ({"iat": -1}, ValueError),
+        ({"amount": "0.1"}, TypeError),
+        ({"amount": Decimal("NaN")}, ValueError),
+        ({"amount": Decimal("Infinity")}, ValueError),
+        ({"content_digest": "sha256:" + "A" * 64}, ValueError),
+        ({"receipt_digest": "sha256:abc"}, ValueError),
+        ({"batch_id": ""}, ValueError),
     ],
     ids=lambda value: str(value)[:40],
 )
@@ -461,15 +461,20 @@ def test_failing_build_consumes_no_seq(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "result",
-    [("", _digest("x")), ("r", "sha256:xyz"), ("r", _digest("x").upper()), ["r", _digest("r")]],
+    ("result", "error"),
+    [
+        (("", _digest("x")), ValueError),
+        (("r", "sha256:xyz"), ValueError),
+        (("r", _digest("x").upper()), ValueError),
+        (["r", _digest("r")], TypeError),
+    ],
     ids=["empty-receipt", "short-digest", "uppercase-digest", "list"],
 )
-def test_build_result_is_checked(tmp_path: Path, result: object) -> None:
-    """streams: a build result that is not (receipt, sha256 digest) raises SchemaViolationError
-    and stores nothing, so no garbage can become a prev."""
+def test_build_result_is_checked(tmp_path: Path, result: object, error: type[Exception]) -> None:
+    """streams: a build result that is not (receipt, sha256 digest) is a programming error
+    (TypeError or ValueError) and stores nothing, so no garbage can become a prev."""
     with SqliteStreamStore(tmp_path / "s.sqlite") as store:
-        with pytest.raises(SchemaViolationError):
+        with pytest.raises(error):
             store.issue(ISS, AUD, lambda seq, prev: result)  # type: ignore[arg-type,return-value]
         assert store.head(ISS, AUD) is None
 
@@ -490,7 +495,8 @@ def test_build_must_not_issue_again(tmp_path: Path) -> None:
 
 
 def test_issue_checks_stream_names(tmp_path: Path) -> None:
-    """streams: iss and aud must be non-empty strings (SchemaViolationError), build not called."""
+    """streams: iss and aud must be non-empty strings (ValueError, TypeError), build not
+    called."""
     called: list[int] = []
 
     def build(seq: int, prev: str | None) -> tuple[str, str]:
@@ -498,9 +504,9 @@ def test_issue_checks_stream_names(tmp_path: Path) -> None:
         return "r", _digest("r")
 
     with SqliteStreamStore(tmp_path / "s.sqlite") as store:
-        with pytest.raises(SchemaViolationError, match="aud"):
+        with pytest.raises(ValueError, match="aud"):
             store.issue(ISS, "", build)
-        with pytest.raises(SchemaViolationError, match="iss"):
+        with pytest.raises(TypeError, match="iss"):
             store.issue(None, AUD, build)  # type: ignore[arg-type]
     assert called == []
 

@@ -50,10 +50,8 @@ from typing import ClassVar, Protocol, Self
 from ._decimal import CANONICAL_DECIMAL, format_decimal, scaled
 from .errors import (
     ChainBreakError,
-    InvalidAmountError,
     IoError,
     ReplayError,
-    SchemaViolationError,
     TokenfedError,
 )
 
@@ -83,25 +81,26 @@ _TEXT_MEMBERS = ("iss", "jti", "aud", "sub", "rate_card_id", "receipt")
 
 
 def _check_text(owner: str, name: str, value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise SchemaViolationError(
-            f"{owner}.{name} must be a non-empty string, not {value!r:.60}", detail={"member": name}
-        )
+    """A programming error, not a rejected document: TypeError or ValueError."""
+    if not isinstance(value, str):
+        raise TypeError(f"{owner}.{name} must be a string, not {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{owner}.{name} must not be empty")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise SchemaViolationError(
-            f"{owner}.{name} holds a lone surrogate and cannot be stored as UTF-8",
-            detail={"member": name},
+        raise ValueError(
+            f"{owner}.{name} holds a lone surrogate and cannot be stored as UTF-8"
         ) from None
 
 
 def _check_digest(owner: str, name: str, value: object) -> None:
-    if not isinstance(value, str) or _DIGEST.fullmatch(value) is None:
-        raise SchemaViolationError(
+    if not isinstance(value, str):
+        raise TypeError(f"{owner}.{name} must be a string, not {type(value).__name__}")
+    if _DIGEST.fullmatch(value) is None:
+        raise ValueError(
             f"{owner}.{name} must be 'sha256:' followed by 64 lowercase hex digits, "
-            f"not {value!r:.80}",
-            detail={"member": name},
+            f"not {value!r:.80}"
         )
 
 
@@ -116,8 +115,8 @@ class LedgerEntry:
     bytes received, for audit.
 
     Raises:
-        SchemaViolationError: a member has the wrong type or form (the message names it).
-        InvalidAmountError: ``amount`` is not a finite :class:`~decimal.Decimal`.
+        TypeError: a member has the wrong type (the message names it).
+        ValueError: a member has the wrong form, or ``amount`` is not finite.
     """
 
     iss: str
@@ -136,21 +135,18 @@ class LedgerEntry:
     def __post_init__(self) -> None:
         for name in _TEXT_MEMBERS:
             _check_text("LedgerEntry", name, getattr(self, name))
-        if type(self.seq) is not int or self.seq < 1:
-            raise SchemaViolationError(
-                f"LedgerEntry.seq must be an integer >= 1, not {self.seq!r:.40}",
-                detail={"member": "seq"},
+        for name, lowest in (("seq", 1), ("iat", 0)):
+            value = getattr(self, name)
+            if type(value) is not int:
+                raise TypeError(f"LedgerEntry.{name} must be an int, not {type(value).__name__}")
+            if value < lowest:
+                raise ValueError(f"LedgerEntry.{name} must be >= {lowest}, not {value}")
+        if not isinstance(self.amount, Decimal):
+            raise TypeError(
+                f"LedgerEntry.amount must be a Decimal, not {type(self.amount).__name__}"
             )
-        if type(self.iat) is not int or self.iat < 0:
-            raise SchemaViolationError(
-                f"LedgerEntry.iat must be an integer >= 0, not {self.iat!r:.40}",
-                detail={"member": "iat"},
-            )
-        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
-            raise InvalidAmountError(
-                f"LedgerEntry.amount must be a finite Decimal, not {self.amount!r:.60}",
-                detail={"member": "amount"},
-            )
+        if not self.amount.is_finite():
+            raise ValueError(f"LedgerEntry.amount must be finite, not {self.amount}")
         _check_digest("LedgerEntry", "content_digest", self.content_digest)
         _check_digest("LedgerEntry", "receipt_digest", self.receipt_digest)
         if self.batch_id is not None:
@@ -471,7 +467,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         any other) rolls the whole call back and propagates.
 
         Raises:
-            SchemaViolationError: an item is not a :class:`LedgerEntry` (nothing is stored).
+            TypeError: an item is not a :class:`LedgerEntry` (nothing is stored).
             IoError: SQLite failed (nothing is stored).
         """
         outcomes: list[InsertOutcome] = []
@@ -487,9 +483,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
                     )
             for entry in entries:
                 if not isinstance(entry, LedgerEntry):
-                    raise SchemaViolationError(
-                        f"record() takes LedgerEntry items, not {type(entry).__name__}"
-                    )
+                    raise TypeError(f"record() takes LedgerEntry items, not {type(entry).__name__}")
                 cursor = execute(
                     _INSERT_RECEIPT,
                     (
@@ -647,7 +641,7 @@ def _issue_one(
     next_seq, prev = (1, None) if row is None else (int(row[0]) + 1, str(row[1]))
     result = build(next_seq, prev)
     if not isinstance(result, tuple) or len(result) != 2:
-        raise SchemaViolationError(
+        raise TypeError(
             f"build() must return (receipt_compact, content_digest), not {type(result).__name__}"
         )
     receipt, digest = result
@@ -685,7 +679,7 @@ class SqliteStreamStore(_SqliteStore, StreamStore):
         rolls the transaction back and propagates unchanged; the ``seq`` is not consumed.
 
         Raises:
-            SchemaViolationError: ``iss``/``aud`` are not non-empty strings, or ``build`` did not
+            TypeError, ValueError: ``iss``/``aud`` are not non-empty strings, or ``build`` did not
                 return ``(non-empty str, "sha256:" + 64 hex)`` (nothing is stored).
             IoError: SQLite failed (nothing is stored).
         """
