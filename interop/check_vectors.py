@@ -1019,8 +1019,12 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def _trust_store_code(error: ValidationError) -> str:
+    """REC-034: the document's shape is schema_violation (a key that is not an object
+    included); what is wrong inside a key object is invalid_key."""
     path = tuple(error.absolute_path)
-    return "invalid_key" if len(path) >= 5 and path[3] == "keys" else "schema_violation"
+    inside_key = len(path) >= 5 and path[3] == "keys"
+    key_not_object = len(path) == 5 and error.validator == "type"
+    return "invalid_key" if inside_key and not key_not_object else "schema_violation"
 
 
 def _load_trust_store(store: Any, context: Context) -> dict[str, dict[str, dict[str, Any]]]:
@@ -1046,6 +1050,8 @@ def _load_trust_store(store: Any, context: Context) -> dict[str, dict[str, dict[
                 )
             if thumbprint in keys:
                 raise _Rejected("invalid_key", f"key {thumbprint} is listed twice for {issuer}")
+            if "exp" in jwk and jwk["exp"] <= jwk["nbf"]:
+                raise _Rejected("invalid_key", f"key {thumbprint}: exp is not after nbf")
             keys[thumbprint] = jwk
         trusted[issuer] = keys
     return trusted
@@ -1291,6 +1297,82 @@ def check_receipts(vector: dict[str, Any], context: Context) -> Outcome:
     kind = "batched receipt" if isinstance(given["receipt"], dict) else "receipt"
     note = f" ({kind}, amount {_canonical(amount)} recomputed, {len(priors)} prior accepted"
     return _judge(expected, None, result, note + (", duplicate)" if duplicate else ")"))
+
+
+# --------------------------------------------------------------------------- kind: files
+
+_FILE_LINE_LIMIT = 65536
+
+
+def _file_lines(data: bytes) -> list[bytes | None]:
+    """REC-070: lines end at each LF, a CR before the LF is dropped, a last line without LF
+    counts; REC-071: a line over 65536 bytes is None (malformed, not parsed)."""
+    if not data:
+        return []
+    pieces = data.split(b"\n")
+    if data.endswith(b"\n"):
+        pieces.pop()
+    lines: list[bytes | None] = []
+    for piece in pieces:
+        if piece.endswith(b"\r"):
+            piece = piece[:-1]
+        lines.append(None if len(piece) > _FILE_LINE_LIMIT else piece)
+    return lines
+
+
+def _file_line(verifier: _Verifier, line: bytes | None) -> dict[str, Any]:
+    if line is None or not line.strip(b" \t"):
+        return {"ok": False, "error": "malformed"}
+    try:
+        if line.lstrip(b" \t").startswith(b"{"):
+            receipt: Any = parse_strict_json(line)
+            if not isinstance(receipt, dict):
+                raise _Rejected("malformed", "a batched receipt is an object")
+        else:
+            receipt = line.strip(b" \t").decode("ascii")
+        claims, duplicate, _ = verifier.verify(receipt)
+    except ValueError:
+        return {"ok": False, "error": "malformed"}
+    except _Rejected as rejected:
+        return {"ok": False, "error": rejected.code}
+    row: dict[str, Any] = {"ok": True, "iss": claims["iss"], "jti": claims["jti"]}
+    row["amount"] = claims["amount"]
+    if duplicate:
+        row["duplicate"] = True
+    return row
+
+
+@checker("files")
+def check_files(vector: dict[str, Any], context: Context) -> Outcome:
+    """A ``files`` vector: the file's bytes -> one result per line and a summary (REC-070);
+    the trust store and rate cards are fixtures of receipts.json."""
+    given, expected = vector["input"], vector["expected"]
+    receipts = json.loads(
+        (context.spec / "vectors" / "receipts.json").read_text(encoding="utf-8"),
+        object_pairs_hook=_no_duplicates,
+    )
+    fixtures = receipts["fixtures"]
+    verifier = _Verifier.configure(
+        context,
+        fixtures["trust"][given["trust"]],
+        [fixtures["rate_card_tokens"][name] for name in given["rate_cards"]],
+        given["now"],
+    )
+    data = _b64url_strict(given["file"], "file") if given["file"] else b""
+    rows = [
+        {"line": number, **_file_line(verifier, line)}
+        for number, line in enumerate(_file_lines(data), 1)
+    ]
+    accepted = [row for row in rows if row["ok"] and not row.get("duplicate")]
+    summary = {
+        "lines": len(rows),
+        "accepted": len(accepted),
+        "duplicates": sum(bool(row.get("duplicate")) for row in rows),
+        "rejected": sum(not row["ok"] for row in rows),
+        "amount": _canonical(sum((_decimal(row["amount"]) for row in accepted), Fraction(0))),
+    }
+    result = {"results": rows, "summary": summary}
+    return _judge(expected, None, result, f" ({len(rows)} lines)")
 
 
 # --------------------------------------------------------------------------- command line

@@ -749,3 +749,16 @@ def test_load_jwk_errors_are_tokenfed_errors(why: str, jwk: Any) -> None:
     with pytest.raises(TokenfedError) as info:
         load_jwk(jwk)
     assert info.value.code == "invalid_key", why
+
+
+@pytest.mark.parametrize(
+    "members",
+    [{"exp": None}, {"nbf": None}, {"revoked": None}, {"revoked": {"revoked_at": None}},
+     {"revoked": {"revoked_at": 5, "reason": None}}, {"exp": 2**53}, {"nbf": True}],
+)  # fmt: skip
+def test_validity_members_present_must_be_well_formed(members: dict[str, object]) -> None:
+    """REC-030, REC-034: a validity member that is present is a NumericDate (or a revoked
+    object with one); null is not absence, and the key is refused with invalid_key."""
+    jwk = {**generate_key().public_key().to_jwk(), "nbf": 1, **members}
+    with pytest.raises(InvalidKeyError):
+        load_public_jwk(jwk)

@@ -45,6 +45,7 @@ __all__ = [
 ALGORITHMS: Mapping[str, tuple[str, str]] = {"EdDSA": ("OKP", "Ed25519"), "ES256": ("EC", "P-256")}
 """The algorithm registry: ``alg`` -> (``kty``, ``crv``). Nothing else is accepted."""
 
+_MAX_DATE = 2**53 - 1
 _ALG_OF_CURVE = {crv: alg for alg, (_, crv) in ALGORITHMS.items()}
 _THUMBPRINT_MEMBERS = {"OKP": ("crv", "kty", "x"), "EC": ("crv", "kty", "x", "y")}
 _VALIDITY_MEMBERS = ("nbf", "exp", "revoked")
@@ -117,15 +118,18 @@ class KeyValidity:
         """Read the window from a JWK's ``nbf``, ``exp`` and ``revoked`` members."""
         nbf, exp, revoked = jwk.get("nbf"), jwk.get("exp"), jwk.get("revoked")
         for name, value in (("nbf", nbf), ("exp", exp)):
-            if value is not None and (type(value) is not int or value < 0):
+            # Present means a NumericDate: null is not absence (REC-030, REC-034).
+            if name in jwk and (type(value) is not int or not 0 <= value <= _MAX_DATE):
                 raise InvalidKeyError(f"JWK member {name} must be a NumericDate integer")
         revoked_at = reason = None
-        if revoked is not None:
-            if not isinstance(revoked, Mapping) or type(revoked.get("revoked_at")) is not int:
+        if "revoked" in jwk:
+            at = revoked.get("revoked_at") if isinstance(revoked, Mapping) else None
+            if type(at) is not int or not 0 <= at <= _MAX_DATE:
                 raise InvalidKeyError('JWK member revoked must be {"revoked_at": NumericDate, ...}')
-            revoked_at = revoked["revoked_at"]
+            assert isinstance(revoked, Mapping)
+            revoked_at = at
             reason = revoked.get("reason")
-            if reason is not None and not isinstance(reason, str):
+            if "reason" in revoked and not isinstance(reason, str):
                 raise InvalidKeyError("revoked.reason must be a string")
         if nbf is not None and exp is not None and exp <= nbf:
             raise InvalidKeyError("JWK exp must be later than nbf")

@@ -103,6 +103,54 @@ def bad_kid_trust_store() -> dict[str, Any]:
     return store
 
 
+def broken_trust_stores() -> dict[str, dict[str, Any]]:
+    """One trust store per rule of REC-034, each broken in exactly that way."""
+    stores: dict[str, dict[str, Any]] = {}
+
+    def edit(name: str, change: Any) -> None:
+        store = trust_store()
+        change(store, store["issuers"][PROVIDER_A]["jwks"]["keys"])
+        stores[name] = store
+
+    edit("use-enc", lambda s, keys: keys[1].update(use="enc"))
+    edit("exp-not-after-nbf", lambda s, keys: keys[1].update(exp=keys[1]["nbf"]))
+    edit("exp-null", lambda s, keys: keys[1].update(exp=None))
+    edit("duplicate-kid", lambda s, keys: keys.append(dict(keys[1])))
+    edit("private-key", lambda s, keys: keys[1].update(d=KEYS["provider-a"].to_jwk()["d"]))
+    edit("key-not-object", lambda s, keys: keys.append("a key"))
+    edit("no-jwks", lambda s, keys: s["issuers"].update({PROVIDER_B: {"keys": []}}))
+    edit(
+        "issuer-not-entity-id",
+        lambda s, keys: s["issuers"].update({"http://x.example": {"jwks": {"keys": []}}}),
+    )
+    edit("ver-not-major-minor", lambda s, keys: s.update(ver="1"))
+    edit("ver-major-2", lambda s, keys: s.update(ver="2.0"))
+    # Both a shape error and a key error: the shape decides (REC-034 order).
+    edit(
+        "shape-and-key",
+        lambda s, keys: (
+            keys[1].update(use="enc"),
+            s["issuers"].update({"http://x.example": {"jwks": {"keys": []}}}),
+        ),
+    )
+    return stores
+
+
+BROKEN_TRUST_CODES = {
+    "use-enc": "invalid_key",
+    "exp-not-after-nbf": "invalid_key",
+    "exp-null": "invalid_key",
+    "duplicate-kid": "invalid_key",
+    "private-key": "invalid_key",
+    "key-not-object": "schema_violation",
+    "no-jwks": "schema_violation",
+    "issuer-not-entity-id": "schema_violation",
+    "ver-not-major-minor": "schema_violation",
+    "ver-major-2": "unsupported_version",
+    "shape-and-key": "schema_violation",
+}
+
+
 def no_kid_trust_store() -> dict[str, Any]:
     store = trust_store()
     del store["issuers"][PROVIDER_B]["jwks"]["keys"][0]["kid"]
@@ -789,6 +837,19 @@ def build() -> dict[str, Any]:
         )
     )
 
+    for name, code in BROKEN_TRUST_CODES.items():
+        add(
+            vector(
+                f"trust-store-{name}",
+                f"A trust store broken in one way ({name}) is refused whole with {code}, "
+                "in the order REC-034 gives (version, shape, keys).",
+                ["REC-034"],
+                t1,
+                err(code),
+                trust=name,
+            )
+        )
+
     # Steps 12-13: replay, chain.
     replay = claims(usage={"model": "qwen-max", "meters": {"input": 1}})
     replay["amount"] = _fmt(CARD.price(_usage(replay["usage"])).amount)
@@ -1079,6 +1140,7 @@ def build() -> dict[str, Any]:
                 "default": trust_store(),
                 "bad-kid": bad_kid_trust_store(),
                 "no-kid": no_kid_trust_store(),
+                **broken_trust_stores(),
             },
             "rate_cards": {
                 "default": CARD_CLAIMS,
