@@ -1,14 +1,16 @@
 """Strict I-JSON parsing (CONV-010..CONV-015) and JCS digests (CONV-030, CONV-031).
 
 Python's :mod:`json` accepts duplicate member names (keeping the last), ``NaN``, unbounded
-integers, lone surrogates and binary floats. Every tokenfed document goes through
-:func:`loads` instead, which refuses all of these with :class:`~tokenfed.errors.MalformedError`.
+integers, lone surrogates, noncharacters and binary floats. Every tokenfed document goes
+through :func:`loads` instead, which refuses all of these with
+:class:`~tokenfed.errors.MalformedError`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +18,14 @@ import rfc8785
 
 from .errors import MalformedError
 
-__all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "canonical_bytes", "digest", "loads"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_SAFE_INTEGER",
+    "canonical_bytes",
+    "check_text",
+    "digest",
+    "loads",
+]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer magnitude allowed in a document (I-JSON, RFC 7493 section 2.2)."""
@@ -102,13 +111,49 @@ def _depth(text: str) -> int:
     return deepest
 
 
+# Noncharacters (CONV-016): U+FDD0..U+FDEF and the last two code points of every plane.
+_NONCHARACTER_CLASS = "\ufdd0-\ufdef\ufffe\uffff" + "".join(
+    f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 17)
+)
+# What a strict text can never hold, in a decoded string: a surrogate (only a lone one can
+# survive decoding, CONV-014) or a noncharacter (CONV-016).
+_FORBIDDEN = re.compile(f"[\ud800-\udfff{_NONCHARACTER_CLASS}]")
+# The UTF-8 encodings of the noncharacters, exactly (in valid UTF-8 the lead bytes E/F start a
+# character, so a match is always aligned): EF B7 90..AF, EF BF BE/BF, and F0..F4 x BF BE/BF
+# with x the last continuation byte of a plane (8F, 9F, AF, BF).
+_NONCHARACTER_UTF8 = re.compile(
+    b"\xef\xb7[\x90-\xaf]|\xef\xbf[\xbe\xbf]|[\xf0-\xf4][\x8f\x9f\xaf\xbf]\xbf[\xbe\xbf]"
+)
+
+
+def _noncharacter_error(char: str) -> MalformedError:
+    return MalformedError(
+        f"text holds the noncharacter U+{ord(char):04X}, which I-JSON forbids (CONV-016)"
+    )
+
+
+def check_text(value: str) -> None:
+    """Refuse a string that no strict I-JSON text can hold: one with a lone surrogate
+    (CONV-014) or a noncharacter (CONV-016).
+
+    Raises:
+        MalformedError: the string holds one of them.
+    """
+    if value.isascii():
+        return
+    found = _FORBIDDEN.search(value)
+    if found is not None:
+        char = found.group()
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            raise MalformedError("string holds a lone surrogate (CONV-014)")
+        raise _noncharacter_error(char)
+
+
 def _check_strings(value: Any) -> None:
-    """Reject lone surrogates, which JSON escapes can express but UTF-8 cannot (CONV-014)."""
+    """Reject lone surrogates, which JSON escapes can express but UTF-8 cannot (CONV-014), and
+    noncharacters given as escapes (CONV-016), in member names and values."""
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise MalformedError("string holds a lone surrogate escape (CONV-014)") from None
+        check_text(value)
     elif isinstance(value, dict):
         for name, member in value.items():
             _check_strings(name)
@@ -124,7 +169,8 @@ def loads(data: bytes | str) -> Any:
     Raises:
         MalformedError: invalid UTF-8, invalid JSON, duplicate member names, a number with a
             fraction or exponent, an integer outside +-(2^53 - 1), NaN or Infinity, a lone
-            surrogate, or nesting deeper than :data:`MAX_DEPTH`.
+            surrogate, a noncharacter (raw or escaped), or nesting deeper than
+            :data:`MAX_DEPTH`.
     """
     if not isinstance(data, str):
         raw = bytes(data)
@@ -163,6 +209,14 @@ def loads(data: bytes | str) -> Any:
         raise MalformedError(f"not valid JSON: extra data at character {end} (CONV-010)")
     if _SIXTEEN_DIGITS in screened:
         _check_integers(value)
+    # Noncharacters (CONV-016): written raw, only a non-ASCII text can hold one, and a byte
+    # search finds it; written as an escape (\\uFDD0, or a surrogate pair for U+1FFFE and up),
+    # only a text with "\\u" can, and the parsed strings are checked. An ASCII text without
+    # "\\u" (the common case) pays two fast scans.
+    if not raw.isascii():
+        found = _NONCHARACTER_UTF8.search(raw)
+        if found is not None:
+            raise _noncharacter_error(found.group().decode("utf-8"))
     if b"\\" in raw and b"\\u" in raw:  # a one-byte search first: much faster
         _check_strings(value)
     return value
