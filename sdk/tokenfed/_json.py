@@ -111,24 +111,33 @@ def _depth(text: str) -> int:
     return deepest
 
 
-# Noncharacters (CONV-016): U+FDD0..U+FDEF and the last two code points of every plane.
-_NONCHARACTER_CLASS = "\ufdd0-\ufdef\ufffe\uffff" + "".join(
-    f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 17)
-)
-# What a strict text can never hold, in a decoded string: a surrogate (only a lone one can
-# survive decoding, CONV-014) or a noncharacter (CONV-016).
-_FORBIDDEN = re.compile(f"[\ud800-\udfff{_NONCHARACTER_CLASS}]")
-# The UTF-8 encodings of the noncharacters, exactly (in valid UTF-8 the lead bytes E/F start a
-# character, so a match is always aligned): EF B7 90..AF, EF BF BE/BF, and F0..F4 x BF BE/BF
-# with x the last continuation byte of a plane (8F, 9F, AF, BF).
-_NONCHARACTER_UTF8 = re.compile(
-    b"\xef\xb7[\x90-\xaf]|\xef\xbf[\xbe\xbf]|[\xf0-\xf4][\x8f\x9f\xaf\xbf]\xbf[\xbe\xbf]"
-)
+# Noncharacters (CONV-016) in UTF-8. U+FDD0..U+FDEF are EF B7 90..AF. U+FFFE and U+FFFF are
+# EF BF BE/BF, and U+xFFFE, U+xFFFF of planes 1 to 16 are F0..F4, one of 8F 9F AF BF, then
+# BF BE/BF. Each search below starts with a literal byte, which the regex engine finds fast; a
+# BF BE/BF candidate is a noncharacter only after EF or after F0..F4 and 8F/9F/AF/BF (in
+# valid UTF-8 a lead byte E0..F4 always starts a character, so this is exact).
+_FDD0_BLOCK = re.compile(b"\xef\xb7[\x90-\xaf]")
+_PLANE_END = re.compile(b"\xbf(?=[\xbe\xbf])")  # a lookahead: candidates may overlap (F0 BF BF BE)
+_PLANE_SECOND_BYTES = frozenset(b"\x8f\x9f\xaf\xbf")
 
 
-def _noncharacter_error(char: str) -> MalformedError:
+def _noncharacter_in(data: bytes) -> int | None:
+    """The code point of a noncharacter in valid UTF-8 ``data``, or ``None`` (CONV-016)."""
+    found = _FDD0_BLOCK.search(data)
+    if found is not None:
+        return ord(found.group().decode("utf-8"))
+    for candidate in _PLANE_END.finditer(data):
+        at = candidate.start()
+        if at >= 1 and data[at - 1] == 0xEF:
+            return ord(data[at - 1 : at + 2].decode("utf-8"))
+        if at >= 2 and data[at - 1] in _PLANE_SECOND_BYTES and 0xF0 <= data[at - 2] <= 0xF4:
+            return ord(data[at - 2 : at + 2].decode("utf-8"))
+    return None
+
+
+def _noncharacter_error(code_point: int) -> MalformedError:
     return MalformedError(
-        f"text holds the noncharacter U+{ord(char):04X}, which I-JSON forbids (CONV-016)"
+        f"text holds the noncharacter U+{code_point:04X}, which I-JSON forbids (CONV-016)"
     )
 
 
@@ -141,12 +150,13 @@ def check_text(value: str) -> None:
     """
     if value.isascii():
         return
-    found = _FORBIDDEN.search(value)
-    if found is not None:
-        char = found.group()
-        if 0xD800 <= ord(char) <= 0xDFFF:
-            raise MalformedError("string holds a lone surrogate (CONV-014)")
-        raise _noncharacter_error(char)
+    try:
+        data = value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedError("string holds a lone surrogate (CONV-014)") from None
+    code_point = _noncharacter_in(data)
+    if code_point is not None:
+        raise _noncharacter_error(code_point)
 
 
 def _check_strings(value: Any) -> None:
@@ -214,9 +224,9 @@ def loads(data: bytes | str) -> Any:
     # only a text with "\\u" can, and the parsed strings are checked. An ASCII text without
     # "\\u" (the common case) pays two fast scans.
     if not raw.isascii():
-        found = _NONCHARACTER_UTF8.search(raw)
-        if found is not None:
-            raise _noncharacter_error(found.group().decode("utf-8"))
+        code_point = _noncharacter_in(raw)
+        if code_point is not None:
+            raise _noncharacter_error(code_point)
     if b"\\" in raw and b"\\u" in raw:  # a one-byte search first: much faster
         _check_strings(value)
     return value
