@@ -243,7 +243,7 @@ class _Parser:
 
 
 def parse_strict_json(data: bytes) -> Any:
-    """Parse UTF-8 JSON with the tokenfed restrictions (CONV-010..CONV-015).
+    """Parse UTF-8 JSON with the tokenfed restrictions (CONV-010..CONV-016).
 
     Refused: a byte order mark, invalid UTF-8, anything outside RFC 8259, duplicate member
     names, numbers with a fraction or exponent, integers beyond +-(2^53 - 1), lone surrogate

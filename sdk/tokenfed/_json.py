@@ -1,4 +1,4 @@
-"""Strict I-JSON parsing (CONV-010..CONV-015) and JCS digests (CONV-030, CONV-031).
+"""Strict I-JSON parsing (CONV-010..CONV-016) and JCS digests (CONV-030, CONV-031).
 
 Python's :mod:`json` accepts duplicate member names (keeping the last), ``NaN``, unbounded
 integers, lone surrogates, noncharacters and binary floats. Every tokenfed document goes
