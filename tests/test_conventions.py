@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tokenfed
 from tokenfed import _model
@@ -178,6 +180,32 @@ def test_entity_ids_refused(value: str) -> None:
 def test_is_entity_id_of_other_types(value: object) -> None:
     """CONV-001: only a string can be an entity identifier."""
     assert not _model.is_entity_id(value)
+
+
+def test_every_port_number() -> None:
+    """CONV-001: the expression's port alternatives accept exactly 1..65535 written without a
+    leading zero (every number up to 99999 tried, with and without a leading zero)."""
+    for port in range(100000):
+        written = str(port)
+        assert _model.is_entity_id(f"https://p.example:{written}") is (1 <= port <= 65535)
+        assert not _model.is_entity_id(f"https://p.example:0{written}")
+
+
+_URL_PIECES = st.sampled_from(
+    [
+        *"az09-./:@%?#A_~!$&'()*+,;= [] \u00e9",
+        *("2F", "2f", "zz", "65535", "65536", "xn--", "a" * 63, "a" * 64, ".."),
+    ]
+)
+
+
+@settings(max_examples=1000, deadline=None, derandomize=True)
+@given(st.lists(_URL_PIECES, max_size=12).map("".join))
+def test_entity_id_readers_agree(rest: str) -> None:
+    """CONV-001: the SDK's expression and the checker's piece-by-piece reader of the grammar
+    (written apart) give the same verdict on URL-like strings (a fixed, derandomized sample)."""
+    value = "https://" + rest
+    assert _model.is_entity_id(value) is _interop()["_is_entity_id"](value), value
 
 
 def test_entity_id_pattern_has_no_slow_path() -> None:
