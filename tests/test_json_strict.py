@@ -17,9 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tokenfed import jws
 from tokenfed._json import MAX_DEPTH, MAX_SAFE_INTEGER, canonical_bytes, check_text, digest, loads
 from tokenfed._signed import copy_json
 from tokenfed.errors import MalformedError
+from tokenfed.keys import generate_key
 
 
 def _malformed(data: str | bytes) -> MalformedError:
@@ -233,6 +235,23 @@ def test_copy_json_refuses_noncharacters(code_point: int) -> None:
     with pytest.raises(MalformedError) as info:
         check_text(char)
     assert "CONV-016" in info.value.message
+
+
+@pytest.mark.parametrize("code_point", [0xFDD0, 0xFFFF, 0x3FFFE, 0x10FFFF])
+def test_nothing_with_a_noncharacter_is_canonicalized(code_point: int) -> None:
+    """CONV-016: JCS bytes (what is signed and hashed) never hold a noncharacter, so a signer
+    cannot produce a document every receiver must refuse: canonical_bytes, digest and
+    jws.sign raise malformed."""
+    value = {"model": f"m{chr(code_point)}", "meters": {}}
+    for produce in (canonical_bytes, digest):
+        with pytest.raises(MalformedError) as info:
+            produce(value)
+        assert "CONV-016" in info.value.message
+    with pytest.raises(MalformedError):
+        jws.sign(value, generate_key("EdDSA"), jws.TYP_RATE_CARD)
+    assert (
+        canonical_bytes({"model": "m\ufffd\U0010fffd"}) == '{"model":"m\ufffd\U0010fffd"}'.encode()
+    )
 
 
 def test_copy_json_refuses_lone_surrogates() -> None:

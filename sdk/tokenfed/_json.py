@@ -233,11 +233,23 @@ def loads(data: bytes | str) -> Any:
 
 
 def canonical_bytes(value: Any) -> bytes:
-    """Serialize with the JSON Canonicalization Scheme (RFC 8785) (CONV-030)."""
+    """Serialize with the JSON Canonicalization Scheme (RFC 8785) (CONV-030).
+
+    Raises:
+        MalformedError: the value is not JSON, or holds a string that no strict text can: a
+            lone surrogate (CONV-014) or a noncharacter (CONV-016), so nothing is ever signed
+            or hashed that a receiver must refuse.
+    """
     try:
-        return rfc8785.dumps(value)
+        data = rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise MalformedError(f"cannot canonicalize: {exc}") from exc
+    # JCS writes every character above U+001F as itself, so a noncharacter shows in the bytes.
+    if not data.isascii():
+        code_point = _noncharacter_in(data)
+        if code_point is not None:
+            raise MalformedError(f"cannot canonicalize: {_noncharacter_error(code_point).message}")
+    return data
 
 
 def digest(value: Any) -> str:
