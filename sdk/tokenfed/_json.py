@@ -220,9 +220,9 @@ def loads(data: bytes | str) -> Any:
     if _SIXTEEN_DIGITS in screened:
         _check_integers(value)
     # Noncharacters (CONV-016): written raw, only a non-ASCII text can hold one, and a byte
-    # search finds it; written as an escape (\\uFDD0, or a surrogate pair for U+1FFFE and up),
-    # only a text with "\\u" can, and the parsed strings are checked. An ASCII text without
-    # "\\u" (the common case) pays two fast scans.
+    # search finds it; written as an escape (\uFDD0, or a surrogate pair for U+1FFFE and up),
+    # only a text with a backslash-u can, and the parsed strings are checked. An ASCII text
+    # without one (the common case) pays two fast scans.
     if not raw.isascii():
         code_point = _noncharacter_in(raw)
         if code_point is not None:
