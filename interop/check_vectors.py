@@ -3,9 +3,11 @@
 This program does not import ``tokenfed`` (nor ``tokenfed_conformance``). It reads the vector
 files as plain JSON, verifies signatures with ``joserfc``, parses JWS headers and payloads with
 its own small strict JSON parser, validates documents against the JSON Schemas of
-``spec/schemas/`` with ``jsonschema``, and implements from the specification text the receipt
-verification procedures (with ``hashlib`` for digests and Merkle proofs), pricing and currency
-conversion (with ``fractions.Fraction``). When it agrees with the vectors, two implementations
+``spec/schemas/`` with ``jsonschema`` (and reads entity identifiers from their grammar, without
+the schemas' regular expression), and implements from the specification text the document
+checks of rate cards, exchange-rate sets and usage objects, the receipt verification procedures
+(with ``hashlib`` for digests and Merkle proofs), pricing and currency conversion (with
+``fractions.Fraction``). When it agrees with the vectors, two implementations
 that share no code read them the same way.
 
 Usage::
@@ -86,6 +88,21 @@ _HEX4 = re.compile(r"[0-9A-Fa-f]{4}")
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r"}
 _SIMPLE_ESCAPES["t"] = "\t"
 _WHITESPACE = " \t\n\r"
+
+
+def _is_noncharacter(code_point: int) -> bool:
+    """CONV-016 (RFC 7493 section 2.1): U+FDD0..U+FDEF and U+xFFFE, U+xFFFF of every plane."""
+    return 0xFDD0 <= code_point <= 0xFDEF or code_point & 0xFFFE == 0xFFFE
+
+
+def _first_noncharacter(text: str) -> int | None:
+    """The first noncharacter of ``text``, as a code point, or ``None``."""
+    if text.isascii():
+        return None
+    for char in text:
+        if _is_noncharacter(ord(char)):
+            return ord(char)
+    return None
 
 
 class _Parser:
@@ -187,13 +204,19 @@ class _Parser:
         return int(chunk, 16)
 
     def string(self) -> str:
+        start = self.pos
         self.expect('"')
         out: list[str] = []
         while True:
             char = self.peek()
             self.pos += 1
             if char == '"':
-                return "".join(out)
+                text = "".join(out)
+                bad = _first_noncharacter(text)
+                if bad is not None:
+                    self.pos = start
+                    raise self.fail(f"a string holds the noncharacter U+{bad:04X} (CONV-016)")
+                return text
             if ord(char) < 0x20:
                 raise self.fail("unescaped control character in a string")
             if char != "\\":
@@ -221,11 +244,11 @@ class _Parser:
 
 
 def parse_strict_json(data: bytes) -> Any:
-    """Parse UTF-8 JSON with the tokenfed restrictions (CONV-010..CONV-015).
+    """Parse UTF-8 JSON with the tokenfed restrictions (CONV-010..CONV-016).
 
     Refused: a byte order mark, invalid UTF-8, anything outside RFC 8259, duplicate member
     names, numbers with a fraction or exponent, integers beyond +-(2^53 - 1), lone surrogate
-    escapes, nesting deeper than 32.
+    escapes, noncharacters raw or escaped (CONV-016), nesting deeper than 32.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         raise StrictJSONError("byte order mark")
@@ -412,9 +435,61 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# --------------------------------------------------------------------------- entity ids
+
+MAX_ENTITY_ID_CHARS = 2048
+_LDH = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+_PCHAR = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@"
+)
+_UPPER_HEX = frozenset("0123456789ABCDEF")
+
+
+def _is_entity_id(value: Any) -> bool:
+    """CONV-001, read from its grammar piece by piece (no regular expression): "https://",
+    lowercase LDH labels, an optional port 1..65535 without a leading zero, a path of pchar
+    segments with upper-case percent-encodings; at most 2048 characters."""
+    if not isinstance(value, str) or len(value) > MAX_ENTITY_ID_CHARS:
+        return False
+    if not value.startswith("https://"):
+        return False
+    authority, _, path = value[len("https://") :].partition("/")
+    host, colon, port = authority.partition(":")
+    labels = host.split(".")
+    for label in labels:
+        if not 1 <= len(label) <= 63 or not set(label) <= _LDH:
+            return False
+        if label.startswith("-") or label.endswith("-"):
+            return False
+    if colon and not (
+        port.isascii() and port.isdigit() and port[0] != "0" and 1 <= int(port) <= 65535
+    ):
+        return False
+    index = 0
+    while index < len(path):
+        char = path[index]
+        if char == "%":
+            if not set(path[index + 1 : index + 3]) <= _UPPER_HEX or index + 3 > len(path):
+                return False
+            index += 3
+            continue
+        if char != "/" and char not in _PCHAR:
+            return False
+        index += 1
+    return True
+
+
+def _check_entity_id(document: dict[str, Any], member: str, what: str) -> None:
+    """A schema failure when ``document[member]`` is not an entity id (CONV-001)."""
+    if not _is_entity_id(document.get(member)):
+        raise _Rejected(
+            "schema_violation", f"{what} {member} {document.get(member)!r} is not an entity id"
+        )
+
+
 # --------------------------------------------------------------------------- decimals
 
-_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?")
+_DECIMAL = re.compile(r"(-?(0\.[0-9]*[1-9]|[1-9][0-9]*(\.[0-9]*[1-9])?)|0)")
 MAX_DECIMAL_CHARS = 64
 
 
@@ -864,6 +939,7 @@ def _check_rate_card(card: Any, context: Context) -> str:
         raise _Rejected("schema_violation", "the rate card is not a JSON object")
     _check_version(card, "rate card")
     _schema_check(context, "rate-card", card, "rate card", _rate_card_code)
+    _check_entity_id(card, "iss", "rate card")
     for model, rates in card["models"].items():
         bounds = [tier["above_input"] for tier in rates.get("tiers", [])]
         if any(later <= earlier for earlier, later in itertools.pairwise(bounds)):
@@ -957,6 +1033,7 @@ def _check_rates(rates: Any, context: Context) -> None:
         raise _Rejected("schema_violation", "the exchange-rate set is not a JSON object")
     _check_version(rates, "exchange-rate set")
     _schema_check(context, "exchange-rates", rates, "exchange-rate set", _rates_code)
+    _check_entity_id(rates, "iss", "exchange-rate set")
     if not rates["nbf"] < rates["exp"]:
         raise _Rejected("schema_violation", "exchange-rate set nbf is not before exp (FX-008)")
 
@@ -980,7 +1057,6 @@ def _convert(rates: dict[str, Any], amount: Any, source: Any, target: Any, at: A
         not isinstance(amount, str)
         or len(amount) > MAX_DECIMAL_CHARS
         or not _DECIMAL.fullmatch(amount)
-        or amount == "-0"
     ):
         raise _Rejected("invalid_amount", f"{amount!r} is not a canonical decimal (CONV-020)")
     if _fraction_digits(amount) > source_precision:
@@ -1033,6 +1109,10 @@ def _load_trust_store(store: Any, context: Context) -> dict[str, dict[str, dict[
     _schema_check(context, "trust-store", store, "trust store", _trust_store_code)
     trusted: dict[str, dict[str, dict[str, Any]]] = {}
     for issuer, entry in store["issuers"].items():
+        if not _is_entity_id(issuer):
+            raise _Rejected(
+                "schema_violation", f"trust store issuer {issuer!r} is not an entity id"
+            )
         keys: dict[str, dict[str, Any]] = {}
         for jwk in entry["jwks"]["keys"]:
             try:
@@ -1373,6 +1453,56 @@ def check_files(vector: dict[str, Any], context: Context) -> Outcome:
     }
     result = {"results": rows, "summary": summary}
     return _judge(expected, None, result, f" ({len(rows)} lines)")
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def _check_parsed_strings(value: Any, what: str) -> None:
+    """A parsed document no strict text can hold: a string with a noncharacter (CONV-016)."""
+    if isinstance(value, str):
+        bad = _first_noncharacter(value)
+        if bad is not None:
+            raise _Rejected("malformed", f"{what} holds the noncharacter U+{bad:04X} (CONV-016)")
+    elif isinstance(value, dict):
+        for name, member in value.items():
+            _check_parsed_strings(name, what)
+            _check_parsed_strings(member, what)
+    elif isinstance(value, list):
+        for item in value:
+            _check_parsed_strings(item, what)
+
+
+@checker("documents")
+def check_documents(vector: dict[str, Any], context: Context) -> Outcome:
+    """Rate-card claims (UNIT-030 steps 4 to 6), exchange-rate claims (FX-010 steps 4 to 6) and
+    usage objects (UNIT-007), given parsed or as a JSON text that is parsed strictly first."""
+    given, expected = vector["input"], vector["expected"]
+    kind = given["kind"]
+    try:
+        if "text" in given:
+            try:
+                document = parse_strict_json(given["text"].encode("utf-8"))
+            except StrictJSONError as exc:
+                raise _Rejected("malformed", str(exc)) from None
+        else:
+            document = given["document"]
+            _check_parsed_strings(document, kind)
+        if kind == "rate-card":
+            result: dict[str, Any] = {"valid": True, "digest": _check_rate_card(document, context)}
+        elif kind == "exchange-rates":
+            _check_rates(document, context)
+            result = {"valid": True, "digest": _digest(_jcs_text(document).encode("utf-8"))}
+        elif kind == "usage":
+            if not isinstance(document, dict):
+                raise _Rejected("schema_violation", "the usage is not a JSON object")
+            _check_usage(document, context)
+            result = {"valid": True}
+        else:
+            raise ValueError(f"unknown document kind {kind!r}")
+    except _Rejected as rejected:
+        return _judge(expected, rejected, None)
+    return _judge(expected, None, result)
 
 
 # --------------------------------------------------------------------------- command line

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tokenfed import errors, hazmat, jws
+from tokenfed import _json, errors, hazmat, jws
 from tokenfed.exchange import (
     BASE,
     UTU_PRECISION,
@@ -71,15 +71,24 @@ def test_conversion_vectors(vector: Vector) -> None:
 @pytest.mark.parametrize("vector", DOCUMENTS, ids=lambda v: v.id)
 def test_document_vectors(vector: Vector) -> None:
     """Exchange-rate documents: accepted with the expected digest (FX-009) or rejected with
-    the expected code (FX-002..FX-008, FX-010)."""
+    the expected code (FX-002..FX-008, FX-010; CONV-001, CONV-004, CONV-016). A ``text`` input
+    is parsed strictly first (CONV-010..CONV-016)."""
+
+    def load() -> tuple[ExchangeRates, Any]:
+        if "text" in vector.input:
+            document = _json.loads(vector.input["text"].encode("utf-8"))
+        else:
+            document = vector.input["document"]
+        return ExchangeRates.from_claims(document), document
+
     if vector.error is not None:
         with pytest.raises(errors.TokenfedError) as caught:
-            ExchangeRates.from_claims(vector.input["document"])
+            load()
         assert caught.value.code == vector.error, caught.value.message
     else:
-        rates = ExchangeRates.from_claims(vector.input["document"])
+        rates, document = load()
         assert {"valid": True, "digest": rates.digest} == vector.expected
-        assert rates.claims.to_wire() == vector.input["document"]
+        assert rates.claims.to_wire() == document
 
 
 def test_worked_example() -> None:

@@ -2,7 +2,8 @@
 
 Requirements: CONV-010 (UTF-8 I-JSON, no BOM, no NaN/Infinity), CONV-011 (duplicate member
 names at any depth), CONV-012 (integers within +-(2^53 - 1)), CONV-013 (no fraction or exponent),
-CONV-014 (no lone surrogate), CONV-015 (nesting at most 32), CONV-030 (JCS, RFC 8785),
+CONV-014 (no lone surrogate), CONV-015 (nesting at most 32), CONV-016 (no noncharacter, raw
+or escaped, in names or values; also in ``copy_json``), CONV-030 (JCS, RFC 8785),
 CONV-031 (``sha256:`` + lowercase hex digests). Every rejection is ``malformed`` and no foreign
 exception (``ValueError``, ``RecursionError``, ``UnicodeError``) escapes.
 """
@@ -16,8 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tokenfed._json import MAX_DEPTH, MAX_SAFE_INTEGER, canonical_bytes, digest, loads
+from tokenfed import jws
+from tokenfed._json import MAX_DEPTH, MAX_SAFE_INTEGER, canonical_bytes, check_text, digest, loads
+from tokenfed._signed import copy_json
 from tokenfed.errors import MalformedError
+from tokenfed.keys import generate_key
 
 
 def _malformed(data: str | bytes) -> MalformedError:
@@ -149,6 +153,119 @@ def test_lone_surrogate_escapes(text: str) -> None:
 def test_surrogate_pairs_are_fine() -> None:
     """CONV-014: an escaped surrogate pair is one character and is accepted."""
     assert loads('["\\ud83d\\ude00","\\uD800\\uDC00"]') == ["\U0001f600", "\U00010000"]
+
+
+# --------------------------------------------------------------------------- noncharacters
+
+NONCHARACTERS = [*range(0xFDD0, 0xFDF0)] + [
+    plane << 16 | last for plane in range(17) for last in (0xFFFE, 0xFFFF)
+]
+"""The 66 noncharacters of Unicode (CONV-016)."""
+
+
+def _escaped(code_point: int, upper: bool = False) -> str:
+    """The JSON escape of a code point: one \\uXXXX, or a surrogate pair above U+FFFF."""
+    if code_point < 0x10000:
+        units = [code_point]
+    else:
+        offset = code_point - 0x10000
+        units = [0xD800 + (offset >> 10), 0xDC00 + (offset & 0x3FF)]
+    text = "".join(f"\\u{unit:04x}" for unit in units)
+    return text.upper().replace("\\U", "\\u") if upper else text
+
+
+def test_there_are_66_noncharacters() -> None:
+    """CONV-016: 32 in U+FDD0..U+FDEF and two at the end of each of the 17 planes."""
+    assert len(set(NONCHARACTERS)) == 66
+
+
+@pytest.mark.parametrize("code_point", NONCHARACTERS, ids=lambda cp: f"U+{cp:04X}")
+def test_noncharacters_are_malformed(code_point: int) -> None:
+    """CONV-016: every noncharacter is malformed raw (UTF-8) or escaped (either letter case,
+    a surrogate pair above U+FFFF), in a value or in a member name, at any depth."""
+    raw = chr(code_point)
+    escapes = (_escaped(code_point), _escaped(code_point, upper=True))
+    texts = [
+        f'{{"a":"x{raw}y"}}',
+        f'{{"{raw}":1}}',
+        *(f'{{"a":["ok",{{"b":"{escape}"}}]}}' for escape in escapes),
+        *(f'{{"{escape}":1}}' for escape in escapes),
+    ]
+    for text in texts:
+        assert "CONV-016" in _malformed(text.encode("utf-8")).message, text
+        _malformed(text)
+
+
+def test_the_utf8_screen_is_exact() -> None:
+    """CONV-016: the byte search for raw noncharacters finds each of the 66 and nothing else
+    among all 1,112,064 scalar values (in one text, so one parse of a large string)."""
+    skipped = {*NONCHARACTERS, *range(0xD800, 0xE000), ord('"'), ord("\\")}
+    allowed = "".join(chr(cp) for cp in range(0x20, 0x110000) if cp not in skipped)
+    assert loads(f'"{allowed}"'.encode()) == allowed
+    for code_point in NONCHARACTERS:
+        _malformed(f'"{allowed[:5000]}{chr(code_point)}{allowed[-5000:]}"'.encode())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"\ufdcf\ufdf0\ufffd\U0001fffd\U0010fffd"',
+        '"\\ufdcf\\ufdf0\\uFFFD\\ud83f\\udffd\\uDBFF\\uDFFD"',
+        '"\\\\ufdd0"',
+        '"\\\\uFFFF"',
+    ],
+)
+def test_neighbours_of_noncharacters_are_fine(text: str) -> None:
+    """CONV-016: U+FDCF, U+FDF0, U+FFFD, U+1FFFD and U+10FFFD are characters; an escaped
+    backslash followed by ``ufdd0`` is six ordinary characters."""
+    value = loads(text.encode("utf-8"))
+    assert isinstance(value, str)
+    assert not any(ord(char) in NONCHARACTERS for char in value)
+
+
+@pytest.mark.parametrize("code_point", [0xFDD0, 0xFDEF, 0xFFFE, 0x1FFFF, 0x10FFFE])
+def test_copy_json_refuses_noncharacters(code_point: int) -> None:
+    """CONV-016: claims given as a Python value (SignedDocument.from_claims) are refused with
+    malformed when a value or a member name holds a noncharacter, as their text would be."""
+    char = chr(code_point)
+    for value in ({"a": ["x", {"b": f"x{char}"}]}, {"a": {char: 1}}):
+        with pytest.raises(MalformedError) as info:
+            copy_json(value, what="claims")
+        assert "CONV-016" in info.value.message
+    with pytest.raises(MalformedError) as info:
+        check_text(char)
+    assert "CONV-016" in info.value.message
+
+
+@pytest.mark.parametrize("code_point", [0xFDD0, 0xFFFF, 0x3FFFE, 0x10FFFF])
+def test_nothing_with_a_noncharacter_is_canonicalized(code_point: int) -> None:
+    """CONV-016: JCS bytes (what is signed and hashed) never hold a noncharacter, so a signer
+    cannot produce a document every receiver must refuse: canonical_bytes, digest and
+    jws.sign raise malformed."""
+    value = {"model": f"m{chr(code_point)}", "meters": {}}
+    for produce in (canonical_bytes, digest):
+        with pytest.raises(MalformedError) as info:
+            produce(value)
+        assert "CONV-016" in info.value.message
+    with pytest.raises(MalformedError):
+        jws.sign(value, generate_key("EdDSA"), jws.TYP_RATE_CARD)
+    assert (
+        canonical_bytes({"model": "m\ufffd\U0010fffd"}) == '{"model":"m\ufffd\U0010fffd"}'.encode()
+    )
+
+
+def test_copy_json_refuses_lone_surrogates() -> None:
+    """CONV-014: a Python string with a lone surrogate cannot be written as UTF-8 I-JSON."""
+    for value in ({"a": "\ud800"}, {"\udfff": 1}):
+        with pytest.raises(MalformedError) as info:
+            copy_json(value, what="claims")
+        assert "CONV-014" in info.value.message
+
+
+def test_copy_json_keeps_ordinary_text() -> None:
+    """CONV-016: non-ASCII text that holds no noncharacter is copied unchanged."""
+    value = {"t\u00edtulo": ["\u6807\u51c6\U0001f600\ufffd", {"k": "\U0010fffd"}]}
+    assert copy_json(value, what="claims") == value
 
 
 def test_raw_lone_surrogate_in_text() -> None:

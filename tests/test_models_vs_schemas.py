@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tokenfed import errors
+from tokenfed import _json, errors
 from tokenfed._model import validate
-from tokenfed.exchange import ExchangeRatesClaims
-from tokenfed.units import METERS, RateCardClaims, parse_usage
+from tokenfed.exchange import ExchangeRates, ExchangeRatesClaims
+from tokenfed.units import METERS, RateCard, RateCardClaims, parse_usage
 from tokenfed_conformance.vectors import Vector, load_vectors, spec_dir
 
 SCHEMAS = ("usage", "rate-card", "exchange-rates")
@@ -37,9 +37,9 @@ def _model_accepts(kind: str, document: Any) -> bool:
         if kind == "usage":
             parse_usage(document)
         elif kind == "rate-card":
-            validate(RateCardClaims, document, what="rate card")
+            RateCard.from_claims(document)
         else:
-            validate(ExchangeRatesClaims, document, what="exchange rates")
+            ExchangeRates.from_claims(document)
     except errors.TokenfedError:
         return False
     return True
@@ -73,7 +73,7 @@ def test_schema_meter_names_are_the_registry() -> None:
 def test_schema_decimals_use_the_canonical_pattern() -> None:
     """Every decimal in the schemas is built on the CONV-020 pattern with maxLength 64
     (CONV-022); weights add UNIT-020, minimums UNIT-026, rates FX-005."""
-    canonical = "^-?(0|[1-9][0-9]*)(\\.[0-9]*[1-9])?$"
+    canonical = "^(-?(0\\.[0-9]*[1-9]|[1-9][0-9]*(\\.[0-9]*[1-9])?)|0)$"
     for kind in ("rate-card", "exchange-rates"):
         decimal = _validator(kind).schema["$defs"]["decimal"]
         assert decimal == {
@@ -90,13 +90,30 @@ def test_schema_decimals_use_the_canonical_pattern() -> None:
 
 
 DOCUMENTS = load_vectors("documents")
+PARSED = [vector for vector in DOCUMENTS if "document" in vector.input]
 
 
-@pytest.mark.parametrize("vector", DOCUMENTS.vectors, ids=lambda v: v.id)
+def test_text_vectors_are_json_level() -> None:
+    """The vectors given as JSON text check the parse step (CONV-016): each one the strict
+    parser refuses expects malformed; the others parse to a value the schema accepts."""
+    texts = [vector for vector in DOCUMENTS if "text" in vector.input]
+    assert texts
+    for vector in texts:
+        data = vector.input["text"].encode("utf-8")
+        try:
+            document = _json.loads(data)
+        except errors.MalformedError:
+            assert vector.error == "malformed", vector.id
+            continue
+        assert vector.error is None, vector.id
+        assert _schema_accepts(vector.input["kind"], document), vector.id
+
+
+@pytest.mark.parametrize("vector", PARSED, ids=lambda v: v.id)
 def test_documents_models_and_schemas_agree(vector: Vector) -> None:
     """Each document vector: model and schema verdicts agree with each other and with the
     vector, except where the vector says the schema cannot see the rule (UNIT-025, UNIT-027,
-    FX-008)."""
+    FX-008, CONV-016)."""
     kind, document = vector.input["kind"], vector.input["document"]
     model = _model_accepts(kind, document)
     schema = _schema_accepts(kind, document)
@@ -129,7 +146,7 @@ def test_embedded_documents_agree(where: str, kind: str, document: Any) -> None:
     assert _model_accepts(kind, document) is _schema_accepts(kind, document), where
 
 
-@pytest.mark.parametrize("vector", [v for v in DOCUMENTS if v.error is None], ids=lambda v: v.id)
+@pytest.mark.parametrize("vector", [v for v in PARSED if v.error is None], ids=lambda v: v.id)
 def test_round_trip_keeps_unknown_members(vector: Vector) -> None:
     """CONV-005: a validated document written back (to_wire) is the document as received,
     unknown members included, with no defaults added (UNIT-024)."""
@@ -150,12 +167,12 @@ def test_some_round_trips_have_unknown_members() -> None:
     nested = re.compile(r'"x-[a-z-]+"')
     kinds = {
         v.input["kind"]
-        for v in DOCUMENTS
+        for v in PARSED
         if v.error is None and nested.search(json.dumps(v.input["document"]))
     }
     assert {"rate-card", "exchange-rates"} <= kinds
     assert any(
         v.error is None and "x-trace" in v.input["document"]
-        for v in DOCUMENTS
+        for v in PARSED
         if v.input["kind"] == "usage"
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tokenfed import errors, jws
+from tokenfed import _json, errors, jws
 from tokenfed._b64 import b64decode, b64encode
 from tokenfed._json import canonical_bytes
 from tokenfed._model import Document, validate
@@ -89,10 +89,15 @@ CARD_DOCUMENTS = [v for v in DOCUMENTS if v.input["kind"] in {"rate-card", "usag
 @pytest.mark.parametrize("vector", CARD_DOCUMENTS, ids=lambda v: v.id)
 def test_document_vectors(vector: Vector) -> None:
     """Rate-card and usage documents: accepted with the expected digest (UNIT-029) or rejected
-    with the expected code (UNIT-020..UNIT-027, UNIT-030, UNIT-002..UNIT-008)."""
-    document = vector.input["document"]
+    with the expected code (UNIT-020..UNIT-027, UNIT-030, UNIT-002..UNIT-008; CONV-001,
+    CONV-004, CONV-007, CONV-016 for the conventions vectors). A ``text`` input is parsed
+    strictly first, as a receiver reads a document (CONV-010..CONV-016)."""
 
     def load() -> dict[str, Any]:
+        if "text" in vector.input:
+            document = _json.loads(vector.input["text"].encode("utf-8"))
+        else:
+            document = vector.input["document"]
         if vector.input["kind"] == "rate-card":
             card = RateCard.from_claims(document)
             return {"valid": True, "digest": card.digest}

@@ -24,8 +24,8 @@ __all__ = [
     "to_scaled",
 ]
 
-CANONICAL_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?")
-"""The canonical form of a decimal string (CONV-020), matched in full."""
+CANONICAL_DECIMAL = re.compile(r"(-?(0\.[0-9]*[1-9]|[1-9][0-9]*(\.[0-9]*[1-9])?)|0)")
+"""The canonical form of a decimal string (CONV-020), matched in full; refuses ``"-0"``."""
 
 MAX_DECIMAL_LENGTH = 64
 """Longest decimal string accepted (CONV-022)."""
@@ -53,7 +53,7 @@ def parse_decimal(
         raise InvalidAmountError(
             f"{name} is longer than {MAX_DECIMAL_LENGTH} characters (CONV-022)"
         )
-    if value == "-0" or CANONICAL_DECIMAL.fullmatch(value) is None:
+    if CANONICAL_DECIMAL.fullmatch(value) is None:
         raise InvalidAmountError(f"{name} {value!r} is not a canonical decimal string (CONV-020)")
     number = Decimal(value)
     if max_places is not None and _places(value) > max_places:

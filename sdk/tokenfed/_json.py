@@ -1,14 +1,16 @@
-"""Strict I-JSON parsing (CONV-010..CONV-015) and JCS digests (CONV-030, CONV-031).
+"""Strict I-JSON parsing (CONV-010..CONV-016) and JCS digests (CONV-030, CONV-031).
 
 Python's :mod:`json` accepts duplicate member names (keeping the last), ``NaN``, unbounded
-integers, lone surrogates and binary floats. Every tokenfed document goes through
-:func:`loads` instead, which refuses all of these with :class:`~tokenfed.errors.MalformedError`.
+integers, lone surrogates, noncharacters and binary floats. Every tokenfed document goes
+through :func:`loads` instead, which refuses all of these with
+:class:`~tokenfed.errors.MalformedError`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +18,14 @@ import rfc8785
 
 from .errors import MalformedError
 
-__all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "canonical_bytes", "digest", "loads"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_SAFE_INTEGER",
+    "canonical_bytes",
+    "check_text",
+    "digest",
+    "loads",
+]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer magnitude allowed in a document (I-JSON, RFC 7493 section 2.2)."""
@@ -102,13 +111,59 @@ def _depth(text: str) -> int:
     return deepest
 
 
+# Noncharacters (CONV-016) in UTF-8. U+FDD0..U+FDEF are EF B7 90..AF. U+FFFE and U+FFFF are
+# EF BF BE/BF, and U+xFFFE, U+xFFFF of planes 1 to 16 are F0..F4, one of 8F 9F AF BF, then
+# BF BE/BF. Each search below starts with a literal byte, which the regex engine finds fast; a
+# BF BE/BF candidate is a noncharacter only after EF or after F0..F4 and 8F/9F/AF/BF (in
+# valid UTF-8 a lead byte E0..F4 always starts a character, so this is exact).
+_FDD0_BLOCK = re.compile(b"\xef\xb7[\x90-\xaf]")
+_PLANE_END = re.compile(b"\xbf(?=[\xbe\xbf])")  # a lookahead: candidates may overlap (F0 BF BF BE)
+_PLANE_SECOND_BYTES = frozenset(b"\x8f\x9f\xaf\xbf")
+
+
+def _noncharacter_in(data: bytes) -> int | None:
+    """The code point of a noncharacter in valid UTF-8 ``data``, or ``None`` (CONV-016)."""
+    found = _FDD0_BLOCK.search(data)
+    if found is not None:
+        return ord(found.group().decode("utf-8"))
+    for candidate in _PLANE_END.finditer(data):
+        at = candidate.start()
+        if at >= 1 and data[at - 1] == 0xEF:
+            return ord(data[at - 1 : at + 2].decode("utf-8"))
+        if at >= 2 and data[at - 1] in _PLANE_SECOND_BYTES and 0xF0 <= data[at - 2] <= 0xF4:
+            return ord(data[at - 2 : at + 2].decode("utf-8"))
+    return None
+
+
+def _noncharacter_error(code_point: int) -> MalformedError:
+    return MalformedError(
+        f"text holds the noncharacter U+{code_point:04X}, which I-JSON forbids (CONV-016)"
+    )
+
+
+def check_text(value: str) -> None:
+    """Refuse a string that no strict I-JSON text can hold: one with a lone surrogate
+    (CONV-014) or a noncharacter (CONV-016).
+
+    Raises:
+        MalformedError: the string holds one of them.
+    """
+    if value.isascii():
+        return
+    try:
+        data = value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedError("string holds a lone surrogate (CONV-014)") from None
+    code_point = _noncharacter_in(data)
+    if code_point is not None:
+        raise _noncharacter_error(code_point)
+
+
 def _check_strings(value: Any) -> None:
-    """Reject lone surrogates, which JSON escapes can express but UTF-8 cannot (CONV-014)."""
+    """Reject lone surrogates, which JSON escapes can express but UTF-8 cannot (CONV-014), and
+    noncharacters given as escapes (CONV-016), in member names and values."""
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise MalformedError("string holds a lone surrogate escape (CONV-014)") from None
+        check_text(value)
     elif isinstance(value, dict):
         for name, member in value.items():
             _check_strings(name)
@@ -124,7 +179,8 @@ def loads(data: bytes | str) -> Any:
     Raises:
         MalformedError: invalid UTF-8, invalid JSON, duplicate member names, a number with a
             fraction or exponent, an integer outside +-(2^53 - 1), NaN or Infinity, a lone
-            surrogate, or nesting deeper than :data:`MAX_DEPTH`.
+            surrogate, a noncharacter (raw or escaped), or nesting deeper than
+            :data:`MAX_DEPTH`.
     """
     if not isinstance(data, str):
         raw = bytes(data)
@@ -163,17 +219,37 @@ def loads(data: bytes | str) -> Any:
         raise MalformedError(f"not valid JSON: extra data at character {end} (CONV-010)")
     if _SIXTEEN_DIGITS in screened:
         _check_integers(value)
+    # Noncharacters (CONV-016): written raw, only a non-ASCII text can hold one, and a byte
+    # search finds it; written as an escape (\uFDD0, or a surrogate pair for U+1FFFE and up),
+    # only a text with a backslash-u can, and the parsed strings are checked. An ASCII text
+    # without one (the common case) pays two fast scans.
+    if not raw.isascii():
+        code_point = _noncharacter_in(raw)
+        if code_point is not None:
+            raise _noncharacter_error(code_point)
     if b"\\" in raw and b"\\u" in raw:  # a one-byte search first: much faster
         _check_strings(value)
     return value
 
 
 def canonical_bytes(value: Any) -> bytes:
-    """Serialize with the JSON Canonicalization Scheme (RFC 8785) (CONV-030)."""
+    """Serialize with the JSON Canonicalization Scheme (RFC 8785) (CONV-030).
+
+    Raises:
+        MalformedError: the value is not JSON, or holds a string that no strict text can: a
+            lone surrogate (CONV-014) or a noncharacter (CONV-016), so nothing is ever signed
+            or hashed that a receiver must refuse.
+    """
     try:
-        return rfc8785.dumps(value)
+        data = rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise MalformedError(f"cannot canonicalize: {exc}") from exc
+    # JCS writes every character above U+001F as itself, so a noncharacter shows in the bytes.
+    if not data.isascii():
+        code_point = _noncharacter_in(data)
+        if code_point is not None:
+            raise MalformedError(f"cannot canonicalize: {_noncharacter_error(code_point).message}")
+    return data
 
 
 def digest(value: Any) -> str:

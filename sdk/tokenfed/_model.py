@@ -28,6 +28,8 @@ from ._json import MAX_SAFE_INTEGER
 from .errors import InvalidAmountError, SchemaViolationError, TokenfedError, UnsupportedVersionError
 
 __all__ = [
+    "ENTITY_ID_PATTERN",
+    "MAX_ENTITY_ID_LENGTH",
     "SPEC_VERSION",
     "Amount",
     "Document",
@@ -39,6 +41,7 @@ __all__ = [
     "UtuAmount",
     "Weight",
     "check_version",
+    "is_entity_id",
     "validate",
 ]
 
@@ -49,7 +52,7 @@ _VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 VERSION_PATTERN = _VERSION
 """``MAJOR.MINOR`` without leading zeros (CONV-003), matched in full."""
 _DECIMAL_ERROR = "tokenfed_decimal"
-_DECIMAL_PATTERN = r"^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$"
+_DECIMAL_PATTERN = r"^(-?(0\.[0-9]*[1-9]|[1-9][0-9]*(\.[0-9]*[1-9])?)|0)$"
 
 
 def _decimal_validator(
@@ -124,15 +127,43 @@ SafeCount = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER, strict=True)]
 NumericDate = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER, strict=True)]
 """Integer seconds since the epoch, UTC (CONV-002)."""
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+_PCHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-F]{2})"
+
+ENTITY_ID_PATTERN = rf"^https://{_LABEL}(?:\.{_LABEL})*(?::{_PORT})?(?:/{_PCHAR}*)*$"
+"""The entity-identifier syntax of CONV-001 as a regular expression (ECMA-262 and Python alike).
+
+``"https://"``, a host of dot-separated lowercase LDH labels, an optional port 1..65535 without
+leading zeros, and a path of RFC 3986 segments (percent-encodings in uppercase hex); no
+userinfo, query or fragment. The length limit is :data:`MAX_ENTITY_ID_LENGTH`.
+"""
+
+MAX_ENTITY_ID_LENGTH = 2048
+"""Longest entity identifier, in characters (CONV-001)."""
+
+_ENTITY_ID = re.compile(ENTITY_ID_PATTERN[1:-1])
+
+
+def is_entity_id(value: object) -> bool:
+    """Whether ``value`` is an entity identifier (CONV-001): a string of at most
+    :data:`MAX_ENTITY_ID_LENGTH` characters matching :data:`ENTITY_ID_PATTERN` in full."""
+    return (
+        type(value) is str
+        and len(value) <= MAX_ENTITY_ID_LENGTH
+        and _ENTITY_ID.fullmatch(value) is not None
+    )
+
+
 EntityId = Annotated[
     str,
     Field(
-        pattern=r"^https://[^\s?#]+$",
-        max_length=2048,
-        description="entity identifier: an https URL without query or fragment",
+        pattern=ENTITY_ID_PATTERN,
+        max_length=MAX_ENTITY_ID_LENGTH,
+        description="entity identifier (CONV-001): https://host[:port]/path, lowercase LDH host",
     ),
 ]
-"""An entity identifier: an https URL without query or fragment (CONV-001)."""
+"""An entity identifier: ``https://`` host, optional port and path, nothing else (CONV-001)."""
 
 
 class Document(BaseModel):

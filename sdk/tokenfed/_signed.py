@@ -100,14 +100,19 @@ def copy_json(value: Any, *, what: str) -> Any:
 
     The copy is what a document's digest is computed over, so later changes to the caller's
     object cannot change it. Floats (CONV-013), integers outside +-(2^53 - 1) (CONV-012),
-    non-string member names, other Python types and nesting deeper than the limit (CONV-015)
-    raise :class:`~tokenfed.errors.MalformedError`.
+    strings (member names included) holding a lone surrogate (CONV-014) or a noncharacter
+    (CONV-016), non-string member names, other Python types and nesting deeper than the limit
+    (CONV-015) raise :class:`~tokenfed.errors.MalformedError`.
     """
     return _copy(value, what, "", 1)
 
 
 def _copy(value: Any, what: str, path: str, depth: int) -> Any:
-    if isinstance(value, str) or value is None or isinstance(value, bool):
+    if isinstance(value, str):
+        if not value.isascii():  # the common case skips the search
+            _check_text(value, what, path)
+        return value
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
@@ -124,6 +129,8 @@ def _copy(value: Any, what: str, path: str, depth: int) -> Any:
                 raise MalformedError(
                     f"{what}{path}: member name {name!r} is not a string (CONV-010)"
                 )
+            if not name.isascii():
+                _check_text(name, what, path)
             result[name] = _copy(member, what, f"{path}/{name}", depth + 1)
         return result
     if isinstance(value, list):
@@ -136,6 +143,13 @@ def _copy(value: Any, what: str, path: str, depth: int) -> Any:
     raise MalformedError(
         f"{what}{path or '/'}: {type(value).__name__} is not a JSON value (CONV-010)"
     )
+
+
+def _check_text(value: str, what: str, path: str) -> None:
+    try:
+        _json.check_text(value)
+    except MalformedError as exc:
+        raise MalformedError(f"{what}{path or '/'}: {exc.message}") from None
 
 
 def decode_claims(

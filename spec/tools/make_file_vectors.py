@@ -16,8 +16,8 @@ import argparse
 import base64
 import json
 import sys
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 SPEC = Path(__file__).resolve().parent.parent

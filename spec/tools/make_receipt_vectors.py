@@ -449,6 +449,42 @@ def build() -> dict[str, Any]:
         )
     )
 
+    # CONV-016: a noncharacter, raw or escaped, in the payload or the header is malformed.
+    model = b'"model":"qwen-max"'
+    add(
+        vector(
+            "malformed-noncharacter-raw",
+            "The model id ends with U+FFFF written raw (EF BF BF); otherwise valid and signed.",
+            ["REC-040", "CONV-016"],
+            raw_token(
+                header(),
+                _json.canonical_bytes(c1).replace(model, b'"model":"qwen-max\xef\xbf\xbf"'),
+            ),
+            err("malformed"),
+        )
+    )
+    add(
+        vector(
+            "malformed-noncharacter-escaped",
+            "The model id ends with U+FDD0 written as the escape \\uFDD0; otherwise valid, signed.",
+            ["REC-040", "CONV-016"],
+            raw_token(
+                header(), _json.canonical_bytes(c1).replace(model, b'"model":"qwen-max\\uFDD0"')
+            ),
+            err("malformed"),
+        )
+    )
+    pair_header = json.dumps(header(), separators=(",", ":"))[:-1] + ',"x":"\\ud83f\\udfff"}'
+    add(
+        vector(
+            "malformed-noncharacter-header",
+            "The header holds U+1FFFF as the escaped surrogate pair \\ud83f\\udfff.",
+            ["REC-040", "CONV-016"],
+            raw_token(pair_header, _json.canonical_bytes(c1)),
+            err("malformed"),
+        )
+    )
+
     # Steps 2-4: typ, alg, crit.
     add(
         vector(
