@@ -84,7 +84,19 @@ JSON_VALUES = st.recursive(
     | st.booleans()
     | st.integers(min_value=-(2**60), max_value=2**60)
     | st.text(max_size=40)
-    | st.sampled_from(["1.0", "UTU", "sha256:" + "a" * 64, "https://a.example", "0.5", "input"]),
+    | st.sampled_from(
+        [
+            "1.0",
+            "UTU",
+            "sha256:" + "a" * 64,
+            "https://a.example",
+            "https://A.example",
+            "https://u@a.example",
+            "https://a.example:0",
+            "0.5",
+            "input",
+        ]
+    ),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
     ),

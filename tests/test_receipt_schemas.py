@@ -101,6 +101,9 @@ DOCUMENTS = _documents()
 # Rules JSON Schema cannot express; the vectors that break only them are listed with the rule.
 SEMANTIC_ONLY = {
     ("trust-store", "bad-kid"): "kid is the RFC 7638 thumbprint of the key (REC-034, CONV-045)",
+    ("trust-store", "exp-not-after-nbf"): "a key's exp is later than its nbf (REC-034)",
+    ("trust-store", "duplicate-kid"): "a kid is listed once under an issuer (REC-034)",
+    ("trust-store", "ver-major-2"): "another major version is refused before the schema (CONV-004)",
 }
 
 

@@ -13,24 +13,19 @@ The document format is ``spec/schemas/trust-store.schema.json``::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import _json
-from ._model import VERSION_PATTERN, check_version
+from ._model import VERSION_PATTERN, check_version, is_entity_id
 from .errors import InvalidKeyError, IoError, SchemaViolationError, UnknownKeyError
 from .keys import KeySet, KeyValidity, PublicKey, load_public_jwk
 
 __all__ = ["TrustStore"]
 
-# Kept in step with the EntityId type of the document models (CONV-001).
-_ENTITY = re.compile(r"https://[^\s?#]{1,2040}")
-
-
 def _check_issuer(iss: object) -> str:
-    if not isinstance(iss, str) or _ENTITY.fullmatch(iss) is None:
+    if not isinstance(iss, str) or not is_entity_id(iss):
         raise SchemaViolationError(
             f"trust store issuer {iss!r:.80} is not an entity id: an https URL without userinfo, "
             "query or fragment (CONV-001, REC-034)",

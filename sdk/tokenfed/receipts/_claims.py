@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from .._json import MAX_SAFE_INTEGER
 from .._meters import METERS
-from .._model import Document, EntityId, NumericDate, UtuAmount, validate
+from .._model import Document, EntityId, NumericDate, UtuAmount, is_entity_id, validate
 from .._signed import Version
 from ..errors import InvalidAmountError
 from ..units import Usage, parse_usage
@@ -107,7 +107,6 @@ def validate_receipt(claims: dict[str, Any]) -> ReceiptClaims:
     return validate(ReceiptClaims, claims, what="receipt")
 
 
-_FAST_ENTITY = re.compile(r"https://[^\s?#]{1,2040}")
 _FAST_SUB = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _FAST_TOKEN_ID = re.compile(TOKEN_ID_PATTERN[1:-1])
 _FAST_DIGEST = re.compile(DIGEST_PATTERN[1:-1])
@@ -181,7 +180,7 @@ class FastSchema:
             if type(value) is not str:
                 return False
             if value not in entities:
-                if not _FAST_ENTITY.fullmatch(value):
+                if not is_entity_id(value):
                     return False
                 _remember(entities, value)
         if type(sub) is not str:
