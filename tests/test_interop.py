@@ -29,7 +29,7 @@ SUMMARY = re.compile(
     r"(?P<disagree>\d+) disagree, (?P<differs>\d+) rejected with another code$",
     re.MULTILINE,
 )
-CHECKED_KINDS = {"jws", "receipts", "pricing", "conversion"}
+CHECKED_KINDS = {"jws", "receipts", "pricing", "conversion", "documents", "files"}
 
 
 def _run(*args: str, env_spec: Path | None = None) -> subprocess.CompletedProcess[str]:
