@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from _schema_strategy import from_schema
+from tokenfed._meters import METERS
 from tokenfed._model import validate
 from tokenfed.errors import TokenfedError
 from tokenfed.receipts import ReceiptClaims
@@ -130,9 +131,19 @@ SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[Heal
 @SETTINGS
 @given(RECEIPTS)
 def test_generated_valid_claims_pass_the_model(claims: dict[str, Any]) -> None:
-    """Schema-valid claims are model-valid, and the fast path never accepts beyond them."""
+    """Schema-valid claims are model-valid, the fast path never accepts beyond them, and in the
+    common shape (version 1.0, registered meters, no unknown member) it accepts exactly them."""
     assert model_accepts(claims), claims
-    check(FastSchema(), claims)
+    schema = FastSchema()
+    check(schema, claims)
+    common = (
+        claims["ver"] == "1.0"
+        and set(claims) <= set(ReceiptClaims.model_fields)
+        and set(claims["usage"]) == {"model", "meters"}
+        and set(claims["usage"]["meters"]) <= set(METERS)
+        and set(claims["rate_card"]) == {"id", "digest"}
+    )
+    assert schema.accepts(claims) is common, claims
 
 
 @SETTINGS
