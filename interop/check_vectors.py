@@ -769,6 +769,16 @@ def _price(
     rates = card["models"].get(model)
     if rates is None:
         raise _Rejected("unknown_model", f"the card does not price model {model!r}")
+    named_tier = usage.get("service_tier")
+    if named_tier is not None:
+        # UNIT-051: a tier's rates replace the base rates; "standard" falls back to them.
+        tier_rates = rates.get("service_tiers", {}).get(named_tier)
+        if tier_rates is not None:
+            rates = tier_rates
+        elif named_tier != "standard":
+            raise _Rejected(
+                "unpriced_service_tier", f"{model!r} has no rates for service tier {named_tier!r}"
+            )
     counts: dict[str, int] = usage["meters"]
     total_input = sum(counts.get(meter, 0) for meter in _INPUT_METERS)
     tier = None
@@ -802,6 +812,8 @@ def _price(
         "tier": None if tier is None else tier["above_input"],
         "minimum_applied": rounded < minimum,
     }
+    if named_tier is not None:
+        result["service_tier"] = named_tier  # UNIT-063
     return amount, result
 
 

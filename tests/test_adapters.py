@@ -1,4 +1,4 @@
-"""Vendor usage adapters (spec/units.md, UNIT-010..UNIT-018).
+"""Vendor usage adapters (spec/units.md, UNIT-009..UNIT-019, UNIT-080..UNIT-104).
 
 The vectors (spec/vectors/adapters.json) fix each mapping; the property tests show that the
 adapters neither lose nor double-count tokens (UNIT-005) over many generated reports.
@@ -15,7 +15,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tokenfed import errors
-from tokenfed.units import METERS, RateCard, Usage, from_anthropic, from_openai, from_otel
+from tokenfed.units import (
+    METERS,
+    VENDORS,
+    RateCard,
+    Usage,
+    UsageStream,
+    adapt,
+    from_anthropic,
+    from_openai,
+    from_otel,
+)
 from tokenfed_conformance.vectors import Vector, load_vectors
 
 ADAPTERS = load_vectors("adapters")
@@ -23,18 +33,25 @@ MAX = 2**53 - 1
 
 
 def _adapt(vector_input: Mapping[str, Any]) -> Usage:
-    kind = vector_input["format"]
-    if kind == "openai":
-        return from_openai(vector_input["usage"], vector_input.get("model"))  # type: ignore[arg-type]
-    if kind == "anthropic":
-        return from_anthropic(vector_input["usage"], vector_input.get("model"))  # type: ignore[arg-type]
-    assert kind == "otel"
-    return from_otel(vector_input["usage"])
+    """Run one adapter vector's input: a single report through adapt(), or a stream through
+    UsageStream."""
+    vendor = vector_input["format"]
+    options: dict[str, Any] = {
+        "strict": vector_input.get("strict", True),
+        "service_tier": vector_input.get("service_tier"),
+    }
+    if "stream" in vector_input:
+        stream = UsageStream(vendor, vector_input.get("model"), **options)
+        for chunk in vector_input["stream"]:
+            stream.feed(chunk)
+        return stream.usage()
+    return adapt(vendor, vector_input["usage"], vector_input.get("model"), **options)
 
 
 @pytest.mark.parametrize("vector", ADAPTERS.vectors, ids=lambda v: v.id)
 def test_adapter_vectors(vector: Vector) -> None:
-    """Every adapter vector (UNIT-010..UNIT-018): the exact usage object or the error code."""
+    """Every adapter and stream vector (UNIT-009..UNIT-019, UNIT-080..UNIT-095,
+    UNIT-100..UNIT-104): the exact usage object or the error code."""
     if vector.error is not None:
         with pytest.raises(errors.TokenfedError) as caught:
             _adapt(vector.input)
@@ -43,6 +60,12 @@ def test_adapter_vectors(vector: Vector) -> None:
         usage = _adapt(vector.input)
         assert usage.to_wire() == vector.expected
         assert list(usage.meters) == list(vector.expected["meters"])
+
+
+def test_every_vendor_has_vectors() -> None:
+    """UNIT-013..UNIT-018, UNIT-084..UNIT-094: each vendor table is exercised by vectors."""
+    formats = {vector.input["format"] for vector in ADAPTERS.vectors}
+    assert formats == set(VENDORS)
 
 
 def test_adapters_refuse_non_objects() -> None:
