@@ -8,8 +8,9 @@ import time
 
 from ..exchange import ExchangeRates
 from ..keys import generate_key
-from ..units import RateCard, parse_usage
+from ..units import RateCard
 from ._io import emit, read_json, read_private_key, read_public_key, read_text, write_atomic
+from ._usage import read_usage
 
 __all__ = ["convert", "keygen", "price", "rate_card_sign", "rate_card_verify"]
 
@@ -41,10 +42,11 @@ def rate_card_verify(args: argparse.Namespace) -> int:
 
 
 def price(args: argparse.Namespace) -> int:
-    """``tokenfed price``: price a usage object under a rate card at a time."""
+    """``tokenfed price``: price a usage object (or with ``--from`` a vendor's report) under a
+    rate card at a time."""
     key = read_public_key(args.key) if args.key else None
     card = RateCard.parse(read_text(args.rate_card), key)
-    usage = parse_usage(read_json(args.usage))
+    usage = read_usage(args, args.usage)
     emit(card.price(usage, at=_now(args.at)).to_json())
     return 0
 
