@@ -914,6 +914,15 @@ _CHAT_FORM = (
 _RESP_FORM = ("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
 
 
+def _qwen_explicit(usage: dict[str, Any], details: str) -> int:
+    """1 when Qwen's explicit cache served the hits (cache_type ephemeral), 0 for the implicit
+    cache (no cache_type); any other mode cannot be priced (UNIT-092, UNIT-093)."""
+    mode = _walk(usage, "", details + "cache_type")
+    if mode not in (None, "ephemeral"):
+        raise _Rejected("invalid_usage", f"cache_type {mode!r}")
+    return 1 if mode == "ephemeral" else 0
+
+
 def _openai_like(vendor: str, usage: dict[str, Any], strict: bool) -> dict[str, int]:
     chat = any(usage.get(name) is not None for name in _CHAT_FORM)
     resp = any(usage.get(name) is not None for name in _RESP_FORM)
@@ -1006,9 +1015,11 @@ def _openai_like(vendor: str, usage: dict[str, Any], strict: bool) -> dict[str, 
         "predictions",
     )
     audio = {"openai": "openai", "qwen": "qwen"}.get(vendor)
+    explicit = _qwen_explicit(usage, din) if vendor == "qwen" else 0
     meters = {
         "input": prompt - cached - write - audio_in,
-        "cache_read": cached,
+        "cache_read": cached - explicit * cached,
+        "qwen.explicit_cache_read_tokens": explicit * cached,
         "cache_write": write - long_write,
         "output": completion - reasoning - audio_out,
         "reasoning": reasoning,
@@ -1200,9 +1211,11 @@ def _dashscope(usage: dict[str, Any], strict: bool) -> dict[str, int]:
     )
     _leq(reasoning + ao, completion, "output parts")
     _leq(c["output_tokens_details.text_tokens"] + ao, completion, "output modalities")
+    explicit = _qwen_explicit(usage, "prompt_tokens_details.")
     return {
         "input": prompt - cached - write - ai,
-        "cache_read": cached,
+        "cache_read": cached - explicit * cached,
+        "qwen.explicit_cache_read_tokens": explicit * cached,
         "cache_write": write,
         "output": completion - reasoning - ao,
         "reasoning": reasoning,

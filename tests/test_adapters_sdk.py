@@ -302,10 +302,10 @@ def test_compatible_vendors_through_the_openai_sdk() -> None:
     assert dumped["prompt_tokens_details"]["cache_creation_input_tokens"] == 1500
     assert adapt("qwen", dumped, "qwen3-max").meters == {
         "input": 1500,
-        "cache_read": 2000,
         "cache_write": 1500,
         "output": 300,
         "reasoning": 500,
+        "qwen.explicit_cache_read_tokens": 2000,
     }
 
 

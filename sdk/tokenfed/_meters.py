@@ -62,6 +62,7 @@ SPEC_EXTENSION_METERS: tuple[str, ...] = (
     "google.audio_out_tokens",
     "qwen.audio_in_tokens",
     "qwen.audio_out_tokens",
+    "qwen.explicit_cache_read_tokens",
 )
 """Extension meters this specification defines for its adapters (UNIT-009)."""
 

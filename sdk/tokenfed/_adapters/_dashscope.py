@@ -7,7 +7,7 @@ The native API reports ``input_tokens`` and ``output_tokens`` with the cache bre
 
 from __future__ import annotations
 
-from ._report import Fields, within
+from ._report import EXPLICIT_CACHE_READ, Fields, qwen_cache_type, within
 
 __all__ = ["dashscope_meters"]
 
@@ -21,7 +21,7 @@ def dashscope_meters(usage: Fields) -> dict[str, int]:
     cached = cache.count("cached_tokens")
     cache_write = cache.count("cache_creation_input_tokens")
     five_minutes = cache.details("cache_creation").count("ephemeral_5m_input_tokens")
-    cache.text("cache_type")
+    explicit = qwen_cache_type(cache)
     within(
         five_minutes,
         cache_write,
@@ -61,7 +61,8 @@ def dashscope_meters(usage: Fields) -> dict[str, int]:
     )
     return {
         "input": prompt - cached - cache_write - audio_in,
-        "cache_read": cached,
+        "cache_read": 0 if explicit else cached,
+        EXPLICIT_CACHE_READ: cached if explicit else 0,
         "cache_write": cache_write,
         "output": completion - reasoning - audio_out,
         "reasoning": reasoning,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .._meters import OPENAI_AUDIO_IN, OPENAI_AUDIO_OUT
 from ..errors import InvalidUsageError
-from ._report import Fields, within
+from ._report import EXPLICIT_CACHE_READ, Fields, qwen_cache_type, within
 
 __all__ = ["PROFILES", "Profile", "chat_meters"]
 
@@ -51,8 +51,8 @@ class Profile:
     """A top-level ``reasoning_tokens`` inside the completion tokens (SGLang)."""
     responses: bool = False
     """The Responses API form is accepted too (UNIT-014)."""
-    strings: tuple[str, ...] = ()
-    """Prompt-details members that are strings and do not change the price."""
+    explicit_cache: bool = False
+    """``prompt_tokens_details.cache_type`` tells explicit cache hits from implicit ones (Qwen)."""
 
 
 PROFILES: dict[str, Profile] = {
@@ -92,7 +92,7 @@ PROFILES: dict[str, Profile] = {
             cache_write_breakdown=("cache_creation", "ephemeral_5m_input_tokens"),
             prompt_modalities=("text_tokens", "image_tokens", "video_tokens"),
             completion_modalities=("text_tokens",),
-            strings=("cache_type",),
+            explicit_cache=True,
         ),
     )
 }
@@ -170,8 +170,6 @@ def chat_meters(usage: Fields, profile: Profile) -> dict[str, int]:
                 f"{where_in}{holder}.{member}",
                 where_in + profile.cache_write,
             )
-        for name in profile.strings:
-            in_details.text(name)
         if responses:
             ttl = in_details.details("cache_write_tokens_details")
             short, long_write = ttl.count("ttl_30m_tokens"), ttl.count("ttl_12h_tokens")
@@ -220,9 +218,11 @@ def chat_meters(usage: Fields, profile: Profile) -> dict[str, int]:
     within(reasoning + audio_out, completion, "reasoning_tokens + audio_tokens", total_out)
     within(modality_out + audio_out, completion, f"{where_out}{{text,audio}}_tokens", total_out)
 
+    explicit = profile.explicit_cache and qwen_cache_type(in_details)
     meters = {
         "input": prompt - cached - cache_write - audio_in,
-        "cache_read": cached,
+        "cache_read": 0 if explicit else cached,
+        EXPLICIT_CACHE_READ: cached if explicit else 0,
         "cache_write": cache_write - long_write,
         "output": completion - reasoning - audio_out,
         "reasoning": reasoning,

@@ -17,7 +17,10 @@ from .._json import MAX_SAFE_INTEGER
 from .._meters import ordered
 from ..errors import InvalidUsageError
 
-__all__ = ["Fields", "is_zero", "nonzero", "within"]
+__all__ = ["EXPLICIT_CACHE_READ", "Fields", "is_zero", "nonzero", "qwen_cache_type", "within"]
+
+EXPLICIT_CACHE_READ = "qwen.explicit_cache_read_tokens"
+"""Cache hits of Qwen's explicit cache, priced apart from implicit hits (UNIT-092, UNIT-093)."""
 
 
 def is_zero(value: object) -> bool:
@@ -154,3 +157,16 @@ def within(parts: int, total: int, what: str, total_name: str) -> None:
 def nonzero(meters: Mapping[str, int]) -> dict[str, int]:
     """The meters whose count is not 0, in registry order then extension names (UNIT-010)."""
     return ordered({name: count for name, count in meters.items() if count})
+
+
+def qwen_cache_type(details: Fields) -> bool:
+    """Whether a Qwen report's cache hits come from the explicit cache (``cache_type``
+    ``ephemeral``) rather than the implicit one (no ``cache_type``); UNIT-092, UNIT-093."""
+    value = details.text("cache_type")
+    if value not in (None, "ephemeral"):
+        raise InvalidUsageError(
+            f"{details.where}cache_type is {value!r}, a cache mode this adapter cannot price; "
+            "known: ephemeral (explicit cache) or absent (implicit cache) (UNIT-092)",
+            detail={"member": details.where + "cache_type"},
+        )
+    return value == "ephemeral"
