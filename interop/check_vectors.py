@@ -1276,6 +1276,8 @@ _RESPONSE_TIERS: dict[str, dict[str, str]] = {
         "flex": "flex",
         "priority": "priority",
         "scale": "openai.scale",
+        "fast": "openai.fast",
+        "ultrafast": "openai.ultrafast",
     },
     "volcengine": {"default": "standard", "scale": "volcengine.scale"},
 }

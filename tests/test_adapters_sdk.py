@@ -476,3 +476,30 @@ def test_zhipu_usage() -> None:
         "output": 150,
         "reasoning": 250,
     }
+
+
+def test_every_openai_service_tier_value_is_decided() -> None:
+    """UNIT-082: every service_tier value the openai SDK can return is either mapped to a tier
+    or deliberately refused (auto); a value a new SDK release adds fails this test."""
+    from openai.types.responses.service_tier import ServiceTier
+
+    chat = typing.get_args(_unwrap(ChatCompletion.model_fields["service_tier"].annotation))
+    responses = typing.get_args(_unwrap(ServiceTier))
+    values = set(chat) | set(responses)
+    assert values == {"auto", "default", "flex", "scale", "priority", "fast", "ultrafast"}
+    for value in sorted(values - {"auto"}):
+        response = {"model": "m", "service_tier": value, "usage": {"prompt_tokens": 1}}
+        assert adapt("openai", response).service_tier is not None
+    with pytest.raises(Exception, match="auto"):
+        adapt("openai", {"model": "m", "service_tier": "auto", "usage": {"prompt_tokens": 1}})
+
+
+def test_every_anthropic_and_gemini_tier_value_is_decided() -> None:
+    """UNIT-083, UNIT-095: the enumerated values of the anthropic and google-genai SDKs."""
+    usage_fields = anthropic_types.Usage.model_fields
+    for member in ("service_tier", "speed"):
+        for value in typing.get_args(_unwrap(usage_fields[member].annotation)):
+            report = {"input_tokens": 1, "output_tokens": 1, member: value}
+            adapt("anthropic", report, "m")
+    for traffic in genai.TrafficType:
+        adapt("gemini", {"prompt_token_count": 1, "traffic_type": traffic.value}, "m")

@@ -59,6 +59,8 @@ _OPENAI_TIERS = {
     "flex": "flex",
     "priority": "priority",
     "scale": "openai.scale",
+    "fast": "openai.fast",
+    "ultrafast": "openai.ultrafast",
 }
 _COMPATIBLE_TIERS = {"default": "standard", "standard": "standard"}
 _VOLCENGINE_TIERS = {"default": "standard", "scale": "volcengine.scale"}
