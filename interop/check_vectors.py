@@ -844,7 +844,7 @@ _TIER_NAMES = ("standard", "priority", "batch", "flex")
 
 
 def _zero(value: Any) -> bool:
-    if value is None or (_is_int(value) and value == 0):
+    if value is None or value is False or (_is_int(value) and value == 0):
         return True
     if isinstance(value, dict):
         return all(_zero(item) for item in value.values())

@@ -24,12 +24,12 @@ EXPLICIT_CACHE_READ = "qwen.explicit_cache_read_tokens"
 
 
 def is_zero(value: object) -> bool:
-    """Whether ``value`` says nothing was used: null, the integer 0, or a container of such.
+    """Whether ``value`` says nothing was used: null, 0, false, or a container of such.
 
     In strict mode an unknown member is refused unless it is zero (UNIT-019): a vendor that
     adds a counter which stays 0 cannot cause a misprice, so such reports stay accepted.
     """
-    if value is None:
+    if value is None or value is False:
         return True
     if type(value) is int:
         return value == 0
