@@ -968,6 +968,9 @@ def _openai_like(vendor: str, usage: dict[str, Any], strict: bool) -> dict[str, 
             )
         }
         known |= {dout + m for m in ("reasoning_tokens", "audio_tokens", "text_tokens")}
+    elif vendor == "volcengine":
+        known |= {din + "audio_tokens", din + "audio_cached_tokens", din + "provisioned_tokens"}
+        known |= {dout + "reasoning_tokens", dout + "audio_tokens", dout + "provisioned_tokens"}
     elif vendor in ("vllm", "sglang"):
         pass
     else:
@@ -1000,11 +1003,15 @@ def _openai_like(vendor: str, usage: dict[str, Any], strict: bool) -> dict[str, 
     _leq(c.get(din + "cache_write_tokens_details.ttl_30m_tokens", 0) + long_write, write, "ttl")
     _leq(c.get(din + "cache_creation.ephemeral_5m_input_tokens", 0), write, "5m writes")
     audio_in, audio_out = c.get(din + "audio_tokens", 0), c.get(dout + "audio_tokens", 0)
+    audio_hit = c.get(din + "audio_cached_tokens", 0)
+    _leq(audio_hit, min(cached, audio_in), "cached audio")
+    if c.get(din + "provisioned_tokens", 0) or c.get(dout + "provisioned_tokens", 0):
+        raise _Rejected("invalid_usage", "provisioned tokens cannot be priced per token (UNIT-087)")
     reasoning = c.get(dout + "reasoning_tokens", 0)
     if vendor == "sglang" and usage.get("reasoning_tokens") is not None:
         reasoning = c["reasoning_tokens"]
     modal_in = sum(c.get(din + m, 0) for m in ("text_tokens", "image_tokens", "video_tokens"))
-    _leq(cached + write + audio_in, prompt, "prompt parts")
+    _leq(cached + write + audio_in - audio_hit, prompt, "prompt parts")
     _leq(modal_in + audio_in, prompt, "prompt modalities")
     _leq(reasoning + audio_out, completion, "completion parts")
     _leq(c.get(dout + "text_tokens", 0) + audio_out, completion, "completion modalities")
@@ -1014,11 +1021,11 @@ def _openai_like(vendor: str, usage: dict[str, Any], strict: bool) -> dict[str, 
         completion,
         "predictions",
     )
-    audio = {"openai": "openai", "qwen": "qwen"}.get(vendor)
+    audio = {"openai": "openai", "qwen": "qwen", "volcengine": "volcengine"}.get(vendor)
     explicit = _qwen_explicit(usage, din) if vendor == "qwen" else 0
     meters = {
-        "input": prompt - cached - write - audio_in,
-        "cache_read": cached - explicit * cached,
+        "input": prompt - cached - write - (audio_in - audio_hit),
+        "cache_read": cached - explicit * cached - audio_hit,
         "qwen.explicit_cache_read_tokens": explicit * cached,
         "cache_write": write - long_write,
         "output": completion - reasoning - audio_out,
@@ -1026,8 +1033,10 @@ def _openai_like(vendor: str, usage: dict[str, Any], strict: bool) -> dict[str, 
         "openai.cache_write_12h": long_write,
     }
     if audio:
-        meters[f"{audio}.audio_in_tokens"] = audio_in
+        meters[f"{audio}.audio_in_tokens"] = audio_in - audio_hit
         meters[f"{audio}.audio_out_tokens"] = audio_out
+    if vendor == "volcengine":
+        meters["volcengine.audio_cache_read_tokens"] = audio_hit
     return meters
 
 

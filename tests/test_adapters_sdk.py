@@ -2,8 +2,8 @@
 UNIT-080..UNIT-094, UNIT-100..UNIT-103).
 
 Each report is built with the official SDK's model classes (openai, anthropic, google-genai,
-zai-sdk; test-only dependencies, no network) and dumped the way that SDK serializes it
-(``model_dump(mode="json")`` or ``model_dump_json()``). Two kinds of tests:
+zai-sdk, volcengine-ark-runtime; test-only dependencies, no network) and dumped the way that
+SDK serializes it (``model_dump(mode="json")`` or ``model_dump_json()``). Two kinds of tests:
 
 - *shape* tests fill every integer member of an SDK usage type (found by walking the type, so a
   member a new SDK release adds is included automatically) and adapt the dump in strict mode
@@ -29,6 +29,8 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.completion_usage import CompletionTokensDetails, PromptTokensDetails
 from openai.types.responses import ResponseUsage
 from pydantic import BaseModel
+from volcenginesdkarkruntime.types.chat import ChatCompletion as ArkChatCompletion
+from volcenginesdkarkruntime.types.completion_usage import CompletionUsage as ArkUsage
 from zai.types.chat.chat_completion import CompletionUsage as ZhipuUsage
 
 from tokenfed.units import UsageStream, adapt
@@ -117,6 +119,18 @@ SHAPES = [
             "tool_use_prompt_token_count": 9,
         },
         id="gemini-usage-metadata",
+    ),
+    pytest.param(
+        "volcengine",
+        ArkUsage,
+        {
+            "prompt_tokens": BIG,
+            "completion_tokens": BIG,
+            "total_tokens": 2 * BIG,
+            "prompt_tokens_details.provisioned_tokens": 0,
+            "completion_tokens_details.provisioned_tokens": 0,
+        },
+        id="volcengine",
     ),
     pytest.param(
         "zhipu",
@@ -503,3 +517,65 @@ def test_every_anthropic_and_gemini_tier_value_is_decided() -> None:
             adapt("anthropic", report, "m")
     for traffic in genai.TrafficType:
         adapt("gemini", {"prompt_token_count": 1, "traffic_type": traffic.value}, "m")
+
+
+def test_volcengine_response() -> None:
+    """UNIT-087: an Ark ChatCompletion as volcengine-ark-runtime dumps it, with audio served
+    partly from the cache; provisioned tokens are refused; the SDK's tier values decided."""
+    completion = ArkChatCompletion.model_validate(
+        {
+            "id": "0217",
+            "object": "chat.completion",
+            "created": 1795000000,
+            "model": "doubao-seed-1-6-251015",
+            "service_tier": "default",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": "ok"},
+                }
+            ],
+            "usage": ArkUsage.model_validate(
+                {
+                    "prompt_tokens": 3000,
+                    "completion_tokens": 400,
+                    "total_tokens": 3400,
+                    "prompt_tokens_details": {
+                        "cached_tokens": 800,
+                        "audio_tokens": 500,
+                        "audio_cached_tokens": 200,
+                    },
+                    "completion_tokens_details": {"reasoning_tokens": 100, "audio_tokens": 100},
+                }
+            ).model_dump(mode="json"),
+        }
+    )
+    usage = adapt("volcengine", _dumped(completion))
+    assert usage.to_wire() == {
+        "model": "doubao-seed-1-6-251015",
+        "meters": {
+            "input": 1900,
+            "cache_read": 600,
+            "output": 200,
+            "reasoning": 100,
+            "volcengine.audio_cache_read_tokens": 200,
+            "volcengine.audio_in_tokens": 300,
+            "volcengine.audio_out_tokens": 100,
+        },
+        "service_tier": "standard",
+    }
+    provisioned = ArkUsage.model_validate(
+        {
+            "prompt_tokens": 10,
+            "completion_tokens": 1,
+            "total_tokens": 11,
+            "prompt_tokens_details": {"cached_tokens": 0, "provisioned_tokens": 10},
+        }
+    )
+    with pytest.raises(Exception, match="provisioned_tokens"):
+        adapt("volcengine", _dumped(provisioned), "m", strict=False)
+    tiers = typing.get_args(_unwrap(ArkChatCompletion.model_fields["service_tier"].annotation))
+    assert set(tiers) == {"auto", "default"}
+    with pytest.raises(Exception, match="auto"):
+        adapt("volcengine", {"model": "m", "service_tier": "auto", "usage": {"prompt_tokens": 1}})

@@ -63,6 +63,9 @@ SPEC_EXTENSION_METERS: tuple[str, ...] = (
     "qwen.audio_in_tokens",
     "qwen.audio_out_tokens",
     "qwen.explicit_cache_read_tokens",
+    "volcengine.audio_in_tokens",
+    "volcengine.audio_cache_read_tokens",
+    "volcengine.audio_out_tokens",
 )
 """Extension meters this specification defines for its adapters (UNIT-009)."""
 

@@ -64,6 +64,7 @@ _OPENAI_TIERS = {
 }
 _COMPATIBLE_TIERS = {"default": "standard", "standard": "standard"}
 _VOLCENGINE_TIERS = {"default": "standard", "scale": "volcengine.scale"}
+"""``auto`` (also in the Ark SDK's type) names the request's setting, not the tier used."""
 
 
 def _chat(vendor: str) -> Callable[[Fields], dict[str, int]]:

@@ -51,6 +51,12 @@ class Profile:
     """A top-level ``reasoning_tokens`` inside the completion tokens (SGLang)."""
     responses: bool = False
     """The Responses API form is accepted too (UNIT-014)."""
+    audio_cache: str | None = None
+    """Extension meter for ``prompt_tokens_details.audio_cached_tokens``: audio tokens served
+    from the cache, inside both the cached and the audio tokens (Volcengine)."""
+    refused: tuple[str, ...] = ()
+    """Detail members (``prompt.name`` / ``completion.name``) known but not priceable per token;
+    a non-zero count is refused in both modes (Volcengine's provisioned tokens)."""
     explicit_cache: bool = False
     """``prompt_tokens_details.cache_type`` tells explicit cache hits from implicit ones (Qwen)."""
 
@@ -78,7 +84,14 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile("moonshot", "Moonshot Kimi", "UNIT-085", top_cached="cached_tokens"),
         Profile("zhipu", "Zhipu GLM", "UNIT-086"),
-        Profile("volcengine", "Volcengine Ark (Doubao)", "UNIT-087"),
+        Profile(
+            "volcengine",
+            "Volcengine Ark (Doubao)",
+            "UNIT-087",
+            audio=("volcengine.audio_in_tokens", "volcengine.audio_out_tokens"),
+            audio_cache="volcengine.audio_cache_read_tokens",
+            refused=("prompt.provisioned_tokens", "completion.provisioned_tokens"),
+        ),
         Profile("qianfan", "Baidu Qianfan", "UNIT-088"),
         Profile("minimax", "MiniMax", "UNIT-089"),
         Profile("vllm", "vLLM", "UNIT-090", reasoning_details=False),
@@ -180,10 +193,24 @@ def chat_meters(usage: Fields, profile: Profile) -> dict[str, int]:
                 where_in + "cache_write_tokens",
             )
 
-    audio_in = audio_out = 0
+    audio_in = audio_out = audio_cached = 0
     if profile.audio:
         audio_in = in_details.count("audio_tokens")
         audio_out = out_details.count("audio_tokens")
+    if profile.audio_cache:
+        audio_cached = in_details.count("audio_cached_tokens")
+        within(audio_cached, cached, f"{where_in}audio_cached_tokens", f"{where_in}cached_tokens")
+        within(audio_cached, audio_in, f"{where_in}audio_cached_tokens", f"{where_in}audio_tokens")
+    for refused in profile.refused:
+        side, name = refused.split(".")
+        details, where = (in_details, where_in) if side == "prompt" else (out_details, where_out)
+        if details.count(name):
+            raise InvalidUsageError(
+                f"{where}{name} is not zero: {profile.label} bills provisioned capacity by "
+                f"model unit, not per token, and this adapter cannot price it "
+                f"({profile.requirement})",
+                detail={"member": where + name},
+            )
     modality_in = sum(in_details.count(name) for name in profile.prompt_modalities)
     modality_out = sum(out_details.count(name) for name in profile.completion_modalities)
 
@@ -209,7 +236,7 @@ def chat_meters(usage: Fields, profile: Profile) -> dict[str, int]:
         )
 
     within(
-        cached + cache_write + audio_in,
+        cached + cache_write + audio_in - audio_cached,
         prompt,
         "cached tokens + cache writes + audio tokens",
         total_in,
@@ -220,8 +247,8 @@ def chat_meters(usage: Fields, profile: Profile) -> dict[str, int]:
 
     explicit = profile.explicit_cache and qwen_cache_type(in_details)
     meters = {
-        "input": prompt - cached - cache_write - audio_in,
-        "cache_read": 0 if explicit else cached,
+        "input": prompt - cached - cache_write - (audio_in - audio_cached),
+        "cache_read": 0 if explicit else cached - audio_cached,
         EXPLICIT_CACHE_READ: cached if explicit else 0,
         "cache_write": cache_write - long_write,
         "output": completion - reasoning - audio_out,
@@ -229,6 +256,8 @@ def chat_meters(usage: Fields, profile: Profile) -> dict[str, int]:
         "openai.cache_write_12h": long_write,
     }
     if profile.audio:
-        meters[profile.audio[0]] = audio_in
+        meters[profile.audio[0]] = audio_in - audio_cached
         meters[profile.audio[1]] = audio_out
+    if profile.audio_cache:
+        meters[profile.audio_cache] = audio_cached
     return meters
