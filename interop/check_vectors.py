@@ -726,7 +726,21 @@ _REGISTRY = (
     "tool_call",
     "web_search",
 )
-_INPUT_METERS = ("input", "cache_read", "cache_write")
+_INPUT_METERS = (
+    "input",
+    "cache_read",
+    "cache_write",
+    # UNIT-044: the prompt-token extension meters of UNIT-009 count too.
+    "openai.audio_in_tokens",
+    "openai.cache_write_12h",
+    "anthropic.cache_write_1h",
+    "google.audio_in_tokens",
+    "google.audio_cache_read_tokens",
+    "qwen.audio_in_tokens",
+    "qwen.explicit_cache_read_tokens",
+    "volcengine.audio_in_tokens",
+    "volcengine.audio_cache_read_tokens",
+)
 
 
 def _check_rate_card(card: Any, context: Context) -> str:

@@ -10,6 +10,7 @@ import re
 
 __all__ = [
     "EXTENSION_METER",
+    "INPUT_EXTENSION_METERS",
     "MAX_METER_NAME",
     "METERS",
     "OPENAI_AUDIO_IN",
@@ -68,6 +69,19 @@ SPEC_EXTENSION_METERS: tuple[str, ...] = (
     "volcengine.audio_out_tokens",
 )
 """Extension meters this specification defines for its adapters (UNIT-009)."""
+
+INPUT_EXTENSION_METERS: tuple[str, ...] = (
+    OPENAI_AUDIO_IN,
+    "openai.cache_write_12h",
+    "anthropic.cache_write_1h",
+    "google.audio_in_tokens",
+    "google.audio_cache_read_tokens",
+    "qwen.audio_in_tokens",
+    "qwen.explicit_cache_read_tokens",
+    "volcengine.audio_in_tokens",
+    "volcengine.audio_cache_read_tokens",
+)
+"""The extension meters of UNIT-009 that count prompt tokens: part of total_input (UNIT-044)."""
 
 SERVICE_TIERS: tuple[str, ...] = ("standard", "priority", "batch", "flex")
 """Registered service tiers (UNIT-070); other tiers use extension names such as ``acme.night``."""

@@ -31,6 +31,7 @@ from ._adapters import MAX_MODEL_LENGTH, VENDORS, Adapted
 from ._adapters._stream import StreamState
 from ._decimal import format_decimal
 from ._meters import (
+    INPUT_EXTENSION_METERS,
     MAX_METER_NAME,
     METERS,
     SERVICE_TIERS,
@@ -432,6 +433,9 @@ class RateCard(SignedDocument[RateCardClaims]):
         total_input = (
             meters.get("input", 0) + meters.get("cache_read", 0) + meters.get("cache_write", 0)
         )
+        if compiled.tiers and len(meters) > 1:
+            for name in INPUT_EXTENSION_METERS:  # prompt tokens metered apart (UNIT-044)
+                total_input += meters.get(name, 0)
         table = compiled.base
         tier: int | None = None
         for above_input, tier_table in compiled.tiers:
