@@ -7,7 +7,8 @@ its own small strict JSON parser, validates documents against the JSON Schemas o
 the schemas' regular expression), and implements from the specification text the document
 checks of rate cards, exchange-rate sets and usage objects, the receipt verification procedures
 (with ``hashlib`` for digests and Merkle proofs), pricing and currency conversion (with
-``fractions.Fraction``). When it agrees with the vectors, two implementations
+``fractions.Fraction``), and the vendor usage adapters and stream accumulators (the tables of
+the units chapter, written here as data). When it agrees with the vectors, two implementations
 that share no code read them the same way.
 
 Usage::
@@ -930,7 +931,21 @@ _REGISTRY = (
     "tool_call",
     "web_search",
 )
-_INPUT_METERS = ("input", "cache_read", "cache_write")
+_INPUT_METERS = (
+    "input",
+    "cache_read",
+    "cache_write",
+    # UNIT-044: the prompt-token extension meters of UNIT-009 count too.
+    "openai.audio_in_tokens",
+    "openai.cache_write_12h",
+    "anthropic.cache_write_1h",
+    "google.audio_in_tokens",
+    "google.audio_cache_read_tokens",
+    "qwen.audio_in_tokens",
+    "qwen.explicit_cache_read_tokens",
+    "volcengine.audio_in_tokens",
+    "volcengine.audio_cache_read_tokens",
+)
 
 
 def _check_rate_card(card: Any, context: Context) -> str:
@@ -975,6 +990,16 @@ def _price(
     rates = card["models"].get(model)
     if rates is None:
         raise _Rejected("unknown_model", f"the card does not price model {model!r}")
+    named_tier = usage.get("service_tier")
+    if named_tier is not None:
+        # UNIT-051: a tier's rates replace the base rates; "standard" falls back to them.
+        tier_rates = rates.get("service_tiers", {}).get(named_tier)
+        if tier_rates is not None:
+            rates = tier_rates
+        elif named_tier != "standard":
+            raise _Rejected(
+                "unpriced_service_tier", f"{model!r} has no rates for service tier {named_tier!r}"
+            )
     counts: dict[str, int] = usage["meters"]
     total_input = sum(counts.get(meter, 0) for meter in _INPUT_METERS)
     tier = None
@@ -1008,6 +1033,8 @@ def _price(
         "tier": None if tier is None else tier["above_input"],
         "minimum_applied": rounded < minimum,
     }
+    if named_tier is not None:
+        result["service_tier"] = named_tier  # UNIT-063
     return amount, result
 
 
@@ -1022,6 +1049,614 @@ def check_pricing(vector: dict[str, Any], context: Context) -> Outcome:
     except _Rejected as rejected:
         return _judge(expected, rejected, None)
     return _judge(expected, None, result, f" (amount {_canonical(amount)})")
+
+
+# --------------------------------------------------------------------------- adapters
+#
+# The adapter tables of spec/units.md (UNIT-010..UNIT-019, UNIT-080..UNIT-095) written as data:
+# each vendor names the symbols it reads (a dotted path in the usage object), the constraints
+# "parts <= total" between them, and the formula of each meter. Strict mode (UNIT-019) is
+# checked as one rule over the whole object: every leaf that is not zero must be a path the
+# vendor's table names. Streams (UNIT-100..UNIT-104) are accumulated by small state machines.
+
+_EXTENSION_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+_TIER_NAMES = ("standard", "priority", "batch", "flex")
+
+
+def _zero(value: Any) -> bool:
+    if value is None or value is False or (_is_int(value) and value == 0):
+        return True
+    if isinstance(value, dict):
+        return all(_zero(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_zero(item) for item in value)
+    return False
+
+
+def _walk(value: Any, path: str, step: str) -> Any:
+    """The value at a dotted path; an absent or null object on the way counts as empty."""
+    for name in step.split("."):
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise _Rejected("invalid_usage", f"{path} is not an object")
+        value = value.get(name)
+        path = f"{path}.{name}" if path else name
+    return value
+
+
+def _count_at(usage: dict[str, Any], dotted: str) -> int:
+    value = _walk(usage, "", dotted)
+    if value is None:
+        return 0
+    if not _is_int(value) or not 0 <= value <= MAX_SAFE_INTEGER:
+        raise _Rejected("invalid_usage", f"{dotted} = {value!r} is not a count")
+    return int(value)
+
+
+def _strict_leaves(value: Any, prefix: str, known: set[str]) -> None:
+    """UNIT-019: each non-zero leaf must be named by the table (a known path or below one)."""
+    if not isinstance(value, dict):
+        return
+    for name, item in value.items():
+        path = f"{prefix}{name}"
+        if path in known:
+            continue
+        if any(other.startswith(path + ".") for other in known):
+            if item is not None and not isinstance(item, dict):
+                raise _Rejected("invalid_usage", f"{path} must be an object")
+            _strict_leaves(item, path + ".", known)
+        elif not _zero(item):
+            raise _Rejected("invalid_usage", f"strict mode: {path} is not in the table")
+
+
+def _objects_on_paths(usage: dict[str, Any], known: set[str]) -> None:
+    """UNIT-010: a details object on a path the table reads must be an object or null."""
+    for path in known:
+        parts = path.split(".")
+        for depth in range(1, len(parts)):
+            holder = _walk(usage, "", ".".join(parts[:depth]))
+            if holder is not None and not isinstance(holder, dict):
+                raise _Rejected("invalid_usage", f"{'.'.join(parts[:depth])} is not an object")
+
+
+def _leq(parts: int, total: int, what: str) -> None:
+    if parts > total:
+        raise _Rejected("invalid_usage", f"{what}: {parts} > {total} (UNIT-011)")
+
+
+_CHAT_FORM = (
+    "prompt_tokens",
+    "completion_tokens",
+    "prompt_tokens_details",
+    "completion_tokens_details",
+)
+_RESP_FORM = ("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
+
+
+def _qwen_explicit(usage: dict[str, Any], details: str) -> int:
+    """1 when Qwen's explicit cache served the hits (cache_type ephemeral), 0 for the implicit
+    cache (no cache_type); any other mode cannot be priced (UNIT-092, UNIT-093)."""
+    mode = _walk(usage, "", details + "cache_type")
+    if mode not in (None, "ephemeral"):
+        raise _Rejected("invalid_usage", f"cache_type {mode!r}")
+    return 1 if mode == "ephemeral" else 0
+
+
+def _openai_like(vendor: str, usage: dict[str, Any], strict: bool) -> dict[str, int]:
+    chat = any(usage.get(name) is not None for name in _CHAT_FORM)
+    resp = any(usage.get(name) is not None for name in _RESP_FORM)
+    if chat and resp:
+        raise _Rejected("invalid_usage", "both Chat Completions and Responses members (UNIT-015)")
+    if resp and vendor != "openai":
+        raise _Rejected("invalid_usage", "Responses form given to a compatible adapter (UNIT-015)")
+    p_in, p_out = (
+        ("input_tokens", "output_tokens") if resp else ("prompt_tokens", "completion_tokens")
+    )
+    din, dout = f"{p_in}_details.", f"{p_out}_details."
+    known = {p_in, p_out, "total_tokens", din + "cached_tokens"}
+    if vendor == "openai":
+        known |= {
+            din + m for m in ("cache_write_tokens", "audio_tokens", "text_tokens", "image_tokens")
+        }
+        known |= {
+            dout + m
+            for m in (
+                "reasoning_tokens",
+                "audio_tokens",
+                "text_tokens",
+                "accepted_prediction_tokens",
+                "rejected_prediction_tokens",
+            )
+        }
+        if resp:
+            known |= {
+                din + "cache_write_tokens_details.ttl_30m_tokens",
+                din + "cache_write_tokens_details.ttl_12h_tokens",
+            }
+    elif vendor == "qwen":
+        known |= {
+            din + m
+            for m in (
+                "cache_creation_input_tokens",
+                "cache_type",
+                "audio_tokens",
+                "text_tokens",
+                "image_tokens",
+                "video_tokens",
+                "cache_creation.ephemeral_5m_input_tokens",
+            )
+        }
+        known |= {dout + m for m in ("reasoning_tokens", "audio_tokens", "text_tokens")}
+    elif vendor == "volcengine":
+        known |= {din + "audio_tokens", din + "audio_cached_tokens", din + "provisioned_tokens"}
+        known |= {dout + "reasoning_tokens", dout + "audio_tokens", dout + "provisioned_tokens"}
+    elif vendor in ("vllm", "sglang"):
+        pass
+    else:
+        known.add(dout + "reasoning_tokens")
+    extra_top = {
+        "deepseek": ("prompt_cache_hit_tokens", "prompt_cache_miss_tokens"),
+        "moonshot": ("cached_tokens",),
+        "sglang": ("reasoning_tokens",),
+    }.get(vendor, ())
+    known |= set(extra_top)
+    _objects_on_paths(usage, known)
+    if strict:
+        _strict_leaves(usage, "", known)
+    c = {path: (_count_at(usage, path) if not path.endswith("cache_type") else 0) for path in known}
+    if isinstance(_walk(usage, "", din + "cache_type"), int | float | list | dict):
+        raise _Rejected("invalid_usage", "cache_type is not a string")
+    prompt, completion = c[p_in], c[p_out]
+    cached = c[din + "cached_tokens"]
+    top_cached = {"deepseek": "prompt_cache_hit_tokens", "moonshot": "cached_tokens"}.get(vendor)
+    if top_cached and usage.get(top_cached) is not None:
+        inner = _walk(usage, "", din + "cached_tokens")
+        if inner is not None and inner != usage[top_cached]:
+            raise _Rejected("invalid_usage", "cached counts disagree (UNIT-011)")
+        cached = c[top_cached]
+    missed = usage.get("prompt_cache_miss_tokens") if vendor == "deepseek" else None
+    if missed is not None and cached + c["prompt_cache_miss_tokens"] != prompt:
+        raise _Rejected("invalid_usage", "hit + miss != prompt (UNIT-084)")
+    write = c.get(din + "cache_write_tokens", 0) + c.get(din + "cache_creation_input_tokens", 0)
+    long_write = c.get(din + "cache_write_tokens_details.ttl_12h_tokens", 0)
+    _leq(c.get(din + "cache_write_tokens_details.ttl_30m_tokens", 0) + long_write, write, "ttl")
+    _leq(c.get(din + "cache_creation.ephemeral_5m_input_tokens", 0), write, "5m writes")
+    audio_in, audio_out = c.get(din + "audio_tokens", 0), c.get(dout + "audio_tokens", 0)
+    audio_hit = c.get(din + "audio_cached_tokens", 0)
+    _leq(audio_hit, min(cached, audio_in), "cached audio")
+    if c.get(din + "provisioned_tokens", 0) or c.get(dout + "provisioned_tokens", 0):
+        raise _Rejected("invalid_usage", "provisioned tokens cannot be priced per token (UNIT-087)")
+    reasoning = c.get(dout + "reasoning_tokens", 0)
+    if vendor == "sglang" and usage.get("reasoning_tokens") is not None:
+        reasoning = c["reasoning_tokens"]
+    modal_in = sum(c.get(din + m, 0) for m in ("text_tokens", "image_tokens", "video_tokens"))
+    _leq(cached + write + audio_in - audio_hit, prompt, "prompt parts")
+    _leq(modal_in + audio_in, prompt, "prompt modalities")
+    _leq(reasoning + audio_out, completion, "completion parts")
+    _leq(c.get(dout + "text_tokens", 0) + audio_out, completion, "completion modalities")
+    _leq(
+        c.get(dout + "accepted_prediction_tokens", 0)
+        + c.get(dout + "rejected_prediction_tokens", 0),
+        completion,
+        "predictions",
+    )
+    audio = {"openai": "openai", "qwen": "qwen", "volcengine": "volcengine"}.get(vendor)
+    explicit = _qwen_explicit(usage, din) if vendor == "qwen" else 0
+    meters = {
+        "input": prompt - cached - write - (audio_in - audio_hit),
+        "cache_read": cached - explicit * cached - audio_hit,
+        "qwen.explicit_cache_read_tokens": explicit * cached,
+        "cache_write": write - long_write,
+        "output": completion - reasoning - audio_out,
+        "reasoning": reasoning,
+        "openai.cache_write_12h": long_write,
+    }
+    if audio:
+        meters[f"{audio}.audio_in_tokens"] = audio_in - audio_hit
+        meters[f"{audio}.audio_out_tokens"] = audio_out
+    if vendor == "volcengine":
+        meters["volcengine.audio_cache_read_tokens"] = audio_hit
+    return meters
+
+
+def _anthropic(usage: dict[str, Any], strict: bool) -> tuple[dict[str, int], str | None]:
+    known = {
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+        "output_tokens_details.thinking_tokens",
+        "cache_creation.ephemeral_5m_input_tokens",
+        "cache_creation.ephemeral_1h_input_tokens",
+        "server_tool_use.web_search_requests",
+        "server_tool_use.web_fetch_requests",
+        "service_tier",
+        "speed",
+        "inference_geo",
+    }
+    _objects_on_paths(usage, known)
+    if strict:
+        _strict_leaves(usage, "", known)
+    c = {path: _count_at(usage, path) for path in known if "." in path or path.endswith("_tokens")}
+    thinking = c["output_tokens_details.thinking_tokens"]
+    one_hour = c["cache_creation.ephemeral_1h_input_tokens"]
+    _leq(thinking, c["output_tokens"], "thinking")
+    _leq(
+        c["cache_creation.ephemeral_5m_input_tokens"] + one_hour,
+        c["cache_creation_input_tokens"],
+        "cache lifetimes",
+    )
+    allowed = {
+        "service_tier": _TIER_NAMES[:3],
+        "speed": ("standard", "fast"),
+        "inference_geo": ("global", "us", "not_available"),
+    }
+    for name, values in allowed.items():
+        if usage.get(name) is not None and usage[name] not in values:
+            raise _Rejected("invalid_usage", f"{name} {usage[name]!r} (UNIT-083)")
+    tier = None
+    if any(usage.get(name) is not None for name in allowed):
+        base = usage.get("service_tier") or "standard"
+        suffix = ("_fast" if usage.get("speed") == "fast" else "") + (
+            "_us" if usage.get("inference_geo") == "us" else ""
+        )
+        tier = f"anthropic.{base}{suffix}" if suffix else base
+    meters = {
+        "input": c["input_tokens"],
+        "cache_read": c["cache_read_input_tokens"],
+        "cache_write": c["cache_creation_input_tokens"] - one_hour,
+        "output": c["output_tokens"] - thinking,
+        "reasoning": thinking,
+        "web_search": c["server_tool_use.web_search_requests"],
+        "anthropic.cache_write_1h": one_hour,
+        "anthropic.web_fetch_requests": c["server_tool_use.web_fetch_requests"],
+    }
+    return meters, tier
+
+
+_GEMINI_TOP = (
+    "promptTokenCount",
+    "cachedContentTokenCount",
+    "candidatesTokenCount",
+    "thoughtsTokenCount",
+    "toolUsePromptTokenCount",
+    "totalTokenCount",
+    "promptTokensDetails",
+    "cacheTokensDetails",
+    "candidatesTokensDetails",
+    "toolUsePromptTokensDetails",
+    "trafficType",
+)
+_TRAFFIC = {
+    "TRAFFIC_TYPE_UNSPECIFIED": None,
+    "ON_DEMAND": None,
+    "ON_DEMAND_PRIORITY": "priority",
+    "ON_DEMAND_FLEX": "flex",
+    "ON_DEMAND_OFFPEAK": "google.offpeak",
+    "PROVISIONED_THROUGHPUT": "google.provisioned_throughput",
+}
+_MODALITIES = ("TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT", "MODALITY_UNSPECIFIED")
+
+
+def _snake_case(name: str) -> str:
+    return "".join("_" + ch.lower() if ch.isupper() else ch for ch in name)
+
+
+def _gemini(usage: dict[str, Any], strict: bool) -> tuple[dict[str, int], str | None]:
+    camel = [name for name in _GEMINI_TOP if name in usage]
+    snake = [name for name in _GEMINI_TOP if _snake_case(name) in usage]
+    if camel and snake:
+        raise _Rejected("invalid_usage", "mixed spellings (UNIT-094)")
+    spell = (lambda name: name) if camel or not snake else _snake_case
+    if strict:
+        _strict_leaves(usage, "", {spell(name) for name in _GEMINI_TOP})
+
+    def audio(member: str) -> int:
+        items = usage.get(spell(member))
+        if items is None:
+            return 0
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise _Rejected("invalid_usage", f"{member} is not an array of objects")
+        seen: dict[str, int] = {}
+        for item in items:
+            if strict:
+                _strict_leaves(item, "", {"modality", spell("tokenCount")})
+            modality = item.get("modality") or "MODALITY_UNSPECIFIED"
+            if not isinstance(modality, str):
+                raise _Rejected("invalid_usage", "modality is not a string")
+            count = _count_at(item, spell("tokenCount"))
+            if strict and count and modality not in _MODALITIES:
+                raise _Rejected("invalid_usage", f"unknown modality {modality!r}")
+            if modality in seen:
+                raise _Rejected("invalid_usage", f"modality {modality} twice")
+            seen[modality] = count
+        return seen.get("AUDIO", 0)
+
+    n = {name: _count_at(usage, spell(name)) for name in _GEMINI_TOP[:5]}
+    ap, ac = audio("promptTokensDetails"), audio("cacheTokensDetails")
+    ao, at = audio("candidatesTokensDetails"), audio("toolUsePromptTokensDetails")
+    p, cc = n["promptTokenCount"], n["cachedContentTokenCount"]
+    o, tu = n["candidatesTokenCount"], n["toolUsePromptTokenCount"]
+    _leq(cc, p, "cached")
+    _leq(ac, cc, "cached audio")
+    _leq(ac, ap, "cached audio of prompt audio")
+    _leq(ap - ac, p - cc, "uncached audio")
+    _leq(at, tu, "tool audio")
+    _leq(ao, o, "output audio")
+    traffic = usage.get(spell("trafficType"))
+    if traffic is not None and traffic not in _TRAFFIC:
+        raise _Rejected("invalid_usage", f"trafficType {traffic!r} (UNIT-095)")
+    meters = {
+        "input": (p - cc) - (ap - ac) + (tu - at),
+        "cache_read": cc - ac,
+        "output": o - ao,
+        "reasoning": n["thoughtsTokenCount"],
+        "google.audio_in_tokens": ap - ac + at,
+        "google.audio_cache_read_tokens": ac,
+        "google.audio_out_tokens": ao,
+    }
+    return meters, None if traffic is None else _TRAFFIC[traffic]
+
+
+def _dashscope(usage: dict[str, Any], strict: bool) -> dict[str, int]:
+    known = {
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "prompt_tokens_details.cached_tokens",
+        "prompt_tokens_details.cache_creation_input_tokens",
+        "prompt_tokens_details.cache_creation.ephemeral_5m_input_tokens",
+        "prompt_tokens_details.cache_type",
+        "input_tokens_details.text_tokens",
+        "input_tokens_details.image_tokens",
+        "input_tokens_details.video_tokens",
+        "input_tokens_details.audio_tokens",
+        "output_tokens_details.reasoning_tokens",
+        "output_tokens_details.text_tokens",
+        "output_tokens_details.audio_tokens",
+        "plugins.search.count",
+        "plugins.search.strategy",
+    }
+    _objects_on_paths(usage, known)
+    if strict:
+        _strict_leaves(usage, "", known)
+    c = {
+        path: _count_at(usage, path)
+        for path in known
+        if not path.endswith(("cache_type", "strategy"))
+    }
+    prompt, completion = c["input_tokens"], c["output_tokens"]
+    cached = c["prompt_tokens_details.cached_tokens"]
+    write = c["prompt_tokens_details.cache_creation_input_tokens"]
+    ai, ao = c["input_tokens_details.audio_tokens"], c["output_tokens_details.audio_tokens"]
+    reasoning = c["output_tokens_details.reasoning_tokens"]
+    _leq(c["prompt_tokens_details.cache_creation.ephemeral_5m_input_tokens"], write, "5m writes")
+    _leq(cached + write + ai, prompt, "prompt parts")
+    _leq(
+        sum(c[f"input_tokens_details.{m}_tokens"] for m in ("text", "image", "video", "audio")),
+        prompt,
+        "input modalities",
+    )
+    _leq(reasoning + ao, completion, "output parts")
+    _leq(c["output_tokens_details.text_tokens"] + ao, completion, "output modalities")
+    explicit = _qwen_explicit(usage, "prompt_tokens_details.")
+    return {
+        "input": prompt - cached - write - ai,
+        "cache_read": cached - explicit * cached,
+        "qwen.explicit_cache_read_tokens": explicit * cached,
+        "cache_write": write,
+        "output": completion - reasoning - ao,
+        "reasoning": reasoning,
+        "web_search": c["plugins.search.count"],
+        "qwen.audio_in_tokens": ai,
+        "qwen.audio_out_tokens": ao,
+    }
+
+
+_OTEL = (
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.reasoning.output_tokens",
+)
+
+
+def _otel(attributes: dict[str, Any], strict: bool) -> tuple[dict[str, int], str | None]:
+    if strict:
+        for name, value in attributes.items():
+            if name.startswith("gen_ai.usage.") and name not in _OTEL and not _zero(value):
+                raise _Rejected("invalid_usage", f"strict mode: {name}")
+    total_in, total_out, read, write, reasoning = (
+        _count_at({"v": attributes.get(name)}, "v") for name in _OTEL
+    )
+    _leq(read + write, total_in, "cache parts")
+    _leq(reasoning, total_out, "reasoning")
+    model = None
+    for name in ("gen_ai.response.model", "gen_ai.request.model"):
+        if isinstance(attributes.get(name), str) and attributes[name]:
+            model = attributes[name]
+            break
+    meters = {
+        "input": total_in - read - write,
+        "cache_read": read,
+        "cache_write": write,
+        "output": total_out - reasoning,
+        "reasoning": reasoning,
+    }
+    return meters, model
+
+
+_COMPATIBLE = (
+    "deepseek",
+    "moonshot",
+    "zhipu",
+    "volcengine",
+    "qianfan",
+    "minimax",
+    "vllm",
+    "sglang",
+    "qwen",
+)
+_RESPONSE_TIERS: dict[str, dict[str, str]] = {
+    "openai": {
+        "default": "standard",
+        "flex": "flex",
+        "priority": "priority",
+        "scale": "openai.scale",
+        "fast": "openai.fast",
+        "ultrafast": "openai.ultrafast",
+    },
+    "volcengine": {"default": "standard", "scale": "volcengine.scale"},
+}
+
+
+def _adapt_report(vendor: str, report: Any, model: Any, strict: bool, tier: Any) -> dict[str, Any]:
+    """UNIT-080, UNIT-081, UNIT-012 around one vendor table; the usage object."""
+    if not isinstance(report, dict):
+        raise _Rejected("invalid_usage", "the report is not an object")
+    holders = {"gemini": ("usageMetadata", "usage_metadata"), "otel": ()}.get(vendor, ("usage",))
+    model_names = {"gemini": ("modelVersion", "model_version"), "dashscope": (), "otel": ()}.get(
+        vendor, ("model",)
+    )
+    usage, found_model, response_tier = report, None, None
+    for holder in holders:
+        if holder in report:
+            usage = report[holder]
+            if usage is None:
+                raise _Rejected("invalid_usage", "the response's usage is null (UNIT-080)")
+            found_model = next((report[n] for n in model_names if n in report), None)
+            response_tier = report.get("service_tier")
+            break
+    if not isinstance(usage, dict):
+        raise _Rejected("invalid_usage", "the usage is not an object")
+    reported = None
+    if vendor in ("openai", *_COMPATIBLE):
+        meters = _openai_like(vendor, usage, strict)
+    elif vendor == "anthropic":
+        meters, reported = _anthropic(usage, strict)
+    elif vendor == "gemini":
+        meters, reported = _gemini(usage, strict)
+    elif vendor == "dashscope":
+        meters = _dashscope(usage, strict)
+    else:
+        meters, found_model = _otel(usage, strict)
+    if response_tier is not None:
+        table = _RESPONSE_TIERS.get(
+            vendor, {"default": "standard", "standard": "standard"} if vendor in _COMPATIBLE else {}
+        )
+        if response_tier not in table:
+            raise _Rejected("invalid_usage", f"service_tier {response_tier!r} (UNIT-081)")
+        reported = reported or table[response_tier]
+    if tier is not None and reported is not None and tier != reported and reported != "standard":
+        raise _Rejected("invalid_usage", f"tier {reported!r} reported, {tier!r} given (UNIT-081)")
+    final_tier = tier if tier is not None else reported
+    chosen = model if model is not None else found_model
+    if not isinstance(chosen, str) or not 1 <= len(chosen) <= 256:
+        raise _Rejected("invalid_usage", f"model {chosen!r} (UNIT-012)")
+    result: dict[str, Any] = {
+        "model": chosen,
+        "meters": {name: meters[name] for name in sorted(meters, key=_meter_order) if meters[name]},
+    }
+    if final_tier is not None:
+        result["service_tier"] = final_tier
+    return result
+
+
+def _finished(reason: Any) -> bool:
+    return reason is not None and reason != "null"
+
+
+def _adapt_stream(
+    vendor: str, chunks: list[Any], model: Any, strict: bool, tier: Any
+) -> dict[str, Any]:
+    """UNIT-100..UNIT-104: the usage of one stream, exactly once."""
+    finals: list[Any] = []
+    last: tuple[Any, bool] | None = None
+    seen_model = None
+    start: dict[str, Any] | None = None
+    delta = False
+    for chunk in chunks:
+        if not isinstance(chunk, dict):
+            raise _Rejected("invalid_usage", "a chunk is not an object (UNIT-100)")
+        if vendor == "anthropic":
+            if chunk.get("type") == "message_start":
+                seen_model = chunk["message"].get("model", seen_model)
+                start = dict(chunk["message"].get("usage") or {})
+            elif chunk.get("type") == "message_delta":
+                start = {
+                    **(start or {}),
+                    **{k: v for k, v in chunk["usage"].items() if v is not None},
+                }
+                delta = True
+            continue
+        if vendor == "gemini":
+            seen_model = chunk.get("modelVersion", chunk.get("model_version", seen_model))
+            usage = chunk.get("usageMetadata", chunk.get("usage_metadata"))
+            if usage is not None:
+                done = any(
+                    _finished(c.get("finishReason", c.get("finish_reason")))
+                    for c in chunk.get("candidates") or []
+                )
+                feedback = chunk.get("promptFeedback", chunk.get("prompt_feedback")) or {}
+                last = (
+                    usage,
+                    done or _finished(feedback.get("blockReason", feedback.get("block_reason"))),
+                )
+            continue
+        if vendor == "dashscope":
+            if chunk.get("usage") is not None:
+                output = chunk.get("output") or {}
+                done = _finished(output.get("finish_reason")) or any(
+                    _finished(c.get("finish_reason")) for c in output.get("choices") or []
+                )
+                last = (chunk["usage"], done)
+            continue
+        if chunk.get("type") in ("response.completed", "response.incomplete", "response.failed"):
+            response = chunk.get("response") or {}
+            if response.get("usage") is not None:
+                seen_model = response.get("model", seen_model)
+                finals.append(response["usage"])
+            continue
+        seen_model = chunk.get("model", seen_model)
+        if chunk.get("usage") is None:
+            continue
+        if not chunk.get("choices"):
+            finals.append(chunk["usage"])
+        else:
+            last = (
+                chunk["usage"],
+                all(_finished(c.get("finish_reason")) for c in chunk["choices"]),
+            )
+    if len(finals) > 1:
+        raise _Rejected("invalid_usage", "two final usages in one stream (UNIT-100)")
+    given = model if model is not None else seen_model
+    if vendor == "anthropic":
+        if not delta:
+            raise _Rejected("incomplete_stream", "no message_delta (UNIT-102)")
+        return _adapt_report(vendor, start, given, strict, tier)
+    if finals:
+        return _adapt_report(vendor, finals[0], given, strict, tier)
+    if last is not None and last[1]:
+        return _adapt_report(vendor, last[0], given, strict, tier)
+    raise _Rejected("incomplete_stream", "the stream ended before its usage (UNIT-100)")
+
+
+@checker("adapters")
+def check_adapters(vector: dict[str, Any], context: Context) -> Outcome:
+    """An ``adapters`` vector: ``{format, usage | stream, model?, strict?, service_tier?}`` ->
+    the usage object or ``{error}``."""
+    given, expected = vector["input"], vector["expected"]
+    options = (given.get("model"), given.get("strict", True), given.get("service_tier"))
+    try:
+        if "stream" in given:
+            result = _adapt_stream(given["format"], given["stream"], *options)
+        else:
+            result = _adapt_report(given["format"], given["usage"], *options)
+    except _Rejected as rejected:
+        return _judge(expected, rejected, None)
+    return _judge(expected, None, result)
 
 
 # --------------------------------------------------------------------------- conversion

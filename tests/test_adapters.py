@@ -1,4 +1,4 @@
-"""Vendor usage adapters (spec/units.md, UNIT-010..UNIT-018).
+"""Vendor usage adapters (spec/units.md, UNIT-009..UNIT-019, UNIT-080..UNIT-104).
 
 The vectors (spec/vectors/adapters.json) fix each mapping; the property tests show that the
 adapters neither lose nor double-count tokens (UNIT-005) over many generated reports.
@@ -15,7 +15,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tokenfed import errors
-from tokenfed.units import METERS, RateCard, Usage, from_anthropic, from_openai, from_otel
+from tokenfed.units import (
+    METERS,
+    VENDORS,
+    RateCard,
+    Usage,
+    UsageStream,
+    adapt,
+    from_anthropic,
+    from_openai,
+    from_otel,
+)
 from tokenfed_conformance.vectors import Vector, load_vectors
 
 ADAPTERS = load_vectors("adapters")
@@ -23,18 +33,25 @@ MAX = 2**53 - 1
 
 
 def _adapt(vector_input: Mapping[str, Any]) -> Usage:
-    kind = vector_input["format"]
-    if kind == "openai":
-        return from_openai(vector_input["usage"], vector_input.get("model"))  # type: ignore[arg-type]
-    if kind == "anthropic":
-        return from_anthropic(vector_input["usage"], vector_input.get("model"))  # type: ignore[arg-type]
-    assert kind == "otel"
-    return from_otel(vector_input["usage"])
+    """Run one adapter vector's input: a single report through adapt(), or a stream through
+    UsageStream."""
+    vendor = vector_input["format"]
+    options: dict[str, Any] = {
+        "strict": vector_input.get("strict", True),
+        "service_tier": vector_input.get("service_tier"),
+    }
+    if "stream" in vector_input:
+        stream = UsageStream(vendor, vector_input.get("model"), **options)
+        for chunk in vector_input["stream"]:
+            stream.feed(chunk)
+        return stream.usage()
+    return adapt(vendor, vector_input["usage"], vector_input.get("model"), **options)
 
 
 @pytest.mark.parametrize("vector", ADAPTERS.vectors, ids=lambda v: v.id)
 def test_adapter_vectors(vector: Vector) -> None:
-    """Every adapter vector (UNIT-010..UNIT-018): the exact usage object or the error code."""
+    """Every adapter and stream vector (UNIT-009..UNIT-019, UNIT-080..UNIT-095,
+    UNIT-100..UNIT-104): the exact usage object or the error code."""
     if vector.error is not None:
         with pytest.raises(errors.TokenfedError) as caught:
             _adapt(vector.input)
@@ -43,6 +60,12 @@ def test_adapter_vectors(vector: Vector) -> None:
         usage = _adapt(vector.input)
         assert usage.to_wire() == vector.expected
         assert list(usage.meters) == list(vector.expected["meters"])
+
+
+def test_every_vendor_has_vectors() -> None:
+    """UNIT-013..UNIT-018, UNIT-084..UNIT-094: each vendor table is exercised by vectors."""
+    formats = {vector.input["format"] for vector in ADAPTERS.vectors}
+    assert formats == set(VENDORS)
 
 
 def test_adapters_refuse_non_objects() -> None:
@@ -213,3 +236,115 @@ def test_out_of_range_counts(value: int) -> None:
         from_anthropic({"output_tokens": value}, "m")
     with pytest.raises(errors.InvalidUsageError):
         from_otel({"gen_ai.request.model": "m", "gen_ai.usage.output_tokens": value})
+
+
+@given(_counts, _counts, _counts, _counts, _counts, _counts)
+def test_anthropic_conserves_tokens(
+    inp: int, write_5m: int, write_1h: int, read: int, answer: int, thinking: int
+) -> None:
+    """UNIT-005, UNIT-016: thinking and one-hour writes are taken out of their totals without
+    loss; the totals Anthropic reports are recovered exactly."""
+    usage = from_anthropic(
+        {
+            "input_tokens": inp,
+            "cache_creation_input_tokens": write_5m + write_1h,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": write_5m,
+                "ephemeral_1h_input_tokens": write_1h,
+            },
+            "cache_read_input_tokens": read,
+            "output_tokens": answer + thinking,
+            "output_tokens_details": {"thinking_tokens": thinking},
+        },
+        "claude",
+    )
+    assert usage.count("cache_write") + usage.count("anthropic.cache_write_1h") == (
+        write_5m + write_1h
+    )
+    assert usage.count("output") + usage.count("reasoning") == answer + thinking
+    assert sum(usage.meters.values()) == inp + write_5m + write_1h + read + answer + thinking
+    assert _in_order(list(usage.meters))
+
+
+@given(_counts, _counts, _counts, _counts, _counts, _counts, _counts)
+def test_gemini_conserves_tokens(
+    text: int, audio: int, cached_text: int, cached_audio: int, out: int, thoughts: int, tool: int
+) -> None:
+    """UNIT-005, UNIT-094: prompt (cached part inside), thoughts and tool-use prompt tokens
+    (apart) land in exactly one meter each, audio included."""
+    prompt = text + audio + cached_text + cached_audio
+    usage = adapt(
+        "gemini",
+        {
+            "promptTokenCount": prompt,
+            "cachedContentTokenCount": cached_text + cached_audio,
+            "candidatesTokenCount": out,
+            "thoughtsTokenCount": thoughts,
+            "toolUsePromptTokenCount": tool,
+            "promptTokensDetails": [
+                {"modality": "TEXT", "tokenCount": text + cached_text},
+                {"modality": "AUDIO", "tokenCount": audio + cached_audio},
+            ],
+            "cacheTokensDetails": [
+                {"modality": "TEXT", "tokenCount": cached_text},
+                {"modality": "AUDIO", "tokenCount": cached_audio},
+            ],
+        },
+        "gemini",
+    )
+    assert usage.count("google.audio_in_tokens") == audio
+    assert usage.count("google.audio_cache_read_tokens") == cached_audio
+    assert usage.count("cache_read") == cached_text
+    assert sum(usage.meters.values()) == prompt + out + thoughts + tool
+
+
+@given(_counts, _counts, _counts)
+def test_deepseek_cache_hits_never_priced_as_input(hit: int, miss: int, out: int) -> None:
+    """UNIT-084: with or without prompt_tokens_details, DeepSeek's cache hits are cache_read."""
+    report = {
+        "prompt_tokens": hit + miss,
+        "completion_tokens": out,
+        "prompt_cache_hit_tokens": hit,
+        "prompt_cache_miss_tokens": miss,
+    }
+    bare = adapt("deepseek", report, "deepseek-chat")
+    detailed = adapt(
+        "deepseek", {**report, "prompt_tokens_details": {"cached_tokens": hit}}, "deepseek-chat"
+    )
+    assert bare == detailed
+    assert bare.count("cache_read") == hit
+    assert bare.count("input") == miss
+
+
+@given(st.sampled_from(["openai", "deepseek", "zhipu", "vllm", "qwen"]), _counts, _counts)
+def test_lenient_never_changes_a_strict_result(vendor: str, prompt: int, completion: int) -> None:
+    """UNIT-019: on a report strict mode accepts, lenient mode gives the same usage; on one it
+    refuses, lenient mode ignores the unknown member."""
+    report = {"prompt_tokens": prompt, "completion_tokens": completion, "zz_new_tokens": 7}
+    with pytest.raises(errors.InvalidUsageError, match="zz_new_tokens"):
+        adapt(vendor, report, "m")
+    lenient = adapt(vendor, report, "m", strict=False)
+    del report["zz_new_tokens"]
+    assert lenient == adapt(vendor, report, "m") == adapt(vendor, report, "m", strict=False)
+
+
+def test_adapt_misuse_is_a_programming_error() -> None:
+    """Wrong Python arguments raise ValueError/TypeError, not a wire code (house rule 3)."""
+    with pytest.raises(ValueError, match="unknown vendor"):
+        adapt("nope", {}, "m")
+    with pytest.raises(ValueError, match="service_tier"):
+        adapt("openai", {}, "m", service_tier="Batch")
+    with pytest.raises(TypeError):
+        adapt("openai", {}, "m", strict=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="stream"):
+        UsageStream("otel")
+
+
+def test_usage_stream_result_is_stable() -> None:
+    """UNIT-100: asking a finished stream for its usage twice gives the same usage; a chunk
+    after the final usage chunk that carries another usage is refused."""
+    stream = UsageStream("openai", "m")
+    stream.feed({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 1}})
+    assert stream.usage() == stream.usage()
+    with pytest.raises(errors.InvalidUsageError, match="twice"):
+        stream.feed({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 1}})

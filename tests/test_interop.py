@@ -3,7 +3,9 @@
 The checker shares no code with the SDK: joserfc verifies the signatures, its own strict JSON
 parser reads headers and payloads, jsonschema applies the schemas of spec/schemas/, and it
 implements receipt verification (REC-040, REC-062), Merkle inclusion proofs (REC-060), pricing
-(UNIT-040..UNIT-049) and conversion (FX-020..FX-025) from the specification text. Requirements:
+(UNIT-040..UNIT-049, service tiers UNIT-051), conversion (FX-020..FX-025) and the vendor
+adapter tables and stream rules (UNIT-010..UNIT-019, UNIT-080..UNIT-095, UNIT-100..UNIT-104) from
+the specification text. Requirements:
 CONV-040..CONV-049 and CONV-010..CONV-015 as read by a second implementation; CONV-047 (the
 checker, like the SDK, never uses a key named by the header); REC-031, REC-033, REC-034,
 REC-042, REC-043, REC-062, UNIT-044, UNIT-048, FX-025 as exercised by the vector files.
@@ -29,7 +31,7 @@ SUMMARY = re.compile(
     r"(?P<disagree>\d+) disagree, (?P<differs>\d+) rejected with another code$",
     re.MULTILINE,
 )
-CHECKED_KINDS = {"jws", "receipts", "pricing", "conversion", "documents", "files"}
+CHECKED_KINDS = {"jws", "receipts", "pricing", "conversion", "documents", "files", "adapters"}
 
 
 def _run(*args: str, env_spec: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ Each model of a rate card is compiled once; pricing then touches only ints and d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ._decimal import divide_half_even, to_scaled
@@ -42,12 +42,14 @@ class Table:
 
 @dataclass(frozen=True, slots=True)
 class CompiledModel:
-    """One model's rates, ready to price: base table, tiers (highest first), minimum."""
+    """One model's rates, ready to price: base table, tiers (highest first), minimum, and
+    the compiled rates of each service tier the model prices apart (UNIT-051)."""
 
     base: Table
     tiers: tuple[tuple[int, Table], ...]
     minimum: int
     """The minimum amount times ``10**6``."""
+    service_tiers: Mapping[str, CompiledModel] = field(default_factory=dict)
 
 
 def _table(weights: Mapping[str, Decimal]) -> Table:
@@ -61,10 +63,12 @@ def compile_model(
     weights: Mapping[str, Decimal],
     tiers: Iterable[tuple[int, Mapping[str, Decimal]]],
     minimum: Decimal,
+    service_tiers: Mapping[str, CompiledModel] | None = None,
 ) -> CompiledModel:
     """Compile one model's rates.
 
-    Each tier's table is the base table overridden meter by meter (UNIT-045).
+    Each tier's table is the base table overridden meter by meter (UNIT-045). A service
+    tier's rates are complete and compiled on their own (UNIT-071).
     """
     base = _table(weights)
     compiled: list[tuple[int, Table]] = []
@@ -73,7 +77,9 @@ def compile_model(
         merged.update(tier_weights)
         compiled.append((above_input, _table(merged)))
     compiled.sort(key=lambda item: item[0], reverse=True)
-    return CompiledModel(base, tuple(compiled), to_scaled(minimum, AMOUNT_PLACES))
+    return CompiledModel(
+        base, tuple(compiled), to_scaled(minimum, AMOUNT_PLACES), dict(service_tiers or {})
+    )
 
 
 def round_to_amount(total: int) -> int:

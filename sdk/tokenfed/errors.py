@@ -13,6 +13,7 @@ __all__ = [
     "AmountMismatchError",
     "ChainBreakError",
     "IatInFutureError",
+    "IncompleteStreamError",
     "InternalError",
     "InvalidAmountError",
     "InvalidArgumentsError",
@@ -35,6 +36,7 @@ __all__ = [
     "UnknownModelError",
     "UnknownRateCardError",
     "UnpricedMeterError",
+    "UnpricedServiceTierError",
     "UnsupportedAlgError",
     "UnsupportedCritError",
     "UnsupportedTypError",
@@ -135,6 +137,26 @@ class UnpricedMeterError(TokenfedError):
 
     code = "unpriced_meter"
     hint = "Add a weight for that meter to the model in the rate card, or do not meter it."
+
+
+class UnpricedServiceTierError(TokenfedError):
+    """The usage names a service tier that the rate card does not price for its model."""
+
+    code = "unpriced_service_tier"
+    hint = (
+        "Add rates for that tier under the model's `service_tiers` in the rate card, or price "
+        "the usage under a card that has them."
+    )
+
+
+class IncompleteStreamError(TokenfedError):
+    """A streamed response ended before its usage was reported."""
+
+    code = "incomplete_stream"
+    hint = (
+        "Ask for usage in the stream (OpenAI-style APIs: `stream_options.include_usage`) and "
+        "read the stream to its end."
+    )
 
 
 class UnknownModelError(TokenfedError):

@@ -24,6 +24,7 @@ from .keys import KeySet, KeyValidity, PublicKey, load_public_jwk
 
 __all__ = ["TrustStore"]
 
+
 def _check_issuer(iss: object) -> str:
     if not isinstance(iss, str) or not is_entity_id(iss):
         raise SchemaViolationError(
@@ -34,8 +35,8 @@ def _check_issuer(iss: object) -> str:
     return iss
 
 
-def _issuer_keys(iss: str, entry: object) -> KeySet:
-    """The key set of one issuer: shape errors are schema violations, key errors invalid keys."""
+def _key_list(iss: str, entry: object) -> list[dict[str, Any]]:
+    """The JWK objects listed for one issuer; any other shape is a schema violation."""
     where = f"/issuers/{iss}"
     jwks = entry.get("jwks") if isinstance(entry, dict) else None
     listed = jwks.get("keys") if isinstance(jwks, dict) else None
@@ -44,14 +45,20 @@ def _issuer_keys(iss: str, entry: object) -> KeySet:
             f'trust store issuer {iss} needs {{"jwks": {{"keys": [...]}}}} (REC-034)',
             detail={"path": where},
         )
-    keys: list[PublicKey] = []
-    seen: set[str] = set()
     for index, jwk in enumerate(listed):
         if not isinstance(jwk, dict):
             raise SchemaViolationError(
                 f"trust store key {index} of {iss} is not a JSON object (REC-034)",
                 detail={"path": f"{where}/jwks/keys/{index}"},
             )
+    return listed
+
+
+def _issuer_keys(iss: str, listed: list[dict[str, Any]]) -> KeySet:
+    """The key set of one issuer whose shape was checked: key errors are invalid keys."""
+    keys: list[PublicKey] = []
+    seen: set[str] = set()
+    for index, jwk in enumerate(listed):
         if "d" in jwk:
             raise InvalidKeyError(
                 f"trust store key {index} of {iss} holds a private member 'd'; a trust store "
@@ -106,8 +113,11 @@ class TrustStore:
                 f"trust store ver {value['ver']!r:.40} is not MAJOR.MINOR (CONV-003)",
                 detail={"path": "/ver"},
             )
-        issuers = {_check_issuer(iss): entry for iss, entry in value["issuers"].items()}
-        return cls({iss: _issuer_keys(iss, entry) for iss, entry in issuers.items()})
+        # The shape of the whole document is checked before any key is read (REC-034).
+        issuers = {
+            _check_issuer(iss): _key_list(iss, entry) for iss, entry in value["issuers"].items()
+        }
+        return cls({iss: _issuer_keys(iss, keys) for iss, keys in issuers.items()})
 
     @classmethod
     def load(cls, path: str | Path) -> TrustStore:

@@ -4,8 +4,9 @@ A :class:`Usage` counts what one request consumed, in disjoint meters (``input``
 ``cache_read``, ``output``, ``reasoning``...). A signed :class:`RateCard` gives, per model, a
 weight in UTU for one unit of each meter, optional volume tiers and a minimum. Pricing
 (:meth:`RateCard.price`) multiplies and sums exactly, rounds once half-to-even to 6 fractional
-digits and applies the minimum. The adapters :func:`from_openai`, :func:`from_anthropic` and
-:func:`from_otel` turn vendor usage reports into :class:`Usage` objects.
+digits and applies the minimum. :func:`adapt` turns a vendor's usage report (OpenAI, Anthropic,
+Gemini, Qwen, DeepSeek, Kimi, GLM, Doubao, Qianfan, MiniMax, vLLM, SGLang, OpenTelemetry) into
+a :class:`Usage`; :class:`UsageStream` does the same for a streamed response, chunk by chunk.
 
 Example::
 
@@ -25,10 +26,20 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, ValidationError, model_validator
 
-from . import _json, _jws
-from ._adapters import MAX_MODEL_LENGTH, anthropic_meters, check_model, openai_meters, otel_usage
+from . import _adapters, _json, _jws
+from ._adapters import MAX_MODEL_LENGTH, VENDORS, Adapted
+from ._adapters._stream import StreamState
 from ._decimal import format_decimal, from_scaled
-from ._meters import MAX_METER_NAME, METERS, is_extension_meter, is_meter_name, meter_order
+from ._meters import (
+    INPUT_EXTENSION_METERS,
+    MAX_METER_NAME,
+    METERS,
+    SERVICE_TIERS,
+    is_extension_meter,
+    is_meter_name,
+    is_service_tier,
+    meter_order,
+)
 from ._model import (
     _SERIALIZE,
     Document,
@@ -59,18 +70,24 @@ from .errors import (
     UnknownMeterError,
     UnknownModelError,
     UnpricedMeterError,
+    UnpricedServiceTierError,
 )
 
 __all__ = [
     "METERS",
+    "SERVICE_TIERS",
     "UTU",
+    "VENDORS",
     "ModelRates",
     "Price",
     "PriceLine",
     "RateCard",
     "RateCardClaims",
+    "ServiceTierRates",
     "Tier",
     "Usage",
+    "UsageStream",
+    "adapt",
     "from_anthropic",
     "from_openai",
     "from_otel",
@@ -84,6 +101,8 @@ UTU = "UTU"
 _MAX_COUNT = _json.MAX_SAFE_INTEGER
 _METER_PATTERN = r"^(" + "|".join(METERS) + r"|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$"
 MeterName = Annotated[str, Field(pattern=_METER_PATTERN, max_length=MAX_METER_NAME)]
+_TIER_PATTERN = r"^(" + "|".join(SERVICE_TIERS) + r"|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$"
+ServiceTierName = Annotated[str, Field(pattern=_TIER_PATTERN, max_length=MAX_METER_NAME)]
 ModelId = Annotated[str, Field(min_length=1, max_length=MAX_MODEL_LENGTH)]
 
 MinimumAmount = Annotated[
@@ -116,6 +135,13 @@ def _check_usage(value: Any) -> None:
             f"{reprlib.repr(meters)} (UNIT-002)",
             detail={"path": "/meters"},
         )
+    if "service_tier" in value and not is_service_tier(value["service_tier"]):
+        raise SchemaViolationError(
+            f"usage/service_tier is {reprlib.repr(value['service_tier'])}; it is optional and, "
+            f"when present, one of {', '.join(SERVICE_TIERS)} or an extension name such as "
+            "'acme.night' (UNIT-070)",
+            detail={"path": "/service_tier"},
+        )
     for name in meters:
         if not is_meter_name(name):
             raise UnknownMeterError(
@@ -143,6 +169,8 @@ class Usage(Document):
 
     model: ModelId
     meters: dict[str, int]
+    service_tier: ServiceTierName | None = None
+    """The service tier the request was served in (UNIT-070); ``None`` when not named."""
 
     @model_validator(mode="before")
     @classmethod
@@ -163,8 +191,8 @@ class Tier(WireDocument):
     weights: dict[MeterName, Weight]
 
 
-class ModelRates(WireDocument):
-    """One model's rates: base weights, optional tiers (default none), minimum (default 0)."""
+class ServiceTierRates(WireDocument):
+    """A model's complete rates in one service tier (UNIT-071): weights, tiers, minimum."""
 
     weights: dict[MeterName, Weight]
     tiers: list[Tier] = Field(default_factory=list)
@@ -181,6 +209,20 @@ class ModelRates(WireDocument):
                 )
             previous = tier.above_input
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nested_tiers(cls, value: Any) -> Any:
+        if cls is ServiceTierRates and isinstance(value, dict) and "service_tiers" in value:
+            raise ValueError("the rates of a service tier cannot name service_tiers (UNIT-071)")
+        return value
+
+
+class ModelRates(ServiceTierRates):
+    """One model's rates: base weights, optional tiers (default none), minimum (default 0),
+    and optional complete rates per service tier (UNIT-071)."""
+
+    service_tiers: dict[ServiceTierName, ServiceTierRates] = Field(default_factory=dict)
 
 
 class RateCardClaims(SignedClaims):
@@ -230,6 +272,8 @@ class Price:
     minimum_applied: bool
     _counts: Mapping[str, int] = field(repr=False, hash=False)
     _table: Table = field(repr=False, hash=False)
+    service_tier: str | None = None
+    """The usage's service tier (UNIT-063); ``None`` when the usage names none."""
 
     @cached_property
     def lines(self) -> tuple[PriceLine, ...]:
@@ -248,7 +292,7 @@ class Price:
 
     def to_json(self) -> dict[str, Any]:
         """The price result object of UNIT-060 (what ``tokenfed price`` prints)."""
-        return {
+        result: dict[str, Any] = {
             "amount": format_decimal(self.amount),
             "unit": self.unit,
             "rate_card": {"id": self.rate_card_id, "digest": self.rate_card_digest},
@@ -256,6 +300,9 @@ class Price:
             "tier": self.tier,
             "minimum_applied": self.minimum_applied,
         }
+        if self.service_tier is not None:
+            result["service_tier"] = self.service_tier
+        return result
 
 
 def _meter_key(item: tuple[str, int]) -> tuple[int, str]:
@@ -283,11 +330,14 @@ class RateCard(SignedDocument[RateCardClaims]):
     _unsigned_requirement = "UNIT-032"
 
     def _compile(self) -> None:
+        def rates_of(rates: ServiceTierRates, by_tier: dict[str, CompiledModel]) -> CompiledModel:
+            volume = [(tier.above_input, tier.weights) for tier in rates.tiers]
+            return compile_model(rates.weights, volume, rates.minimum, by_tier)
+
         self._compiled: dict[str, CompiledModel] = {
-            model_id: compile_model(
-                rates.weights,
-                [(tier.above_input, tier.weights) for tier in rates.tiers],
-                rates.minimum,
+            model_id: rates_of(
+                rates,
+                {name: rates_of(tier, {}) for name, tier in rates.service_tiers.items()},
             )
             for model_id, rates in self.claims.models.items()
         }
@@ -308,7 +358,9 @@ class RateCard(SignedDocument[RateCardClaims]):
             UnpricedMeterError: a non-zero meter has no effective weight (UNIT-046).
         """
         meters = usage.meters
-        amount, tier, minimum_applied, table = self._priced(usage.model, meters, at)
+        amount, tier, minimum_applied, table = self._priced(
+            usage.model, meters, at, usage.service_tier
+        )
         # A frozen dataclass __init__ pays one object.__setattr__ per field; filling the
         # instance dict directly builds the same object in a fraction of the time.
         price: Price = _new(Price)
@@ -321,22 +373,40 @@ class RateCard(SignedDocument[RateCardClaims]):
             minimum_applied=minimum_applied,
             _counts=meters,
             _table=table,
+            service_tier=usage.service_tier,
         )
         return price
 
-    def amount_of(self, model: str, meters: Mapping[str, int], at: int | None = None) -> Decimal:
+    def amount_of(
+        self,
+        model: str,
+        meters: Mapping[str, int],
+        at: int | None = None,
+        service_tier: str | None = None,
+    ) -> Decimal:
         """Only the amount of :meth:`price`, for meters already validated (UNIT-040).
 
         Verifiers that compare a claimed amount need nothing else, so no result object is built.
+        ``service_tier`` is the usage's ``service_tier`` (UNIT-051).
         """
-        return from_scaled(self._priced(model, meters, at)[0], AMOUNT_PLACES)
+        return from_scaled(self._priced(model, meters, at, service_tier)[0], AMOUNT_PLACES)
 
-    def micro_amount_of(self, model: str, meters: Mapping[str, int], at: int | None = None) -> int:
+    def micro_amount_of(
+        self,
+        model: str,
+        meters: Mapping[str, int],
+        at: int | None = None,
+        service_tier: str | None = None,
+    ) -> int:
         """:meth:`amount_of` as an integer number of 10^-6 UTU (the precision of amounts)."""
-        return self._priced(model, meters, at)[0]
+        return self._priced(model, meters, at, service_tier)[0]
 
     def _priced(
-        self, model: str, meters: Mapping[str, int], at: int | None
+        self,
+        model: str,
+        meters: Mapping[str, int],
+        at: int | None,
+        service_tier: str | None = None,
     ) -> tuple[int, int | None, bool, Table]:
         """Steps UNIT-042..UNIT-049: (amount in 10^-6 UTU, tier, minimum applied, weights)."""
         if at is not None and not self._nbf <= at < self._exp:
@@ -352,9 +422,22 @@ class RateCard(SignedDocument[RateCardClaims]):
                 f"{model!r} (UNIT-043)",
                 detail={"model": model},
             )
+        if service_tier is not None:
+            by_tier = compiled.service_tiers.get(service_tier)
+            if by_tier is not None:
+                compiled = by_tier
+            elif service_tier != "standard":
+                raise UnpricedServiceTierError(
+                    f"model {model!r} of rate card {self.claims.rate_card_id!r} has no rates "
+                    f"for service tier {service_tier!r} (UNIT-051)",
+                    detail={"model": model, "service_tier": service_tier},
+                )
         total_input = (
             meters.get("input", 0) + meters.get("cache_read", 0) + meters.get("cache_write", 0)
         )
+        if compiled.tiers and len(meters) > 1:
+            for name in INPUT_EXTENSION_METERS:  # prompt tokens metered apart (UNIT-044)
+                total_input += meters.get(name, 0)
         table = compiled.base
         tier: int | None = None
         for above_input, tier_table in compiled.tiers:
@@ -407,47 +490,106 @@ def parse_usage(value: object) -> Usage:
         ) from None
 
 
-def _usage(model: str, meters: dict[str, int]) -> Usage:
-    return Usage.model_validate({"model": model, "meters": meters})
+def _usage(adapted: Adapted) -> Usage:
+    document: dict[str, Any] = {"model": adapted.model, "meters": adapted.meters}
+    if adapted.service_tier is not None:
+        document["service_tier"] = adapted.service_tier
+    return Usage.model_validate(document)
 
 
-def from_openai(usage: Mapping[str, Any], model: str) -> Usage:
-    """Map an OpenAI ``usage`` object onto meters (UNIT-013, UNIT-014, UNIT-015).
+def adapt(
+    vendor: str,
+    report: Mapping[str, Any],
+    model: str | None = None,
+    *,
+    strict: bool = True,
+    service_tier: str | None = None,
+) -> Usage:
+    """Map a vendor's usage report onto meters by the vendor's adapter table (UNIT-010..UNIT-019,
+    UNIT-080..UNIT-095).
 
-    Chat Completions (``prompt_tokens``...) and Responses API (``input_tokens``...) objects
-    are both accepted. Cached tokens are taken out of the prompt into ``cache_read``,
-    reasoning tokens out of the completion into ``reasoning``, audio tokens into
-    ``openai.audio_in_tokens`` / ``openai.audio_out_tokens``. Only non-zero meters are kept.
+    ``vendor`` is one of :data:`VENDORS`. ``report`` is the vendor's usage object, or the whole
+    response that holds it (then the model and the service tier are read from the response
+    too, UNIT-080). ``model`` names the model when the report does not, or replaces the
+    response's model id with the id your rate card uses. ``service_tier`` names a tier the
+    report cannot know, such as ``"batch"`` for a batch job (UNIT-081).
 
-    Raises:
-        InvalidUsageError: a count that is not an integer in 0..2^53-1, parts exceeding their
-            total, members of both APIs mixed, or ``model`` not a 1..256 character string.
-    """
-    return _usage(check_model(model, "from_openai"), openai_meters(usage))
-
-
-def from_anthropic(usage: Mapping[str, Any], model: str) -> Usage:
-    """Map an Anthropic Messages ``usage`` object onto meters (UNIT-016).
-
-    ``input_tokens`` already excludes cache reads and writes; extended thinking is billed
-    inside ``output_tokens`` and stays in ``output``. Only non-zero meters are kept.
-
-    Raises:
-        InvalidUsageError: a count that is not an integer in 0..2^53-1, or a bad ``model``.
-    """
-    return _usage(check_model(model, "from_anthropic"), anthropic_meters(usage))
-
-
-def from_otel(attributes: Mapping[str, Any]) -> Usage:
-    """Map OpenTelemetry GenAI span attributes onto meters (UNIT-017, UNIT-018).
-
-    The model is ``gen_ai.response.model``, else ``gen_ai.request.model``. Cache reads and
-    writes are taken out of ``gen_ai.usage.input_tokens`` and reasoning out of
-    ``gen_ai.usage.output_tokens``. Only non-zero meters are kept.
+    Strict mode (the default, UNIT-019) refuses a report with a non-zero member the adapter
+    does not know, so a vendor's new billed part is never priced as something else;
+    ``strict=False`` ignores such members.
 
     Raises:
-        InvalidUsageError: a count that is not an integer in 0..2^53-1, parts exceeding their
-            total, or no model attribute.
+        InvalidUsageError: a bad count, parts exceeding their total, an unknown member in strict
+            mode, an unknown service tier value, or no usable model id.
+        ValueError: an unknown ``vendor`` or a malformed ``service_tier`` name.
     """
-    model, meters = otel_usage(attributes)
-    return _usage(model, meters)
+    return _usage(
+        _adapters.adapt(vendor, report, model=model, strict=strict, service_tier=service_tier)
+    )
+
+
+class UsageStream:
+    """The usage of a streamed response, read chunk by chunk (UNIT-100..UNIT-104).
+
+    Feed every chunk (each parsed JSON object: an OpenAI-style chunk, an Anthropic event, a
+    Gemini or DashScope chunk) to :meth:`feed`, then call :meth:`usage` once the stream has
+    ended. The usage is taken from the chunk that reports it (OpenAI-style: the chunk with
+    ``choices: []`` sent when ``stream_options.include_usage`` is set; Anthropic: the
+    cumulative ``message_delta``; Gemini, DashScope: the chunk that finishes the answer), and
+    counted exactly once.
+
+    Example::
+
+        stream = UsageStream("openai", model="gpt-4o")
+        for chunk in chunks:
+            stream.feed(chunk)
+        usage = stream.usage()
+    """
+
+    def __init__(
+        self,
+        vendor: str,
+        model: str | None = None,
+        *,
+        strict: bool = True,
+        service_tier: str | None = None,
+    ) -> None:
+        if not isinstance(strict, bool):
+            raise TypeError("strict must be a bool")
+        self._state = StreamState(vendor, model=model, strict=strict, service_tier=service_tier)
+
+    def feed(self, chunk: Mapping[str, Any]) -> None:
+        """Take the next chunk of the stream.
+
+        Raises:
+            InvalidUsageError: a malformed chunk, a bad usage report, or a second final usage.
+        """
+        self._state.feed(chunk)
+
+    def usage(self) -> Usage:
+        """The stream's usage.
+
+        Raises:
+            IncompleteStreamError: the stream ended before its usage was reported.
+        """
+        return _usage(self._state.result())
+
+
+def from_openai(usage: Mapping[str, Any], model: str, *, strict: bool = True) -> Usage:
+    """:func:`adapt` with ``vendor="openai"`` (UNIT-013, UNIT-014, UNIT-015)."""
+    if model is None:
+        model = ""  # the model is required here (UNIT-012)
+    return adapt("openai", usage, model, strict=strict)
+
+
+def from_anthropic(usage: Mapping[str, Any], model: str, *, strict: bool = True) -> Usage:
+    """:func:`adapt` with ``vendor="anthropic"`` (UNIT-016)."""
+    if model is None:
+        model = ""  # the model is required here (UNIT-012)
+    return adapt("anthropic", usage, model, strict=strict)
+
+
+def from_otel(attributes: Mapping[str, Any], *, strict: bool = True) -> Usage:
+    """:func:`adapt` with ``vendor="otel"`` (UNIT-017, UNIT-018): the model is read from the
+    ``gen_ai.response.model`` or ``gen_ai.request.model`` attribute."""
+    return adapt("otel", attributes, strict=strict)

@@ -133,6 +133,14 @@ def broken_trust_stores() -> dict[str, dict[str, Any]]:
             s["issuers"].update({"http://x.example": {"jwks": {"keys": []}}}),
         ),
     )
+    # A key error under the first issuer, a shape error under the next: the shape decides.
+    edit(
+        "key-then-shape",
+        lambda s, keys: (
+            keys[1].update(d=KEYS["provider-a"].to_jwk()["d"]),
+            s["issuers"][PROVIDER_B]["jwks"]["keys"].append("a key"),
+        ),
+    )
     return stores
 
 
@@ -148,6 +156,7 @@ BROKEN_TRUST_CODES = {
     "ver-not-major-minor": "schema_violation",
     "ver-major-2": "unsupported_version",
     "shape-and-key": "schema_violation",
+    "key-then-shape": "schema_violation",
 }
 
 
@@ -164,6 +173,13 @@ CARD_REISSUED_CLAIMS: dict[str, Any] = copy.deepcopy(CARD_CLAIMS)
 CARD_REISSUED_CLAIMS["iat"] = T0
 CARD_REISSUED_CLAIMS["models"]["qwen-max"]["weights"]["output"] = "0.0072"
 CARD_REISSUED = RateCard.from_claims(CARD_REISSUED_CLAIMS)
+# A card with a batch service tier at half the base weights (UNIT-071, UNIT-051).
+CARD_TIERED_CLAIMS: dict[str, Any] = copy.deepcopy(CARD_CLAIMS)
+CARD_TIERED_CLAIMS["rate_card_id"] = "provider-a-tiered-2026-01"
+CARD_TIERED_CLAIMS["models"]["qwen-max"]["service_tiers"] = {
+    "batch": {"weights": {"input": "0.0008", "cache_read": "0.0002", "output": "0.0032"}}
+}
+CARD_TIERED = RateCard.from_claims(CARD_TIERED_CLAIMS)
 
 
 def claims(**changes: Any) -> dict[str, Any]:
@@ -920,6 +936,49 @@ def build() -> dict[str, Any]:
         )
     )
 
+    # The usage's service tier selects the rates the amount is checked with (UNIT-051).
+    tiered_ref = {"id": CARD_TIERED.id, "digest": CARD_TIERED.digest}
+    batch_usage = dict(copy.deepcopy(USAGE), service_tier="batch")
+    batch_ok = claims(jti="r-batch", usage=batch_usage, rate_card=tiered_ref)
+    batch_ok["amount"] = _fmt(CARD_TIERED.price(_usage(batch_usage)).amount)
+    add(
+        vector(
+            "valid-service-tier-batch",
+            "A batch-tier usage priced with the card's batch rates (half the base).",
+            ["REC-040", "UNIT-051", "UNIT-070"],
+            sign(batch_ok),
+            ok(batch_ok),
+            rate_cards=["tiered"],
+        )
+    )
+    batch_base = dict(batch_ok, jti="r-batch-base")
+    batch_base["amount"] = _fmt(CARD_TIERED.price(_usage(USAGE)).amount)
+    add(
+        vector(
+            "amount-mismatch-service-tier-priced-at-base",
+            "A batch-tier usage whose amount is the base price: the amount is checked with the "
+            "batch rates.",
+            ["REC-040", "UNIT-051"],
+            sign(batch_base),
+            err("amount_mismatch"),
+            rate_cards=["tiered"],
+        )
+    )
+    flex = claims(
+        jti="r-flex", usage=dict(copy.deepcopy(USAGE), service_tier="flex"), rate_card=tiered_ref
+    )
+    flex["amount"] = batch_ok["amount"]
+    add(
+        vector(
+            "unpriced-service-tier",
+            "A flex-tier usage under a card that prices only the batch tier.",
+            ["REC-040", "UNIT-051"],
+            sign(flex),
+            err("unpriced_service_tier"),
+            rate_cards=["tiered"],
+        )
+    )
+
     # Several held rate cards with one id: the receipt's digest selects (REC-049).
     reissued = claims(jti="r-reissued", rate_card={"id": CARD.id, "digest": CARD_REISSUED.digest})
     reissued["amount"] = _fmt(CARD_REISSUED.price(_usage(USAGE)).amount)
@@ -1183,6 +1242,7 @@ def build() -> dict[str, Any]:
                 "provider-b": CARD_B.raw,
                 "provider-a-old": OLD_CARD_CLAIMS,
                 "default-reissued": CARD_REISSUED_CLAIMS,
+                "tiered": CARD_TIERED_CLAIMS,
             },
             "rate_card_tokens": {
                 "default": sign(CARD_CLAIMS, "provider-a-rotated", jws.TYP_RATE_CARD),
@@ -1191,6 +1251,7 @@ def build() -> dict[str, Any]:
                 "default-reissued": sign(
                     CARD_REISSUED_CLAIMS, "provider-a-rotated", jws.TYP_RATE_CARD
                 ),
+                "tiered": sign(CARD_TIERED_CLAIMS, "provider-a-rotated", jws.TYP_RATE_CARD),
             },
         },
         "vectors": vectors,

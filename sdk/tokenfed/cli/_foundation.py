@@ -8,9 +8,10 @@ import time
 
 from ..exchange import ExchangeRates
 from ..keys import generate_key
-from ..units import RateCard, parse_usage
+from ..units import RateCard
 from ._io import emit, read_bytes, read_json, read_private_key, write_atomic
 from ._trustargs import document_trust, warn_unverified
+from ._usage import read_usage
 
 __all__ = [
     "convert",
@@ -86,9 +87,10 @@ def rates_verify(args: argparse.Namespace) -> int:
 
 
 def price(args: argparse.Namespace) -> int:
-    """``tokenfed price``: price a usage object under a rate card at a time."""
+    """``tokenfed price``: price a usage object (or with ``--from`` a vendor's report) under a
+    rate card at a time."""
     card = read_rate_card(args.rate_card, args)
-    usage = parse_usage(read_json(args.usage))
+    usage = read_usage(args, args.usage)
     emit(card.price(usage, at=_now(args.at)).to_json())
     return 0
 

@@ -7,7 +7,7 @@ from typing import NoReturn
 
 from .. import __version__
 from ..errors import InvalidArgumentsError
-from . import _foundation, _receipts
+from . import _foundation, _receipts, _usage
 from ._trustargs import add_trust_options
 
 __all__ = ["build_parser"]
@@ -76,10 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     price = commands.add_parser("price", help="price a usage under a rate card")
     price.add_argument("--rate-card", required=True, metavar="CARD", help="rate card (JWS)")
-    price.add_argument("--usage", required=True, metavar="USAGE.json", help="usage object")
+    price.add_argument(
+        "--usage", required=True, metavar="USAGE.json", help="usage object, or with --from a report"
+    )
+    _usage.add_report_arguments(price, required=False)
     add_trust_options(price, "rate card", allow_unverified=True)
     price.add_argument("--at", type=numeric_date, metavar="NUMERICDATE", help="default: now")
     price.set_defaults(handler=_foundation.price)
+
+    usage = commands.add_parser("usage", help="turn vendor usage reports into usage objects")
+    usage_commands = usage.add_subparsers(dest="usage_command", required=True, parser_class=_Parser)
+    adapt = usage_commands.add_parser("adapt", help="print the usage object of a vendor report")
+    _usage.add_report_arguments(adapt, required=True)
+    adapt.add_argument("report", metavar="FILE", help="usage object, response or stream ('-')")
+    adapt.set_defaults(handler=_usage.usage_adapt)
 
     convert = commands.add_parser("convert", help="convert an amount between units")
     convert.add_argument("amount", metavar="AMOUNT", help="canonical decimal string")

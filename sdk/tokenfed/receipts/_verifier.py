@@ -363,11 +363,13 @@ class ReceiptVerifier:
             card_digest: str = claims["rate_card"]["digest"]
             model: str = claims["usage"]["model"]
             meters: dict[str, int] = claims["usage"]["meters"]
+            service_tier: str | None = None  # the fast path takes only {model, meters}
             amount = to_scaled(claims["amount"], AMOUNT_PLACES)
         else:
             parsed = validate_receipt(claims)
             iat, card_id, card_digest = parsed.iat, parsed.rate_card.id, parsed.rate_card.digest
             model, meters = parsed.usage.model, parsed.usage.meters
+            service_tier = parsed.usage.service_tier
             amount = to_scaled(parsed.amount, AMOUNT_PLACES)
         # Step 9: time.
         now = self._clock()
@@ -393,7 +395,8 @@ class ReceiptVerifier:
                 f"rate card {card.id!r} was not valid at iat {iat} (REC-040)"
             )
         # Step 11: amount, compared as integers of 10^-6 UTU.
-        expected = card.micro_amount_of(model, meters)  # validity at iat checked just above
+        # Validity at iat was checked just above; the service tier selects rates (UNIT-051).
+        expected = card.micro_amount_of(model, meters, service_tier=service_tier)
         if expected != amount:
             shown = format_decimal(from_scaled(expected, AMOUNT_PLACES))
             raise AmountMismatchError(
