@@ -10,7 +10,7 @@ import { test } from 'node:test';
 
 import { b64urlDecode } from '../lib/b64.mjs';
 import { canonicalize, isObject } from '../lib/json.mjs';
-import { loadVectors, runAdapter, runBatch, same, signJws, tempDir, toJsonText, trustStoreFor } from '../test-support/helpers.mjs';
+import { loadVectors, runAdapter, runBatch, same, signJws, signPayload, tempDir, TEST_KEYS, toJsonText, trustStoreFor } from '../test-support/helpers.mjs';
 
 const RATE_CARD = 'tokenfed-rate-card+jwt';
 const RATES = 'tokenfed-exchange-rates+jwt';
@@ -441,4 +441,32 @@ test('verify-receipt: REC-062 step 4 judges iss and an integer iat; any other ia
     if (code === null) assert.equal(r.status, 'accepted', `${id}: ${JSON.stringify(r)}`);
     else assert.equal(r.status === 'rejected' && r.error.error, code, `${id}: ${JSON.stringify(r)}`);
   }
+});
+
+test('verify-receipt and verify-stream: a payload that is not JCS is hashed as received (REC-010, REC-042)', () => {
+  const v = receipts.vectors.find((x) => x.id === 'valid-eddsa-seq1');
+  const jcs = v.input.receipt;
+  const jcsBytes = b64urlDecode(jcs.split('.')[1]);
+  const claims = JSON.parse(jcsBytes.toString('utf8'));
+  // The same claims, members in another order and with spaces: other claims bytes.
+  const loose = JSON.stringify(Object.fromEntries(Object.entries(claims).reverse()), null, 1);
+  const looseDigest = `sha256:${createHash('sha256').update(loose, 'utf8').digest('hex')}`;
+  const typ = 'tokenfed-receipt+jwt';
+  const { kid } = TEST_KEYS['provider-a'];
+  const looseToken = signPayload(loose, 'provider-a', typ);
+  const looseResigned = signPayload(loose, 'provider-a', typ, JSON.stringify({ typ, kid, alg: 'EdDSA' }));
+  assert.notEqual(looseResigned, looseToken);
+  const stream = (list) => ({ receipts: list, ...verifierInput(v) });
+  const results = runBatch([
+    { id: 'alone', op: 'verify-receipt', input: { receipt: looseToken, ...verifierInput(v) } },
+    { id: 'twice', op: 'verify-stream', input: stream([looseToken, looseResigned]) },
+    { id: 'after-jcs', op: 'verify-stream', input: stream([jcs, looseToken]) },
+  ]);
+  const alone = results.get('alone');
+  assert.equal(alone.status, 'accepted', JSON.stringify(alone));
+  assert.equal(alone.output.content_digest, looseDigest);
+  assert.notEqual(alone.output.content_digest, `sha256:${createHash('sha256').update(jcsBytes).digest('hex')}`);
+  // The same bytes signed twice are one receipt; other bytes under the same jti are a replay.
+  assert.deepEqual(results.get('twice').output.results, [{ ok: true, duplicate: false }, { ok: true, duplicate: true }]);
+  assert.deepEqual(results.get('after-jcs').output.results, [{ ok: true, duplicate: false }, { ok: false, error: 'replay' }]);
 });
