@@ -26,7 +26,8 @@ def _node_major(node: str) -> int:
 
 @pytest.mark.skipif(NODE is None, reason="node is not on PATH (the Node adapter needs Node.js 20)")
 def test_node_adapter_tests_pass() -> None:
-    """UNIT-040, FX-020, REC-040, REC-060, REC-062, REC-070 in a second implementation."""
+    """UNIT-040, FX-020, CONV-070, CONV-073, REC-034, REC-040, REC-049, REC-060, REC-062, REC-070,
+    REC-071 in a second implementation."""
     assert NODE is not None
     if _node_major(NODE) < 20:
         pytest.skip("the Node adapter needs Node.js 20 or later")

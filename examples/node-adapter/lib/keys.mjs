@@ -5,7 +5,7 @@
 // node:crypto computes the signature equations. The rules that OpenSSL leaves to the caller
 // are checked here first, with BigInt arithmetic of our own:
 // - Ed25519: the public key is the canonical encoding of a point of the prime-order subgroup
-//   (checked when the key is loaded); a signature is 64 bytes R || S with S < L and R not an
+//   other than the identity (checked when the key is loaded, CONV-070); a signature is 64 bytes R || S with S < L and R not an
 //   encoding of a small-order point. OpenSSL's verification is the cofactorless one (the
 //   encoding of [S]B - [k]A must equal R byte for byte).
 // - ES256: the public key is a point of P-256; a signature is exactly 64 bytes r || s with
@@ -15,7 +15,7 @@ import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, veri
 
 import { b64urlDecode } from './b64.mjs';
 import { fail } from './errors.mjs';
-import { canonicalize, isInt, isObject } from './json.mjs';
+import { canonicalize, codePoints, isInt, isObject } from './json.mjs';
 
 // --- Ed25519 (RFC 8032) ---------------------------------------------------------------------
 
@@ -123,8 +123,9 @@ function checkEd25519PublicKey(raw) {
   if (checkedEd25519.has(hex)) return;
   const point = decodePoint(raw, true);
   if (point === null) fail('invalid_key', 'the Ed25519 x is not the canonical encoding of a curve point');
+  if (isIdentity(point)) fail('invalid_key', 'the Ed25519 public key is the identity point, which binds its owner to nothing (CONV-070)');
   if (!isIdentity(scalarMult(point, L25519))) {
-    fail('invalid_key', 'the Ed25519 public key is not in the prime-order subgroup');
+    fail('invalid_key', 'the Ed25519 public key is not in the prime-order subgroup (CONV-070)');
   }
   checkedEd25519.add(hex);
 }
@@ -219,6 +220,7 @@ export function loadPublicJwk(jwk, { window = false, requireKid = false } = {}) 
     key.nbf = jwk.nbf;
     if (Object.hasOwn(jwk, 'exp')) {
       if (!isInt(jwk.exp)) fail('invalid_key', 'a key exp must be a NumericDate');
+      if (jwk.exp <= jwk.nbf) fail('invalid_key', `the key's exp ${jwk.exp} is not after its nbf ${jwk.nbf} (REC-034)`);
       key.exp = jwk.exp;
     }
     if (Object.hasOwn(jwk, 'revoked')) {
@@ -281,31 +283,37 @@ const ENTITY_ID = /^https:\/\/[^\s?#]+$/;
 const VERSION = /^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$/;
 
 /**
- * A trust store (spec/schemas/trust-store.schema.json): issuer -> kid -> key. A document that
- * does not have the shape of a trust store is refused with `schema_violation` (CONV-023); a
- * store with a key that breaks a rule of REC-034 (private, no kid or nbf, a kid that is not
- * the thumbprint, an alg that does not fit the curve) or is no usable public key is refused as
- * a whole with `invalid_key`.
+ * A trust store (spec/schemas/trust-store.schema.json): issuer -> kid -> key. A store that
+ * breaks REC-034 is refused as a whole, with the first code that applies in the order of
+ * REC-034: `unsupported_version` (a `ver` of another major version), then `schema_violation`
+ * (the shape of the document, anywhere in it), then `invalid_key` (the content of a key).
  */
 export class TrustStore {
   constructor(document) {
-    if (!isObject(document)) fail('schema_violation', 'a trust store must be a JSON object');
-    if (typeof document.ver === 'string' && VERSION.test(document.ver) && document.ver.split('.')[0] !== '1') {
+    // 1. Version.
+    if (isObject(document) && typeof document.ver === 'string' && VERSION.test(document.ver) && document.ver.split('.')[0] !== '1') {
       fail('unsupported_version', `trust store ver ${document.ver} is not 1.x`);
     }
-    if (typeof document.ver !== 'string' || !VERSION.test(document.ver)) fail('schema_violation', 'a trust store needs ver "1.0"');
+    // 2. Shape, over the whole document before any key is read.
+    if (!isObject(document)) fail('schema_violation', 'a trust store must be a JSON object');
+    if (typeof document.ver !== 'string' || !VERSION.test(document.ver)) fail('schema_violation', 'a trust store needs ver "MAJOR.MINOR"');
     if (!isObject(document.issuers)) fail('schema_violation', 'a trust store needs an issuers object');
     for (const iss of Object.keys(document.issuers)) {
-      if (!ENTITY_ID.test(iss)) fail('schema_violation', `trust-store issuer ${JSON.stringify(iss)} is not an https URL`);
+      if (!ENTITY_ID.test(iss) || codePoints(iss) > 2048) {
+        fail('schema_violation', `trust-store issuer ${JSON.stringify(iss)} is not an https URL of at most 2048 characters (CONV-001)`);
+      }
       const entry = document.issuers[iss];
       if (!isObject(entry) || !isObject(entry.jwks)) fail('schema_violation', `trust-store issuer ${iss} needs a jwks object`);
-      if (!Array.isArray(entry.jwks.keys)) fail('invalid_key', `the JWKS of ${iss} needs keys, an array of JWKs`);
+      if (!Array.isArray(entry.jwks.keys)) fail('schema_violation', `the JWKS of ${iss} needs keys, an array of JWKs`);
+      if (!entry.jwks.keys.every(isObject)) fail('schema_violation', `every key of ${iss} must be a JSON object`);
     }
+    // 3. Keys.
     this.issuers = new Map();
     for (const iss of Object.keys(document.issuers)) {
       const keys = new Map();
       for (const jwk of document.issuers[iss].jwks.keys) {
         const key = loadPublicJwk(jwk, { window: true, requireKid: true });
+        if (keys.has(key.kid)) fail('invalid_key', `the kid ${key.kid} is listed twice under ${iss}`);
         keys.set(key.kid, key);
       }
       this.issuers.set(iss, keys);

@@ -240,18 +240,19 @@ export class ReceiptVerifier {
     if (typeof claims !== 'string') fail('malformed', 'claims must be a base64url string');
     const claimsBytes = b64urlDecode(claims);
     if (claimsBytes === null) fail('malformed', 'claims must be canonical unpadded base64url');
-    if (!isInt(leafIndex)) fail('malformed', 'leaf_index must be an integer >= 0');
-    // The form of each audit_path entry is checked in step 3 (`invalid_proof`).
-    if (!Array.isArray(auditPath) || auditPath.length > 64) fail('malformed', 'audit_path must be an array of at most 64 hashes');
+    if (!isInt(leafIndex)) fail('malformed', 'leaf_index must be an integer from 0 to 2^53 - 1');
+    // The form of each audit_path string is checked in step 3 (`invalid_proof`).
+    if (!Array.isArray(auditPath) || !auditPath.every((h) => typeof h === 'string')) {
+      fail('malformed', 'audit_path must be an array of strings');
+    }
     if (typeof batch !== 'string') fail('malformed', 'batch must be a JWS compact serialization');
     if (ver.split('.')[0] !== '1') fail('unsupported_version', `the batched receipt has ver ${ver}; this implementation reads 1.x`);
     // 2. Batch statement.
     const statement = this.verifyStatement(batch);
     // 3. Proof.
     if (!(leafIndex < statement.tree_size)) fail('invalid_proof', `leaf_index ${leafIndex} is not below tree_size ${statement.tree_size}`);
-    if (!auditPath.every((h) => typeof h === 'string' && HEX64.test(h))) {
-      fail('invalid_proof', 'every audit_path entry must be 64 lowercase hex digits');
-    }
+    if (auditPath.length > 64) fail('invalid_proof', `an audit path of ${auditPath.length} hashes fits no tree of tree_size ${statement.tree_size}`);
+    if (!auditPath.every((h) => HEX64.test(h))) fail('invalid_proof', 'every audit_path entry must be 64 lowercase hex digits');
     const path = auditPath.map((h) => Buffer.from(h, 'hex'));
     const root = Buffer.from(statement.tree_root, 'hex');
     if (!verifyInclusion(leafHash(claimsBytes), leafIndex, statement.tree_size, path, root)) {
@@ -265,8 +266,11 @@ export class ReceiptVerifier {
     // 4. Issuer and time.
     const parsed = parseStrict(claimsBytes, 'the batched claims');
     if (!isObject(parsed)) fail('malformed', 'the batched claims must be a JSON object');
-    if (parsed.iss !== statement.iss) fail('invalid_proof', "the claims' iss is not the batch statement's iss (REC-061)");
-    if (typeof parsed.iat === 'number' && parsed.iat > statement.iat) {
+    if (typeof parsed.iss !== 'string' || parsed.iss !== statement.iss) {
+      fail('invalid_proof', "the claims' iss is not the batch statement's iss (REC-061)");
+    }
+    // An iat that is not an integer is left to the schema of step 5 (`schema_violation`).
+    if (Number.isInteger(parsed.iat) && parsed.iat > statement.iat) {
       fail('invalid_proof', "the claims' iat is later than the batch statement's iat (REC-065)");
     }
     // 5. Steps 7 to 11 (12 and 13 are the tracker's).
@@ -348,32 +352,51 @@ export function trackResult(tracker, verified) {
   return { ok: true, duplicate: tracked.duplicate, verified };
 }
 
-// --- Receipt files (REC-070) ----------------------------------------------------------------
+// --- Receipt files (REC-070, REC-071) -------------------------------------------------------
 
-/** Split file bytes into lines at LF; a final LF ends the last line rather than starting one. */
+export const MAX_LINE_BYTES = 65536;
+
+/**
+ * Split file bytes into lines (REC-070): each ends at an LF, a CR just before the LF (or at
+ * the very end of the file) is not part of it, and a last line without an LF is a line. An
+ * empty file has no lines.
+ */
 export function splitLines(bytes) {
   const lines = [];
   let start = 0;
+  const push = (end) => lines.push(bytes.subarray(start, end > start && bytes[end - 1] === 0x0d ? end - 1 : end));
   for (let i = 0; i < bytes.length; i += 1) {
     if (bytes[i] === 0x0a) {
-      lines.push(bytes.subarray(start, i));
+      push(i);
       start = i + 1;
     }
   }
-  if (start < bytes.length) lines.push(bytes.subarray(start));
+  if (start < bytes.length) push(bytes.length);
   return lines;
 }
 
-/** One line of a receipt file as a receipt: a JWS (bare or as a JSON string) or a batched receipt. */
+const BLANK = /^[ \t]*$/;
+const SURROUNDING = /^[ \t\r]+|[ \t\r]+$/g;
+
+/**
+ * One line of a receipt file as a receipt (REC-070, REC-071): a JWS compact serialization or
+ * a batched receipt (a JSON object). Spaces and tabs around it are ignored, as JSON text allows
+ * around an object. Anything else is `malformed`: a line over 65536 bytes (not even decoded),
+ * bytes that are not UTF-8, an empty or blank line, and any other JSON value (a JWS written as
+ * a JSON string included).
+ */
 export function lineReceipt(lineBytes) {
-  const text = decodeUtf8(lineBytes, 'the line');
-  if (text.startsWith('{')) return parseStrictText(text, 'the line');
-  if (text.startsWith('"')) {
-    const value = parseStrictText(text, 'the line');
-    if (typeof value !== 'string') fail('malformed', 'a line must hold one receipt');
-    return value;
+  if (lineBytes.length > MAX_LINE_BYTES) {
+    fail('malformed', `the line is ${lineBytes.length} bytes long, over the limit of ${MAX_LINE_BYTES} (REC-071)`);
   }
-  return text;
+  const text = decodeUtf8(lineBytes, 'the line');
+  if (BLANK.test(text)) fail('malformed', 'the line is empty: each line holds one receipt (REC-070)');
+  const receipt = text.replace(SURROUNDING, '');
+  if (receipt.startsWith('{')) return parseStrictText(receipt, 'the line');
+  if (receipt.startsWith('"')) {
+    fail('malformed', 'a line is a JWS compact serialization or a JSON object, not a JSON string (REC-070)');
+  }
+  return receipt;
 }
 
 /** Verify every line of a receipt file, replay and chain in line order. */

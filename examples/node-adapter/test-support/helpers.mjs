@@ -43,10 +43,18 @@ const N256 = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
 
 /** Sign claims as a JWS with a named test key (JCS payload; ES256 normalized to low S). */
 export function signJws(claims, keyName, typ) {
+  return signPayload(canonicalize(claims), keyName, typ);
+}
+
+/**
+ * Sign payload text exactly as given (JCS or not) with a named test key; `headerText` replaces
+ * the JCS header {alg, kid, typ} when given.
+ */
+export function signPayload(payloadText, keyName, typ, headerText = null) {
   const jwk = TEST_KEYS[keyName];
-  const header = { alg: jwk.alg, kid: jwk.kid, typ };
+  const header = headerText ?? canonicalize({ alg: jwk.alg, kid: jwk.kid, typ });
   const encode = (text) => Buffer.from(text, 'utf8').toString('base64url');
-  const input = `${encode(canonicalize(header))}.${encode(canonicalize(claims))}`;
+  const input = `${encode(header)}.${encode(payloadText)}`;
   const key = createPrivateKey({ key: jwk, format: 'jwk' });
   let signature;
   if (jwk.alg === 'EdDSA') {

@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { b64urlDecode } from '../lib/b64.mjs';
-import { isObject } from '../lib/json.mjs';
-import { loadVectors, runAdapter, runBatch, same, signJws, tempDir, toJsonText, trustStoreFor } from '../test-support/helpers.mjs';
-import { contentChainExpectation } from '../test-support/expectations.mjs';
+import { canonicalize, isObject } from '../lib/json.mjs';
+import { loadVectors, runAdapter, runBatch, same, signJws, signPayload, tempDir, TEST_KEYS, toJsonText, trustStoreFor } from '../test-support/helpers.mjs';
 
 const RATE_CARD = 'tokenfed-rate-card+jwt';
 const RATES = 'tokenfed-exchange-rates+jwt';
@@ -203,22 +202,35 @@ test('verify-document: the documents vectors that can be signed for a trusted is
 
 const receipts = loadVectors('receipts');
 
-function signedCards(names) {
-  const keyOf = { 'https://provider-a.example': 'provider-a-rotated', 'https://provider-b.example': 'provider-b' };
-  return names.map((name) => {
-    const claims = receipts.fixtures.rate_cards[name];
-    return signJws(claims, keyOf[claims.iss], RATE_CARD);
-  });
-}
-
 function verifierInput(v) {
-  return { trust: receipts.fixtures.trust[v.input.trust], rate_cards: signedCards(v.input.rate_cards), now: v.input.now };
+  const cards = v.input.rate_cards.map((name) => receipts.fixtures.rate_card_tokens[name]);
+  return { trust: receipts.fixtures.trust[v.input.trust], rate_cards: cards, now: v.input.now };
 }
 
 function streamExpectation(v) {
-  const expected = contentChainExpectation(v);
-  if ('error' in expected) return { ok: false, error: expected.error };
-  return { ok: true, duplicate: expected.duplicate === true };
+  if ('error' in v.expected) return { ok: false, error: v.expected.error };
+  return { ok: true, duplicate: v.expected.duplicate === true };
+}
+
+/** The claims bytes of a receipt: the JWS payload, or a batched receipt's claims. */
+function claimsBytes(receipt) {
+  return b64urlDecode(typeof receipt === 'string' ? receipt.split('.')[1] : receipt.claims);
+}
+
+/**
+ * What the tracker answers for each prior receipt of a vector (all are accepted): a duplicate
+ * when an earlier one had the same iss, jti and content digest (REC-042), whatever its signature.
+ */
+function priorExpectations(v) {
+  const seen = new Set();
+  return v.input.prior.map((p) => {
+    const bytes = claimsBytes(p);
+    const claims = JSON.parse(bytes.toString('utf8'));
+    const key = JSON.stringify([claims.iss, claims.jti, createHash('sha256').update(bytes).digest('hex')]);
+    const duplicate = seen.has(key);
+    seen.add(key);
+    return { ok: true, duplicate };
+  });
 }
 
 test('verify-stream: every receipts vector after its prior receipts', () => {
@@ -239,7 +251,7 @@ test('verify-stream: every receipts vector after its prior receipts', () => {
     assert.equal(r.status, 'accepted', `${v.id}: ${JSON.stringify(r)}`);
     const list = r.output.results;
     assert.equal(list.length, v.input.prior.length + 1, v.id);
-    for (const prior of list.slice(0, -1)) assert.deepEqual(prior, { ok: true, duplicate: false }, v.id);
+    assert.deepEqual(list.slice(0, -1), priorExpectations(v), v.id);
     assert.deepEqual(list.at(-1), expected, v.id);
   }
 });
@@ -303,28 +315,53 @@ test('verify-file: every receipts vector as a file of its prior receipts and its
   }
 });
 
-test('verify-file: lines are decoded one by one; a bad line does not stop the others', () => {
+test('verify-file: lines are decoded one by one; a bad line does not stop the others (REC-070, REC-071)', () => {
   const v = receipts.vectors.find((x) => x.id === 'valid-eddsa-seq1');
+  const next = receipts.vectors.find((x) => x.id === 'valid-eddsa-seq2');
   const { dir, cleanup } = tempDir();
   try {
     const path = join(dir, 'mixed.jsonl');
     const good = Buffer.from(v.input.receipt, 'ascii');
-    const lines = [
-      Buffer.from([0xff, 0xfe, 0x41]), // not UTF-8
-      Buffer.from(''), // an empty line
-      Buffer.concat([good, Buffer.from('\r')]), // CRLF leaves a CR in the line
-      Buffer.from(JSON.stringify(v.input.receipt)), // the receipt as a JSON string
-      good, // an identical resubmission: accepted, counted once
+    const LF = Buffer.from('\n');
+    const CRLF = Buffer.from('\r\n');
+    const longLine = Buffer.alloc(65537, 0x41);
+    const content = Buffer.concat([
+      Buffer.from([0xff, 0xfe, 0x41]), LF, // 1: not UTF-8
+      LF, // 2: an empty line
+      Buffer.from(' \t '), LF, // 3: only spaces and tabs
+      good, CRLF, // 4: a CRLF line end: the CR is not part of the line
+      Buffer.from(JSON.stringify(v.input.receipt)), LF, // 5: the receipt as a JSON string
+      longLine, LF, // 6: over 65536 bytes, not parsed
+      good, LF, // 7: an identical resubmission: accepted, counted once
+      Buffer.from(next.input.receipt, 'ascii'), // 8: the last line, without a final LF
+    ]);
+    writeFileSync(path, content);
+    const empty = join(dir, 'empty.jsonl');
+    writeFileSync(empty, '');
+    const atLimit = join(dir, 'at-limit.jsonl');
+    writeFileSync(atLimit, Buffer.concat([Buffer.alloc(65536, 0x41), CRLF]));
+    const cases = [
+      { id: 'mixed', op: 'verify-file', input: { file: path, ...verifierInput(v) } },
+      { id: 'empty', op: 'verify-file', input: { file: empty, ...verifierInput(v) } },
+      { id: 'at-limit', op: 'verify-file', input: { file: atLimit, ...verifierInput(v) } },
     ];
-    writeFileSync(path, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
-    const run = runBatch([{ id: 'f', op: 'verify-file', input: { file: path, ...verifierInput(v) } }]).get('f');
+    const results = runBatch(cases);
+    const run = results.get('mixed');
     assert.equal(run.status, 'accepted', JSON.stringify(run));
-    const [bad, empty, crlf, quoted, again] = run.output.results;
-    assert.deepEqual(bad, { line: 1, ok: false, error: 'malformed' });
-    assert.deepEqual(empty, { line: 2, ok: false, error: 'malformed' });
-    assert.deepEqual(crlf, { line: 3, ok: false, error: 'malformed' });
-    assert.deepEqual(quoted, { line: 4, ok: true, iss: 'https://provider-a.example', jti: 'r-0001', amount: '4.48' });
-    assert.deepEqual(again, { line: 5, ok: true, iss: 'https://provider-a.example', jti: 'r-0001', amount: '4.48' });
+    const accepted = (line, jti, amount) => ({ line, ok: true, iss: 'https://provider-a.example', jti, amount });
+    assert.deepEqual(run.output.results, [
+      { line: 1, ok: false, error: 'malformed' },
+      { line: 2, ok: false, error: 'malformed' },
+      { line: 3, ok: false, error: 'malformed' },
+      accepted(4, 'r-0001', '4.48'),
+      { line: 5, ok: false, error: 'malformed' },
+      { line: 6, ok: false, error: 'malformed' },
+      accepted(7, 'r-0001', '4.48'),
+      accepted(8, 'r-0002', '19.6'),
+    ]);
+    // An empty file has no lines; a line of exactly 65536 bytes is parsed (and is no receipt).
+    assert.deepEqual(results.get('empty').output, { results: [] });
+    assert.deepEqual(results.get('at-limit').output.results, [{ line: 1, ok: false, error: 'malformed' }]);
   } finally {
     cleanup();
   }
@@ -362,7 +399,12 @@ test('verify-receipt: the boundaries of REC-062 steps 1 and 3 for a batched rece
     'leaf-index-negative': [{ ...item, leaf_index: -1 }, 'malformed'],
     'leaf-index-string': [{ ...item, leaf_index: '0' }, 'malformed'],
     'path-not-array': [{ ...item, audit_path: item.audit_path[0] }, 'malformed'],
-    'path-entry-number': [{ ...item, audit_path: [1, ...item.audit_path.slice(1)] }, 'invalid_proof'],
+    'path-entry-number': [{ ...item, audit_path: [1, ...item.audit_path.slice(1)] }, 'malformed'],
+    'path-entry-null': [{ ...item, audit_path: [...item.audit_path.slice(1), null] }, 'malformed'],
+    'path-entry-short': [{ ...item, audit_path: [item.audit_path[0].slice(2), ...item.audit_path.slice(1)] }, 'invalid_proof'],
+    'path-too-long': [{ ...item, audit_path: Array(65).fill(item.audit_path[0]) }, 'invalid_proof'],
+    'leaf-index-largest': [{ ...item, leaf_index: 9007199254740991 }, 'invalid_proof'],
+    'ver-major-only': [{ ...item, ver: '2' }, 'malformed'],
     'path-entry-upper-case': [{ ...item, audit_path: [item.audit_path[0].toUpperCase(), ...item.audit_path.slice(1)] }, 'invalid_proof'],
     'count-beyond-i-json': [{ ...item, extra: 9007199254740992 }, 'malformed'],
     'batch-not-string': [{ ...item, batch: 1 }, 'malformed'],
@@ -373,4 +415,58 @@ test('verify-receipt: the boundaries of REC-062 steps 1 and 3 for a batched rece
     const r = results.get(id);
     assert.equal(r.status === 'rejected' && r.error.error, code, `${id}: ${JSON.stringify(r)}`);
   }
+});
+
+test('verify-receipt: REC-062 step 4 judges iss and an integer iat; any other iat is the schema\'s', () => {
+  const v = receipts.vectors.find((x) => x.id === 'valid-batched-first');
+  const claims = JSON.parse(b64urlDecode(v.input.receipt.claims).toString('utf8'));
+  const statementIat = claims.iat + 60;
+  // A batch of one leaf: its tree head is the leaf hash, its audit path empty.
+  const batched = (leafClaims) => {
+    const bytes = Buffer.from(canonicalize(leafClaims), 'utf8');
+    const root = createHash('sha256').update(Buffer.concat([Buffer.from([0]), bytes])).digest('hex');
+    const statement = { iss: claims.iss, ver: '1.0', iat: statementIat, batch_id: 'b-step-4', tree_size: 1, tree_root: root };
+    return { ver: '1.0', claims: bytes.toString('base64url'), leaf_index: 0, audit_path: [], batch: signJws(statement, 'provider-a', 'tokenfed-receipt-batch+jwt') };
+  };
+  const variants = {
+    valid: [batched(claims), null],
+    'iat-string': [batched({ ...claims, iat: String(claims.iat) }), 'schema_violation'],
+    'iat-later-than-statement': [batched({ ...claims, iat: statementIat + 1 }), 'invalid_proof'],
+    'iss-not-string': [batched({ ...claims, iss: [claims.iss] }), 'invalid_proof'],
+    'iss-other': [batched({ ...claims, iss: 'https://provider-b.example' }), 'invalid_proof'],
+  };
+  const results = runBatch(Object.entries(variants).map(([id, [receipt]]) => ({ id, op: 'verify-receipt', input: { receipt, ...verifierInput(v) } })));
+  for (const [id, [, code]] of Object.entries(variants)) {
+    const r = results.get(id);
+    if (code === null) assert.equal(r.status, 'accepted', `${id}: ${JSON.stringify(r)}`);
+    else assert.equal(r.status === 'rejected' && r.error.error, code, `${id}: ${JSON.stringify(r)}`);
+  }
+});
+
+test('verify-receipt and verify-stream: a payload that is not JCS is hashed as received (REC-010, REC-042)', () => {
+  const v = receipts.vectors.find((x) => x.id === 'valid-eddsa-seq1');
+  const jcs = v.input.receipt;
+  const jcsBytes = b64urlDecode(jcs.split('.')[1]);
+  const claims = JSON.parse(jcsBytes.toString('utf8'));
+  // The same claims, members in another order and with spaces: other claims bytes.
+  const loose = JSON.stringify(Object.fromEntries(Object.entries(claims).reverse()), null, 1);
+  const looseDigest = `sha256:${createHash('sha256').update(loose, 'utf8').digest('hex')}`;
+  const typ = 'tokenfed-receipt+jwt';
+  const { kid } = TEST_KEYS['provider-a'];
+  const looseToken = signPayload(loose, 'provider-a', typ);
+  const looseResigned = signPayload(loose, 'provider-a', typ, JSON.stringify({ typ, kid, alg: 'EdDSA' }));
+  assert.notEqual(looseResigned, looseToken);
+  const stream = (list) => ({ receipts: list, ...verifierInput(v) });
+  const results = runBatch([
+    { id: 'alone', op: 'verify-receipt', input: { receipt: looseToken, ...verifierInput(v) } },
+    { id: 'twice', op: 'verify-stream', input: stream([looseToken, looseResigned]) },
+    { id: 'after-jcs', op: 'verify-stream', input: stream([jcs, looseToken]) },
+  ]);
+  const alone = results.get('alone');
+  assert.equal(alone.status, 'accepted', JSON.stringify(alone));
+  assert.equal(alone.output.content_digest, looseDigest);
+  assert.notEqual(alone.output.content_digest, `sha256:${createHash('sha256').update(jcsBytes).digest('hex')}`);
+  // The same bytes signed twice are one receipt; other bytes under the same jti are a replay.
+  assert.deepEqual(results.get('twice').output.results, [{ ok: true, duplicate: false }, { ok: true, duplicate: true }]);
+  assert.deepEqual(results.get('after-jcs').output.results, [{ ok: true, duplicate: false }, { ok: false, error: 'replay' }]);
 });

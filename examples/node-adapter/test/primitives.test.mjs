@@ -145,16 +145,33 @@ test('ES256: low S only, r and s in 1..n-1, 64 bytes', () => {
   assert.equal(key.verify(input, Buffer.concat([signature, Buffer.alloc(1)])), false);
 });
 
-test('trust stores: a wrong shape is schema_violation, a bad key refuses the whole store as invalid_key', () => {
+test('trust stores: refused as a whole with the first code of REC-034: version, shape, then key content', () => {
   const key = { ...publicJwk('provider-a'), nbf: 0 };
+  const other = { ...publicJwk('provider-b'), nbf: 0 };
   const store = (keys, extra = {}) => ({ ver: '1.0', issuers: { 'https://a.example': { jwks: { keys } } }, ...extra });
+  const withIssuers = (issuers) => ({ ver: '1.0', issuers });
   assert.equal(code(() => new TrustStore(store([key]))), null);
+  assert.equal(code(() => new TrustStore(store([key, other]))), null);
+  assert.equal(code(() => new TrustStore(store([{ ...key, exp: 1 }]))), null);
+  // 1. unsupported_version, before the shape.
+  assert.equal(code(() => new TrustStore(store([key], { ver: '2.0' }))), 'unsupported_version');
+  assert.equal(code(() => new TrustStore({ ver: '2.0' })), 'unsupported_version');
+  // 2. schema_violation: the shape of the document.
   assert.equal(code(() => new TrustStore([])), 'schema_violation');
   assert.equal(code(() => new TrustStore(store([key], { ver: 1 }))), 'schema_violation');
-  assert.equal(code(() => new TrustStore(store([key], { ver: '2.0' }))), 'unsupported_version');
-  assert.equal(code(() => new TrustStore({ ver: '1.0', issuers: { 'http://a.example': { jwks: { keys: [] } } } })), 'schema_violation');
-  assert.equal(code(() => new TrustStore({ ver: '1.0', issuers: { 'https://a.example': { jwks: [] } } })), 'schema_violation');
-  assert.equal(code(() => new TrustStore({ ver: '1.0', issuers: { 'https://a.example': { jwks: {} } } })), 'invalid_key');
+  assert.equal(code(() => new TrustStore(store([key], { ver: '2' }))), 'schema_violation');
+  assert.equal(code(() => new TrustStore({ ver: '1.0' })), 'schema_violation');
+  assert.equal(code(() => new TrustStore(withIssuers({ 'http://a.example': { jwks: { keys: [] } } }))), 'schema_violation');
+  assert.equal(code(() => new TrustStore(withIssuers({ [`https://a.example/${'x'.repeat(2030)}`]: { jwks: { keys: [] } } }))), null);
+  assert.equal(code(() => new TrustStore(withIssuers({ [`https://a.example/${'x'.repeat(2031)}`]: { jwks: { keys: [] } } }))), 'schema_violation');
+  assert.equal(code(() => new TrustStore(withIssuers({ 'https://a.example': { jwks: [] } }))), 'schema_violation');
+  assert.equal(code(() => new TrustStore(withIssuers({ 'https://a.example': { jwks: {} } }))), 'schema_violation');
+  assert.equal(code(() => new TrustStore(withIssuers({ 'https://a.example': { jwks: { keys: {} } } }))), 'schema_violation');
+  assert.equal(code(() => new TrustStore(store([key, 'not a key']))), 'schema_violation');
+  // The shape of the whole document comes before the content of any key.
+  const badKeyFirst = withIssuers({ 'https://a.example': { jwks: { keys: [{ ...key, d: 'AAAA' }] } }, 'https://b.example': { jwks: { keys: [null] } } });
+  assert.equal(code(() => new TrustStore(badKeyFirst)), 'schema_violation');
+  // 3. invalid_key: the content of a key.
   const { nbf, ...withoutNbf } = key;
   const { kid, ...withoutKid } = key;
   assert.equal(nbf, 0);
@@ -162,6 +179,16 @@ test('trust stores: a wrong shape is schema_violation, a bad key refuses the who
   assert.equal(code(() => new TrustStore(store([key, withoutNbf]))), 'invalid_key');
   assert.equal(code(() => new TrustStore(store([key, withoutKid]))), 'invalid_key');
   assert.equal(code(() => new TrustStore(store([{ ...key, d: 'AAAA' }]))), 'invalid_key');
+  assert.equal(code(() => new TrustStore(store([{ ...key, kid: publicJwk('provider-b').kid }]))), 'invalid_key');
+  assert.equal(code(() => new TrustStore(store([{ ...key, alg: 'ES256' }]))), 'invalid_key');
+  assert.equal(code(() => new TrustStore(store([{ ...key, use: 'enc' }]))), 'invalid_key');
+  assert.equal(code(() => new TrustStore(store([{ ...key, kty: 'RSA' }]))), 'invalid_key');
   assert.equal(code(() => new TrustStore(store([{ ...key, exp: null }]))), 'invalid_key');
+  assert.equal(code(() => new TrustStore(store([{ ...key, nbf: 10, exp: 10 }]))), 'invalid_key');
+  assert.equal(code(() => new TrustStore(store([{ ...key, revoked: 5 }]))), 'invalid_key');
   assert.equal(code(() => new TrustStore(store([{ ...key, revoked: { reason: 'lost' } }]))), 'invalid_key');
+  assert.equal(code(() => new TrustStore(store([key, other, key]))), 'invalid_key');
+  const identity = Buffer.alloc(32);
+  identity[0] = 1;
+  assert.equal(code(() => new TrustStore(store([{ kty: 'OKP', crv: 'Ed25519', x: identity.toString('base64url'), nbf: 0 }]))), 'invalid_key');
 });
