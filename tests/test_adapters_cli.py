@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tokenfed.cli import main
+from tokenfed.keys import generate_key
+from tokenfed.units import RateCard
 
 CARD = {
     "iss": "https://p.example",
@@ -102,7 +104,11 @@ def test_stream_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_price_from_vendor_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """UNIT-051, UNIT-063 through ``price --from``: an Anthropic batch report priced with the
     batch rates: 1000 x 0.0000005 + 200 x 0.0000025 = 0.001."""
-    card = _write(tmp_path, "card.json", CARD)
+    key = generate_key()
+    card = tmp_path / "card.jwt"
+    card.write_text(RateCard.sign(CARD, key))
+    pub = tmp_path / "pub.jwk"
+    pub.write_text(json.dumps(key.public_key().to_jwk()))
     report = _write(
         tmp_path,
         "msg.json",
@@ -112,8 +118,9 @@ def test_price_from_vendor_report(tmp_path: Path, capsys: pytest.CaptureFixture[
         },
     )
     status, out, _ = _run(
-        capsys, "price", "--rate-card", card, "--usage", report, "--from", "anthropic", "--at", "1"
-    )
+        capsys, "price", "--rate-card", str(card), "--key", str(pub), "--usage", report,
+        "--from", "anthropic", "--at", "1",
+    )  # fmt: skip
     assert status == 0
     assert isinstance(out, dict)
     assert out["amount"] == "0.001"
