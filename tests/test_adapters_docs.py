@@ -45,4 +45,4 @@ def test_pricing_usage_page_runs() -> None:
     namespace = _run_page()
     table = [m.group("amount") for m in ROW.finditer(PAGE.read_text(encoding="utf-8"))]
     assert table == namespace["compared"]
-    assert len(table) == 9
+    assert len(table) == 11
