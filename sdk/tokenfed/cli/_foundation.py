@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import TypeVar
 
 from ..exchange import ExchangeRates
 from ..keys import generate_key
@@ -29,15 +30,25 @@ def _now(at: int | None) -> int:
     return int(time.time()) if at is None else at
 
 
-def read_rate_card(path: str, args: argparse.Namespace) -> RateCard:
-    """The rate card at ``path``, verified with the key or trust store the command line names,
-    or read unverified (with a warning) for ``--no-verify``."""
+DocumentT = TypeVar("DocumentT", RateCard, ExchangeRates)
+
+
+def _read_document(
+    kind: type[DocumentT], what: str, path: str, args: argparse.Namespace
+) -> DocumentT:
+    """The signed document at ``path``, verified with the key or trust store the command line
+    names, or read unverified (with a warning) for ``--no-verify`` (UNIT-033)."""
     text = read_bytes(path)
     trust = document_trust(args)
     if trust is None:
-        warn_unverified("rate card")
-        return RateCard.parse_unverified(text)
-    return RateCard.parse(text, trust)
+        warn_unverified(what)
+        return kind.parse_unverified(text)
+    return kind.parse(text, trust)
+
+
+def read_rate_card(path: str, args: argparse.Namespace) -> RateCard:
+    """The rate card at ``path``, as the command line says to verify it."""
+    return _read_document(RateCard, "rate card", path, args)
 
 
 def keygen(args: argparse.Namespace) -> int:
@@ -70,14 +81,8 @@ def rates_sign(args: argparse.Namespace) -> int:
 
 
 def read_rates(path: str, args: argparse.Namespace) -> ExchangeRates:
-    """The exchange-rate set at ``path``, verified as the command line says (``--key``,
-    ``--trust``), or read unverified with a warning for ``--no-verify``."""
-    text = read_bytes(path)
-    trust = document_trust(args)
-    if trust is None:
-        warn_unverified("exchange-rate set")
-        return ExchangeRates.parse_unverified(text)
-    return ExchangeRates.parse(text, trust)
+    """The exchange-rate set at ``path``, as the command line says to verify it."""
+    return _read_document(ExchangeRates, "exchange-rate set", path, args)
 
 
 def rates_verify(args: argparse.Namespace) -> int:
