@@ -278,7 +278,8 @@ class ChainBreakError(TokenfedError):
 
     code = "chain_break"
     hint = (
-        "Receipts of a stream must arrive with seq + 1 and prev = digest of the previous receipt."
+        "Receipts of a stream must arrive with seq + 1 and prev = the content digest of the "
+        "previous receipt (REC-007)."
     )
 
 
