@@ -1,0 +1,34 @@
+"""The profiles a partner certifies separately, and the cases of each (PROTOCOL.md section 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..cases import Case
+from . import documents, issuer, units, verifier
+
+__all__ = ["NOT_RUN", "PROFILES", "build_cases"]
+
+PROFILES: dict[str, Callable[[int], list[Case]]] = {
+    "units": units.build,
+    "documents": documents.build,
+    "receipt-issuer": issuer.build,
+    "receipt-verifier": verifier.build,
+}
+"""Profile name -> builder of its cases from a seed."""
+
+NOT_RUN: dict[str, str] = dict(verifier.NOT_RUN)
+"""Spec vectors the suite does not run, with the reason (listed in every report)."""
+
+
+def build_cases(profile: str, seed: int) -> list[Case]:
+    """Every case of ``profile``, the generated ones from ``seed``."""
+    try:
+        builder = PROFILES[profile]
+    except KeyError:
+        raise ValueError(f"unknown profile {profile!r}; profiles: {', '.join(PROFILES)}") from None
+    cases = builder(seed)
+    ids = [case.id for case in cases]
+    if len(set(ids)) != len(ids):
+        raise RuntimeError(f"duplicate case ids in profile {profile}")
+    return cases
