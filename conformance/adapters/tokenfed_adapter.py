@@ -3,6 +3,7 @@
 
     python conformance/adapters/tokenfed_adapter.py [--fault NAME] info | OP CASE.json |
         batch CASES.jsonl RESULTS.jsonl
+    python conformance/adapters/tokenfed_adapter.py faults   # the faults and their seams
 
 This program imports ``tokenfed``; it is not part of the suite. Each operation calls the SDK in
 one function (``op_*``), so a change of the SDK's API touches one place per operation.
@@ -744,6 +745,9 @@ def main(argv: list[str]) -> int:
         argv = argv[2:]
     if argv == ["info"]:
         print(json.dumps(info()))
+        return 0
+    if argv == ["faults"]:  # not a protocol command: the faults this adapter can inject
+        print(json.dumps({name: seam for name, (seam, _inject) in FAULTS.items()}, indent=1))
         return 0
     if len(argv) == 3 and argv[0] == "batch":
         with _guard():

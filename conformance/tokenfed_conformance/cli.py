@@ -123,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
         workdir=workdir,
         per_call=per_call,
         xfails=xfails,
-        all_ids={case.id for case in all_cases},
+        all_cases={case.id: case for case in all_cases},
     )
     run = RunResult(
         info=info,

@@ -97,7 +97,7 @@ def report_json(run: RunResult) -> dict[str, Any]:
         "mode": run.mode,
         "selection": run.selection,
         "started": datetime.datetime.fromtimestamp(run.started, datetime.UTC).isoformat(),
-        "duration_seconds": round(run.duration, 3),
+        "duration_ms": round(run.duration * 1000),
         "summary": {
             profile: {
                 **summary(tests),
@@ -181,7 +181,7 @@ def _html(run: RunResult, report: dict[str, Any]) -> str:
         ("Mode", run.mode),
         ("Selection", run.selection or "all tests"),
         ("Started", report["started"]),
-        ("Duration", f"{report['duration_seconds']} s"),
+        ("Duration", f"{report['duration_ms']} ms"),
     ]
     parts += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in about]
     parts.append("</table>")

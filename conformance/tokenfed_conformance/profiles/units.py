@@ -323,7 +323,7 @@ class _Gen:
                 "total_input is strictly greater.",
                 ("UNIT-044", "UNIT-045", "UNIT-062"),
                 card,
-                {"model": "tiered", "meters": {"input": total - 7, "cache_read": 7, "output": 10}},
+                {"model": "tiered", "meters": {"input": total, "output": 10}},
                 None,
             )
         # Minimum (UNIT-049).
