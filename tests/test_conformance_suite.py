@@ -5,6 +5,7 @@ outcome classification, reports, certificates) behaves as PROTOCOL.md and the CL
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -412,3 +413,44 @@ def test_suite_never_imports_the_sdk() -> None:
         text = path.read_text(encoding="utf-8")
         assert "import tokenfed\n" not in text and "from tokenfed " not in text
         assert "from tokenfed." not in text, path
+
+
+def _browser_dom(page: Path) -> str:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no headless chromium on this machine (Debian: apt-get install chromium)")
+    done = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_html_report_in_a_headless_browser(
+    sdk_reports: dict[str, tuple[Path, dict[str, Any]]], tmp_path: Path
+) -> None:
+    """The HTML page, as a real browser renders it: the feature matrix has one row per chapter
+    and a cell per profile, and the verdict line names the failures of a failing run."""
+    folder, _report = sdk_reports["receipt-verifier"]
+    dom = _browser_dom(folder / "report.html")
+    assert 'data-rendered="yes"' in dom
+    assert "All tests passed." in dom
+    matrix = dom.split('<table id="matrix">', 1)[1].split("</table>", 1)[0]
+    assert matrix.count("<tr>") == 5  # the header row and four chapters
+    assert ">receipts</th>" in matrix and "receipt-verifier" in matrix
+    failing = _run(tmp_path, "units", adapter=_adapter("ignores-minimum"))
+    failed = sum(1 for t in failing["tests"] if t["result"] == "failed")
+    dom = _browser_dom(tmp_path / "report.html")
+    assert f"{failed} failing tests" in dom
+    assert "units/gen/price-minimum" in dom

@@ -170,6 +170,7 @@ def _html(run: RunResult, report: dict[str, Any]) -> str:
         ".none{color:#888}.part{background:#fff3cd}code{font-size:90%}pre{white-space:pre-wrap;"
         "background:#f6f6f6;padding:.5em}</style></head><body>",
         f"<h1>Conformance report: {e(run.info.name)} {e(run.info.version)}</h1>",
+        "<p id='verdict'></p>",
         "<table id='about'>",
     ]
     about = [
@@ -265,6 +266,12 @@ def _html(run: RunResult, report: dict[str, Any]) -> str:
         parts.append("<h2>Vectors not run</h2><ul>")
         parts += [f"<li><code>{e(s)}</code>: {e(r)}</li>" for s, r in NOT_RUN.items()]
         parts.append("</ul>")
+    # The page reads fully without scripts; this one only writes the verdict line at the top.
+    parts.append(
+        "<script>(function(){var n=document.querySelectorAll('details.failure').length;"
+        "document.getElementById('verdict').textContent=n?n+' failing tests: see Failures.'"
+        ":'All tests passed.';document.body.setAttribute('data-rendered','yes');})();</script>"
+    )
     parts.append("</body></html>")
     return "\n".join(parts)
 
