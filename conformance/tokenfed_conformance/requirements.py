@@ -72,10 +72,24 @@ def _is_definition(text: str, position: int) -> bool:
 
 
 PROFILE_SCOPE: dict[str, tuple[tuple[str, int, int], ...]] = {
-    "units": (("UNIT", 1, 18), ("UNIT", 40, 62), ("FX", 20, 27)),
-    "documents": (("CONV", 1, 60), ("UNIT", 20, 32), ("FX", 1, 11)),
-    "receipt-issuer": (("REC", 1, 10), ("REC", 46, 46), ("REC", 60, 61), ("REC", 65, 65)),
-    "receipt-verifier": (("REC", 1, 70),),
+    "units": (("UNIT", 1, 18), ("UNIT", 40, 62), ("FX", 20, 27), ("CONV", 24, 24)),
+    "documents": (
+        ("CONV", 1, 6),
+        ("CONV", 10, 23),
+        ("CONV", 30, 31),
+        ("CONV", 40, 50),
+        ("CONV", 60, 60),
+        ("UNIT", 20, 32),
+        ("FX", 1, 11),
+    ),
+    "receipt-issuer": (
+        ("REC", 1, 10),
+        ("REC", 30, 30),
+        ("REC", 46, 46),
+        ("REC", 60, 61),
+        ("REC", 65, 65),
+    ),
+    "receipt-verifier": (("REC", 1, 29), ("REC", 31, 45), ("REC", 47, 48), ("REC", 60, 70)),
 }
 """Which requirements each profile is accountable for: coverage is reported against these."""
 

@@ -265,6 +265,8 @@ class _Gen:
         data: dict[str, Any],
         expect: Expect,
     ) -> None:
+        if expect.error is not None:
+            requirements = (*requirements, "CONV-050")
         self.cases.append(
             Case(
                 id=f"{PROFILE}/gen/{name}",
@@ -328,7 +330,16 @@ class _Gen:
                 prefix = f"{kind}-{alg.lower()}"
                 self.case(
                     f"{prefix}-valid",
-                    ("UNIT-021", "FX-001", "CONV-005", "CONV-046", "UNIT-029", "FX-009"),
+                    (
+                        "UNIT-021",
+                        "FX-001",
+                        "CONV-005",
+                        "CONV-030",
+                        "CONV-031",
+                        "CONV-046",
+                        "UNIT-029",
+                        "FX-009",
+                    ),
                     f"A sound {kind} signed with a fresh {alg} key: accepted, unknown members "
                     "kept, digest of the claims.",
                     {"kind": kind, "document": token, "trust": trust},
@@ -377,6 +388,41 @@ class _Gen:
                     },
                     Expect(error="unknown_key"),
                 )
+                variants: tuple[tuple[str, dict[str, Any], str | None, tuple[str, ...]], ...] = (
+                    (
+                        "time-as-string",
+                        {"exp": str(claims["exp"])},
+                        "schema_violation",
+                        ("CONV-002",),
+                    ),
+                    ("ver-without-minor", {"ver": "1"}, "schema_violation", ("CONV-003",)),
+                    ("ver-2", {"ver": "2.0"}, "unsupported_version", ("CONV-004",)),
+                    (
+                        "ver-1-9",
+                        {"ver": "1.9", "x-later": {"added": "in 1.9"}},
+                        None,
+                        ("CONV-004", "CONV-005"),
+                    ),
+                )
+                for name, change, wanted, requirements in variants:
+                    changed = {**claims, **change}
+                    expect = (
+                        Expect(error=wanted)
+                        if wanted is not None
+                        else Expect(output={"claims": changed, "digest": digest(jcs(changed))})
+                    )
+                    self.case(
+                        f"{prefix}-{name}",
+                        requirements,
+                        f"The claims with {json.dumps(change)}, signed: "
+                        + (
+                            f"rejected with {wanted}."
+                            if wanted
+                            else "a later minor version is accepted, its new members kept."
+                        ),
+                        {"kind": kind, "document": sign_claims(key, changed, typ), "trust": trust},
+                        expect,
+                    )
                 self.case(
                     f"{prefix}-unsigned-claims",
                     ("UNIT-032", "FX-011"),

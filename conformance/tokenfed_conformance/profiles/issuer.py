@@ -61,6 +61,8 @@ def _check_jws(token: object, key: SuiteKey, typ: str, expected: dict[str, Any])
         if header.get(name) != want:
             problems.append(f"header {name} is {header.get(name)!r}, expected {want!r}")
     problems += [f"header has {name!r}" for name in _FORBIDDEN_HEADER if name in header]
+    if typ == TYP_RECEIPT and len(token) > 16384:
+        problems.append(f"the receipt is {len(token)} bytes long; at most 16384 (REC-009)")
     if payload != jcs(expected):
         problems += _diff_claims(expected, payload)
     if not verify_jws(key.public_members(), token):
@@ -279,6 +281,8 @@ class _Gen:
                     "REC-005",
                     "REC-006",
                     "REC-007",
+                    "REC-008",
+                    "REC-009",
                     "REC-010",
                     "CONV-045",
                     "CONV-046",

@@ -249,6 +249,7 @@ class _Gen:
                 f"price-random-{index}",
                 "A random card and usage; expected result from the suite's exact reference.",
                 (
+                    "UNIT-001",
                     "UNIT-040",
                     "UNIT-044",
                     "UNIT-045",

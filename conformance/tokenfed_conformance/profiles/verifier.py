@@ -463,6 +463,14 @@ class _Gen:
             self.sign(expired),
             "rate_card_mismatch",
         )
+        bad_jti = self.claims(jti="has a space")
+        self.single(
+            "jti-with-space",
+            ("REC-002", "REC-001"),
+            "A jti with characters outside A-Z a-z 0-9 . _ ~ -.",
+            self.sign(bad_jti),
+            "schema_violation",
+        )
         with_exp = self.claims(exp=self.now + 86400)
         self.single(
             "receipt-with-exp",
