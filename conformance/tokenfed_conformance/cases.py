@@ -79,7 +79,12 @@ class Call:
 
 @dataclass(frozen=True)
 class Case:
-    """One conformance test."""
+    """One conformance test.
+
+    ``optional_feature`` names the MAY requirement whose feature the test needs (for example
+    REC-064, whole-batch verification): an implementation without the feature may list the test
+    as an expected failure even when the test also checks MUST requirements of that feature.
+    """
 
     id: str
     profile: str
@@ -87,6 +92,7 @@ class Case:
     reason: str
     calls: tuple[Call, ...]
     source: str
+    optional_feature: str | None = None
 
     @property
     def ops(self) -> list[str]:

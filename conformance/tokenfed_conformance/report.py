@@ -57,6 +57,8 @@ def _test_json(result: TestResult) -> dict[str, Any]:
         "reason": case.reason,
         "source": case.source,
     }
+    if case.optional_feature is not None:
+        body["optional_feature"] = case.optional_feature
     if result.problems:
         body["problems"] = result.problems
     if result.xfail_reason is not None:

@@ -1,8 +1,9 @@
 """Strict per-implementation expected failures.
 
 The file lists one test id per line, optionally followed by a reason; ``#`` starts a comment.
-An entry is allowed only for a test whose requirements are all SHOULD or MAY; an entry that
-names no test, names a required test, or whose test passes, is an error of the run.
+An entry is allowed only for a test whose requirements are all SHOULD or MAY, or that needs an
+optional feature (a MAY requirement such as REC-064); an entry that names no test, names a
+required test, or whose test passes, is an error of the run.
 """
 
 from __future__ import annotations

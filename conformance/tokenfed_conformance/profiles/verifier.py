@@ -152,6 +152,14 @@ _OK = {"ok": True, "duplicate": False}
 _DUP = {"ok": True, "duplicate": True}
 
 
+def _has_whole_batch(data: dict[str, Any]) -> bool:
+    """Whether a verify-stream input holds a whole batch (REC-064, a MAY feature)."""
+    return any(
+        isinstance(item, dict) and isinstance(item.get("claims"), list)
+        for item in data.get("receipts", ())
+    )
+
+
 def _err(code: str) -> dict[str, Any]:
     return {"ok": False, "error": code}
 
@@ -297,6 +305,7 @@ class _Gen:
         data: dict[str, Any],
         expect: Expect,
         files: tuple[tuple[str, str, bytes], ...] = (),
+        optional_feature: str | None = None,
     ) -> None:
         common = {"trust": self.trust, "rate_cards": self.cards, "now": self.now}
         self.cases.append(
@@ -307,6 +316,8 @@ class _Gen:
                 reason=reason,
                 calls=(Call(op, {**data, **common}, expect, files),),
                 source=f"generated (seed {self.seed})",
+                optional_feature=optional_feature
+                or ("REC-064" if op == "verify-batch" or _has_whole_batch(data) else None),
             )
         )
 
