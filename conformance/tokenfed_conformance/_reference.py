@@ -147,7 +147,7 @@ def convert(
     for code in (source, target):
         if code not in quotes:
             raise RefError("unknown_currency")
-    if not _DECIMAL.fullmatch(amount) or len(amount) > 64:
+    if not _DECIMAL.fullmatch(amount) or len(amount) > 64 or amount == "-0":
         raise RefError("invalid_amount")
     fractional = amount.partition(".")[2]
     if len(fractional) > quotes[source][1]:
