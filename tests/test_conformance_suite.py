@@ -464,3 +464,43 @@ def test_html_report_in_a_headless_browser(
     dom = _browser_dom(tmp_path / "report.html")
     assert f"{failed} failing tests" in dom
     assert "units/gen/price-minimum" in dom
+
+
+CRASHING_ADAPTER = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {folder!r})
+    import tokenfed_adapter as adapter
+
+    price = adapter.op_price
+
+    def crash_on_one_card(data):
+        if data["usage"]["model"] == "lines":
+            raise RuntimeError("a defect of this adapter")
+        return price(data)
+
+    adapter.OPS["price"] = crash_on_one_card
+    raise SystemExit(adapter.main(sys.argv[1:]))
+    """
+)
+
+
+def test_a_crash_in_batch_mode_hides_no_other_result(tmp_path: Path) -> None:
+    """The case that crashed a batch is run again on its own and reported broken; the cases
+    after it still get their results."""
+    script = tmp_path / "crashing.py"
+    script.write_text(CRASHING_ADAPTER.format(folder=str(ADAPTER.parent)), encoding="utf-8")
+    report = _run(
+        tmp_path / "r",
+        "units",
+        "-k",
+        "price-round-once or price-minimum or convert-unknown-code",
+        adapter=f"{sys.executable} {script}",
+    )
+    assert report["mode"] == "batch"
+    results = {t["id"].rsplit("/", 1)[1]: t for t in report["tests"]}
+    crashed = results["price-round-once"]
+    assert crashed["result"] == "failed"
+    assert crashed["calls"][0]["outcome"]["problem"] == "exit status 3 (only 0 and 1 are answers)"
+    assert results["price-minimum"]["result"] == "passed"
+    assert results["convert-unknown-code"]["result"] == "passed"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .cases import Case, Outcome, judge
+from .cases import Call, Case, Outcome, judge
 from .iut import Adapter, Info, write_input
 from .requirements import load_requirements
 from .xfail import XfailEntry
@@ -20,6 +20,8 @@ from .xfail import XfailEntry
 __all__ = ["RunResult", "TestResult", "is_required", "run_cases"]
 
 _BATCH_CHUNK = 400
+_MAX_RESTARTS = 10
+_BATCH_BROKE = "the batch broke"
 
 
 def is_required(case: Case) -> bool:
@@ -97,6 +99,26 @@ def _not_implemented(case: Case, info: Info) -> list[Outcome] | None:
     return [Outcome(status="broken", problem=problem) for _ in case.calls]
 
 
+def _batch(
+    adapter: Adapter, calls: list[tuple[str, Call]], folder: Path, restarts: int
+) -> list[Outcome]:
+    """Batch mode that survives a crash: when the batch breaks at a case, that case runs again
+    on its own (per-call) and the cases after it in a new batch, so that one crash does not hide
+    every later result. After ``restarts`` crashes the remaining cases stay broken."""
+    outcomes = adapter.batch(calls, folder)
+    first = next(
+        (i for i, o in enumerate(outcomes) if (o.problem or "").startswith(_BATCH_BROKE)), None
+    )
+    if first is None or restarts == 0:
+        return outcomes
+    outcomes[first] = adapter.call(calls[first][1], folder / "isolated", f"case-{first}")
+    if first + 1 < len(calls):
+        outcomes[first + 1 :] = _batch(
+            adapter, calls[first + 1 :], folder / f"after-{first}", restarts - 1
+        )
+    return outcomes
+
+
 def _replay_files(adapter: Adapter, case: Case, folder: Path) -> list[str]:
     """Per-call commands that replay a failed case's calls one by one."""
     commands = []
@@ -156,7 +178,7 @@ def run_cases(
                 for case in group
                 for index, call in enumerate(case.calls, start=1)
             ]
-            answers = iter(adapter.batch(calls, workdir / f"batch-{number}"))
+            answers = iter(_batch(adapter, calls, workdir / f"batch-{number}", _MAX_RESTARTS))
             for case in group:
                 outcomes[case.id] = [next(answers) for _ in case.calls]
             bar.advance(len(group))
