@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 
 from ._about import SPEC_VERSION, SUITE_NAME, SUITE_VERSION
 from .iut import PROTOCOL_VERSION
-from .profiles import NOT_RUN
+from .profiles import not_run
 from .requirements import in_scope, load_requirements
 from .runner import RunResult, TestResult, outcome_json, summary
 
@@ -109,7 +109,7 @@ def report_json(run: RunResult) -> dict[str, Any]:
             for profile, tests in by_profile.items()
         },
         "xfail_errors": run.xfail_errors,
-        "not_run": [{"source": source, "reason": reason} for source, reason in NOT_RUN.items()],
+        "not_run": [{"source": source, "reason": reason} for source, reason in not_run().items()],
         "tests": [_test_json(result) for result in run.tests],
     }
 
@@ -264,9 +264,10 @@ def _html(run: RunResult, report: dict[str, Any]) -> str:
         for command in test.replay:
             parts.append(f"<p>Replay:</p><pre>{e(command)}</pre>")
         parts.append("</details>")
-    if NOT_RUN:
+    skipped = not_run()
+    if skipped:
         parts.append("<h2>Vectors not run</h2><ul>")
-        parts += [f"<li><code>{e(s)}</code>: {e(r)}</li>" for s, r in NOT_RUN.items()]
+        parts += [f"<li><code>{e(s)}</code>: {e(r)}</li>" for s, r in skipped.items()]
         parts.append("</ul>")
     # The page reads fully without scripts; this one only writes the verdict line at the top.
     parts.append(

@@ -77,7 +77,9 @@ def _static() -> list[Case]:
     card_claims = _usage_card()
     card, trust = _signed(card_claims, TYP_RATE_CARD, key)
     for vector in load_vectors("documents"):
-        if vector.input["kind"] != "usage" or vector.error is None:
+        if vector.input.get("kind") != "usage" or vector.error is None:
+            continue
+        if "document" not in vector.input:
             continue
         data = {"rate_card": card, "trust": trust, "usage": vector.input["document"], "at": None}
         cases.append(
