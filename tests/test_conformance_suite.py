@@ -504,3 +504,19 @@ def test_a_crash_in_batch_mode_hides_no_other_result(tmp_path: Path) -> None:
     assert crashed["calls"][0]["outcome"]["problem"] == "exit status 3 (only 0 and 1 are answers)"
     assert results["price-minimum"]["result"] == "passed"
     assert results["convert-unknown-code"]["result"] == "passed"
+
+
+NODE_ADAPTER = ROOT / "examples" / "node-adapter" / "adapter.mjs"
+
+
+@pytest.mark.parametrize("profile", ["units", "receipt-verifier"])
+def test_node_adapter_passes_its_profiles(tmp_path: Path, profile: str) -> None:
+    """A second implementation, in another language, passes the suite: the protocol is
+    language-neutral. Its expected failures are listed in conformance/adapters/."""
+    node = shutil.which("node")
+    if node is None or not NODE_ADAPTER.is_file():
+        pytest.skip("needs node on PATH and examples/node-adapter")
+    xfails = ROOT / "conformance" / "adapters" / "node-adapter.xfails"
+    report = _run(tmp_path, profile, "--xfail", str(xfails), adapter=f"{node} {NODE_ADAPTER}")
+    failed = [t["id"] for t in report["tests"] if t["result"] in {"failed", "xpassed"}]
+    assert not failed and not report["xfail_errors"], (failed, report["xfail_errors"])
