@@ -224,8 +224,8 @@ def _low_s(token: str) -> str:
     if header.get("alg") != "ES256" or len(raw) != 64:
         return token
     s = int.from_bytes(raw[32:], "big")
-    if s <= _P256_N // 2:
-        return token
+    if (s <= _P256_N // 2) != (FAULT == "es256-high-s"):
+        return token  # FAULT es256-high-s: every signature in its high-S form instead
     fixed = raw[:32] + (_P256_N - s).to_bytes(32, "big")
     return f"{head}.{body}." + base64.urlsafe_b64encode(fixed).rstrip(b"=").decode("ascii")
 
@@ -586,6 +586,21 @@ def _fault_non_canonical_base64url() -> None:
     receipts_module.b64decode = lax  # type: ignore[attr-defined]
 
 
+def _fault_payload_not_jcs() -> None:
+    def sign(claims: Any, key: keys.PrivateKey, typ: str) -> str:
+        header = {"alg": key.alg, "typ": typ, "kid": key.kid}
+        signing_input = (
+            _b64e(json.dumps(header).encode()) + "." + _b64e(json.dumps(dict(claims)).encode())
+        ).encode("ascii")
+        return signing_input.decode("ascii") + "." + _b64e(key.sign(signing_input))
+
+    jws.sign = sign  # type: ignore[assignment]
+
+
+def _b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
 def _fault_expired_rate_card() -> None:
     RateCard.is_valid_at = lambda self, t: True  # type: ignore[method-assign]
 
@@ -687,6 +702,11 @@ FAULTS: dict[str, tuple[str, Callable[[], None]]] = {
         "inclusion proofs accepted for any leaf index",
         _fault_merkle_wrong_index,
     ),
+    "payload-not-jcs": (
+        "jws.sign serializes header and claims with json.dumps (insertion order, spaces)",
+        _fault_payload_not_jcs,
+    ),
+    "es256-high-s": ("issued ES256 signatures in their high-S form", lambda: None),
     "records-failed-batch-partly": (
         "whole batches: leaves recorded before the tree head is checked",
         lambda: None,

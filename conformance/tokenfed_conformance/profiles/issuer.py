@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._codec import StrictJSONError, b64d, b64e, digest, jcs, loads_strict
-from .._crypto import SuiteKey, verify_jws
+from .._crypto import P256_ORDER, SuiteKey, verify_jws
 from .._merkle import inclusion_proof, root
 from .._reference import price
 from ..cases import Call, Case, Check, Expect, Outcome
@@ -65,10 +65,20 @@ def _check_jws(token: object, key: SuiteKey, typ: str, expected: dict[str, Any])
         problems.append(f"the receipt is {len(token)} bytes long; at most 16384 (REC-009)")
     if payload != jcs(expected):
         problems += _diff_claims(expected, payload)
-    if not verify_jws(key.public_members(), token):
+    try:
+        signature = b64d(_sig)
+    except ValueError:
+        return [*problems, "the signature segment is not canonical base64url"]
+    if (
+        key.alg == "ES256"
+        and len(signature) == 64
+        and (int.from_bytes(signature[32:], "big") > P256_ORDER // 2)
+    ):
+        problems.append("the ES256 signature has a high S (s > n/2): signers produce low S")
+    elif not verify_jws(key.public_members(), token):
         problems.append(
             "the signature does not verify with the issuer's key"
-            + (" (ES256 needs 64 bytes r || s with low S)" if key.alg == "ES256" else "")
+            + (" (ES256 needs 64 bytes r || s)" if key.alg == "ES256" else "")
         )
     return problems
 
