@@ -522,3 +522,32 @@ def test_node_adapter_passes_its_profiles(tmp_path: Path, profile: str) -> None:
     report = _run(tmp_path, profile, "--xfail", str(xfails), adapter=f"{node} {NODE_ADAPTER}")
     failed = [t["id"] for t in report["tests"] if t["result"] in {"failed", "xpassed"}]
     assert not failed and not report["xfail_errors"], (failed, report["xfail_errors"])
+
+
+ODD_ISSUER = textwrap.dedent(
+    """
+    import json, sys
+    if sys.argv[1] == "info":
+        print(json.dumps({"protocol": "1", "name": "odd", "version": "0", "spec_version": "1.0",
+                          "profiles": ["receipt-issuer"], "operations": ["issue-batch"],
+                          "batch": False}))
+    else:
+        print(json.dumps({"batched": [1, {"claims": None}, "x"]}))
+    """
+)
+
+
+def test_output_of_an_unexpected_shape_fails_the_test(tmp_path: Path) -> None:
+    """An output whose members have unexpected types is the implementation's failure; the suite
+    judges it and goes on."""
+    script = tmp_path / "odd.py"
+    script.write_text(ODD_ISSUER, encoding="utf-8")
+    report = _run(
+        tmp_path / "r",
+        "receipt-issuer",
+        "-k",
+        "gen/batch-eddsa",
+        adapter=f"{sys.executable} {script}",
+    )
+    (test,) = report["tests"]
+    assert test["result"] == "failed" and test["problems"]

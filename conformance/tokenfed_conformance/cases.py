@@ -151,6 +151,11 @@ def judge(case: Case, outcomes: Sequence[Outcome]) -> list[str]:
             _compare(expect.output, outcome.output, "output", found)
         if not found:
             for check in expect.checks:
-                found += check(outcome.output, outcomes[:index])
+                try:
+                    found += check(outcome.output, outcomes[:index])
+                except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+                    # An output of an unexpected shape is the implementation's failure, never
+                    # a crash of the suite.
+                    found.append(f"the output has an unexpected shape ({exc!r})")
         problems += [f"{label}: {problem}" for problem in found]
     return problems

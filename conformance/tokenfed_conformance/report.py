@@ -243,7 +243,8 @@ def _html(run: RunResult, report: dict[str, Any]) -> str:
         else:
             status, css = "FAILED", "fail"
         parts.append(
-            f"<tr class='{css}'><td>{e(rid)}</td><td>{e(req.level)}</td><td>{len(tests)}</td>"
+            f"<tr class='{css}'><td>{e(rid)}</td><td>{e(req.chapter)}</td><td>{e(req.level)}</td>"
+            f"<td>{len(tests)}</td>"
             f"<td>{status}</td></tr>"
         )
     parts.append("</table>")
