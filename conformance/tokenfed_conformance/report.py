@@ -230,7 +230,7 @@ def _html(run: RunResult, report: dict[str, Any]) -> str:
     # Requirements.
     parts.append(
         "<h2>Requirements</h2><table id='requirements'><tr><th>Requirement</th>"
-        "<th>Level</th><th>Tests</th><th>Status</th></tr>"
+        "<th>Chapter</th><th>Level</th><th>Tests</th><th>Status</th></tr>"
     )
     for rid, req in sorted(requirements.items()):
         tests = [t for t in run.tests if rid in t.case.requirements]
