@@ -1,0 +1,806 @@
+#!/usr/bin/env python3
+"""The conformance adapter of the tokenfed reference SDK (adapter protocol 1, PROTOCOL.md).
+
+    python conformance/adapters/tokenfed_adapter.py [--fault NAME] info | OP CASE.json |
+        batch CASES.jsonl RESULTS.jsonl
+    python conformance/adapters/tokenfed_adapter.py faults   # the faults and their seams
+
+This program imports ``tokenfed``; it is not part of the suite. Each operation calls the SDK in
+one function (``op_*``), so a change of the SDK's API touches one place per operation.
+
+With ``--fault NAME`` the adapter injects one named deviation, the kind a careless implementer
+could make, at the seam given in ``FAULTS``. The suite's own tests run it to prove that every
+such deviation fails at least one conformance test.
+
+Replay and chain state (REC-040 steps 12 and 13) live in this adapter (``_Tracker``): the SDK's
+verifier in this tree still chains on the digest of a receipt's JWS bytes, while spec 1.0 chains
+on the content digest (REC-007, REC-010); the SDK's steps 1 to 11 (``ReceiptVerifier.check``)
+are used as they are.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sys
+import traceback
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import tokenfed
+from tokenfed import _json, jws, keys, receipts, units
+from tokenfed.errors import (
+    ChainBreakError,
+    InternalError,
+    InvalidSignatureError,
+    InvalidUsageError,
+    MalformedError,
+    ReplayError,
+    TokenfedError,
+    UnknownKeyError,
+)
+from tokenfed.exchange import ExchangeRates
+from tokenfed.keys import load_private_jwk, load_public_jwk
+from tokenfed.receipts import ReceiptIssuer, ReceiptVerifier, TrustStore, VerifiedReceipt
+from tokenfed.units import RateCard, from_anthropic, from_openai, from_otel, parse_usage
+
+PROFILES = ["units", "documents", "receipt-issuer", "receipt-verifier"]
+OPERATIONS = [
+    "price",
+    "convert",
+    "adapt",
+    "verify-document",
+    "issue-receipt",
+    "issue-batch",
+    "verify-receipt",
+    "verify-stream",
+    "verify-batch",
+    "verify-file",
+]
+
+FAULT: str | None = None
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def _content(text: str) -> Any:
+    """Claims of a JWS without any check, to find the issuer whose key verifies it."""
+    parts = text.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+
+
+def _resolve_key(trust: TrustStore, decoded: jws.Decoded) -> keys.PublicKey:
+    """The trusted key of the document's issuer named by the header's kid (CONV-045)."""
+    if FAULT == "follows-jku" and str(decoded.header.get("jku", "")).startswith("data:"):
+        return _fetch_jku(decoded.header)
+    return trust.key(decoded.claims.get("iss"), decoded.header.get("kid"))
+
+
+def _fetch_jku(header: dict[str, Any]) -> keys.PublicKey:
+    # FAULT follows-jku: fetch the JWKS the header points to and trust it. Only data: URLs
+    # are followed, so that the fault never reaches the network during tests.
+    with urllib.request.urlopen(str(header["jku"]), timeout=5) as answer:  # noqa: S310
+        jwks = json.loads(answer.read())
+    for jwk in jwks["keys"]:
+        if jwk.get("kid") == header.get("kid"):
+            return load_public_jwk(jwk)
+    raise UnknownKeyError("no key of the jku JWKS has the header's kid")
+
+
+def _signed_document(
+    cls: type[RateCard] | type[ExchangeRates], token: str, trust: TrustStore
+) -> Any:
+    """Verify a rate card or exchange-rate set against the trust store (UNIT-030, FX-010)."""
+    if token.lstrip().startswith("{"):
+        # Unsigned claims where a JWS is expected (UNIT-032, FX-011): the SDK refuses them
+        # whatever key it is given; any trusted key serves.
+        any_key = next((key for iss in trust.issuers() for key in _keys_of(trust, iss)), None)
+        if any_key is None:
+            raise InvalidSignatureError("unsigned claims given where a signed document is expected")
+        return cls.parse(token, any_key)
+    decoded = jws.decode(token, cls._typ)
+    key = _resolve_key(trust, decoded)
+    return cls.from_jws(token, key)
+
+
+def _keys_of(trust: TrustStore, iss: str) -> list[keys.PublicKey]:
+    jwks = trust.to_json()["issuers"][iss]["jwks"]["keys"]
+    return [trust.key(iss, jwk["kid"]) for jwk in jwks]
+
+
+def _trust(value: Any) -> TrustStore:
+    return TrustStore.from_json(value)
+
+
+# --------------------------------------------------------------------------- units
+
+
+def op_price(data: dict[str, Any]) -> dict[str, Any]:
+    trust = _trust(data["trust"])
+    card = _signed_document(RateCard, data["rate_card"], trust)
+    usage = parse_usage(data["usage"])
+    at = data.get("at")
+    if FAULT == "accepts-expired-rate-card":
+        at = None  # FAULT: the pricing time is dropped, so validity is never checked
+    if FAULT in _PRICING_FAULTS:
+        card.price(usage, at=at)  # the SDK's errors first; the amount below is the fault's
+        return _faulty_price(card, usage)
+    result: dict[str, Any] = card.price(usage, at=at).to_json()
+    return result
+
+
+def op_convert(data: dict[str, Any]) -> dict[str, Any]:
+    trust = _trust(data["trust"])
+    rates = _signed_document(ExchangeRates, data["rates"], trust)
+    conversion = rates.convert(data["amount"], data["from"], data["to"], at=data.get("at"))
+    if FAULT == "half-up-rounding":
+        return _half_up_conversion(rates, data)
+    result: dict[str, Any] = conversion.to_json()
+    return result
+
+
+def op_adapt(data: dict[str, Any]) -> dict[str, Any]:
+    vendor, report, model = data["vendor"], data["report"], data.get("model")
+    if vendor == "openai":
+        usage = from_openai(report, model)
+    elif vendor == "anthropic":
+        usage = from_anthropic(report, model)
+    elif vendor == "otel":
+        usage = from_otel(report)
+    else:
+        raise InvalidUsageError(f"no adapter for vendor {vendor!r}")
+    result: dict[str, Any] = usage.to_wire()
+    return result
+
+
+def op_verify_document(data: dict[str, Any]) -> dict[str, Any]:
+    trust = _trust(data["trust"])
+    cls = {"rate-card": RateCard, "exchange-rates": ExchangeRates}[data["kind"]]
+    document = _signed_document(cls, data["document"], trust)
+    return {"claims": document.raw, "digest": document.digest}
+
+
+# --------------------------------------------------------------------------- issuing
+
+
+class _GivenHead:
+    """A stream store that starts from the head the suite gives (REC-046 state in a file)."""
+
+    def __init__(self, heads: dict[str, dict[str, Any]]) -> None:
+        self._heads = {aud: (head["seq"], head["digest"]) for aud, head in heads.items()}
+
+    def issue(self, iss: str, aud: str, build: Callable[[int, str | None], tuple[str, str]]) -> str:
+        head = self._heads.get(aud)
+        seq, prev = (1, None) if head is None else (head[0] + 1, head[1])
+        receipt, _digest = build(seq, prev)
+        self._heads[aud] = (seq, _content_digest_of(receipt))
+        return receipt
+
+    def issue_many(self, iss: str, requests: Any) -> list[str]:
+        return [self.issue(iss, aud, build) for aud, build in requests]
+
+    def head(self, iss: str, aud: str) -> tuple[int, str] | None:
+        return self._heads.get(aud)
+
+    def issued(self, iss: str, aud: str, seq: int) -> str | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def _content_digest_of(receipt: str) -> str:
+    """The content digest (REC-010) of a compact receipt or of base64url claims bytes."""
+    encoded = receipt.split(".")[1] if "." in receipt else receipt
+    return (
+        "sha256:"
+        + __import__("hashlib")
+        .sha256(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+        .hexdigest()
+    )
+
+
+_P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _low_s(token: str) -> str:
+    """Spec 1.0 requires ES256 signers to produce low-S signatures (s <= n/2); the SDK in this
+    tree does not yet, so its ES256 signatures are normalised here (s -> n - s, the same
+    signature's other valid form). Remove when the SDK signs low-S itself."""
+    head, body, sig = token.split(".")
+    header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    raw = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+    if header.get("alg") != "ES256" or len(raw) != 64:
+        return token
+    s = int.from_bytes(raw[32:], "big")
+    if (s <= _P256_N // 2) != (FAULT == "es256-high-s"):
+        return token  # FAULT es256-high-s: every signature in its high-S form instead
+    fixed = raw[:32] + (_P256_N - s).to_bytes(32, "big")
+    return f"{head}.{body}." + base64.urlsafe_b64encode(fixed).rstrip(b"=").decode("ascii")
+
+
+def op_issue_receipt(data: dict[str, Any]) -> dict[str, Any]:
+    trust = _trust(data["trust"])
+    card = _signed_document(RateCard, data["rate_card"], trust)
+    head = data.get("head")
+    store = _GivenHead({data["aud"]: head} if head else {})
+    issuer = ReceiptIssuer(load_private_jwk(data["key"]), data["iss"], card, store=store)  # type: ignore[arg-type]
+    receipt = issuer.issue(
+        aud=data["aud"],
+        sub=data["sub"],
+        usage=data["usage"],
+        jti=data["jti"],
+        entitlement=data.get("entitlement"),
+        iat=data["iat"],
+    )
+    return {"receipt": _low_s(receipt)}
+
+
+def op_issue_batch(data: dict[str, Any]) -> dict[str, Any]:
+    trust = _trust(data["trust"])
+    card = _signed_document(RateCard, data["rate_card"], trust)
+    store = _GivenHead(data.get("heads") or {})
+    issuer = ReceiptIssuer(load_private_jwk(data["key"]), data["iss"], card, store=store)  # type: ignore[arg-type]
+    requests = [
+        receipts.ReceiptRequest(
+            aud=r["aud"],
+            sub=r["sub"],
+            usage=r["usage"],
+            jti=r["jti"],
+            entitlement=r.get("entitlement"),
+        )
+        for r in data["requests"]
+    ]
+    batched = issuer.issue_batch(requests, batch_id=data["batch_id"], iat=data["iat"])
+    for item in batched:
+        item["batch"] = _low_s(item["batch"])
+    return {"batched": batched}
+
+
+# --------------------------------------------------------------------------- verifying
+
+
+def _verifier(data: dict[str, Any]) -> ReceiptVerifier:
+    trust = _trust(data["trust"])
+    cards = [_signed_document(RateCard, token, trust) for token in data["rate_cards"]]
+    now = data["now"]
+    return ReceiptVerifier(trust, cards, track=False, clock=lambda: now)
+
+
+class _Tracker:
+    """Replay and chain state of REC-040 steps 12 and 13 (REC-042, REC-043), in memory.
+
+    Receipts are compared by content digest and streams chained on it (REC-007, REC-010).
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], str] = {}
+        self.heads: dict[tuple[str, str], tuple[int, str]] = {}
+
+    def track(self, checked: VerifiedReceipt) -> bool:
+        """Record the receipt; return whether it is a duplicate. Raises replay/chain errors."""
+        claims = checked.claims
+        iss, jti, content = claims["iss"], claims["jti"], checked.content_digest
+        seen = self.seen.get((iss, jti))
+        if seen is not None and FAULT != "ignores-replay":
+            if seen == content and FAULT != "resubmission-is-replay":
+                return True
+            raise ReplayError(f"jti {jti!r} of {iss} was recorded with other content")
+        stream = (iss, claims["aud"])
+        head = self.heads.get(stream)
+        expected = (1, None) if head is None else (head[0] + 1, head[1])
+        if (claims["seq"], claims.get("prev")) != expected:
+            raise ChainBreakError(
+                f"stream {iss} -> {claims['aud']} expects seq {expected[0]} with prev "
+                f"{expected[1]}; got seq {claims['seq']}"
+            )
+        self.seen[(iss, jti)] = content
+        self.heads[stream] = (claims["seq"], content)
+        return False
+
+
+def _result(action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return action()
+    except TokenfedError as exc:
+        return {"ok": False, "error": exc.code}
+
+
+def _verify_one(verifier: ReceiptVerifier, tracker: _Tracker, item: Any) -> dict[str, Any]:
+    def run() -> dict[str, Any]:
+        return {"ok": True, "duplicate": tracker.track(verifier.check(item))}
+
+    return _result(run)
+
+
+def _verify_whole_batch(
+    verifier: ReceiptVerifier, tracker: _Tracker, batch: str, encoded: list[str]
+) -> list[dict[str, Any]]:
+    """REC-064: the tree head from every claims bytes, then each leaf; raises when the batch
+    itself is rejected, recording nothing of it."""
+    leaves = [_b64(item) for item in encoded]
+    if FAULT == "records-failed-batch-partly":
+        # FAULT: each leaf is recorded as it is read, before the tree head is checked.
+        for leaf in leaves:
+            claims = _json.loads(leaf)
+            key = (claims["iss"], claims["jti"])
+            tracker.seen[key] = "sha256:" + __import__("hashlib").sha256(leaf).hexdigest()
+            tracker.heads[(claims["iss"], claims["aud"])] = (claims["seq"], tracker.seen[key])
+    checked = verifier.verify_batch(batch, leaves)
+    results = []
+    for entry in checked:
+        if isinstance(entry, TokenfedError):
+            results.append({"ok": False, "error": entry.code})
+        else:
+            results.append(_result(lambda e=entry: {"ok": True, "duplicate": tracker.track(e)}))
+    return results
+
+
+def _b64(text: str) -> bytes:
+    from tokenfed._b64 import b64decode
+
+    return b64decode(text, what="claims")
+
+
+def op_verify_receipt(data: dict[str, Any]) -> dict[str, Any]:
+    checked = _verifier(data).check(data["receipt"])
+    claims = checked.claims
+    return {
+        "iss": claims["iss"],
+        "aud": claims["aud"],
+        "jti": claims["jti"],
+        "seq": claims["seq"],
+        "amount": claims["amount"],
+        "content_digest": checked.content_digest,
+    }
+
+
+def op_verify_stream(data: dict[str, Any]) -> dict[str, Any]:
+    verifier, tracker = _verifier(data), _Tracker()
+    results = []
+    for item in data["receipts"]:
+        if isinstance(item, dict) and isinstance(item.get("claims"), list):
+            try:
+                per_leaf = _verify_whole_batch(verifier, tracker, item["batch"], item["claims"])
+                results.append({"ok": True, "results": per_leaf})
+            except TokenfedError as exc:
+                results.append({"ok": False, "error": exc.code})
+        else:
+            results.append(_verify_one(verifier, tracker, item))
+    return {"results": results}
+
+
+def op_verify_batch(data: dict[str, Any]) -> dict[str, Any]:
+    verifier = _verifier(data)
+    return {"results": _verify_whole_batch(verifier, _Tracker(), data["batch"], data["claims"])}
+
+
+def op_verify_file(data: dict[str, Any]) -> dict[str, Any]:
+    verifier, tracker = _verifier(data), _Tracker()
+    results: list[dict[str, Any]] = []
+    lines = Path(data["file"]).read_bytes().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for number, raw in enumerate(lines, start=1):
+        try:
+            text = raw.decode("utf-8")
+            item: Any = _json.loads(text) if text.lstrip().startswith("{") else text
+            checked = verifier.check(item)
+            tracker.track(checked)
+            claims = checked.claims
+            results.append(
+                {
+                    "line": number,
+                    "ok": True,
+                    "iss": claims["iss"],
+                    "jti": claims["jti"],
+                    "amount": claims["amount"],
+                }
+            )
+        except UnicodeDecodeError:
+            results.append({"line": number, "ok": False, "error": MalformedError.code})
+        except TokenfedError as exc:
+            results.append({"line": number, "ok": False, "error": exc.code})
+    return {"results": results}
+
+
+OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "price": op_price,
+    "convert": op_convert,
+    "adapt": op_adapt,
+    "verify-document": op_verify_document,
+    "issue-receipt": op_issue_receipt,
+    "issue-batch": op_issue_batch,
+    "verify-receipt": op_verify_receipt,
+    "verify-stream": op_verify_stream,
+    "verify-batch": op_verify_batch,
+    "verify-file": op_verify_file,
+}
+
+
+# --------------------------------------------------------------------------- faults
+#
+# Each fault is one deviation, injected at the seam named here (see also FAULTS below):
+# pricing faults replace the amount step of the ``price`` operation with a careless pricer;
+# JWS faults patch one check of ``tokenfed.jws`` or ``tokenfed.keys``; state faults change
+# ``_Tracker`` or ``_verify_whole_batch`` above.
+
+_PRICING_FAULTS = {
+    "half-up-rounding",
+    "round-per-line",
+    "float-arithmetic",
+    "tier-at-or-above",
+    "ignores-minimum",
+}
+
+
+def _faulty_price(card: RateCard, usage: units.Usage) -> dict[str, Any]:
+    """A careless pricer: one named deviation from UNIT-044..UNIT-049."""
+    rates = card.raw["models"][usage.model]
+    meters = {m: c for m, c in usage.meters.items() if c}
+    total_input = sum(meters.get(m, 0) for m in ("input", "cache_read", "cache_write"))
+    tier = None
+    for candidate in rates.get("tiers", []):
+        if candidate["above_input"] < total_input or (
+            FAULT == "tier-at-or-above" and candidate["above_input"] == total_input
+        ):
+            tier = candidate
+    weights = dict(rates["weights"], **(tier["weights"] if tier else {}))
+    lines = card.price(usage).to_json()["lines"]
+    micro = Decimal("0.000001")
+    if FAULT == "float-arithmetic":
+        total_float = sum(c * float(weights[m]) for m, c in meters.items())
+        lines = [
+            dict(line, amount=_plain(Decimal(repr(line["count"] * float(line["weight"])))))
+            for line in lines
+        ]
+        rounded = Decimal(repr(round(total_float, 6)))
+    elif FAULT == "round-per-line":
+        rounded = sum(
+            (Decimal(c) * Decimal(weights[m])).quantize(micro) for m, c in meters.items()
+        ) or Decimal(0)
+    else:
+        exact = sum((Decimal(c) * Decimal(weights[m]) for m, c in meters.items()), Decimal(0))
+        mode = ROUND_HALF_UP if FAULT == "half-up-rounding" else "ROUND_HALF_EVEN"
+        rounded = exact.quantize(micro, rounding=mode)
+    minimum = Decimal(rates.get("minimum", "0"))
+    applied = rounded < minimum and FAULT != "ignores-minimum"
+    amount = minimum if applied else rounded
+    result = card.price(usage).to_json()
+    result.update(
+        amount=_plain(amount),
+        lines=lines,
+        tier=None if tier is None else tier["above_input"],
+        minimum_applied=applied,
+    )
+    return result
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in {"", "-0"} else text
+
+
+def _half_up_conversion(rates: ExchangeRates, data: dict[str, Any]) -> dict[str, Any]:
+    quotes = {"UTU": (Decimal(1), 6)} | {
+        code: (Decimal(q["rate"]), q["precision"]) for code, q in rates.raw["rates"].items()
+    }
+    source, target = quotes[data["from"]], quotes[data["to"]]
+    from fractions import Fraction
+
+    value = Fraction(data["amount"]) * Fraction(target[0]) / Fraction(source[0])
+    scaled = abs(value) * 10 ** target[1]
+    whole = int(scaled + Fraction(1, 2))  # FAULT: ties away from zero
+    amount = Decimal(whole if value >= 0 else -whole).scaleb(-target[1])
+    return {"amount": _plain(amount), "code": data["to"], "rates_id": rates.id}
+
+
+def _patch(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+    setattr(owner, name, make(getattr(owner, name)))
+
+
+def _fault_skip_signature() -> None:
+    keys.PublicKey.verify = lambda self, signature, data: True  # type: ignore[method-assign]
+
+
+def _fault_alg_none() -> None:
+    def check_header(original: Any) -> Any:
+        def patched(segment: str, header: dict[str, Any], typ: str) -> None:
+            if str(header.get("alg", "")).lower() == "none":
+                return original(segment, dict(header, alg="EdDSA"), typ)
+            return original(segment, header, typ)
+
+        return patched
+
+    def check_alg(original: Any) -> Any:
+        return lambda header, key: (
+            None if str(header.get("alg", "")).lower() == "none" else original(header, key)
+        )
+
+    def verify(original: Any) -> Any:
+        return lambda self, signature, data: signature == b"" or original(self, signature, data)
+
+    _patch(jws, "_check_header", check_header)
+    _patch(jws, "check_alg", check_alg)
+    _patch(keys.PublicKey, "verify", verify)
+
+
+def _fault_alg_from_header() -> None:
+    jws.check_alg = lambda header, key: None  # type: ignore[assignment]
+
+
+def _fault_ignores_typ() -> None:
+    _patch(
+        jws, "_check_header", lambda original: lambda s, h, typ: original(s, dict(h, typ=typ), typ)
+    )
+
+
+def _fault_ignores_crit() -> None:
+    _patch(
+        jws,
+        "_check_header",
+        lambda original: (
+            lambda s, h, typ: original(s, {k: v for k, v in h.items() if k != "crit"}, typ)
+        ),
+    )
+
+
+def _fault_last_duplicate_wins() -> None:
+    def loads(original: Any) -> Any:
+        def patched(data: bytes | str) -> Any:
+            try:
+                value = json.loads(data)
+            except (ValueError, UnicodeDecodeError):
+                return original(data)
+            return original(json.dumps(value))
+
+        return patched
+
+    _patch(_json, "loads", loads)
+
+
+def _fault_non_canonical_base64url() -> None:
+    def lax(text: str | bytes, *, what: str = "segment") -> bytes:
+        raw = text.encode("ascii") if isinstance(text, str) else text
+        try:
+            return base64.urlsafe_b64decode(raw.rstrip(b"=") + b"=" * (-len(raw.rstrip(b"=")) % 4))
+        except (binascii.Error, ValueError):
+            raise MalformedError(f"{what} is not base64url") from None
+
+    import tokenfed.receipts as receipts_module
+
+    jws.b64decode = lax  # type: ignore[assignment]
+    receipts_module.b64decode = lax  # type: ignore[attr-defined]
+
+
+def _fault_payload_not_jcs() -> None:
+    def sign(claims: Any, key: keys.PrivateKey, typ: str) -> str:
+        header = {"alg": key.alg, "typ": typ, "kid": key.kid}
+        signing_input = (
+            _b64e(json.dumps(header).encode()) + "." + _b64e(json.dumps(dict(claims)).encode())
+        ).encode("ascii")
+        return signing_input.decode("ascii") + "." + _b64e(key.sign(signing_input))
+
+    jws.sign = sign  # type: ignore[assignment]
+
+
+def _b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _fault_expired_rate_card() -> None:
+    RateCard.is_valid_at = lambda self, t: True  # type: ignore[method-assign]
+
+
+class _EqualsAnything(int):
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    __hash__ = int.__hash__
+
+
+def _fault_trusts_amount() -> None:
+    _patch(
+        RateCard,
+        "micro_amount_of",
+        lambda original: lambda self, *a, **k: _EqualsAnything(original(self, *a, **k)),
+    )
+
+
+def _fault_key_outside_window() -> None:
+    keys.KeyValidity.is_valid_at = lambda self, t: True  # type: ignore[method-assign]
+    keys.KeyValidity.check = lambda self, t, kid: None  # type: ignore[method-assign]
+
+
+def _fault_follows_jku() -> None:
+    def key_at(original: Any) -> Any:
+        def patched(self: Any, iss: object, header: dict[str, Any], iat: object) -> keys.PublicKey:
+            if str(header.get("jku", "")).startswith("data:"):
+                return _fetch_jku(header)
+            return original(self, iss, header, iat)
+
+        return patched
+
+    _patch(ReceiptVerifier, "_key_at", key_at)
+
+
+def _fault_merkle_wrong_index() -> None:
+    from tokenfed import _merkle
+
+    def verify_hex(original: Any) -> Any:
+        def patched(self: Any, leaf_hash: bytes, index: int, proof: Any) -> bool:
+            return any(original(self, leaf_hash, i, proof) for i in range(min(self._size, 64)))
+
+        return patched
+
+    _patch(_merkle.CachedInclusion, "verify_hex", verify_hex)
+
+
+FAULTS: dict[str, tuple[str, Callable[[], None]]] = {
+    "skips-signature-check": ("keys.PublicKey.verify always true", _fault_skip_signature),
+    "alg-none": (
+        "jws header check and PublicKey.verify accept alg none with no signature",
+        _fault_alg_none,
+    ),
+    "alg-from-header": (
+        "jws.check_alg (the key's pinned algorithm) not applied",
+        _fault_alg_from_header,
+    ),
+    "ignores-typ": (
+        "jws header check sees the expected typ whatever the header says",
+        _fault_ignores_typ,
+    ),
+    "ignores-crit": ("jws header check drops crit", _fault_ignores_crit),
+    "last-duplicate-wins": (
+        "strict JSON parser replaced by one keeping the last duplicate",
+        _fault_last_duplicate_wins,
+    ),
+    "non-canonical-base64url": (
+        "base64url decoding accepts unused bits and padding",
+        _fault_non_canonical_base64url,
+    ),
+    "half-up-rounding": ("price amount and conversions rounded half-up", lambda: None),
+    "round-per-line": ("price amount: each line rounded, then summed", lambda: None),
+    "float-arithmetic": ("price lines and amount computed in binary floating point", lambda: None),
+    "tier-at-or-above": ("price tier applied when total input equals above_input", lambda: None),
+    "ignores-minimum": ("price amount never raised to the minimum", lambda: None),
+    "accepts-expired-rate-card": (
+        "price ignores the pricing time; RateCard.is_valid_at always true",
+        _fault_expired_rate_card,
+    ),
+    "trusts-receipt-amount": (
+        "verifier's recomputed amount compares equal to any amount",
+        _fault_trusts_amount,
+    ),
+    "ignores-replay": ("_Tracker skips the jti check", lambda: None),
+    "resubmission-is-replay": (
+        "_Tracker refuses any recorded jti, identical content included",
+        lambda: None,
+    ),
+    "key-outside-window": (
+        "keys.KeyValidity accepts every time (before nbf, after exp, revoked)",
+        _fault_key_outside_window,
+    ),
+    "follows-jku": ("key lookup fetches the header's jku JWKS and trusts it", _fault_follows_jku),
+    "merkle-wrong-index": (
+        "inclusion proofs accepted for any leaf index",
+        _fault_merkle_wrong_index,
+    ),
+    "payload-not-jcs": (
+        "jws.sign serializes header and claims with json.dumps (insertion order, spaces)",
+        _fault_payload_not_jcs,
+    ),
+    "es256-high-s": ("issued ES256 signatures in their high-S form", lambda: None),
+    "records-failed-batch-partly": (
+        "whole batches: leaves recorded before the tree head is checked",
+        lambda: None,
+    ),
+}
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+def info() -> dict[str, Any]:
+    name = "tokenfed-python" + (f" (fault {FAULT})" if FAULT else "")
+    return {
+        "protocol": "1",
+        "name": name,
+        "version": tokenfed.__version__,
+        "spec_version": tokenfed.SPEC_VERSION,
+        "profiles": PROFILES,
+        "operations": OPERATIONS,
+        "batch": True,
+    }
+
+
+def run_op(op: str, data: Any) -> tuple[bool, dict[str, Any]]:
+    """(accepted, output) or (False, error object)."""
+    try:
+        if op not in OPS:
+            raise InternalError(f"unknown operation {op!r}")
+        if not isinstance(data, dict):
+            raise MalformedError("the case input is not a JSON object")
+        return True, OPS[op](data)
+    except TokenfedError as exc:
+        return False, {"error": exc.code, "message": exc.message}
+
+
+@contextmanager
+def _guard() -> Iterator[None]:
+    try:
+        yield
+    except Exception:  # a defect of the adapter or the SDK: report it as broken (exit 3)
+        traceback.print_exc()
+        raise SystemExit(3) from None
+
+
+def main(argv: list[str]) -> int:
+    global FAULT
+    if len(argv) >= 2 and argv[0] == "--fault":
+        FAULT = argv[1]
+        if FAULT not in FAULTS:
+            sys.stderr.write(
+                json.dumps({"error": "invalid_arguments", "message": f"unknown fault {FAULT}"})
+                + "\n"
+            )
+            return 2
+        FAULTS[FAULT][1]()
+        argv = argv[2:]
+    if argv == ["info"]:
+        print(json.dumps(info()))
+        return 0
+    if argv == ["faults"]:  # not a protocol command: the faults this adapter can inject
+        print(json.dumps({name: seam for name, (seam, _inject) in FAULTS.items()}, indent=1))
+        return 0
+    if len(argv) == 3 and argv[0] == "batch":
+        with _guard():
+            lines = Path(argv[1]).read_text(encoding="utf-8").splitlines()
+            with open(argv[2], "w", encoding="utf-8") as sink:
+                for line in lines:
+                    case = json.loads(line)
+                    ok, body = run_op(case["op"], case["input"])
+                    result = {"id": case["id"], "status": "accepted" if ok else "rejected"}
+                    result["output" if ok else "error"] = body
+                    sink.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return 0
+    if len(argv) == 2:
+        with _guard():
+            data = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+            ok, body = run_op(argv[0], data)
+        if ok:
+            print(json.dumps(body, ensure_ascii=False))
+            return 0
+        sys.stderr.write(json.dumps(body, ensure_ascii=False) + "\n")
+        return 1
+    sys.stderr.write(
+        json.dumps(
+            {
+                "error": "invalid_arguments",
+                "message": "usage: [--fault NAME] info | OP CASE.json | batch CASES.jsonl "
+                "RESULTS.jsonl",
+            }
+        )
+        + "\n"
+    )
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
