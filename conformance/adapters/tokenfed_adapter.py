@@ -12,18 +12,19 @@ With ``--fault NAME`` the adapter injects one named deviation, the kind a carele
 could make, at the seam given in ``FAULTS``. The suite's own tests run it to prove that every
 such deviation fails at least one conformance test.
 
-Replay and chain state (REC-040 steps 12 and 13) live in this adapter (``_Tracker``): the SDK's
-verifier in this tree still chains on the digest of a receipt's JWS bytes, while spec 1.0 chains
-on the content digest (REC-007, REC-010); the SDK's steps 1 to 11 (``ReceiptVerifier.check``)
-are used as they are.
+Receipts are verified with the SDK's stateless ``ReceiptVerifier`` (REC-040 steps 1 to 11) and
+tracked with its ``ReceiptTracker`` (steps 12 and 13), one transaction per operation; files go
+through the SDK's public ``verify_file``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import sys
+import tempfile
 import traceback
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -33,21 +34,27 @@ from pathlib import Path
 from typing import Any
 
 import tokenfed
-from tokenfed import _json, jws, keys, receipts, units
+from tokenfed import _json, _jws, hazmat, keys, receipts, units
 from tokenfed.errors import (
-    ChainBreakError,
     InternalError,
-    InvalidSignatureError,
     InvalidUsageError,
     MalformedError,
-    ReplayError,
     TokenfedError,
     UnknownKeyError,
 )
 from tokenfed.exchange import ExchangeRates
 from tokenfed.keys import load_private_jwk, load_public_jwk
-from tokenfed.receipts import ReceiptIssuer, ReceiptVerifier, TrustStore, VerifiedReceipt
-from tokenfed.units import RateCard, from_anthropic, from_openai, from_otel, parse_usage
+from tokenfed.receipts import (
+    ReceiptIssuer,
+    ReceiptTracker,
+    ReceiptVerifier,
+    TrackerTransaction,
+    VerifiedReceipt,
+    VerifierConfig,
+    verify_file,
+)
+from tokenfed.trust import TrustStore
+from tokenfed.units import RateCard, parse_usage
 
 PROFILES = ["units", "documents", "receipt-issuer", "receipt-verifier"]
 OPERATIONS = [
@@ -69,24 +76,6 @@ FAULT: str | None = None
 # --------------------------------------------------------------------------- documents
 
 
-def _content(text: str) -> Any:
-    """Claims of a JWS without any check, to find the issuer whose key verifies it."""
-    parts = text.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        return json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-
-
-def _resolve_key(trust: TrustStore, decoded: jws.Decoded) -> keys.PublicKey:
-    """The trusted key of the document's issuer named by the header's kid (CONV-045)."""
-    if FAULT == "follows-jku" and str(decoded.header.get("jku", "")).startswith("data:"):
-        return _fetch_jku(decoded.header)
-    return trust.key(decoded.claims.get("iss"), decoded.header.get("kid"))
-
-
 def _fetch_jku(header: dict[str, Any]) -> keys.PublicKey:
     # FAULT follows-jku: fetch the JWKS the header points to and trust it. Only data: URLs
     # are followed, so that the fault never reaches the network during tests.
@@ -101,22 +90,15 @@ def _fetch_jku(header: dict[str, Any]) -> keys.PublicKey:
 def _signed_document(
     cls: type[RateCard] | type[ExchangeRates], token: str, trust: TrustStore
 ) -> Any:
-    """Verify a rate card or exchange-rate set against the trust store (UNIT-030, FX-010)."""
+    """Verify a rate card or exchange-rate set with the trust store (UNIT-030, UNIT-031, FX-010);
+    unsigned claims are refused with invalid_signature (UNIT-032, FX-011)."""
+    if FAULT == "follows-jku" and not token.lstrip().startswith("{"):
+        header = hazmat.decode_unverified(token, cls._typ).header
+        if str(header.get("jku", "")).startswith("data:"):
+            return cls.from_jws(token, _fetch_jku(header))
     if token.lstrip().startswith("{"):
-        # Unsigned claims where a JWS is expected (UNIT-032, FX-011): the SDK refuses them
-        # whatever key it is given; any trusted key serves.
-        any_key = next((key for iss in trust.issuers() for key in _keys_of(trust, iss)), None)
-        if any_key is None:
-            raise InvalidSignatureError("unsigned claims given where a signed document is expected")
-        return cls.parse(token, any_key)
-    decoded = jws.decode(token, cls._typ)
-    key = _resolve_key(trust, decoded)
-    return cls.from_jws(token, key)
-
-
-def _keys_of(trust: TrustStore, iss: str) -> list[keys.PublicKey]:
-    jwks = trust.to_json()["issuers"][iss]["jwks"]["keys"]
-    return [trust.key(iss, jwk["kid"]) for jwk in jwks]
+        return cls.parse(token, trust)  # unsigned claims: invalid_signature
+    return cls.from_jws(token, trust)  # the token exactly as given (CONV-041)
 
 
 def _trust(value: Any) -> TrustStore:
@@ -151,15 +133,17 @@ def op_convert(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def op_adapt(data: dict[str, Any]) -> dict[str, Any]:
-    vendor, report, model = data["vendor"], data["report"], data.get("model")
-    if vendor == "openai":
-        usage = from_openai(report, model)
-    elif vendor == "anthropic":
-        usage = from_anthropic(report, model)
-    elif vendor == "otel":
-        usage = from_otel(report)
-    else:
+    vendor, report, model = data["vendor"], data.get("report"), data.get("model")
+    if vendor not in units.VENDORS:
         raise InvalidUsageError(f"no adapter for vendor {vendor!r}")
+    strict, tier = data.get("strict", True), data.get("service_tier")
+    if "stream" in data:
+        stream = units.UsageStream(vendor, model=model, strict=strict, service_tier=tier)
+        for chunk in data["stream"]:
+            stream.feed(chunk)
+        usage = stream.usage()
+    else:
+        usage = units.adapt(vendor, report, model, strict=strict, service_tier=tier)
     result: dict[str, Any] = usage.to_wire()
     return result
 
@@ -183,8 +167,8 @@ class _GivenHead:
     def issue(self, iss: str, aud: str, build: Callable[[int, str | None], tuple[str, str]]) -> str:
         head = self._heads.get(aud)
         seq, prev = (1, None) if head is None else (head[0] + 1, head[1])
-        receipt, _digest = build(seq, prev)
-        self._heads[aud] = (seq, _content_digest_of(receipt))
+        receipt, digest = build(seq, prev)
+        self._heads[aud] = (seq, digest)
         return receipt
 
     def issue_many(self, iss: str, requests: Any) -> list[str]:
@@ -200,32 +184,22 @@ class _GivenHead:
         pass
 
 
-def _content_digest_of(receipt: str) -> str:
-    """The content digest (REC-010) of a compact receipt or of base64url claims bytes."""
-    encoded = receipt.split(".")[1] if "." in receipt else receipt
-    return (
-        "sha256:"
-        + __import__("hashlib")
-        .sha256(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
-        .hexdigest()
-    )
-
-
 _P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
-def _low_s(token: str) -> str:
-    """Spec 1.0 requires ES256 signers to produce low-S signatures (s <= n/2); the SDK in this
-    tree does not yet, so its ES256 signatures are normalised here (s -> n - s, the same
-    signature's other valid form). Remove when the SDK signs low-S itself."""
+def _high_s(token: str) -> str:
+    """FAULT es256-high-s: an ES256 signature in its high-S form (s -> n - s), which CONV-072
+    forbids signers to write."""
+    if FAULT != "es256-high-s":
+        return token
     head, body, sig = token.split(".")
     header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
     raw = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
     if header.get("alg") != "ES256" or len(raw) != 64:
         return token
     s = int.from_bytes(raw[32:], "big")
-    if (s <= _P256_N // 2) != (FAULT == "es256-high-s"):
-        return token  # FAULT es256-high-s: every signature in its high-S form instead
+    if s > _P256_N // 2:
+        return token
     fixed = raw[:32] + (_P256_N - s).to_bytes(32, "big")
     return f"{head}.{body}." + base64.urlsafe_b64encode(fixed).rstrip(b"=").decode("ascii")
 
@@ -244,7 +218,7 @@ def op_issue_receipt(data: dict[str, Any]) -> dict[str, Any]:
         entitlement=data.get("entitlement"),
         iat=data["iat"],
     )
-    return {"receipt": _low_s(receipt)}
+    return {"receipt": _high_s(receipt)}
 
 
 def op_issue_batch(data: dict[str, Any]) -> dict[str, Any]:
@@ -264,7 +238,7 @@ def op_issue_batch(data: dict[str, Any]) -> dict[str, Any]:
     ]
     batched = issuer.issue_batch(requests, batch_id=data["batch_id"], iat=data["iat"])
     for item in batched:
-        item["batch"] = _low_s(item["batch"])
+        item["batch"] = _high_s(item["batch"])
     return {"batched": batched}
 
 
@@ -275,39 +249,7 @@ def _verifier(data: dict[str, Any]) -> ReceiptVerifier:
     trust = _trust(data["trust"])
     cards = [_signed_document(RateCard, token, trust) for token in data["rate_cards"]]
     now = data["now"]
-    return ReceiptVerifier(trust, cards, track=False, clock=lambda: now)
-
-
-class _Tracker:
-    """Replay and chain state of REC-040 steps 12 and 13 (REC-042, REC-043), in memory.
-
-    Receipts are compared by content digest and streams chained on it (REC-007, REC-010).
-    """
-
-    def __init__(self) -> None:
-        self.seen: dict[tuple[str, str], str] = {}
-        self.heads: dict[tuple[str, str], tuple[int, str]] = {}
-
-    def track(self, checked: VerifiedReceipt) -> bool:
-        """Record the receipt; return whether it is a duplicate. Raises replay/chain errors."""
-        claims = checked.claims
-        iss, jti, content = claims["iss"], claims["jti"], checked.content_digest
-        seen = self.seen.get((iss, jti))
-        if seen is not None and FAULT != "ignores-replay":
-            if seen == content and FAULT != "resubmission-is-replay":
-                return True
-            raise ReplayError(f"jti {jti!r} of {iss} was recorded with other content")
-        stream = (iss, claims["aud"])
-        head = self.heads.get(stream)
-        expected = (1, None) if head is None else (head[0] + 1, head[1])
-        if (claims["seq"], claims.get("prev")) != expected:
-            raise ChainBreakError(
-                f"stream {iss} -> {claims['aud']} expects seq {expected[0]} with prev "
-                f"{expected[1]}; got seq {claims['seq']}"
-            )
-        self.seen[(iss, jti)] = content
-        self.heads[stream] = (claims["seq"], content)
-        return False
+    return ReceiptVerifier(trust, cards, clock=lambda: now)
 
 
 def _result(action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -317,15 +259,15 @@ def _result(action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return {"ok": False, "error": exc.code}
 
 
-def _verify_one(verifier: ReceiptVerifier, tracker: _Tracker, item: Any) -> dict[str, Any]:
+def _verify_one(verifier: ReceiptVerifier, tx: TrackerTransaction, item: Any) -> dict[str, Any]:
     def run() -> dict[str, Any]:
-        return {"ok": True, "duplicate": tracker.track(verifier.check(item))}
+        return {"ok": True, "duplicate": tx.track(verifier.verify(item)).duplicate}
 
     return _result(run)
 
 
 def _verify_whole_batch(
-    verifier: ReceiptVerifier, tracker: _Tracker, batch: str, encoded: list[str]
+    verifier: ReceiptVerifier, tx: TrackerTransaction, batch: str, encoded: list[str]
 ) -> list[dict[str, Any]]:
     """REC-064: the tree head from every claims bytes, then each leaf; raises when the batch
     itself is rejected, recording nothing of it."""
@@ -334,16 +276,17 @@ def _verify_whole_batch(
         # FAULT: each leaf is recorded as it is read, before the tree head is checked.
         for leaf in leaves:
             claims = _json.loads(leaf)
-            key = (claims["iss"], claims["jti"])
-            tracker.seen[key] = "sha256:" + __import__("hashlib").sha256(leaf).hexdigest()
-            tracker.heads[(claims["iss"], claims["aud"])] = (claims["seq"], tracker.seen[key])
+            with contextlib.suppress(TokenfedError):
+                tx.track(VerifiedReceipt(claims, "unchecked", leaf, _b64e(leaf), "unchecked"))
     checked = verifier.verify_batch(batch, leaves)
     results = []
     for entry in checked:
         if isinstance(entry, TokenfedError):
             results.append({"ok": False, "error": entry.code})
         else:
-            results.append(_result(lambda e=entry: {"ok": True, "duplicate": tracker.track(e)}))
+            results.append(
+                _result(lambda e=entry: {"ok": True, "duplicate": tx.track(e).duplicate})
+            )
     return results
 
 
@@ -354,64 +297,56 @@ def _b64(text: str) -> bytes:
 
 
 def op_verify_receipt(data: dict[str, Any]) -> dict[str, Any]:
-    checked = _verifier(data).check(data["receipt"])
-    claims = checked.claims
+    checked = _verifier(data).verify(data["receipt"])
     return {
-        "iss": claims["iss"],
-        "aud": claims["aud"],
-        "jti": claims["jti"],
-        "seq": claims["seq"],
-        "amount": claims["amount"],
+        "iss": checked.iss,
+        "aud": checked.aud,
+        "jti": checked.jti,
+        "seq": checked.seq,
+        "amount": checked.raw["amount"],
         "content_digest": checked.content_digest,
     }
 
 
 def op_verify_stream(data: dict[str, Any]) -> dict[str, Any]:
-    verifier, tracker = _verifier(data), _Tracker()
+    verifier = _verifier(data)
     results = []
-    for item in data["receipts"]:
-        if isinstance(item, dict) and isinstance(item.get("claims"), list):
-            try:
-                per_leaf = _verify_whole_batch(verifier, tracker, item["batch"], item["claims"])
-                results.append({"ok": True, "results": per_leaf})
-            except TokenfedError as exc:
-                results.append({"ok": False, "error": exc.code})
-        else:
-            results.append(_verify_one(verifier, tracker, item))
+    with ReceiptTracker().transaction() as tx:
+        for item in data["receipts"]:
+            if isinstance(item, dict) and isinstance(item.get("claims"), list):
+                try:
+                    per_leaf = _verify_whole_batch(verifier, tx, item["batch"], item["claims"])
+                    results.append({"ok": True, "results": per_leaf})
+                except TokenfedError as exc:
+                    results.append({"ok": False, "error": exc.code})
+            else:
+                results.append(_verify_one(verifier, tx, item))
     return {"results": results}
 
 
 def op_verify_batch(data: dict[str, Any]) -> dict[str, Any]:
     verifier = _verifier(data)
-    return {"results": _verify_whole_batch(verifier, _Tracker(), data["batch"], data["claims"])}
+    with ReceiptTracker().transaction() as tx:
+        return {"results": _verify_whole_batch(verifier, tx, data["batch"], data["claims"])}
 
 
 def op_verify_file(data: dict[str, Any]) -> dict[str, Any]:
-    verifier, tracker = _verifier(data), _Tracker()
+    config = VerifierConfig(
+        trust=data["trust"], rate_cards=tuple(data["rate_cards"]), now=data["now"]
+    )
+    with tempfile.TemporaryDirectory(prefix="tokenfed-adapter-") as scratch:
+        out = Path(scratch) / "results.jsonl"
+        verify_file(data["file"], out, config, workers=1, progress=False)
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     results: list[dict[str, Any]] = []
-    lines = Path(data["file"]).read_bytes().split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for number, raw in enumerate(lines, start=1):
-        try:
-            text = raw.decode("utf-8")
-            item: Any = _json.loads(text) if text.lstrip().startswith("{") else text
-            checked = verifier.check(item)
-            tracker.track(checked)
-            claims = checked.claims
+    for row in rows:
+        if row["ok"]:
             results.append(
-                {
-                    "line": number,
-                    "ok": True,
-                    "iss": claims["iss"],
-                    "jti": claims["jti"],
-                    "amount": claims["amount"],
-                }
-            )
-        except UnicodeDecodeError:
-            results.append({"line": number, "ok": False, "error": MalformedError.code})
-        except TokenfedError as exc:
-            results.append({"line": number, "ok": False, "error": exc.code})
+                {"line": row["line"], "ok": True, "iss": row["iss"], "jti": row["jti"],
+                 "amount": row["amount"]}
+            )  # fmt: skip
+        else:
+            results.append({"line": row["line"], "ok": False, "error": row["error"]})
     return {"results": results}
 
 
@@ -433,8 +368,8 @@ OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 #
 # Each fault is one deviation, injected at the seam named here (see also FAULTS below):
 # pricing faults replace the amount step of the ``price`` operation with a careless pricer;
-# JWS faults patch one check of ``tokenfed.jws`` or ``tokenfed.keys``; state faults change
-# ``_Tracker`` or ``_verify_whole_batch`` above.
+# JWS faults patch one check of the SDK's JWS layer (``tokenfed._jws``) or ``tokenfed.keys``;
+# state faults patch the SDK's ``TrackerTransaction`` or change ``_verify_whole_batch`` above.
 
 _PRICING_FAULTS = {
     "half-up-rounding",
@@ -533,24 +468,24 @@ def _fault_alg_none() -> None:
     def verify(original: Any) -> Any:
         return lambda self, signature, data: signature == b"" or original(self, signature, data)
 
-    _patch(jws, "_check_header", check_header)
-    _patch(jws, "check_alg", check_alg)
+    _patch(_jws, "_check_header", check_header)
+    _patch(_jws, "check_alg", check_alg)
     _patch(keys.PublicKey, "verify", verify)
 
 
 def _fault_alg_from_header() -> None:
-    jws.check_alg = lambda header, key: None  # type: ignore[assignment]
+    _jws.check_alg = lambda header, key: None  # type: ignore[assignment]
 
 
 def _fault_ignores_typ() -> None:
     _patch(
-        jws, "_check_header", lambda original: lambda s, h, typ: original(s, dict(h, typ=typ), typ)
+        _jws, "_check_header", lambda original: lambda s, h, typ: original(s, dict(h, typ=typ), typ)
     )
 
 
 def _fault_ignores_crit() -> None:
     _patch(
-        jws,
+        _jws,
         "_check_header",
         lambda original: (
             lambda s, h, typ: original(s, {k: v for k, v in h.items() if k != "crit"}, typ)
@@ -580,10 +515,10 @@ def _fault_non_canonical_base64url() -> None:
         except (binascii.Error, ValueError):
             raise MalformedError(f"{what} is not base64url") from None
 
-    import tokenfed.receipts as receipts_module
+    import tokenfed.receipts._verifier as verifier_module
 
-    jws.b64decode = lax  # type: ignore[assignment]
-    receipts_module.b64decode = lax  # type: ignore[attr-defined]
+    _jws.b64decode = lax  # type: ignore[assignment]
+    verifier_module.b64decode = lax  # type: ignore[assignment]
 
 
 def _fault_payload_not_jcs() -> None:
@@ -594,7 +529,7 @@ def _fault_payload_not_jcs() -> None:
         ).encode("ascii")
         return signing_input.decode("ascii") + "." + _b64e(key.sign(signing_input))
 
-    jws.sign = sign  # type: ignore[assignment]
+    _jws.sign = sign  # type: ignore[assignment]
 
 
 def _b64e(data: bytes) -> str:
@@ -652,6 +587,21 @@ def _fault_merkle_wrong_index() -> None:
     _patch(_merkle.CachedInclusion, "verify_hex", verify_hex)
 
 
+def _fault_ignores_replay() -> None:
+    TrackerTransaction._seen_content = lambda self, iss, jti: None  # type: ignore[method-assign]
+
+
+def _fault_resubmission_is_replay() -> None:
+    def seen(original: Any) -> Any:
+        def patched(self: Any, iss: str, jti: str) -> str | None:
+            found = original(self, iss, jti)
+            return None if found is None else "sha256:" + "0" * 64
+
+        return patched
+
+    _patch(TrackerTransaction, "_seen_content", seen)
+
+
 FAULTS: dict[str, tuple[str, Callable[[], None]]] = {
     "skips-signature-check": ("keys.PublicKey.verify always true", _fault_skip_signature),
     "alg-none": (
@@ -688,10 +638,13 @@ FAULTS: dict[str, tuple[str, Callable[[], None]]] = {
         "verifier's recomputed amount compares equal to any amount",
         _fault_trusts_amount,
     ),
-    "ignores-replay": ("_Tracker skips the jti check", lambda: None),
+    "ignores-replay": (
+        "TrackerTransaction finds no jti ever seen (REC-042 skipped)",
+        _fault_ignores_replay,
+    ),
     "resubmission-is-replay": (
-        "_Tracker refuses any recorded jti, identical content included",
-        lambda: None,
+        "TrackerTransaction sees other content under every recorded jti",
+        _fault_resubmission_is_replay,
     ),
     "key-outside-window": (
         "keys.KeyValidity accepts every time (before nbf, after exp, revoked)",

@@ -85,6 +85,24 @@ def round_half_even(value: Fraction, places: int) -> Fraction:
     return -result if value < 0 else result
 
 
+# The meters counted in total_input for volume tiers (UNIT-044): the registry's prompt meters and
+# the extension meters of UNIT-009 marked "prompt" (their table, restated here on purpose).
+PROMPT_METERS = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "openai.audio_in_tokens",
+    "openai.cache_write_12h",
+    "anthropic.cache_write_1h",
+    "google.audio_in_tokens",
+    "google.audio_cache_read_tokens",
+    "qwen.audio_in_tokens",
+    "qwen.explicit_cache_read_tokens",
+    "volcengine.audio_in_tokens",
+    "volcengine.audio_cache_read_tokens",
+)
+
+
 def meter_order(name: str) -> tuple[int, str]:
     """Registry order, then extension meters by code point (UNIT-061)."""
     if name in METER_REGISTRY:
@@ -99,8 +117,15 @@ def price(card: dict[str, Any], usage: dict[str, Any], at: int | None) -> dict[s
     rates = card["models"].get(usage["model"])
     if rates is None:
         raise RefError("unknown_model")
+    service_tier = usage.get("service_tier")
+    if service_tier is not None:  # UNIT-051: the tier's complete rates, never merged
+        tier_rates = rates.get("service_tiers", {}).get(service_tier)
+        if tier_rates is not None:
+            rates = tier_rates
+        elif service_tier != "standard":
+            raise RefError("unpriced_service_tier")
     meters = {name: count for name, count in usage["meters"].items() if count != 0}
-    total_input = sum(meters.get(name, 0) for name in ("input", "cache_read", "cache_write"))
+    total_input = sum(meters.get(name, 0) for name in PROMPT_METERS)
     tier = None
     for candidate in rates.get("tiers", []):
         if candidate["above_input"] < total_input:
@@ -125,7 +150,7 @@ def price(card: dict[str, Any], usage: dict[str, Any], at: int | None) -> dict[s
         )
     rounded = round_half_even(total, 6)
     minimum = fraction(rates.get("minimum", "0"))
-    return {
+    result = {
         "amount": to_decimal(max(rounded, minimum)),
         "unit": "UTU",
         "rate_card": {"id": card["rate_card_id"], "digest": digest(jcs(card))},
@@ -133,6 +158,9 @@ def price(card: dict[str, Any], usage: dict[str, Any], at: int | None) -> dict[s
         "tier": None if tier is None else tier["above_input"],
         "minimum_applied": rounded < minimum,
     }
+    if service_tier is not None:  # UNIT-063
+        result["service_tier"] = service_tier
+    return result
 
 
 def convert(

@@ -65,12 +65,17 @@ def _static() -> list[Case]:
         }
         cases.append(vector_case(PROFILE, "conversion", vector, "convert", data, _expect(vector)))
     for vector in load_vectors("adapters"):
+        given = vector.input
         data = {
-            "vendor": vector.input["format"],
-            "report": vector.input["usage"],
-            "model": vector.input.get("model"),
-            "strict": True,
+            "vendor": given["format"],
+            "model": given.get("model"),
+            "strict": given.get("strict", True),
+            "service_tier": given.get("service_tier"),
         }
+        if "stream" in given:
+            data["stream"] = given["stream"]
+        else:
+            data["report"] = given["usage"]
         cases.append(vector_case(PROFILE, "adapters", vector, "adapt", data, _expect(vector)))
     # Usage vectors that must be rejected are rejected by pricing too, before the model is
     # looked up (UNIT-041): priced under a valid card of the suite.
