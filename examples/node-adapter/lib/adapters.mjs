@@ -724,7 +724,7 @@ export function adaptStream(vendor, chunks, options = {}) {
   else found = finalOpenAiResponse(chunks);
   const { response } = found;
   // The final chunk read as a whole response; the model is the caller's, else the stream's.
-  const name = vendor === 'gemini' ? (Object.hasOwn(response, 'usageMetadata') ? 'usageMetadata' : 'usage_metadata') : 'usage';
+  const name = vendor !== 'gemini' ? 'usage' : (response.usageMetadata ?? null) !== null ? 'usageMetadata' : 'usage_metadata';
   const whole = Object.create(null);
   whole[name] = response[name];
   if (vendor !== 'anthropic' && response.service_tier !== undefined) whole.service_tier = response.service_tier;
