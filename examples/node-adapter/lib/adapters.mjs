@@ -429,8 +429,11 @@ function geminiSpelling(value) {
 function audioCount(u, name, spell) {
   const seen = new Set();
   let audio = 0;
-  const countName = spell === null ? 'tokenCount' : 'token_count';
+  const [countName, otherName] = spell === null ? ['tokenCount', 'token_count'] : ['token_count', 'tokenCount'];
   for (const element of u.array(name)) {
+    if (Object.hasOwn(element.value, otherName)) {
+      fail('invalid_usage', `${element.path} spells its count ${otherName}, not as the rest of the usage metadata (UNIT-094)`);
+    }
     const modality = element.string('modality') ?? 'MODALITY_UNSPECIFIED';
     const n = element.count(countName);
     element.done();
