@@ -551,7 +551,7 @@ function checkOptions(options) {
   const { model = null, strict = true, serviceTier = null } = options;
   if (typeof strict !== 'boolean') throw new TypeError('strict must be a boolean');
   if (serviceTier !== null && !isServiceTierName(serviceTier)) {
-    fail('invalid_usage', `the caller's service tier ${JSON.stringify(serviceTier)} is not a tier name (UNIT-070)`);
+    throw new RangeError(`the service tier ${JSON.stringify(serviceTier)} is neither a registered tier nor an extension name such as acme.night (UNIT-070)`);
   }
   return { model, strict, serviceTier };
 }

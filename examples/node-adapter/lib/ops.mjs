@@ -11,7 +11,7 @@ import { issueBatch, issueReceipt } from './issuer.mjs';
 import { loadPrivateJwk, TrustStore } from './keys.mjs';
 import { ReceiptTracker, ReceiptVerifier, streamResult, trackResult, verifyFileBytes } from './receipts.mjs';
 import { adapt, adaptStream, VENDORS } from './adapters.mjs';
-import { price, rateCardFromClaims, rateCardFromJws, RATE_CARD_TYP } from './units.mjs';
+import { isServiceTierName, price, rateCardFromClaims, rateCardFromJws, RATE_CARD_TYP } from './units.mjs';
 
 /** A problem with the case itself (not with the document under test): exit status 2. */
 function badInput(message) {
@@ -77,6 +77,9 @@ export const OPERATIONS = {
     const strict = input.strict ?? true;
     if (typeof strict !== 'boolean') badInput('strict must be true, false or absent');
     const serviceTier = input.service_tier ?? null;
+    if (serviceTier !== null && !isServiceTierName(serviceTier)) {
+      badInput('service_tier must be null, a registered tier (standard, priority, batch, flex) or an extension name such as acme.night (UNIT-070)');
+    }
     const hasReport = Object.hasOwn(input, 'report');
     const hasStream = Object.hasOwn(input, 'stream');
     if (hasReport === hasStream) badInput('the input must have exactly one of report (one report or response) and stream (its chunks)');

@@ -38,7 +38,11 @@ test('the caller\'s service tier: a tier name, combined with the reported one (U
   assert.equal(tierOf(null), 'standard');
   assert.equal(tierOf('batch'), 'batch');
   assert.equal(tierOf('acme.night'), 'acme.night');
-  assert.equal(code(() => tierOf('Batch')), 'invalid_usage');
+  assert.throws(() => tierOf('Batch'), RangeError);
+  const op = (tier) => code(() => runOperation('adapt', { vendor: 'openai', report, service_tier: tier }));
+  assert.equal(op('Batch'), 'invalid_arguments');
+  assert.equal(op(7), 'invalid_arguments');
+  assert.equal(op(null), 'accepted');
   assert.equal(code(() => tierOf('flex', { ...report, service_tier: 'priority' })), 'invalid_usage');
   assert.equal(tierOf('priority', { ...report, service_tier: 'priority' }), 'priority');
   // A report that names no tier takes the caller's; without either, the usage names none.
