@@ -616,6 +616,11 @@ function incomplete(message) {
   fail('incomplete_stream', `${message}; a usage with zero or partial counts is never given (UNIT-100)`);
 }
 
+/** A finish reason that ends a choice: neither absent, null nor the string "null". */
+function ended(reason) {
+  return reason !== undefined && reason !== null && reason !== 'null';
+}
+
 function stringOrNull(value) {
   return typeof value === 'string' ? value : null;
 }
@@ -630,9 +635,9 @@ function finalOpenAiResponse(chunks) {
     if (typeof chunk.type === 'string' && chunk.type.startsWith('response.')) {
       const response = isObject(chunk.response) ? chunk.response : null;
       if (response !== null && typeof response.model === 'string') model = response.model;
-      if (RESPONSE_END.includes(chunk.type)) {
+      // A terminal event without a usage reported none: the stream stays incomplete.
+      if (RESPONSE_END.includes(chunk.type) && response !== null && (response.usage ?? null) !== null) {
         if (final !== null) fail('invalid_usage', 'the stream has a second final usage (UNIT-100)');
-        if (response === null) fail('invalid_usage', `the ${chunk.type} event has no response object`);
         final = response;
       }
       continue;
@@ -644,11 +649,12 @@ function finalOpenAiResponse(chunks) {
     if (choices === null || choices.length === 0) {
       if (final !== null) fail('invalid_usage', 'the stream has a second final usage (UNIT-100)');
       final = chunk;
-    } else if (choices.every((c) => isObject(c) && c.finish_reason !== undefined && c.finish_reason !== null)) {
-      candidate = chunk;
+    } else {
+      // The last usage on a chunk with choices; final only if that chunk ends every choice.
+      candidate = { chunk, ended: choices.every((c) => isObject(c) && ended(c.finish_reason)) };
     }
   }
-  const chosen = final ?? candidate;
+  const chosen = final ?? (candidate !== null && candidate.ended ? candidate.chunk : null);
   if (chosen === null) incomplete('the stream ended before its usage was reported');
   return { response: chosen, model: stringOrNull(chosen.model) ?? model };
 }
@@ -667,9 +673,9 @@ function finalAnthropicResponse(chunks) {
       usage = Object.assign(Object.create(null), start.usage);
     } else if (chunk.type === 'message_delta') {
       if (start === null) incomplete('a message_delta came without a message_start');
-      const update = chunk.usage ?? null;
-      if (update !== null && !isObject(update)) fail('invalid_usage', 'a message_delta\'s usage must be a JSON object');
-      if (update !== null) for (const name of Object.keys(update)) if (update[name] !== null) usage[name] = update[name];
+      const update = chunk.usage;
+      if (!isObject(update)) fail('invalid_usage', 'a message_delta must carry its usage as a JSON object (UNIT-102)');
+      for (const name of Object.keys(update)) if (update[name] !== null) usage[name] = update[name];
       delta = true;
     }
   }
@@ -698,7 +704,6 @@ function finalDashscopeResponse(chunks) {
   let last = null;
   for (const chunk of chunks) if (chunk.usage !== undefined && chunk.usage !== null) last = chunk;
   if (last === null) incomplete('the stream ended before its usage was reported');
-  const ended = (reason) => reason !== undefined && reason !== null && reason !== 'null';
   const output = isObject(last.output) ? last.output : Object.create(null);
   const choices = Array.isArray(output.choices) ? output.choices : [];
   if (!ended(output.finish_reason) && !choices.some((c) => isObject(c) && ended(c.finish_reason))) {

@@ -100,6 +100,14 @@ test('streams: one final usage, never a partial one (UNIT-100..UNIT-104)', () =>
   assert.equal(code(() => adaptStream('anthropic', [start, start, delta])), 'invalid_usage');
   assert.equal(code(() => adaptStream('anthropic', [delta])), 'incomplete_stream');
   assert.equal(code(() => adaptStream('anthropic', [])), 'incomplete_stream');
+  assert.equal(code(() => adaptStream('anthropic', [start, { type: 'message_delta' }])), 'invalid_usage');
+  // A usage on a chunk with choices is final only if it is the last one and ends every choice.
+  const part = (reason, n) => ({ model: 'v', choices: [{ finish_reason: reason }], usage: { prompt_tokens: 3, completion_tokens: n } });
+  assert.deepEqual(adaptStream('vllm', [part(null, 1), part('stop', 2)]), { model: 'v', meters: { input: 3, output: 2 } });
+  assert.equal(code(() => adaptStream('vllm', [part('stop', 1), part(null, 2)])), 'incomplete_stream');
+  assert.equal(code(() => adaptStream('vllm', [part('null', 2)])), 'incomplete_stream');
+  // A terminal Responses event without a usage reported none.
+  assert.equal(code(() => adaptStream('openai', [{ type: 'response.failed', response: { model: 'g', usage: null } }])), 'incomplete_stream');
   // Responses API: a second terminal event is a second usage.
   const done = { type: 'response.completed', response: { model: 'g', usage: { input_tokens: 1 } } };
   assert.equal(code(() => adaptStream('openai', [done, { ...done, type: 'response.failed' }])), 'invalid_usage');
