@@ -426,14 +426,16 @@ function geminiSpelling(value) {
 }
 
 /** The AUDIO count of a details array; each modality at most once (UNIT-094). */
-function audioCount(u, name, spell) {
+function audioCount(u, name) {
   const seen = new Set();
   let audio = 0;
-  const [countName, otherName] = spell === null ? ['tokenCount', 'token_count'] : ['token_count', 'tokenCount'];
   for (const element of u.array(name)) {
-    if (Object.hasOwn(element.value, otherName)) {
-      fail('invalid_usage', `${element.path} spells its count ${otherName}, not as the rest of the usage metadata (UNIT-094)`);
+    // Each element is an object of its own, in one spelling (tokenCount or token_count).
+    const camel = Object.hasOwn(element.value, 'tokenCount');
+    if (camel && Object.hasOwn(element.value, 'token_count')) {
+      fail('invalid_usage', `${element.path} has both tokenCount and token_count: it mixes lowerCamelCase and snake_case (UNIT-094)`);
     }
+    const countName = camel ? 'tokenCount' : 'token_count';
     const modality = element.string('modality') ?? 'MODALITY_UNSPECIFIED';
     const n = element.count(countName);
     element.done();
@@ -449,18 +451,16 @@ function audioCount(u, name, spell) {
 
 function geminiMeters(u) {
   const spell = geminiSpelling(u.value);
-  const snake = spell('promptTokenCount') === 'prompt_token_count' ? true : null;
   const P = u.count(spell('promptTokenCount'));
   const CC = u.count(spell('cachedContentTokenCount'));
   const O = u.count(spell('candidatesTokenCount'));
   const T = u.count(spell('thoughtsTokenCount'));
   const TU = u.count(spell('toolUsePromptTokenCount'));
   u.accept(spell('totalTokenCount'));
-  const elementSpelling = snake === null ? null : 'snake';
-  const AP = audioCount(u, spell('promptTokensDetails'), elementSpelling);
-  const AC = audioCount(u, spell('cacheTokensDetails'), elementSpelling);
-  const AO = audioCount(u, spell('candidatesTokensDetails'), elementSpelling);
-  const AT = audioCount(u, spell('toolUsePromptTokensDetails'), elementSpelling);
+  const AP = audioCount(u, spell('promptTokensDetails'));
+  const AC = audioCount(u, spell('cacheTokensDetails'));
+  const AO = audioCount(u, spell('candidatesTokensDetails'));
+  const AT = audioCount(u, spell('toolUsePromptTokensDetails'));
   atMost(CC, P, 'cachedContentTokenCount (inside promptTokenCount)');
   atMost(AC, CC, 'the cached AUDIO tokens (inside cachedContentTokenCount)');
   atMost(AC, AP, 'the cached AUDIO tokens (inside the prompt AUDIO tokens)');
@@ -621,10 +621,6 @@ function ended(reason) {
   return reason !== undefined && reason !== null && reason !== 'null';
 }
 
-function stringOrNull(value) {
-  return typeof value === 'string' ? value : null;
-}
-
 /** UNIT-101: OpenAI and the OpenAI-compatible vendors, Chat Completions and Responses events. */
 function finalOpenAiResponse(chunks) {
   let final = null;
@@ -634,7 +630,7 @@ function finalOpenAiResponse(chunks) {
   for (const chunk of chunks) {
     if (typeof chunk.type === 'string' && chunk.type.startsWith('response.')) {
       const response = isObject(chunk.response) ? chunk.response : null;
-      if (response !== null && typeof response.model === 'string') model = response.model;
+      if (response !== null && RESPONSE_END.includes(chunk.type) && (response.model ?? null) !== null) model = response.model;
       // A terminal event without a usage reported none: the stream stays incomplete.
       if (RESPONSE_END.includes(chunk.type) && response !== null && (response.usage ?? null) !== null) {
         if (final !== null) fail('invalid_usage', 'the stream has a second final usage (UNIT-100)');
@@ -642,7 +638,7 @@ function finalOpenAiResponse(chunks) {
       }
       continue;
     }
-    if (typeof chunk.model === 'string') model = chunk.model;
+    if ((chunk.model ?? null) !== null) model = chunk.model;
     if (chunk.usage === undefined || chunk.usage === null) continue;
     const choices = chunk.choices ?? null;
     if (choices !== null && !Array.isArray(choices)) fail('invalid_usage', 'a chunk\'s choices must be an array');
@@ -656,7 +652,7 @@ function finalOpenAiResponse(chunks) {
   }
   const chosen = final ?? (candidate !== null && candidate.ended ? candidate.chunk : null);
   if (chosen === null) incomplete('the stream ended before its usage was reported');
-  return { response: chosen, model: stringOrNull(chosen.model) ?? model };
+  return { response: chosen, model };
 }
 
 /** UNIT-102: Anthropic, message_start's usage updated by every message_delta. */
@@ -680,23 +676,26 @@ function finalAnthropicResponse(chunks) {
     }
   }
   if (start === null || !delta) incomplete('the stream ended before a message_delta reported its usage');
-  return { response: { usage, model: start.model ?? null }, model: stringOrNull(start.model) };
+  return { response: { usage }, model: start.model ?? null };
 }
 
 /** UNIT-103: Gemini, the last chunk with usage metadata, complete with a finish or a block. */
 function finalGeminiResponse(chunks) {
   let last = null;
+  let model = null;
   for (const chunk of chunks) {
     const metadata = chunk.usageMetadata ?? chunk.usage_metadata ?? null;
     if (metadata !== null) last = chunk;
+    const version = chunk.modelVersion ?? chunk.model_version ?? null;
+    if (version !== null) model = version;
   }
   if (last === null) incomplete('the stream ended before its usage metadata was reported');
   const candidates = last.candidates ?? [];
-  const finished = Array.isArray(candidates) && candidates.some((c) => isObject(c) && (c.finishReason ?? c.finish_reason ?? null) !== null);
+  const finished = Array.isArray(candidates) && candidates.some((c) => isObject(c) && ended(c.finishReason ?? c.finish_reason));
   const feedback = last.promptFeedback ?? last.prompt_feedback ?? null;
-  const blocked = isObject(feedback) && (feedback.blockReason ?? feedback.block_reason ?? null) !== null;
+  const blocked = isObject(feedback) && ended(feedback.blockReason ?? feedback.block_reason);
   if (!finished && !blocked) incomplete('the last usage metadata of the stream is partial: its chunk has no finishReason nor blockReason');
-  return { response: last, model: stringOrNull(last.modelVersion ?? last.model_version) };
+  return { response: last, model };
 }
 
 /** UNIT-104: DashScope native, the last chunk with usage, complete with a finish reason. */

@@ -88,7 +88,9 @@ test('Gemini: snake_case responses, tool-use audio, no mixed spelling in details
     },
   });
   assert.deepEqual(usage, { model: 'g', meters: { input: 120, 'google.audio_in_tokens': 10 }, service_tier: 'google.offpeak' });
-  const snake = { model_version: 'g', usage_metadata: { prompt_token_count: 4, prompt_tokens_details: [{ modality: 'TEXT', tokenCount: 4 }] } };
+  const snake = { model_version: 'g', usage_metadata: { prompt_token_count: 4, prompt_tokens_details: [{ modality: 'AUDIO', tokenCount: 3 }] } };
+  assert.deepEqual(adapt('gemini', snake), { model: 'g', meters: { input: 1, 'google.audio_in_tokens': 3 } });
+  snake.usage_metadata.prompt_tokens_details[0].token_count = 3;
   assert.equal(code(() => adapt('gemini', snake)), 'invalid_usage');
   assert.equal(code(() => adapt('gemini', { usageMetadata: null, modelVersion: 'g' })), 'invalid_usage');
 });
@@ -123,4 +125,9 @@ test('streams: one final usage, never a partial one (UNIT-100..UNIT-104)', () =>
   assert.deepEqual(adaptStream('dashscope', [ds], { model: 'q' }), { model: 'q', meters: { input: 3, output: 2 } });
   assert.equal(code(() => adaptStream('dashscope', [{ ...ds, output: { finish_reason: 'null' } }], { model: 'q' })), 'incomplete_stream');
   assert.equal(code(() => adaptStream('openai', [null], { model: 'm' })), 'invalid_usage');
+  // The model: the last one a chunk names; a bad one is a bad model (UNIT-012).
+  assert.equal(adaptStream('openai', [{ model: 'a', choices: [] }, { ...chunk, model: null }]).model, 'a');
+  assert.equal(code(() => adaptStream('openai', [{ ...chunk, model: 7 }])), 'invalid_usage');
+  const geminiEnd = { candidates: [{ finishReason: 'null' }], usageMetadata: { promptTokenCount: 1 }, modelVersion: 'g' };
+  assert.equal(code(() => adaptStream('gemini', [geminiEnd])), 'incomplete_stream');
 });
