@@ -1,7 +1,8 @@
 """The Node.js conformance adapter (examples/node-adapter) passes its own tests.
 
-Those tests run every adapters, pricing, conversion, documents, jws and receipts vector through
-the adapter's code, and the protocol operations through the command itself. They need Node.js 20
+Those tests run every adapters (reports, whole responses and streams), pricing, conversion,
+documents, jws and receipts vector through the adapter's code, and the protocol operations
+through the command itself. They need Node.js 20
 or later; without ``node`` on PATH this test is skipped with the reason.
 """
 
@@ -26,8 +27,9 @@ def _node_major(node: str) -> int:
 
 @pytest.mark.skipif(NODE is None, reason="node is not on PATH (the Node adapter needs Node.js 20)")
 def test_node_adapter_tests_pass() -> None:
-    """UNIT-040, FX-020, CONV-070, CONV-073, REC-034, REC-040, REC-049, REC-060, REC-062, REC-070,
-    REC-071 in a second implementation."""
+    """UNIT-019, UNIT-040, UNIT-051, UNIT-080, UNIT-100, FX-020, CONV-001, CONV-016, CONV-070,
+    CONV-073, REC-034, REC-040, REC-049, REC-060, REC-062, REC-070, REC-071 in a second
+    implementation."""
     assert NODE is not None
     if _node_major(NODE) < 20:
         pytest.skip("the Node adapter needs Node.js 20 or later")

@@ -2,7 +2,7 @@
 
 import { decimalProblem, divRoundHalfEven, fractionDigits, fromScaled, toScaled } from './decimal.mjs';
 import { fail } from './errors.mjs';
-import { isInt, isObject } from './json.mjs';
+import { isInt, isObject, rejectNoncharacters } from './json.mjs';
 import { checkVersion, integerIat, trustStoreLookup, verifyJws } from './jws.mjs';
 import { DOCUMENT_ID, Findings, VERSION } from './schema.mjs';
 import { jsonDigest } from './units.mjs';
@@ -13,6 +13,7 @@ const UTU = { text: '1', precision: 6 };
 
 /** Exchange-rate claims through the version, schema and semantic steps (FX-010). */
 export function ratesFromClaims(claims) {
+  rejectNoncharacters(claims, 'the exchange-rate set');
   if (isObject(claims)) checkVersion(claims, 'the exchange-rate set');
   const f = new Findings('exchange-rate set');
   if (!isObject(claims)) {

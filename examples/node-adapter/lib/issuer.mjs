@@ -4,7 +4,7 @@
 
 import { b64urlEncode } from './b64.mjs';
 import { fail } from './errors.mjs';
-import { canonicalize, depthOf, hasRawNumber, isInt, isObject, MAX_SAFE } from './json.mjs';
+import { canonicalize, depthOf, hasNoncharacter, hasRawNumber, isInt, isObject, MAX_SAFE } from './json.mjs';
 import { BATCH_TYP, contentDigest, leafHash, RECEIPT_SIZE_LIMIT, RECEIPT_TYP, treeRoot } from './receipts.mjs';
 import { DIGEST, Findings, TOKEN_ID } from './schema.mjs';
 import { price, usageFindings } from './units.mjs';
@@ -60,7 +60,7 @@ export function receiptClaims({ iss, aud, sub, jti, iat, entitlement, usage, car
   if (head !== null) claims.prev = head.digest;
   if (entitlement !== null && entitlement !== undefined) claims.entitlement = entitlement;
   // Members of the usage this spec does not define are kept (CONV-005), but must be I-JSON.
-  if (hasRawNumber(usage) || depthOf(claims) > 32) fail('malformed', 'the usage cannot be carried in I-JSON claims');
+  if (hasRawNumber(usage) || hasNoncharacter(claims) || depthOf(claims) > 32) fail('malformed', 'the usage cannot be carried in I-JSON claims');
   return claims;
 }
 

@@ -5,10 +5,11 @@
 // surrogates, no noncharacters (RFC 7493 section 2.1), at most 32 levels of nesting. Parsed
 // objects have no prototype, so a member named "__proto__" is an ordinary member.
 //
-// The conformance suite's own case files are parsed in a "loose numbers" mode: a number that a
+// The conformance suite's own case files are parsed in a "loose" mode: a number that a
 // document could not hold (a fraction, an exponent, an integer beyond 2^53 - 1) becomes a
 // RawNumber, so the operation can reject it with the code its chapter names (a count of 2^53 in a
-// usage object is `invalid_usage`, UNIT-004) instead of the case file failing as a whole.
+// usage object is `invalid_usage`, UNIT-004) instead of the case file failing as a whole, and a
+// string may hold a noncharacter, which the operation rejects as `malformed` (CONV-016).
 
 import { fail } from './errors.mjs';
 
@@ -242,9 +243,8 @@ class Parser {
       }
       start = this.i;
     }
-    for (const ch of out) {
-      if (isNoncharacter(ch.codePointAt(0))) this.error('noncharacter in a string');
-    }
+    // A case file may carry a document with a noncharacter: the operation rejects it (CONV-016).
+    if (!this.loose && hasNoncharacter(out)) this.error('noncharacter in a string');
     return out;
   }
 
@@ -277,6 +277,25 @@ export function hasRawNumber(value) {
   if (Array.isArray(value)) return value.some(hasRawNumber);
   if (isObject(value)) return Object.keys(value).some((k) => hasRawNumber(value[k]));
   return false;
+}
+
+/** True if a string (a member name or a value) anywhere in the value holds a noncharacter. */
+export function hasNoncharacter(value) {
+  if (typeof value === 'string') {
+    for (const ch of value) if (isNoncharacter(ch.codePointAt(0))) return true;
+    return false;
+  }
+  if (Array.isArray(value)) return value.some(hasNoncharacter);
+  if (isObject(value)) return Object.keys(value).some((k) => hasNoncharacter(k) || hasNoncharacter(value[k]));
+  return false;
+}
+
+/**
+ * CONV-016 for a value given already parsed (a case's document, usage or batched receipt): no
+ * strict I-JSON text can hold a noncharacter, so such a value is `malformed`.
+ */
+export function rejectNoncharacters(value, what) {
+  if (hasNoncharacter(value)) fail('malformed', `${what} holds a Unicode noncharacter, which no I-JSON text can hold (CONV-016)`);
 }
 
 /** A JSON object: not null, not an array, not a RawNumber. */

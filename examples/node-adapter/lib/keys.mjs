@@ -16,6 +16,7 @@ import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, veri
 import { b64urlDecode } from './b64.mjs';
 import { fail } from './errors.mjs';
 import { canonicalize, codePoints, isInt, isObject } from './json.mjs';
+import { ENTITY_ID } from './schema.mjs';
 
 // --- Ed25519 (RFC 8032) ---------------------------------------------------------------------
 
@@ -279,7 +280,6 @@ export function keyValidAt(key, t) {
 
 // --- Trust store ----------------------------------------------------------------------------
 
-const ENTITY_ID = /^https:\/\/[^\s?#]+$/;
 const VERSION = /^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$/;
 
 /**

@@ -10,7 +10,8 @@ import { integerIat, trustStoreLookup, verifyJws } from './jws.mjs';
 import { issueBatch, issueReceipt } from './issuer.mjs';
 import { loadPrivateJwk, TrustStore } from './keys.mjs';
 import { ReceiptTracker, ReceiptVerifier, streamResult, trackResult, verifyFileBytes } from './receipts.mjs';
-import { adapt, price, rateCardFromClaims, rateCardFromJws, RATE_CARD_TYP, VENDORS } from './units.mjs';
+import { adapt, adaptStream, VENDORS } from './adapters.mjs';
+import { isServiceTierName, price, rateCardFromClaims, rateCardFromJws, RATE_CARD_TYP } from './units.mjs';
 
 /** A problem with the case itself (not with the document under test): exit status 2. */
 function badInput(message) {
@@ -73,8 +74,20 @@ export const OPERATIONS = {
     const vendor = member(input, 'vendor');
     if (!VENDORS.includes(vendor)) badInput(`vendor must be one of ${VENDORS.join(', ')}`);
     const model = input.model ?? null;
-    // `strict` is accepted for the protocol; the adapters of UNIT-013..UNIT-018 have one behaviour.
-    return adapt(vendor, member(input, 'report'), model);
+    const strict = input.strict ?? true;
+    if (typeof strict !== 'boolean') badInput('strict must be true, false or absent');
+    const serviceTier = input.service_tier ?? null;
+    if (serviceTier !== null && !isServiceTierName(serviceTier)) {
+      badInput('service_tier must be null, a registered tier (standard, priority, batch, flex) or an extension name such as acme.night (UNIT-070)');
+    }
+    const hasReport = Object.hasOwn(input, 'report');
+    const hasStream = Object.hasOwn(input, 'stream');
+    if (hasReport === hasStream) badInput('the input must have exactly one of report (one report or response) and stream (its chunks)');
+    const options = { model, strict, serviceTier };
+    if (hasReport) return adapt(vendor, input.report, options);
+    if (vendor === 'otel') badInput('the otel adapter reads the attributes of one span; it has no stream form');
+    if (!Array.isArray(input.stream)) badInput('stream must be an array of chunks');
+    return adaptStream(vendor, input.stream, options);
   },
 
   'verify-document'(input) {

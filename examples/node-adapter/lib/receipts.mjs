@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { b64urlDecode } from './b64.mjs';
 import { toScaled } from './decimal.mjs';
 import { fail, TokenfedError } from './errors.mjs';
-import { codePoints, decodeUtf8, depthOf, hasRawNumber, isInt, isObject, parseStrict, parseStrictText } from './json.mjs';
+import { codePoints, decodeUtf8, depthOf, hasNoncharacter, hasRawNumber, isInt, isObject, parseStrict, parseStrictText } from './json.mjs';
 import { checkVersion, integerIat, trustStoreLookup, verifyJws } from './jws.mjs';
 import { DIGEST, Findings, TOKEN_ID, VERSION } from './schema.mjs';
 import { price, usageFindings } from './units.mjs';
@@ -234,7 +234,7 @@ export class ReceiptVerifier {
   verifyBatched(receipt) {
     // 1. Parse.
     if (!isObject(receipt)) fail('malformed', 'a batched receipt must be a JSON object');
-    if (hasRawNumber(receipt) || depthOf(receipt) > 32) fail('malformed', 'a batched receipt must be strict I-JSON');
+    if (hasRawNumber(receipt) || hasNoncharacter(receipt) || depthOf(receipt) > 32) fail('malformed', 'a batched receipt must be strict I-JSON');
     const { ver, claims, leaf_index: leafIndex, audit_path: auditPath, batch } = receipt;
     if (typeof ver !== 'string' || !VERSION.test(ver)) fail('malformed', 'ver must be a "MAJOR.MINOR" string');
     if (typeof claims !== 'string') fail('malformed', 'claims must be a base64url string');

@@ -6,7 +6,10 @@ import { decimalProblem } from './decimal.mjs';
 import { fail } from './errors.mjs';
 import { codePoints, isInt } from './json.mjs';
 
-export const ENTITY_ID = /^https:\/\/[^\s?#]+$/;
+// CONV-001: the entity-id grammar as the spec's regular expression (lower-case LDH host, port
+// 1..65535 without a leading zero, RFC 3986 path with upper-case percent-encodings).
+export const ENTITY_ID =
+  /^https:\/\/[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(?:\/(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-F]{2})*)*$/;
 export const DOCUMENT_ID = /^[!-~]{1,256}$/;
 export const TOKEN_ID = /^[A-Za-z0-9._~-]{1,128}$/;
 export const VERSION = /^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$/;
@@ -44,7 +47,7 @@ export class Findings {
 
   entityId(value, where) {
     if (typeof value !== 'string' || !ENTITY_ID.test(value) || codePoints(value) > 2048) {
-      this.schema(`${where} must be an https URL without query or fragment`);
+      this.schema(`${where} must be an entity identifier: https://, a lower-case host, an optional port and a path, nothing else (CONV-001)`);
     }
   }
 

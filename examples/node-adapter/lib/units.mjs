@@ -1,11 +1,11 @@
-// Units chapter: meters, usage objects, vendor adapters, rate cards and pricing
-// (spec/units.md, UNIT-001..UNIT-062).
+// Units chapter: meters, usage objects, service tiers, rate cards and pricing
+// (spec/units.md, UNIT-001..UNIT-071; the vendor adapters are in adapters.mjs).
 
 import { createHash } from 'node:crypto';
 
 import { divRoundHalfEven, fromScaled, toScaled } from './decimal.mjs';
 import { fail } from './errors.mjs';
-import { canonicalize, codePoints, isInt, isObject } from './json.mjs';
+import { canonicalize, codePoints, isInt, isObject, rejectNoncharacters } from './json.mjs';
 import { checkVersion, integerIat, trustStoreLookup, verifyJws } from './jws.mjs';
 import { DOCUMENT_ID, Findings, VERSION } from './schema.mjs';
 
@@ -21,6 +21,26 @@ const EXTENSION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 export function isMeterName(name) {
   return REGISTRY_RANK.has(name) || (EXTENSION.test(name) && name.length <= 64);
 }
+
+// --- Service tiers (UNIT-070) -----------------------------------------------------------------
+
+export const REGISTERED_TIERS = ['standard', 'priority', 'batch', 'flex'];
+
+/** A registered tier, or an extension tier named like an extension meter (UNIT-070). */
+export function isServiceTierName(name) {
+  return typeof name === 'string' && (REGISTERED_TIERS.includes(name) || (EXTENSION.test(name) && name.length <= 64));
+}
+
+/**
+ * UNIT-044: the extension meters of UNIT-009 that count prompt tokens, which count toward
+ * total_input with `input`, `cache_read` and `cache_write`.
+ */
+export const PROMPT_METERS = [
+  'input', 'cache_read', 'cache_write',
+  'openai.audio_in_tokens', 'openai.cache_write_12h', 'anthropic.cache_write_1h',
+  'google.audio_in_tokens', 'google.audio_cache_read_tokens', 'qwen.audio_in_tokens',
+  'qwen.explicit_cache_read_tokens', 'volcengine.audio_in_tokens', 'volcengine.audio_cache_read_tokens',
+];
 
 function compareCodePoints(a, b) {
   const x = Array.from(a, (c) => c.codePointAt(0));
@@ -49,6 +69,9 @@ export function usageFindings(usage, findings, where = 'the usage') {
   if (typeof usage.model !== 'string' || codePoints(usage.model) < 1 || codePoints(usage.model) > 256) {
     findings.schema(`${where}.model must be a string of 1 to 256 characters`);
   }
+  if (Object.hasOwn(usage, 'service_tier') && !isServiceTierName(usage.service_tier)) {
+    findings.schema(`${where}.service_tier must be standard, priority, batch, flex or an extension tier name such as acme.night (UNIT-070)`);
+  }
   if (!isObject(usage.meters)) {
     findings.schema(`${where}.meters must be a JSON object`);
     return;
@@ -64,115 +87,10 @@ export function usageFindings(usage, findings, where = 'the usage') {
 }
 
 export function checkUsage(usage) {
+  rejectNoncharacters(usage, 'the usage');
   const findings = new Findings('usage');
   usageFindings(usage, findings);
   findings.raise();
-}
-
-// --- Adapters (UNIT-010..UNIT-018) ------------------------------------------------------------
-
-function count(source, name) {
-  const value = source[name];
-  if (value === undefined || value === null) return 0;
-  if (!isInt(value)) fail('invalid_usage', `${name} must be an integer from 0 to 2^53 - 1`);
-  return value;
-}
-
-function details(source, name) {
-  const value = source[name];
-  if (value === undefined || value === null) return Object.create(null);
-  if (!isObject(value)) fail('invalid_usage', `${name} must be a JSON object`);
-  return value;
-}
-
-function within(parts, total, what) {
-  if (parts > total) fail('invalid_usage', `${what} add up to more than their total`);
-}
-
-function checkModel(model) {
-  if (typeof model !== 'string' || codePoints(model) < 1 || codePoints(model) > 256) {
-    fail('invalid_usage', 'the model id must be a string of 1 to 256 characters');
-  }
-  return model;
-}
-
-function usageOf(model, meters) {
-  const out = {};
-  for (const name of orderMeters(Object.keys(meters))) {
-    if (meters[name] !== 0) out[name] = meters[name];
-  }
-  return { model, meters: out };
-}
-
-const CHAT = ['prompt_tokens', 'completion_tokens', 'prompt_tokens_details', 'completion_tokens_details'];
-const RESPONSES = ['input_tokens', 'output_tokens', 'input_tokens_details', 'output_tokens_details'];
-
-function present(report, names) {
-  return names.some((n) => report[n] !== undefined && report[n] !== null);
-}
-
-function openai(report, model) {
-  if (present(report, CHAT) && present(report, RESPONSES)) {
-    fail('invalid_usage', 'the report mixes the Chat Completions and the Responses forms (UNIT-015)');
-  }
-  const [p, c, pd, cd] = present(report, RESPONSES) ? RESPONSES : CHAT;
-  const P = count(report, p);
-  const C = count(report, c);
-  const inDetails = details(report, pd);
-  const outDetails = details(report, cd);
-  const CR = count(inDetails, 'cached_tokens');
-  const AI = count(inDetails, 'audio_tokens');
-  const R = count(outDetails, 'reasoning_tokens');
-  const AO = count(outDetails, 'audio_tokens');
-  model = checkModel(model);
-  within(CR + AI, P, `${pd}.cached_tokens and audio_tokens`);
-  within(R + AO, C, `${cd}.reasoning_tokens and audio_tokens`);
-  return usageOf(model, {
-    input: P - CR - AI,
-    cache_read: CR,
-    output: C - R - AO,
-    reasoning: R,
-    'openai.audio_in_tokens': AI,
-    'openai.audio_out_tokens': AO,
-  });
-}
-
-function anthropic(report, model) {
-  const meters = {
-    input: count(report, 'input_tokens'),
-    cache_read: count(report, 'cache_read_input_tokens'),
-    cache_write: count(report, 'cache_creation_input_tokens'),
-    output: count(report, 'output_tokens'),
-    web_search: count(details(report, 'server_tool_use'), 'web_search_requests'),
-  };
-  return usageOf(checkModel(model), meters);
-}
-
-function otel(attributes) {
-  const IN = count(attributes, 'gen_ai.usage.input_tokens');
-  const CR = count(attributes, 'gen_ai.usage.cache_read.input_tokens');
-  const CW = count(attributes, 'gen_ai.usage.cache_creation.input_tokens');
-  const OUT = count(attributes, 'gen_ai.usage.output_tokens');
-  const R = count(attributes, 'gen_ai.usage.reasoning.output_tokens');
-  let model = attributes['gen_ai.response.model'];
-  if (typeof model !== 'string' || model === '') model = attributes['gen_ai.request.model'];
-  if (typeof model !== 'string' || model === '') {
-    fail('invalid_usage', 'neither gen_ai.response.model nor gen_ai.request.model is a non-empty string');
-  }
-  within(CR + CW, IN, 'the cache_read and cache_creation input tokens');
-  within(R, OUT, 'the reasoning output tokens');
-  return usageOf(model, { input: IN - CR - CW, cache_read: CR, cache_write: CW, output: OUT - R, reasoning: R });
-}
-
-export const VENDORS = ['openai', 'anthropic', 'otel'];
-
-/** Turn a vendor usage report into a usage object. */
-export function adapt(vendor, report, model) {
-  if (!VENDORS.includes(vendor)) throw new TypeError(`unknown vendor ${JSON.stringify(vendor)}; expected one of ${VENDORS.join(', ')}`);
-  if (!isObject(report)) fail('invalid_usage', 'a usage report must be a JSON object');
-  if (vendor === 'openai') return openai(report, model);
-  if (vendor === 'anthropic') return anthropic(report, model);
-  return otel(report);
 }
 
 // --- Rate cards (UNIT-020..UNIT-032) -----------------------------------------------------------
@@ -198,6 +116,64 @@ function weightsMap(weights) {
   return out;
 }
 
+/**
+ * The findings of one rates object: `weights`, `tiers`, `minimum` (UNIT-024..UNIT-026) and, for
+ * a model's base rates only, `service_tiers` (UNIT-071).
+ */
+function ratesFindings(rates, f, where, baseRates) {
+  if (!isObject(rates)) {
+    f.schema(`${where} must be an object`);
+    return;
+  }
+  if (!Object.hasOwn(rates, 'weights')) f.schema(`${where} needs weights`);
+  else weightsFindings(rates.weights, f, `${where}.weights`);
+  if (Object.hasOwn(rates, 'tiers')) {
+    if (!Array.isArray(rates.tiers)) f.schema(`${where}.tiers must be an array`);
+    else {
+      rates.tiers.forEach((tier, i) => {
+        if (!isObject(tier)) {
+          f.schema(`${where}.tiers[${i}] must be an object`);
+          return;
+        }
+        if (!isInt(tier.above_input)) f.schema(`${where}.tiers[${i}].above_input must be an integer 0..2^53 - 1`);
+        if (!Object.hasOwn(tier, 'weights')) f.schema(`${where}.tiers[${i}] needs weights`);
+        else weightsFindings(tier.weights, f, `${where}.tiers[${i}].weights`);
+      });
+    }
+  }
+  if (Object.hasOwn(rates, 'minimum')) f.decimal(rates.minimum, AMOUNT_SCALE, 'nonnegative', `${where}.minimum`);
+  if (Object.hasOwn(rates, 'service_tiers')) {
+    if (!baseRates) f.schema(`${where} is the rates of a service tier, which must not have service_tiers (UNIT-071)`);
+    else if (!isObject(rates.service_tiers)) f.schema(`${where}.service_tiers must be an object of tier names to rates`);
+    else {
+      for (const tier of Object.keys(rates.service_tiers)) {
+        if (!isServiceTierName(tier)) f.schema(`${where}.service_tiers names ${JSON.stringify(tier)}, which is not a service tier name (UNIT-070)`);
+        ratesFindings(rates.service_tiers[tier], f, `${where}.service_tiers.${tier}`, false);
+      }
+    }
+  }
+}
+
+/** Rates that passed ratesFindings, with the semantic check of UNIT-025. */
+function parseRates(rates, where) {
+  const tiers = rates.tiers ?? [];
+  for (let i = 1; i < tiers.length; i += 1) {
+    if (!(tiers[i].above_input > tiers[i - 1].above_input)) {
+      fail('schema_violation', `rate card: the tiers of ${where} must have strictly increasing above_input`);
+    }
+  }
+  const serviceTiers = new Map();
+  for (const name of Object.keys(rates.service_tiers ?? {})) {
+    serviceTiers.set(name, parseRates(rates.service_tiers[name], `${where} (service tier ${name})`));
+  }
+  return {
+    weights: weightsMap(rates.weights),
+    tiers: tiers.map((t) => ({ aboveInput: t.above_input, weights: weightsMap(t.weights) })),
+    minimum: toScaled(rates.minimum ?? '0', AMOUNT_SCALE),
+    serviceTiers,
+  };
+}
+
 /** The digest of a JSON value: SHA-256 of its JCS bytes (CONV-030, CONV-031, UNIT-029). */
 export function jsonDigest(value) {
   return `sha256:${createHash('sha256').update(canonicalize(value), 'utf8').digest('hex')}`;
@@ -205,9 +181,11 @@ export function jsonDigest(value) {
 
 /**
  * Rate-card claims through UNIT-030 steps 4 to 6 (version, schema, semantics). Returns a
- * RateCard: {claims, id, digest, nbf, exp, models: Map(model -> {weights, tiers, minimum})}.
+ * RateCard: {claims, id, digest, nbf, exp, models: Map(model -> {weights, tiers, minimum,
+ * serviceTiers: Map(tier -> the same without serviceTiers)})}.
  */
 export function rateCardFromClaims(claims) {
+  rejectNoncharacters(claims, 'the rate card');
   if (isObject(claims)) checkVersion(claims, 'the rate card');
   const f = new Findings('rate card');
   if (!isObject(claims)) {
@@ -228,48 +206,14 @@ export function rateCardFromClaims(claims) {
     for (const id of Object.keys(models)) {
       const where = `models.${id}`;
       if (codePoints(id) < 1 || codePoints(id) > 256) f.schema(`model id ${JSON.stringify(id)} must have 1 to 256 characters`);
-      const rates = models[id];
-      if (!isObject(rates)) {
-        f.schema(`${where} must be an object`);
-        continue;
-      }
-      if (!Object.hasOwn(rates, 'weights')) f.schema(`${where} needs weights`);
-      else weightsFindings(rates.weights, f, `${where}.weights`);
-      if (Object.hasOwn(rates, 'tiers')) {
-        if (!Array.isArray(rates.tiers)) f.schema(`${where}.tiers must be an array`);
-        else {
-          rates.tiers.forEach((tier, i) => {
-            if (!isObject(tier)) {
-              f.schema(`${where}.tiers[${i}] must be an object`);
-              return;
-            }
-            if (!isInt(tier.above_input)) f.schema(`${where}.tiers[${i}].above_input must be an integer 0..2^53 - 1`);
-            if (!Object.hasOwn(tier, 'weights')) f.schema(`${where}.tiers[${i}] needs weights`);
-            else weightsFindings(tier.weights, f, `${where}.tiers[${i}].weights`);
-          });
-        }
-      }
-      if (Object.hasOwn(rates, 'minimum')) f.decimal(rates.minimum, AMOUNT_SCALE, 'nonnegative', `${where}.minimum`);
+      ratesFindings(models[id], f, where, true);
     }
   }
   f.raise();
 
   // Semantic checks JSON Schema cannot express (UNIT-025, UNIT-027).
   const parsed = new Map();
-  for (const id of Object.keys(models)) {
-    const rates = models[id];
-    const tiers = rates.tiers ?? [];
-    for (let i = 1; i < tiers.length; i += 1) {
-      if (!(tiers[i].above_input > tiers[i - 1].above_input)) {
-        fail('schema_violation', `rate card: the tiers of ${id} must have strictly increasing above_input`);
-      }
-    }
-    parsed.set(id, {
-      weights: weightsMap(rates.weights),
-      tiers: tiers.map((t) => ({ aboveInput: t.above_input, weights: weightsMap(t.weights) })),
-      minimum: toScaled(rates.minimum ?? '0', AMOUNT_SCALE),
-    });
-  }
+  for (const id of Object.keys(models)) parsed.set(id, parseRates(models[id], id));
   if (!(claims.nbf < claims.exp)) fail('schema_violation', 'rate card: nbf must be less than exp');
   return { claims, id: claims.rate_card_id, digest: jsonDigest(claims), nbf: claims.nbf, exp: claims.exp, models: parsed };
 }
@@ -281,7 +225,7 @@ export function rateCardFromJws(token, trust) {
   return rateCardFromClaims(claims);
 }
 
-// --- Pricing (UNIT-040..UNIT-062) -------------------------------------------------------------
+// --- Pricing (UNIT-040..UNIT-063) -------------------------------------------------------------
 
 /** Price a usage under a processed rate card; `at` (a time or null) checks validity (UNIT-042). */
 export function price(card, usage, at) {
@@ -289,11 +233,18 @@ export function price(card, usage, at) {
   if (at !== null && at !== undefined && !(card.nbf <= at && at < card.exp)) {
     fail('rate_card_not_valid', `rate card ${card.id} is valid from ${card.nbf} until before ${card.exp}, not at ${at}`);
   }
-  const model = card.models.get(usage.model);
-  if (model === undefined) fail('unknown_model', `rate card ${card.id} does not price model ${JSON.stringify(usage.model)}`);
+  const base = card.models.get(usage.model);
+  if (base === undefined) fail('unknown_model', `rate card ${card.id} does not price model ${JSON.stringify(usage.model)}`);
+  // UNIT-051: a priced service tier's rates replace the base rates whole.
+  const serviceTier = Object.hasOwn(usage, 'service_tier') ? usage.service_tier : null;
+  let model = base;
+  if (serviceTier !== null && base.serviceTiers.has(serviceTier)) model = base.serviceTiers.get(serviceTier);
+  else if (serviceTier !== null && serviceTier !== 'standard') {
+    fail('unpriced_service_tier', `rate card ${card.id} has no rates for the service tier ${serviceTier} of model ${usage.model} (UNIT-051)`);
+  }
   const meters = Object.keys(usage.meters).filter((name) => usage.meters[name] !== 0);
   const counts = new Map(meters.map((name) => [name, BigInt(usage.meters[name])]));
-  const totalInput = ['input', 'cache_read', 'cache_write'].reduce((sum, name) => sum + (counts.get(name) ?? 0n), 0n);
+  const totalInput = PROMPT_METERS.reduce((sum, name) => sum + (counts.get(name) ?? 0n), 0n);
   let tier = null;
   for (const candidate of model.tiers) {
     if (BigInt(candidate.aboveInput) < totalInput) tier = candidate;
@@ -311,7 +262,7 @@ export function price(card, usage, at) {
   }
   const rounded = divRoundHalfEven(sum, 10n ** BigInt(WEIGHT_SCALE - AMOUNT_SCALE));
   const minimumApplied = rounded < model.minimum;
-  return {
+  const result = {
     amount: fromScaled(minimumApplied ? model.minimum : rounded, AMOUNT_SCALE),
     unit: 'UTU',
     rate_card: { id: card.id, digest: card.digest },
@@ -319,5 +270,7 @@ export function price(card, usage, at) {
     tier: tier === null ? null : tier.aboveInput,
     minimum_applied: minimumApplied,
   };
+  if (serviceTier !== null) result.service_tier = serviceTier; // UNIT-063
+  return result;
 }
 

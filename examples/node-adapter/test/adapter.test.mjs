@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { b64urlDecode } from '../lib/b64.mjs';
+import { TokenfedError } from '../lib/errors.mjs';
 import { canonicalize, isObject } from '../lib/json.mjs';
+import { TrustStore } from '../lib/keys.mjs';
 import { loadVectors, runAdapter, runBatch, same, signJws, signPayload, tempDir, TEST_KEYS, toJsonText, trustStoreFor } from '../test-support/helpers.mjs';
 
 const RATE_CARD = 'tokenfed-rate-card+jwt';
@@ -153,12 +155,21 @@ test('convert: every conversion vector, with its exchange-rate set signed', () =
   for (const v of vectors) assert.ok(same(asExpected(results.get(v.id)), v.expected), `${v.id}: ${JSON.stringify(results.get(v.id))}`);
 });
 
+/** An adapters vector's input as the protocol's adapt input: report or stream, mode, tier. */
+function adaptInput(input) {
+  const out = { vendor: input.format, model: input.model ?? null, strict: input.strict ?? true };
+  if (Object.hasOwn(input, 'stream')) out.stream = input.stream;
+  else out.report = input.usage;
+  if (Object.hasOwn(input, 'service_tier')) out.service_tier = input.service_tier;
+  return out;
+}
+
 test('adapt: every adapters vector', () => {
   const { vectors } = loadVectors('adapters');
   const cases = vectors.map((v) => ({
     id: v.id,
     op: 'adapt',
-    input: { vendor: v.input.format, report: v.input.usage, model: v.input.model ?? null, strict: true },
+    input: adaptInput(v.input),
   }));
   const results = runBatch(cases);
   for (const v of vectors) assert.ok(same(asExpected(results.get(v.id)), v.expected), `${v.id}: ${JSON.stringify(results.get(v.id))}`);
@@ -207,6 +218,17 @@ function verifierInput(v) {
   return { trust: receipts.fixtures.trust[v.input.trust], rate_cards: cards, now: v.input.now };
 }
 
+/** A vector whose trust store itself is refused (REC-034): the whole case is rejected. */
+function refusedTrustStore(v) {
+  try {
+    new TrustStore(receipts.fixtures.trust[v.input.trust]);
+    return false;
+  } catch (error) {
+    if (error instanceof TokenfedError) return true;
+    throw error;
+  }
+}
+
 function streamExpectation(v) {
   if ('error' in v.expected) return { ok: false, error: v.expected.error };
   return { ok: true, duplicate: v.expected.duplicate === true };
@@ -243,9 +265,9 @@ test('verify-stream: every receipts vector after its prior receipts', () => {
   for (const v of receipts.vectors) {
     const r = results.get(v.id);
     const expected = streamExpectation(v);
-    if (expected.error === 'invalid_key') {
-      // A trust store with a bad key is refused as a whole (REC-034).
-      assert.equal(r.status === 'rejected' && r.error.error, 'invalid_key', v.id);
+    if (refusedTrustStore(v)) {
+      // A trust store with a bad key or shape is refused as a whole (REC-034).
+      assert.equal(r.status === 'rejected' && r.error.error, v.expected.error, v.id);
       continue;
     }
     assert.equal(r.status, 'accepted', `${v.id}: ${JSON.stringify(r)}`);
@@ -294,8 +316,8 @@ test('verify-file: every receipts vector as a file of its prior receipts and its
     for (const v of receipts.vectors) {
       const r = results.get(v.id);
       const expected = streamExpectation(v);
-      if (expected.error === 'invalid_key') {
-        assert.equal(r.status === 'rejected' && r.error.error, 'invalid_key', v.id);
+      if (refusedTrustStore(v)) {
+        assert.equal(r.status === 'rejected' && r.error.error, v.expected.error, v.id);
         continue;
       }
       assert.equal(r.status, 'accepted', `${v.id}: ${JSON.stringify(r)}`);

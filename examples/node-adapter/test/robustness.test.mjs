@@ -71,8 +71,14 @@ test('no input member of any type makes an operation fail unexpectedly', () => {
     const token = signJws(replaced(conversion.rates, path, r), 'provider-a', 'tokenfed-exchange-rates+jwt');
     check('convert', { rates: token, trust: fxTrust, amount: '1', from: 'CNY', to: 'USD', at: null });
   }
-  for (const v of loadVectors('adapters').vectors.slice(0, 3)) {
-    const input = { vendor: v.input.format, report: v.input.usage, model: v.input.model ?? null, strict: true };
+  const adapters = loadVectors('adapters').vectors;
+  const chosen = [...adapters.slice(0, 3), ...adapters.filter((v) => /^(stream-|openai-batch-caller-tier|anthropic-fast-us|gemini-audio|gemini-sdk-response|dashscope-cache-search|volcengine-audio)/.test(v.id))];
+  assert.ok(chosen.length >= 18, String(chosen.length));
+  for (const v of chosen) {
+    const input = { vendor: v.input.format, model: v.input.model ?? null, strict: v.input.strict ?? true };
+    if (Object.hasOwn(v.input, 'stream')) input.stream = v.input.stream;
+    else input.report = v.input.usage;
+    if (Object.hasOwn(v.input, 'service_tier')) input.service_tier = v.input.service_tier;
     for (const [path, r] of replacements(input)) check('adapt', replaced(input, path, r));
   }
   const issue = {
@@ -93,7 +99,7 @@ test('no input member of any type makes an operation fail unexpectedly', () => {
   assert.equal(head.seq, 1);
   const batch = { ...common, batch_id: 'b', heads: {}, requests: [{ aud: claims.aud, sub: claims.sub, jti: 'j', entitlement: null, usage: claims.usage }] };
   for (const [path, r] of replacements(batch)) check('issue-batch', replaced(batch, path, r));
-  for (const code of ['accepted', 'malformed', 'schema_violation', 'invalid_amount', 'invalid_key', 'invalid_usage', 'unknown_key']) {
+  for (const code of ['accepted', 'malformed', 'schema_violation', 'invalid_amount', 'invalid_key', 'invalid_usage', 'incomplete_stream', 'unknown_key']) {
     assert.ok(seen.has(code), code);
   }
 });

@@ -8,9 +8,11 @@ import { b64urlDecode } from '../lib/b64.mjs';
 import { TokenfedError } from '../lib/errors.mjs';
 import { convert, ratesFromClaims } from '../lib/exchange.mjs';
 import { verifyJws } from '../lib/jws.mjs';
+import { parseStrictText } from '../lib/json.mjs';
 import { loadPublicJwk, TrustStore } from '../lib/keys.mjs';
 import { ReceiptTracker, ReceiptVerifier, streamResult } from '../lib/receipts.mjs';
-import { adapt, checkUsage, price, rateCardFromClaims, rateCardFromJws } from '../lib/units.mjs';
+import { adapt, adaptStream } from '../lib/adapters.mjs';
+import { checkUsage, price, rateCardFromClaims, rateCardFromJws } from '../lib/units.mjs';
 import { loadVectors, publicJwk, same } from '../test-support/helpers.mjs';
 
 /** Run fn; the value, or {error: code} for a rejection. */
@@ -30,10 +32,11 @@ function check(vector, actual, expected = vector.expected) {
 test('adapters vectors', () => {
   const file = loadVectors('adapters');
   for (const v of file.vectors) {
-    const { format, usage, model } = v.input;
-    check(v, outcome(() => adapt(format, usage, model ?? null)));
+    const { format, usage, stream, model, strict, service_tier: serviceTier } = v.input;
+    const options = { model: model ?? null, strict: strict ?? true, serviceTier: serviceTier ?? null };
+    check(v, outcome(() => (stream === undefined ? adapt(format, usage, options) : adaptStream(format, stream, options))));
   }
-  assert.equal(file.vectors.length >= 31, true);
+  assert.equal(file.vectors.length >= 121, true);
 });
 
 test('pricing vectors', () => {
@@ -52,8 +55,10 @@ test('conversion vectors', () => {
 
 test('documents vectors', () => {
   for (const v of loadVectors('documents').vectors) {
-    const { kind, document } = v.input;
+    const { kind } = v.input;
     const actual = outcome(() => {
+      // A document given as text is parsed strictly first (CONV-010..CONV-016).
+      const document = Object.hasOwn(v.input, 'text') ? parseStrictText(v.input.text, 'the document') : v.input.document;
       if (kind === 'usage') {
         checkUsage(document);
         return { valid: true };
