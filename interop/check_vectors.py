@@ -1577,27 +1577,41 @@ def _adapt_stream(
     seen_model = None
     start: dict[str, Any] | None = None
     delta = False
+
+    def typed(owner: dict[str, Any], name: str, kind: type) -> Any:
+        value = owner.get(name)
+        if value is not None and not isinstance(value, kind):
+            raise _Rejected("invalid_usage", f"{name} has the wrong type (UNIT-100)")
+        return value
+
+    def named(value: Any, current: Any) -> Any:
+        return value if isinstance(value, str) else current  # a null model is absent
+
     for chunk in chunks:
         if not isinstance(chunk, dict):
             raise _Rejected("invalid_usage", "a chunk is not an object (UNIT-100)")
         if vendor == "anthropic":
             if chunk.get("type") == "message_start":
-                seen_model = chunk["message"].get("model", seen_model)
+                if start is not None:
+                    raise _Rejected("invalid_usage", "a second message_start (UNIT-102)")
+                seen_model = named(chunk["message"].get("model"), seen_model)
                 start = dict(chunk["message"].get("usage") or {})
             elif chunk.get("type") == "message_delta":
+                if start is None:
+                    raise _Rejected("invalid_usage", "message_delta before message_start")
                 start = {
-                    **(start or {}),
+                    **start,
                     **{k: v for k, v in chunk["usage"].items() if v is not None},
                 }
                 delta = True
             continue
         if vendor == "gemini":
-            seen_model = chunk.get("modelVersion", chunk.get("model_version", seen_model))
+            seen_model = named(chunk.get("modelVersion", chunk.get("model_version")), seen_model)
             usage = chunk.get("usageMetadata", chunk.get("usage_metadata"))
+            candidates = typed(chunk, "candidates", list) or []
             if usage is not None:
                 done = any(
-                    _finished(c.get("finishReason", c.get("finish_reason")))
-                    for c in chunk.get("candidates") or []
+                    _finished(c.get("finishReason", c.get("finish_reason"))) for c in candidates
                 )
                 feedback = chunk.get("promptFeedback", chunk.get("prompt_feedback")) or {}
                 last = (
@@ -1606,20 +1620,22 @@ def _adapt_stream(
                 )
             continue
         if vendor == "dashscope":
+            output = typed(chunk, "output", dict) or {}
+            choices = typed(output, "choices", list) or []
             if chunk.get("usage") is not None:
-                output = chunk.get("output") or {}
                 done = _finished(output.get("finish_reason")) or any(
-                    _finished(c.get("finish_reason")) for c in output.get("choices") or []
+                    _finished(c.get("finish_reason")) for c in choices
                 )
                 last = (chunk["usage"], done)
             continue
         if chunk.get("type") in ("response.completed", "response.incomplete", "response.failed"):
             response = chunk.get("response") or {}
             if response.get("usage") is not None:
-                seen_model = response.get("model", seen_model)
+                seen_model = named(response.get("model"), seen_model)
                 finals.append(response["usage"])
             continue
-        seen_model = chunk.get("model", seen_model)
+        seen_model = named(chunk.get("model"), seen_model)
+        typed(chunk, "choices", list)
         if chunk.get("usage") is None:
             continue
         if not chunk.get("choices"):
@@ -1633,8 +1649,8 @@ def _adapt_stream(
         raise _Rejected("invalid_usage", "two final usages in one stream (UNIT-100)")
     given = model if model is not None else seen_model
     if vendor == "anthropic":
-        if not delta:
-            raise _Rejected("incomplete_stream", "no message_delta (UNIT-102)")
+        if not delta or start is None:
+            raise _Rejected("incomplete_stream", "no message_start and message_delta (UNIT-102)")
         return _adapt_report(vendor, start, given, strict, tier)
     if finals:
         return _adapt_report(vendor, finals[0], given, strict, tier)

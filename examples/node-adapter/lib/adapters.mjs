@@ -639,9 +639,9 @@ function finalOpenAiResponse(chunks) {
       continue;
     }
     if ((chunk.model ?? null) !== null) model = chunk.model;
-    if (chunk.usage === undefined || chunk.usage === null) continue;
     const choices = chunk.choices ?? null;
-    if (choices !== null && !Array.isArray(choices)) fail('invalid_usage', 'a chunk\'s choices must be an array');
+    if (choices !== null && !Array.isArray(choices)) fail('invalid_usage', 'a chunk\'s choices must be an array (UNIT-100)');
+    if (chunk.usage === undefined || chunk.usage === null) continue;
     if (choices === null || choices.length === 0) {
       if (final !== null) fail('invalid_usage', 'the stream has a second final usage (UNIT-100)');
       final = chunk;
@@ -668,7 +668,7 @@ function finalAnthropicResponse(chunks) {
       if (!isObject(start.usage)) fail('invalid_usage', 'the message_start message has no usage object');
       usage = Object.assign(Object.create(null), start.usage);
     } else if (chunk.type === 'message_delta') {
-      if (start === null) incomplete('a message_delta came without a message_start');
+      if (start === null) fail('invalid_usage', 'a message_delta came before the message_start (UNIT-102)');
       const update = chunk.usage;
       if (!isObject(update)) fail('invalid_usage', 'a message_delta must carry its usage as a JSON object (UNIT-102)');
       for (const name of Object.keys(update)) if (update[name] !== null) usage[name] = update[name];
@@ -684,6 +684,8 @@ function finalGeminiResponse(chunks) {
   let last = null;
   let model = null;
   for (const chunk of chunks) {
+    const listed = chunk.candidates ?? null;
+    if (listed !== null && !Array.isArray(listed)) fail('invalid_usage', 'a chunk\'s candidates must be an array (UNIT-100)');
     const metadata = chunk.usageMetadata ?? chunk.usage_metadata ?? null;
     if (metadata !== null) last = chunk;
     const version = chunk.modelVersion ?? chunk.model_version ?? null;
@@ -701,7 +703,13 @@ function finalGeminiResponse(chunks) {
 /** UNIT-104: DashScope native, the last chunk with usage, complete with a finish reason. */
 function finalDashscopeResponse(chunks) {
   let last = null;
-  for (const chunk of chunks) if (chunk.usage !== undefined && chunk.usage !== null) last = chunk;
+  for (const chunk of chunks) {
+    const output = chunk.output ?? null;
+    if (output !== null && !isObject(output)) fail('invalid_usage', 'a chunk\'s output must be an object (UNIT-100)');
+    const listed = output === null ? null : output.choices ?? null;
+    if (listed !== null && !Array.isArray(listed)) fail('invalid_usage', 'output.choices must be an array (UNIT-100)');
+    if (chunk.usage !== undefined && chunk.usage !== null) last = chunk;
+  }
   if (last === null) incomplete('the stream ended before its usage was reported');
   const output = isObject(last.output) ? last.output : Object.create(null);
   const choices = Array.isArray(output.choices) ? output.choices : [];

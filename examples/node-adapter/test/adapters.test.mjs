@@ -100,7 +100,7 @@ test('streams: one final usage, never a partial one (UNIT-100..UNIT-104)', () =>
   const delta = { type: 'message_delta', usage: { output_tokens: 9 } };
   assert.deepEqual(adaptStream('anthropic', [start, delta]), { model: 'c', meters: { input: 5, output: 9 } });
   assert.equal(code(() => adaptStream('anthropic', [start, start, delta])), 'invalid_usage');
-  assert.equal(code(() => adaptStream('anthropic', [delta])), 'incomplete_stream');
+  assert.equal(code(() => adaptStream('anthropic', [delta])), 'invalid_usage');
   assert.equal(code(() => adaptStream('anthropic', [])), 'incomplete_stream');
   assert.equal(code(() => adaptStream('anthropic', [start, { type: 'message_delta' }])), 'invalid_usage');
   // A usage on a chunk with choices is final only if it is the last one and ends every choice.

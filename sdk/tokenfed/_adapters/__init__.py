@@ -63,7 +63,7 @@ _OPENAI_TIERS = {
     "ultrafast": "openai.ultrafast",
 }
 _COMPATIBLE_TIERS = {"default": "standard", "standard": "standard"}
-_VOLCENGINE_TIERS = {"default": "standard", "scale": "volcengine.scale"}
+_VOLCENGINE_TIERS = {"default": "standard", "standard": "standard", "scale": "volcengine.scale"}
 """``auto`` (also in the Ark SDK's type) names the request's setting, not the tier used."""
 
 

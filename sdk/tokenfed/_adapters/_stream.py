@@ -84,14 +84,14 @@ class StreamState:
         if chunk.get("type") in _RESPONSES_DONE:
             response = chunk.get("response")
             if isinstance(response, Mapping) and response.get("usage") is not None:
-                self._model = response.get("model", self._model)
+                self._model = _named_model(response.get("model"), self._model)
                 self._set_final(response["usage"])
             return
-        self._model = chunk.get("model", self._model)
+        self._model = _named_model(chunk.get("model"), self._model)
         usage = chunk.get("usage")
+        choices = _typed(chunk, "choices", list, self._chunks)
         if usage is None:
             return
-        choices = chunk.get("choices")
         if choices == [] or choices is None:
             self._set_final(usage)
         elif isinstance(choices, list):
@@ -105,29 +105,41 @@ class StreamState:
         """UNIT-102: ``message_start`` then cumulative ``message_delta`` usage."""
         kind = event.get("type")
         if kind == "message_start":
+            if self._anthropic is not None:
+                raise InvalidUsageError(
+                    f"a second message_start (chunk {self._chunks}) in one stream (UNIT-102)"
+                )
             message = event.get("message")
             if isinstance(message, Mapping):
-                self._model = message.get("model", self._model)
+                self._model = _named_model(message.get("model"), self._model)
                 usage = message.get("usage")
                 self._anthropic = dict(usage) if isinstance(usage, Mapping) else {}
+            else:
+                self._anthropic = {}
         elif kind == "message_delta":
+            if self._anthropic is None:
+                raise InvalidUsageError(
+                    f"a message_delta (chunk {self._chunks}) before the message_start (UNIT-102)"
+                )
             usage = event.get("usage")
             if not isinstance(usage, Mapping):
                 raise InvalidUsageError(
                     f"message_delta (chunk {self._chunks}) has no usage object (UNIT-102)"
                 )
-            merged = dict(self._anthropic or {})
+            merged = dict(self._anthropic)
             merged.update({name: value for name, value in usage.items() if value is not None})
             self._anthropic = merged
             self._delta_seen = True
 
     def _gemini(self, chunk: Mapping[str, Any]) -> None:
         """UNIT-103: the usage of the chunk that finishes the candidates is final."""
-        self._model = chunk.get("modelVersion", chunk.get("model_version", self._model))
+        self._model = _named_model(
+            chunk.get("modelVersion", chunk.get("model_version")), self._model
+        )
         usage = chunk.get("usageMetadata", chunk.get("usage_metadata"))
+        candidates = _typed(chunk, "candidates", list, self._chunks) or []
         if usage is None:
             return
-        candidates = chunk.get("candidates") or []
         feedback = chunk.get("promptFeedback", chunk.get("prompt_feedback")) or {}
         done = (
             isinstance(feedback, Mapping)
@@ -142,12 +154,12 @@ class StreamState:
     def _dashscope(self, chunk: Mapping[str, Any]) -> None:
         """UNIT-104: the usage of the chunk whose output has a finish reason is final."""
         usage = chunk.get("usage")
+        output = _typed(chunk, "output", Mapping, self._chunks) or {}
+        choices = _typed(output, "choices", list, self._chunks) or []
         if usage is None:
             return
-        output = chunk.get("output") or {}
         done = False
         if isinstance(output, Mapping):
-            choices = output.get("choices") or []
             done = _finished(output.get("finish_reason")) or any(
                 isinstance(choice, Mapping) and _finished(choice.get("finish_reason"))
                 for choice in choices
@@ -159,7 +171,7 @@ class StreamState:
         if self._final is not None:
             return self._final
         if self.vendor == "anthropic":
-            if self._delta_seen:
+            if self._delta_seen and self._anthropic is not None:
                 self._final = self._adapt(self._anthropic)
                 return self._final
             raise IncompleteStreamError(
@@ -180,3 +192,20 @@ class StreamState:
             f"{where}; its usage never arrived, and tokenfed never assumes zero usage (UNIT-100)",
             detail={"chunks": self._chunks},
         )
+
+
+def _named_model(value: object, current: object) -> object:
+    """A chunk's model replaces the stream's only when it is a string (UNIT-100)."""
+    return value if isinstance(value, str) else current
+
+
+def _typed(owner: Mapping[str, Any], name: str, kind: type, chunk: int) -> Any:
+    """A member the stream rules read: absent or null, or of the stated type (UNIT-100)."""
+    value = owner.get(name)
+    if value is None or isinstance(value, kind):
+        return value
+    raise InvalidUsageError(
+        f"{name} of chunk {chunk} is {type(value).__name__}, not "
+        f"{'an array' if kind is list else 'an object'} (UNIT-100)",
+        detail={"member": name, "chunk": chunk},
+    )
