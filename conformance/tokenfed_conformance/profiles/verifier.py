@@ -136,7 +136,38 @@ def _static() -> list[Case]:
         case = _vector_case(vector, fixtures, cards)
         if case is not None:
             cases.append(case)
+    for vector in load_vectors("files"):
+        cases.append(_file_case(vector, fixtures, cards))
     return cases
+
+
+def _file_case(vector: Vector, fixtures: dict[str, Any], cards: dict[str, str]) -> Case:
+    """A receipt file of spec/vectors/files.json: its exact bytes, one result per line."""
+    data = vector.input
+    content = b64d(data["file"]) if data["file"] else b""
+    results = [
+        {key: value for key, value in row.items() if key != "duplicate"}
+        for row in vector.expected["results"]
+    ]
+    common = {
+        "trust": fixtures["trust"][data["trust"]],
+        "rate_cards": [cards[name] for name in data["rate_cards"]],
+        "now": data["now"],
+    }
+    call = Call(
+        "verify-file",
+        common,
+        Expect(output={"results": results}),
+        (("file", "receipts.jsonl", content),),
+    )
+    return Case(
+        id=f"{PROFILE}/files/{vector.id}",
+        profile=PROFILE,
+        requirements=vector.requirements,
+        reason=vector.description,
+        calls=(call,),
+        source=f"spec/vectors/files.json#{vector.id}",
+    )
 
 
 def _vector_case(vector: Vector, fixtures: dict[str, Any], cards: dict[str, str]) -> Case | None:
