@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokenfed import _json
+from tokenfed.cli import main
 from tokenfed.errors import (
     ChainBreakError,
     InvalidProofError,
@@ -84,15 +86,17 @@ def world(tmp_path: Path) -> Iterator[World]:
     """Eight receipts of one stream: one before the period, six in it, one after; the payer's
     ledger lacks the fourth receipt of the period."""
     keys = {party: generate_key() for party in (PROVIDER, OPERATOR, HOUSE)}
-    trust = TrustStore.from_json(
-        {
-            "ver": "1.0",
-            "issuers": {
-                party: {"jwks": {"keys": [key.public_key(KeyValidity(nbf=T0 - DAY)).to_jwk()]}}
-                for party, key in keys.items()
-            },
-        }
-    )
+    trust_json = {
+        "ver": "1.0",
+        "issuers": {
+            party: {"jwks": {"keys": [key.public_key(KeyValidity(nbf=T0 - DAY)).to_jwk()]}}
+            for party, key in keys.items()
+        },
+    }
+    (tmp_path / "trust.json").write_text(json.dumps(trust_json), encoding="utf-8")
+    for name, party in (("provider", PROVIDER), ("operator", OPERATOR), ("house", HOUSE)):
+        (tmp_path / f"{name}.jwk").write_text(json.dumps(keys[party].to_jwk()), encoding="utf-8")
+    trust = TrustStore.from_json(trust_json)
     card = RateCard.from_jws(RateCard.sign(CARD, keys[PROVIDER]), trust)
     issuer = ReceiptIssuer(keys[PROVIDER], PROVIDER, card)
     iats = [START - DAY, *(START + i * DAY for i in range(1, 7)), END + 1]
@@ -366,3 +370,72 @@ def test_netting_sums_to_zero(world: World) -> None:
     broken["positions"]["UTU"][0]["net"] = "0"
     with pytest.raises(TotalsMismatchError):
         NettingReport.from_claims(broken)
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, json.loads(out) if out.strip() else None, err
+
+
+def test_cli_statement_reconcile_net_verify(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SET-020, SET-030, SET-052, SET-060 through the command line: a statement from the
+    payee's ledger, the payer's disputing response with its history, verification of each
+    document, netting refused for the disputed statement (one JSON error, exit 1)."""
+    d = str(tmp_path)
+    status, summary, _ = _cli(
+        capsys,
+        "settle", "statement", "--ledger", f"{d}/payee.db", "--payee", PROVIDER,
+        "--payer", OPERATOR, "--start", str(START), "--end", str(END),
+        "--statement-id", "st-1", "--seq", "1", "--signing-key", f"{d}/provider.jwk",
+        "--out", f"{d}/st.jwt", "--list-out", f"{d}/st.json", "--iat", str(END + 3 * DAY),
+    )  # fmt: skip
+    assert status == 0 and summary["totals"]["count"] == 7
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps(PairHistory().to_json()), encoding="utf-8")
+    status, answer, _ = _cli(
+        capsys,
+        "settle", "reconcile", "--ledger", f"{d}/payer.db", "--statement", f"{d}/st.jwt",
+        "--receipt-list", f"{d}/st.json", "--signing-key", f"{d}/operator.jwk",
+        "--out", f"{d}/resp.jwt", "--history", str(history), "--trust", f"{d}/trust.json",
+        "--iat", str(END + 4 * DAY),
+    )  # fmt: skip
+    assert status == 0 and answer["status"] == "dispute"
+    assert json.loads(history.read_text())["last_seq"] == 1
+    for document, typ in (("st.jwt", "statement"), ("resp.jwt", "response")):
+        status, shown, _ = _cli(
+            capsys, "settle", "verify", f"{d}/{document}", "--trust", f"{d}/trust.json"
+        )
+        assert status == 0 and shown["typ"] == f"tokenfed-settlement-{typ}+jwt"
+    status, _, err = _cli(
+        capsys,
+        "settle", "net", "--pair", f"{d}/st.jwt", f"{d}/resp.jwt", "--iss", HOUSE,
+        "--report-id", "n-1", "--start", str(START), "--end", str(END),
+        "--signing-key", f"{d}/house.jwk", "--out", f"{d}/net.jwt", "--trust", f"{d}/trust.json",
+    )  # fmt: skip
+    assert status == 1 and json.loads(err)["error"] == "statement_not_accepted"
+    assert not (tmp_path / "net.jwt").exists()
+    status, _, err = _cli(capsys, "settle", "verify", f"{d}/st.json", "--trust", f"{d}/trust.json")
+    assert status == 1 and json.loads(err)["error"] == "malformed"
+    status, _, err = _cli(capsys, "settle", "split", "--total", "1")
+    assert status == 2 and json.loads(err)["error"] == "invalid_arguments"
+
+
+def test_cli_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SET-041, SET-042: the command line splits a total by a verified agreement."""
+    key = generate_key()
+    (tmp_path / "house.jwk").write_text(json.dumps(key.to_jwk()), encoding="utf-8")
+    (tmp_path / "house.pub").write_text(
+        json.dumps(key.public_key(KeyValidity(nbf=T0 - DAY)).to_jwk()), encoding="utf-8"
+    )
+    agreement = _agreement({"https://a.example": "0.7", "https://b.example": "0.3"})
+    (tmp_path / "ag.jwt").write_text(RevenueShare.sign(agreement.raw, key), encoding="utf-8")
+    status, report, _ = _cli(
+        capsys,
+        "settle", "split", "--agreement", str(tmp_path / "ag.jwt"), "--total", "0.01",
+        "--code", "CNY", "--precision", "2", "--key", str(tmp_path / "house.pub"),
+    )  # fmt: skip
+    assert status == 0
+    assert [part["amount"] for part in report["parts"]] == ["0.01", "0"]
