@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..errors import InvalidArgumentsError, MalformedError, UnsupportedTypError
 from ..exchange import ExchangeRates
 from ..keys import PublicKey
 from ..ledger import SqliteLedger
+from ..receipts import VerifierConfig
 from ..settlement import (
     TYP_NETTING_REPORT,
     TYP_RESPONSE,
@@ -217,6 +219,44 @@ def net_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_command(args: argparse.Namespace) -> int:
+    """``tokenfed settle run``: verify many receipt files and write the period's statements."""
+    from ..engine import run, write_statements
+
+    config = VerifierConfig(
+        trust=read_json(args.trust),
+        rate_cards=tuple(
+            read_bytes(path).decode("ascii", errors="replace") for path in args.rate_card
+        ),
+        now=int(time.time()) if args.at is None else args.at,
+    )
+    config.build()  # refuse a bad trust store or rate card before any work starts
+    done = [0]
+
+    def progress(step: int) -> None:
+        done[0] += step
+        if args.progress:
+            sys.stderr.write(f"\rverified {done[0]} file(s)")
+            sys.stderr.flush()
+
+    result = run(
+        args.receipts,
+        config,
+        period=(args.start, args.end),
+        iat=config.now if args.iat is None else args.iat,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        grace=args.grace,
+        iss=args.iss,
+        progress=progress,
+    )
+    if args.progress:
+        sys.stderr.write("\n")
+    written = write_statements(result, read_private_key(args.signing_key), args.out_dir)
+    emit({**result.summary(), "written": written})
+    return 0
+
+
 _KINDS: dict[str, Any] = {
     TYP_STATEMENT: Statement,
     TYP_RESPONSE: Response,
@@ -316,6 +356,25 @@ def add_settle_commands(commands: Any) -> None:
     net.add_argument("--force", action="store_true", help="replace an existing report")
     _trust_options(net, "statements and responses", required=True)
     net.set_defaults(handler=net_command)
+
+    bulk = sub.add_parser("run", help="verify receipt files in bulk and write the statements")
+    bulk.add_argument(
+        "--receipts", required=True, action="append", metavar="GLOB", help="JSON Lines files"
+    )
+    bulk.add_argument("--trust", required=True, metavar="TRUST.json", help="trust store")
+    bulk.add_argument("--rate-card", required=True, action="append", metavar="CARD.jwt")
+    bulk.add_argument("--start", required=True, type=_numeric_date, metavar="NUMERICDATE")
+    bulk.add_argument("--end", required=True, type=_numeric_date, metavar="NUMERICDATE")
+    bulk.add_argument("--signing-key", required=True, metavar="KEY.jwk", help="private JWK")
+    bulk.add_argument("--out-dir", required=True, metavar="DIR")
+    bulk.add_argument("--iss", help="the signer, if not each payee (a clearing house)")
+    bulk.add_argument("--grace", type=_count, default=259200, help="seconds (default 3 days)")
+    bulk.add_argument("--workers", type=_count, default=2, help="1 runs serially in-process")
+    bulk.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler")
+    bulk.add_argument("--at", type=_numeric_date, metavar="NUMERICDATE", help="verifier clock")
+    bulk.add_argument("--iat", type=_numeric_date, metavar="NUMERICDATE", help="default: --at")
+    bulk.add_argument("--progress", action="store_true", help="show progress on stderr")
+    bulk.set_defaults(handler=run_command)
 
     check = sub.add_parser("verify", help="verify any settlement document; print its claims")
     check.add_argument("document", metavar="DOCUMENT.jwt")
