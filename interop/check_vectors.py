@@ -2249,7 +2249,15 @@ def _as_group(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 
 def _check_receipt_list(statement: dict[str, Any], listing: Any, context: Context) -> list[Any]:
     """SET-028: the list belongs to the statement (statement already checked)."""
-    _settlement_document(listing, "settlement-receipt-list", "receipt list", context)
+    if not isinstance(listing, dict):
+        raise _Rejected("schema_violation", "the receipt list is not a JSON object")
+    _schema_check(
+        context,
+        "settlement-receipt-list",
+        listing,
+        "receipt list",
+        lambda _error: "schema_violation",  # SET-028: any other shape is schema_violation
+    )
     if listing["statement_id"] != statement["statement_id"]:
         raise _Rejected("invalid_proof", "the receipt list names another statement")
     entries = listing["receipts"]

@@ -363,6 +363,15 @@ def build() -> dict[str, Any]:
         expect="totals_mismatch",
     )
     bad = copy.deepcopy(base_list)
+    bad["receipts"][3]["amount"] = "-1.234567"
+    list_vector(
+        "list-shape",
+        "An entry with a negative amount: not a receipt list (schema).",
+        ["SET-028"],
+        bad,
+        expect="schema_violation",
+    )
+    bad = copy.deepcopy(base_list)
     bad["statement_id"] = "st-other"
     list_vector(
         "list-other-statement",

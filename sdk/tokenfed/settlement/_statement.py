@@ -14,10 +14,11 @@ from typing import Any
 
 from .. import _json, _merkle
 from .._b64 import b64decode
-from .._decimal import format_decimal, from_scaled, to_scaled
+from .._decimal import format_decimal, from_scaled, parse_decimal, to_scaled
 from .._model import SPEC_VERSION
 from ..errors import (
     ChainBreakError,
+    InvalidAmountError,
     InvalidProofError,
     InvalidResubmissionError,
     SchemaViolationError,
@@ -88,9 +89,12 @@ class ReceiptItem:
                 model=value["model"],
                 rate_card_id=card["id"],
                 rate_card_digest=card["digest"],
-                micro=to_scaled(value["amount"], UTU_PLACES),
+                micro=to_scaled(
+                    parse_decimal(value["amount"], max_places=UTU_PLACES, non_negative=True),
+                    UTU_PLACES,
+                ),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, InvalidAmountError) as exc:
             raise SchemaViolationError(
                 f"receipt list entry {index} is not {{jti, digest, seq, iat, model, rate_card, "
                 f"amount}} ({exc}) (SET-028)",
