@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +157,38 @@ def test_cli_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0
     summary = json.loads(out)
     assert summary["accepted"] == 24 and len(summary["written"]) == 2
+
+
+def _dies_once(partition: tuple[int, str], config: VerifierConfig) -> PartitionResult:
+    """Verify a partition, but kill this worker process the first time partition 0 runs."""
+    import os
+
+    marker = Path(partition[1]).with_suffix(".died")
+    if partition[0] == 0 and not marker.exists():
+        marker.write_text("x", encoding="utf-8")
+        os._exit(1)
+    return verify_partition(partition, config)
+
+
+def test_a_worker_that_dies_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    """A worker killed mid-run: Dask runs its task again elsewhere; every receipt is counted
+    exactly once (the partitions are pure), and the decisions equal the serial run's."""
+    pytest.importorskip("dask.distributed")
+    import cloudpickle
+
+    from tokenfed.engine._run import _map_dask
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    files = _write_files(tmp_path, [TOKENS[:8], TOKENS[8:16], TOKENS[16:], [TOKENS[2]]])
+    partitions = list(enumerate(files))
+    results = _map_dask(partitions, CONFIG, 2, None, None, function=_dies_once)
+    assert (tmp_path / "part-000.died").exists()
+    serial = [verify_partition(partition, CONFIG) for partition in partitions]
+    total = PartitionResult()
+    for result in results:
+        total = total.combine(result)
+    expected = PartitionResult()
+    for result in serial:
+        expected = expected.combine(result)
+    assert total.lines == expected.lines == 25
+    assert finish(total) == finish(expected)

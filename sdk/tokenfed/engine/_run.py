@@ -105,6 +105,7 @@ def _map_dask(
     workers: int,
     scheduler: str | None,
     progress: Callable[[int], None] | None,
+    function: Callable[[tuple[int, str], VerifierConfig], PartitionResult] = verify_partition,
 ) -> list[PartitionResult]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -119,7 +120,7 @@ def _map_dask(
         )
     try:
         with Client(cluster if cluster is not None else scheduler) as client:  # type: ignore[no-untyped-call]
-            futures = client.map(verify_partition, partitions, config=config, pure=True)
+            futures = client.map(function, partitions, config=config, pure=True)
             by_future = {future.key: i for i, future in enumerate(futures)}
             results: list[PartitionResult | None] = [None] * len(futures)
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
