@@ -457,3 +457,22 @@ def test_ledger_stream_entries_order(world: World) -> None:
     assert [e.seq for e in entries] == list(range(1, 9))
     assert len(world.payee_ledger.stream_entries(PROVIDER, OPERATOR, iat_before=END)) == 7
     assert world.payee_ledger.stream_entries(OPERATOR, PROVIDER) == []
+
+
+def test_cli_statement_leaves_no_half_pair(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A statement whose output exists is refused (io_error) and its receipt list is not left
+    behind: no partial write survives."""
+    d = str(tmp_path)
+    (tmp_path / "st.jwt").write_text("taken", encoding="utf-8")
+    status, _, err = _cli(
+        capsys,
+        "settle", "statement", "--ledger", f"{d}/payee.db", "--payee", PROVIDER,
+        "--payer", OPERATOR, "--start", str(START), "--end", str(END),
+        "--statement-id", "st-1", "--seq", "1", "--signing-key", f"{d}/provider.jwk",
+        "--out", f"{d}/st.jwt", "--list-out", f"{d}/st.json", "--iat", str(END + 3 * DAY),
+    )  # fmt: skip
+    assert status == 1 and json.loads(err)["error"] == "io_error"
+    assert not (tmp_path / "st.json").exists()
+    assert (tmp_path / "st.jwt").read_text(encoding="utf-8") == "taken"

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from .. import _b64, _json
@@ -129,7 +130,11 @@ def statement(args: argparse.Namespace) -> int:
     token = draft.sign(key)
     listing = json.dumps(draft.receipt_list, indent=1, ensure_ascii=False) + "\n"
     write_atomic(args.list_out, listing, overwrite=args.force, mode=0o644)
-    write_atomic(args.out, token + "\n", overwrite=args.force, mode=0o644)
+    try:
+        write_atomic(args.out, token + "\n", overwrite=args.force, mode=0o644)
+    except BaseException:
+        Path(args.list_out).unlink(missing_ok=True)  # no half of the pair survives
+        raise
     emit({"statement": args.out, "receipt_list": args.list_out, **_summary(draft.claims)})
     return 0
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import Field
 
 from .. import _json, _jws
-from .._decimal import MAX_DECIMAL_LENGTH, to_scaled
+from .._decimal import to_scaled
 from .._model import Document, EntityId, NumericDate, UtuAmount, validate
 from .._signed import DocumentId, Version, copy_json, decode_claims
 from ..errors import (
@@ -384,8 +384,6 @@ class Statement(SettlementDocument):
                 f"grace window {claims.grace} s (SET-011)",
                 detail={"closes_at": period.end + claims.grace},
             )
-        if claims.conversion is not None and len(claims.conversion.amount) > MAX_DECIMAL_LENGTH:
-            raise _schema("conversion amount is too long", "/conversion/amount")
 
     @property
     def ref(self) -> dict[str, str]:
