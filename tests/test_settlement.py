@@ -476,3 +476,68 @@ def test_cli_statement_leaves_no_half_pair(
     assert status == 1 and json.loads(err)["error"] == "io_error"
     assert not (tmp_path / "st.json").exists()
     assert (tmp_path / "st.jwt").read_text(encoding="utf-8") == "taken"
+
+
+def _browser_dom(page: Path) -> str:
+    """The DOM of a page as a real headless browser (Chromium) parsed it."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no headless Chromium on PATH")
+    done = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--no-zygote",
+            "--disable-gpu",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_html_reports_in_a_browser(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The statement page shows its lines and totals, the netting page one bar per party whose
+    widths follow the nets, as parsed by a real headless browser."""
+    draft = _draft(world)
+    statement = _statement(world, draft)
+    (tmp_path / "st.jwt").write_text(draft.sign(world.keys[PROVIDER]), encoding="utf-8")
+    accepted = Response.from_claims(
+        {
+            **reconcile(statement, draft.receipt_list, world.payer_ledger, iat=END).claims,
+            "status": "accept",
+            "disputes": [],
+            "disputed_lines": {"lines": [], "adjustments": []},
+        }
+    )
+    claims = netting_claims(
+        [(statement, accepted)], iss=HOUSE, report_id="n-1", period=(START, END), iat=END
+    )
+    (tmp_path / "net.jwt").write_text(
+        NettingReport.sign(claims, world.keys[HOUSE]), encoding="utf-8"
+    )
+    d = str(tmp_path)
+    for name in ("st", "net"):
+        status, _, err = _cli(
+            capsys, "settle", "report", f"{d}/{name}.jwt", "--trust", f"{d}/trust.json",
+            "--out", f"{d}/{name}.html",
+        )  # fmt: skip
+        assert status == 0, err
+    dom = _browser_dom(tmp_path / "st.html")
+    assert dom.count("<tr>") >= 1 + len(statement.claims.lines) + 2
+    assert f'<td class="num">{statement.claims.totals.amount}</td>' in dom
+    dom = _browser_dom(tmp_path / "net.html")
+    assert dom.count('class="bar"') == 2
+    assert 'width="300"' in dom  # both nets have the same size: full-width bars
+    assert "<title>Netting report n-1</title>" in dom

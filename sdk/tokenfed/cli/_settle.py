@@ -31,6 +31,7 @@ from ..settlement import (
     Statement,
     build_statement,
     check_conversion,
+    html_report,
     netting_claims,
     reconcile,
     split_report,
@@ -262,6 +263,19 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_command(args: argparse.Namespace) -> int:
+    """``tokenfed settle report``: an HTML page of a verified statement or netting report."""
+    token = _read_token(args.document)
+    trust = _trust(args, "document")
+    kind = _kind_of(token)
+    if kind not in (Statement, NettingReport):
+        raise UnsupportedTypError("a report is made of a statement or a netting report")
+    document = kind.from_jws(token, trust)
+    write_atomic(args.out, html_report(document), overwrite=args.force, mode=0o644)
+    emit({"report": args.out, "digest": document.digest})
+    return 0
+
+
 _KINDS: dict[str, Any] = {
     TYP_STATEMENT: Statement,
     TYP_RESPONSE: Response,
@@ -270,11 +284,9 @@ _KINDS: dict[str, Any] = {
 }
 
 
-def verify_command(args: argparse.Namespace) -> int:
-    """``tokenfed settle verify``: verify any settlement document; print its kind and claims."""
-    token = _read_token(args.document)
-    header_segment = token.split(".", 1)[0]
-    header = _json.loads(_b64.b64decode(header_segment, what="header"))
+def _kind_of(token: str) -> Any:
+    """The document class named by the token's header ``typ`` (SET-060)."""
+    header = _json.loads(_b64.b64decode(token.split(".", 1)[0], what="header"))
     typ = header.get("typ") if isinstance(header, dict) else None
     normal = typ.lower().removeprefix("application/") if isinstance(typ, str) else None
     kind = _KINDS.get(normal) if normal else None
@@ -282,8 +294,15 @@ def verify_command(args: argparse.Namespace) -> int:
         raise UnsupportedTypError(
             f"typ {typ!r} is not a settlement document ({', '.join(sorted(_KINDS))}) (SET-060)"
         )
+    return kind
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    """``tokenfed settle verify``: verify any settlement document; print its kind and claims."""
+    token = _read_token(args.document)
+    kind = _kind_of(token)
     document = kind.from_jws(token, _trust(args, "document"))
-    emit({"typ": normal, "digest": document.digest, "claims": document.raw})
+    emit({"typ": kind._typ, "digest": document.digest, "claims": document.raw})
     return 0
 
 
@@ -380,6 +399,13 @@ def add_settle_commands(commands: Any) -> None:
     bulk.add_argument("--iat", type=_numeric_date, metavar="NUMERICDATE", help="default: --at")
     bulk.add_argument("--progress", action="store_true", help="show progress on stderr")
     bulk.set_defaults(handler=run_command)
+
+    page = sub.add_parser("report", help="an HTML page of a statement or a netting report")
+    page.add_argument("document", metavar="DOCUMENT.jwt")
+    page.add_argument("--out", required=True, metavar="REPORT.html")
+    page.add_argument("--force", action="store_true", help="replace an existing page")
+    _trust_options(page, "document", required=True)
+    page.set_defaults(handler=report_command)
 
     check = sub.add_parser("verify", help="verify any settlement document; print its claims")
     check.add_argument("document", metavar="DOCUMENT.jwt")

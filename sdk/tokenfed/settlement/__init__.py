@@ -30,6 +30,7 @@ from ._documents import (
 )
 from ._netting import net_positions, netting_claims
 from ._reconcile import ResponseDraft, check_response, reconcile
+from ._report import html_report
 from ._share import RevenueShare, split, split_report
 from ._statement import (
     DEFAULT_GRACE,
@@ -59,6 +60,7 @@ __all__ = [
     "check_conversion",
     "check_receipt_list",
     "check_response",
+    "html_report",
     "net_positions",
     "netting_claims",
     "reconcile",
