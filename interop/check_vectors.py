@@ -2156,6 +2156,345 @@ def check_documents(vector: dict[str, Any], context: Context) -> Outcome:
     return _judge(expected, None, result)
 
 
+# --------------------------------------------------------------------------- kind: settlement
+
+
+def _utu_micro(text: str) -> int:
+    """A UTU amount (already schema-checked) as integer micro-UTU."""
+    value = _decimal(text) * 10**6
+    if value.denominator != 1:
+        raise ValueError(f"{text} has more than 6 fractional digits")
+    return value.numerator
+
+
+def _settlement_code(error: ValidationError) -> str:
+    """CONV-023 for settlement documents: amounts and shares are the decimal members."""
+    path = tuple(error.absolute_path)
+    decimal = bool(path) and path[-1] in ("amount", "share", "receivable", "payable", "net")
+    return "invalid_amount" if decimal and isinstance(error.instance, str) else "schema_violation"
+
+
+def _settlement_document(document: Any, schema: str, what: str, context: Context) -> None:
+    if not isinstance(document, dict):
+        raise _Rejected("schema_violation", f"the {what} is not a JSON object")
+    _check_version(document, what)
+    _schema_check(context, schema, document, what, _settlement_code)
+
+
+def _line_sums(lines: list[dict[str, Any]], member: str) -> tuple[int, int]:
+    """SET-021: strictly ascending (model, rate_card.digest); returns (count, micro-UTU)."""
+    keys = [(line["model"], line["rate_card"]["digest"]) for line in lines]
+    for index in range(1, len(keys)):
+        if not keys[index - 1] < keys[index]:
+            raise _Rejected(
+                "schema_violation", f"statement {member}[{index}] is out of order or repeated"
+            )
+    return sum(line["count"] for line in lines), sum(_utu_micro(line["amount"]) for line in lines)
+
+
+def _check_statement(statement: Any, context: Context, rates: Any = None) -> str:
+    """SET-020's checks after the JWS steps (and SET-027 when ``rates`` is given)."""
+    _settlement_document(statement, "settlement-statement", "statement", context)
+    period = statement["period"]
+    if not period["start"] < period["end"]:
+        raise _Rejected("schema_violation", "statement period start is not before end (SET-010)")
+    count, micro = _line_sums(statement["lines"], "lines")
+    more_count, more_micro = _line_sums(statement["adjustments"], "adjustments")
+    totals = statement["totals"]
+    if totals["count"] != count + more_count or _utu_micro(totals["amount"]) != micro + more_micro:
+        raise _Rejected("totals_mismatch", "totals are not the sum of the lines (SET-025)")
+    if statement["receipts"]["count"] != totals["count"]:
+        raise _Rejected("totals_mismatch", "receipts.count differs from totals.count (SET-025)")
+    if "resubmits" in statement and statement["seq"] == 1:
+        raise _Rejected("invalid_resubmission", "a statement with seq 1 resubmits (SET-024)")
+    if statement["iat"] < period["end"] + statement["grace"]:
+        raise _Rejected("period_not_closed", "signed before end + grace (SET-011)")
+    conversion = statement.get("conversion")
+    if rates is not None and conversion is not None:
+        _check_rates(rates, context)
+        if _digest(_jcs_text(rates).encode("utf-8")) != conversion["rates_digest"]:
+            raise _Rejected("totals_mismatch", "conversion names another exchange-rate set")
+        amount = _convert(
+            rates, totals["amount"], "UTU", conversion["code"], conversion["fixed_at"]
+        )
+        if amount != conversion["amount"]:
+            raise _Rejected(
+                "totals_mismatch", f"converted total {conversion['amount']}, not {amount}"
+            )
+    return _digest(_jcs_text(statement).encode("utf-8"))
+
+
+def _tree_head(digests: list[str]) -> str:
+    """RFC 9162 MTH over the 32-byte values of content digests (SET-026)."""
+
+    def head(leaves: list[bytes]) -> bytes:
+        if len(leaves) == 1:
+            return _leaf_hash(leaves[0])
+        split = 1
+        while split * 2 < len(leaves):
+            split *= 2
+        return _node_hash(head(leaves[:split]), head(leaves[split:]))
+
+    if not digests:
+        return hashlib.sha256(b"").hexdigest()
+    return head([bytes.fromhex(digest[len("sha256:") :]) for digest in digests]).hex()
+
+
+def _group(entries: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for entry in entries:
+        key = (entry["model"], entry["rate_card"]["digest"])
+        group = groups.setdefault(key, [entry["rate_card"]["id"], 0, 0])
+        group[1] += 1
+        group[2] += _utu_micro(entry["amount"])
+    return [(m, c[0], d, c[1], c[2]) for (m, d), c in sorted(groups.items())]
+
+
+def _as_group(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            x["model"],
+            x["rate_card"]["id"],
+            x["rate_card"]["digest"],
+            x["count"],
+            _utu_micro(x["amount"]),
+        )
+        for x in lines
+    ]
+
+
+def _check_receipt_list(statement: dict[str, Any], listing: Any, context: Context) -> list[Any]:
+    """SET-028: the list belongs to the statement (statement already checked)."""
+    if not isinstance(listing, dict):
+        raise _Rejected("schema_violation", "the receipt list is not a JSON object")
+    _schema_check(
+        context,
+        "settlement-receipt-list",
+        listing,
+        "receipt list",
+        lambda _error: "schema_violation",  # SET-028: any other shape is schema_violation
+    )
+    if listing["statement_id"] != statement["statement_id"]:
+        raise _Rejected("invalid_proof", "the receipt list names another statement")
+    entries = listing["receipts"]
+    order = [(entry["seq"], entry["jti"]) for entry in entries]
+    if any(not order[i - 1] < order[i] for i in range(1, len(order))):
+        raise _Rejected("invalid_proof", "entries are not ordered by seq, jti (SET-026)")
+    tree = statement["receipts"]
+    if len(entries) != tree["count"] or _tree_head([e["digest"] for e in entries]) != tree["root"]:
+        raise _Rejected("invalid_proof", "the entries do not give receipts.root (SET-028)")
+    start, end = statement["period"]["start"], statement["period"]["end"]
+    if any(entry["iat"] >= end for entry in entries):
+        raise _Rejected("totals_mismatch", "an entry of a later period")
+    current = [entry for entry in entries if entry["iat"] >= start]
+    late = [entry for entry in entries if entry["iat"] < start]
+    if _group(current) != _as_group(statement["lines"]) or _group(late) != _as_group(
+        statement["adjustments"]
+    ):
+        raise _Rejected("totals_mismatch", "the entries do not add up to the lines (SET-028)")
+    return entries
+
+
+def _check_history(history: dict[str, Any], statement: dict[str, Any]) -> None:
+    """SET-023, SET-013, SET-024, in that order."""
+    period = (statement["period"]["start"], statement["period"]["end"])
+    if statement["seq"] != history["last_seq"] + 1:
+        raise _Rejected("chain_break", "seq does not continue the pair (SET-023)")
+    if any((p["start"], p["end"]) == period for p in history["finalized"]):
+        raise _Rejected("invalid_resubmission", "the period is finalized (SET-013)")
+    disputed = [
+        d["statement"]
+        for d in history["disputed"]
+        if (d["period"]["start"], d["period"]["end"]) == period
+    ]
+    if "resubmits" in statement:
+        if not disputed or statement["resubmits"] != disputed[-1]:
+            raise _Rejected("invalid_resubmission", "resubmits names no disputed statement")
+    elif disputed:
+        raise _Rejected("invalid_resubmission", "a disputed period needs resubmits (SET-024)")
+
+
+def _check_response(response: Any, context: Context) -> str:
+    _settlement_document(response, "settlement-response", "response", context)
+    if (response["status"] == "accept") != (not response["disputes"]):
+        raise _Rejected("schema_violation", "status and disputes disagree (SET-031)")
+    for dispute in response["disputes"]:
+        if ("code" in dispute) != (dispute["reason"] == "failed_verification"):
+            raise _Rejected("schema_violation", "a code without failed_verification (SET-031)")
+    return _digest(_jcs_text(response).encode("utf-8"))
+
+
+def _reconcile(given: dict[str, Any], context: Context) -> dict[str, Any]:
+    """SET-030, SET-032: what the payer disputes."""
+    statement = given["statement"]
+    _check_statement(statement, context)
+    entries = _check_receipt_list(statement, given["receipt_list"], context)
+    payee = statement["payee"]
+    held: dict[str, str] = given["held"]
+    rejected = {(r["iss"], r["jti"]): r["code"] for r in given["rejected"]}
+    disputes = []
+    flagged: dict[str, set[int]] = {"lines": set(), "adjustments": set()}
+    for entry in entries:
+        mine = held.get(entry["jti"])
+        if mine == entry["digest"]:
+            continue
+        if mine is not None:
+            dispute = {"reason": "failed_verification", "code": "replay"}
+        elif (payee, entry["jti"]) in rejected:
+            dispute = {"reason": "failed_verification", "code": rejected[(payee, entry["jti"])]}
+        else:
+            dispute = {"reason": "missing_at_payer"}
+        disputes.append({"iss": payee, "jti": entry["jti"], **dispute})
+        member = "lines" if entry["iat"] >= statement["period"]["start"] else "adjustments"
+        key = (entry["model"], entry["rate_card"]["digest"])
+        for index, line in enumerate(statement[member]):
+            if (line["model"], line["rate_card"]["digest"]) == key:
+                flagged[member].add(index)
+    listed = {entry["jti"] for entry in entries}
+    for jti in held:
+        if jti not in listed:
+            disputes.append({"iss": payee, "jti": jti, "reason": "missing_at_payee"})
+    disputes.sort(key=lambda d: (d["iss"], d["jti"]))
+    return {
+        "status": "dispute" if disputes else "accept",
+        "disputes": disputes,
+        "disputed_lines": {name: sorted(indexes) for name, indexes in flagged.items()},
+    }
+
+
+def _split(given: dict[str, Any], context: Context) -> dict[str, Any]:
+    """SET-040, SET-041, SET-042 with exact fractions."""
+    agreement = given["agreement"]
+    _settlement_document(agreement, "settlement-revenue-share", "agreement", context)
+    parties = [part["party"] for part in agreement["parties"]]
+    if len(set(parties)) != len(parties):
+        raise _Rejected("schema_violation", "a party listed twice (SET-040)")
+    if not agreement["nbf"] < agreement["exp"]:
+        raise _Rejected("schema_violation", "nbf is not before exp")
+    shares = [_decimal(part["share"]) for part in agreement["parties"]]
+    if sum(shares) != 1:
+        raise _Rejected("invalid_shares", f"the shares add up to {sum(shares)} (SET-040)")
+    total_text, precision = given["total"], given["precision"]
+    if not _DECIMAL.fullmatch(total_text) or _fraction_digits(total_text) > precision:
+        raise _Rejected("invalid_amount", f"total {total_text!r} at precision {precision}")
+    units = _decimal(total_text) * 10**precision
+    assert units.denominator == 1
+    total = units.numerator
+    sign, magnitude = (-1, -total) if total < 0 else (1, total)
+    exact = [magnitude * share for share in shares]
+    parts = [int(value) for value in exact]  # floor: all values are >= 0
+    ranking = sorted(
+        range(len(shares)),
+        key=lambda i: (-(exact[i] - parts[i]), -shares[i], parties[i]),
+    )
+    for i in ranking[: magnitude - sum(parts)]:
+        parts[i] += 1
+    scale = Fraction(1, 10**precision)
+    return {
+        "agreement_id": agreement["agreement_id"],
+        "code": given["code"],
+        "total": total_text,
+        "parts": [
+            {"party": party, "amount": _canonical(sign * units_ * scale)}
+            for party, units_ in zip(parties, parts, strict=True)
+        ],
+    }
+
+
+def _net(given: dict[str, Any], context: Context) -> dict[str, Any]:
+    """SET-050, SET-051: exact gross sums and nets per currency."""
+    netted: dict[str, dict[str, Any]] = {}
+    for pair in given["pairs"]:
+        statement, response = pair["statement"], pair["response"]
+        digest = _check_statement(statement, context)
+        _check_response(response, context)
+        same = (
+            response["statement"] == {"statement_id": statement["statement_id"], "digest": digest}
+            and response["payee"] == statement["payee"]
+            and response["payer"] == statement["payer"]
+            and response["period"] == statement["period"]
+            and response["seq"] == statement["seq"]
+        )
+        if not same:
+            raise _Rejected("invalid_resubmission", "the response answers another statement")
+        if response["status"] != "accept":
+            raise _Rejected("statement_not_accepted", "the payer disputed it (SET-050)")
+        netted[digest] = statement
+    sums: dict[str, dict[str, list[Fraction]]] = {}
+    for statement in netted.values():
+        conversion = statement.get("conversion")
+        code, amount = (
+            (conversion["code"], conversion["amount"])
+            if conversion
+            else ("UTU", statement["totals"]["amount"])
+        )
+        parties = sums.setdefault(code, {})
+        parties.setdefault(statement["payee"], [Fraction(0), Fraction(0)])[0] += _decimal(amount)
+        parties.setdefault(statement["payer"], [Fraction(0), Fraction(0)])[1] += _decimal(amount)
+    positions = {
+        code: [
+            {
+                "party": party,
+                "receivable": _canonical(r),
+                "payable": _canonical(p),
+                "net": _canonical(r - p),
+            }
+            for party, (r, p) in sorted(sums[code].items())
+        ]
+        for code in sorted(sums)
+    }
+    return {"statements": sorted(netted), "positions": positions}
+
+
+def _check_netting_report(report: Any, context: Context) -> str:
+    _settlement_document(report, "settlement-netting-report", "netting report", context)
+    for code, positions in report["positions"].items():
+        parties = [position["party"] for position in positions]
+        if len(set(parties)) != len(parties):
+            raise _Rejected("totals_mismatch", f"a party twice in {code} (SET-053)")
+        for position in positions:
+            gross = _decimal(position["receivable"]) - _decimal(position["payable"])
+            if gross != _decimal(position["net"]):
+                raise _Rejected("totals_mismatch", f"{position['party']}: net is not gross")
+        if sum(_decimal(position["net"]) for position in positions) != 0:
+            raise _Rejected("totals_mismatch", f"the nets of {code} do not add up to zero")
+    return _digest(_jcs_text(report).encode("utf-8"))
+
+
+@checker("settlement")
+def check_settlement(vector: dict[str, Any], context: Context) -> Outcome:
+    """A ``settlement`` vector (spec/settlement.md): ``{op, ...}`` -> a result or ``{error}``."""
+    given, expected = vector["input"], vector["expected"]
+    op = given["op"]
+    try:
+        if op == "statement":
+            digest = _check_statement(given["statement"], context, given.get("rates"))
+            result: dict[str, Any] = {"valid": True, "digest": digest}
+        elif op == "receipt-list":
+            _check_statement(given["statement"], context)
+            entries = _check_receipt_list(given["statement"], given["receipt_list"], context)
+            result = {"valid": True, "count": len(entries)}
+        elif op == "history":
+            _check_statement(given["statement"], context)
+            _check_history(given["history"], given["statement"])
+            result = {"valid": True}
+        elif op == "reconcile":
+            result = _reconcile(given, context)
+        elif op == "response":
+            result = {"valid": True, "digest": _check_response(given["response"], context)}
+        elif op == "split":
+            result = _split(given, context)
+        elif op == "net":
+            result = _net(given, context)
+        elif op == "netting-report":
+            result = {"valid": True, "digest": _check_netting_report(given["report"], context)}
+        else:
+            raise ValueError(f"unknown settlement op {op!r}")
+    except _Rejected as rejected:
+        return _judge(expected, rejected, None)
+    return _judge(expected, None, result)
+
+
 # --------------------------------------------------------------------------- command line
 
 

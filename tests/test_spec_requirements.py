@@ -33,6 +33,7 @@ EXPECTED_CHAPTERS = {
     "units.md",
     "exchange.md",
     "receipts.md",
+    "settlement.md",
     "errors.md",
     "CHANGELOG.md",
 }

@@ -19,17 +19,22 @@ __all__ = [
     "InvalidArgumentsError",
     "InvalidKeyError",
     "InvalidProofError",
+    "InvalidResubmissionError",
+    "InvalidSharesError",
     "InvalidSignatureError",
     "InvalidUsageError",
     "IoError",
     "KeyNotValidError",
     "MalformedError",
+    "PeriodNotClosedError",
     "RateCardMismatchError",
     "RateCardNotValidError",
     "RatesNotValidError",
     "ReplayError",
     "SchemaViolationError",
+    "StatementNotAcceptedError",
     "TokenfedError",
+    "TotalsMismatchError",
     "UnknownCurrencyError",
     "UnknownKeyError",
     "UnknownMeterError",
@@ -288,6 +293,44 @@ class InvalidProofError(TokenfedError):
 
     code = "invalid_proof"
     hint = "The batched receipt, its proof or its batch do not belong together."
+
+
+class TotalsMismatchError(TokenfedError):
+    """A settlement document's totals are not the exact sum of its parts (whole rejection)."""
+
+    code = "totals_mismatch"
+    hint = "Rebuild the document from the receipts; every total is the exact sum of its parts."
+
+
+class PeriodNotClosedError(TokenfedError):
+    """A settlement statement was signed before its period's cutoff plus the grace window."""
+
+    code = "period_not_closed"
+    hint = "Wait until period.end + grace has passed before building the statement."
+
+
+class InvalidResubmissionError(TokenfedError):
+    """A statement's ``resubmits`` reference (or its absence) breaks the dispute rules."""
+
+    code = "invalid_resubmission"
+    hint = (
+        "Reference only the disputed statement you replace; correct a finalized period with "
+        "adjustments in a later statement."
+    )
+
+
+class InvalidSharesError(TokenfedError):
+    """The shares of a revenue-share agreement do not add up to exactly 1."""
+
+    code = "invalid_shares"
+    hint = "Correct the shares so that their exact sum is 1."
+
+
+class StatementNotAcceptedError(TokenfedError):
+    """A statement was offered for netting without its payer's signed acceptance."""
+
+    code = "statement_not_accepted"
+    hint = "Net only statements with a verified response whose status is accept."
 
 
 class InvalidArgumentsError(TokenfedError):

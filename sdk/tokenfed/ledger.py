@@ -593,6 +593,67 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
             for key, (count, coefficient, places) in sums.items()
         }
 
+    def stream_entries(
+        self, iss: str, aud: str, *, iat_before: int | None = None
+    ) -> list[LedgerEntry]:
+        """Return the entries of stream ``(iss, aud)`` ordered by ``seq``, then ``jti``.
+
+        With ``iat_before``, only entries whose ``iat`` is earlier. This is the order in which a
+        settlement statement lists its receipts (SET-026).
+        """
+        query = _SELECT_RECEIPT.replace("WHERE iss = ? AND jti = ?", "WHERE iss = ? AND aud = ?")
+        parameters: list[object] = [iss, aud]
+        if iat_before is not None:
+            query += " AND iat < ?"
+            parameters.append(iat_before)
+        query += " ORDER BY seq, jti"
+        with self._read("read a stream") as connection:
+            rows = connection.execute(query, parameters).fetchall()
+        entries: list[LedgerEntry] = []
+        for row in rows:
+            try:
+                entries.append(
+                    LedgerEntry(
+                        iss=row[0],
+                        jti=row[1],
+                        aud=row[2],
+                        sub=row[3],
+                        seq=row[4],
+                        iat=row[5],
+                        amount=self._amount(row[6]),
+                        rate_card_id=row[7],
+                        content_digest=row[8],
+                        receipt_digest=row[9],
+                        receipt=row[10],
+                        batch_id=row[11],
+                    )
+                )
+            except TokenfedError as exc:
+                raise self._damaged(f"the entry ({row[0]!r}, {row[1]!r})", exc) from exc
+        return entries
+
+    def stream_rows(
+        self, iss: str, aud: str, *, iat_before: int | None = None
+    ) -> list[tuple[str, int, int, str, str, str]]:
+        """Return ``(jti, seq, iat, amount, content_digest, receipt)`` of each entry of stream
+        ``(iss, aud)``, ordered by ``seq``, then ``jti``, without building :class:`LedgerEntry`
+        objects: the fast read behind settlement statements. ``amount`` is the stored canonical
+        decimal text (checked)."""
+        query = (
+            "SELECT jti, seq, iat, amount, content_digest, receipt FROM receipts"
+            " WHERE iss = ? AND aud = ?"
+        )
+        parameters: list[object] = [iss, aud]
+        if iat_before is not None:
+            query += " AND iat < ?"
+            parameters.append(iat_before)
+        query += " ORDER BY seq, jti"
+        with self._read("read a stream") as connection:
+            rows = connection.execute(query, parameters).fetchall()
+        for row in rows:
+            self._stored_amount(row[3])
+        return [tuple(row) for row in rows]
+
     def _stored_amount(self, text: object) -> str:
         """Return a stored amount if it is canonical decimal TEXT, else raise IoError."""
         if type(text) is not str or text == "-0" or CANONICAL_DECIMAL.fullmatch(text) is None:

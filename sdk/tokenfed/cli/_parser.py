@@ -7,7 +7,7 @@ from typing import NoReturn
 
 from .. import __version__
 from ..errors import InvalidArgumentsError
-from . import _foundation, _receipts, _usage
+from . import _foundation, _receipts, _settle, _usage
 from ._trustargs import add_trust_options
 
 __all__ = ["build_parser"]
@@ -171,4 +171,6 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("--at", required=True, type=numeric_date, metavar="NUMERICDATE")
     revoke.add_argument("--reason", default="unspecified", help="why, for the record")
     revoke.set_defaults(handler=_receipts.trust_revoke)
+
+    _settle.add_settle_commands(commands)
     return parser

@@ -1,0 +1,194 @@
+"""Bulk verify-and-settle (tokenfed.engine): monoid laws, exact replay and chain decisions
+across files, byte-identical statements for any partitioning, serially and on a LocalCluster."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokenfed.cli import main
+from tokenfed.engine import PartitionResult, finish, run, verify_partition, write_statements
+from tokenfed.keys import KeyValidity, generate_key
+from tokenfed.receipts import ReceiptIssuer, VerifierConfig
+from tokenfed.settlement import Statement
+from tokenfed.trust import TrustStore
+from tokenfed.units import RateCard
+from tokenfed_conformance.vectors import load_vectors
+
+T0 = 1767225600
+DAY = 86400
+START, END = T0, T0 + 30 * DAY
+PROVIDER = "https://provider-a.example"
+PAYERS = ("https://home.example", "https://home-b.example")
+SUB = "Zk9xW2cLm3P8qRsT"
+CARD: dict[str, Any] = load_vectors("receipts").extra["fixtures"]["rate_cards"]["default"]
+
+KEY = generate_key()
+TRUST = {
+    "ver": "1.0",
+    "issuers": {PROVIDER: {"jwks": {"keys": [KEY.public_key(KeyValidity(nbf=T0 - DAY)).to_jwk()]}}},
+}
+CARD_TOKEN = RateCard.sign(CARD, KEY)
+CONFIG = VerifierConfig(trust=TRUST, rate_cards=(CARD_TOKEN,), now=END + 5 * DAY)
+
+
+def _receipts() -> list[str]:
+    """Two streams of 12 receipts each, one reissued twin under a used jti (a replay)."""
+    card = RateCard.from_jws(CARD_TOKEN, TrustStore.from_json(TRUST))
+    issuer = ReceiptIssuer(KEY, PROVIDER, card)
+    tokens = []
+    for i in range(12):
+        for n, payer in enumerate(PAYERS):
+            usage = {"model": "qwen-max" if i % 2 else "deepseek-r1", "meters": {"input": 900 + i}}
+            tokens.append(
+                issuer.issue(aud=payer, sub=SUB, usage=usage, jti=f"p{n}-{i}", iat=T0 + i)
+            )
+    return tokens
+
+
+TOKENS = _receipts()
+REPLAY = ReceiptIssuer(
+    KEY, PROVIDER, RateCard.from_jws(CARD_TOKEN, TrustStore.from_json(TRUST))
+).issue(aud=PAYERS[0], sub=SUB, usage={"model": "qwen-max", "meters": {"input": 1}}, jti="p0-0",
+        iat=T0 + 50)  # fmt: skip
+
+
+def _write_files(folder: Path, groups: list[list[str]]) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, group in enumerate(groups):
+        path = folder / f"part-{index:03d}.jsonl"
+        path.write_text("".join(token + "\n" for token in group), encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def _statements(folder: Path, groups: list[list[str]], workers: int = 1) -> dict[str, bytes]:
+    files = _write_files(folder, groups)
+    result = run(files, CONFIG, period=(START, END), iat=END + 4 * DAY, workers=workers)
+    out = folder / "out"
+    write_statements(result, KEY, str(out))
+    return {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+
+
+def test_replay_duplicate_and_chain_across_files(tmp_path: Path) -> None:
+    """REC-042, REC-043 across partitions: an identical resubmission in another file counts
+    once, other content under a seen jti is a replay, a stream spread over files chains."""
+    groups = [TOKENS[1::2], TOKENS[0::2], [TOKENS[0], TOKENS[5], REPLAY]]
+    files = _write_files(tmp_path, groups)
+    result = run(files, CONFIG, period=(START, END), iat=END + 4 * DAY)
+    summary = result.summary()
+    assert summary["accepted"] == 24
+    assert summary["duplicates"] == 2
+    assert summary["rejected"] == {"replay": 1}
+    assert summary["statements"] == 2
+
+
+def test_a_gap_breaks_the_rest_of_the_stream(tmp_path: Path) -> None:
+    """REC-043: a missing receipt leaves the later ones of its stream unaccepted (chain_break)."""
+    without = [token for index, token in enumerate(TOKENS) if index != 6]  # seq 4 of payer 0
+    files = _write_files(tmp_path, [without])
+    outcome = run(files, CONFIG, period=(START, END), iat=END + 4 * DAY).outcome
+    assert len(outcome.accepted[(PROVIDER, PAYERS[0])]) == 3
+    assert list(outcome.rejected.values()) == ["chain_break"] * 8
+
+
+def test_monoid_laws(tmp_path: Path) -> None:
+    """The partition results form a commutative monoid: identity, commutativity,
+    associativity (compared on the decisions they lead to)."""
+    files = _write_files(tmp_path, [TOKENS[:8], [*TOKENS[8:16], REPLAY], TOKENS[16:]])
+    a, b, c = (verify_partition((i, path), CONFIG) for i, path in enumerate(files))
+    empty = PartitionResult()
+    assert finish(a.combine(empty)) == finish(a)
+    assert finish(a.combine(b)) == finish(b.combine(a))
+    assert finish(a.combine(b).combine(c)) == finish(a.combine(b.combine(c)))
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1), parts=st.integers(1, 6))
+def test_any_partitioning_gives_byte_identical_statements(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, parts: int
+) -> None:
+    """SET-026: the same receipts, shuffled into any number of files, give byte-identical
+    signed statements and receipt lists."""
+    reference = _statements(tmp_path_factory.mktemp("ref"), [TOKENS])
+    shuffled = list(TOKENS) + random.Random(seed).sample(TOKENS, 3)  # with duplicates
+    random.Random(seed).shuffle(shuffled)
+    groups: list[list[str]] = [[] for _ in range(parts)]
+    for token in shuffled:
+        groups[random.Random(f"{seed}-{token[-12:]}").randrange(parts)].append(token)
+    assert _statements(tmp_path_factory.mktemp("run"), groups) == reference
+
+
+def test_local_cluster_matches_serial(tmp_path: Path) -> None:
+    """The same files on a two-worker Dask LocalCluster give byte-identical statements."""
+    pytest.importorskip("dask.distributed")
+    groups = [TOKENS[:10], TOKENS[10:], [TOKENS[3]]]
+    serial = _statements(tmp_path / "serial", groups)
+    cluster = _statements(tmp_path / "cluster", groups, workers=2)
+    assert serial == cluster
+    token = serial["st-1767225600-1.jwt"].decode().strip()
+    statement = Statement.from_jws(token, KEY.public_key(KeyValidity(nbf=T0 - DAY)))
+    assert statement.claims.totals.count == 12
+
+
+def test_cli_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``tokenfed settle run --workers 1`` writes the statements and prints a summary."""
+    _write_files(tmp_path, [TOKENS[:12], TOKENS[12:]])
+    (tmp_path / "trust.json").write_text(json.dumps(TRUST), encoding="utf-8")
+    (tmp_path / "card.jwt").write_text(CARD_TOKEN, encoding="utf-8")
+    (tmp_path / "key.jwk").write_text(json.dumps(KEY.to_jwk()), encoding="utf-8")
+    status = main(
+        [
+            "settle", "run", "--receipts", str(tmp_path / "part-*.jsonl"),
+            "--trust", str(tmp_path / "trust.json"), "--rate-card", str(tmp_path / "card.jwt"),
+            "--start", str(START), "--end", str(END), "--signing-key", str(tmp_path / "key.jwk"),
+            "--out-dir", str(tmp_path / "out"), "--workers", "1", "--at", str(END + 5 * DAY),
+        ]
+    )  # fmt: skip
+    out, _ = capsys.readouterr()
+    assert status == 0
+    summary = json.loads(out)
+    assert summary["accepted"] == 24 and len(summary["written"]) == 2
+
+
+def _dies_once(partition: tuple[int, str], config: VerifierConfig) -> PartitionResult:
+    """Verify a partition, but kill this worker process the first time partition 0 runs."""
+    import os
+
+    marker = Path(partition[1]).with_suffix(".died")
+    if partition[0] == 0 and not marker.exists():
+        marker.write_text("x", encoding="utf-8")
+        os._exit(1)
+    return verify_partition(partition, config)
+
+
+def test_a_worker_that_dies_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    """A worker killed mid-run: Dask runs its task again elsewhere; every receipt is counted
+    exactly once (the partitions are pure), and the decisions equal the serial run's."""
+    pytest.importorskip("dask.distributed")
+    import cloudpickle
+
+    from tokenfed.engine._run import _map_dask
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    files = _write_files(tmp_path, [TOKENS[:8], TOKENS[8:16], TOKENS[16:], [TOKENS[2]]])
+    partitions = list(enumerate(files))
+    results = _map_dask(partitions, CONFIG, 2, None, None, function=_dies_once)
+    assert (tmp_path / "part-000.died").exists()
+    serial = [verify_partition(partition, CONFIG) for partition in partitions]
+    total = PartitionResult()
+    for result in results:
+        total = total.combine(result)
+    expected = PartitionResult()
+    for result in serial:
+        expected = expected.combine(result)
+    assert total.lines == expected.lines == 25
+    assert finish(total) == finish(expected)
