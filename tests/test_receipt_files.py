@@ -349,15 +349,15 @@ def test_cli_trust_lifecycle(world: dict[str, Any], tmp_path: Path) -> None:
     assert again.returncode == 1 and error_of(again) == "invalid_key"
     bad = run("trust", "add", "--trust", trust, "--iss", "http://x", "--key", pub, "--nbf", "1")
     assert bad.returncode == 1 and error_of(bad) == "schema_violation"
-    rotated = run("trust", "rotate", "--trust", trust, "--iss", ISS, "--kid", kid,
+    rotated = run("trust", "rotate", "--trust", trust, "--iss", ISS, f"--kid={kid}",
                   "--exp", str(NOW + 60))  # fmt: skip
     assert rotated.returncode == 0 and json.loads(rotated.stdout)["exp"] == NOW + 60
-    early = run("trust", "rotate", "--trust", trust, "--iss", ISS, "--kid", kid, "--exp", "5")
+    early = run("trust", "rotate", "--trust", trust, "--iss", ISS, f"--kid={kid}", "--exp", "5")
     assert early.returncode == 1 and error_of(early) == "invalid_key"
     listed = run("trust", "list", "--trust", trust, "--at", str(NOW + 120))
     (entry,) = json.loads(listed.stdout)
     assert entry["kid"] == kid and entry["exp"] == NOW + 60 and entry["valid"] is False
-    revoked = run("trust", "revoke", "--trust", trust, "--iss", ISS, "--kid", kid,
+    revoked = run("trust", "revoke", "--trust", trust, "--iss", ISS, f"--kid={kid}",
                   "--at", str(NOW), "--reason", "key compromise")  # fmt: skip
     assert revoked.returncode == 0, revoked.stderr
     store = TrustStore.load(trust)
@@ -396,3 +396,23 @@ def test_file_verification_memory_is_flat(world: dict[str, Any], tmp_path: Path)
         assert summary.accepted == count
     assert peaks[1] - peaks[0] < 512 * 1024, peaks
     assert summary.amount == Decimal(summary.micro_amount) / 1_000_000
+
+
+def test_cli_takes_a_kid_that_starts_with_a_dash(tmp_path: Path) -> None:
+    """A base64url thumbprint may start with '-': written --kid=KID it reaches the command."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from tokenfed.keys import PrivateKey
+
+    seeds = (
+        PrivateKey(Ed25519PrivateKey.from_private_bytes(i.to_bytes(32)), "EdDSA")
+        for i in range(1, 10_000)
+    )
+    key = next(candidate for candidate in seeds if candidate.kid.startswith("-"))
+    trust = TrustStore({}).with_key(ISS, key.public_key(KeyValidity(nbf=NBF)))
+    path = tmp_path / "trust.json"
+    path.write_text(json.dumps(trust.to_json()))
+    done = run("trust", "rotate", "--trust", str(path), "--iss", ISS, f"--kid={key.kid}",
+               "--exp", str(NOW))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["exp"] == NOW

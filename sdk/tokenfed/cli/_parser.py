@@ -25,6 +25,12 @@ def numeric_date(text: str) -> int:
     return int(text)
 
 
+_KID_HELP = (
+    "the key's RFC 7638 thumbprint; write --kid=KID when it starts with '-' "
+    "(base64url thumbprints can)"
+)
+
+
 def positive_int(text: str) -> int:
     """Parse a count that must be at least 1."""
     if not text.isdigit() or int(text) < 1 or len(text) > 6:
@@ -157,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = trust_commands.add_parser("rotate", help="end a key's signing window (rotation)")
     rotate.add_argument("--trust", required=True, metavar="TRUST.json")
     rotate.add_argument("--iss", required=True, help="issuer entity id")
-    rotate.add_argument("--kid", required=True, help="the key's RFC 7638 thumbprint")
+    rotate.add_argument("--kid", required=True, help=_KID_HELP)
     rotate.add_argument("--exp", required=True, type=numeric_date, metavar="NUMERICDATE")
     rotate.set_defaults(handler=_receipts.trust_rotate)
     listing = trust_commands.add_parser("list", help="list trusted keys and their windows")
@@ -167,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = trust_commands.add_parser("revoke", help="revoke an issuer's key from a time on")
     revoke.add_argument("--trust", required=True, metavar="TRUST.json")
     revoke.add_argument("--iss", required=True, help="issuer entity id")
-    revoke.add_argument("--kid", required=True, help="the key's RFC 7638 thumbprint")
+    revoke.add_argument("--kid", required=True, help=_KID_HELP)
     revoke.add_argument("--at", required=True, type=numeric_date, metavar="NUMERICDATE")
     revoke.add_argument("--reason", default="unspecified", help="why, for the record")
     revoke.set_defaults(handler=_receipts.trust_revoke)
