@@ -24,6 +24,7 @@ from .keys import KeySet, KeyValidity, PublicKey, load_public_jwk
 
 __all__ = ["TrustStore"]
 
+
 def _check_issuer(iss: object) -> str:
     if not isinstance(iss, str) or not is_entity_id(iss):
         raise SchemaViolationError(
