@@ -72,7 +72,8 @@ class VerifiedReceipt:
         content_digest: the content digest, SHA-256 of ``claims_bytes`` (REC-010); the next
             receipt of the stream names it in ``prev`` (REC-007).
         receipt: the receipt as received: the JWS compact serialization, or the base64url claims
-            of a batched receipt.
+            of a batched receipt (``None`` when constructing: the base64url of
+            ``claims_bytes``, encoded when first read).
         batch_id: the batch statement's ``batch_id`` for a batched receipt, else ``None``.
         duplicate: set by a tracker for an identical resubmission (REC-042): valid, and never to
             be counted twice.
@@ -80,13 +81,13 @@ class VerifiedReceipt:
 
     __slots__ = (
         "_claims",
+        "_content_digest",
+        "_receipt",
         "batch_id",
         "claims_bytes",
-        "content_digest",
         "duplicate",
         "kid",
         "raw",
-        "receipt",
     )
 
     def __init__(
@@ -94,7 +95,7 @@ class VerifiedReceipt:
         raw: dict[str, Any],
         kid: str,
         claims_bytes: bytes,
-        receipt: str,
+        receipt: str | None,
         batch_id: str | None = None,
         *,
         content_digest: str | None = None,
@@ -104,11 +105,28 @@ class VerifiedReceipt:
         self.raw = raw
         self.kid = kid
         self.claims_bytes = claims_bytes
-        self.receipt = receipt
+        self._receipt = receipt
         self.batch_id = batch_id
-        self.content_digest = content_digest or sha256_digest(claims_bytes)
+        # Both are computed when first read: a whole batch verified without a tracker never
+        # needs them (ADR 0010).
+        self._content_digest = content_digest
         self.duplicate = duplicate
         self._claims = claims
+
+    @property
+    def content_digest(self) -> str:
+        """The content digest, ``sha256:`` + hex SHA-256 of :attr:`claims_bytes` (REC-010)."""
+        if self._content_digest is None:
+            self._content_digest = sha256_digest(self.claims_bytes)
+        return self._content_digest
+
+    @property
+    def receipt(self) -> str:
+        """The receipt as received: the JWS compact serialization, or a batched receipt's
+        base64url claims."""
+        if self._receipt is None:
+            self._receipt = b64encode(self.claims_bytes)
+        return self._receipt
 
     def __getstate__(self) -> tuple[Any, ...]:
         return (
@@ -126,9 +144,9 @@ class VerifiedReceipt:
             self.raw,
             self.kid,
             self.claims_bytes,
-            self.receipt,
+            self._receipt,
             self.batch_id,
-            self.content_digest,
+            self._content_digest,
             self.duplicate,
         ) = state
         self._claims = None
@@ -188,9 +206,9 @@ class VerifiedReceipt:
             self.raw,
             self.kid,
             self.claims_bytes,
-            self.receipt,
+            self._receipt,
             self.batch_id,
-            content_digest=self.content_digest,
+            content_digest=self._content_digest,
             duplicate=True,
             claims=self._claims,
         )
@@ -535,13 +553,7 @@ class ReceiptVerifier:
                 "(REC-065)"
             )
         self._check_claims(claims, typed)
-        return VerifiedReceipt(
-            claims,
-            statement.kid,
-            leaf,
-            b64encode(leaf) if encoded is None else encoded,
-            statement.batch_id,
-        )
+        return VerifiedReceipt(claims, statement.kid, leaf, encoded, statement.batch_id)
 
     def _batch_statement(self, batch: str) -> _Batch:
         cached = self._batches.get(batch)
