@@ -8,10 +8,11 @@ and 12-13 in an in-memory tracker); batched receipts verified one by one with th
 ``tokenfed receipt verify`` of a JSONL file with 2 workers and ``--ledger`` (a fresh SQLite
 ledger each round), whose rate is divided by the raw single-core verify rate of its round.
 
-Rounds are interleaved: each round runs every measure once (in a rotated order), and each
-measure is divided by the baseline taken in that round, so a machine whose load changes moves
-both. The table shows the median ratio over the rounds and its range. Peak RSS of the command
-line is measured once per file length (10k and 100k lines by default): it must stay flat.
+Rounds are interleaved: each round runs every measure once (in a rotated order), each right
+after and right before a run of the baseline, and divides it by the mean of those two baseline
+runs, so a machine whose load changes moves both. The table shows the median ratio over the
+rounds and its range. Peak RSS of the command line is measured once per file length (10k and
+100k lines by default): it must stay flat in the file's length.
 
 Run: make bench   (or: python bench/bench_receipts.py [--rounds N] [--receipts N] [--json])
 """
@@ -99,8 +100,13 @@ def write_receipt_file(path: Path, key: PrivateKey, card: RateCard, lines: int) 
     is not what is measured): payloads are the JCS bytes of the claims, which for these ASCII
     claims are orjson's sorted compact bytes.
     """
-    header = _b64(json.dumps({"alg": "EdDSA", "kid": key.kid, "typ": "tokenfed-receipt+jwt"},
-                             separators=(",", ":"), sort_keys=True).encode())
+    header = _b64(
+        json.dumps(
+            {"alg": "EdDSA", "kid": key.kid, "typ": "tokenfed-receipt+jwt"},
+            separators=(",", ":"),
+            sort_keys=True,
+        ).encode()
+    )
     ref = {"id": card.id, "digest": card.digest}
     prev: str | None = None
     with path.open("wb") as out:
@@ -272,15 +278,19 @@ def main() -> int:
         for round_number in range(args.rounds):
             shift = round_number % len(names)
             order = names[shift:] + names[:shift]
-            # The baseline is taken before and after the round's measures; its mean is the
-            # round's 1.00x.
-            first = _rate(raw_cryptography)
-            round_rates = {name: _rate(runs[name]) for name in order}
-            baseline = (first + _rate(raw_cryptography)) / 2
-            round_rates["raw_cryptography"] = baseline
-            for name, rate in round_rates.items():
+            # The baseline runs right before and right after each measure, and the measure is
+            # divided by the mean of the two: a machine whose load changes moves both.
+            before = _rate(raw_cryptography)
+            baselines = [before]
+            for name in order:
+                rate = _rate(runs[name])
+                after = _rate(raw_cryptography)
+                baselines.append(after)
                 rates[name].append(rate)
-                ratios[name].append(rate / baseline)
+                ratios[name].append(rate / ((before + after) / 2))
+                before = after
+            rates["raw_cryptography"].append(statistics.median(baselines))
+            ratios["raw_cryptography"].append(1.0)
 
         rss: dict[int, int] = {}
         for lines in [int(n) for n in args.rss_lines.split(",") if n.strip()]:
@@ -338,11 +348,16 @@ def main() -> int:
     return 0
 
 
-def _rate(run: Callable[[], int]) -> float:
-    """Operations per second of one run."""
+def _rate(run: Callable[[], int], min_seconds: float = 0.5) -> float:
+    """Operations per second of back-to-back runs lasting at least ``min_seconds`` (one run of
+    the command line is longer), so that one burst of another process weighs less."""
     start = time.perf_counter()
-    count = run()
-    return count / (time.perf_counter() - start)
+    count = 0
+    while True:
+        count += run()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return count / elapsed
 
 
 if __name__ == "__main__":
