@@ -232,7 +232,7 @@ def _check_common(jwk: Mapping[str, Any]) -> tuple[str, str]:
 
 def _ed25519_libsodium(key: PublicKey, signature: bytes, signing_input: bytes) -> bool:
     try:
-        crypto_sign_open(signature + signing_input, key._raw)
+        crypto_sign_open(bytes(signature) + bytes(signing_input), key._raw)
     except _SodiumBadSignature:
         return False
     return True
