@@ -15,6 +15,9 @@ from tokenfed._decimal import format_decimal
 from tokenfed.receipts import VerifierConfig, verify_file
 from tokenfed_conformance.vectors import Vector, load_vectors
 
+# Every file is verified with the fast JSON paths on and off (ADR 0010).
+pytestmark = pytest.mark.usefixtures("json_path")
+
 VECTORS = load_vectors("files")
 FIXTURES: dict[str, Any] = load_vectors("receipts").extra["fixtures"]
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,6 +27,9 @@ from tokenfed.errors import TokenfedError
 from tokenfed.keys import load_private_jwk, load_public_jwk
 from tokenfed_conformance.vectors import Vector, load_test_keys, load_vectors, spec_dir
 
+# Every case runs on both Ed25519 backends, libsodium and OpenSSL (CONV-071, ADR 0010).
+pytestmark = pytest.mark.usefixtures("ed25519_backend")
+
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "spec" / "tools" / "make_jws_vectors.py"
 VECTORS = load_vectors("jws")

@@ -19,6 +19,10 @@ from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard
 from tokenfed_conformance.vectors import Vector, load_vectors
 
+# Every case runs on both Ed25519 backends, libsodium and OpenSSL (CONV-071), and with the fast
+# JSON paths on and off (ADR 0010).
+pytestmark = pytest.mark.usefixtures("ed25519_backend", "json_path")
+
 VECTORS = load_vectors("receipts")
 FIXTURES: dict[str, Any] = VECTORS.extra["fixtures"]
 ROOT = Path(__file__).resolve().parent.parent

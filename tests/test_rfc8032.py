@@ -33,6 +33,9 @@ from tokenfed.errors import InvalidKeyError
 from tokenfed.keys import PublicKey, load_private_jwk, load_public_jwk, thumbprint
 from tokenfed_conformance.vectors import load_test_keys, load_vectors, vector_kinds
 
+# Every case runs on both Ed25519 backends, libsodium and OpenSSL (CONV-071, ADR 0010).
+pytestmark = pytest.mark.usefixtures("ed25519_backend")
+
 DATA = Path(__file__).resolve().parent / "data"
 RFC8032 = json.loads((DATA / "rfc8032" / "ed25519_section_7_1.json").read_text(encoding="utf-8"))
 TESTS: list[dict[str, str]] = RFC8032["tests"]

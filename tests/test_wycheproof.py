@@ -22,6 +22,9 @@ import pytest
 from tokenfed._b64 import b64encode
 from tokenfed.keys import PublicKey, load_public_jwk
 
+# Every case runs on both Ed25519 backends, libsodium and OpenSSL (CONV-071, ADR 0010).
+pytestmark = pytest.mark.usefixtures("ed25519_backend")
+
 DATA = Path(__file__).resolve().parent / "data" / "wycheproof"
 FILES = {
     "EdDSA": DATA / "ed25519_test.json",

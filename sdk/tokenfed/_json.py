@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import rfc8785
 
 from .errors import MalformedError
@@ -25,6 +26,7 @@ __all__ = [
     "check_text",
     "digest",
     "loads",
+    "loads_if_canonical",
 ]
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -229,6 +231,34 @@ def loads(data: bytes | str) -> Any:
             raise _noncharacter_error(code_point)
     if b"\\" in raw and b"\\u" in raw:  # a one-byte search first: much faster
         _check_strings(value)
+    return value
+
+
+_orjson_loads = orjson.loads
+_orjson_dumps = orjson.dumps
+_SORTED = orjson.OPT_SORT_KEYS
+
+
+def loads_if_canonical(data: bytes) -> dict[str, Any] | None:
+    """The object ``data`` holds, if ``data`` is exactly its compact serialization with sorted
+    member names and no escape that could be written otherwise; else ``None``.
+
+    NOT a strict parser on its own (ADR 0010). That the bytes come back unchanged from a parse
+    and a sorted serialization proves there is no duplicate member name, no whitespace, no
+    needless escape, no ``-0`` and no exponent; a raw noncharacter is refused here (CONV-016)
+    and orjson refuses lone surrogates and invalid UTF-8. But numbers with a fraction (``1.0``),
+    integers beyond 2^53 - 1 and any depth come back unchanged too: the result may be used ONLY
+    together with a schema check that types every value (the receipt claims' ``FastSchema``).
+    Whatever that check refuses must be parsed again with :func:`loads`, which gives the error.
+    """
+    try:
+        value = _orjson_loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if type(value) is not dict or _orjson_dumps(value, option=_SORTED) != data:
+        return None
+    if not data.isascii() and _noncharacter_in(data) is not None:
+        return None
     return value
 
 

@@ -15,7 +15,6 @@ input (wrong types, wrong lengths, index out of range) makes :func:`verify_inclu
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 
 __all__ = [
@@ -208,9 +207,6 @@ def verify_inclusion(
         return False
 
 
-_HEX_HASH = re.compile(r"[0-9a-f]{64}")
-
-
 class CachedInclusion:
     """Inclusion proofs of one tree (size, root), verified with a memory of proven nodes.
 
@@ -251,15 +247,19 @@ class CachedInclusion:
             inner = (index ^ (size - 1)).bit_length()
             if len(proof) != inner + (index >> inner).bit_count():
                 return False
+            if type(proof) is not list:
+                proof = list(proof)
             nodes = self._nodes
             copy = _node_copy
             r = bytes(leaf_hash)
             level = 0
             climbed: list[tuple[tuple[int, int], bytes, int]] = []
             for step, entry in enumerate(proof):
-                if type(entry) is not str or _HEX_HASH.fullmatch(entry) is None:
-                    return False
+                # 64 lowercase hex digits exactly: fromhex also reads upper case and spaces,
+                # which then do not come back from hex().
                 p = bytes.fromhex(entry)
+                if len(p) != HASH_SIZE or p.hex() != entry:
+                    return False
                 h = copy()
                 if step < inner:
                     if (index >> level) & 1:
@@ -281,9 +281,12 @@ class CachedInclusion:
                 key = (level, index >> level)
                 proven = nodes.get(key)
                 if proven is not None:
-                    if proven[0] != r or proven[1] != list(proof[step + 1 :]):
+                    # A proven node: the leaf is included exactly when the rest of its proof is
+                    # the proven rest (compared as text, not hashed).
+                    if proven[0] != r or proven[1] != proof[step + 1 :]:
                         return False
-                    self._remember(climbed, proof)
+                    if climbed:
+                        self._remember(climbed, proof)
                     return True
                 climbed.append((key, r, step))
             if r != self._root:
@@ -294,9 +297,9 @@ class CachedInclusion:
             return False
 
     def _remember(
-        self, climbed: list[tuple[tuple[int, int], bytes, int]], proof: Sequence[str]
+        self, climbed: list[tuple[tuple[int, int], bytes, int]], proof: list[str]
     ) -> None:
         if len(self._nodes) + len(climbed) > self._limit:
             self._nodes.clear()
         for key, node, step in climbed:
-            self._nodes[key] = (node, list(proof[step + 1 :]))
+            self._nodes[key] = (node, proof[step + 1 :])

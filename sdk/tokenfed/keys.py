@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
-from nacl.bindings import crypto_core_ed25519_is_valid_point
+from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
+from nacl.exceptions import BadSignatureError as _SodiumBadSignature
 
 from ._b64 import b64decode, b64encode
 from .errors import InvalidKeyError, KeyNotValidError, MalformedError
@@ -229,10 +230,41 @@ def _check_common(jwk: Mapping[str, Any]) -> tuple[str, str]:
     return alg, kid
 
 
+def _ed25519_libsodium(key: PublicKey, signature: bytes, signing_input: bytes) -> bool:
+    try:
+        crypto_sign_open(bytes(signature) + bytes(signing_input), key._raw)
+    except _SodiumBadSignature:
+        return False
+    return True
+
+
+def _ed25519_openssl(key: PublicKey, signature: bytes, signing_input: bytes) -> bool:
+    try:
+        key._key.verify(signature, signing_input)  # type: ignore[call-arg]
+    except _CryptoInvalidSignature:
+        return False
+    return True
+
+
+_ED25519_BACKENDS = {"libsodium": _ed25519_libsodium, "openssl": _ed25519_openssl}
+_ed25519_backend = "libsodium"
+
+
+def _use_ed25519_backend(name: str) -> str:
+    """Select the library that checks Ed25519 equations (``libsodium`` or ``openssl``) and
+    return the previous one. For tests that run every case on both backends; both give the same
+    answers under CONV-071."""
+    global _ed25519_backend
+    if name not in _ED25519_BACKENDS:
+        raise ValueError(f"unknown Ed25519 backend {name!r}")
+    previous, _ed25519_backend = _ed25519_backend, name
+    return previous
+
+
 class PublicKey:
     """A verification key bound to one algorithm, with its ``kid`` and validity window."""
 
-    __slots__ = ("_key", "alg", "kid", "validity")
+    __slots__ = ("_key", "_raw", "alg", "kid", "validity")
 
     def __init__(
         self,
@@ -242,6 +274,11 @@ class PublicKey:
         validity: KeyValidity | None = None,
     ) -> None:
         self._key = key
+        self._raw = (
+            key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            if isinstance(key, Ed25519PublicKey)
+            else b""
+        )
         self.alg = alg
         self.kid = kid
         self.validity = validity or KeyValidity()
@@ -250,9 +287,11 @@ class PublicKey:
         """Whether ``signature`` is this key's signature over ``signing_input``.
 
         Ed25519 follows CONV-071 and ES256 CONV-073: the range and small-order checks run
-        before the backend's equation (OpenSSL through ``cryptography``, which does not make
-        all of them), so a malleated twin of a valid signature (S + L, or the high-S
-        ``(r, n - s)``) and an R of small order are refused.
+        before the backend's equation, so a malleated twin of a valid signature (S + L, or the
+        high-S ``(r, n - s)``) and an R of small order are refused whatever the backend. Ed25519
+        equations run in libsodium (ADR 0010), which makes the same checks and compares the
+        encoding of ``[S]B - [k]A`` with R byte for byte; OpenSSL (through ``cryptography``)
+        is the reference the tests compare it with.
         """
         if len(signature) != 64:
             return False
@@ -260,12 +299,8 @@ class PublicKey:
             if _is_small_order_encoding(signature[:32]):
                 return False  # OpenSSL accepts R = identity when S = k * a (CONV-071)
             if int.from_bytes(signature[32:], "little") >= _ED25519_L:
-                return False  # OpenSSL refuses this too; kept so the rule reads whole here
-            try:
-                self._key.verify(signature, signing_input)  # type: ignore[call-arg]
-            except _CryptoInvalidSignature:
-                return False
-            return True
+                return False  # both backends refuse this too; kept so the rule reads whole here
+            return _ED25519_BACKENDS[_ed25519_backend](self, signature, signing_input)
         r = int.from_bytes(signature[:_P256_BYTES], "big")
         s = int.from_bytes(signature[_P256_BYTES:], "big")
         if not (0 < r < _P256_N and 0 < s <= _P256_HALF_N):

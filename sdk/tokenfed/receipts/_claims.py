@@ -131,15 +131,19 @@ class FastSchema:
     inputs generated from the JSON Schema). Strings that repeat from receipt to receipt (issuer,
     audience, subject, rate card, model) are checked once and remembered: the memory only ever
     holds values that passed the check, so it never changes an answer.
+
+    It types every value of what it accepts: exactly the members of the schema, each of its
+    JSON type, integers within +-(2^53 - 1), no float and no nested value of another kind. The
+    fast JSON path (``_json.loads_if_canonical``) relies on this and is valid only with it
+    (ADR 0010).
     """
 
-    __slots__ = ("_entities", "_models", "_refs", "_subjects")
+    __slots__ = ("_stable",)
 
     def __init__(self) -> None:
-        self._entities: set[str] = set()
-        self._subjects: set[str] = set()
-        self._refs: set[tuple[str, str]] = set()
-        self._models: set[str] = set()
+        # (iss, aud, sub, rate card id, rate card digest, model) tuples that passed: the
+        # members a stream repeats, checked once together.
+        self._stable: set[tuple[str, str, str, str, str, str]] = set()
 
     def accepts(self, claims: dict[str, Any]) -> bool:
         """Whether the claims certainly satisfy the receipt schema (REC-001..REC-008)."""
@@ -174,35 +178,31 @@ class FastSchema:
             and _FAST_AMOUNT.fullmatch(amount)
         ):
             return False
-        entities = self._entities
-        # Only strings reach the caches: a hostile value may be unhashable.
-        for value in (iss, aud):
-            if type(value) is not str:
-                return False
-            if value not in entities:
-                if not is_entity_id(value):
-                    return False
-                _remember(entities, value)
-        if type(sub) is not str:
-            return False
-        if sub not in self._subjects:
-            if not (_FAST_SUB.fullmatch(sub) and not sub.isdigit()):
-                return False
-            _remember(self._subjects, sub)
         card_id, card_digest = card.get("id"), card.get("digest")
-        if type(card_id) is not str or type(card_digest) is not str:
-            return False
-        if (card_id, card_digest) not in self._refs:
-            if not (0 < len(card_id) <= 256 and _FAST_DIGEST.fullmatch(card_digest)):
-                return False
-            _remember(self._refs, (card_id, card_digest))
         model, meters = usage.get("model"), usage.get("meters")
-        if type(model) is not str:
+        # Only strings reach the cache: a hostile value may be unhashable.
+        if not (
+            type(iss) is str
+            and type(aud) is str
+            and type(sub) is str
+            and type(card_id) is str
+            and type(card_digest) is str
+            and type(model) is str
+        ):
             return False
-        if model not in self._models:
-            if not 0 < len(model) <= 256:
+        stable = (iss, aud, sub, card_id, card_digest, model)
+        if stable not in self._stable:
+            if not (
+                is_entity_id(iss)
+                and is_entity_id(aud)
+                and _FAST_SUB.fullmatch(sub)
+                and not sub.isdigit()
+                and 0 < len(card_id) <= 256
+                and _FAST_DIGEST.fullmatch(card_digest)
+                and 0 < len(model) <= 256
+            ):
                 return False
-            _remember(self._models, model)
+            _remember(self._stable, stable)
         if type(meters) is not dict:
             return False
         for name, count in meters.items():

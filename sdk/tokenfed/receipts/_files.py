@@ -28,6 +28,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from .._decimal import format_decimal, from_scaled
 from .._pricing import AMOUNT_PLACES
 from ..errors import ChainBreakError, IoError, ReplayError, TokenfedError
@@ -136,14 +138,14 @@ class FileSummary:
             ]
         return body
 
-    def _count(self, receipt: VerifiedReceipt) -> None:
-        micro = receipt.micro_amount
+    def _count(self, raw: dict[str, Any], micro: int) -> None:
         self.accepted += 1
         self.micro_amount += micro
-        stream = self.streams.get((receipt.iss, receipt.aud))
+        key = (raw["iss"], raw["aud"])
+        stream = self.streams.get(key)
         if stream is None:
-            stream = self.streams[(receipt.iss, receipt.aud)] = _Total()
-        model_id: str = receipt.raw["usage"]["model"]
+            stream = self.streams[key] = _Total()
+        model_id: str = raw["usage"]["model"]
         model = self.models.get(model_id)
         if model is None:
             model = self.models[model_id] = _Total()
@@ -187,27 +189,57 @@ def _init_worker(config: VerifierConfig, parent: int) -> None:
     _WORKER = config.build()
 
 
-def _check_chunk(lines: list[bytes | None]) -> list[VerifiedReceipt | dict[str, Any]]:
+# What crosses from a worker to the parent: compact tuples, with the result row's JSON already
+# written, so that the parent only orders, tracks, records and writes (ADR 0010).
+# A verified receipt: (True, claims bytes, kid, receipt, batch id, content digest, row members,
+#   amount in 10^-6 UTU). The claims cross as their bytes, which passed the strict checks; the
+#   parent reads them with orjson, which gives the same value for any text those checks accept
+#   and costs less than unpickling the object.
+# A rejected line: (False, code, message, row members).
+_Checked = tuple[Any, ...]
+
+
+def _check_chunk(lines: list[bytes | None]) -> list[_Checked]:
     assert _WORKER is not None
     return [_check_line(_WORKER, line) for line in lines]
 
 
-_TOO_LONG = {
-    "error": "malformed",
-    "message": f"line is longer than {MAX_LINE_BYTES} bytes (REC-071)",
-}
-_EMPTY = {"error": "malformed", "message": "empty line: each line holds one receipt (REC-070)"}
+def _members(body: dict[str, Any]) -> str:
+    """The members of a result row, as ``json.dumps`` writes them inside the braces."""
+    return json.dumps(body, ensure_ascii=False)[1:-1]
 
 
-def _check_line(verifier: ReceiptVerifier, line: bytes | None) -> VerifiedReceipt | dict[str, Any]:
+def _rejected(error: dict[str, Any]) -> _Checked:
+    return (False, error["error"], error["message"], _members(error))
+
+
+_TOO_LONG = _rejected(
+    {"error": "malformed", "message": f"line is longer than {MAX_LINE_BYTES} bytes (REC-071)"}
+)
+_EMPTY = _rejected(
+    {"error": "malformed", "message": "empty line: each line holds one receipt (REC-070)"}
+)
+
+
+def _check_line(verifier: ReceiptVerifier, line: bytes | None) -> _Checked:
     if line is None:
-        return dict(_TOO_LONG)
+        return _TOO_LONG
     if not line.strip(b" \t"):
-        return dict(_EMPTY)
+        return _EMPTY
     try:
-        return verifier.verify(line)
+        verified = verifier.verify(line)
     except TokenfedError as exc:
-        return exc.to_json()
+        return _rejected(exc.to_json())
+    return (
+        True,
+        verified.claims_bytes,
+        verified.kid,
+        verified.receipt,
+        verified.batch_id,
+        verified.content_digest,
+        _members(verified.to_json()),
+        verified.micro_amount,
+    )
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -424,7 +456,7 @@ def _size(path: str | os.PathLike[str]) -> int | None:
 
 def _checked_chunks(
     handle: IO[bytes], config: VerifierConfig, workers: int
-) -> Iterator[tuple[list[VerifiedReceipt | dict[str, Any]], int]]:
+) -> Iterator[tuple[list[_Checked], int]]:
     """Yield (stateless results, bytes read) chunk by chunk, in order, few chunks in flight."""
     if workers == 1:
         verifier = config.build()
@@ -434,7 +466,7 @@ def _checked_chunks(
     with ProcessPoolExecutor(
         max_workers=workers, initializer=_init_worker, initargs=(config, os.getpid())
     ) as pool:
-        pending: deque[tuple[Future[list[VerifiedReceipt | dict[str, Any]]], int]] = deque()
+        pending: deque[tuple[Future[list[_Checked]], int]] = deque()
         for chunk, size in _chunks(handle):
             pending.append((pool.submit(_check_chunk, chunk), size))
             if len(pending) >= 2 * workers:
@@ -445,17 +477,26 @@ def _checked_chunks(
             yield future.result(), taken
 
 
-def _track_chunk(
-    tracker: ReceiptTracker, checked: list[VerifiedReceipt | dict[str, Any]]
-) -> list[VerifiedReceipt | dict[str, Any]]:
+def _receipt(result: _Checked) -> VerifiedReceipt:
+    _, claims_bytes, kid, receipt, batch_id, content_digest, _, _ = result
+    claims = orjson.loads(claims_bytes)
+    return VerifiedReceipt(
+        claims, kid, claims_bytes, receipt, batch_id, content_digest=content_digest
+    )
+
+
+def _track_chunk(tracker: ReceiptTracker, checked: list[_Checked]) -> list[_Checked]:
     """Steps 12 and 13 for a chunk in line order, recorded in one transaction (REC-045).
+
+    A duplicate comes back with the member ``"duplicate": true`` added to its row; a receipt
+    the tracker refuses comes back rejected.
 
     When another verifier sharing the ledger recorded into one of the chunk's streams meanwhile
     (REC-047), the chunk is tracked again against the new state, so receipts the other verifier
     recorded identically are reported as duplicates rather than chain breaks.
     """
     for _attempt in range(_COMMIT_RETRIES):
-        tracked: list[VerifiedReceipt | dict[str, Any]] = []
+        tracked: list[_Checked] = []
         try:
             with tracker.transaction() as tx:
                 tracked = [_track_one(tx, result) for result in checked]
@@ -463,47 +504,45 @@ def _track_chunk(
             conflict = exc
             continue
         return tracked
-    error = conflict.to_json()
-    return [dict(error) if isinstance(result, VerifiedReceipt) else result for result in checked]
+    error = _rejected(conflict.to_json())
+    return [error if result[0] else result for result in checked]
 
 
-def _track_one(
-    tx: TrackerTransaction, result: VerifiedReceipt | dict[str, Any]
-) -> VerifiedReceipt | dict[str, Any]:
-    if not isinstance(result, VerifiedReceipt):
+def _track_one(tx: TrackerTransaction, result: _Checked) -> _Checked:
+    if not result[0]:
         return result
     try:
-        return tx.track(result)
+        verified = tx.track(_receipt(result))
     except TokenfedError as exc:
-        return exc.to_json()
+        return _rejected(exc.to_json())
+    if verified.duplicate:
+        return (*result[:6], result[6] + ', "duplicate": true', None, verified.raw)
+    return (*result, verified.raw)
 
 
 def _apply(
     tracker: ReceiptTracker,
-    checked: list[VerifiedReceipt | dict[str, Any]],
+    checked: list[_Checked],
     summary: FileSummary,
     out: IO[str],
 ) -> None:
     """Track a chunk, count it and write its result lines."""
     rows: list[str] = []
+    line = summary.lines
     for result in _track_chunk(tracker, checked):
-        summary.lines += 1
-        row: dict[str, Any] = {"line": summary.lines}
-        if isinstance(result, VerifiedReceipt):
-            row.update(ok=True, **result.to_json())
-            if result.duplicate:
+        line += 1
+        if result[0]:  # tracked: the claims appended
+            rows.append(f'{{"line": {line}, "ok": true, {result[6]}}}\n')
+            micro = result[7]
+            if micro is None:
                 summary.duplicates += 1
             else:
-                summary._count(result)
+                summary._count(result[8], micro)
         else:
-            row.update(ok=False, **result)
+            rows.append(f'{{"line": {line}, "ok": false, {result[3]}}}\n')
             summary.rejected += 1
-            summary.errors[result["error"]] += 1
+            summary.errors[result[1]] += 1
             if summary.first_error is None:
-                summary.first_error = {
-                    "line": summary.lines,
-                    "error": result["error"],
-                    "message": result["message"],
-                }
-        rows.append(json.dumps(row, ensure_ascii=False) + "\n")
+                summary.first_error = {"line": line, "error": result[1], "message": result[2]}
+    summary.lines = line
     out.writelines(rows)

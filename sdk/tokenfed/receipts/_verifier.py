@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from .. import _json, _jws, _merkle
 from .._b64 import b64decode, b64encode
 from .._decimal import format_decimal, from_scaled, to_scaled
@@ -70,7 +72,8 @@ class VerifiedReceipt:
         content_digest: the content digest, SHA-256 of ``claims_bytes`` (REC-010); the next
             receipt of the stream names it in ``prev`` (REC-007).
         receipt: the receipt as received: the JWS compact serialization, or the base64url claims
-            of a batched receipt.
+            of a batched receipt (``None`` when constructing: the base64url of
+            ``claims_bytes``, encoded when first read).
         batch_id: the batch statement's ``batch_id`` for a batched receipt, else ``None``.
         duplicate: set by a tracker for an identical resubmission (REC-042): valid, and never to
             be counted twice.
@@ -78,13 +81,13 @@ class VerifiedReceipt:
 
     __slots__ = (
         "_claims",
+        "_content_digest",
+        "_receipt",
         "batch_id",
         "claims_bytes",
-        "content_digest",
         "duplicate",
         "kid",
         "raw",
-        "receipt",
     )
 
     def __init__(
@@ -92,7 +95,7 @@ class VerifiedReceipt:
         raw: dict[str, Any],
         kid: str,
         claims_bytes: bytes,
-        receipt: str,
+        receipt: str | None,
         batch_id: str | None = None,
         *,
         content_digest: str | None = None,
@@ -102,11 +105,28 @@ class VerifiedReceipt:
         self.raw = raw
         self.kid = kid
         self.claims_bytes = claims_bytes
-        self.receipt = receipt
+        self._receipt = receipt
         self.batch_id = batch_id
-        self.content_digest = content_digest or sha256_digest(claims_bytes)
+        # Both are computed when first read: a whole batch verified without a tracker never
+        # needs them (ADR 0010).
+        self._content_digest = content_digest
         self.duplicate = duplicate
         self._claims = claims
+
+    @property
+    def content_digest(self) -> str:
+        """The content digest, ``sha256:`` + hex SHA-256 of :attr:`claims_bytes` (REC-010)."""
+        if self._content_digest is None:
+            self._content_digest = sha256_digest(self.claims_bytes)
+        return self._content_digest
+
+    @property
+    def receipt(self) -> str:
+        """The receipt as received: the JWS compact serialization, or a batched receipt's
+        base64url claims."""
+        if self._receipt is None:
+            self._receipt = b64encode(self.claims_bytes)
+        return self._receipt
 
     def __getstate__(self) -> tuple[Any, ...]:
         return (
@@ -124,9 +144,9 @@ class VerifiedReceipt:
             self.raw,
             self.kid,
             self.claims_bytes,
-            self.receipt,
+            self._receipt,
             self.batch_id,
-            self.content_digest,
+            self._content_digest,
             self.duplicate,
         ) = state
         self._claims = None
@@ -186,9 +206,9 @@ class VerifiedReceipt:
             self.raw,
             self.kid,
             self.claims_bytes,
-            self.receipt,
+            self._receipt,
             self.batch_id,
-            content_digest=self.content_digest,
+            content_digest=self._content_digest,
             duplicate=True,
             claims=self._claims,
         )
@@ -214,6 +234,46 @@ class VerifiedReceipt:
             f"VerifiedReceipt(iss={self.raw['iss']!r}, jti={self.raw['jti']!r}, "
             f"seq={self.raw['seq']}, amount={self.raw['amount']!r}, duplicate={self.duplicate})"
         )
+
+
+_BATCHED_MEMBERS = frozenset(("ver", "claims", "leaf_index", "audit_path", "batch"))
+_orjson_loads = orjson.loads
+
+
+def _batched_fast(text: str | bytes) -> dict[str, Any] | None:
+    """A batched receipt parsed by orjson, when that is certainly what the strict parser gives
+    and step 1 of REC-062 certainly passes; else ``None`` (the strict path then decides).
+
+    An ASCII text without a backslash has no escape, no noncharacter and no lone surrogate, and
+    every ``"`` in it delimits a string. Exactly the five members with their types (``ver``
+    1.0, three strings, an integer index in range, an array of strings) account for
+    16 + 2 * len(audit_path) quotes, so a text with that many has no duplicate or further
+    member, and no value of another type (a float, a big integer, a nested object) anywhere.
+    """
+    if not text.isascii() or ("\\" in text if isinstance(text, str) else b"\\" in text):
+        return None
+    try:
+        item = _orjson_loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if type(item) is not dict or item.keys() != _BATCHED_MEMBERS:
+        return None
+    path = item["audit_path"]
+    index = item["leaf_index"]
+    if not (
+        item["ver"] == "1.0"
+        and type(item["claims"]) is str
+        and type(item["batch"]) is str
+        and type(index) is int
+        and 0 <= index <= MAX_SAFE_INTEGER
+        and type(path) is list
+    ):
+        return None
+    for entry in path:
+        if type(entry) is not str:
+            return None
+    quotes = text.count('"') if isinstance(text, str) else text.count(b'"')
+    return item if quotes == 16 + 2 * len(path) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,13 +352,13 @@ class ReceiptVerifier:
         if isinstance(receipt, bytes | bytearray | memoryview):
             data = bytes(receipt).strip(b" \t\r\n")
             if data.startswith(b"{"):
-                return self._check_batched(self._batched_object(data))
+                return self._verify_batched_text(data)
             return self._check_compact(data)
         if not isinstance(receipt, str):
             raise TypeError(f"a receipt is str, bytes or a mapping, not {type(receipt).__name__}")
         text = receipt.strip(" \t\r\n")
         if text.startswith("{"):
-            return self._check_batched(self._batched_object(text))
+            return self._verify_batched_text(text)
         return self._check_compact(text)
 
     def verify_batch(
@@ -333,9 +393,24 @@ class ReceiptVerifier:
 
     # Steps of REC-040 --------------------------------------------------------------------
 
+    def _parse_claims(self, payload: bytes) -> tuple[Any, bool]:
+        """The claims, and whether they passed the fast schema (ADR 0010).
+
+        The fast JSON path is valid only together with the fast schema, which types every
+        value: whatever either refuses is parsed again by the strict parser, which raises the
+        exact error or gives the value the full schema then judges. No signature has been
+        checked yet, so a fallback never verifies a signature twice.
+        """
+        claims = _json.loads_if_canonical(payload)
+        if claims is not None and self._schema.accepts(claims):
+            return claims, True
+        return _json.loads(payload), False
+
     def _check_compact(self, token: str | bytes) -> VerifiedReceipt:
         # Steps 1-4: parse, typ, alg, crit.
-        decoded = _jws.decode(token, _jws.TYP_RECEIPT, max_bytes=MAX_RECEIPT_BYTES)
+        decoded = _jws.decode(
+            token, _jws.TYP_RECEIPT, max_bytes=MAX_RECEIPT_BYTES, parse=self._parse_claims
+        )
         claims = decoded.claims
         # Step 5: key, pinned algorithm, validity at iat.
         key = self._key_at(claims.get("iss"), decoded.header, claims.get("iat"))
@@ -345,7 +420,7 @@ class ReceiptVerifier:
                 "the receipt signature does not verify with the key (CONV-049)"
             )
         # Steps 7-11.
-        self._check_claims(claims)
+        self._check_claims(claims, decoded.typed)
         return VerifiedReceipt(claims, key.kid, decoded.payload, decoded.token)
 
     def _key_at(self, iss: object, header: Mapping[str, Any], iat: object) -> PublicKey:
@@ -355,9 +430,9 @@ class ReceiptVerifier:
             key.validity.check(iat, key.kid)  # raises KeyNotValidError with the reason
         return key
 
-    def _check_claims(self, claims: dict[str, Any]) -> None:
-        # Steps 7 and 8: version, then schema.
-        if self._schema.accepts(claims):
+    def _check_claims(self, claims: dict[str, Any], typed: bool = False) -> None:
+        # Steps 7 and 8: version, then schema (``typed``: the fast schema accepted them already).
+        if typed or self._schema.accepts(claims):
             iat: int = claims["iat"]
             card_id: str = claims["rate_card"]["id"]
             card_digest: str = claims["rate_card"]["digest"]
@@ -407,6 +482,12 @@ class ReceiptVerifier:
 
     # Steps of REC-062 --------------------------------------------------------------------
 
+    def _verify_batched_text(self, text: str | bytes) -> VerifiedReceipt:
+        item = _batched_fast(text)
+        if item is not None:
+            return self._check_batched(item, typed=True)
+        return self._check_batched(self._batched_object(text))
+
     @staticmethod
     def _batched_object(text: str | bytes) -> dict[str, Any]:
         value = _json.loads(text)
@@ -414,8 +495,14 @@ class ReceiptVerifier:
             raise MalformedError("a batched receipt is a JSON object (REC-062)")
         return value
 
-    def _check_batched(self, item: Mapping[str, Any]) -> VerifiedReceipt:
-        # Step 1: parse: the members and their types (REC-062 step 1).
+    def _check_batched(self, item: Mapping[str, Any], typed: bool = False) -> VerifiedReceipt:
+        # Step 1: parse: the members and their types (REC-062 step 1), unless _batched_fast
+        # has checked them all (``typed``).
+        ver: Any
+        claims_b64: Any
+        index: Any
+        path: Any
+        batch: Any
         ver, claims_b64, index, path, batch = (
             item.get("ver"),
             item.get("claims"),
@@ -423,7 +510,7 @@ class ReceiptVerifier:
             item.get("audit_path"),
             item.get("batch"),
         )
-        if not (
+        if not typed and not (
             type(ver) is str
             and VERSION_PATTERN.fullmatch(ver) is not None
             and type(claims_b64) is str
@@ -438,7 +525,8 @@ class ReceiptVerifier:
                 "(integer >= 0), audit_path (array of strings) and batch (string) (REC-062)"
             )
         leaf = b64decode(claims_b64, what="batched receipt claims")
-        check_version(ver)
+        if not typed:
+            check_version(ver)
         # Step 2: batch statement (cached by its exact bytes, REC-063).
         statement = self._batch_statement(batch)
         # Step 3: proof (entries of 64 lowercase hex digits, REC-062).
@@ -453,7 +541,7 @@ class ReceiptVerifier:
     def _check_claims_bytes(
         self, leaf: bytes, statement: _Batch, encoded: str | None = None
     ) -> VerifiedReceipt:
-        claims = _json.loads(leaf)
+        claims, typed = self._parse_claims(leaf)
         if not isinstance(claims, dict):
             raise MalformedError("batched receipt claims must be a JSON object (REC-062)")
         iss = claims.get("iss")
@@ -467,14 +555,8 @@ class ReceiptVerifier:
                 f"receipt iat {iat} is later than its batch statement's iat {statement.iat} "
                 "(REC-065)"
             )
-        self._check_claims(claims)
-        return VerifiedReceipt(
-            claims,
-            statement.kid,
-            leaf,
-            b64encode(leaf) if encoded is None else encoded,
-            statement.batch_id,
-        )
+        self._check_claims(claims, typed)
+        return VerifiedReceipt(claims, statement.kid, leaf, encoded, statement.batch_id)
 
     def _batch_statement(self, batch: str) -> _Batch:
         cached = self._batches.get(batch)
