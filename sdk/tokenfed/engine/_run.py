@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
-from ..errors import InvalidArgumentsError, IoError
+from ..errors import InvalidArgumentsError, IoError, TokenfedError
 from ..keys import PrivateKey
 from ..receipts import VerifierConfig
-from ..receipts._files import _check_line, _lines
+from ..receipts._files import _lines
 from ..settlement import Statement, StatementDraft, build_statement
 from ._monoid import Outcome, PartitionResult, finish
 
@@ -44,11 +44,15 @@ def verify_partition(partition: tuple[int, str], config: VerifierConfig) -> Part
     try:
         with open(path, "rb") as source:
             for number, (line, _) in enumerate(_lines(source), start=1):
-                checked = _check_line(verifier, line)
-                if isinstance(checked, dict):
-                    result.add_rejection((index, number), str(checked["error"]))
-                else:
-                    result.add_receipt((index, number), checked.raw, checked.content_digest)
+                if line is None or not line.strip(b" \t"):  # REC-071, REC-070
+                    result.add_rejection((index, number), "malformed")
+                    continue
+                try:
+                    checked = verifier.verify(line)
+                except TokenfedError as exc:
+                    result.add_rejection((index, number), exc.code)
+                    continue
+                result.add_receipt((index, number), checked.raw, checked.content_digest)
     except OSError as exc:
         raise IoError(f"cannot read {path}: {exc.strerror or exc}") from exc
     return result
