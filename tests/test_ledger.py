@@ -336,6 +336,20 @@ def test_damaged_amount_is_reported_not_trusted(ledger: SqliteLedger, ledger_pat
         ledger.lookup(ISS, "jti-1")
 
 
+def test_damaged_row_is_reported_not_raised_as_a_type_error(
+    ledger: SqliteLedger, ledger_path: Path
+) -> None:
+    """ledger: any stored member altered outside tokenfed (here a digest) raises IoError from
+    every read that builds entries, never a TypeError or ValueError of the entry type."""
+    ledger.record([_entry(1)])
+    with sqlite3.connect(ledger_path) as raw:
+        raw.execute("UPDATE receipts SET content_digest = 'not a digest'")
+    with pytest.raises(IoError, match="damaged"):
+        ledger.lookup(ISS, "jti-1")
+    with pytest.raises(IoError, match="damaged"):
+        ledger.stream_entries(ISS, AUD)
+
+
 def test_failing_batch_stores_nothing(ledger: SqliteLedger) -> None:
     """ledger: all-or-none batch: a bad item or an exception while iterating the entries
     rolls back the entries already inserted by that call."""

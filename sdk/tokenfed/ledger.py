@@ -52,7 +52,6 @@ from .errors import (
     ChainBreakError,
     IoError,
     ReplayError,
-    TokenfedError,
 )
 
 __all__ = [
@@ -524,25 +523,27 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         """Return the entry recorded under ``(iss, jti)``, or ``None``."""
         with self._read("look up a receipt") as connection:
             row = connection.execute(_SELECT_RECEIPT, (iss, jti)).fetchone()
-        if row is None:
-            return None
+        return None if row is None else self._entry(row)
+
+    def _entry(self, row: Sequence[object]) -> LedgerEntry:
+        """A stored row as an entry; a row that does not make one means a damaged file."""
         try:
             return LedgerEntry(
-                iss=row[0],
-                jti=row[1],
-                aud=row[2],
-                sub=row[3],
-                seq=row[4],
-                iat=row[5],
+                iss=row[0],  # type: ignore[arg-type]
+                jti=row[1],  # type: ignore[arg-type]
+                aud=row[2],  # type: ignore[arg-type]
+                sub=row[3],  # type: ignore[arg-type]
+                seq=row[4],  # type: ignore[arg-type]
+                iat=row[5],  # type: ignore[arg-type]
                 amount=self._amount(row[6]),
-                rate_card_id=row[7],
-                content_digest=row[8],
-                receipt_digest=row[9],
-                receipt=row[10],
-                batch_id=row[11],
+                rate_card_id=row[7],  # type: ignore[arg-type]
+                content_digest=row[8],  # type: ignore[arg-type]
+                receipt_digest=row[9],  # type: ignore[arg-type]
+                receipt=row[10],  # type: ignore[arg-type]
+                batch_id=row[11],  # type: ignore[arg-type]
             )
-        except TokenfedError as exc:
-            raise self._damaged(f"the entry ({iss!r}, {jti!r})", exc) from exc
+        except (TypeError, ValueError) as exc:
+            raise self._damaged(f"the entry ({row[0]!r:.80}, {row[1]!r:.80})", exc) from exc
 
     def stream_head(self, iss: str, aud: str) -> tuple[int, str] | None:
         """Return the highest recorded ``seq`` of ``(iss, aud)`` and its ``content_digest``,
@@ -609,28 +610,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         query += " ORDER BY seq, jti"
         with self._read("read a stream") as connection:
             rows = connection.execute(query, parameters).fetchall()
-        entries: list[LedgerEntry] = []
-        for row in rows:
-            try:
-                entries.append(
-                    LedgerEntry(
-                        iss=row[0],
-                        jti=row[1],
-                        aud=row[2],
-                        sub=row[3],
-                        seq=row[4],
-                        iat=row[5],
-                        amount=self._amount(row[6]),
-                        rate_card_id=row[7],
-                        content_digest=row[8],
-                        receipt_digest=row[9],
-                        receipt=row[10],
-                        batch_id=row[11],
-                    )
-                )
-            except TokenfedError as exc:
-                raise self._damaged(f"the entry ({row[0]!r}, {row[1]!r})", exc) from exc
-        return entries
+        return [self._entry(row) for row in rows]
 
     def stream_rows(
         self, iss: str, aud: str, *, iat_before: int | None = None
