@@ -529,7 +529,7 @@ const VENDOR_TABLE = {
   },
   anthropic: { meters: anthropicMeters, tierInUsage: anthropicTier },
   gemini: { meters: geminiMeters, tierInUsage: geminiTier, usage: ['usageMetadata', 'usage_metadata'], model: ['modelVersion', 'model_version'] },
-  dashscope: { meters: dashscopeMeters, model: [], responseTiers: COMPATIBLE_TIERS },
+  dashscope: { meters: dashscopeMeters, model: [], responseTiers: {} },  // no tier to price (UNIT-093)
   qwen: { meters: qwenMeters, responseTiers: COMPATIBLE_TIERS },
   volcengine: { meters: (u) => compatibleMeters('volcengine', u), responseTiers: { ...COMPATIBLE_TIERS, scale: 'volcengine.scale' } },
   otel: { meters: otelMeters, response: false },
