@@ -283,7 +283,7 @@ def run(
         for receipt in home_receipts:
             tx.track(verifier.verify(receipt))
 
-    settle(keys, trust, ledgers, trackers, verifier, lost, batch_items)
+    settle(keys, trust, ledgers, trackers, [card, home_card], lost, batch_items)
 
 
 def settle(
@@ -291,7 +291,7 @@ def settle(
     trust: TrustStore,
     ledgers: dict[str, SqliteLedger],
     trackers: dict[str, ReceiptTracker],
-    verifier: ReceiptVerifier,
+    cards: list[RateCard],
     lost: str,
     batch_items: list[ReceiptItem],
 ) -> None:
@@ -382,8 +382,9 @@ def settle(
     print(f"  flagged line(s): {', '.join(flagged)}; the totals stay unchanged (SET-032)")
 
     # 3. The provider re-delivers the receipt and resubmits the statement.
+    late_verifier = ReceiptVerifier(trust, cards, clock=lambda: SETTLE)
     with trackers[HOME].transaction() as tx:
-        tx.track(verifier.verify(lost))
+        tx.track(late_verifier.verify(lost))
     second, second_list = statement(PROVIDER, HOME, 2, resubmits=first)
     c = second.claims
     resubmits = c.resubmits  # the reference the payer's history checks (SET-024)
@@ -393,7 +394,9 @@ def settle(
         f"\n== Resubmission {c.statement_id} (seq {c.seq}) resubmits "
         f"{resubmits.statement_id} ({resubmits.digest[:19]}...)"
     )
-    print("  the provider re-delivered the missing receipt; the home operator recorded it")
+    print(
+        f"  the missing receipt was re-delivered {day(SETTLE)}, verified and recorded by the payer"
+    )
     print(
         f"  response: {response.claims.status}, {len(response.claims.disputes)} disputes; "
         f"accepted total {cny(second)} CNY"
