@@ -118,12 +118,18 @@ class ReceiptItem:
         return item
 
 
+def _stored_claims_segment(receipt: str) -> str:
+    """The base64url claims of a receipt as a ledger stores it: a JWS compact serialization, a
+    batched receipt's base64url claims bytes, or a batched-receipt object."""
+    if receipt.startswith("{"):
+        encoded: str = json.loads(receipt)["claims"]
+        return encoded
+    return receipt.split(".", 2)[1] if "." in receipt else receipt
+
+
 def _claims_of(receipt: str) -> dict[str, Any]:
     """The claims of a stored receipt (already verified when it was recorded)."""
-    if receipt.lstrip().startswith("{"):
-        claims_bytes = b64decode(_json.loads(receipt)["claims"], what="claims")
-    else:
-        claims_bytes = b64decode(receipt.split(".")[1], what="payload")
+    claims_bytes = b64decode(_stored_claims_segment(receipt.strip()), what="claims")
     claims: dict[str, Any] = _json.loads(claims_bytes)
     return claims
 
@@ -154,8 +160,7 @@ def _fast_claims(receipt: str) -> dict[str, Any]:
     The strict parser ran when the receipt was verified; reading it back needs only the model
     and the rate card, so the standard library's parser is enough here.
     """
-    batched = receipt.startswith("{")
-    encoded: str = json.loads(receipt)["claims"] if batched else receipt.split(".", 2)[1]
+    encoded = _stored_claims_segment(receipt)
     claims: dict[str, Any] = json.loads(
         base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
     )
