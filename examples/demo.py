@@ -38,7 +38,6 @@ from tokenfed.settlement import (
     DEFAULT_GRACE,
     NettingReport,
     PairHistory,
-    ReceiptItem,
     Response,
     RevenueShare,
     Statement,
@@ -268,22 +267,13 @@ def run(
     # Each issuer keeps what it issued, verified like any receipt.
     with trackers[PROVIDER].transaction() as tx:
         mine: list[str | dict[str, Any]] = [*receipts, *batch, lost]
-        issued = [tx.track(verifier.verify(receipt)) for receipt in mine]
-    # The batched stream's statement is built from the verified receipts as items: this SDK's
-    # statement builder cannot read a batched receipt back from a ledger yet.
-    batch_items = [
-        ReceiptItem(
-            v.jti, v.content_digest, v.seq, v.claims.iat, v.claims.usage.model,
-            v.raw["rate_card"]["id"], v.raw["rate_card"]["digest"], int(v.amount.scaleb(6)),
-        )
-        for v in issued
-        if v.batch_id is not None
-    ]  # fmt: skip
+        for receipt in mine:
+            tx.track(verifier.verify(receipt))
     with trackers[HOME].transaction() as tx:
         for receipt in home_receipts:
             tx.track(verifier.verify(receipt))
 
-    settle(keys, trust, ledgers, trackers, [card, home_card], lost, batch_items)
+    settle(keys, trust, ledgers, trackers, [card, home_card], lost)
 
 
 def settle(
@@ -293,7 +283,6 @@ def settle(
     trackers: dict[str, ReceiptTracker],
     cards: list[RateCard],
     lost: str,
-    batch_items: list[ReceiptItem],
 ) -> None:
     start, end = PERIOD
     # The month-end fixing: the clearing house's exchange rates valid at the period's end.
@@ -321,11 +310,10 @@ def settle(
         payer: str,
         seq: int,
         resubmits: Statement | None = None,
-        items: list[ReceiptItem] | None = None,
     ) -> tuple[Statement, dict[str, Any]]:
         """The payee builds and signs; the payer verifies the statement and its receipt list."""
         draft = build_statement(
-            ledgers[payee] if items is None else items,
+            ledgers[payee],
             payee=payee,
             payer=payer,
             period=PERIOD,
@@ -425,8 +413,8 @@ def settle(
 
     # 5. The other streams of the month, reconciled and accepted by their payers.
     print("\n== The month's other statements, each verified and reconciled by its payer")
-    for payee, payer, items in ((PROVIDER, PARTNER, batch_items), (HOME, PARTNER, None)):
-        st, receipt_list = statement(payee, payer, 1, items=items)
+    for payee, payer in ((PROVIDER, PARTNER), (HOME, PARTNER)):
+        st, receipt_list = statement(payee, payer, 1)
         response = answer(st, receipt_list)
         print(
             f"  {st.claims.statement_id}: {st.claims.totals.count} receipts, "
