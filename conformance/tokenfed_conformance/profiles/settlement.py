@@ -24,13 +24,7 @@ from ..cases import Call, Case, Expect
 from ..vectors import Vector, load_vectors
 from ._common import seeded, sign_claims, skip_vector, test_key, trust_store, vector_case
 
-__all__ = [
-    "TYP_NETTING_REPORT",
-    "TYP_RESPONSE",
-    "TYP_REVENUE_SHARE",
-    "TYP_STATEMENT",
-    "build",
-]
+__all__ = ["build"]
 
 PROFILE = "settlement"
 TYP_STATEMENT = "tokenfed-settlement-statement+jwt"
