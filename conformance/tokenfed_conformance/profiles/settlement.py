@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import random
 from copy import deepcopy
+from dataclasses import replace
 from typing import Any
 
 from .. import _settlement as ref
@@ -638,6 +639,6 @@ def _net_cases(rng: random.Random) -> list[Case]:
 def build(seed: int) -> list[Case]:
     """Every case of the profile: the spec vectors, then the generated cases of ``seed``."""
     rng = seeded(PROFILE, seed)
-    return (
-        _vector_cases() + _statement_cases(rng) + _key_cases() + _split_cases(rng) + _net_cases(rng)
-    )
+    generated = _statement_cases(rng) + _key_cases() + _split_cases(rng) + _net_cases(rng)
+    source = f"generated (seed {seed})"
+    return _vector_cases() + [replace(case, source=source) for case in generated]
