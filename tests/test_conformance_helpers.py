@@ -1,6 +1,7 @@
 """The suite's own helpers, checked against independent references: JCS against the ``rfc8785``
-package, Merkle trees against the SDK's, the exact pricing and conversion reference against
-every spec vector it can compute, and the small parsers (selection, requirement levels)."""
+package, Merkle trees against the SDK's, the exact pricing, conversion and settlement
+references against every spec vector they can compute, and the small parsers (selection,
+requirement levels)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from hypothesis import strategies as st
 
 from tokenfed import _merkle as sdk_merkle
 from tokenfed_conformance import _merkle
-from tokenfed_conformance._codec import StrictJSONError, b64d, b64e, jcs, loads_strict
+from tokenfed_conformance import _settlement as settlement_ref
+from tokenfed_conformance._codec import StrictJSONError, b64d, b64e, digest, jcs, loads_strict
 from tokenfed_conformance._reference import RefError, convert, price, round_half_even, to_decimal
 from tokenfed_conformance.requirements import in_scope, load_requirements
 from tokenfed_conformance.selection import SelectionError, matches
@@ -142,3 +144,72 @@ def test_requirement_levels() -> None:
     assert requirements["UNIT-048"].chapter == "units"
     assert in_scope("receipt-verifier", "REC-042")
     assert not in_scope("units", "REC-042")
+
+
+# --------------------------------------------------------------------------- settlement reference
+
+SETTLEMENT = load_vectors("settlement")
+
+
+@pytest.mark.parametrize(
+    "vector_id",
+    [v.id for v in SETTLEMENT if v.input["op"] == "split" and v.error is None],
+)
+def test_settlement_reference_split_matches_the_vectors(vector_id: str) -> None:
+    """The suite's largest-remainder split gives every part the spec's split vectors give."""
+    vector = SETTLEMENT.by_id(vector_id)
+    data = vector.input
+    parties = [(p["party"], p["share"]) for p in data["agreement"]["parties"]]
+    parts = settlement_ref.split(parties, data["total"], data["precision"])
+    assert [{"party": p, "amount": a} for p, a in parts] == vector.expected["parts"]
+    assert sum(Fraction(a) for _p, a in parts) == Fraction(data["total"])
+
+
+@pytest.mark.parametrize(
+    "vector_id",
+    [v.id for v in SETTLEMENT if v.input["op"] == "net" and v.error is None],
+)
+def test_settlement_reference_net_matches_the_vectors(vector_id: str) -> None:
+    """The suite's netting gives the statements and positions of the spec's netting vectors."""
+    vector = SETTLEMENT.by_id(vector_id)
+    statements = [pair["statement"] for pair in vector.input["pairs"]]
+    result = settlement_ref.net(statements, [digest(jcs(s)) for s in statements])
+    assert result == vector.expected
+
+
+def test_settlement_reference_root_and_lines_match_the_vectors() -> None:
+    """The suite's Merkle root and lines of a receipt list are those of the valid statement."""
+    vector = SETTLEMENT.by_id("list-valid")
+    statement, entries = vector.input["statement"], vector.input["receipt_list"]["receipts"]
+    assert (
+        settlement_ref.receipts_root([e["digest"] for e in entries])
+        == (statement["receipts"]["root"])
+    )
+    start = statement["period"]["start"]
+    assert settlement_ref.lines_of([e for e in entries if e["iat"] >= start]) == statement["lines"]
+    assert (
+        settlement_ref.lines_of([e for e in entries if e["iat"] < start])
+        == statement["adjustments"]
+    )
+    empty = SETTLEMENT.by_id("statement-empty").input["statement"]
+    assert settlement_ref.receipts_root([]) == empty["receipts"]["root"]
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=12),
+    st.integers(min_value=-(10**12), max_value=10**12),
+)
+def test_settlement_reference_split_adds_up(weights: list[int], units: int) -> None:
+    """Whatever the shares (scaled to sum to 1) and the total, the parts add up exactly."""
+    scale = 10**settlement_ref.SHARE_PLACES
+    total_weight = sum(weights)
+    shares = [w * scale // total_weight for w in weights]
+    shares[0] += scale - sum(shares)
+    if shares[0] <= 0:
+        return
+    parties = [
+        (f"https://p{i}.example", to_decimal(Fraction(s, scale))) for i, s in enumerate(shares)
+    ]
+    total = to_decimal(Fraction(units, 100))
+    parts = settlement_ref.split(parties, total, 2)
+    assert sum(Fraction(a) for _p, a in parts) == Fraction(total)

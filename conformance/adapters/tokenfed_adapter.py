@@ -34,12 +34,15 @@ from pathlib import Path
 from typing import Any
 
 import tokenfed
-from tokenfed import _json, _jws, hazmat, keys, receipts, units
+from tokenfed import _json, _jws, hazmat, keys, receipts, settlement, units
 from tokenfed.errors import (
     InternalError,
+    InvalidResubmissionError,
     InvalidUsageError,
     MalformedError,
+    PeriodNotClosedError,
     TokenfedError,
+    TotalsMismatchError,
     UnknownKeyError,
 )
 from tokenfed.exchange import ExchangeRates
@@ -56,7 +59,7 @@ from tokenfed.receipts import (
 from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard, parse_usage
 
-PROFILES = ["units", "documents", "receipt-issuer", "receipt-verifier"]
+PROFILES = ["units", "documents", "receipt-issuer", "receipt-verifier", "settlement"]
 OPERATIONS = [
     "price",
     "convert",
@@ -68,6 +71,12 @@ OPERATIONS = [
     "verify-stream",
     "verify-batch",
     "verify-file",
+    "verify-settlement",
+    "check-receipt-list",
+    "check-history",
+    "reconcile",
+    "split",
+    "net",
 ]
 
 FAULT: str | None = None
@@ -350,6 +359,96 @@ def op_verify_file(data: dict[str, Any]) -> dict[str, Any]:
     return {"results": results}
 
 
+# --------------------------------------------------------------------------- settlement
+
+_SETTLEMENT_KINDS: dict[
+    str, type[settlement.Statement | settlement.Response | settlement.NettingReport]
+] = {
+    "statement": settlement.Statement,
+    "response": settlement.Response,
+    "netting-report": settlement.NettingReport,
+}
+
+
+def _statement(data: dict[str, Any], trust: TrustStore) -> settlement.Statement:
+    return settlement.Statement.from_jws(data["statement"], trust)
+
+
+def op_verify_settlement(data: dict[str, Any]) -> dict[str, Any]:
+    trust = _trust(data["trust"])
+    kind = data["kind"]
+    if kind not in _SETTLEMENT_KINDS:
+        raise MalformedError(f"unknown settlement document kind {kind!r}")
+    document = _SETTLEMENT_KINDS[kind].from_jws(data["document"], trust)
+    if isinstance(document, settlement.Statement) and data.get("rates") is not None:
+        rates = _signed_document(ExchangeRates, data["rates"], trust)
+        settlement.check_conversion(document, rates)
+    return {"claims": document.raw, "digest": document.digest}
+
+
+def op_check_receipt_list(data: dict[str, Any]) -> dict[str, Any]:
+    statement = _statement(data, _trust(data["trust"]))
+    return {"count": len(settlement.check_receipt_list(statement, data["receipt_list"]))}
+
+
+def op_check_history(data: dict[str, Any]) -> dict[str, Any]:
+    statement = _statement(data, _trust(data["trust"]))
+    settlement.PairHistory.from_json(data["history"]).check(statement)
+    return {"digest": statement.digest}
+
+
+def op_reconcile(data: dict[str, Any]) -> dict[str, Any]:
+    statement = _statement(data, _trust(data["trust"]))
+    rejected = {(r["iss"], r["jti"]): r["code"] for r in data.get("rejected", [])}
+    draft = settlement.reconcile(
+        statement, data["receipt_list"], data["held"], iat=statement.claims.iat, rejected=rejected
+    )
+    return {name: draft.claims[name] for name in ("status", "disputes", "disputed_lines")}
+
+
+def op_split(data: dict[str, Any]) -> dict[str, Any]:
+    agreement = settlement.RevenueShare.from_jws(data["agreement"], _trust(data["trust"]))
+    if FAULT == "split-rounds-each-part":
+        return _split_each_part(agreement, data)
+    return settlement.split_report(agreement, data["total"], data["code"], data["precision"])
+
+
+def op_net(data: dict[str, Any]) -> dict[str, Any]:
+    trust = _trust(data["trust"])
+    pairs = [
+        (
+            settlement.Statement.from_jws(pair["statement"], trust),
+            settlement.Response.from_jws(pair["response"], trust),
+        )
+        for pair in data["pairs"]
+    ]
+    statements, positions = settlement.net_positions(pairs)
+    if FAULT == "netting-drops-zero-positions":
+        # FAULT: a party whose receivable equals its payable is left out of the report.
+        positions = {
+            code: [row for row in rows if row["net"] != "0"] for code, rows in positions.items()
+        }
+    return {"statements": [s.digest for s in statements], "positions": positions}
+
+
+def _split_each_part(agreement: settlement.RevenueShare, data: dict[str, Any]) -> dict[str, Any]:
+    """FAULT split-rounds-each-part: each part is the total times the share, rounded half-even
+    on its own, so the parts need not add up to the total."""
+    precision = data["precision"]
+    total = Decimal(data["total"])
+    quantum = Decimal(1).scaleb(-precision)
+    parts = []
+    for party, millionths in agreement.shares:
+        part = (total * Decimal(millionths) / Decimal(10**6)).quantize(quantum, "ROUND_HALF_EVEN")
+        parts.append({"party": party, "amount": _plain(part)})
+    return {
+        "agreement_id": agreement.claims.agreement_id,
+        "code": data["code"],
+        "total": data["total"],
+        "parts": parts,
+    }
+
+
 OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "price": op_price,
     "convert": op_convert,
@@ -361,6 +460,12 @@ OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "verify-stream": op_verify_stream,
     "verify-batch": op_verify_batch,
     "verify-file": op_verify_file,
+    "verify-settlement": op_verify_settlement,
+    "check-receipt-list": op_check_receipt_list,
+    "check-history": op_check_history,
+    "reconcile": op_reconcile,
+    "split": op_split,
+    "net": op_net,
 }
 
 
@@ -602,6 +707,26 @@ def _fault_resubmission_is_replay() -> None:
     _patch(TrackerTransaction, "_seen_content", seen)
 
 
+def _fault_statement_totals_unchecked() -> None:
+    """FAULT statement-totals-unchecked: a statement's audit totals are never compared with its
+    lines (SET-025); every other check of the statement still runs."""
+
+    def make(original: Any) -> Any:
+        def patched(self: settlement.Statement) -> None:
+            try:
+                original(self)
+            except TotalsMismatchError:
+                claims = self.claims
+                if claims.resubmits is not None and claims.seq == 1:
+                    raise InvalidResubmissionError("resubmits with seq 1 (SET-024)") from None
+                if claims.iat < claims.period.end + claims.grace:
+                    raise PeriodNotClosedError("statement before its cutoff (SET-011)") from None
+
+        return patched
+
+    _patch(settlement.Statement, "_check", make)
+
+
 FAULTS: dict[str, tuple[str, Callable[[], None]]] = {
     "skips-signature-check": ("keys.PublicKey.verify always true", _fault_skip_signature),
     "alg-none": (
@@ -663,6 +788,18 @@ FAULTS: dict[str, tuple[str, Callable[[], None]]] = {
     "records-failed-batch-partly": (
         "whole batches: leaves recorded before the tree head is checked",
         lambda: None,
+    ),
+    "split-rounds-each-part": (
+        "split: each part rounded half-even on its own (no largest remainder)",
+        lambda: None,
+    ),
+    "netting-drops-zero-positions": (
+        "net: positions whose net is zero left out",
+        lambda: None,
+    ),
+    "statement-totals-unchecked": (
+        "Statement._check: totals_mismatch (SET-025) ignored, the other checks kept",
+        _fault_statement_totals_unchecked,
     ),
 }
 

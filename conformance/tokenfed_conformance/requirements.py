@@ -90,6 +90,7 @@ PROFILE_SCOPE: dict[str, tuple[tuple[str, int, int], ...]] = {
         ("REC", 65, 65),
     ),
     "receipt-verifier": (("REC", 1, 29), ("REC", 31, 45), ("REC", 47, 48), ("REC", 60, 70)),
+    "settlement": (("SET", 1, 60),),
 }
 """Which requirements each profile is accountable for: coverage is reported against these."""
 

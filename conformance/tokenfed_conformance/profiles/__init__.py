@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..cases import Case
-from . import documents, issuer, units, verifier
+from . import documents, issuer, settlement, units, verifier
 from ._common import skipped_vectors
 
 __all__ = ["PROFILES", "build_cases", "not_run"]
@@ -15,6 +15,7 @@ PROFILES: dict[str, Callable[[int], list[Case]]] = {
     "documents": documents.build,
     "receipt-issuer": issuer.build,
     "receipt-verifier": verifier.build,
+    "settlement": settlement.build,
 }
 """Profile name -> builder of its cases from a seed."""
 
