@@ -136,3 +136,15 @@ def test_bad_service_tier_argument(tmp_path: Path, capsys: pytest.CaptureFixture
     assert status == 2
     assert isinstance(err, dict)
     assert err["error"] == "invalid_arguments"
+
+
+def test_stream_file_that_is_not_utf8_is_malformed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CONV-010: a stream capture that is not UTF-8 is malformed, as any text that is not."""
+    capture = tmp_path / "binary.sse"
+    capture.write_bytes(b"\xff\xfe data: {}\n")
+    status, _, err = _run(capsys, "usage", "adapt", "--from", "openai", "--stream", str(capture))
+    assert status == 1
+    assert isinstance(err, dict)
+    assert err["error"] == "malformed"

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import _json
 from .._meters import SERVICE_TIERS, is_service_tier
-from ..errors import InvalidUsageError, TokenfedError
+from ..errors import MalformedError, TokenfedError
 from ..units import VENDORS, Usage, UsageStream, adapt, parse_usage
 from ._io import emit, read_bytes, read_json
 
@@ -60,7 +60,7 @@ def _chunks(path: str) -> list[Any]:
     try:
         text = read_bytes(path).decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidUsageError(f"{path} is not UTF-8 text") from None
+        raise MalformedError(f"{path} is not UTF-8 text (CONV-010)") from None
     chunks: list[Any] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
