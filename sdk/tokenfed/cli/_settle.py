@@ -54,6 +54,13 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _positive(text: str) -> int:
+    value = _count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
 def _trust_options(parser: argparse.ArgumentParser, what: str, *, required: bool) -> None:
     group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument(
@@ -318,7 +325,7 @@ def add_settle_commands(commands: Any) -> None:
     build.add_argument("--start", required=True, type=_numeric_date, metavar="NUMERICDATE")
     build.add_argument("--end", required=True, type=_numeric_date, metavar="NUMERICDATE")
     build.add_argument("--statement-id", required=True, help="unique per signer")
-    build.add_argument("--seq", required=True, type=_count, help="the pair's statement number")
+    build.add_argument("--seq", required=True, type=_positive, help="the pair's statement number")
     build.add_argument("--signing-key", required=True, metavar="KEY.jwk", help="private JWK")
     build.add_argument("--out", required=True, metavar="STATEMENT.jwt")
     build.add_argument("--list-out", required=True, metavar="LIST.json", help="receipt list")
@@ -393,7 +400,7 @@ def add_settle_commands(commands: Any) -> None:
     bulk.add_argument("--out-dir", required=True, metavar="DIR")
     bulk.add_argument("--iss", help="the signer, if not each payee (a clearing house)")
     bulk.add_argument("--grace", type=_count, default=259200, help="seconds (default 3 days)")
-    bulk.add_argument("--workers", type=_count, default=2, help="1 runs serially in-process")
+    bulk.add_argument("--workers", type=_positive, default=2, help="1 runs serially in-process")
     bulk.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler")
     bulk.add_argument("--at", type=_numeric_date, metavar="NUMERICDATE", help="verifier clock")
     bulk.add_argument("--iat", type=_numeric_date, metavar="NUMERICDATE", help="default: --at")
