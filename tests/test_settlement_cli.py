@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -29,3 +30,19 @@ def test_counts_below_one_are_a_bad_command_line(
     error = json.loads(capsys.readouterr().err)
     assert error["error"] == "invalid_arguments"
     assert ">= 1" in error["message"]
+
+
+def test_binary_rate_card_is_malformed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """CONV-041: a rate card file that is not ASCII is malformed, never read with replacement
+    characters."""
+    card = tmp_path / "card.jwt"
+    card.write_bytes(b"\xff\xfe\x00card")
+    argv = [
+        "settle", "run", "--receipts", str(tmp_path / "*.jsonl"), "--trust",
+        str(tmp_path / "t.json"), "--rate-card", str(card), "--start", "0", "--end", "1",
+        "--signing-key", "k.jwk", "--out-dir", str(tmp_path / "out"), "--workers", "1",
+    ]  # fmt: skip
+    (tmp_path / "t.json").write_text('{"ver": "1.0", "issuers": {}}')
+    (tmp_path / "r.jsonl").write_text("")
+    assert main(argv) == 1
+    assert json.loads(capsys.readouterr().err)["error"] == "malformed"

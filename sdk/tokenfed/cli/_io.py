@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _json
-from ..errors import IoError, TokenfedError
+from ..errors import IoError, MalformedError, TokenfedError
 from ..keys import PrivateKey, PublicKey, load_private_jwk, load_public_jwk
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "read_private_key",
     "read_public_key",
     "read_text",
+    "read_token",
     "write_atomic",
 ]
 
@@ -32,6 +33,17 @@ def read_bytes(path: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise IoError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def read_token(path: str) -> str:
+    """A JWS read from a file: ASCII text, surrounding white space removed (CONV-041)."""
+    data = read_bytes(path).strip(b" \t\r\n")
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        raise MalformedError(
+            f"{path}: not a JWS compact serialization (not ASCII text) (CONV-041)"
+        ) from None
 
 
 def read_text(path: str) -> str:

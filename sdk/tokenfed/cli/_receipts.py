@@ -29,7 +29,15 @@ from ..receipts._files import check_output_path
 from ..trust import TrustStore
 from ..units import parse_usage
 from ._foundation import read_rate_card
-from ._io import emit, read_bytes, read_json, read_private_key, read_public_key, write_atomic
+from ._io import (
+    emit,
+    read_bytes,
+    read_json,
+    read_private_key,
+    read_public_key,
+    read_token,
+    write_atomic,
+)
 
 __all__ = [
     "receipt_inspect",
@@ -66,17 +74,6 @@ def receipt_issue(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_token(path: str) -> str:
-    """A JWS read from a file: ASCII text, surrounding white space removed (CONV-041)."""
-    data = read_bytes(path).strip(b" \t\r\n")
-    try:
-        return data.decode("ascii")
-    except UnicodeDecodeError:
-        raise MalformedError(
-            f"{path}: not a JWS compact serialization (not ASCII text) (CONV-041)"
-        ) from None
-
-
 def _one_receipt(path: str) -> bytes | None:
     """The receipt if the file holds exactly one line (not over the line limit), else ``None``."""
     try:
@@ -94,7 +91,7 @@ def receipt_verify(args: argparse.Namespace) -> int:
     """``tokenfed receipt verify``: one receipt (prints its claims) or a JSONL file (summary)."""
     config = VerifierConfig(
         trust=read_json(args.trust),
-        rate_cards=tuple(_read_token(path) for path in args.rate_card),
+        rate_cards=tuple(read_token(path) for path in args.rate_card),
         now=int(time.time()) if args.at is None else args.at,
     )
     with tempfile.TemporaryDirectory(prefix="tokenfed-") as scratch:

@@ -37,7 +37,8 @@ from ..settlement import (
     split_report,
 )
 from ..trust import TrustStore
-from ._io import emit, read_bytes, read_json, read_private_key, read_public_key, write_atomic
+from ._io import emit, read_bytes, read_json, read_private_key, read_token, write_atomic
+from ._trustargs import add_trust_options, document_trust
 
 __all__ = ["add_settle_commands"]
 
@@ -61,33 +62,11 @@ def _positive(text: str) -> int:
     return value
 
 
-def _trust_options(parser: argparse.ArgumentParser, what: str, *, required: bool) -> None:
-    group = parser.add_mutually_exclusive_group(required=required)
-    group.add_argument(
-        "--trust", metavar="TRUST.json", help=f"trust store with the keys of the {what}"
-    )
-    group.add_argument(
-        "--key", dest="public_key", metavar="PUB.jwk", help=f"the public key of the {what}"
-    )
-
-
 def _trust(args: argparse.Namespace, what: str) -> PublicKey | TrustStore:
-    if getattr(args, "public_key", None):
-        return read_public_key(args.public_key)
-    if getattr(args, "trust", None):
-        return TrustStore.from_json(read_json(args.trust))
-    raise InvalidArgumentsError(f"{what} is signed: give --trust or --key to verify it")
-
-
-def _token(path: str) -> str:
-    return read_bytes(path).decode("ascii", errors="strict").strip()
-
-
-def _read_token(path: str) -> str:
-    try:
-        return _token(path)
-    except UnicodeDecodeError:
-        raise MalformedError(f"{path} is not a JWS compact serialization (ASCII)") from None
+    trust = document_trust(args)
+    if trust is None:
+        raise InvalidArgumentsError(f"{what} is signed: give --trust or --key to verify it")
+    return trust
 
 
 def _period(args: argparse.Namespace) -> tuple[int, int]:
@@ -117,7 +96,7 @@ def statement(args: argparse.Namespace) -> int:
                 raise InvalidArgumentsError("--rates needs --code (the settlement currency)")
             rates = ExchangeRates.parse(read_bytes(args.rates), trust)
         if args.resubmits:
-            resubmits = Statement.from_jws(_read_token(args.resubmits), trust)
+            resubmits = Statement.from_jws(read_token(args.resubmits), trust)
     with SqliteLedger(args.ledger) as ledger:
         draft = build_statement(
             ledger,
@@ -164,7 +143,7 @@ def reconcile_command(args: argparse.Namespace) -> int:
     """``tokenfed settle reconcile``: verify a statement, compare it with the payer's own
     ledger, write the signed response; with ``--history``, check and update the pair's history."""
     trust = _trust(args, "the statement")
-    document = Statement.from_jws(_read_token(args.statement), trust)
+    document = Statement.from_jws(read_token(args.statement), trust)
     if args.rates:
         check_conversion(document, ExchangeRates.parse(read_bytes(args.rates), trust))
     history = None
@@ -207,7 +186,7 @@ def reconcile_command(args: argparse.Namespace) -> int:
 
 def split_command(args: argparse.Namespace) -> int:
     """``tokenfed settle split``: split a total among the parties of a signed agreement."""
-    agreement = RevenueShare.from_jws(_read_token(args.agreement), _trust(args, "agreement"))
+    agreement = RevenueShare.from_jws(read_token(args.agreement), _trust(args, "agreement"))
     emit(split_report(agreement, args.total, args.code, args.precision))
     return 0
 
@@ -216,7 +195,7 @@ def net_command(args: argparse.Namespace) -> int:
     """``tokenfed settle net``: net accepted statements, sign and write the netting report."""
     trust = _trust(args, "the statements and responses")
     pairs = [
-        (Statement.from_jws(_read_token(s), trust), Response.from_jws(_read_token(r), trust))
+        (Statement.from_jws(read_token(s), trust), Response.from_jws(read_token(r), trust))
         for s, r in args.pair
     ]
     claims = netting_claims(
@@ -238,9 +217,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     config = VerifierConfig(
         trust=read_json(args.trust),
-        rate_cards=tuple(
-            read_bytes(path).decode("ascii", errors="replace") for path in args.rate_card
-        ),
+        rate_cards=tuple(read_token(path) for path in args.rate_card),
         now=int(time.time()) if args.at is None else args.at,
     )
     config.build()  # refuse a bad trust store or rate card before any work starts
@@ -272,7 +249,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     """``tokenfed settle report``: an HTML page of a verified statement or netting report."""
-    token = _read_token(args.document)
+    token = read_token(args.document)
     trust = _trust(args, "document")
     kind = _kind_of(token)
     if kind not in (Statement, NettingReport):
@@ -306,7 +283,7 @@ def _kind_of(token: str) -> Any:
 
 def verify_command(args: argparse.Namespace) -> int:
     """``tokenfed settle verify``: verify any settlement document; print its kind and claims."""
-    token = _read_token(args.document)
+    token = read_token(args.document)
     kind = _kind_of(token)
     document = kind.from_jws(token, _trust(args, "document"))
     emit({"typ": kind._typ, "digest": document.digest, "claims": document.raw})
@@ -340,7 +317,9 @@ def add_settle_commands(commands: Any) -> None:
     build.add_argument("--code", help="settlement currency (with --rates)")
     build.add_argument("--fixed-at", type=_numeric_date, metavar="NUMERICDATE")
     build.add_argument("--force", action="store_true", help="replace existing output files")
-    _trust_options(build, "exchange-rate set and resubmitted statement", required=False)
+    add_trust_options(
+        build, "exchange-rate set and resubmitted statement", allow_unverified=False, required=False
+    )
     build.set_defaults(handler=statement)
 
     answer = sub.add_parser("reconcile", help="check a statement against your ledger; respond")
@@ -357,7 +336,7 @@ def add_settle_commands(commands: Any) -> None:
     answer.add_argument("--settled", action="append", metavar="LIST.json")
     answer.add_argument("--iat", type=_numeric_date, metavar="NUMERICDATE", help="default: now")
     answer.add_argument("--force", action="store_true", help="replace an existing response")
-    _trust_options(answer, "statement", required=True)
+    add_trust_options(answer, "statement", allow_unverified=False, required=True)
     answer.set_defaults(handler=reconcile_command)
 
     share = sub.add_parser("split", help="split a total by a signed revenue-share agreement")
@@ -365,7 +344,7 @@ def add_settle_commands(commands: Any) -> None:
     share.add_argument("--total", required=True, help="canonical decimal string")
     share.add_argument("--code", required=True, help="currency or unit code")
     share.add_argument("--precision", required=True, type=_count, help="fractional digits")
-    _trust_options(share, "agreement", required=True)
+    add_trust_options(share, "agreement", allow_unverified=False, required=True)
     share.set_defaults(handler=split_command)
 
     net = sub.add_parser("net", help="net accepted statements into a signed netting report")
@@ -385,7 +364,7 @@ def add_settle_commands(commands: Any) -> None:
     net.add_argument("--out", required=True, metavar="REPORT.jwt")
     net.add_argument("--iat", type=_numeric_date, metavar="NUMERICDATE", help="default: now")
     net.add_argument("--force", action="store_true", help="replace an existing report")
-    _trust_options(net, "statements and responses", required=True)
+    add_trust_options(net, "statements and responses", allow_unverified=False, required=True)
     net.set_defaults(handler=net_command)
 
     bulk = sub.add_parser("run", help="verify receipt files in bulk and write the statements")
@@ -411,10 +390,10 @@ def add_settle_commands(commands: Any) -> None:
     page.add_argument("document", metavar="DOCUMENT.jwt")
     page.add_argument("--out", required=True, metavar="REPORT.html")
     page.add_argument("--force", action="store_true", help="replace an existing page")
-    _trust_options(page, "document", required=True)
+    add_trust_options(page, "document", allow_unverified=False, required=True)
     page.set_defaults(handler=report_command)
 
     check = sub.add_parser("verify", help="verify any settlement document; print its claims")
     check.add_argument("document", metavar="DOCUMENT.jwt")
-    _trust_options(check, "document", required=True)
+    add_trust_options(check, "document", allow_unverified=False, required=True)
     check.set_defaults(handler=verify_command)

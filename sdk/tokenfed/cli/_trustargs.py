@@ -15,10 +15,16 @@ __all__ = ["add_trust_options", "document_trust", "warn_unverified"]
 
 
 def add_trust_options(
-    parser: argparse.ArgumentParser, what: str, *, key_flag: str = "--key", allow_unverified: bool
+    parser: argparse.ArgumentParser,
+    what: str,
+    *,
+    key_flag: str = "--key",
+    allow_unverified: bool,
+    required: bool = True,
 ) -> None:
-    """Add the mutually exclusive, required choice of where ``what``'s key comes from."""
-    group = parser.add_mutually_exclusive_group(required=True)
+    """Add the mutually exclusive choice of where ``what``'s key comes from (required unless
+    ``required`` is false, for a document that only some uses of a command read)."""
+    group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument(
         key_flag,
         dest="document_key",
