@@ -390,3 +390,16 @@ def test_leaf_and_node_hashes_are_domain_separated() -> None:
     assert not merkle.verify_inclusion(
         merkle.leaf_hash(left + right), 0, 1, [], merkle.root_from_hashes([left, right])
     )
+
+
+def test_root_builder_equals_the_tree_hash_for_every_size() -> None:
+    """SET-026, REC-060: the streaming tree head equals RFC 9162's Merkle Tree Hash for every
+    size from 0 to 130 leaves (all shapes of the right spine)."""
+    from tokenfed import _merkle
+
+    leaves = [_merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(130)]
+    for size in range(131):
+        builder = _merkle.RootBuilder()
+        for leaf in leaves[:size]:
+            builder.add_hash(leaf)
+        assert builder.root() == _merkle.root_from_hashes(leaves[:size]), size

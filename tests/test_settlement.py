@@ -567,3 +567,85 @@ def test_statement_from_a_ledger_holding_batched_receipts(world: World, tmp_path
         from_entries = build_statement(ledger.stream_entries(PROVIDER, OPERATOR), **options)
     assert from_ledger.claims == from_entries.claims
     assert from_ledger.claims["totals"]["count"] == 4
+
+
+def _as_schema_v2(path: Path) -> None:
+    """Turn a ledger file back into schema version 2 (no model, rate card digest, micro)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as raw:
+        for column in ("model", "rate_card_digest", "micro"):
+            raw.execute(f"ALTER TABLE receipts DROP COLUMN {column}")
+        raw.execute("UPDATE tokenfed_schema SET version = 2 WHERE component = 'receipt_ledger'")
+
+
+def test_ledger_schema_2_is_migrated_and_gives_the_same_statement(
+    world: World, tmp_path: Path
+) -> None:
+    """SET-020: a version 2 ledger is migrated in place when opened (its model, rate card digest
+    and micro-UTU columns filled from the stored receipts), and its statement is unchanged."""
+    import sqlite3
+
+    before = _draft(world)
+    before_list = before.receipt_list
+    world.payee_ledger.close()
+    _as_schema_v2(tmp_path / "payee.db")
+    with SqliteLedger(tmp_path / "payee.db") as migrated:
+        after = build_statement(
+            migrated, payee=PROVIDER, payer=OPERATOR, period=(START, END),
+            statement_id="st-1", seq=1, iat=END + 3 * DAY,
+        )  # fmt: skip
+        assert after.receipt_list == before_list
+    assert after.claims == before.claims
+    with sqlite3.connect(tmp_path / "payee.db") as raw:
+        version = raw.execute(
+            "SELECT version FROM tokenfed_schema WHERE component = 'receipt_ledger'"
+        ).fetchone()
+        empty = raw.execute(
+            "SELECT count(*) FROM receipts WHERE model IS NULL OR micro IS NULL"
+        ).fetchone()
+    assert version == (3,) and empty == (0,)
+
+
+def test_statement_from_entries_recorded_without_model_reads_the_receipts(
+    world: World, tmp_path: Path
+) -> None:
+    """SET-020: ledger entries recorded without model, card digest or micro amount (another
+    writer of the ledger interface) are read from their receipts: the statement is the same."""
+    from dataclasses import replace
+
+    entries = [
+        replace(entry, model=None, rate_card_digest=None)
+        for entry in world.payee_ledger.stream_entries(PROVIDER, OPERATOR)
+    ]
+    with SqliteLedger(tmp_path / "bare.db") as bare:
+        bare.record(entries)
+        draft = build_statement(
+            bare, payee=PROVIDER, payer=OPERATOR, period=(START, END),
+            statement_id="st-1", seq=1, iat=END + 3 * DAY,
+        )  # fmt: skip
+        assert draft.receipt_list == _draft(world).receipt_list
+    assert draft.claims == _draft(world).claims
+
+
+def test_receipt_list_of_a_ledger_statement_ignores_later_receipts(world: World) -> None:
+    """SET-028: the receipt list of a statement built from a ledger lists exactly the receipts
+    its totals count, even when a late receipt is recorded between building and listing."""
+    period = (START, END + 2 * DAY)
+    draft = _draft(world, period=period)
+    card = RateCard.from_jws(RateCard.sign(CARD, world.keys[PROVIDER]), world.trust)
+    issuer = ReceiptIssuer(world.keys[PROVIDER], PROVIDER, card)
+    iats = [START - DAY, *(START + i * DAY for i in range(1, 7)), END + 1]
+    for i, iat in enumerate(iats):  # the world's stream again (Ed25519 signs deterministically)
+        assert (
+            issuer.issue(aud=OPERATOR, sub=SUB, usage=_usage(i), jti=f"r{i}", iat=iat)
+            == (world.tokens[i])
+        )
+    late = issuer.issue(aud=OPERATOR, sub=SUB, usage=_usage(9), jti="late", iat=END + DAY)
+    verifier = ReceiptVerifier(world.trust, [card], clock=lambda: END + 10 * DAY)
+    with ReceiptTracker(world.payee_ledger).transaction() as tx:
+        tx.track(verifier.verify(late))
+    listed = draft.receipt_list["receipts"]
+    assert len(listed) == draft.claims["totals"]["count"] == 8
+    assert "late" not in {item["jti"] for item in listed}
+    assert _draft(world, period=period).claims["totals"]["count"] == 9

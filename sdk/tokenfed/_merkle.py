@@ -91,6 +91,38 @@ def root_from_hashes(leaf_hashes: Sequence[bytes]) -> bytes:
     return level[0]
 
 
+class RootBuilder:
+    """The Merkle Tree Hash of leaves given one at a time, in O(log n) memory.
+
+    Complete subtrees are merged as soon as two of equal size are adjacent; at the end the
+    remaining ones (sizes decreasing from left to right, the binary digits of ``n``) are folded
+    from the right, which is exactly RFC 9162's split at the largest power of two below ``n``.
+    """
+
+    __slots__ = ("_stack",)
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, bytes]] = []
+
+    def add_hash(self, leaf: bytes) -> None:
+        """Append the leaf hash of the next entry."""
+        stack = self._stack
+        size, node = 1, leaf
+        while stack and stack[-1][0] == size:
+            node = node_hash(stack.pop()[1], node)
+            size *= 2
+        stack.append((size, node))
+
+    def root(self) -> bytes:
+        """The tree head of the leaves added so far (:data:`EMPTY_ROOT` if none)."""
+        if not self._stack:
+            return EMPTY_ROOT
+        node = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            node = node_hash(left, node)
+        return node
+
+
 def root(leaves: Sequence[bytes]) -> bytes:
     """Return the Merkle Tree Hash of the raw entries ``leaves`` (RFC 9162 section 2.1.1)."""
     return root_from_hashes([leaf_hash(leaf) for leaf in leaves])

@@ -35,7 +35,10 @@ Every SQLite failure is raised as :class:`~tokenfed.errors.IoError` (code ``io_e
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
+import json
 import os
 import re
 import sqlite3
@@ -63,11 +66,14 @@ __all__ = [
     "ReceiptLedger",
     "SqliteLedger",
     "SqliteStreamStore",
+    "StreamRow",
     "StreamStore",
 ]
 
-LEDGER_SCHEMA_VERSION = 2
-"""Version of the receipt ledger's tables, kept in the ``tokenfed_schema`` table."""
+LEDGER_SCHEMA_VERSION = 3
+"""Version of the receipt ledger's tables, kept in the ``tokenfed_schema`` table. Version 3 adds
+the ``model``, ``rate_card_digest`` and ``micro`` columns that settlement statements are built
+from; a version 2 file is migrated in place when it is opened (one transaction)."""
 
 STREAM_SCHEMA_VERSION = 2
 """Version of the stream store's tables, kept in the ``tokenfed_schema`` table."""
@@ -76,6 +82,8 @@ DEFAULT_BUSY_TIMEOUT_MS = 30_000
 """How long a write waits for another writer of the same file before failing with IoError."""
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_MICRO_PLACES = 6
+_SQLITE_INT_MAX = 2**63 - 1
 _TEXT_MEMBERS = ("iss", "jti", "aud", "sub", "rate_card_id", "receipt")
 
 
@@ -91,6 +99,34 @@ def _check_text(owner: str, name: str, value: object) -> None:
         raise ValueError(
             f"{owner}.{name} holds a lone surrogate and cannot be stored as UTF-8"
         ) from None
+
+
+def _micro(coefficient: int, places: int) -> int | None:
+    """An amount ``coefficient * 10**-places`` in integer micro-UTU, if exact and in range."""
+    if coefficient < 0 or places > _MICRO_PLACES:
+        return None
+    micro = coefficient * 10 ** (_MICRO_PLACES - places)
+    return micro if micro <= _SQLITE_INT_MAX else None
+
+
+def _model_and_card(receipt: object) -> tuple[str | None, str | None]:
+    """The ``usage.model`` and ``rate_card.digest`` of a stored receipt (a JWS compact
+    serialization, a batched receipt object, or its base64url claims), or ``None`` for what
+    cannot be read: the receipt was verified before it was recorded."""
+    try:
+        text = str(receipt).strip()
+        if text.startswith("{"):
+            text = json.loads(text)["claims"]
+        elif "." in text:
+            text = text.split(".", 2)[1]
+        claims = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        model, digest = claims["usage"]["model"], claims["rate_card"]["digest"]
+    except (ValueError, TypeError, KeyError, IndexError, binascii.Error):
+        return None, None
+    return (
+        model if isinstance(model, str) and model else None,
+        digest if isinstance(digest, str) and _DIGEST.fullmatch(digest) else None,
+    )
 
 
 def _check_digest(owner: str, name: str, value: object) -> None:
@@ -130,6 +166,10 @@ class LedgerEntry:
     receipt_digest: str
     receipt: str
     batch_id: str | None = None
+    model: str | None = None
+    """The receipt's ``usage.model``; settlement statements group by it (SET-022)."""
+    rate_card_digest: str | None = None
+    """The digest of the rate card that priced the receipt (its ``rate_card.digest``)."""
 
     def __post_init__(self) -> None:
         for name in _TEXT_MEMBERS:
@@ -150,6 +190,17 @@ class LedgerEntry:
         _check_digest("LedgerEntry", "receipt_digest", self.receipt_digest)
         if self.batch_id is not None:
             _check_text("LedgerEntry", "batch_id", self.batch_id)
+        if self.model is not None:
+            _check_text("LedgerEntry", "model", self.model)
+        if self.rate_card_digest is not None:
+            _check_digest("LedgerEntry", "rate_card_digest", self.rate_card_digest)
+
+    @property
+    def micro(self) -> int | None:
+        """The amount in integer micro-UTU, or ``None`` if it is negative or has more than six
+        fractional digits (a receipt's amount never does, REC-004), or does not fit a 64-bit
+        SQLite integer."""
+        return _micro(*scaled(self.amount))
 
 
 class InsertOutcome(enum.Enum):
@@ -313,6 +364,12 @@ class _SqliteStore:
             row = connection.execute(
                 "SELECT version FROM tokenfed_schema WHERE component = ?", (self._component,)
             ).fetchone()
+            if row is not None and row[0] != self._version and self._migrate(connection, row[0]):
+                connection.execute(
+                    "UPDATE tokenfed_schema SET version = ? WHERE component = ?",
+                    (self._version, self._component),
+                )
+                row = (self._version,)
             if row is not None and row[0] != self._version:
                 newer = isinstance(row[0], int) and row[0] > self._version
                 raise IoError(
@@ -333,6 +390,11 @@ class _SqliteStore:
                     "INSERT INTO tokenfed_schema (component, version) VALUES (?, ?)",
                     (self._component, self._version),
                 )
+
+    def _migrate(self, connection: sqlite3.Connection, version: object) -> bool:
+        """Bring tables of an earlier ``version`` up to date inside the opening transaction;
+        return False if this store cannot read that version."""
+        return False
 
     def _open(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -415,26 +477,45 @@ _LEDGER_TABLES = (
     " receipt_digest TEXT NOT NULL,"
     " receipt TEXT NOT NULL,"
     " batch_id TEXT,"
+    " model TEXT,"
+    " rate_card_digest TEXT,"
+    " micro INTEGER CHECK (micro IS NULL OR typeof(micro) = 'integer'),"
     " PRIMARY KEY (iss, jti))",
     "CREATE INDEX IF NOT EXISTS receipts_by_stream ON receipts (iss, aud, seq)",
 )
 
 _INSERT_RECEIPT = (
     "INSERT INTO receipts (iss, jti, aud, sub, seq, iat, amount, rate_card_id,"
-    " content_digest, receipt_digest, receipt, batch_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " content_digest, receipt_digest, receipt, batch_id, model, rate_card_digest, micro)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (iss, jti) DO NOTHING"
 )
 
 _SELECT_RECEIPT = (
     "SELECT iss, jti, aud, sub, seq, iat, amount, rate_card_id, content_digest,"
-    " receipt_digest, receipt, batch_id FROM receipts WHERE iss = ? AND jti = ?"
+    " receipt_digest, receipt, batch_id, model, rate_card_digest FROM receipts"
+    " WHERE iss = ? AND jti = ?"
 )
 
 
 _STREAM_HEAD = (
     "SELECT seq, content_digest FROM receipts WHERE iss = ? AND aud = ?"
     " ORDER BY seq DESC, rowid DESC LIMIT 1"
+)
+
+
+StreamRow = tuple[str, str, int, int, "int | None", "str | None", str, "str | None", str]
+"""A row of :meth:`SqliteLedger.scan_stream`: ``(content_digest, jti, seq, iat, micro, model,
+rate_card_id, rate_card_digest, receipt)``. ``micro``, ``model`` and ``rate_card_digest`` are
+``None`` for an entry recorded without them, and only then is ``receipt`` given (else ``""``)."""
+
+_SCAN_PAGE_SIZE = 4096  # the LIMIT of _SCAN_PAGE
+_SCAN_PAGE = (
+    "SELECT content_digest, jti, seq, iat, micro, model, rate_card_id, rate_card_digest,"
+    " CASE WHEN micro IS NULL OR model IS NULL OR rate_card_digest IS NULL"
+    " THEN receipt ELSE '' END"
+    " FROM receipts WHERE iss = ? AND aud = ? AND iat < ? AND rowid <= ? AND (seq, jti) > (?, ?)"
+    " ORDER BY seq, jti LIMIT 4096"
 )
 
 
@@ -498,6 +579,9 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
                         entry.receipt_digest,
                         entry.receipt,
                         entry.batch_id,
+                        entry.model,
+                        entry.rate_card_digest,
+                        entry.micro,
                     ),
                 )
                 if cursor.rowcount == 1:
@@ -518,6 +602,23 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
                         "content; nothing was recorded (REC-042)"
                     )
         return outcomes
+
+    def _migrate(self, connection: sqlite3.Connection, version: object) -> bool:
+        """Version 2 -> 3: add ``model``, ``rate_card_digest`` and ``micro`` and fill them from
+        the stored receipts, in the transaction that opens the file (a crash leaves version 2)."""
+        if version != 2:
+            return False
+        for column in ("model TEXT", "rate_card_digest TEXT", "micro INTEGER"):
+            connection.execute(f"ALTER TABLE receipts ADD COLUMN {column}")
+        rows = connection.execute("SELECT rowid, amount, receipt FROM receipts").fetchall()
+        for rowid, amount, receipt in rows:
+            model, card_digest = _model_and_card(receipt)
+            micro = _micro(*self._scaled_text(amount))
+            connection.execute(
+                "UPDATE receipts SET model = ?, rate_card_digest = ?, micro = ? WHERE rowid = ?",
+                (model, card_digest, micro, rowid),
+            )
+        return True
 
     def lookup(self, iss: str, jti: str) -> LedgerEntry | None:
         """Return the entry recorded under ``(iss, jti)``, or ``None``."""
@@ -541,6 +642,8 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
                 receipt_digest=row[9],  # type: ignore[arg-type]
                 receipt=row[10],  # type: ignore[arg-type]
                 batch_id=row[11],  # type: ignore[arg-type]
+                model=row[12],  # type: ignore[arg-type]
+                rate_card_digest=row[13],  # type: ignore[arg-type]
             )
         except (TypeError, ValueError) as exc:
             raise self._damaged(f"the entry ({row[0]!r:.80}, {row[1]!r:.80})", exc) from exc
@@ -633,6 +736,39 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         for row in rows:
             self._stored_amount(row[3])
         return [tuple(row) for row in rows]
+
+    def snapshot(self) -> int:
+        """The highest row number recorded so far: pass it as ``up_to_row`` to read a stream
+        as it is now, whatever is recorded later (the ledger only ever appends)."""
+        with self._read("read the ledger") as connection:
+            (last,) = connection.execute("SELECT coalesce(max(rowid), 0) FROM receipts").fetchone()
+        return int(last)
+
+    def scan_stream(
+        self, iss: str, aud: str, *, iat_before: int, up_to_row: int | None = None
+    ) -> tuple[int, Iterator[StreamRow]]:
+        """Stream the rows of ``(iss, aud)`` with ``iat < iat_before`` in the order of SET-026
+        (``seq``, then ``jti``) without holding them: the read behind settlement statements.
+
+        Returns ``(snapshot, rows)``: ``rows`` yields :data:`StreamRow` tuples and ``snapshot``
+        is the highest row number of the file when the scan started. The ledger only ever
+        appends, so passing it back as ``up_to_row`` reads exactly the same rows again later,
+        whatever was recorded in between. Rows are read in pages, each page under the store's
+        lock, so other calls (and other threads) may run while the rows are consumed.
+        """
+        snapshot = self.snapshot() if up_to_row is None else int(up_to_row)
+        return snapshot, self._scan(iss, aud, iat_before, snapshot)
+
+    def _scan(self, iss: str, aud: str, iat_before: int, snapshot: int) -> Iterator[StreamRow]:
+        after: tuple[int, str] = (0, "")
+        while True:
+            with self._read("read a stream") as connection:
+                page = connection.execute(_SCAN_PAGE, (iss, aud, iat_before, snapshot, *after))
+                rows: list[StreamRow] = page.fetchall()
+            yield from rows
+            if len(rows) < _SCAN_PAGE_SIZE:
+                return
+            after = (rows[-1][2], rows[-1][1])
 
     def _stored_amount(self, text: object) -> str:
         """Return a stored amount if it is canonical decimal TEXT, else raise IoError."""

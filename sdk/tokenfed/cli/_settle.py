@@ -114,8 +114,8 @@ def statement(args: argparse.Namespace) -> int:
             code=args.code,
             fixed_at=args.fixed_at,
         )
+        listing = json.dumps(draft.receipt_list, indent=1, ensure_ascii=False) + "\n"
     token = draft.sign(key)
-    listing = json.dumps(draft.receipt_list, indent=1, ensure_ascii=False) + "\n"
     write_atomic(args.list_out, listing, overwrite=args.force, mode=0o644)
     try:
         write_atomic(args.out, token + "\n", overwrite=args.force, mode=0o644)

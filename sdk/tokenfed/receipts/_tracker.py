@@ -187,4 +187,6 @@ def _entry(receipt: VerifiedReceipt) -> LedgerEntry:
         receipt_digest=receipt.receipt_digest,
         receipt=receipt.receipt,
         batch_id=receipt.batch_id,
+        model=raw["usage"]["model"],
+        rate_card_digest=raw["rate_card"]["digest"],
     )

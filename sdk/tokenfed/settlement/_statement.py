@@ -7,10 +7,9 @@ are added as micro-UTU integers; a conversion rounds the total once (SET-027).
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +27,7 @@ from ..errors import (
 )
 from ..exchange import ExchangeRates
 from ..keys import PrivateKey
-from ..ledger import LedgerEntry, SqliteLedger
+from ..ledger import LedgerEntry, SqliteLedger, StreamRow
 from ._documents import UTU_PLACES, Statement
 
 __all__ = [
@@ -154,39 +153,38 @@ def items_from_entries(entries: Iterable[LedgerEntry]) -> list[ReceiptItem]:
     return items
 
 
-def _fast_claims(receipt: str) -> dict[str, Any]:
-    """The claims of a receipt the ledger recorded after verifying it.
+def _ledger_items(
+    ledger: SqliteLedger, payee: str, payer: str, end: int, snapshot: int | None = None
+) -> tuple[int, Iterator[ReceiptItem]]:
+    """The pair's receipts with ``iat < end`` from a ledger, in the order of SET-026, read in
+    pages; ``snapshot`` (returned) reads the same rows again (see ``scan_stream``)."""
+    snapshot, rows = ledger.scan_stream(payee, payer, iat_before=end, up_to_row=snapshot)
 
-    The strict parser ran when the receipt was verified; reading it back needs only the model
-    and the rate card, so the standard library's parser is enough here.
-    """
-    encoded = _stored_claims_segment(receipt)
-    claims: dict[str, Any] = json.loads(
-        base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    def items() -> Iterator[ReceiptItem]:
+        for digest, jti, seq, iat, micro, model, card_id, card_digest, receipt in rows:
+            if micro is None or model is None or card_digest is None:
+                yield _item_from_receipt(digest, jti, seq, iat, card_id, receipt)
+            else:
+                yield ReceiptItem(jti, digest, seq, iat, model, card_id, card_digest, micro)
+
+    return snapshot, items()
+
+
+def _item_from_receipt(
+    digest: str, jti: str, seq: int, iat: int, card_id: str, receipt: str
+) -> ReceiptItem:
+    """The item of an entry recorded without its model, card digest or micro amount."""
+    claims = _claims_of(receipt)
+    model, card_digest = claims["usage"]["model"], claims["rate_card"]["digest"]
+    return ReceiptItem(
+        jti, digest, seq, iat, model, card_id, card_digest, to_scaled(claims["amount"], UTU_PLACES)
     )
-    return claims
-
-
-def _items_from_ledger(ledger: SqliteLedger, payee: str, payer: str, end: int) -> list[ReceiptItem]:
-    items = []
-    for jti, seq, iat, amount, digest, receipt in ledger.stream_rows(payee, payer, iat_before=end):
-        claims = _fast_claims(receipt)
-        card = claims["rate_card"]
-        items.append(
-            ReceiptItem(
-                jti, digest, seq, iat, claims["usage"]["model"], card["id"], card["digest"],
-                to_scaled(amount, UTU_PLACES),
-            )
-        )  # fmt: skip
-    return items
 
 
 def _items(
-    source: SqliteLedger | Iterable[LedgerEntry | ReceiptItem], payee: str, payer: str, end: int
+    source: Iterable[LedgerEntry | ReceiptItem], payee: str, payer: str, end: int
 ) -> list[ReceiptItem]:
     """The pair's receipts with ``iat < end`` as items."""
-    if isinstance(source, SqliteLedger):
-        return _items_from_ledger(source, payee, payer, end)
     items: list[ReceiptItem] = []
     for element in source:
         if isinstance(element, ReceiptItem):
@@ -199,17 +197,66 @@ def _items(
 
 def merkle_root(items: Iterable[ReceiptItem]) -> str:
     """The tree head of SET-026: leaves are the 32 SHA-256 bytes of each content digest."""
-    leaves = [_merkle.leaf_hash(bytes.fromhex(item.digest[7:])) for item in items]
-    return _merkle.root_from_hashes(leaves).hex()
-
-
-def _lines(items: Iterable[ReceiptItem]) -> list[dict[str, Any]]:
-    groups: dict[tuple[str, str], list[Any]] = {}
+    builder = _merkle.RootBuilder()
+    add, leaf, fromhex = builder.add_hash, _merkle.leaf_hash, bytes.fromhex
     for item in items:
-        key = (item.model, item.rate_card_digest)
-        group = groups.setdefault(key, [item.rate_card_id, 0, 0])
+        add(leaf(fromhex(item.digest[7:])))
+    return builder.root().hex()
+
+
+class _Summary:
+    """Lines, adjustments, totals and the tree head of a statement, in one pass over its
+    receipts: memory grows with the number of lines, not receipts."""
+
+    __slots__ = ("count", "current", "late", "micro", "tree")
+
+    def __init__(self) -> None:
+        self.current: dict[tuple[str, str], list[Any]] = {}
+        self.late: dict[tuple[str, str], list[Any]] = {}
+        self.count = 0
+        self.micro = 0
+        self.tree = _merkle.RootBuilder()
+
+    def add_rows(self, rows: Iterable[StreamRow], start: int, settled: Collection[str]) -> None:
+        """Add the ledger rows of a statement (those with ``iat >= start`` make the lines, the
+        others not in ``settled`` the adjustments): the hot loop, without item objects."""
+        current, late = self.current, self.late
+        add_hash, leaf, fromhex = self.tree.add_hash, _merkle.leaf_hash, bytes.fromhex
+        count = micro_total = 0
+        for digest, jti, seq, iat, micro, model, card_id, card_digest, receipt in rows:
+            if micro is None or model is None or card_digest is None:
+                item = _item_from_receipt(digest, jti, seq, iat, card_id, receipt)
+                micro, model, card_digest = item.micro, item.model, item.rate_card_digest
+            if iat >= start:
+                groups = current
+            elif digest in settled:
+                continue
+            else:
+                groups = late
+            group = groups.get((model, card_digest))
+            if group is None:
+                group = groups[(model, card_digest)] = [card_id, 0, 0]
+            group[1] += 1
+            group[2] += micro
+            count += 1
+            micro_total += micro
+            add_hash(leaf(fromhex(digest[7:])))
+        self.count += count
+        self.micro += micro_total
+
+    def add(self, item: ReceiptItem, *, late: bool) -> None:
+        groups = self.late if late else self.current
+        group = groups.get((item.model, item.rate_card_digest))
+        if group is None:
+            group = groups[(item.model, item.rate_card_digest)] = [item.rate_card_id, 0, 0]
         group[1] += 1
         group[2] += item.micro
+        self.count += 1
+        self.micro += item.micro
+        self.tree.add_hash(_merkle.leaf_hash(bytes.fromhex(item.digest[7:])))
+
+
+def _group_lines(groups: Mapping[tuple[str, str], list[Any]]) -> list[dict[str, Any]]:
     return [
         {
             "model": model,
@@ -219,6 +266,13 @@ def _lines(items: Iterable[ReceiptItem]) -> list[dict[str, Any]]:
         }
         for (model, digest), (card_id, count, micro) in sorted(groups.items())
     ]
+
+
+def _lines(items: Iterable[ReceiptItem]) -> list[dict[str, Any]]:
+    summary = _Summary()
+    for item in items:
+        summary.add(item, late=False)
+    return _group_lines(summary.current)
 
 
 def _line_keys(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -235,13 +289,53 @@ def _line_keys(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     ]
 
 
-@dataclass(frozen=True)
-class StatementDraft:
-    """A statement built but not signed yet: its claims and its receipt list."""
+_ItemSource = Sequence[ReceiptItem] | Callable[[], Iterable[ReceiptItem]]
 
-    claims: dict[str, Any]
-    receipt_list: dict[str, Any]
-    items: tuple[ReceiptItem, ...] = field(repr=False)
+
+class StatementDraft:
+    """A statement built but not signed yet: its claims and its receipt list.
+
+    The receipts of a statement built from a ledger are read again from the ledger when
+    :attr:`items` or :attr:`receipt_list` is first used (exactly the same rows: the ledger
+    only appends), so building a statement holds its lines, never its receipts.
+    """
+
+    __slots__ = ("_items", "_source", "claims")
+
+    def __init__(
+        self,
+        claims: dict[str, Any],
+        items: Sequence[ReceiptItem] | Callable[[], Iterable[ReceiptItem]],
+    ) -> None:
+        self.claims = claims
+        self._items: tuple[ReceiptItem, ...] | None = None
+        self._source: Callable[[], Iterable[ReceiptItem]] | None = None
+        if callable(items):
+            self._source = items
+        else:
+            self._items = tuple(items)
+
+    def iter_items(self) -> Iterator[ReceiptItem]:
+        """The statement's receipts in the order of SET-026, without holding them all."""
+        if self._items is not None:
+            return iter(self._items)
+        assert self._source is not None
+        return iter(self._source())
+
+    @property
+    def items(self) -> tuple[ReceiptItem, ...]:
+        """The statement's receipts in the order of SET-026."""
+        if self._items is None:
+            self._items = tuple(self.iter_items())
+        return self._items
+
+    @property
+    def receipt_list(self) -> dict[str, Any]:
+        """The receipt list that goes with the statement (SET-028)."""
+        return {
+            "statement_id": self.claims["statement_id"],
+            "receipts": [item.to_json() for item in self.iter_items()],
+        }
 
     def sign(self, key: PrivateKey) -> str:
         """Sign the claims as a statement (validating them by SET-020 first)."""
@@ -275,15 +369,25 @@ def build_statement(
     ``fixed_at`` (default: the period's end) (SET-027). ``iss`` defaults to the payee.
     """
     start, end = period
-    candidates = _items(source, payee, payer, end)
     settled_set = set(settled)
-    items = sorted(
-        (item for item in candidates if item.iat >= start or item.digest not in settled_set),
-        key=lambda item: item.order,
-    )
-    current = [item for item in items if item.iat >= start]
-    late = [item for item in items if item.iat < start]
-    micro = sum(item.micro for item in items)
+
+    def included(candidates: Iterable[ReceiptItem]) -> Iterator[ReceiptItem]:
+        return (item for item in candidates if item.iat >= start or item.digest not in settled_set)
+
+    items_source: _ItemSource
+    summary = _Summary()
+    if isinstance(source, SqliteLedger):
+        snapshot, rows = source.scan_stream(payee, payer, iat_before=end)
+        summary.add_rows(rows, start, settled_set)
+
+        def items_source() -> Iterable[ReceiptItem]:
+            return included(_ledger_items(source, payee, payer, end, snapshot)[1])
+    else:
+        items_source = sorted(
+            included(_items(source, payee, payer, end)), key=lambda item: item.order
+        )
+        for item in items_source:
+            summary.add(item, late=item.iat < start)
     claims: dict[str, Any] = {
         "iss": iss or payee,
         "ver": SPEC_VERSION,
@@ -294,10 +398,13 @@ def build_statement(
         "period": {"start": start, "end": end},
         "grace": grace,
         "seq": seq,
-        "lines": _lines(current),
-        "adjustments": _lines(late),
-        "totals": {"count": len(items), "amount": format_decimal(from_scaled(micro, UTU_PLACES))},
-        "receipts": {"count": len(items), "root": merkle_root(items)},
+        "lines": _group_lines(summary.current),
+        "adjustments": _group_lines(summary.late),
+        "totals": {
+            "count": summary.count,
+            "amount": format_decimal(from_scaled(summary.micro, UTU_PLACES)),
+        },
+        "receipts": {"count": summary.count, "root": summary.tree.root().hex()},
     }
     if resubmits is not None:
         claims["resubmits"] = resubmits.ref
@@ -313,8 +420,7 @@ def build_statement(
             "fixed_at": at,
             "amount": format_decimal(converted.amount),
         }
-    receipt_list = {"statement_id": statement_id, "receipts": [i.to_json() for i in items]}
-    return StatementDraft(claims, receipt_list, tuple(items))
+    return StatementDraft(claims, items_source)
 
 
 def check_conversion(statement: Statement, rates: ExchangeRates) -> None:
