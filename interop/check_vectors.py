@@ -2296,8 +2296,10 @@ def _check_receipt_list(statement: dict[str, Any], listing: Any, context: Contex
 
 
 def _check_history(history: dict[str, Any], statement: dict[str, Any]) -> None:
-    """SET-023, SET-013, SET-024, in that order."""
+    """SET-014, SET-023, SET-013, SET-024, in that order."""
     period = (statement["period"]["start"], statement["period"]["end"])
+    if "grace" in history and statement["grace"] != history["grace"]:
+        raise _Rejected("period_not_closed", "grace is not the agreed window (SET-014)")
     if statement["seq"] != history["last_seq"] + 1:
         raise _Rejected("chain_break", "seq does not continue the pair (SET-023)")
     if any((p["start"], p["end"]) == period for p in history["finalized"]):

@@ -450,6 +450,30 @@ def build() -> dict[str, Any]:
         expect="invalid_resubmission",
     )
 
+    history_vector(
+        "history-grace-agreed",
+        "The statement applies the grace window the pair agreed.",
+        ["SET-014"],
+        {**fresh, "grace": base["grace"]},
+        base,
+    )
+    history_vector(
+        "history-grace-shorter-than-agreed",
+        "grace 0 in the statement, three days agreed: the payee closed the period early.",
+        ["SET-014"],
+        {**fresh, "grace": base["grace"]},
+        {**base, "grace": 0},
+        expect="period_not_closed",
+    )
+    history_vector(
+        "history-grace-checked-before-seq",
+        "A statement whose grace and seq are both wrong: the agreed window is checked first.",
+        ["SET-014"],
+        {"last_seq": 1, "finalized": [], "disputed": [], "grace": base["grace"] + 1},
+        base,
+        expect="period_not_closed",
+    )
+
     # ------------------------------------------------------------------ reconciliation
     def reconcile_vector(
         vector_id: str,

@@ -22,6 +22,7 @@ from ..errors import (
     InvalidAmountError,
     InvalidProofError,
     InvalidResubmissionError,
+    PeriodNotClosedError,
     SchemaViolationError,
     TotalsMismatchError,
 )
@@ -492,27 +493,36 @@ def check_receipt_list(statement: Statement, receipt_list: Mapping[str, Any]) ->
 
 @dataclass
 class PairHistory:
-    """What a payer remembers of a pair's statements (SET-013, SET-023, SET-024).
+    """What a payer remembers of a pair's statements (SET-014, SET-013, SET-023, SET-024).
 
     ``last_seq`` is the last statement's ``seq`` (0 before the first); ``finalized`` the
     periods whose statement was accepted; ``disputed`` maps a period to the reference of its
-    last disputed statement.
+    last disputed statement; ``grace`` is the grace window the pair agreed (SET-014), or
+    ``None`` if none is kept.
     """
 
     last_seq: int = 0
     finalized: set[tuple[int, int]] = field(default_factory=set)
     disputed: dict[tuple[int, int], dict[str, str]] = field(default_factory=dict)
+    grace: int | None = None
 
     def check(self, statement: Statement) -> None:
-        """Apply SET-023, SET-013 and SET-024 to the next statement of the pair.
+        """Apply SET-014, SET-023, SET-013 and SET-024 to the next statement of the pair.
 
         Raises:
+            PeriodNotClosedError: ``grace`` is not the pair's agreed window (SET-014).
             ChainBreakError: ``seq`` is not the last one plus one (SET-023).
             InvalidResubmissionError: a finalized period (SET-013), or a ``resubmits`` that
                 names no disputed statement of the period, or one missing (SET-024).
         """
         claims = statement.claims
         period = (claims.period.start, claims.period.end)
+        if self.grace is not None and claims.grace != self.grace:
+            raise PeriodNotClosedError(
+                f"the statement applies a grace window of {claims.grace} s, but the pair agreed "
+                f"{self.grace} s (SET-014)",
+                detail={"grace": claims.grace, "agreed": self.grace},
+            )
         if claims.seq != self.last_seq + 1:
             raise ChainBreakError(
                 f"statement seq {claims.seq} does not continue the pair's statements (last "
@@ -549,7 +559,9 @@ class PairHistory:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (a payer keeps it in a file)."""
+        agreed = {} if self.grace is None else {"grace": self.grace}
         return {
+            **agreed,
             "last_seq": self.last_seq,
             "finalized": [{"start": s, "end": e} for s, e in sorted(self.finalized)],
             "disputed": [
@@ -572,6 +584,7 @@ class PairHistory:
                     }
                     for d in value["disputed"]
                 },
+                grace=value.get("grace"),
             )
         except (KeyError, TypeError) as exc:
             raise SchemaViolationError(
@@ -579,4 +592,6 @@ class PairHistory:
             ) from None
         if type(history.last_seq) is not int or history.last_seq < 0:
             raise SchemaViolationError("a pair history's last_seq is an integer >= 0")
+        if history.grace is not None and (type(history.grace) is not int or history.grace < 0):
+            raise SchemaViolationError("a pair history's grace is an integer >= 0 (SET-014)")
         return history
