@@ -153,10 +153,36 @@ def test_cli_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
             "--out-dir", str(tmp_path / "out"), "--workers", "1", "--at", str(END + 5 * DAY),
         ]
     )  # fmt: skip
-    out, _ = capsys.readouterr()
+    out, err = capsys.readouterr()
     assert status == 0
     summary = json.loads(out)
     assert summary["accepted"] == 24 and len(summary["written"]) == 2
+    assert err == ""  # standard error is not a terminal here: no progress bar by default
+
+
+def test_cli_run_progress_bar_ends_at_every_byte_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``settle run --progress`` draws a bar on stderr by bytes of all files; its last frame is
+    100% with every line counted, and the bar's line is ended."""
+    _write_files(tmp_path, [TOKENS[:5], TOKENS[5:], []])
+    (tmp_path / "trust.json").write_text(json.dumps(TRUST), encoding="utf-8")
+    (tmp_path / "card.jwt").write_text(CARD_TOKEN, encoding="utf-8")
+    (tmp_path / "key.jwk").write_text(json.dumps(KEY.to_jwk()), encoding="utf-8")
+    status = main(
+        [
+            "settle", "run", "--receipts", str(tmp_path / "part-*.jsonl"),
+            "--trust", str(tmp_path / "trust.json"), "--rate-card", str(tmp_path / "card.jwt"),
+            "--start", str(START), "--end", str(END), "--signing-key", str(tmp_path / "key.jwk"),
+            "--out-dir", str(tmp_path / "out"), "--workers", "1", "--at", str(END + 5 * DAY),
+            "--progress",
+        ]
+    )  # fmt: skip
+    _, err = capsys.readouterr()
+    assert status == 0
+    frames = err.split("\r")
+    assert frames[-1].startswith("[" + "#" * 30 + "] 100% 24 receipts ")
+    assert err.endswith("\n")
 
 
 def _dies_once(partition: tuple[int, str], config: VerifierConfig) -> PartitionResult:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import _b64, _json
-from ..errors import InvalidArgumentsError, MalformedError, UnsupportedTypError
+from .._progress import Progress
+from ..errors import InvalidArgumentsError, IoError, MalformedError, UnsupportedTypError
 from ..exchange import ExchangeRates
 from ..keys import PublicKey
 from ..ledger import SqliteLedger
@@ -211,9 +212,16 @@ def net_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _file_size(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError as exc:
+        raise IoError(f"cannot read receipt file {path}: {exc.strerror or exc}") from exc
+
+
 def run_command(args: argparse.Namespace) -> int:
     """``tokenfed settle run``: verify many receipt files and write the period's statements."""
-    from ..engine import run, write_statements
+    from ..engine import expand, run, write_statements
 
     config = VerifierConfig(
         trust=read_json(args.trust),
@@ -221,13 +229,14 @@ def run_command(args: argparse.Namespace) -> int:
         now=int(time.time()) if args.at is None else args.at,
     )
     config.build()  # refuse a bad trust store or rate card before any work starts
-    done = [0]
+    sizes = [_file_size(path) for path in expand(args.receipts)]
+    bar = Progress(sum(sizes), sys.stderr.isatty() if args.progress is None else args.progress)
+    done = [0, 0]  # lines, bytes
 
-    def progress(step: int) -> None:
-        done[0] += step
-        if args.progress:
-            sys.stderr.write(f"\rverified {done[0]} file(s)")
-            sys.stderr.flush()
+    def progress(position: int, lines: int) -> None:
+        done[0] += lines
+        done[1] += sizes[position]
+        bar.update(done[0], done[1], force=done[1] == bar.total)
 
     result = run(
         args.receipts,
@@ -240,8 +249,7 @@ def run_command(args: argparse.Namespace) -> int:
         iss=args.iss,
         progress=progress,
     )
-    if args.progress:
-        sys.stderr.write("\n")
+    bar.close()
     written = write_statements(result, read_private_key(args.signing_key), args.out_dir)
     emit({**result.summary(), "written": written})
     return 0
@@ -383,7 +391,12 @@ def add_settle_commands(commands: Any) -> None:
     bulk.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler")
     bulk.add_argument("--at", type=_numeric_date, metavar="NUMERICDATE", help="verifier clock")
     bulk.add_argument("--iat", type=_numeric_date, metavar="NUMERICDATE", help="default: --at")
-    bulk.add_argument("--progress", action="store_true", help="show progress on stderr")
+    bulk.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar on stderr (default: when stderr is a terminal)",
+    )
     bulk.set_defaults(handler=run_command)
 
     page = sub.add_parser("report", help="an HTML page of a statement or a netting report")

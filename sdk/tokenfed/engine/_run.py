@@ -93,13 +93,13 @@ class RunResult:
 def _map_serial(
     partitions: list[tuple[int, str]],
     config: VerifierConfig,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int, int], None] | None,
 ) -> list[PartitionResult]:
     results = []
     for partition in partitions:
         results.append(verify_partition(partition, config))
         if progress is not None:
-            progress(1)
+            progress(partition[0], results[-1].lines)
     return results
 
 
@@ -108,7 +108,7 @@ def _map_dask(
     config: VerifierConfig,
     workers: int,
     scheduler: str | None,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int, int], None] | None,
     function: Callable[[tuple[int, str], VerifierConfig], PartitionResult] = verify_partition,
 ) -> list[PartitionResult]:
     try:
@@ -128,9 +128,10 @@ def _map_dask(
             by_future = {future.key: i for i, future in enumerate(futures)}
             results: list[PartitionResult | None] = [None] * len(futures)
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
-                results[by_future[future.key]] = future.result()
+                position = by_future[future.key]
+                done = results[position] = future.result()
                 if progress is not None:
-                    progress(1)
+                    progress(position, done.lines)
     finally:
         if cluster is not None:
             cluster.close()
@@ -148,7 +149,7 @@ def run(
     grace: int = 259200,
     statement_prefix: str = "st",
     iss: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Verify many receipt files and build the period's statement of every pair.
 
@@ -156,6 +157,8 @@ def run(
     are verified on a Dask LocalCluster of ``workers`` processes, or on the existing cluster at
     ``scheduler``. Partition results are combined as a monoid, so the statements are the same,
     byte for byte once signed, whatever the partitioning (SET-026: receipts in seq order).
+    ``progress(position, lines)`` is called as each file (its position in the sorted list of
+    files) is done, with the number of lines it held.
     """
     files = expand(patterns)
     partitions = list(enumerate(files))

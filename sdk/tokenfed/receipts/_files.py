@@ -32,6 +32,7 @@ import orjson
 
 from .._decimal import format_decimal, from_scaled
 from .._pricing import AMOUNT_PLACES
+from .._progress import Progress
 from ..errors import ChainBreakError, IoError, ReplayError, TokenfedError
 from ..ledger import ReceiptLedger, SqliteLedger
 from ..trust import TrustStore
@@ -281,36 +282,6 @@ def _chunks(source: IO[bytes]) -> Iterator[tuple[list[bytes | None], int]]:
         yield chunk, size
 
 
-class _Progress:
-    """A one-line progress bar on a terminal's stderr; silent elsewhere."""
-
-    def __init__(self, total_bytes: int | None, enabled: bool) -> None:
-        self._total = total_bytes
-        self._enabled = enabled
-        self._last = 0
-        self._start = time.monotonic_ns()
-
-    def update(self, lines: int, done_bytes: int) -> None:
-        now = time.monotonic_ns()
-        if not self._enabled or now - self._last < 200_000_000:
-            return
-        self._last = now
-        rate = lines * 1_000_000_000 // max(now - self._start, 1)
-        if self._total:
-            permille = min(done_bytes * 1000 // self._total, 1000)
-            bar = "#" * (permille * 30 // 1000)
-            text = f"\r[{bar:<30}] {permille // 10:3d}% {lines} receipts {rate:,}/s"
-        else:
-            text = f"\r{lines} receipts {rate:,}/s"
-        sys.stderr.write(text)
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self._enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 # -- output safety ---------------------------------------------------------------------------
 
 
@@ -418,7 +389,7 @@ def verify_file(
     config.build()  # a bad trust store or rate card is reported once, before any work
     show = sys.stderr.isatty() if progress is None else progress
     summary = FileSummary()
-    bar = _Progress(None if from_stdin else _size(source), show)
+    bar = Progress(None if from_stdin else _size(source), show)
     done_bytes = 0
     output: _AtomicOutput | None = None
     try:
