@@ -366,3 +366,21 @@ def test_implementation_states_its_spec_version() -> None:
 
     assert tokenfed.SPEC_VERSION == "1.0"
     assert {load_vectors(kind).spec_version for kind in vector_kinds()} == {"1.0"}
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.integers(min_value=-40, max_value=12),
+)
+def test_format_decimal_writes_the_canonical_form_of_any_finite_decimal(
+    coefficient: int, exponent: int
+) -> None:
+    """CONV-020: whatever the Decimal's internal exponent (trailing zeros, scientific notation,
+    negative zero), format_decimal writes the one canonical text of the same value."""
+    from decimal import Decimal
+
+    value = Decimal(coefficient).scaleb(exponent)
+    text = format_decimal(value)
+    assert CANONICAL_DECIMAL.fullmatch(text) is not None
+    assert Decimal(text) == value

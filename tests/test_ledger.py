@@ -788,3 +788,18 @@ def test_earlier_draft_schema_is_refused_with_a_reason(tmp_path: Path) -> None:
         raw.execute("UPDATE tokenfed_schema SET version = 1 WHERE component = 'stream_store'")
     with pytest.raises(IoError, match="start a new file"):
         SqliteStreamStore(path)
+
+
+def test_content_digest_answers_replay_detection_without_the_entry(
+    ledger: SqliteLedger, ledger_path: Path
+) -> None:
+    """REC-042: the ledger answers the content digest recorded under (iss, jti), None for an
+    unknown one, and io_error for a digest damaged on disk (never a wrong answer)."""
+    first = _entry(0)
+    ledger.record([first])
+    assert ledger.content_digest(ISS, "jti-0") == first.content_digest
+    assert ledger.content_digest(ISS, "jti-1") is None
+    with sqlite3.connect(ledger_path) as raw:
+        raw.execute("UPDATE receipts SET content_digest = 'sha256:XYZ' WHERE jti = 'jti-0'")
+    with pytest.raises(IoError, match="damaged"):
+        ledger.content_digest(ISS, "jti-0")

@@ -76,6 +76,11 @@ def format_decimal(value: Decimal) -> str:
     """Write a finite :class:`~decimal.Decimal` in canonical form (CONV-020)."""
     if not value.is_finite():
         raise InvalidAmountError(f"{value} is not a finite decimal")
+    text = str(value)
+    if "E" not in text:  # plain notation: only trailing fraction zeros and "-0" to drop
+        if "." in text:
+            text = text.rstrip("0").removesuffix(".")
+        return "0" if text == "-0" else text
     sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
     coefficient = int("".join(map(str, digits))) if digits else 0

@@ -45,7 +45,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from types import TracebackType
 from typing import ClassVar, Protocol, Self
@@ -195,12 +195,24 @@ class LedgerEntry:
         if self.rate_card_digest is not None:
             _check_digest("LedgerEntry", "rate_card_digest", self.rate_card_digest)
 
+    @classmethod
+    def _unchecked(cls, *values: object) -> LedgerEntry:
+        """An entry from values that were validated already (a verified receipt's members, in
+        field order), built without checking them again: the tracker's hot path."""
+        entry = object.__new__(cls)
+        for name, value in zip(_FIELDS, values, strict=True):
+            object.__setattr__(entry, name, value)
+        return entry
+
     @property
     def micro(self) -> int | None:
         """The amount in integer micro-UTU, or ``None`` if it is negative or has more than six
         fractional digits (a receipt's amount never does, REC-004), or does not fit a 64-bit
         SQLite integer."""
         return _micro(*scaled(self.amount))
+
+
+_FIELDS = tuple(field.name for field in fields(LedgerEntry))
 
 
 class InsertOutcome(enum.Enum):
@@ -262,6 +274,11 @@ class ReceiptLedger(_Closable, Protocol):
 
     def lookup(self, iss: str, jti: str) -> LedgerEntry | None:
         """Return the entry recorded under ``(iss, jti)``, or ``None``."""
+        ...
+
+    def content_digest(self, iss: str, jti: str) -> str | None:
+        """Return the content digest recorded under ``(iss, jti)``, or ``None``: what replay
+        detection needs of an entry (REC-042), without reading the whole entry."""
         ...
 
     def stream_head(self, iss: str, aud: str) -> tuple[int, str] | None:
@@ -625,6 +642,18 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         with self._read("look up a receipt") as connection:
             row = connection.execute(_SELECT_RECEIPT, (iss, jti)).fetchone()
         return None if row is None else self._entry(row)
+
+    def content_digest(self, iss: str, jti: str) -> str | None:
+        """Return the content digest recorded under ``(iss, jti)``, or ``None``."""
+        with self._read("look up a receipt") as connection:
+            row = connection.execute(
+                "SELECT content_digest FROM receipts WHERE iss = ? AND jti = ?", (iss, jti)
+            ).fetchone()
+        if row is None:
+            return None
+        if type(row[0]) is not str or _DIGEST.fullmatch(row[0]) is None:
+            raise self._damaged(f"the digest of ({iss!r:.80}, {jti!r:.80})", row[0])
+        return row[0]
 
     def _entry(self, row: Sequence[object]) -> LedgerEntry:
         """A stored row as an entry; a row that does not make one means a damaged file."""

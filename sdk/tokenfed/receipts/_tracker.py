@@ -163,8 +163,7 @@ class ReceiptTracker:
     def _seen_content(self, iss: str, jti: str) -> str | None:
         if self._ledger is None:
             return self._seen.get((iss, jti))
-        entry = self._ledger.lookup(iss, jti)
-        return None if entry is None else entry.content_digest
+        return self._ledger.content_digest(iss, jti)
 
     def _head(self, stream: Stream) -> Head | None:
         if self._ledger is None:
@@ -173,20 +172,22 @@ class ReceiptTracker:
 
 
 def _entry(receipt: VerifiedReceipt) -> LedgerEntry:
+    """The ledger entry of a verified receipt: its members passed the receipt schema, so they
+    are not checked again."""
     raw = receipt.raw
-    return LedgerEntry(
-        iss=raw["iss"],
-        jti=raw["jti"],
-        aud=raw["aud"],
-        sub=raw["sub"],
-        seq=raw["seq"],
-        iat=raw["iat"],
-        amount=Decimal(raw["amount"]),
-        rate_card_id=raw["rate_card"]["id"],
-        content_digest=receipt.content_digest,
-        receipt_digest=receipt.receipt_digest,
-        receipt=receipt.receipt,
-        batch_id=receipt.batch_id,
-        model=raw["usage"]["model"],
-        rate_card_digest=raw["rate_card"]["digest"],
+    return LedgerEntry._unchecked(
+        raw["iss"],
+        raw["jti"],
+        raw["aud"],
+        raw["sub"],
+        raw["seq"],
+        raw["iat"],
+        Decimal(raw["amount"]),
+        raw["rate_card"]["id"],
+        receipt.content_digest,
+        receipt.receipt_digest,
+        receipt.receipt,
+        receipt.batch_id,
+        raw["usage"]["model"],
+        raw["rate_card"]["digest"],
     )
