@@ -797,9 +797,12 @@ def test_content_digest_answers_replay_detection_without_the_entry(
     unknown one, and io_error for a digest damaged on disk (never a wrong answer)."""
     first = _entry(0)
     ledger.record([first])
-    assert ledger.content_digest(ISS, "jti-0") == first.content_digest
-    assert ledger.content_digest(ISS, "jti-1") is None
+    assert ledger.content_digests([(ISS, "jti-0"), (ISS, "jti-1"), (ISS, "jti-0")]) == {
+        (ISS, "jti-0"): first.content_digest
+    }
+    many = [(ISS, f"jti-{n}") for n in range(600)]  # more than one page of keys
+    assert ledger.content_digests(many) == {(ISS, "jti-0"): first.content_digest}
     with sqlite3.connect(ledger_path) as raw:
         raw.execute("UPDATE receipts SET content_digest = 'sha256:XYZ' WHERE jti = 'jti-0'")
     with pytest.raises(IoError, match="damaged"):
-        ledger.content_digest(ISS, "jti-0")
+        ledger.content_digests([(ISS, "jti-0")])

@@ -325,3 +325,27 @@ def test_receipt_bytes_are_parsed_strictly(setup: Any) -> None:
     with pytest.raises(TokenfedError) as caught:
         verifier.verify(broken)
     assert caught.value.code == "malformed"
+
+
+def test_prefetched_replay_state_gives_the_same_outcomes(setup: Any, tmp_path: Path) -> None:
+    """REC-042: a transaction that reads the replay state of its receipts in one go first
+    (prefetch) decides exactly as one that looks each up: the recorded receipt again is a
+    duplicate, other content under its jti a replay, a new jti accepted."""
+    key, card, trust = setup
+    issuer = ReceiptIssuer(key, ISS, card, clock=clock)
+    token = issuer.issue(aud=AUD, sub=SUB, usage=USAGE, jti="j1")
+    following = issuer.issue(aud=AUD, sub=SUB, usage=USAGE, jti="j2")
+    other = ReceiptIssuer(key, ISS, card, clock=clock).issue(
+        aud=AUD, sub=SUB, usage={"model": "qwen-max", "meters": {"input": 1}}, jti="j1"
+    )
+    verifier = ReceiptVerifier(trust, [card], clock=clock)
+    with SqliteLedger(tmp_path / "ledger.db") as ledger:
+        record(verifier, ReceiptTracker(ledger), token)
+        again, replay, new = (verifier.verify(t) for t in (token, other, following))
+        with ReceiptTracker(ledger).transaction() as tx:
+            tx.prefetch([again, replay, new])
+            assert tx.track(again).duplicate
+            with pytest.raises(ReplayError):
+                tx.track(replay)
+            assert not tx.track(new).duplicate
+        assert ledger.content_digests([(ISS, "j2")]) == {(ISS, "j2"): new.content_digest}

@@ -276,9 +276,10 @@ class ReceiptLedger(_Closable, Protocol):
         """Return the entry recorded under ``(iss, jti)``, or ``None``."""
         ...
 
-    def content_digest(self, iss: str, jti: str) -> str | None:
-        """Return the content digest recorded under ``(iss, jti)``, or ``None``: what replay
-        detection needs of an entry (REC-042), without reading the whole entry."""
+    def content_digests(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Return the content digest recorded under each ``(iss, jti)`` of ``keys`` that is
+        recorded (absent keys are left out): what replay detection needs (REC-042), for many
+        receipts in one read and without reading whole entries."""
         ...
 
     def stream_head(self, iss: str, aud: str) -> tuple[int, str] | None:
@@ -643,17 +644,26 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
             row = connection.execute(_SELECT_RECEIPT, (iss, jti)).fetchone()
         return None if row is None else self._entry(row)
 
-    def content_digest(self, iss: str, jti: str) -> str | None:
-        """Return the content digest recorded under ``(iss, jti)``, or ``None``."""
-        with self._read("look up a receipt") as connection:
-            row = connection.execute(
-                "SELECT content_digest FROM receipts WHERE iss = ? AND jti = ?", (iss, jti)
-            ).fetchone()
-        if row is None:
-            return None
-        if type(row[0]) is not str or _DIGEST.fullmatch(row[0]) is None:
-            raise self._damaged(f"the digest of ({iss!r:.80}, {jti!r:.80})", row[0])
-        return row[0]
+    def content_digests(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Return ``{(iss, jti): content_digest}`` for the recorded ones among ``keys``, read
+        by primary key in pages of 256 keys."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[tuple[str, str], str] = {}
+        for start in range(0, len(wanted), 256):
+            page = wanted[start : start + 256]
+            query = (
+                "WITH k(iss, jti) AS (VALUES "  # noqa: S608 - only placeholders are added
+                + ", ".join(["(?, ?)"] * len(page))
+                + ") SELECT r.iss, r.jti, r.content_digest FROM k"
+                " JOIN receipts r ON r.iss = k.iss AND r.jti = k.jti"
+            )
+            with self._read("look up receipts") as connection:
+                rows = connection.execute(query, [part for key in page for part in key])
+                for iss, jti, digest in rows:
+                    if type(digest) is not str or _DIGEST.fullmatch(digest) is None:
+                        raise self._damaged(f"the digest of ({iss!r:.80}, {jti!r:.80})", digest)
+                    found[(iss, jti)] = digest
+        return found
 
     def _entry(self, row: Sequence[object]) -> LedgerEntry:
         """A stored row as an entry; a row that does not make one means a damaged file."""

@@ -466,11 +466,13 @@ def _track_chunk(tracker: ReceiptTracker, checked: list[_Checked]) -> list[_Chec
     (REC-047), the chunk is tracked again against the new state, so receipts the other verifier
     recorded identically are reported as duplicates rather than chain breaks.
     """
+    receipts = [_receipt(result) if result[0] else None for result in checked]
     for _attempt in range(_COMMIT_RETRIES):
         tracked: list[_Checked] = []
         try:
             with tracker.transaction() as tx:
-                tracked = [_track_one(tx, result) for result in checked]
+                tx.prefetch(receipt for receipt in receipts if receipt is not None)
+                tracked = [_track_one(tx, *pair) for pair in zip(checked, receipts, strict=True)]
         except (ChainBreakError, ReplayError) as exc:
             conflict = exc
             continue
@@ -479,11 +481,13 @@ def _track_chunk(tracker: ReceiptTracker, checked: list[_Checked]) -> list[_Chec
     return [error if result[0] else result for result in checked]
 
 
-def _track_one(tx: TrackerTransaction, result: _Checked) -> _Checked:
-    if not result[0]:
+def _track_one(
+    tx: TrackerTransaction, result: _Checked, receipt: VerifiedReceipt | None
+) -> _Checked:
+    if receipt is None:
         return result
     try:
-        verified = tx.track(_receipt(result))
+        verified = tx.track(receipt)
     except TokenfedError as exc:
         return _rejected(exc.to_json())
     if verified.duplicate:
