@@ -218,3 +218,18 @@ def test_a_worker_that_dies_loses_and_doubles_nothing(tmp_path: Path) -> None:
         expected = expected.combine(result)
     assert total.lines == expected.lines == 25
     assert finish(total) == finish(expected)
+
+
+def test_absorb_is_combine_in_place_and_leaves_the_other_alone(tmp_path: Path) -> None:
+    """Folding partition results in place (absorb) decides exactly as the pure combine, and the
+    absorbed result is not changed (a later combine with it still counts it once)."""
+    files = _write_files(tmp_path, [TOKENS[:8], [*TOKENS[8:16], REPLAY], [TOKENS[0], *TOKENS[16:]]])
+    a, b, c = (verify_partition((i, path), CONFIG) for i, path in enumerate(files))
+    before = {key: dict(value) for key, value in b.contents.items()}
+    total = PartitionResult()
+    for part in (a, b, c):
+        total.absorb(part)
+    assert finish(total) == finish(a.combine(b).combine(c))
+    assert total.lines == a.lines + b.lines + c.lines == 26
+    assert b.contents == before
+    assert finish(total).duplicates == 1

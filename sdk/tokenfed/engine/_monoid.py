@@ -81,15 +81,29 @@ class PartitionResult:
 
     def combine(self, other: PartitionResult) -> PartitionResult:
         """The monoid operation: a new result holding both (neither operand changes)."""
-        contents = {key: dict(value) for key, value in self.contents.items()}
+        total = PartitionResult(
+            {key: dict(value) for key, value in self.contents.items()},
+            dict(self.rejected),
+            self.lines,
+        )
+        total.absorb(other)
+        return total
+
+    def absorb(self, other: PartitionResult) -> None:
+        """Combine ``other`` into this result in place (``self = self.combine(other)`` without
+        copying what this result holds: folding n partitions stays linear in their size).
+        ``other`` is not changed; this result then shares its immutable :class:`Seen` values."""
+        contents = self.contents
         for key, by_digest in other.contents.items():
-            mine = contents.setdefault(key, {})
+            mine = contents.get(key)
+            if mine is None:
+                contents[key] = dict(by_digest)
+                continue
             for digest, seen in by_digest.items():
                 known = mine.get(digest)
                 mine[digest] = seen if known is None else known.merged(seen)
-        return PartitionResult(
-            contents, {**self.rejected, **other.rejected}, self.lines + other.lines
-        )
+        self.rejected.update(other.rejected)
+        self.lines += other.lines
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import reduce
 from typing import Any
 
 from ..errors import InvalidArgumentsError, IoError, TokenfedError
@@ -166,7 +165,9 @@ def run(
         results = _map_serial(partitions, config, progress)
     else:
         results = _map_dask(partitions, config, workers, scheduler, progress)
-    total = reduce(PartitionResult.combine, results, PartitionResult())
+    total = PartitionResult()
+    for result in results:
+        total.absorb(result)
     outcome = finish(total)
     drafts = {}
     for number, ((payee, payer), items) in enumerate(sorted(outcome.accepted.items()), start=1):
