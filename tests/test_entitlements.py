@@ -498,3 +498,67 @@ def test_receipt_under_an_entitlement(tmp_path: Path, operator_key: PrivateKey) 
     stranger = ReceiptIssuer(provider_key, "https://stranger.example", card)
     with pytest.raises(WrongAudienceError):
         stranger.issue_under(entitlement, store, held.id, usage)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from tokenfed.cli import main
+
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_cli_issue_and_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``tokenfed entitlement issue`` derives the pairwise sub for the provider (ENT-002) and
+    signs; ``verify`` runs ENT-020 with --key or --trust and prints the claims; a rejection is
+    one JSON error object and exit 1; a bad command line exit 2 (invalid_arguments)."""
+    import json
+
+    key = generate_key()
+    (tmp_path / "op.jwk").write_text(json.dumps(key.to_jwk()), encoding="utf-8")
+    (tmp_path / "op.pub.jwk").write_text(json.dumps(key.public_key().to_jwk()), encoding="utf-8")
+    secret = b"home operator secret 32 bytes!!!"
+    (tmp_path / "secret").write_bytes(secret)
+    common = [
+        "entitlement", "issue", "--key", str(tmp_path / "op.jwk"), "--iss", OPERATOR,
+        "--aud", PROVIDER, "--scope", "qwen-max", "deepseek-r1", "--limit", "250",
+        "--ttl", "3600", "--iat", str(T0), "--jti", "ent-cli",
+    ]  # fmt: skip
+    status, out, _ = _cli(
+        capsys, *common, "--sub-secret", str(tmp_path / "secret"), "--account", "subscriber-42"
+    )
+    assert status == 0
+    (tmp_path / "ent.jwt").write_text(out, encoding="utf-8")
+    verify = ["entitlement", "verify", "--key", str(tmp_path / "op.pub.jwk"), "--at", str(T0)]
+    status, out, _ = _cli(capsys, *verify, "--audience", PROVIDER, str(tmp_path / "ent.jwt"))
+    assert status == 0
+    claims = json.loads(out)
+    assert claims["sub"] == SUB and claims["limit"] == "250" and claims["exp"] == T0 + 3600
+    assert claims["scope"] == ["qwen-max", "deepseek-r1"]
+
+    status, _, err = _cli(
+        capsys, *verify, "--audience", "https://other.example", str(tmp_path / "ent.jwt")
+    )
+    assert (status, json.loads(err)["error"]) == (1, "wrong_audience")
+    store = TrustStore().with_key(OPERATOR, key.public_key(KeyValidity(nbf=T0 - 60)))
+    (tmp_path / "trust.json").write_text(json.dumps(store.to_json()), encoding="utf-8")
+    late = ["entitlement", "verify", "--trust", str(tmp_path / "trust.json")]
+    status, _, err = _cli(
+        capsys, *late, "--at", str(T0 + 3660), "--audience", PROVIDER, str(tmp_path / "ent.jwt")
+    )
+    assert (status, json.loads(err)["error"]) == (1, "entitlement_expired")
+
+    status, _, err = _cli(capsys, *common, "--sub", SUB, "--limit", "0")
+    assert (status, json.loads(err)["error"]) == (1, "invalid_amount")
+    status, _, err = _cli(capsys, *common[:-4], "--ttl", "86401", "--sub", SUB)
+    assert (status, json.loads(err)["error"]) == (2, "invalid_arguments")
+    (tmp_path / "short").write_bytes(b"too short")
+    status, _, err = _cli(
+        capsys, *common, "--sub-secret", str(tmp_path / "short"), "--account", "subscriber-42"
+    )
+    assert (status, json.loads(err)["error"]) == (2, "invalid_arguments")
+    status, _, err = _cli(capsys, *common, "--sub-secret", str(tmp_path / "secret"))
+    assert (status, json.loads(err)["error"]) == (2, "invalid_arguments")
