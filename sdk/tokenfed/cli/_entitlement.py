@@ -47,8 +47,8 @@ def add_entitlement_commands(commands: Any) -> None:
     subject.add_argument(
         "--sub-secret",
         metavar="SECRET",
-        help="file holding the operator's pairwise-id secret (>= 16 bytes); with --account, "
-        "sub = base64url(HMAC-SHA-256(secret, aud '|' account)) (REC-003)",
+        help="file holding the operator's pairwise-id secret (at least 16 bytes); with "
+        "--account, sub is derived for the provider as REC-003 recommends",
     )
     issue.add_argument("--account", help="the subscriber's account (with --sub-secret)")
     issue.add_argument(
