@@ -8,8 +8,9 @@ the schemas' regular expression), and implements from the specification text the
 checks of rate cards, exchange-rate sets and usage objects, the receipt verification procedures
 (with ``hashlib`` for digests and Merkle proofs), pricing and currency conversion (with
 ``fractions.Fraction``), and the vendor usage adapters and stream accumulators (the tables of
-the units chapter, written here as data). When it agrees with the vectors, two implementations
-that share no code read them the same way.
+the units chapter, written here as data), and, in ``_entitlements.py``, the entitlement
+checks, reservations and receipt check of the entitlements chapter. When it agrees with the
+vectors, two implementations that share no code read them the same way.
 
 Usage::
 
@@ -2495,6 +2496,25 @@ def check_settlement(vector: dict[str, Any], context: Context) -> Outcome:
     except _Rejected as rejected:
         return _judge(expected, rejected, None)
     return _judge(expected, None, result)
+
+
+# --------------------------------------------------------------------------- later chapters
+
+
+def _install(module_name: str) -> None:
+    """Load a chapter's checker module of this folder; it registers itself with ``install``."""
+    import importlib.util
+
+    path = Path(__file__).resolve().with_name(f"{module_name}.py")
+    spec = importlib.util.spec_from_file_location(f"interop_{module_name.lstrip('_')}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install(globals())
+
+
+_install("_entitlements")  # spec chapter "Entitlements"
 
 
 # --------------------------------------------------------------------------- command line

@@ -7,7 +7,7 @@ from typing import NoReturn
 
 from .. import __version__
 from ..errors import InvalidArgumentsError
-from . import _foundation, _receipts, _settle, _usage
+from . import _entitlement, _foundation, _receipts, _settle, _usage
 from ._trustargs import add_trust_options
 
 __all__ = ["build_parser"]
@@ -179,4 +179,5 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=_receipts.trust_revoke)
 
     _settle.add_settle_commands(commands)
+    _entitlement.add_entitlement_commands(commands)
     return parser
