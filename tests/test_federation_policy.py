@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +113,39 @@ def test_apply_misuse_is_a_type_error() -> None:
     """Metadata that is not a mapping is a programmer's mistake."""
     with pytest.raises(TypeError):
         apply_policy([], {})  # type: ignore[arg-type]
+
+
+def test_independent_checker_can_fail(tmp_path: Path) -> None:
+    """The policy checker of interop/ compares results exactly: a merged union in another
+    order (FED-107), an intersection result (FED-118) and an error code swapped (FED-117) are
+    each a FAIL, the last one also counted as rejected with another code."""
+    spec = tmp_path / "spec"
+    shutil.copytree(ROOT / "spec" / "vectors", spec / "vectors")
+    shutil.copytree(ROOT / "spec" / "schemas", spec / "schemas")
+    path = spec / "vectors" / "policy.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    by_id = {vector["id"]: vector for vector in data["vectors"]}
+    ops = by_id["merge-add-union"]["expected"]["merged"]["tokenfed_provider"]["tokenfed_versions"]
+    ops["add"] = sorted(ops["add"], reverse=True)
+    by_id["apply-subset-of"]["expected"]["metadata"]["tokenfed_provider"]["tokenfed_versions"] = [
+        "a",
+        "c",
+    ]
+    by_id["apply-one-of-outside"]["expected"] = {"error": "metadata_policy_error"}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "interop" / "check_vectors.py"), "policy"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "TOKENFED_SPEC_DIR": str(spec)},
+    )
+    assert result.returncode == 1
+    failed = {
+        line.split()[2].rstrip(":")
+        for line in result.stdout.splitlines()
+        if line.startswith("FAIL")
+    }
+    assert failed == {"merge-add-union", "apply-subset-of", "apply-one-of-outside"}
+    assert "3 disagree, 1 rejected with another code" in result.stdout
