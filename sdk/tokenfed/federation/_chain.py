@@ -8,7 +8,6 @@ fails; the only way to obtain a :class:`TrustChain` is to pass them all.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -19,7 +18,6 @@ from ..errors import (
     ChainNotWellFormedError,
     EntityTypeAbsentError,
     EntityTypeNotAllowedError,
-    InternalError,
     InvalidKeyError,
     InvalidMetadataError,
     NoTrustPathError,
@@ -30,6 +28,7 @@ from ..errors import (
 from ..keys import KeySet, PublicKey, load_public_jwk
 from ._constraints import check_constraints, strip_entity_types
 from ._ids import is_https_url
+from ._policy import apply_policy, merge_policies
 from ._statements import (
     LEEWAY,
     MAX_STATEMENTS,
@@ -325,15 +324,7 @@ def _apply_policies(metadata: dict[str, Any], policies: list[dict[str, Any]]) ->
     """FED-056: merge the policies top-down and apply them (the metadata policy section)."""
     if not policies:
         return metadata
-    # The policy engine is a module of its own; until it is present a chain with a policy fails
-    # loudly instead of being accepted unchecked.
-    try:
-        engine = importlib.import_module("tokenfed.federation._policy")
-    except ImportError:
-        raise InternalError("metadata policy is not available in this build") from None
-    merged = engine.merge_policies(policies)
-    result: dict[str, Any] = engine.apply_policy(metadata, merged)
-    return result
+    return apply_policy(metadata, merge_policies(policies))
 
 
 def validate_chain(
