@@ -588,7 +588,7 @@ def build() -> dict[str, Any]:
         [via, direct],
         {**result([PROVIDER_A, A], EXP_SS, provider), "chosen": 1},
     )
-    later = with_ss(via_partners, 1, exp=EXP_SS + 600)
+    later = with_ss(with_ss(via_partners, 1, exp=EXP_SS + 600), 2, exp=EXP_SS + 600)
     v.select(
         "select-latest-exp",
         "V4 step 3: same anchor and length; the chain that expires later wins.",
