@@ -18,7 +18,6 @@ import copy
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -78,12 +77,18 @@ def _reject(code: str, reason: str) -> Exception:
 # --------------------------------------------------------------------------- statements
 
 
-@dataclass(frozen=True)
 class Statement:
-    header: dict[str, Any]
-    claims: dict[str, Any]
-    signing_input: bytes
-    signature: bytes
+    """One decoded statement: header, claims, the bytes its signature covers."""
+
+    __slots__ = ("claims", "header", "signature", "signing_input")
+
+    def __init__(
+        self, header: dict[str, Any], claims: dict[str, Any], signing_input: bytes, signature: bytes
+    ) -> None:
+        self.header = header
+        self.claims = claims
+        self.signing_input = signing_input
+        self.signature = signature
 
     @property
     def iss(self) -> str:

@@ -18,6 +18,7 @@ __all__ = [
     "InvalidAmountError",
     "InvalidArgumentsError",
     "InvalidKeyError",
+    "InvalidMetadataError",
     "InvalidProofError",
     "InvalidResubmissionError",
     "InvalidSharesError",
@@ -26,6 +27,7 @@ __all__ = [
     "IoError",
     "KeyNotValidError",
     "MalformedError",
+    "MetadataPolicyError",
     "PeriodNotClosedError",
     "RateCardMismatchError",
     "RateCardNotValidError",
@@ -331,6 +333,28 @@ class StatementNotAcceptedError(TokenfedError):
 
     code = "statement_not_accepted"
     hint = "Net only statements with a verified response whose status is accept."
+
+
+class MetadataPolicyError(TokenfedError):
+    """A metadata policy is ill-formed, combines operators in a forbidden way, or conflicts with
+    a superior's policy (federation chapter, metadata policy)."""
+
+    code = "metadata_policy_error"
+    hint = (
+        "The superiors' policies conflict or are ill-formed; the entity's federation operator "
+        "must correct the subordinate statements that carry them."
+    )
+
+
+class InvalidMetadataError(TokenfedError):
+    """Resolved metadata breaks its policy (``one_of``, ``superset_of``, ``essential``, a value
+    of the wrong type) or a rule of the application layer."""
+
+    code = "invalid_metadata"
+    hint = (
+        "Publish metadata that satisfies the policy of every superior (the message names the "
+        "entity type and parameter)."
+    )
 
 
 class InvalidArgumentsError(TokenfedError):
