@@ -7,11 +7,15 @@ was validated under and its path; keys of different anchors are never pooled (FE
 Metadata policy (FED-100..FED-121): :func:`merge_policies` and :func:`apply_policy`.
 Historical keys and archived chains (FED-150..FED-156): :class:`HistoricalKeys`,
 :func:`sign_historical_keys`.
+Resolution over HTTP (FED-070..FED-075): :class:`AsyncResolver`, its synchronous facade
+:class:`Resolver`, :class:`Limits`, :class:`Resolution`; and :class:`FederationTrust`, the key
+source that lets every verifier take its keys from the federation (FED-035).
 """
 
 from __future__ import annotations
 
 from ._chain import KEY_TABLE, TRUST_CHAIN_MEDIA_TYPE, TrustChain, select_chain, validate_chain
+from ._fetch import Limits
 from ._history import (
     HISTORICAL_KEYS_MEDIA_TYPE,
     HISTORICAL_KEYS_TYP,
@@ -20,7 +24,9 @@ from ._history import (
     sign_historical_keys,
 )
 from ._ids import WELL_KNOWN_PATH, configuration_url, is_federation_entity_id
+from ._keys import FederationTrust
 from ._policy import apply_policy, merge_policies
+from ._resolver import AsyncResolver, Resolution, Resolver
 from ._statements import (
     LEEWAY,
     MAX_AUTHORITY_HINTS,
@@ -51,9 +57,14 @@ __all__ = [
     "TOKENFED_ENTITY_TYPES",
     "TRUST_CHAIN_MEDIA_TYPE",
     "WELL_KNOWN_PATH",
+    "AsyncResolver",
     "EntityStatement",
+    "FederationTrust",
     "HistoricalKey",
     "HistoricalKeys",
+    "Limits",
+    "Resolution",
+    "Resolver",
     "TrustAnchor",
     "TrustChain",
     "apply_policy",
