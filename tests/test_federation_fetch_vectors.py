@@ -42,7 +42,7 @@ def _handler(answer: dict[str, Any], requested: list[str]) -> Any:
         headers = dict(answer.get("headers", {}))
         if "location" in answer:
             headers["location"] = answer["location"]
-        body = b"a" * answer["body_bytes"]
+        body = answer["body"].encode() if "body" in answer else b"a" * answer["body_bytes"]
         headers["content-length"] = str(answer.get("announced_length", len(body)))
         return httpx.Response(answer["status"], headers=headers, stream=_Body(body))
 
