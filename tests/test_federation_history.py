@@ -9,7 +9,12 @@ statement issued after its key's exp is refused).
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +24,7 @@ from tokenfed import _jws
 from tokenfed.errors import TokenfedError
 from tokenfed.federation import (
     HistoricalKeys,
+    TrustAnchor,
     TrustChain,
     sign_historical_keys,
     validate_chain,
@@ -26,6 +32,7 @@ from tokenfed.federation import (
 )
 from tokenfed.federation._history import anchor_keys_at, read_archived_chain
 from tokenfed.keys import KeySet, PrivateKey, generate_key
+from tokenfed_conformance.vectors import Vector, load_vectors
 
 ANCHOR = "https://anchor.alliance-a.example"
 LEAF = "https://provider.alliance-a.example"
@@ -459,3 +466,79 @@ def test_verify_archived_chain_misuse() -> None:
     token = sign_historical_keys(fed.IDS["ta"], [listed], fed.key("ta-new"), iat=LATER)
     with pytest.raises(ValueError, match="verify"):
         verify_archived_chain(archived(), ROTATED, HistoricalKeys.decode(token), at=fed.NOW)
+
+
+# --------------------------------------------------------------------------- the history vectors
+
+ROOT = Path(__file__).resolve().parent.parent
+VECTORS = list(load_vectors("history"))
+
+
+def run_vector(given: dict[str, Any]) -> dict[str, Any]:
+    """One history vector through the public API."""
+    if given["op"] == "historical-keys":
+        read = HistoricalKeys.decode(given["document"]).verify_with(
+            KeySet.from_jwks(given["issuer_keys"])
+        )
+        keys = [{"kid": k.kid, "exp": k.exp, "reason": k.reason} for k in read.keys]
+        return {"iss": read.iss, "iat": read.iat, "keys": keys}
+    anchor = TrustAnchor.from_jwks(given["anchor"]["entity_id"], given["anchor"]["jwks"])
+    historical = None
+    if given["historical"] is not None:
+        historical = HistoricalKeys.decode(given["historical"]).verify_with(anchor.jwks)
+    chain = verify_archived_chain(
+        given["chain"], anchor, historical, at=given["at"], entity_type=given["entity_type"]
+    )
+    return {"trust_anchor": chain.trust_anchor, "path": list(chain.path), "exp": chain.exp}
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.id)
+def test_history_vector(vector: Vector) -> None:
+    """FED-150..FED-157: the SDK gives the vector's result or its one error code."""
+    if vector.error:
+        assert code_of(lambda: run_vector(vector.input)) == vector.error
+    else:
+        assert run_vector(vector.input) == vector.expected
+
+
+def test_history_generator_is_current() -> None:
+    """spec/vectors/history.json is what spec/tools/make_history_vectors.py writes."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "spec" / "tools" / "make_history_vectors.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_history_checker_can_fail(tmp_path: Path) -> None:
+    """The independent history checker compares exactly: a compromised key said to verify
+    (FED-155) and a valid chain given another path (FED-157) are each a FAIL."""
+    spec = tmp_path / "spec"
+    shutil.copytree(ROOT / "spec" / "vectors", spec / "vectors")
+    shutil.copytree(ROOT / "spec" / "schemas", spec / "schemas")
+    path = spec / "vectors" / "history.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    by_id = {vector["id"]: vector for vector in data["vectors"]}
+    by_id["archived-compromised"]["expected"] = dict(by_id["archived-after-rotation"]["expected"])
+    by_id["archived-after-rotation"]["expected"]["path"] = list(
+        reversed(by_id["archived-after-rotation"]["expected"]["path"])
+    )
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "interop" / "check_vectors.py"), "history"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "TOKENFED_SPEC_DIR": str(spec)},
+    )
+    assert result.returncode == 1
+    failed = {
+        line.split()[2].rstrip(":")
+        for line in result.stdout.splitlines()
+        if line.startswith("FAIL")
+    }
+    assert failed == {"archived-compromised", "archived-after-rotation"}
