@@ -542,3 +542,37 @@ def test_history_checker_can_fail(tmp_path: Path) -> None:
         if line.startswith("FAIL")
     }
     assert failed == {"archived-compromised", "archived-after-rotation"}
+
+
+def test_documents_match_the_schema() -> None:
+    """FED-150: spec/schemas/historical-keys.schema.json accepts the claims of every document
+    the history vectors read successfully, and refuses those refused for a schema reason or a
+    listed key without exp, a private key or an unknown reason."""
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(
+        (ROOT / "spec" / "schemas" / "historical-keys.schema.json").read_text(encoding="utf-8")
+    )
+    validator = Draft202012Validator(schema)
+    checked = 0
+    for vector in VECTORS:
+        if vector.input["op"] != "historical-keys" or vector.error in (
+            "malformed",
+            "unsupported_typ",
+        ):
+            continue
+        claims = _jws.decode(vector.input["document"], "jwk-set+jwt").claims
+        valid = validator.is_valid(claims)
+        if not vector.error or vector.error in ("unknown_key", "invalid_signature"):
+            assert valid, vector.id
+        elif vector.error == "schema_violation" or vector.id in (
+            "document-key-without-exp",
+            "document-key-private",
+            "document-key-reason-unknown",
+            "document-key-revoked-without-time",
+            "document-key-nbf-string",
+            "document-key-without-kid",
+        ):
+            assert not valid, vector.id
+        checked += 1
+    assert checked >= 15
