@@ -754,3 +754,96 @@ def test_api_misuse_is_a_type_error() -> None:
         validate_chain(leaf_chain(), TA, now=float(NOW))  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         validate_chain(leaf_chain(), ["x"], now=NOW)  # type: ignore[list-item]
+
+
+# --------------------------------------------------------------------------- policy
+
+
+def with_policies(ta: dict[str, Any] | None, org: dict[str, Any] | None) -> list[str]:
+    statements = org_chain()
+    statements[1] = ss("org", "leaf", **({"metadata_policy": org} if org else {}))
+    statements[2] = ss("ta", "org", **({"metadata_policy": ta} if ta else {}))
+    return statements
+
+
+def test_policies_merge_from_the_anchor_down() -> None:
+    """FED-056 (d): the anchor's subset_of and the intermediate's default merge and apply."""
+    statements = with_policies(
+        {"tokenfed_provider": {"tokenfed_versions": {"subset_of": ["1.0", "1.1"]}}},
+        {"tokenfed_provider": {"metering_endpoint": {"default": "https://m.alliance-a.example"}}},
+    )
+    statements[0] = ec(
+        "leaf",
+        hints=("org",),
+        metadata={
+            "tokenfed_provider": {
+                "tokenfed_versions": ["1.1", "0.9", "1.0"],
+                "receipt_jwks": provider_metadata()["tokenfed_provider"]["receipt_jwks"],
+            }
+        },
+    )
+    chain = validate_chain(statements, TA, now=NOW)
+    assert chain.metadata["tokenfed_provider"]["tokenfed_versions"] == ["1.1", "1.0"]
+    assert chain.metadata["tokenfed_provider"]["metering_endpoint"] == (
+        "https://m.alliance-a.example"
+    )
+
+
+def test_policy_conflict() -> None:
+    """FED-056 (d): unequal values of two superiors are a policy error."""
+    statements = with_policies(
+        {"tokenfed_provider": {"rate_card_uri": {"value": "https://a.alliance-a.example/c"}}},
+        {"tokenfed_provider": {"rate_card_uri": {"value": "https://b.alliance-a.example/c"}}},
+    )
+    assert code_of(statements) == "metadata_policy_error"
+
+
+def test_policy_violated_by_metadata() -> None:
+    """FED-056 (d): metadata outside one_of is invalid metadata."""
+    statements = with_policies(
+        {"tokenfed_provider": {"rate_card_uri": {"one_of": ["https://x.alliance-a.example/c"]}}},
+        None,
+    )
+    assert code_of(statements) == "invalid_metadata"
+
+
+def test_policy_leaves_no_versions() -> None:
+    """FED-031, FED-056 (e): subset_of may yield [], which the application layer refuses."""
+    statements = with_policies(
+        {"tokenfed_provider": {"tokenfed_versions": {"subset_of": ["2.0"], "essential": True}}},
+        None,
+    )
+    assert code_of(statements) == "invalid_metadata"
+
+
+def test_override_before_policy() -> None:
+    """FED-056 (b) before (d): the superior's override is what the policy sees."""
+    statements = leaf_chain()
+    statements[1] = ss(
+        "ta",
+        "leaf",
+        metadata={"tokenfed_provider": {"rate_card_uri": "https://ok.alliance-a.example/c"}},
+        metadata_policy={
+            "tokenfed_provider": {"rate_card_uri": {"one_of": ["https://ok.alliance-a.example/c"]}}
+        },
+    )
+    chain = validate_chain(statements, TA, now=NOW)
+    assert chain.metadata["tokenfed_provider"]["rate_card_uri"] == "https://ok.alliance-a.example/c"
+
+
+def test_policy_runs_after_stripping() -> None:
+    """FED-056 (c) before (d): a policy on a removed type does not apply."""
+    statements = both_types()
+    statements[2] = ss(
+        "ta",
+        "org",
+        constraints={"allowed_entity_types": ["tokenfed_provider"]},
+        metadata_policy={"tokenfed_operator": {"entitlement_endpoint": {"essential": True}}},
+    )
+    assert set(validate_chain(statements, TA, now=NOW).metadata) == {"tokenfed_provider"}
+
+
+def test_recognition_with_policy() -> None:
+    """FED-060: a recognition statement never carries policy (P7)."""
+    policy = {"tokenfed_provider": {"tokenfed_versions": {"subset_of": ["1.0"]}}}
+    assert code_of(cross_chain(metadata_policy=policy)) == "invalid_statement"

@@ -10,6 +10,8 @@ FED-060 (recognition statements).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -621,3 +623,49 @@ def test_trust_anchor_refusals(entity_id: str, keys: dict[str, Any], code: str) 
     with pytest.raises(TokenfedError) as caught:
         TrustAnchor.from_jwks(entity_id, keys)
     assert caught.value.code == code
+
+
+# --------------------------------------------------------------------------- schema file
+
+
+def statement_schema() -> Any:
+    from jsonschema import Draft202012Validator
+
+    path = Path(__file__).resolve().parent.parent / "spec/schemas/entity-statement.schema.json"
+    return Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        ec_claims("org", hints=("ta",)),
+        ec_claims("leaf", hints=("ta",), metadata=provider_metadata()),
+        ss_claims("ta", "org", constraints={"max_path_length": 1}),
+        ss_claims("ta", "tb", **RECOGNITION),
+    ],
+)
+def test_schema_accepts_valid_statements(claims: dict[str, Any]) -> None:
+    """FED-013: spec/schemas/entity-statement.schema.json accepts what the SDK accepts."""
+    EntityStatement.decode(sign(claims, "ta"))
+    assert not list(statement_schema().iter_errors(claims))
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {**ec_claims("ta"), "iat": "1"},
+        {name: v for name, v in ec_claims("ta").items() if name != "jwks"},
+        {name: v for name, v in ss_claims("ta", "org").items() if name != "source_endpoint"},
+        ec_claims("ta", crit=["x"]),
+        {**ec_claims("ta"), "iss": "https://anchor.alliance-a.example/"},
+        ec_claims("org", authority_hints=[]),
+        ss_claims("ta", "org", constraints={"allowed_entity_types": ["federation_entity"]}),
+        ec_claims("leaf", metadata={"tokenfed_provider": {"rate_card_uri": None}}),
+    ],
+)
+def test_schema_refuses_invalid_statements(claims: dict[str, Any]) -> None:
+    """FED-013: the schema refuses claims the SDK refuses (types, required claims, and the
+    content rules a schema can express)."""
+    with pytest.raises(TokenfedError):
+        EntityStatement.decode(sign(claims, "ta"))
+    assert list(statement_schema().iter_errors(claims))

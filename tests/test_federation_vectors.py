@@ -5,8 +5,8 @@ go through ``tokenfed.federation.validate_chain``; ``select`` vectors validate e
 drop those that fail, and give the rest to ``select_chain`` (no candidate left is
 ``no_trust_path``, as the vector file says). A vector with ``document_typ`` also asks the
 chain for the key set of that document type (``TrustChain.keys_for``, FED-035). The SDK must
-give exactly the expected result or the one expected error code. The independent checker agrees
-with every vector too (tests/test_interop.py).
+give exactly the expected result or the one expected error code. The independent checker
+agrees with every vector too (tests/test_interop.py).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Federation: OpenID Federation 1.1 as profiled by the federation chapter (FED-001..).
+"""Federation: trust between alliances through an OpenID Federation 1.1 profile (spec: federation).
 
 Entity statements (:class:`EntityStatement`, :func:`sign_statement`), pinned trust anchors
 (:class:`TrustAnchor`), and trust chains validated against them (:func:`validate_chain`,
-:func:`select_chain`, :class:`TrustChain`). Every chain names the anchor it was validated under
-and its path; keys of different anchors are never pooled (FED-059).
-
+:func:`select_chain`, :class:`TrustChain`, FED-001..FED-071), and trust marks
+(:func:`verify_trust_mark`, FED-090, FED-091). Every chain names the anchor it
+was validated under and its path; keys of different anchors are never pooled (FED-059).
 Metadata policy (FED-100..FED-121): :func:`merge_policies` and :func:`apply_policy`.
 Historical keys and archived chains (FED-150..FED-157): :class:`HistoricalKeys`,
 :func:`sign_historical_keys`, :func:`verify_archived_chain`.
@@ -12,7 +12,15 @@ Historical keys and archived chains (FED-150..FED-157): :class:`HistoricalKeys`,
 
 from __future__ import annotations
 
-from ._chain import KEY_TABLE, TRUST_CHAIN_MEDIA_TYPE, TrustChain, select_chain, validate_chain
+from ._chain import (
+    KEY_TABLE,
+    TRUST_CHAIN_MEDIA_TYPE,
+    TRUST_MARK_TYP,
+    TrustChain,
+    select_chain,
+    validate_chain,
+    verify_trust_mark,
+)
 from ._history import (
     HISTORICAL_KEYS_MEDIA_TYPE,
     HISTORICAL_KEYS_TYP,
@@ -52,6 +60,7 @@ __all__ = [
     "STATEMENT_TYP",
     "TOKENFED_ENTITY_TYPES",
     "TRUST_CHAIN_MEDIA_TYPE",
+    "TRUST_MARK_TYP",
     "WELL_KNOWN_PATH",
     "EntityStatement",
     "HistoricalKey",
@@ -67,4 +76,5 @@ __all__ = [
     "sign_statement",
     "validate_chain",
     "verify_archived_chain",
+    "verify_trust_mark",
 ]
