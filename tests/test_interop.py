@@ -42,6 +42,7 @@ CHECKED_KINDS = {
     "federation",
     "fetch",
     "policy",
+    "history",
 }
 
 
