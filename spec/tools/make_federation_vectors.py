@@ -1377,6 +1377,7 @@ def build() -> dict[str, Any]:
     )
 
     more_vectors(v, via, direct, cross, cross_operator, provider)
+    history_vectors(v)
 
     return {
         "$schema": "../schemas/vectors.schema.json",
@@ -1390,7 +1391,9 @@ def build() -> dict[str, Any]:
             "validator's priority order; 'now' the clock; 'entity_type' the requested entity "
             "type or null; an optional 'document_typ' asks for the key set that verifies "
             "that kind of document (FED-035), expected as 'document_keys', the kids in "
-            "order. select: "
+            "order. archived: one pinned anchor (its current keys), 'historical_keys' its "
+            "historical keys document (FED-150) or null, and 'now' the past time at which the "
+            "archived chain is verified (FED-154). select: "
             "'candidates' is a list of such chains; each is validated "
             "and those that fail are dropped, then one is chosen by the path-selection rule, "
             "and 'chosen' is its index (no candidate left: no_trust_path). Expected: "
@@ -2180,6 +2183,197 @@ def more_vectors(
             "document_keys": [KEYS["operator-b-entitlements"].kid],
         },
     )
+
+
+T_ARCHIVED = NOW - 86400 * 90  # when an archived chain was validated
+T_ROTATED = NOW - 86400 * 30  # when anchor A stopped signing with its old key
+HISTORICAL_TYP = "jwk-set+jwt"
+
+
+def historical_keys(
+    keys: list[dict[str, Any]], *, key: str = "anchor-a-next", **claims: Any
+) -> str:
+    """Anchor A's historical keys document (FED-150), signed with ``key``."""
+    document = {"iss": A, "iat": NOW - 86400, "keys": keys, **claims}
+    return jws.sign(document, KEYS[key], HISTORICAL_TYP)
+
+
+def retired(name: str = "anchor-a", **members: Any) -> dict[str, Any]:
+    """A retired federation key as the historical keys document lists it."""
+    return public_jwk(name, **{"exp": T_ROTATED, **members})
+
+
+def history_vectors(v: Vectors) -> None:
+    """Archived chains verified months later with the anchor's historical keys (H)."""
+
+    def archived(iat: int = T_ARCHIVED) -> list[Statement]:
+        chain = up(PROVIDER_A, MEMBERS_A, A)
+        for index in range(len(chain)):
+            chain = with_ss(chain, index, iat=iat - 600, exp=iat + 3 * 3600 + index)
+        return chain
+
+    def vector(
+        vector_id: str,
+        description: str,
+        requirements: list[str],
+        historical: str | None,
+        expected: dict[str, Any],
+        *,
+        chain: list[Statement] | None = None,
+        pinned: dict[str, Any] | None = None,
+        at: int = T_ARCHIVED,
+    ) -> None:
+        v.items.append(
+            {
+                "id": vector_id,
+                "description": description,
+                "requirements": requirements,
+                "input": {
+                    "op": "archived",
+                    "statements": [s.token() for s in chain or archived()],
+                    "anchors": [pinned or anchor(A, "anchor-a-next")],
+                    "historical_keys": historical,
+                    "now": at,
+                    "entity_type": "tokenfed_provider",
+                },
+                "expected": expected,
+            }
+        )
+
+    archived_result = result([PROVIDER_A, MEMBERS_A, A], T_ARCHIVED + 3 * 3600, resolved_provider())
+    vector(
+        "archived-chain-rotated-anchor-key",
+        "H1: a chain validated 90 days ago, its anchor statements signed with a key the anchor "
+        "retired 30 days ago; the historical keys document lists it and it vouches for its "
+        "time.",
+        ["FED-153", "FED-154", "FED-156"],
+        historical_keys([retired()]),
+        archived_result,
+    )
+    vector(
+        "archived-chain-without-historical-keys",
+        "H1: the same chain without the historical keys: the retired key is not pinned.",
+        ["FED-154", "FED-053"],
+        None,
+        err("unknown_key"),
+    )
+    vector(
+        "archived-chain-key-compromised",
+        "H2: the retired key was revoked as compromised after the chain was signed: it vouches "
+        "for nothing.",
+        ["FED-155"],
+        historical_keys(
+            [retired(revoked={"revoked_at": T_ROTATED - 86400, "reason": "compromised"})]
+        ),
+        err("key_not_valid"),
+    )
+    vector(
+        "archived-chain-key-superseded-later",
+        "A key revoked as superseded after the chain's statements were issued still vouches "
+        "for them.",
+        ["FED-156"],
+        historical_keys(
+            [retired(revoked={"revoked_at": T_ARCHIVED + 86400, "reason": "superseded"})]
+        ),
+        archived_result,
+    )
+    vector(
+        "archived-chain-key-revoked-before",
+        "A key revoked (reason unspecified) before the chain's statements were issued.",
+        ["FED-156"],
+        historical_keys([retired(revoked={"revoked_at": T_ARCHIVED - 86400})]),
+        err("key_not_valid"),
+    )
+    vector(
+        "archived-chain-after-key-exp",
+        "H3: the chain's statements were issued after the retired key's exp.",
+        ["FED-156"],
+        historical_keys([retired(exp=T_ARCHIVED - 3600)]),
+        err("key_not_valid"),
+    )
+    vector(
+        "archived-chain-before-key-nbf",
+        "The chain's statements were issued before the retired key's nbf.",
+        ["FED-156"],
+        historical_keys([retired(nbf=T_ARCHIVED + 3600)]),
+        err("key_not_valid"),
+    )
+    vector(
+        "archived-chain-listing-governs-pinned-key",
+        "The old key is still pinned but also listed as compromised: the listing governs.",
+        ["FED-154", "FED-155"],
+        historical_keys([retired(revoked={"revoked_at": T_ROTATED, "reason": "compromised"})]),
+        err("key_not_valid"),
+        pinned=anchor(A, "anchor-a", "anchor-a-next"),
+    )
+    vector(
+        "archived-chain-pinned-key-window",
+        "The anchor's statements are signed with a pinned key whose nbf is after their iat.",
+        ["FED-154"],
+        None,
+        err("key_not_valid"),
+        pinned={
+            "entity_id": A,
+            "jwks": {"keys": [public_jwk("anchor-a", nbf=T_ARCHIVED + 86400)]},
+        },
+    )
+    vector(
+        "archived-chain-expired-now",
+        "The archived chain is verified at its own time; at today's time it is expired.",
+        ["FED-154", "FED-021"],
+        historical_keys([retired()]),
+        err("statement_expired"),
+        at=NOW,
+    )
+    vector(
+        "historical-keys-signed-with-retired-key",
+        "The historical keys document is signed with the retired key, not a current one.",
+        ["FED-151"],
+        historical_keys([retired()], key="anchor-a"),
+        err("unknown_key"),
+    )
+    vector(
+        "historical-keys-tampered",
+        "One bit of the historical keys document's signature is flipped.",
+        ["FED-151"],
+        _tampered(historical_keys([retired()])),
+        err("invalid_signature"),
+    )
+    vector(
+        "historical-key-without-exp",
+        "A listed key has no exp.",
+        ["FED-150"],
+        historical_keys([public_jwk("anchor-a")]),
+        err("invalid_key"),
+    )
+    vector(
+        "historical-key-bad-reason",
+        "A listed key is revoked with the reason 'lost'.",
+        ["FED-150"],
+        historical_keys([retired(revoked={"revoked_at": T_ROTATED, "reason": "lost"})]),
+        err("invalid_key"),
+    )
+    vector(
+        "historical-keys-without-keys",
+        "The historical keys document has no keys member.",
+        ["FED-150"],
+        jws.sign({"iss": A, "iat": NOW - 86400}, KEYS["anchor-a-next"], HISTORICAL_TYP),
+        err("schema_violation"),
+    )
+    vector(
+        "historical-keys-wrong-typ",
+        "The historical keys document has typ entity-statement+jwt.",
+        ["FED-150"],
+        jws.sign({"iss": A, "iat": NOW - 86400, "keys": [retired()]}, KEYS["anchor-a-next"], TYP),
+        err("unsupported_typ"),
+    )
+
+
+def _tampered(token: str) -> str:
+    head, _, signature = token.rpartition(".")
+    raw = bytearray(_b64decode(signature))
+    raw[0] ^= 0x01
+    return head + "." + b64encode(bytes(raw))
 
 
 def _header(statement: Statement) -> dict[str, Any]:
