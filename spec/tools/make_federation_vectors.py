@@ -938,6 +938,14 @@ def build() -> dict[str, Any]:
         err("chain_not_well_formed"),
     )
     v.chain(
+        "chain-not-ending-at-anchor-ec",
+        "The chain stops at the anchor's SS: the anchor's EC, which OIDF lets a chain omit, is "
+        "required here.",
+        ["FED-050", "FED-051"],
+        via[:3],
+        err("chain_not_well_formed"),
+    )
+    v.chain(
         "loop-in-chain",
         "The chain passes the same intermediate twice (members -> partners -> members): a "
         "chain has no loop.",
@@ -1241,12 +1249,10 @@ def build() -> dict[str, Any]:
     }
     v.chain(
         "policy-in-recognition",
-        "P7: A's SS about anchor B (a recognition) carries metadata_policy; the validator pins "
-        "both anchors, so B is known to be an anchor.",
+        "P7: A's recognition statement about anchor B carries metadata_policy.",
         ["FED-060"],
         p7,
         err("invalid_statement"),
-        anchors=[anchor(A), anchor(B)],
     )
     v.chain(
         "policy-subset-empty-essential",
