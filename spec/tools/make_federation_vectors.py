@@ -2136,6 +2136,164 @@ def more_vectors(
         valid_via,
     )
 
+    # ------------------------------------------------------------------ edges
+    type_null = resolved_provider()
+    type_null["tokenfed_operator"] = None
+    v.chain(
+        "metadata-entity-type-null",
+        "The provider's EC maps the entity type tokenfed_operator to null.",
+        ["FED-018"],
+        with_ss(via, 0, metadata=type_null),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "typ-other-case",
+        "The intermediate's SS has typ Entity-Statement+JWT (CONV-043 compares without case).",
+        ["FED-010"],
+        edited(
+            via, 1, lambda s: setattr(s, "header", {**_header(s), "typ": "Entity-Statement+JWT"})
+        ),
+        valid_via,
+    )
+    v.chain(
+        "authority-hint-http",
+        "The provider's EC lists an http authority hint.",
+        ["FED-002", "FED-017"],
+        with_ss(via, 0, authority_hints=[MEMBERS_A, "http://members.alliance-a.example"]),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "trust-marks-in-ss",
+        "The intermediate's SS carries trust_marks (an entity-configuration claim).",
+        ["FED-014"],
+        with_ss(via, 1, trust_marks=[]),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "source-endpoint-fragment",
+        "The anchor's SS has a source_endpoint with a fragment.",
+        ["FED-013"],
+        with_ss(via, 2, source_endpoint=A + "/fetch#x"),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "recognition-marker-false",
+        "tokenfed_recognition false (the claim's only value is true).",
+        ["FED-013"],
+        with_ss(via, 2, tokenfed_recognition=False),
+        err("schema_violation"),
+    )
+    v.chain(
+        "max-path-length-boolean",
+        "max_path_length true.",
+        ["FED-040"],
+        with_ss(via, 2, constraints={"max_path_length": True}),
+        err("schema_violation"),
+    )
+    v.chain(
+        "iat-negative",
+        "The provider's EC has iat -1.",
+        ["FED-013"],
+        with_ss(via, 0, iat=-1),
+        err("schema_violation"),
+    )
+    v.chain(
+        "naming-entry-upper-case",
+        "A naming constraint entry with an upper-case letter.",
+        ["FED-042"],
+        with_ss(
+            via, 2, constraints={"naming_constraints": {"excluded": ["Evil.alliance-a.example"]}}
+        ),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "pinned-anchor-jwks-empty",
+        "The validator pins anchor A with an empty key set.",
+        ["FED-015", "FED-053"],
+        via,
+        err("invalid_key"),
+        anchors=[{"entity_id": A, "jwks": {"keys": []}}],
+    )
+    two_types = resolved_provider()
+    two_types["tokenfed_operator"] = {
+        "tokenfed_versions": ["1.0"],
+        "entitlement_jwks": document_jwks("operator-b-entitlements"),
+    }
+    v.chain(
+        "two-tokenfed-types",
+        "A provider that is also an operator: both types are resolved.",
+        ["FED-030", "FED-056"],
+        with_ss(via, 0, metadata=two_types),
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, copy.deepcopy(two_types)),
+        entity_type=None,
+    )
+    v.chain(
+        "federation-entity-requested",
+        "The provider resolved as a federation_entity (its informational parameters).",
+        ["FED-058"],
+        via,
+        valid_via,
+        entity_type="federation_entity",
+    )
+    v.chain(
+        "anchor-with-superior",
+        "Anchor B lists A among its superiors; a validator anchored at B stops at B.",
+        ["FED-050", "FED-070"],
+        [ec(PROVIDER_B), ss(MEMBERS_B, PROVIDER_B), ss(B, MEMBERS_B), ec(B)],
+        result(
+            [PROVIDER_B, MEMBERS_B, B],
+            EXP_SS,
+            resolved_provider(PROVIDER_B, "provider-b-receipts"),
+        ),
+        anchors=[anchor(B)],
+    )
+    v.chain(
+        "ss-override-makes-metadata-invalid",
+        "The intermediate's SS overrides the provider's metering_endpoint with an http URL.",
+        ["FED-056", "FED-034"],
+        with_ss(
+            via,
+            1,
+            metadata={"tokenfed_provider": {"metering_endpoint": "http://provider.example/m"}},
+        ),
+        err("invalid_metadata"),
+    )
+    v.chain(
+        "ss-metadata-null-value",
+        "The intermediate's SS metadata has a null parameter.",
+        ["FED-018"],
+        with_ss(via, 1, metadata={"tokenfed_provider": {"rate_card_uri": None}}),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "excluded-and-no-permitted",
+        "An excluded list alone, which the provider's host matches.",
+        ["FED-042"],
+        with_ss(via, 2, constraints={"naming_constraints": {"excluded": [".alliance-a.example"]}}),
+        err("naming_constraint_violated"),
+    )
+
+    es_chain = [ec(PROVIDER_A, authority_hints=[ES]), ss(ES, PROVIDER_A), ec(ES)]
+    es_tokens = [statement.token() for statement in es_chain]
+    es_tokens[1] = _malleated(es_tokens[1], "ES256")
+    v.chain(
+        "es256-high-s",
+        "The ES256 anchor's SS with its signature's twin (r, n - s), a high-S signature.",
+        ["FED-053"],
+        es_tokens,
+        err("invalid_signature"),
+        anchors=[anchor(ES)],
+    )
+    ed_tokens = [statement.token() for statement in via]
+    ed_tokens[1] = _malleated(ed_tokens[1], "EdDSA")
+    v.chain(
+        "ed25519-s-plus-l",
+        "The intermediate's SS with S + L in place of S (a malleated Ed25519 signature).",
+        ["FED-053"],
+        ed_tokens,
+        err("invalid_signature"),
+    )
+
     # ------------------------------------------------------------------ the key table
     def keys_vector(
         vector_id: str,
@@ -2375,6 +2533,23 @@ def history_vectors(v: Vectors) -> None:
     )
 
 
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+ED25519_L = 2**252 + 27742317777372353535851937790883648493
+
+
+def _malleated(token: str, alg: str) -> str:
+    """The twin signature that the equation accepts and the spec refuses (CONV-071, CONV-073)."""
+    head, _, signature = token.rpartition(".")
+    raw = _b64decode(signature)
+    if alg == "ES256":
+        s = P256_N - int.from_bytes(raw[32:], "big")
+        twin = raw[:32] + s.to_bytes(32, "big")
+    else:
+        s = int.from_bytes(raw[32:], "little") + ED25519_L
+        twin = raw[:32] + s.to_bytes(32, "little")
+    return head + "." + b64encode(twin)
+
+
 def _tampered(token: str) -> str:
     head, _, signature = token.rpartition(".")
     raw = bytearray(_b64decode(signature))
@@ -2436,7 +2611,7 @@ def _without_es256(text: str) -> Any:
         return None
     data = json.loads(text)
     for item in data["vectors"]:
-        if item["id"] == "valid-es256-anchor":
+        if item["id"] in ("valid-es256-anchor", "es256-high-s"):
             item["input"]["statements"] = [
                 token.rpartition(".")[0] for token in item["input"]["statements"]
             ]
