@@ -7,10 +7,11 @@ key's name; the names and public keys are recorded in the file's ``fixtures.keys
 is the same on every run; the one ES256 anchor uses the published ``provider-b`` test key of
 spec/test-keys.json and its randomized signatures are ignored by ``--check``. Each invalid vector
 is broken in exactly one way, so its expected error code follows from how it was built, not
-from what any validator answers. Statements that the SDK would refuse to sign (a foreign header,
-a duplicate member) are assembled byte by byte and signed with the same keys. The vectors are
-checked independently by interop/check_vectors.py (interop/_federation.py), which does not use
-the SDK.
+from what any validator answers; the ``order-*`` vectors are broken in two ways on purpose, to
+pin the order of the chapter's checks (FED-022, FED-050, FED-055, FED-058). Statements that the
+SDK would refuse to sign (a foreign header, a duplicate member) are assembled byte by byte and
+signed with the same keys. The vectors are checked independently by interop/check_vectors.py
+(interop/_federation.py), which does not use the SDK.
 
 Run: python spec/tools/make_federation_vectors.py [--check]
 """
@@ -1390,7 +1391,8 @@ def build() -> dict[str, Any]:
         "kind": "federation",
         "spec_version": "1.0",
         "description": (
-            "Static trust chains (chapter Federation). Input 'op' is 'validate' or 'select'. "
+            "Static trust chains (chapter Federation). Input 'op' is 'validate', 'select' or "
+            "'archived'. "
             "validate: 'statements' is the chain as compact JWS, ES[0] the subject's entity "
             "configuration, then the subordinate statements, then the anchor's entity "
             "configuration; 'anchors' the pinned trust anchors [{entity_id, jwks}] in the "
@@ -1411,9 +1413,10 @@ def build() -> dict[str, Any]:
             "Ed25519 keys derived from fixed seeds (fixtures.keys: private key = SHA-256 of "
             "'tokenfed federation vectors/' + name; the ES256 anchor uses the provider-b key "
             "of spec/test-keys.json). Each invalid vector is broken in exactly one way, so its "
-            "expected code follows from how it was built. Checked independently by "
-            "interop/check_vectors.py (interop/_federation.py: cryptography for signatures, its "
-            "own chain, constraint and policy code)."
+            "expected code follows from how it was built; the order-* vectors are broken in two "
+            "ways on purpose, to pin which check of the chapter's order comes first. Checked "
+            "independently by interop/check_vectors.py (interop/_federation.py: cryptography "
+            "for signatures, its own chain, constraint and policy code)."
         ),
         "fixtures": {
             "keys": {name: public_jwk(name) for name in sorted(KEYS)},
