@@ -2525,6 +2525,7 @@ def check_policy(vector: dict[str, Any], context: Context) -> Outcome:
 
 
 _sibling("_federation").install(globals())  # federation chains
+_sibling("_history").install(globals())  # historical keys, archived chains
 
 
 # --------------------------------------------------------------------------- command line
