@@ -4,14 +4,16 @@ Each vector names the requirements of the chapter "Federation" it checks. ``vali
 go through ``tokenfed.federation.validate_chain``; ``select`` vectors validate every candidate,
 drop those that fail, and give the rest to ``select_chain`` (no candidate left is
 ``no_trust_path``, as the vector file says); ``archived`` vectors verify a chain at a past time
-with the anchor's historical keys (FED-154). A vector with ``document_typ`` also asks the chain
-for the key set of that document type (``TrustChain.keys_for``, FED-035). The SDK must give
-exactly the expected result or the one expected error code. The independent checker agrees with
-every vector too (tests/test_interop.py).
+with the anchor's historical keys (``verify_archived_chain``, FED-157). A vector with
+``document_typ`` also asks the chain for the key set of that document type
+(``TrustChain.keys_for``, FED-035). The SDK must give exactly the expected result or the one
+expected error code. The independent checker agrees with every vector too
+(tests/test_interop.py).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -26,9 +28,8 @@ from tokenfed.federation import (
     TrustChain,
     select_chain,
     validate_chain,
+    verify_archived_chain,
 )
-from tokenfed.federation._history import anchor_keys_at
-from tokenfed.keys import KeySet
 from tokenfed_conformance.vectors import Vector, load_vectors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,16 +56,16 @@ def _validate(tokens: list[str], given: dict[str, Any]) -> TrustChain:
 
 
 def _archived(given: dict[str, Any]) -> TrustChain:
-    """FED-154: the anchor's keys at the archived chain's time, then the chain at that time."""
-    (pinned,) = given["anchors"]
-    keys = KeySet.from_jwks(pinned["jwks"])
+    """FED-153..FED-157: the archived chain (trust-chain+json) verified again at its time, with
+    the anchor's current pinned keys and its verified historical keys document."""
+    (anchor,) = _anchors(given)
     historical = given["historical_keys"]
-    listed = HistoricalKeys.decode(historical).verify_with(keys) if historical else None
-    admitted = anchor_keys_at(given["statements"], pinned["entity_id"], keys, listed)
-    return validate_chain(
-        given["statements"],
-        [TrustAnchor(pinned["entity_id"], admitted)],
-        now=given["now"],
+    listed = HistoricalKeys.decode(historical).verify_with(anchor.jwks) if historical else None
+    return verify_archived_chain(
+        json.dumps(given["statements"]),
+        anchor,
+        listed,
+        at=given["now"],
         entity_type=given["entity_type"],
     )
 
