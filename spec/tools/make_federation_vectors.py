@@ -2413,7 +2413,7 @@ def history_vectors(v: Vectors) -> None:
         "H1: a chain validated 90 days ago, its anchor statements signed with a key the anchor "
         "retired 30 days ago; the historical keys document lists it and it vouches for its "
         "time.",
-        ["FED-153", "FED-154", "FED-156"],
+        ["FED-153", "FED-154", "FED-156", "FED-157"],
         historical_keys([retired()]),
         archived_result,
     )
@@ -2487,7 +2487,7 @@ def history_vectors(v: Vectors) -> None:
     vector(
         "archived-chain-expired-now",
         "The archived chain is verified at its own time; at today's time it is expired.",
-        ["FED-154", "FED-021"],
+        ["FED-157", "FED-021"],
         historical_keys([retired()]),
         err("statement_expired"),
         at=NOW,
