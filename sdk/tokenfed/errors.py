@@ -17,8 +17,10 @@ __all__ = [
     "InternalError",
     "InvalidAmountError",
     "InvalidArgumentsError",
+    "InvalidClientError",
     "InvalidKeyError",
     "InvalidProofError",
+    "InvalidRequestError",
     "InvalidResubmissionError",
     "InvalidSharesError",
     "InvalidSignatureError",
@@ -26,13 +28,17 @@ __all__ = [
     "IoError",
     "KeyNotValidError",
     "MalformedError",
+    "NotFoundError",
+    "PayloadTooLargeError",
     "PeriodNotClosedError",
     "RateCardMismatchError",
     "RateCardNotValidError",
     "RatesNotValidError",
     "ReplayError",
     "SchemaViolationError",
+    "ServerError",
     "StatementNotAcceptedError",
+    "TemporarilyUnavailableError",
     "TokenfedError",
     "TotalsMismatchError",
     "UnknownCurrencyError",
@@ -44,6 +50,8 @@ __all__ = [
     "UnpricedServiceTierError",
     "UnsupportedAlgError",
     "UnsupportedCritError",
+    "UnsupportedMediaTypeError",
+    "UnsupportedParameterError",
     "UnsupportedTypError",
     "UnsupportedVersionError",
     "error_class",
@@ -331,6 +339,77 @@ class StatementNotAcceptedError(TokenfedError):
 
     code = "statement_not_accepted"
     hint = "Net only statements with a verified response whose status is accept."
+
+
+class InvalidRequestError(TokenfedError):
+    """A request to a node lacks a parameter, has one of the wrong form, or a body of the wrong
+    shape (HTTP 400; 405 for a method the endpoint does not serve)."""
+
+    code = "invalid_request"
+    hint = (
+        "Check the request against the endpoint's description in spec/openapi.yaml; `message` "
+        "names the parameter or member."
+    )
+
+
+class InvalidClientError(TokenfedError):
+    """An admin endpoint was called without the bearer credential or with a wrong one (HTTP 401)."""
+
+    code = "invalid_client"
+    hint = (
+        "Send the node's admin token as `Authorization: Bearer TOKEN`; the node stores only its "
+        "SHA-256 hash."
+    )
+
+
+class NotFoundError(TokenfedError):
+    """The requested resource does not exist (HTTP 404)."""
+
+    code = "not_found"
+    hint = (
+        "Check the URL and the entity id; list an authority's subordinates with its list endpoint."
+    )
+
+
+class UnsupportedParameterError(TokenfedError):
+    """A request uses a parameter the node recognises but does not support (HTTP 400)."""
+
+    code = "unsupported_parameter"
+    hint = "Leave the parameter out; the node's OpenAPI document lists what each endpoint supports."
+
+
+class PayloadTooLargeError(TokenfedError):
+    """A request body is larger than the node's limit (HTTP 413)."""
+
+    code = "payload_too_large"
+    hint = (
+        "Send a smaller body (split a receipt upload into several requests) or ask the operator "
+        "of the node to raise its limit."
+    )
+
+
+class UnsupportedMediaTypeError(TokenfedError):
+    """A request body has a ``Content-Type`` the endpoint does not accept (HTTP 415)."""
+
+    code = "unsupported_media_type"
+    hint = (
+        "Send the body with the media type the endpoint lists in spec/openapi.yaml "
+        "(`application/json`, or `application/jsonl` for receipt uploads)."
+    )
+
+
+class ServerError(TokenfedError):
+    """A node failed unexpectedly while handling a request (HTTP 500; no detail is sent)."""
+
+    code = "server_error"
+    hint = "Report the request id to the operator of the node."
+
+
+class TemporarilyUnavailableError(TokenfedError):
+    """A node cannot answer now: shutting down, or a resource it needs is busy (HTTP 503)."""
+
+    code = "temporarily_unavailable"
+    hint = "Retry later, after the number of seconds in `Retry-After` if present."
 
 
 class InvalidArgumentsError(TokenfedError):
