@@ -198,3 +198,8 @@ def serve_process(config: Path, port: int) -> Iterator[subprocess.Popen[str]]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def trust_anchor_toml(entity_id: str, jwks: Path) -> str:
+    """A ``[[trust_anchors]]`` table."""
+    return f'\n[[trust_anchors]]\nentity_id = "{entity_id}"\njwks = "{jwks}"\n'
