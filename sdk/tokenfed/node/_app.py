@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -41,6 +41,9 @@ from ._logging import log_event
 from ._paths import Paths
 from ._roles._federation import Federation
 from ._state import NodeState
+
+if TYPE_CHECKING:
+    from ._roles._operator import Operator
 
 __all__ = ["NodeApp", "create_app"]
 
@@ -190,6 +193,7 @@ class NodeApp:
         self.paths = Paths(config.entity_id, config.base_path)
         self.state = NodeState(config.data_dir)
         self.shutting_down = False
+        self.operator: Operator | None = None
         self.federation = Federation(
             config, self.keys, self.paths, _load_subordinates(config), clock
         )
@@ -218,7 +222,8 @@ class NodeApp:
         if self.config.has(Role.OPERATOR):
             from ._roles._operator import Operator
 
-            routes += Operator(self).routes()
+            self.operator = Operator(self)
+            routes += self.operator.routes()
         return routes
 
     @contextlib.asynccontextmanager
