@@ -16,9 +16,11 @@ import pytest
 from _node_support import ADMIN_TOKEN, NOW, NodeFiles, running, trust_anchor_toml
 from tokenfed import jws
 from tokenfed.entitlements import Entitlement
-from tokenfed.errors import registry
-from tokenfed.keys import generate_key
+from tokenfed.errors import SchemaViolationError, registry
+from tokenfed.exchange import ExchangeRates
+from tokenfed.keys import KeySet, generate_key
 from tokenfed.node import NodeApp, load_config
+from tokenfed.units import RateCard
 
 SUBORDINATE = "https://op.a.example"
 
@@ -371,3 +373,123 @@ def test_entitlement_claims_rules_apply(operator: tuple[NodeFiles, str]) -> None
         url + "/entitlements", json={**ENTITLEMENT_REQUEST, "limit": "2.50"}, headers=admin()
     )
     assert_error(response, 400, "invalid_amount")
+
+
+# --------------------------------------------------------------------------- roles and paths
+
+
+def test_entity_path_prefixes_every_endpoint(tmp_path: Path) -> None:
+    """API-003: an entity id with a path serves every endpoint below that path and publishes
+    those URLs in its metadata."""
+    files = NodeFiles(
+        tmp_path,
+        "https://tokens.b.example/llm",
+        ["provider"],
+        authority_hints=["https://anchor.b.example"],
+        extra_toml=trust_anchor_toml("https://anchor.b.example", tmp_path / "anchor.jwks"),
+    )
+    (tmp_path / "anchor.jwks").write_text(json.dumps(files.federation_jwks()))
+    with running(files.app()) as url:
+        response = httpx.get(url + "/llm/.well-known/openid-federation")
+        assert response.status_code == 200
+        claims = decode(response.text, files, "entity-statement+jwt")
+        provider = claims["metadata"]["tokenfed_provider"]  # type: ignore[index]
+        assert provider["rate_card_uri"] == "https://tokens.b.example/llm/rate-card"
+        assert provider["metering_endpoint"] == "https://tokens.b.example/llm/metering"
+        assert httpx.get(url + "/llm/rate-card").status_code == 200
+        assert_error(httpx.get(url + "/rate-card"), 404, "not_found")
+        assert_error(httpx.get(url + "/.well-known/openid-federation"), 404, "not_found")
+
+
+def test_each_role_serves_only_its_operations(
+    anchor: tuple[NodeFiles, str], operator: tuple[NodeFiles, str]
+) -> None:
+    """API-001: an anchor serves no provider or operator operation, an operator no authority
+    or provider operation."""
+    _, anchor_url = anchor
+    _, operator_url = operator
+    for path in ("/rate-card", "/exchange-rates", "/totals?provider=https://x.example"):
+        assert_error(httpx.get(anchor_url + path), 404, "not_found")
+    for path in ("/federation/fetch?sub=https://x.example", "/federation/list", "/rate-card"):
+        assert_error(httpx.get(operator_url + path), 404, "not_found")
+
+
+def test_authority_and_leaf_roles_do_not_mix(tmp_path: Path) -> None:
+    """API-001: an anchor that is also a provider is refused at configuration time."""
+    files = NodeFiles(tmp_path, "https://anchor.a.example", ["anchor", "provider"])
+    with pytest.raises(SchemaViolationError, match="leaves must not publish fetch and list"):
+        load_config(files.write())
+
+
+def test_provider_publishes_its_rate_card(tmp_path: Path) -> None:
+    """API-030: the rate card is the signed JWS of the configured claims, verifiable with the
+    receipt key the configuration publishes in receipt_jwks."""
+    files = NodeFiles(
+        tmp_path,
+        "https://tokens.b.example",
+        ["provider"],
+        authority_hints=["https://anchor.b.example"],
+        extra_toml=trust_anchor_toml("https://anchor.b.example", tmp_path / "anchor.jwks"),
+    )
+    (tmp_path / "anchor.jwks").write_text(json.dumps(files.federation_jwks()))
+    with running(files.app()) as url:
+        configuration = decode(
+            httpx.get(url + "/.well-known/openid-federation").text, files, "entity-statement+jwt"
+        )
+        response = httpx.get(url + "/rate-card")
+    assert response.headers["content-type"] == "application/tokenfed-rate-card+jwt"
+    published = configuration["metadata"]["tokenfed_provider"]["receipt_jwks"]  # type: ignore[index]
+    card = RateCard.from_jws(response.text, KeySet.from_jwks(published).get(files.role_key.kid))  # type: ignore[arg-type]
+    assert card.id == "card-1"
+    assert published["keys"][0]["nbf"] == NOW - 86400
+
+
+def test_clearing_house_publishes_exchange_rates(tmp_path: Path) -> None:
+    """API-060: the exchange-rate set is the signed JWS of the configured claims, with a key of
+    statement_jwks."""
+    files = NodeFiles(
+        tmp_path,
+        "https://clearing.example",
+        ["clearing_house"],
+        authority_hints=["https://anchor.a.example"],
+    )
+    with running(files.app()) as url:
+        configuration = decode(
+            httpx.get(url + "/.well-known/openid-federation").text, files, "entity-statement+jwt"
+        )
+        response = httpx.get(url + "/exchange-rates")
+    assert response.headers["content-type"] == "application/tokenfed-exchange-rates+jwt"
+    members = configuration["metadata"]["tokenfed_clearing_house"]  # type: ignore[index]
+    assert members["exchange_rates_uri"] == "https://clearing.example/exchange-rates"
+    rates = ExchangeRates.from_jws(response.text, files.role_key.public_key())
+    assert rates.id == "rates-1"
+
+
+def test_unexpected_failure_is_a_bare_server_error(tmp_path: Path) -> None:
+    """API-011: an exception inside a handler is answered server_error (500) naming only the
+    request id, never a traceback."""
+    files = NodeFiles(tmp_path, "https://anchor.c.example", ["anchor"])
+    node = files.app()
+
+    def explode() -> str:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    node.federation.entity_configuration = explode  # type: ignore[method-assign]
+    with running(node) as url:
+        response = httpx.get(url + "/.well-known/openid-federation")
+    body = assert_error(response, 500, "server_error")
+    assert "secret" not in response.text
+    assert "Traceback" not in response.text
+    assert body["message"] == (
+        f"the node failed unexpectedly; request id {response.headers['x-request-id']}"
+    )
+
+
+def test_shutting_down_is_temporarily_unavailable(tmp_path: Path) -> None:
+    """API-002, API-019: once the node shuts down, /healthz is temporarily_unavailable (503)."""
+    files = NodeFiles(tmp_path, "https://anchor.c.example", ["anchor"])
+    node = files.app()
+    with running(node) as url:
+        assert httpx.get(url + "/healthz").status_code == 200
+        node.shutting_down = True
+        assert_error(httpx.get(url + "/healthz"), 503, "temporarily_unavailable")

@@ -125,6 +125,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(error, headers=dict(exc.headers or {}), status=exc.status_code)
 
 
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette's outermost layer answers with this handler and then re-raises, so _Guard
+    # still logs the traceback under the request id.
+    request.state.error_code = ServerError.code
+    request_id = getattr(request.state, "request_id", "unknown")
+    return error_response(ServerError(f"the node failed unexpectedly; request id {request_id}"))
+
+
 def _load_subordinates(config: NodeConfig) -> dict[str, dict[str, Any]]:
     """Subordinates from ``[[subordinates]]`` and from ``subordinates_dir`` (one JSON file each,
     the same members with ``jwks`` by value)."""
@@ -204,7 +212,11 @@ class NodeApp:
         self.federation.entity_configuration()
         self.app = Starlette(
             routes=routes,
-            exception_handlers={TokenfedError: _tokenfed_error, HTTPException: _http_error},
+            exception_handlers={
+                TokenfedError: _tokenfed_error,
+                HTTPException: _http_error,
+                Exception: _unexpected,
+            },
             lifespan=self._lifespan,
         )
         self.asgi: ASGIApp = _Guard(self.app)
