@@ -81,8 +81,9 @@ def decode(token: str, files: NodeFiles, typ: str) -> dict[str, object]:
 
 
 def test_entity_configuration(anchor: tuple[NodeFiles, str]) -> None:
-    """API-020, FED-080: the configuration is a signed entity statement with the well-known media type,
-    iat now and exp within the configured lifetime; an anchor lists its federation endpoints."""
+    """API-020, FED-080: the configuration is a signed entity statement with the well-known
+    media type, iat now and exp within the configured lifetime; an anchor lists its federation
+    endpoints."""
     files, url = anchor
     response = httpx.get(url + "/.well-known/openid-federation")
     assert response.status_code == 200
@@ -102,8 +103,8 @@ def test_entity_configuration(anchor: tuple[NodeFiles, str]) -> None:
 
 
 def test_fetch_subordinate_statement(anchor: tuple[NodeFiles, str]) -> None:
-    """API-021, FED-081: fetch answers the subordinate statement with the configured metadata and the
-    fetch endpoint as source_endpoint."""
+    """API-021, FED-081: fetch answers the subordinate statement with the configured metadata
+    and the fetch endpoint as source_endpoint."""
     files, url = anchor
     response = httpx.get(url + "/federation/fetch", params={"sub": SUBORDINATE})
     assert response.status_code == 200
@@ -167,7 +168,8 @@ def test_list_unsupported_filter(anchor: tuple[NodeFiles, str], query: str) -> N
 
 
 def test_historical_keys(anchor: tuple[NodeFiles, str]) -> None:
-    """API-023, FED-083: the historical keys document is a jwk-set+jwt signed with the federation key."""
+    """API-023, FED-083: the historical keys document is a jwk-set+jwt signed with the
+    federation key."""
     files, url = anchor
     response = httpx.get(url + "/federation/historical-keys")
     assert response.headers["content-type"] == "application/jwk-set+jwt"
