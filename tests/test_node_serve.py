@@ -151,7 +151,7 @@ def test_serves_logs_and_stops_on_sigterm(provider: NodeFiles) -> None:
     assert by_path["/missing"]["code"] == "not_found"
     assert by_path["/missing"]["request_id"] == missing.headers["x-request-id"]
     assert by_path["/rate-card"]["code"] is None
-    assert {"ts", "level", "method", "duration_ms"} <= set(by_path["/rate-card"])
+    assert {"ts", "level", "method", "duration_us"} <= set(by_path["/rate-card"])
     assert [line["event"] for line in lines if line.get("event") in ("started", "stopped")] == [
         "started",
         "stopped",
