@@ -2498,23 +2498,39 @@ def check_settlement(vector: dict[str, Any], context: Context) -> Outcome:
     return _judge(expected, None, result)
 
 
-# --------------------------------------------------------------------------- later chapters
+# --------------------------------------------------------------------------- sibling checkers
 
 
-def _install(module_name: str) -> None:
-    """Load a chapter's checker module of this folder; it registers itself with ``install``."""
+def _sibling(name: str) -> Any:
+    """Load ``interop/<name>.py`` (a checker of one spec area; it never imports the SDK)."""
     import importlib.util
 
-    path = Path(__file__).resolve().with_name(f"{module_name}.py")
-    spec = importlib.util.spec_from_file_location(f"interop_{module_name.lstrip('_')}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
+    path = Path(__file__).resolve().parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"interop_{name.lstrip('_')}", path)
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.install(globals())
+    return module
 
 
-_install("_entitlements")  # spec chapter "Entitlements"
+_policy = _sibling("_policy")
+
+
+@checker("policy")
+def check_policy(vector: dict[str, Any], context: Context) -> Outcome:
+    """A ``policy`` vector (spec/federation.md FED-100..FED-121), by interop/_policy.py."""
+    try:
+        result = _policy.evaluate(vector["input"])
+    except _policy.Refused as refused:
+        return _judge(vector["expected"], _Rejected(refused.code, refused.reason), None)
+    return _judge(vector["expected"], None, result)
+
+
+_sibling("_federation").install(globals())  # federation chains
+_sibling("_federation_fetch").install(globals())  # federation HTTP fetches
+_sibling("_entitlements").install(globals())  # spec chapter "Entitlements"
+_sibling("_history").install(globals())  # historical keys, archived chains
 
 
 # --------------------------------------------------------------------------- command line
