@@ -243,6 +243,7 @@ class AsyncResolver:
             self._pending[key] = pending
             self._waiters[key] = 0
             pending.add_done_callback(lambda _: self._pending.pop(key, None))
+            pending.add_done_callback(_quiet)  # its error reaches every caller that waits
         # Callers of one key share one resolution. The shield keeps a cancelled caller from
         # cancelling it for the others; the last caller to go cancels it.
         self._waiters[key] += 1
