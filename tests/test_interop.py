@@ -40,7 +40,9 @@ CHECKED_KINDS = {
     "files",
     "adapters",
     "federation",
+    "fetch",
     "policy",
+    "history",
 }
 
 
