@@ -12,40 +12,55 @@ from typing import Any, ClassVar
 __all__ = [
     "AmountMismatchError",
     "ChainBreakError",
+    "EntitlementExpiredError",
+    "EntitlementNotYetValidError",
     "IatInFutureError",
     "IncompleteStreamError",
     "InternalError",
     "InvalidAmountError",
     "InvalidArgumentsError",
+    "InvalidClientError",
     "InvalidKeyError",
     "InvalidProofError",
+    "InvalidRequestError",
     "InvalidResubmissionError",
     "InvalidSharesError",
     "InvalidSignatureError",
     "InvalidUsageError",
     "IoError",
     "KeyNotValidError",
+    "LimitExceededError",
     "MalformedError",
+    "NotFoundError",
+    "OutOfScopeError",
+    "PayloadTooLargeError",
     "PeriodNotClosedError",
     "RateCardMismatchError",
     "RateCardNotValidError",
     "RatesNotValidError",
     "ReplayError",
     "SchemaViolationError",
+    "ServerError",
     "StatementNotAcceptedError",
+    "TemporarilyUnavailableError",
     "TokenfedError",
     "TotalsMismatchError",
     "UnknownCurrencyError",
+    "UnknownEntitlementError",
     "UnknownKeyError",
     "UnknownMeterError",
     "UnknownModelError",
     "UnknownRateCardError",
+    "UnknownReservationError",
     "UnpricedMeterError",
     "UnpricedServiceTierError",
     "UnsupportedAlgError",
     "UnsupportedCritError",
+    "UnsupportedMediaTypeError",
+    "UnsupportedParameterError",
     "UnsupportedTypError",
     "UnsupportedVersionError",
+    "WrongAudienceError",
     "error_class",
     "registry",
 ]
@@ -331,6 +346,139 @@ class StatementNotAcceptedError(TokenfedError):
 
     code = "statement_not_accepted"
     hint = "Net only statements with a verified response whose status is accept."
+
+
+class InvalidRequestError(TokenfedError):
+    """A request to a node lacks a parameter, has one of the wrong form, or a body of the wrong
+    shape (HTTP 400; 405 for a method the endpoint does not serve)."""
+
+    code = "invalid_request"
+    hint = (
+        "Check the request against the endpoint's description in spec/openapi.yaml; `message` "
+        "names the parameter or member."
+    )
+
+
+class InvalidClientError(TokenfedError):
+    """An admin endpoint was called without the bearer credential or with a wrong one (HTTP 401)."""
+
+    code = "invalid_client"
+    hint = (
+        "Send the node's admin token as `Authorization: Bearer TOKEN`; the node stores only its "
+        "SHA-256 hash."
+    )
+
+
+class NotFoundError(TokenfedError):
+    """The requested resource does not exist (HTTP 404)."""
+
+    code = "not_found"
+    hint = (
+        "Check the URL and the entity id; list an authority's subordinates with its list endpoint."
+    )
+
+
+class UnsupportedParameterError(TokenfedError):
+    """A request uses a parameter the node recognises but does not support (HTTP 400)."""
+
+    code = "unsupported_parameter"
+    hint = "Leave the parameter out; the node's OpenAPI document lists what each endpoint supports."
+
+
+class PayloadTooLargeError(TokenfedError):
+    """A request body is larger than the node's limit (HTTP 413)."""
+
+    code = "payload_too_large"
+    hint = (
+        "Send a smaller body (split a receipt upload into several requests) or ask the operator "
+        "of the node to raise its limit."
+    )
+
+
+class UnsupportedMediaTypeError(TokenfedError):
+    """A request body has a ``Content-Type`` the endpoint does not accept (HTTP 415)."""
+
+    code = "unsupported_media_type"
+    hint = (
+        "Send the body with the media type the endpoint lists in spec/openapi.yaml "
+        "(`application/json`, or `application/jsonl` for receipt uploads)."
+    )
+
+
+class ServerError(TokenfedError):
+    """A node failed unexpectedly while handling a request (HTTP 500; no detail is sent)."""
+
+    code = "server_error"
+    hint = "Report the request id to the operator of the node."
+
+
+class TemporarilyUnavailableError(TokenfedError):
+    """A node cannot answer now: shutting down, or a resource it needs is busy (HTTP 503)."""
+
+    code = "temporarily_unavailable"
+    hint = "Retry later, after the number of seconds in `Retry-After` if present."
+
+
+class EntitlementExpiredError(TokenfedError):
+    """An entitlement's ``exp`` plus the clock skew has passed (ENT-020)."""
+
+    code = "entitlement_expired"
+    hint = "Ask the subscriber's home operator for a new entitlement."
+
+
+class EntitlementNotYetValidError(TokenfedError):
+    """An entitlement's ``iat`` is later than the clock plus the skew (ENT-020)."""
+
+    code = "entitlement_not_yet_valid"
+    hint = "Check the clocks of the issuing operator and of the provider."
+
+
+class WrongAudienceError(TokenfedError):
+    """An entitlement's ``aud`` is not the provider that received it (ENT-020)."""
+
+    code = "wrong_audience"
+    hint = (
+        "Present the entitlement to the provider it was issued for, or ask the home operator "
+        "for one issued to this provider."
+    )
+
+
+class OutOfScopeError(TokenfedError):
+    """The model is not in the entitlement's ``scope`` (ENT-030)."""
+
+    code = "out_of_scope"
+    hint = (
+        "Use a model listed in the entitlement's scope, or ask the home operator for an "
+        "entitlement that lists this model."
+    )
+
+
+class LimitExceededError(TokenfedError):
+    """A reservation would pass the entitlement's ``limit``, or a settlement passes its
+    reservation (ENT-032, ENT-040, ENT-043)."""
+
+    code = "limit_exceeded"
+    hint = (
+        "Ask the home operator for a new entitlement with room for the request, or reserve "
+        "the full maximum cost before serving."
+    )
+
+
+class UnknownEntitlementError(TokenfedError):
+    """A receipt names an entitlement its audience never issued to its issuer (ENT-052)."""
+
+    code = "unknown_entitlement"
+    hint = (
+        "Issue receipts only under entitlements the audience issued to you, and copy their "
+        "jti exactly."
+    )
+
+
+class UnknownReservationError(TokenfedError):
+    """A settlement or release names no open reservation (ENT-041, ENT-042)."""
+
+    code = "unknown_reservation"
+    hint = "Settle each reservation once, within its hold time; reserve again for a new request."
 
 
 class InvalidArgumentsError(TokenfedError):
