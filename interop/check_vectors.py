@@ -2512,6 +2512,33 @@ def _install(module_name: str) -> None:
 
 
 _install("_entitlements")  # spec chapter "Entitlements"
+# --------------------------------------------------------------------------- sibling checkers
+
+
+def _sibling(name: str) -> Any:
+    """Load ``interop/<name>.py`` (a checker of one spec area; it never imports the SDK)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"interop_{name.lstrip('_')}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_policy = _sibling("_policy")
+
+
+@checker("policy")
+def check_policy(vector: dict[str, Any], context: Context) -> Outcome:
+    """A ``policy`` vector (spec/federation.md FED-100..FED-121), by interop/_policy.py."""
+    try:
+        result = _policy.evaluate(vector["input"])
+    except _policy.Refused as refused:
+        return _judge(vector["expected"], _Rejected(refused.code, refused.reason), None)
+    return _judge(vector["expected"], None, result)
 
 
 # --------------------------------------------------------------------------- command line

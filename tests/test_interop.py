@@ -31,7 +31,16 @@ SUMMARY = re.compile(
     r"(?P<disagree>\d+) disagree, (?P<differs>\d+) rejected with another code$",
     re.MULTILINE,
 )
-CHECKED_KINDS = {"jws", "receipts", "pricing", "conversion", "documents", "files", "adapters"}
+CHECKED_KINDS = {
+    "jws",
+    "receipts",
+    "pricing",
+    "conversion",
+    "documents",
+    "files",
+    "adapters",
+    "policy",
+}
 
 
 def _run(*args: str, env_spec: Path | None = None) -> subprocess.CompletedProcess[str]:
