@@ -13,10 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from _node_support import NOW, NodeFiles, running
+from _node_support import ADMIN_TOKEN, NOW, NodeFiles, running, trust_anchor_toml
 from tokenfed import jws
-from tokenfed.errors import registry
-from tokenfed.keys import generate_key
+from tokenfed.entitlements import Entitlement
+from tokenfed.errors import SchemaViolationError, registry
+from tokenfed.exchange import ExchangeRates
+from tokenfed.keys import KeySet, generate_key
+from tokenfed.node import NodeApp, load_config
+from tokenfed.units import RateCard
 
 SUBORDINATE = "https://op.a.example"
 
@@ -205,3 +209,287 @@ def test_configuration_is_cached_until_close_to_exp(tmp_path: Path) -> None:
     claims = decode(renewed, files, "entity-statement+jwt")
     assert (claims["iat"], claims["exp"]) == (now[0], now[0] + 86400)
     node.state.close()
+
+
+# --------------------------------------------------------------------------- operator
+
+PROVIDER = "https://tokens.b.example"
+
+
+@pytest.fixture(scope="module")
+def operator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeFiles, str]]:
+    root = tmp_path_factory.mktemp("operator")
+    anchor_key = generate_key()
+    (root / "anchor.jwks").write_text(
+        json.dumps({"keys": [anchor_key.public_key().to_jwk(with_validity=False)]})
+    )
+    files = NodeFiles(
+        root / "node",
+        "https://op.a.example",
+        ["operator"],
+        authority_hints=["https://anchor.a.example"],
+        extra_toml=trust_anchor_toml("https://anchor.a.example", root / "anchor.jwks"),
+    )
+    with running(files.app()) as url:
+        yield files, url
+
+
+def admin(token: str = ADMIN_TOKEN) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+ENTITLEMENT_REQUEST = {
+    "subscriber": "alice",
+    "provider": PROVIDER,
+    "scope": ["qwen-max"],
+    "limit": "2.5",
+    "lifetime": 600,
+}
+
+
+def test_issue_entitlement(operator: tuple[NodeFiles, str]) -> None:
+    """API-041: the admin endpoint issues an entitlement signed with the operator's
+    entitlement key, for the provider, with the pairwise subject of the subscriber."""
+    files, url = operator
+    response = httpx.post(url + "/entitlements", json=ENTITLEMENT_REQUEST, headers=admin())
+    assert response.status_code == 201, response.text
+    body = response.json()
+    entitlement = Entitlement.from_jws(
+        body["entitlement"], files.role_key.public_key(), audience=PROVIDER, now=NOW
+    )
+    assert entitlement.iss == "https://op.a.example"
+    assert entitlement.scope == ("qwen-max",)
+    assert entitlement.exp == NOW + 600
+    assert (body["jti"], body["sub"], body["limit"]) == (entitlement.jti, entitlement.sub, "2.5")
+    again = httpx.post(url + "/entitlements", json=ENTITLEMENT_REQUEST, headers=admin()).json()
+    assert again["sub"] == body["sub"]
+    assert again["jti"] != body["jti"]
+
+
+def test_issued_entitlements_survive_a_restart(operator: tuple[NodeFiles, str]) -> None:
+    """API-041 (ENT-011): issued entitlements are recorded in the node's SQLite state and
+    read again when the node starts."""
+    files, url = operator
+    jti = httpx.post(url + "/entitlements", json=ENTITLEMENT_REQUEST, headers=admin()).json()["jti"]
+    restarted = NodeApp(load_config(files.root / "node.toml"), clock=lambda: NOW)
+    try:
+        assert restarted.operator is not None
+        assert restarted.operator.issued.get(jti) is not None
+    finally:
+        restarted.state.close()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        admin("wrong-token"),
+        {"authorization": f"Basic {ADMIN_TOKEN}"},
+        {"authorization": "Bearer"},
+    ],
+    ids=["missing", "wrong", "basic", "empty"],
+)
+def test_entitlement_endpoint_needs_the_admin_token(
+    operator: tuple[NodeFiles, str], headers: dict[str, str]
+) -> None:
+    """API-040: no, a wrong, or a non-bearer credential is invalid_client (401)."""
+    _, url = operator
+    response = httpx.post(url + "/entitlements", json=ENTITLEMENT_REQUEST, headers=headers)
+    assert_error(response, 401, "invalid_client")
+
+
+def test_oversized_body_is_refused_before_reading(operator: tuple[NodeFiles, str]) -> None:
+    """API-013: a declared length over the limit is payload_too_large (413)."""
+    _, url = operator
+    body = b"[" + b" " * 1048576 + b"]"
+    response = httpx.post(
+        url + "/entitlements",
+        content=body,
+        headers={**admin(), "content-type": "application/json"},
+    )
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_oversized_chunked_body_is_refused(operator: tuple[NodeFiles, str]) -> None:
+    """API-013: a body without Content-Length is read with a cap and refused at the limit."""
+    _, url = operator
+
+    def chunks() -> Iterator[bytes]:
+        yield b"["
+        for _ in range(40):
+            yield b" " * 65536
+        yield b"]"
+
+    response = httpx.post(
+        url + "/entitlements",
+        content=chunks(),
+        headers={**admin(), "content-type": "application/json"},
+    )
+    assert "content-length" not in response.request.headers
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_wrong_media_type_is_refused(operator: tuple[NodeFiles, str]) -> None:
+    """API-014: a body that is not application/json is unsupported_media_type (415)."""
+    _, url = operator
+    response = httpx.post(
+        url + "/entitlements",
+        content=json.dumps(ENTITLEMENT_REQUEST),
+        headers={**admin(), "content-type": "text/plain"},
+    )
+    assert_error(response, 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b'{"subscriber": "a", "subscriber": "b"}', "malformed"),
+        (b'{"limit": 1.5}', "malformed"),
+        (b"\xff", "malformed"),
+        (b"[]", "invalid_request"),
+        (b'{"subscriber": "alice"}', "invalid_request"),
+    ],
+    ids=["duplicate-member", "float", "not-utf8", "not-object", "member-missing"],
+)
+def test_bad_entitlement_request_body(
+    operator: tuple[NodeFiles, str], body: bytes, code: str
+) -> None:
+    """API-015, API-041: the body is strict I-JSON (malformed otherwise) of the request's
+    shape (invalid_request otherwise)."""
+    _, url = operator
+    response = httpx.post(
+        url + "/entitlements",
+        content=body,
+        headers={**admin(), "content-type": "application/json"},
+    )
+    assert_error(response, 400, code)
+
+
+def test_entitlement_claims_rules_apply(operator: tuple[NodeFiles, str]) -> None:
+    """API-041: a request the entitlement rules refuse (a limit that is not a canonical
+    decimal, ENT-006) is answered with the code of that rule."""
+    _, url = operator
+    response = httpx.post(
+        url + "/entitlements", json={**ENTITLEMENT_REQUEST, "limit": "2.50"}, headers=admin()
+    )
+    assert_error(response, 400, "invalid_amount")
+
+
+# --------------------------------------------------------------------------- roles and paths
+
+
+def test_entity_path_prefixes_every_endpoint(tmp_path: Path) -> None:
+    """API-003: an entity id with a path serves every endpoint below that path and publishes
+    those URLs in its metadata."""
+    files = NodeFiles(
+        tmp_path,
+        "https://tokens.b.example/llm",
+        ["provider"],
+        authority_hints=["https://anchor.b.example"],
+        extra_toml=trust_anchor_toml("https://anchor.b.example", tmp_path / "anchor.jwks"),
+    )
+    (tmp_path / "anchor.jwks").write_text(json.dumps(files.federation_jwks()))
+    with running(files.app()) as url:
+        response = httpx.get(url + "/llm/.well-known/openid-federation")
+        assert response.status_code == 200
+        claims = decode(response.text, files, "entity-statement+jwt")
+        provider = claims["metadata"]["tokenfed_provider"]  # type: ignore[index]
+        assert provider["rate_card_uri"] == "https://tokens.b.example/llm/rate-card"
+        assert provider["metering_endpoint"] == "https://tokens.b.example/llm/metering"
+        assert httpx.get(url + "/llm/rate-card").status_code == 200
+        assert_error(httpx.get(url + "/rate-card"), 404, "not_found")
+        assert_error(httpx.get(url + "/.well-known/openid-federation"), 404, "not_found")
+
+
+def test_each_role_serves_only_its_operations(
+    anchor: tuple[NodeFiles, str], operator: tuple[NodeFiles, str]
+) -> None:
+    """API-001: an anchor serves no provider or operator operation, an operator no authority
+    or provider operation."""
+    _, anchor_url = anchor
+    _, operator_url = operator
+    for path in ("/rate-card", "/exchange-rates", "/totals?provider=https://x.example"):
+        assert_error(httpx.get(anchor_url + path), 404, "not_found")
+    for path in ("/federation/fetch?sub=https://x.example", "/federation/list", "/rate-card"):
+        assert_error(httpx.get(operator_url + path), 404, "not_found")
+
+
+def test_authority_and_leaf_roles_do_not_mix(tmp_path: Path) -> None:
+    """API-001: an anchor that is also a provider is refused at configuration time."""
+    files = NodeFiles(tmp_path, "https://anchor.a.example", ["anchor", "provider"])
+    with pytest.raises(SchemaViolationError, match="leaves must not publish fetch and list"):
+        load_config(files.write())
+
+
+def test_provider_publishes_its_rate_card(tmp_path: Path) -> None:
+    """API-030: the rate card is the signed JWS of the configured claims, verifiable with the
+    receipt key the configuration publishes in receipt_jwks."""
+    files = NodeFiles(
+        tmp_path,
+        "https://tokens.b.example",
+        ["provider"],
+        authority_hints=["https://anchor.b.example"],
+        extra_toml=trust_anchor_toml("https://anchor.b.example", tmp_path / "anchor.jwks"),
+    )
+    (tmp_path / "anchor.jwks").write_text(json.dumps(files.federation_jwks()))
+    with running(files.app()) as url:
+        configuration = decode(
+            httpx.get(url + "/.well-known/openid-federation").text, files, "entity-statement+jwt"
+        )
+        response = httpx.get(url + "/rate-card")
+    assert response.headers["content-type"] == "application/tokenfed-rate-card+jwt"
+    published = configuration["metadata"]["tokenfed_provider"]["receipt_jwks"]  # type: ignore[index]
+    card = RateCard.from_jws(response.text, KeySet.from_jwks(published).get(files.role_key.kid))  # type: ignore[arg-type]
+    assert card.id == "card-1"
+    assert published["keys"][0]["nbf"] == NOW - 86400
+
+
+def test_clearing_house_publishes_exchange_rates(tmp_path: Path) -> None:
+    """API-060: the exchange-rate set is the signed JWS of the configured claims, with a key of
+    statement_jwks."""
+    files = NodeFiles(
+        tmp_path,
+        "https://clearing.example",
+        ["clearing_house"],
+        authority_hints=["https://anchor.a.example"],
+    )
+    with running(files.app()) as url:
+        configuration = decode(
+            httpx.get(url + "/.well-known/openid-federation").text, files, "entity-statement+jwt"
+        )
+        response = httpx.get(url + "/exchange-rates")
+    assert response.headers["content-type"] == "application/tokenfed-exchange-rates+jwt"
+    members = configuration["metadata"]["tokenfed_clearing_house"]  # type: ignore[index]
+    assert members["exchange_rates_uri"] == "https://clearing.example/exchange-rates"
+    rates = ExchangeRates.from_jws(response.text, files.role_key.public_key())
+    assert rates.id == "rates-1"
+
+
+def test_unexpected_failure_is_a_bare_server_error(tmp_path: Path) -> None:
+    """API-011: an exception inside a handler is answered server_error (500) naming only the
+    request id, never a traceback."""
+    files = NodeFiles(tmp_path, "https://anchor.c.example", ["anchor"])
+    node = files.app()
+
+    def explode() -> str:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    node.federation.entity_configuration = explode  # type: ignore[method-assign]
+    with running(node) as url:
+        response = httpx.get(url + "/.well-known/openid-federation")
+    body = assert_error(response, 500, "server_error")
+    assert "secret" not in response.text
+    assert "Traceback" not in response.text
+    assert body["message"] == (
+        f"the node failed unexpectedly; request id {response.headers['x-request-id']}"
+    )
+
+
+def test_shutting_down_is_temporarily_unavailable(tmp_path: Path) -> None:
+    """API-002, API-019: once the node shuts down, /healthz is temporarily_unavailable (503)."""
+    files = NodeFiles(tmp_path, "https://anchor.c.example", ["anchor"])
+    node = files.app()
+    with running(node) as url:
+        assert httpx.get(url + "/healthz").status_code == 200
+        node.shutting_down = True
+        assert_error(httpx.get(url + "/healthz"), 503, "temporarily_unavailable")

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -41,6 +41,9 @@ from ._logging import log_event
 from ._paths import Paths
 from ._roles._federation import Federation
 from ._state import NodeState
+
+if TYPE_CHECKING:
+    from ._roles._operator import Operator
 
 __all__ = ["NodeApp", "create_app"]
 
@@ -122,6 +125,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(error, headers=dict(exc.headers or {}), status=exc.status_code)
 
 
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette's outermost layer answers with this handler and then re-raises, so _Guard
+    # still logs the traceback under the request id.
+    request.state.error_code = ServerError.code
+    request_id = getattr(request.state, "request_id", "unknown")
+    return error_response(ServerError(f"the node failed unexpectedly; request id {request_id}"))
+
+
 def _load_subordinates(config: NodeConfig) -> dict[str, dict[str, Any]]:
     """Subordinates from ``[[subordinates]]`` and from ``subordinates_dir`` (one JSON file each,
     the same members with ``jwks`` by value)."""
@@ -190,6 +201,7 @@ class NodeApp:
         self.paths = Paths(config.entity_id, config.base_path)
         self.state = NodeState(config.data_dir)
         self.shutting_down = False
+        self.operator: Operator | None = None
         self.federation = Federation(
             config, self.keys, self.paths, _load_subordinates(config), clock
         )
@@ -200,7 +212,11 @@ class NodeApp:
         self.federation.entity_configuration()
         self.app = Starlette(
             routes=routes,
-            exception_handlers={TokenfedError: _tokenfed_error, HTTPException: _http_error},
+            exception_handlers={
+                TokenfedError: _tokenfed_error,
+                HTTPException: _http_error,
+                Exception: _unexpected,
+            },
             lifespan=self._lifespan,
         )
         self.asgi: ASGIApp = _Guard(self.app)
@@ -218,7 +234,8 @@ class NodeApp:
         if self.config.has(Role.OPERATOR):
             from ._roles._operator import Operator
 
-            routes += Operator(self).routes()
+            self.operator = Operator(self)
+            routes += self.operator.routes()
         return routes
 
     @contextlib.asynccontextmanager

@@ -6,6 +6,8 @@ shutdown closes them all (API-018).
 
 from __future__ import annotations
 
+import os
+import secrets
 import sqlite3
 import threading
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Protocol, TypeVar
 
 from ..errors import IoError, TemporarilyUnavailableError
 
-__all__ = ["NodeState"]
+__all__ = ["IssuedLog", "NodeState", "pairwise_secret"]
 
 
 class _Closable(Protocol):
@@ -70,3 +72,68 @@ class NodeState:
             self.closed = True
         for store in reversed(stores):
             store.close()
+
+
+_ISSUED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS issued_entitlements (
+    jti TEXT PRIMARY KEY,
+    aud TEXT NOT NULL,
+    token TEXT NOT NULL,
+    exp INTEGER NOT NULL,
+    issued_at INTEGER NOT NULL
+)
+"""
+
+
+class IssuedLog:
+    """The operator's durable record of the entitlements it issued (ENT-011)."""
+
+    def __init__(self, state: NodeState) -> None:
+        self._connection = state.connect("operator.sqlite")
+        self._lock = threading.Lock()
+        try:
+            self._connection.execute(_ISSUED_SCHEMA)
+        except sqlite3.Error as exc:
+            raise IoError(f"cannot prepare operator.sqlite: {exc}") from None
+
+    def add(self, jti: str, aud: str, token: str, exp: int, issued_at: int) -> None:
+        """Record one issued entitlement."""
+        with self._lock:
+            try:
+                self._connection.execute(
+                    "INSERT INTO issued_entitlements VALUES (?, ?, ?, ?, ?)",
+                    (jti, aud, token, exp, issued_at),
+                )
+            except sqlite3.Error as exc:
+                raise IoError(f"cannot record entitlement {jti}: {exc}") from None
+
+    def tokens(self) -> list[str]:
+        """Every issued entitlement, oldest first."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT token FROM issued_entitlements ORDER BY issued_at, jti"
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+
+def pairwise_secret(state: NodeState) -> bytes:
+    """The operator's secret for pairwise subject ids (REC-003), made on first start (0600)."""
+    path = state.path("pairwise.secret")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise IoError(f"cannot create {path}: {exc.strerror}") from None
+    else:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+            handle.flush()
+            os.fsync(handle.fileno())
+    try:
+        secret = path.read_bytes()
+    except OSError as exc:
+        raise IoError(f"cannot read {path}: {exc.strerror}") from None
+    if len(secret) < 32:
+        raise IoError(f"{path} is shorter than 32 bytes; remove it only if no entitlement is live")
+    return secret
