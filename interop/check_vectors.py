@@ -2542,6 +2542,9 @@ def check_policy(vector: dict[str, Any], context: Context) -> Outcome:
     return _judge(vector["expected"], None, result)
 
 
+_sibling("_federation").install(globals())  # federation chains
+
+
 # --------------------------------------------------------------------------- command line
 
 

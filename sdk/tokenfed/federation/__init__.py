@@ -2,7 +2,8 @@
 
 Entity statements (:class:`EntityStatement`, :func:`sign_statement`), pinned trust anchors
 (:class:`TrustAnchor`), and trust chains validated against them (:func:`validate_chain`,
-:func:`select_chain`, :class:`TrustChain`, FED-001..FED-071). Every chain names the anchor it
+:func:`select_chain`, :class:`TrustChain`, FED-001..FED-071), and trust marks
+(:func:`verify_trust_mark`, FED-090, FED-091). Every chain names the anchor it
 was validated under and its path; keys of different anchors are never pooled (FED-059).
 Metadata policy (FED-100..FED-121): :func:`merge_policies` and :func:`apply_policy`.
 Historical keys and archived chains (FED-150..FED-156): :class:`HistoricalKeys`,
@@ -11,7 +12,15 @@ Historical keys and archived chains (FED-150..FED-156): :class:`HistoricalKeys`,
 
 from __future__ import annotations
 
-from ._chain import KEY_TABLE, TRUST_CHAIN_MEDIA_TYPE, TrustChain, select_chain, validate_chain
+from ._chain import (
+    KEY_TABLE,
+    TRUST_CHAIN_MEDIA_TYPE,
+    TRUST_MARK_TYP,
+    TrustChain,
+    select_chain,
+    validate_chain,
+    verify_trust_mark,
+)
 from ._history import (
     HISTORICAL_KEYS_MEDIA_TYPE,
     HISTORICAL_KEYS_TYP,
@@ -50,6 +59,7 @@ __all__ = [
     "STATEMENT_TYP",
     "TOKENFED_ENTITY_TYPES",
     "TRUST_CHAIN_MEDIA_TYPE",
+    "TRUST_MARK_TYP",
     "WELL_KNOWN_PATH",
     "EntityStatement",
     "HistoricalKey",
@@ -64,4 +74,5 @@ __all__ = [
     "sign_historical_keys",
     "sign_statement",
     "validate_chain",
+    "verify_trust_mark",
 ]

@@ -14,14 +14,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import _jws
 from ..errors import (
     ChainNotWellFormedError,
     EntityTypeAbsentError,
     EntityTypeNotAllowedError,
     InvalidKeyError,
     InvalidMetadataError,
+    InvalidStatementError,
     NoTrustPathError,
     PathTooLongError,
+    SchemaViolationError,
+    StatementExpiredError,
+    StatementNotYetValidError,
     UnknownKeyError,
     UnsupportedTypError,
 )
@@ -41,10 +46,12 @@ __all__ = [
     "KEY_MEMBERS",
     "KEY_TABLE",
     "TRUST_CHAIN_MEDIA_TYPE",
+    "TRUST_MARK_TYP",
     "TrustChain",
     "check_metadata",
     "select_chain",
     "validate_chain",
+    "verify_trust_mark",
 ]
 
 TRUST_CHAIN_MEDIA_TYPE = "application/trust-chain+json"
@@ -430,3 +437,79 @@ def select_chain(chains: Sequence[TrustChain], anchors: Sequence[TrustAnchor]) -
         chains,
         key=lambda c: (order[c.trust_anchor], len(c.statements), -c.exp, c.path),
     )
+
+
+TRUST_MARK_TYP = "trust-mark+jwt"
+"""``typ`` of a trust mark (FED-090, OIDF section 7)."""
+
+
+def verify_trust_mark(
+    token: str | bytes,
+    issuer_chain: TrustChain,
+    *,
+    subject: str,
+    now: int,
+    trust_mark_type: str | None = None,
+) -> dict[str, Any]:
+    """Verify a trust mark about ``subject`` with its issuer's validated chain (FED-091) and
+    return its claims.
+
+    ``issuer_chain`` is the chain of the mark's issuer under the verifier's anchor; its anchor's
+    configuration must list the issuer for the mark's type, and the mark must verify with the
+    issuer's federation keys that its superior attests.
+
+    Raises:
+        TokenfedError: the code of the first failing step of FED-091.
+        ValueError: ``issuer_chain`` is not the chain of the mark's issuer.
+    """
+    if not isinstance(issuer_chain, TrustChain):
+        raise TypeError("issuer_chain must be a TrustChain from validate_chain")
+    decoded = _jws.decode(token, TRUST_MARK_TYP)
+    claims = decoded.claims
+    for name in ("iss", "sub", "trust_mark_type"):
+        if not isinstance(claims.get(name), str):
+            raise SchemaViolationError(
+                f"trust mark {name} is required and must be a string (FED-091)",
+                detail={"path": f"/{name}"},
+            )
+    for name in ("iat", "exp"):
+        value = claims.get(name)
+        if type(value) is not int or not 0 <= value <= 2**53 - 1:
+            raise SchemaViolationError(
+                f"trust mark {name} is required and must be a NumericDate (FED-090)",
+                detail={"path": f"/{name}"},
+            )
+    issuer, mark_type = claims["iss"], claims["trust_mark_type"]
+    if issuer != issuer_chain.subject:
+        raise ValueError(f"the chain given is {issuer_chain.subject}'s, not the issuer {issuer}'s")
+    anchor_configuration = issuer_chain.statements[-1]
+    listed = anchor_configuration.claims.get("trust_mark_issuers", {}).get(mark_type, [])
+    if issuer == issuer_chain.trust_anchor or issuer not in listed:
+        raise InvalidStatementError(
+            f"{issuer} is not an issuer of {mark_type} trust marks that "
+            f"{issuer_chain.trust_anchor} lists (FED-090, FED-091)",
+            detail={"iss": issuer, "trust_mark_type": mark_type},
+        )
+    kid = decoded.header.get("kid")
+    key = issuer_chain.statements[1].jwks.get(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise UnknownKeyError(
+            f"trust mark is signed with kid {kid!r}, not a federation key of {issuer} (FED-091)",
+            detail={"iss": issuer, "kid": kid},
+        )
+    _jws.verify_signature(decoded, key)
+    if claims["sub"] != subject:
+        raise InvalidStatementError(
+            f"trust mark is about {claims['sub']}, not {subject} (FED-091)",
+            detail={"sub": claims["sub"]},
+        )
+    if trust_mark_type is not None and mark_type != trust_mark_type:
+        raise InvalidStatementError(
+            f"trust mark is of type {mark_type}, not {trust_mark_type} (FED-091)",
+            detail={"trust_mark_type": mark_type},
+        )
+    if claims["exp"] + LEEWAY <= now:
+        raise StatementExpiredError(f"trust mark expired at {claims['exp']} (FED-091)")
+    if claims["iat"] > now + LEEWAY:
+        raise StatementNotYetValidError(f"trust mark is issued at {claims['iat']} (FED-091)")
+    return claims
