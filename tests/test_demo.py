@@ -1,10 +1,18 @@
-"""`make demo` runs to the end of the month's settlement (examples/demo.py as a subprocess)."""
+"""`make demo`: the federation story on loopback nodes, then the month's settlement.
+
+The demo runs as a subprocess (examples/demo.py) with its temporary directory under the test's
+own, so every node it starts can be found by its command line, and none may be left running:
+not after a normal run, not after Ctrl-C, SIGTERM or SIGKILL in the middle of it.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,21 +24,136 @@ ROW = re.compile(
     r"\s+(?P<payable>-?\d+(?:\.\d+)?)\s+(?P<net>-?\d+(?:\.\d+)?)$"
 )
 
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="finds node processes through /proc"
+)
+
+
+def _environment(folder: Path) -> dict[str, str]:
+    return {**os.environ, "TMPDIR": str(folder), "PYTHONUNBUFFERED": "1"}
+
+
+def _node_processes(folder: Path) -> list[int]:
+    """Processes whose command line names a file below ``folder`` (the demo's nodes)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(folder) in cmdline and "serve" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _wait_for_no_nodes(folder: Path, seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while (left := _node_processes(folder)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
 
 @pytest.fixture(scope="module")
-def output() -> str:
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    folder = tmp_path_factory.mktemp("demo")
     done = subprocess.run(
-        [sys.executable, str(DEMO)], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, str(DEMO)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env=_environment(folder),
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    return done.stdout
+    return done.stdout, folder
+
+
+@pytest.fixture(scope="module")
+def output(run: tuple[str, Path]) -> str:
+    return run[0]
 
 
 def _section(output: str, title: str) -> str:
     start = output.index(f"\n== {title}")
     end = output.find("\n== ", start + 1)
     return output[start : end if end != -1 else len(output)]
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def test_no_node_is_left_and_only_the_temporary_directory_was_written(
+    run: tuple[str, Path],
+) -> None:
+    output, folder = run
+    assert _node_processes(folder) == []
+    assert list(folder.iterdir()) == []  # the demo's temporary directory is gone
+    assert "== Every node stopped" in output
+    assert re.search(r"\n== Done in \d+\.\d s\n$", output)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_a_demo_stopped_midway_leaves_no_node(tmp_path: Path, how: signal.Signals) -> None:
+    demo = subprocess.Popen(
+        [sys.executable, str(DEMO)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environment(tmp_path),
+    )
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:  # the nodes are up once the federation is printed
+            if line.startswith("== The federation"):
+                break
+        else:
+            pytest.fail(f"the demo ended before its nodes were up: {demo.communicate()[1]}")
+        assert len(_node_processes(tmp_path)) == 6
+        demo.send_signal(how)
+        _, stderr = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    if how == signal.SIGKILL:
+        assert demo.returncode == -signal.SIGKILL
+    else:
+        assert demo.returncode == 130
+        assert stderr == "\ninterrupted: every node was stopped\n"
+        assert _node_processes(tmp_path) == []
+    # Killed outright, the demo cannot stop its nodes: the kernel tells each to stop.
+    assert _wait_for_no_nodes(tmp_path, 20) == []
+
+
+# --------------------------------------------------------------------------- the story
+
+
+def test_the_federation_runs_six_nodes_and_anchor_a_recognises_anchor_b(output: str) -> None:
+    section = _section(output, "The federation")
+    assert len(re.findall(r"http://127\.0\.0\.1:\d+", section)) == 6
+    recognition = _section(output, "Anchor A recognises anchor B")
+    assert (
+        "iss https://anchor.alliance-a.example, sub https://anchor.alliance-b.example"
+        in recognition
+    )
+    assert '"max_path_length": 2' in recognition
+    assert '"naming_constraints": {"permitted": [".alliance-b.example"]}' in recognition
+    assert '"allowed_entity_types": ["tokenfed_provider"]' in recognition
+    assert 'authority_hints ["https://anchor.alliance-a.example"]' in recognition
+
+
+def test_the_operator_issues_a_pairwise_entitlement(output: str) -> None:
+    section = _section(output, "Step 1.")
+    assert "iss   https://operator.alliance-a.example" in section
+    assert "aud   https://tokens.cloud.alliance-b.example" in section
+    assert re.search(r"sub   [A-Za-z0-9_-]{43}  \(pairwise", section)
+    assert "limit 20 UTU, valid 3600 s" in section
+
+
+# --------------------------------------------------------------------------- the month's end
 
 
 def test_the_statement_is_disputed_for_a_missing_receipt(output: str) -> None:

@@ -25,7 +25,9 @@ def claims_of(token: str) -> dict[str, Any]:
     """The claims of a compact JWS, for display only (every token shown was verified by the
     party that received it; this only reads the payload back)."""
     payload = token.split(".")[1]
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    decoded: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
     return decoded
 
 

@@ -438,4 +438,3 @@ def settle(
         )
     net_sum = sum((Decimal(row["net"]) for row in positions), Decimal(0))
     print(f"  sum of nets: {net_sum} CNY")
-

@@ -1,0 +1,364 @@
+"""The tokenfed story, on loopback: a subscriber of alliance A consumes tokens in alliance B.
+
+Six partner nodes run, each its own ``tokenfed serve`` process on a free loopback port: the
+anchors of alliances A and B, A's home operator, B's cloud intermediate, a token provider under
+it, and a second provider the intermediate registered under a name outside alliance B. Anchor A
+recognises anchor B (a recognition statement with three constraints; B lists A among its
+superiors). Every entity id is an https name; each node's loopback origin map (test mode) sends
+those names to the local ports.
+
+Then, step by step: the operator issues its subscriber an entitlement for the provider; the
+provider meters requests under it and returns signed receipts naming the entitlement; the
+operator's intake verifies them through the federation, under anchor A, and totals them in UTU
+and CNY. The provider rotates its receipt key (old receipts still verify); a receipt signed with
+a revoked key, usage beyond the entitlement's limit, recognition used in the wrong direction and
+a provider outside the naming constraints are each shown and rejected with their codes. The
+month-end settlement follows. Every node is stopped at the end, also on an error or Ctrl-C.
+
+Run: make demo   (or: python examples/demo.py)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from demo.client import Api, Reply, claims_of, show
+from demo.processes import NodeFailedError, Nodes, terminate_on_signals
+from demo.settlement import month_end
+from demo.world import (
+    ADMIN_TOKEN,
+    ANCHOR_B,
+    OPERATOR_A,
+    OUTSIDER,
+    PROVIDER_B,
+    World,
+    build_world,
+    write_provider_keys,
+)
+from tokenfed.errors import TokenfedError
+from tokenfed.federation import EntityStatement, TrustAnchor
+from tokenfed.keys import KeyValidity, generate_key
+from tokenfed.receipts import ReceiptIssuer
+from tokenfed.units import RateCard
+
+SUBSCRIBER = "account-4711"
+"""The subscriber's account at the home operator; the provider only ever sees a pairwise id."""
+
+LIMIT = "20"
+"""The entitlement's limit in UTU."""
+
+REQUESTS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "qwen-max",
+        {
+            "prompt_tokens": 4200,
+            "completion_tokens": 900,
+            "prompt_tokens_details": {"cached_tokens": 3000},
+        },
+    ),
+    ("qwen-max", {"prompt_tokens": 40000, "completion_tokens": 1200}),
+    (
+        "claude-sonnet",
+        {
+            "input_tokens": 800,
+            "cache_creation_input_tokens": 2000,
+            "cache_read_input_tokens": 6000,
+            "output_tokens": 650,
+        },
+    ),
+]
+"""Usage as the inference backends reported it: OpenAI-style and Anthropic-style."""
+
+VENDORS = {"qwen-max": "openai", "claude-sonnet": "anthropic"}
+
+
+class StepFailedError(RuntimeError):
+    """A node answered a step of the story otherwise than the story needs to go on."""
+
+
+def expect(reply: Reply, what: str) -> Any:
+    """The body of a successful reply, or stop the story with the node's error."""
+    if not reply.ok:
+        raise StepFailedError(f"{what}: HTTP {reply.status} {reply.text[:500]}")
+    return reply.body
+
+
+@dataclass
+class Story:
+    """The state the story carries from step to step."""
+
+    world: World
+    nodes: Nodes
+    http: httpx.Client
+    entitlement: dict[str, Any] = field(default_factory=dict)
+    receipts: list[str] = field(default_factory=list)
+    amounts: list[Decimal] = field(default_factory=list)
+
+    def api(self, name: str, token: str | None = None) -> Api:
+        return Api(self.http, self.nodes[name], token)
+
+    def anchor(self, name: str) -> TrustAnchor:
+        entity = self.world[name]
+        return TrustAnchor.from_jwks(entity.entity_id, entity.federation_jwks())
+
+    def resolver(self, anchor: str) -> Any:
+        """A verifier's resolver pinned to one anchor, in loopback test mode."""
+        from tokenfed.federation import Resolver
+
+        return Resolver([self.anchor(anchor)], origin_map=self.world.origin_map)
+
+
+def step_federation(story: Story) -> None:
+    lines = []
+    for entity in story.world.entities.values():
+        superiors = ", ".join(entity.authority_hints) or "(trust anchor)"
+        lines.append(
+            f"{entity.entity_id:<40} {'/'.join(entity.roles):<12} "
+            f"{story.nodes[entity.name].base_url:<22} superiors: {superiors}"
+        )
+    show("The federation: one tokenfed serve process per entity, on loopback", *lines)
+
+    # Anchor A's statement about anchor B, as A's fetch endpoint serves it, verified with A's
+    # pinned keys; and anchor B's own configuration, verified with B's pinned keys.
+    reply = story.api("anchor-a").get("/federation/fetch", sub=ANCHOR_B)
+    expect(reply, "anchor A's statement about anchor B")
+    recognition = EntityStatement.decode(reply.text)
+    recognition.verify_with(story.anchor("anchor-a").jwks)
+    reply = story.api("anchor-b").get("/.well-known/openid-federation")
+    expect(reply, "anchor B's entity configuration")
+    configuration = EntityStatement.decode(reply.text)
+    configuration.verify_with(story.anchor("anchor-b").jwks)
+    show(
+        "Anchor A recognises anchor B (statements as the anchors serve them, signatures checked)",
+        f"A's statement about B: iss {recognition.iss}, sub {recognition.sub}",
+        f"  constraints {json.dumps(recognition.constraints)}",
+        f"B's configuration: authority_hints {json.dumps(list(configuration.authority_hints))}",
+    )
+
+
+def step_entitlement(story: Story) -> None:
+    operator = story.api("operator-a", ADMIN_TOKEN)
+    body = expect(
+        operator.post(
+            "/entitlements",
+            {
+                "subscriber": SUBSCRIBER,
+                "provider": PROVIDER_B,
+                "scope": ["qwen-max", "claude-sonnet"],
+                "limit": LIMIT,
+                "lifetime": 3600,
+            },
+        ),
+        "the operator's entitlement endpoint",
+    )
+    story.entitlement = body
+    claims = claims_of(body["entitlement"])
+    show(
+        "Step 1. The operator issues its subscriber an entitlement for the provider",
+        f"iss   {claims['iss']}",
+        f"aud   {claims['aud']}",
+        f"sub   {claims['sub']}  (pairwise for this provider; the account stays at home)",
+        f"jti   {claims['jti']}",
+        f"scope {', '.join(claims['scope'])}",
+        f"limit {claims['limit']} UTU, valid {claims['exp'] - claims['iat']} s",
+    )
+
+
+def meter(story: Story, model: str, response: dict[str, Any], request_id: str) -> Reply:
+    return story.api("provider-b").post(
+        "/metering",
+        {
+            "entitlement": story.entitlement["entitlement"],
+            "model": model,
+            "vendor": VENDORS[model],
+            "response": response,
+            "request_id": request_id,
+        },
+    )
+
+
+def step_metering(story: Story) -> None:
+    lines = []
+    for number, (model, usage) in enumerate(REQUESTS, 1):
+        body = expect(meter(story, model, usage, f"req-{number}"), "the provider's metering")
+        claims = claims_of(body["receipt"])
+        story.receipts.append(body["receipt"])
+        story.amounts.append(Decimal(body["amount"]))
+        lines.append(
+            f"receipt seq {claims['seq']} jti {claims['jti']}: {model} {body['amount']} UTU, "
+            f"entitlement {claims['entitlement']}, consumed {body['consumed']}, "
+            f"remaining {body['remaining']}"
+        )
+    show(
+        "Step 2. The provider meters three requests under the entitlement, signs a receipt each",
+        *lines,
+    )
+
+
+def intake(story: Story, receipts: list[str]) -> list[dict[str, Any]]:
+    body = expect(story.api("operator-a").post("/receipts", receipts), "the operator's intake")
+    results: list[dict[str, Any]] = body["results"]
+    return results
+
+
+def describe(result: dict[str, Any]) -> str:
+    if result["status"] == "rejected":
+        error = result["error"]
+        return f"#{result['index']} rejected: {error['error']} ({error['message']})"
+    via = ""
+    if "trust_anchor" in result:
+        via = f", under {result['trust_anchor']} via {' <- '.join(result['trust_path'])}"
+    return f"#{result['index']} {result['status']}: jti {result.get('jti')}{via}"
+
+
+def step_intake(story: Story) -> None:
+    # The last receipt is delivered late, after the key rotation below.
+    results = intake(story, story.receipts[:-1])
+    totals = expect(
+        story.api("operator-a", ADMIN_TOKEN).get("/totals", provider=PROVIDER_B),
+        "the operator's totals",
+    )
+    show(
+        "Step 3. The operator's intake verifies the receipts through the federation",
+        *[describe(result) for result in results],
+        f"totals for {totals['provider']}: {totals['count']} receipts, {totals['amount_utu']} UTU"
+        f" = {totals.get('amount_cny')} CNY (rates {totals.get('rates_id')})",
+    )
+
+
+def step_rotation(story: Story) -> None:
+    provider = story.world["provider-b"]
+    leaked, old = story.world.receipt_keys
+    new = generate_key()
+    rotation = int(time.time()) + 1
+    now = rotation - 1
+    write_provider_keys(
+        provider,
+        new,
+        [
+            leaked.public_key(
+                KeyValidity(nbf=now - 30 * 86400, revoked_at=now - 7 * 86400, reason="compromised")
+            ).to_jwk(),
+            old.public_key(KeyValidity(nbf=now - 7 * 86400, exp=rotation)).to_jwk(),
+            new.public_key(KeyValidity(nbf=rotation)).to_jwk(),
+        ],
+    )
+    story.world.receipt_keys.append(new)
+    story.nodes.restart("provider-b")
+    while time.time() < rotation:
+        time.sleep(0.05)
+    model, usage = REQUESTS[0]
+    body = expect(meter(story, model, usage, "req-4"), "the provider's metering after rotation")
+    story.receipts.append(body["receipt"])
+    story.amounts.append(Decimal(body["amount"]))
+    late, fresh = story.receipts[-2], story.receipts[-1]
+    results = intake(story, [late, fresh])
+    show(
+        "Step 4. The provider rotates its receipt key; receipts of the old key still verify",
+        f"old key {old.kid} now expires at {rotation}; new key {new.kid} valid from {rotation}",
+        f"late receipt (old key): {describe(results[0])}",
+        f"new receipt (new key):  {describe(results[1])}",
+    )
+
+
+def step_revoked(story: Story) -> None:
+    leaked = story.world.receipt_keys[0]
+    provider = story.world["provider-b"]
+    card_token = story.api("provider-b").get("/rate-card").text
+    card = RateCard.from_jws(card_token, story.world.receipt_keys[-1].public_key())
+    claims = claims_of(story.receipts[0])
+    forged = ReceiptIssuer(leaked, provider.entity_id, card).issue(
+        aud=OPERATOR_A,
+        sub=claims["sub"],
+        usage=claims["usage"],
+        entitlement=claims["entitlement"],
+    )
+    (result,) = intake(story, [forged])
+    show(
+        "Step 5. A receipt signed with the provider's revoked key (leaked, revoked a week ago)",
+        describe(result),
+    )
+
+
+def step_limit(story: Story) -> None:
+    reply = meter(
+        story, "qwen-max", {"prompt_tokens": 2000000, "completion_tokens": 400000}, "req-5"
+    )
+    show(
+        "Step 6. Usage beyond the entitlement's limit",
+        f"a request worth more than the {LIMIT} UTU limit leaves: HTTP {reply.status} "
+        f"{reply.code} ({(reply.body or {}).get('message')})",
+    )
+
+
+def step_wrong_direction(story: Story) -> None:
+    with story.resolver("anchor-b") as resolver:
+        try:
+            resolver.resolve(OPERATOR_A, "tokenfed_operator")
+            outcome = "resolved (unexpected)"
+        except TokenfedError as error:
+            reasons = [
+                f"  path {' <- '.join(r['path'])}: {r['error']}"
+                for r in (error.detail or {}).get("reasons", [])
+            ]
+            outcome = f"{error.code}: {error.message}"
+    show(
+        "Step 7. Recognition used in the wrong direction: a verifier anchored at B resolves "
+        "the operator of A",
+        outcome,
+        *reasons,
+    )
+
+
+def step_naming(story: Story) -> None:
+    with story.resolver("anchor-a") as resolver:
+        try:
+            resolver.resolve(OUTSIDER, "tokenfed_provider")
+            outcome = "resolved (unexpected)"
+        except TokenfedError as error:
+            outcome = f"{error.code}: {error.message}"
+    show(
+        "Step 8. A provider outside the naming constraints: a verifier anchored at A resolves "
+        f"{OUTSIDER}",
+        outcome,
+    )
+
+
+def federation_story(folder: Path) -> None:
+    world = build_world(folder)
+    with Nodes(world.nodes()) as nodes, httpx.Client(timeout=10.0) as http:
+        story = Story(world, nodes, http)
+        step_federation(story)
+        step_entitlement(story)
+    show("Every node stopped")
+
+
+def main() -> int:
+    started = time.monotonic()
+    try:
+        with terminate_on_signals(), tempfile.TemporaryDirectory(prefix="tokenfed-demo-") as tmp:
+            folder = Path(tmp)
+            federation_story(folder / "federation")
+            (folder / "month").mkdir()
+            month_end(folder / "month")
+    except KeyboardInterrupt:
+        print("\ninterrupted: every node was stopped", file=sys.stderr)
+        return 130
+    except (NodeFailedError, StepFailedError) as error:
+        print(f"\nthe demo stopped: {error}", file=sys.stderr)
+        return 1
+    print(f"\n== Done in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
