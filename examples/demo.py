@@ -36,6 +36,7 @@ from demo.processes import NodeFailedError, Nodes, terminate_on_signals
 from demo.settlement import month_end
 from demo.world import (
     ADMIN_TOKEN,
+    ANCHOR_A,
     ANCHOR_B,
     OPERATOR_A,
     OUTSIDER,
@@ -45,7 +46,7 @@ from demo.world import (
     write_provider_keys,
 )
 from tokenfed.errors import TokenfedError
-from tokenfed.federation import EntityStatement, TrustAnchor
+from tokenfed.federation import EntityStatement, Resolver, TrustAnchor
 from tokenfed.keys import KeyValidity, generate_key
 from tokenfed.receipts import ReceiptIssuer
 from tokenfed.units import RateCard
@@ -103,6 +104,13 @@ class Story:
     receipts: list[str] = field(default_factory=list)
     amounts: list[Decimal] = field(default_factory=list)
 
+    steps: int = 0
+
+    def show_step(self, title: str, *lines: str) -> None:
+        """Print the next numbered step of the story."""
+        self.steps += 1
+        show(f"Step {self.steps}. {title}", *lines)
+
     def api(self, name: str, token: str | None = None) -> Api:
         return Api(self.http, self.nodes[name], token)
 
@@ -110,10 +118,8 @@ class Story:
         entity = self.world[name]
         return TrustAnchor.from_jwks(entity.entity_id, entity.federation_jwks())
 
-    def resolver(self, anchor: str) -> Any:
+    def resolver(self, anchor: str) -> Resolver:
         """A verifier's resolver pinned to one anchor, in loopback test mode."""
-        from tokenfed.federation import Resolver
-
         return Resolver([self.anchor(anchor)], origin_map=self.world.origin_map)
 
 
@@ -162,8 +168,8 @@ def step_entitlement(story: Story) -> None:
     )
     story.entitlement = body
     claims = claims_of(body["entitlement"])
-    show(
-        "Step 1. The operator issues its subscriber an entitlement for the provider",
+    story.show_step(
+        "The operator issues its subscriber an entitlement for the provider",
         f"iss   {claims['iss']}",
         f"aud   {claims['aud']}",
         f"sub   {claims['sub']}  (pairwise for this provider; the account stays at home)",
@@ -198,8 +204,8 @@ def step_metering(story: Story) -> None:
             f"entitlement {claims['entitlement']}, consumed {body['consumed']}, "
             f"remaining {body['remaining']}"
         )
-    show(
-        "Step 2. The provider meters three requests under the entitlement, signs a receipt each",
+    story.show_step(
+        "The provider meters three requests under the entitlement, signs a receipt each",
         *lines,
     )
 
@@ -216,7 +222,7 @@ def describe(result: dict[str, Any]) -> str:
         return f"#{result['index']} rejected: {error['error']} ({error['message']})"
     via = ""
     if "trust_anchor" in result:
-        via = f", under {result['trust_anchor']} via {' <- '.join(result['trust_path'])}"
+        via = f", under {result['trust_anchor']} via {' -> '.join(result['trust_path'])}"
     return f"#{result['index']} {result['status']}: jti {result.get('jti')}{via}"
 
 
@@ -227,8 +233,8 @@ def step_intake(story: Story) -> None:
         story.api("operator-a", ADMIN_TOKEN).get("/totals", provider=PROVIDER_B),
         "the operator's totals",
     )
-    show(
-        "Step 3. The operator's intake verifies the receipts through the federation",
+    story.show_step(
+        "The operator's intake verifies the receipts through the federation",
         *[describe(result) for result in results],
         f"totals for {totals['provider']}: {totals['count']} receipts, {totals['amount_utu']} UTU"
         f" = {totals.get('amount_cny')} CNY (rates {totals.get('rates_id')})",
@@ -262,8 +268,8 @@ def step_rotation(story: Story) -> None:
     story.amounts.append(Decimal(body["amount"]))
     late, fresh = story.receipts[-2], story.receipts[-1]
     results = intake(story, [late, fresh])
-    show(
-        "Step 4. The provider rotates its receipt key; receipts of the old key still verify",
+    story.show_step(
+        "The provider rotates its receipt key; receipts of the old key still verify",
         f"old key {old.kid} now expires at {rotation}; new key {new.kid} valid from {rotation}",
         f"late receipt (old key): {describe(results[0])}",
         f"new receipt (new key):  {describe(results[1])}",
@@ -283,8 +289,8 @@ def step_revoked(story: Story) -> None:
         entitlement=claims["entitlement"],
     )
     (result,) = intake(story, [forged])
-    show(
-        "Step 5. A receipt signed with the provider's revoked key (leaked, revoked a week ago)",
+    story.show_step(
+        "A receipt signed with the provider's revoked key (leaked, revoked a week ago)",
         describe(result),
     )
 
@@ -293,43 +299,58 @@ def step_limit(story: Story) -> None:
     reply = meter(
         story, "qwen-max", {"prompt_tokens": 2000000, "completion_tokens": 400000}, "req-5"
     )
-    show(
-        "Step 6. Usage beyond the entitlement's limit",
+    story.show_step(
+        "Usage beyond the entitlement's limit",
         f"a request worth more than the {LIMIT} UTU limit leaves: HTTP {reply.status} "
         f"{reply.code} ({(reply.body or {}).get('message')})",
     )
 
 
+def resolve(resolver: Resolver, entity_id: str, entity_type: str) -> list[str]:
+    """What a verifier's resolver makes of an entity: the anchor and path, or the error."""
+    try:
+        resolution = resolver.resolve(entity_id, entity_type)
+    except TokenfedError as error:
+        reasons = [
+            f"  dropped path {' -> '.join(reason['path'])}: {reason['error']}"
+            for reason in (error.detail or {}).get("reasons", [])
+        ]
+        return [f"rejected: {error.code} ({error.message})", *reasons]
+    return [
+        f"resolved under {resolution.trust_anchor}: {' -> '.join(resolution.path)}",
+    ]
+
+
+def step_provider_chain(story: Story) -> None:
+    with story.resolver("anchor-a") as resolver:
+        lines = resolve(resolver, PROVIDER_B, "tokenfed_provider")
+    show("The operator's verifier, anchored at A, resolves the provider", *lines)
+
+
 def step_wrong_direction(story: Story) -> None:
+    reply = story.api("anchor-b").get("/federation/fetch", sub=ANCHOR_A)
     with story.resolver("anchor-b") as resolver:
-        try:
-            resolver.resolve(OPERATOR_A, "tokenfed_operator")
-            outcome = "resolved (unexpected)"
-        except TokenfedError as error:
-            reasons = [
-                f"  path {' <- '.join(r['path'])}: {r['error']}"
-                for r in (error.detail or {}).get("reasons", [])
-            ]
-            outcome = f"{error.code}: {error.message}"
-    show(
-        "Step 7. Recognition used in the wrong direction: a verifier anchored at B resolves "
+        lines = resolve(resolver, OPERATOR_A, "tokenfed_operator")
+    story.show_step(
+        "Recognition used in the wrong direction: a verifier anchored at B resolves "
         "the operator of A",
-        outcome,
-        *reasons,
+        *lines,
+        f"(anchor B serves no statement about anchor A: HTTP {reply.status} {reply.code}; "
+        "recognition is one-way)",
     )
 
 
 def step_naming(story: Story) -> None:
     with story.resolver("anchor-a") as resolver:
-        try:
-            resolver.resolve(OUTSIDER, "tokenfed_provider")
-            outcome = "resolved (unexpected)"
-        except TokenfedError as error:
-            outcome = f"{error.code}: {error.message}"
-    show(
-        "Step 8. A provider outside the naming constraints: a verifier anchored at A resolves "
-        f"{OUTSIDER}",
-        outcome,
+        under_a = resolve(resolver, OUTSIDER, "tokenfed_provider")
+    with story.resolver("anchor-b") as resolver:
+        under_b = resolve(resolver, OUTSIDER, "tokenfed_provider")
+    story.show_step(
+        "A provider outside the naming constraints of A's recognition of B",
+        "a verifier anchored at A:",
+        *[f"  {line}" for line in under_a],
+        "a verifier anchored at B (which set no such constraint):",
+        *[f"  {line}" for line in under_b],
     )
 
 
@@ -338,7 +359,10 @@ def federation_story(folder: Path) -> None:
     with Nodes(world.nodes()) as nodes, httpx.Client(timeout=10.0) as http:
         story = Story(world, nodes, http)
         step_federation(story)
+        step_provider_chain(story)
         step_entitlement(story)
+        step_wrong_direction(story)
+        step_naming(story)
     show("Every node stopped")
 
 

@@ -77,7 +77,10 @@ def output(run: tuple[str, Path]) -> str:
 
 
 def _section(output: str, title: str) -> str:
-    start = output.index(f"\n== {title}")
+    """The section whose title starts with ``title`` (after its step number, if any)."""
+    found = re.search(rf"\n== (Step \d+\. )?{re.escape(title)}", output)
+    assert found, f"no section {title!r}"
+    start = found.start()
     end = output.find("\n== ", start + 1)
     return output[start : end if end != -1 else len(output)]
 
@@ -145,12 +148,44 @@ def test_the_federation_runs_six_nodes_and_anchor_a_recognises_anchor_b(output: 
     assert 'authority_hints ["https://anchor.alliance-a.example"]' in recognition
 
 
+A = "https://anchor.alliance-a.example"
+B = "https://anchor.alliance-b.example"
+CLOUD = "https://cloud.alliance-b.example"
+PROVIDER = "https://tokens.cloud.alliance-b.example"
+OPERATOR = "https://operator.alliance-a.example"
+OUTSIDER = "https://tokens.elsewhere.example"
+
+
+def test_the_operators_verifier_reaches_the_provider_through_the_recognition(output: str) -> None:
+    section = _section(output, "The operator's verifier, anchored at A, resolves the provider")
+    assert f"resolved under {A}: {PROVIDER} -> {CLOUD} -> {B} -> {A}\n" in section
+
+
 def test_the_operator_issues_a_pairwise_entitlement(output: str) -> None:
-    section = _section(output, "Step 1.")
+    section = _section(output, "The operator issues its subscriber an entitlement")
     assert "iss   https://operator.alliance-a.example" in section
     assert "aud   https://tokens.cloud.alliance-b.example" in section
     assert re.search(r"sub   [A-Za-z0-9_-]{43}  \(pairwise", section)
     assert "limit 20 UTU, valid 3600 s" in section
+
+
+def test_recognition_used_backwards_finds_no_trust_path(output: str) -> None:
+    section = _section(output, "Recognition used in the wrong direction")
+    lines = section.splitlines()
+    assert lines[2].startswith("  rejected: no_trust_path (")
+    assert f"    dropped path {OPERATOR} -> {A}: dead_end" in lines
+    assert "anchor B serves no statement about anchor A: HTTP 404 not_found" in section
+
+
+def test_a_provider_outside_the_naming_constraints_is_refused_under_a_only(output: str) -> None:
+    section = _section(output, "A provider outside the naming constraints")
+    lines = section.splitlines()
+    assert lines[3].startswith("    rejected: naming_constraint_violated (")
+    assert (
+        f"      dropped path {OUTSIDER} -> {CLOUD} -> {B} -> {A}: naming_constraint_violated"
+        in (lines)
+    )
+    assert f"    resolved under {B}: {OUTSIDER} -> {CLOUD} -> {B}" in lines
 
 
 # --------------------------------------------------------------------------- the month's end

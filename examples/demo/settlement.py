@@ -164,7 +164,7 @@ def month_end(folder: Path) -> None:
     rates = ExchangeRates.from_jws(
         ExchangeRates.sign(EXCHANGE_RATES, clearing_key), clearing_key.public_key()
     )
-    show("Month-end settlement (trust-store mode, January 2026)", f"rate card {card.id}")
+    show("Month-end settlement (trust-store mode, January 2026)", f"  rate card {card.id}")
     total = Decimal(0)
     for title, usage in REQUESTS:
         price = card.price(usage, at=NOW)
