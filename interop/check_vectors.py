@@ -2496,23 +2496,6 @@ def check_settlement(vector: dict[str, Any], context: Context) -> Outcome:
     return _judge(expected, None, result)
 
 
-# --------------------------------------------------------------------------- later chapters
-
-
-def _install(module_name: str) -> None:
-    """Load a chapter's checker module of this folder; it registers itself with ``install``."""
-    import importlib.util
-
-    path = Path(__file__).resolve().with_name(f"{module_name}.py")
-    spec = importlib.util.spec_from_file_location(f"interop_{module_name.lstrip('_')}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.install(globals())
-
-
-_install("_entitlements")  # spec chapter "Entitlements"
 # --------------------------------------------------------------------------- sibling checkers
 
 
@@ -2543,6 +2526,7 @@ def check_policy(vector: dict[str, Any], context: Context) -> Outcome:
 
 
 _sibling("_federation").install(globals())  # federation chains
+_sibling("_entitlements").install(globals())  # spec chapter "Entitlements"
 
 
 # --------------------------------------------------------------------------- command line

@@ -177,7 +177,7 @@ def _load_subordinates(config: NodeConfig) -> dict[str, dict[str, Any]]:
         found[entry.entity_id] = {
             "jwks": jwks,
             "entity_types": types,
-            "intermediate": entry.intermediate,
+            "recognition": entry.recognition,
             "metadata": entry.metadata,
             "constraints": entry.constraints,
             "metadata_policy": entry.metadata_policy,
@@ -208,8 +208,10 @@ class NodeApp:
         routes: list[Route] = [Route(self.paths.healthz, self.healthz, methods=["GET"])]
         routes += self.federation.routes()
         routes += self._role_routes()
-        # Sign the configuration once now: a profile error in it stops the node at startup.
+        # Sign every statement once now: a profile error in one stops the node at startup.
         self.federation.entity_configuration()
+        for subordinate in self.federation.subordinates:
+            self.federation.subordinate_statement(subordinate)
         self.app = Starlette(
             routes=routes,
             exception_handlers={

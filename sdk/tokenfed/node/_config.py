@@ -135,7 +135,7 @@ class Subordinate(_Section):
     entity_id: FederationEntityId
     jwks: Path | dict[str, Any]
     entity_types: list[str] = Field(default_factory=list)
-    intermediate: bool = False
+    recognition: bool = False
     metadata: dict[str, Any] | None = None
     constraints: dict[str, Any] | None = None
     metadata_policy: dict[str, Any] | None = None
