@@ -145,7 +145,8 @@ def step_federation(story: Story) -> None:
     configuration.verify_with(story.anchor("anchor-b").jwks)
     show(
         "Anchor A recognises anchor B (statements as the anchors serve them, signatures checked)",
-        f"A's statement about B: iss {recognition.iss}, sub {recognition.sub}",
+        f"A's statement about B: iss {recognition.iss}, sub {recognition.sub}, "
+        f"tokenfed_recognition {json.dumps(recognition.claims.get('tokenfed_recognition'))}",
         f"  constraints {json.dumps(recognition.constraints)}",
         f"B's configuration: authority_hints {json.dumps(list(configuration.authority_hints))}",
     )

@@ -139,8 +139,8 @@ def test_the_federation_runs_six_nodes_and_anchor_a_recognises_anchor_b(output: 
     assert len(re.findall(r"http://127\.0\.0\.1:\d+", section)) == 6
     recognition = _section(output, "Anchor A recognises anchor B")
     assert (
-        "iss https://anchor.alliance-a.example, sub https://anchor.alliance-b.example"
-        in recognition
+        "iss https://anchor.alliance-a.example, sub https://anchor.alliance-b.example, "
+        "tokenfed_recognition true\n" in recognition
     )
     assert '"max_path_length": 2' in recognition
     assert '"naming_constraints": {"permitted": [".alliance-b.example"]}' in recognition

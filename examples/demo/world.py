@@ -237,9 +237,9 @@ def build_world(root: Path, now: int | None = None) -> World:
     out.authority_hints = [INTERMEDIATE_B]
     a.subordinates = [
         {"entity_id": OPERATOR_A, "entity_types": ["tokenfed_operator"]},
-        {"entity_id": ANCHOR_B, "constraints": RECOGNITION_CONSTRAINTS},
+        {"entity_id": ANCHOR_B, "recognition": True, "constraints": RECOGNITION_CONSTRAINTS},
     ]
-    b.subordinates = [{"entity_id": INTERMEDIATE_B, "intermediate": True}]
+    b.subordinates = [{"entity_id": INTERMEDIATE_B}]
     cloud.subordinates = [
         {"entity_id": PROVIDER_B, "entity_types": ["tokenfed_provider"]},
         {"entity_id": OUTSIDER, "entity_types": ["tokenfed_provider"]},
