@@ -203,3 +203,57 @@ def serve_process(config: Path, port: int) -> Iterator[subprocess.Popen[str]]:
 def trust_anchor_toml(entity_id: str, jwks: Path) -> str:
     """A ``[[trust_anchors]]`` table."""
     return f'\n[[trust_anchors]]\nentity_id = "{entity_id}"\njwks = "{jwks}"\n'
+
+
+@dataclass
+class Alliance:
+    """An anchor with an operator and a provider under it, all on loopback, each trusting the
+    anchor and reaching the others through an origin map (loopback test mode)."""
+
+    anchor: NodeFiles
+    operator: NodeFiles
+    provider: NodeFiles
+
+    @property
+    def nodes(self) -> tuple[NodeFiles, NodeFiles, NodeFiles]:
+        return (self.anchor, self.operator, self.provider)
+
+
+def alliance(root: Path, letter: str = "a", *, limit_toml: str = "") -> Alliance:
+    """Write the files of a three-node alliance under ``root`` (not started)."""
+    anchor_id = f"https://anchor.{letter}.example"
+    anchor = NodeFiles(root / "anchor", anchor_id, ["anchor"])
+    operator = NodeFiles(
+        root / "operator", f"https://op.{letter}.example", ["operator"], authority_hints=[anchor_id]
+    )
+    provider = NodeFiles(
+        root / "provider",
+        f"https://tokens.{letter}.example",
+        ["provider"],
+        authority_hints=[anchor_id],
+    )
+    write_jwks(root / "anchor.jwks", *anchor.federation_jwks()["keys"])
+    origins = "\n".join(
+        f'"{node.entity_id}" = "{node.base_url}"' for node in (anchor, operator, provider)
+    )
+    for node, types in ((operator, "tokenfed_operator"), (provider, "tokenfed_provider")):
+        jwks = write_jwks(root / f"{types}.jwks", *node.federation_jwks()["keys"])
+        anchor.extra_toml += (
+            f'\n[[subordinates]]\nentity_id = "{node.entity_id}"\njwks = "{jwks}"\n'
+            f'entity_types = ["{types}"]\n'
+        )
+    for node in (operator, provider):
+        node.extra_toml += trust_anchor_toml(anchor_id, root / "anchor.jwks") + limit_toml
+    for node in (anchor, operator, provider):
+        node.extra_toml += f"\n[origin_map]\n{origins}\n"
+    return Alliance(anchor, operator, provider)
+
+
+@contextlib.contextmanager
+def running_alliance(federation: Alliance, clock: Any = lambda: NOW) -> Iterator[Alliance]:
+    """Serve the three nodes of ``federation`` in threads; stop them afterwards."""
+    apps = [node.app(clock=clock) for node in federation.nodes]
+    with contextlib.ExitStack() as stack:
+        for node, app in zip(federation.nodes, apps, strict=True):
+            stack.enter_context(running(app, node.port))
+        yield federation

@@ -34,6 +34,7 @@ from ..errors import (
     TemporarilyUnavailableError,
     TokenfedError,
 )
+from ..federation import FederationTrust, Resolver, TrustAnchor
 from ..keys import KeySet
 from ._config import LoadedKeys, NodeConfig, Role, load_keys
 from ._http import error_response
@@ -202,6 +203,18 @@ class NodeApp:
         self.state = NodeState(config.data_dir)
         self.shutting_down = False
         self.operator: Operator | None = None
+        self.trust: FederationTrust | None = None
+        if config.trust_anchors:
+            resolver = Resolver(
+                [
+                    TrustAnchor(entity_id, self.keys.anchors[entity_id])
+                    for entity_id in self.keys.anchors
+                ],
+                origin_map=config.origin_map or None,
+                clock=clock,
+            )
+            self.state.keep(resolver)
+            self.trust = FederationTrust(resolver)
         self.federation = Federation(
             config, self.keys, self.paths, _load_subordinates(config), clock
         )
