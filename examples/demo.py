@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +53,7 @@ from tokenfed.units import RateCard
 SUBSCRIBER = "account-4711"
 """The subscriber's account at the home operator; the provider only ever sees a pairwise id."""
 
-LIMIT = "20"
+LIMIT = "200"
 """The entitlement's limit in UTU."""
 
 REQUESTS: list[tuple[str, dict[str, Any]]] = [
@@ -102,7 +101,7 @@ class Story:
     http: httpx.Client
     entitlement: dict[str, Any] = field(default_factory=dict)
     receipts: list[str] = field(default_factory=list)
-    amounts: list[Decimal] = field(default_factory=list)
+    metered: list[dict[str, Any]] = field(default_factory=list)
 
     steps: int = 0
 
@@ -199,7 +198,7 @@ def step_metering(story: Story) -> None:
         body = expect(meter(story, model, usage, f"req-{number}"), "the provider's metering")
         claims = claims_of(body["receipt"])
         story.receipts.append(body["receipt"])
-        story.amounts.append(Decimal(body["amount"]))
+        story.metered.append(body)
         lines.append(
             f"receipt seq {claims['seq']} jti {claims['jti']}: {model} {body['amount']} UTU, "
             f"entitlement {claims['entitlement']}, consumed {body['consumed']}, "
@@ -266,7 +265,7 @@ def step_rotation(story: Story) -> None:
     model, usage = REQUESTS[0]
     body = expect(meter(story, model, usage, "req-4"), "the provider's metering after rotation")
     story.receipts.append(body["receipt"])
-    story.amounts.append(Decimal(body["amount"]))
+    story.metered.append(body)
     late, fresh = story.receipts[-2], story.receipts[-1]
     results = intake(story, [late, fresh])
     story.show_step(
@@ -297,13 +296,14 @@ def step_revoked(story: Story) -> None:
 
 
 def step_limit(story: Story) -> None:
-    reply = meter(
-        story, "qwen-max", {"prompt_tokens": 2000000, "completion_tokens": 400000}, "req-5"
-    )
+    before = story.metered[-1]
+    reply = meter(story, "qwen-max", {"prompt_tokens": 10000, "completion_tokens": 10000}, "req-9")
+    detail = (reply.body or {}).get("detail", {})
     story.show_step(
         "Usage beyond the entitlement's limit",
-        f"a request worth more than the {LIMIT} UTU limit leaves: HTTP {reply.status} "
-        f"{reply.code} ({(reply.body or {}).get('message')})",
+        f"{before['remaining']} UTU of the {LIMIT} UTU limit are left; a request worth "
+        f"{detail.get('requested')} UTU:",
+        f"  HTTP {reply.status} {reply.code} ({(reply.body or {}).get('message')})",
     )
 
 
@@ -362,6 +362,8 @@ def federation_story(folder: Path) -> None:
         step_federation(story)
         step_provider_chain(story)
         step_entitlement(story)
+        step_metering(story)
+        step_limit(story)
         step_wrong_direction(story)
         step_naming(story)
     show("Every node stopped")

@@ -166,7 +166,35 @@ def test_the_operator_issues_a_pairwise_entitlement(output: str) -> None:
     assert "iss   https://operator.alliance-a.example" in section
     assert "aud   https://tokens.cloud.alliance-b.example" in section
     assert re.search(r"sub   [A-Za-z0-9_-]{43}  \(pairwise", section)
-    assert "limit 20 UTU, valid 3600 s" in section
+    assert "limit 200 UTU, valid 3600 s" in section
+
+
+def _entitlement_jti(output: str) -> str:
+    found = re.search(r"\n  jti   (\S+)\n", _section(output, "The operator issues"))
+    assert found
+    return found.group(1)
+
+
+def test_the_provider_meters_under_the_entitlement_and_names_it_in_each_receipt(
+    output: str,
+) -> None:
+    section = _section(output, "The provider meters three requests")
+    jti = _entitlement_jti(output)
+    assert re.findall(
+        r"receipt seq (\d+) jti (\S+): (\S+) (\S+) UTU, entitlement (\S+), "
+        r"consumed (\S+), remaining (\S+)\n",
+        section,
+    ) == [
+        ("1", "req-1", "qwen-max", "8.88", jti, "8.88", "191.12"),
+        ("2", "req-2", "qwen-max", "107.52", jti, "116.4", "83.6"),
+        ("3", "req-3", "claude-sonnet", "21.45", jti, "137.85", "62.15"),
+    ]
+
+
+def test_usage_beyond_the_limit_is_refused(output: str) -> None:
+    section = _section(output, "Usage beyond the entitlement's limit")
+    assert "62.15 UTU of the 200 UTU limit are left; a request worth 80 UTU:" in section
+    assert "  HTTP 409 limit_exceeded (" in section
 
 
 def test_recognition_used_backwards_finds_no_trust_path(output: str) -> None:
