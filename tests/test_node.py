@@ -64,7 +64,7 @@ entity_types = ["federation_entity"]
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, object]:
-    """API-010: the error object with its registry code, the OIDF and CONV-050 members."""
+    """API-010, FED-085: the error object with its registry code, the OIDF and CONV-050 members."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()
@@ -81,8 +81,9 @@ def decode(token: str, files: NodeFiles, typ: str) -> dict[str, object]:
 
 
 def test_entity_configuration(anchor: tuple[NodeFiles, str]) -> None:
-    """API-020: the configuration is a signed entity statement with the well-known media type,
-    iat now and exp within the configured lifetime; an anchor lists its federation endpoints."""
+    """API-020, FED-080: the configuration is a signed entity statement with the well-known
+    media type, iat now and exp within the configured lifetime; an anchor lists its federation
+    endpoints."""
     files, url = anchor
     response = httpx.get(url + "/.well-known/openid-federation")
     assert response.status_code == 200
@@ -102,8 +103,8 @@ def test_entity_configuration(anchor: tuple[NodeFiles, str]) -> None:
 
 
 def test_fetch_subordinate_statement(anchor: tuple[NodeFiles, str]) -> None:
-    """API-021: fetch answers the subordinate statement with the configured metadata and the
-    fetch endpoint as source_endpoint."""
+    """API-021, FED-081: fetch answers the subordinate statement with the configured metadata
+    and the fetch endpoint as source_endpoint."""
     files, url = anchor
     response = httpx.get(url + "/federation/fetch", params={"sub": SUBORDINATE})
     assert response.status_code == 200
@@ -116,21 +117,21 @@ def test_fetch_subordinate_statement(anchor: tuple[NodeFiles, str]) -> None:
 
 
 def test_fetch_unknown_subject_is_not_found(anchor: tuple[NodeFiles, str]) -> None:
-    """API-021: an entity that is not a subordinate is not_found (404)."""
+    """API-021, FED-081: an entity that is not a subordinate is not_found (404)."""
     _, url = anchor
     response = httpx.get(url + "/federation/fetch", params={"sub": "https://x.a.example"})
     assert_error(response, 404, "not_found")
 
 
 def test_fetch_self_is_invalid_request(anchor: tuple[NodeFiles, str]) -> None:
-    """API-021: sub equal to the issuer is invalid_request (400)."""
+    """API-021, FED-081: sub equal to the issuer is invalid_request (400)."""
     _, url = anchor
     response = httpx.get(url + "/federation/fetch", params={"sub": "https://anchor.a.example"})
     assert_error(response, 400, "invalid_request")
 
 
 def test_fetch_without_sub_is_invalid_request(anchor: tuple[NodeFiles, str]) -> None:
-    """API-012: a required parameter missing is invalid_request."""
+    """API-012, FED-081: a required parameter missing is invalid_request."""
     _, url = anchor
     assert_error(httpx.get(url + "/federation/fetch"), 400, "invalid_request")
 
@@ -144,7 +145,7 @@ def test_fetch_with_two_subs_is_invalid_request(anchor: tuple[NodeFiles, str]) -
 
 def test_list_all_and_by_type(anchor: tuple[NodeFiles, str]) -> None:
     """API-022: list answers the subordinates' entity ids, filtered by entity_type (any of the
-    repeated values); an unknown parameter is ignored."""
+    repeated values); an unknown parameter is ignored (FED-082, FED-086)."""
     _, url = anchor
     everyone = ["https://mid.a.example", "https://op.a.example", "https://tokens.b.example"]
     assert httpx.get(url + "/federation/list").json() == everyone
@@ -167,7 +168,8 @@ def test_list_unsupported_filter(anchor: tuple[NodeFiles, str], query: str) -> N
 
 
 def test_historical_keys(anchor: tuple[NodeFiles, str]) -> None:
-    """API-023: the historical keys document is a jwk-set+jwt signed with the federation key."""
+    """API-023, FED-083: the historical keys document is a jwk-set+jwt signed with the
+    federation key."""
     files, url = anchor
     response = httpx.get(url + "/federation/historical-keys")
     assert response.headers["content-type"] == "application/jwk-set+jwt"

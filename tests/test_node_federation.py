@@ -157,3 +157,104 @@ def test_fifty_concurrent_requests_never_pass_the_limit(nodes: Alliance) -> None
     assert {r.status_code for r in responses if r.status_code != 200} == {409}
     consumed = max(Decimal(r.json()["consumed"]) for r in responses if r.status_code == 200)
     assert consumed == Decimal("0.1")
+
+
+# --------------------------------------------------------------------------- receipt intake
+
+
+def post_receipts(nodes: Alliance, receipts: list[str], *, jsonl: bool = False) -> httpx.Response:
+    if jsonl:
+        return httpx.post(
+            nodes.operator.base_url + "/receipts",
+            content="\n".join(f'"{receipt}"' for receipt in receipts) + "\n",
+            headers={"content-type": "application/jsonl"},
+            timeout=30,
+        )
+    return httpx.post(nodes.operator.base_url + "/receipts", json=receipts, timeout=30)
+
+
+def totals(nodes: Alliance) -> dict[str, Any]:
+    response = httpx.get(
+        nodes.operator.base_url + "/totals",
+        params={"provider": nodes.provider.entity_id},
+        headers=ADMIN,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture(scope="module")
+def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alliance]:
+    """A fresh alliance, so that totals count only this part's receipts."""
+    with running_alliance(alliance(tmp_path_factory.mktemp("intake"), "c")) as running:
+        yield running
+
+
+def test_intake_verifies_records_and_totals(intake: Alliance) -> None:
+    """API-042, API-043: the operator verifies receipts through the federation (key and rate
+    card of the provider), records them, answers one result per receipt, and totals them in
+    UTU and, with the clearing house's rates, in CNY."""
+    token = entitlement(intake, limit="1")
+    receipts = [meter(intake, token, f"in-{i}").json()["receipt"] for i in range(3)]
+    response = post_receipts(intake, receipts[:2])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["duplicate"], body["rejected"]) == (2, 0, 0)
+    first = body["results"][0]
+    assert first["status"] == "accepted"
+    assert first["trust_anchor"] == intake.anchor.entity_id
+    assert first["trust_path"] == [intake.provider.entity_id, intake.anchor.entity_id]
+    again = post_receipts(intake, receipts, jsonl=True).json()
+    assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate", "accepted"]
+    assert totals(intake) == {
+        "provider": intake.provider.entity_id,
+        "count": 3,
+        "amount_utu": "0.015",
+        "amount_cny": "0.11",
+        "rates_id": "rates-1",
+    }
+
+
+def test_intake_rejects_each_bad_receipt_with_its_code(intake: Alliance) -> None:
+    """API-042: a receipt that does not verify is rejected with its own code, the others of
+    the same request are still taken."""
+    token = entitlement(intake, limit="1")
+    good = meter(intake, token, "bad-batch-1").json()["receipt"]
+    header, payload, signature = good.split(".")
+    tampered = f"{header}.{payload}.{signature[:-4]}AAAA"
+    results = post_receipts(intake, [tampered, "not a jws", good]).json()["results"]
+    assert results[0]["status"] == "rejected"
+    assert results[0]["error"]["error"] == "invalid_signature"
+    assert results[1]["error"]["error"] == "malformed"
+    assert results[2]["status"] == "accepted"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [(b"{}", "invalid_request"), (b'["a",]', "malformed"), (b"[1]", "accepted-as-result")],
+    ids=["not-array", "not-json", "not-string"],
+)
+def test_intake_body(intake: Alliance, body: bytes, code: str) -> None:
+    """API-015, API-042: the body is a JSON array (or JSON Lines) of receipts; an element that
+    is not a string is rejected in its own result as invalid_request."""
+    response = httpx.post(
+        intake.operator.base_url + "/receipts",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    if code == "accepted-as-result":
+        assert response.json()["results"][0]["error"]["error"] == "invalid_request"
+    else:
+        assert response.status_code == 400
+        assert response.json()["error"] == code
+
+
+def test_totals_need_the_admin_token(intake: Alliance) -> None:
+    """API-040, API-043: totals are an admin operation."""
+    response = httpx.get(
+        intake.operator.base_url + "/totals", params={"provider": intake.provider.entity_id}
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"

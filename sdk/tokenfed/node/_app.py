@@ -264,6 +264,8 @@ class NodeApp:
             yield
         finally:
             self.shutting_down = True
+            if self.operator is not None:
+                await self.operator.client.aclose()
             self.state.close()
             log_event("stopped", entity_id=self.config.entity_id)
 
