@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +38,18 @@ from demo.world import (
     ADMIN_TOKEN,
     ANCHOR_A,
     ANCHOR_B,
+    CLEARING_A,
     OPERATOR_A,
     OUTSIDER,
     PROVIDER_B,
     World,
     build_world,
+    receipt_jwks,
     write_provider_keys,
 )
 from tokenfed.errors import TokenfedError
-from tokenfed.federation import EntityStatement, Resolver, TrustAnchor
-from tokenfed.keys import KeyValidity, generate_key
-from tokenfed.receipts import ReceiptIssuer
+from tokenfed.federation import EntityStatement, FederationTrust, Resolver, TrustAnchor
+from tokenfed.receipts import ReceiptIssuer, ReceiptVerifier
 from tokenfed.units import RateCard
 
 SUBSCRIBER = "account-4711"
@@ -127,7 +129,7 @@ def step_federation(story: Story) -> None:
     for entity in story.world.entities.values():
         superiors = ", ".join(entity.authority_hints) or "(trust anchor)"
         lines.append(
-            f"{entity.entity_id:<40} {'/'.join(entity.roles):<12} "
+            f"{entity.entity_id:<40} {'/'.join(entity.roles):<14} "
             f"{story.nodes[entity.name].base_url:<22} superiors: {superiors}"
         )
     show("The federation: one tokenfed serve process per entity, on loopback", *lines)
@@ -226,53 +228,66 @@ def describe(result: dict[str, Any]) -> str:
     return f"#{result['index']} {result['status']}: jti {result.get('jti')}{via}"
 
 
-def step_intake(story: Story) -> None:
-    # The last receipt is delivered late, after the key rotation below.
-    results = intake(story, story.receipts[:-1])
-    totals = expect(
+def totals(story: Story) -> str:
+    """The operator's totals for the provider, and whether they are the sum of what the
+    provider metered and the intake accepted."""
+    body = expect(
         story.api("operator-a", ADMIN_TOKEN).get("/totals", provider=PROVIDER_B),
         "the operator's totals",
     )
+    accepted = sum((Decimal(m["amount"]) for m in story.metered[: body["count"]]), Decimal(0))
+    check = "the sum of those receipts" if Decimal(body["amount_utu"]) == accepted else "MISMATCH"
+    return (
+        f"operator's totals for {body['provider']}: {body['count']} receipts, "
+        f"{body['amount_utu']} UTU ({check}) = {body.get('amount_cny')} CNY "
+        f"(rates {body.get('rates_id')} of {CLEARING_A})"
+    )
+
+
+def step_intake(story: Story) -> None:
+    # The last receipt is delivered late, after the key rotation below.
+    results = intake(story, story.receipts[:-1])
     story.show_step(
         "The operator's intake verifies the receipts through the federation",
         *[describe(result) for result in results],
-        f"totals for {totals['provider']}: {totals['count']} receipts, {totals['amount_utu']} UTU"
-        f" = {totals.get('amount_cny')} CNY (rates {totals.get('rates_id')})",
+        totals(story),
     )
 
 
 def step_rotation(story: Story) -> None:
-    provider = story.world["provider-b"]
-    leaked, old = story.world.receipt_keys
-    new = generate_key()
-    rotation = int(time.time()) + 1
-    now = rotation - 1
+    world = story.world
+    _, old, new = world.receipt_keys
+    rotation = int(time.time()) + 1  # every receipt so far was signed before this second
     write_provider_keys(
-        provider,
-        new,
-        [
-            leaked.public_key(
-                KeyValidity(nbf=now - 30 * 86400, revoked_at=now - 7 * 86400, reason="compromised")
-            ).to_jwk(),
-            old.public_key(KeyValidity(nbf=now - 7 * 86400, exp=rotation)).to_jwk(),
-            new.public_key(KeyValidity(nbf=rotation)).to_jwk(),
-        ],
+        world["provider-b"], new, receipt_jwks(world, world.built_at, rotation=rotation)
     )
-    story.world.receipt_keys.append(new)
     story.nodes.restart("provider-b")
-    while time.time() < rotation:
-        time.sleep(0.05)
     model, usage = REQUESTS[0]
     body = expect(meter(story, model, usage, "req-4"), "the provider's metering after rotation")
     story.receipts.append(body["receipt"])
     story.metered.append(body)
     late, fresh = story.receipts[-2], story.receipts[-1]
     results = intake(story, [late, fresh])
+    # A verifier that resolves the provider now sees the old key's exp: the receipts the old
+    # key signed before it still verify (REC-031, REC-032).
+    with story.resolver("anchor-a") as resolver:
+        trust = FederationTrust(resolver)
+        card = RateCard.from_jws(story.api("provider-b").get("/rate-card").text, trust)
+        verifier = ReceiptVerifier(trust, [card])
+        again = [verifier.verify(receipt) for receipt in story.receipts[:3]]
     story.show_step(
         "The provider rotates its receipt key; receipts of the old key still verify",
-        f"old key {old.kid} now expires at {rotation}; new key {new.kid} valid from {rotation}",
-        f"late receipt (old key): {describe(results[0])}",
-        f"new receipt (new key):  {describe(results[1])}",
+        f"old key {old.kid}: exp {rotation} (the provider's node restarted to sign with the next)",
+        f"new key {new.kid}: published ahead, signs from now on",
+        f"late receipt, old key: {describe(results[0])}",
+        f"new receipt, new key:  {describe(results[1])}",
+        "a verifier resolving the provider afresh (old key now with exp) checks the old receipts:",
+        *[
+            f"  jti {v.jti} iat {v.raw['iat']} kid {v.kid}: verified under "
+            f"{v.origin.trust_anchor if v.origin else None}"
+            for v in again
+        ],
+        totals(story),
     )
 
 
@@ -290,8 +305,10 @@ def step_revoked(story: Story) -> None:
     )
     (result,) = intake(story, [forged])
     story.show_step(
-        "A receipt signed with the provider's revoked key (leaked, revoked a week ago)",
-        describe(result),
+        "A receipt signed with the provider's revoked key",
+        f"key {leaked.kid} leaked and was revoked a week ago (reason compromised);",
+        f"whoever holds it signs a receipt for {OPERATOR_A} now, and the intake answers:",
+        f"  {describe(result)}",
     )
 
 
@@ -363,6 +380,9 @@ def federation_story(folder: Path) -> None:
         step_provider_chain(story)
         step_entitlement(story)
         step_metering(story)
+        step_intake(story)
+        step_rotation(story)
+        step_revoked(story)
         step_limit(story)
         step_wrong_direction(story)
         step_naming(story)

@@ -114,7 +114,7 @@ def test_a_demo_stopped_midway_leaves_no_node(tmp_path: Path, how: signal.Signal
                 break
         else:
             pytest.fail(f"the demo ended before its nodes were up: {demo.communicate()[1]}")
-        assert len(_node_processes(tmp_path)) == 6
+        assert len(_node_processes(tmp_path)) == 7
         demo.send_signal(how)
         _, stderr = demo.communicate(timeout=60)
     finally:
@@ -134,9 +134,9 @@ def test_a_demo_stopped_midway_leaves_no_node(tmp_path: Path, how: signal.Signal
 # --------------------------------------------------------------------------- the story
 
 
-def test_the_federation_runs_six_nodes_and_anchor_a_recognises_anchor_b(output: str) -> None:
+def test_the_federation_runs_seven_nodes_and_anchor_a_recognises_anchor_b(output: str) -> None:
     section = _section(output, "The federation")
-    assert len(re.findall(r"http://127\.0\.0\.1:\d+", section)) == 6
+    assert len(re.findall(r"http://127\.0\.0\.1:\d+", section)) == 7
     recognition = _section(output, "Anchor A recognises anchor B")
     assert (
         "iss https://anchor.alliance-a.example, sub https://anchor.alliance-b.example, "
@@ -191,9 +191,48 @@ def test_the_provider_meters_under_the_entitlement_and_names_it_in_each_receipt(
     ]
 
 
+VIA = f"under {A} via {PROVIDER} -> {CLOUD} -> {B} -> {A}"
+
+
+def test_the_operators_intake_verifies_under_anchor_a_and_totals_in_utu_and_cny(
+    output: str,
+) -> None:
+    lines = _section(output, "The operator's intake verifies").splitlines()
+    assert lines[2:] == [
+        f"  #0 accepted: jti req-1, {VIA}",
+        f"  #1 accepted: jti req-2, {VIA}",
+        f"  operator's totals for {PROVIDER}: 2 receipts, 116.4 UTU (the sum of those "
+        "receipts) = 2.33 CNY (rates fx-demo of https://clearing.alliance-a.example)",
+    ]
+
+
+def test_after_a_key_rotation_old_and_new_receipts_verify(output: str) -> None:
+    section = _section(output, "The provider rotates its receipt key")
+    old = re.search(r"old key (\S+): exp \d+", section)
+    new = re.search(r"new key (\S+): published ahead", section)
+    assert old and new and old.group(1) != new.group(1)
+    assert f"  late receipt, old key: #0 accepted: jti req-3, {VIA}\n" in section
+    assert f"  new receipt, new key:  #1 accepted: jti req-4, {VIA}\n" in section
+    verified = re.findall(r"    jti (req-\d) iat \d+ kid (\S+): verified under (\S+)\n", section)
+    assert verified == [(f"req-{n}", old.group(1), A) for n in (1, 2, 3)]
+    assert (
+        f"operator's totals for {PROVIDER}: 4 receipts, 146.73 UTU (the sum of those receipts) "
+        "= 2.93 CNY" in section
+    )
+
+
+def test_a_receipt_of_the_revoked_key_is_refused(output: str) -> None:
+    section = _section(output, "A receipt signed with the provider's revoked key")
+    assert re.search(
+        r"\n    #0 rejected: key_not_valid \(key \S+ was not valid at \d+: revoked at \d+ "
+        r"\(compromised\)\)\n",
+        section,
+    )
+
+
 def test_usage_beyond_the_limit_is_refused(output: str) -> None:
     section = _section(output, "Usage beyond the entitlement's limit")
-    assert "62.15 UTU of the 200 UTU limit are left; a request worth 80 UTU:" in section
+    assert "53.27 UTU of the 200 UTU limit are left; a request worth 80 UTU:" in section
     assert "  HTTP 409 limit_exceeded (" in section
 
 

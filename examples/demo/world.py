@@ -27,6 +27,7 @@ from .processes import Node, free_ports
 __all__ = [
     "ANCHOR_A",
     "ANCHOR_B",
+    "CLEARING_A",
     "INTERMEDIATE_B",
     "OPERATOR_A",
     "OUTSIDER",
@@ -34,10 +35,13 @@ __all__ = [
     "Entity",
     "World",
     "build_world",
+    "receipt_jwks",
+    "write_provider_keys",
 ]
 
 ANCHOR_A = "https://anchor.alliance-a.example"
 OPERATOR_A = "https://operator.alliance-a.example"
+CLEARING_A = "https://clearing.alliance-a.example"
 ANCHOR_B = "https://anchor.alliance-b.example"
 INTERMEDIATE_B = "https://cloud.alliance-b.example"
 PROVIDER_B = "https://tokens.cloud.alliance-b.example"
@@ -90,7 +94,7 @@ def rate_card_claims(iss: str, card_id: str, now: int) -> dict[str, Any]:
 
 
 def exchange_rate_claims(iss: str, now: int) -> dict[str, Any]:
-    """The operator's exchange rates from UTU (two decimals of CNY)."""
+    """The clearing house's exchange rates from UTU (two decimals of CNY)."""
     return {
         "iss": iss,
         "rates_id": "fx-demo",
@@ -141,6 +145,7 @@ class World:
     entities: dict[str, Entity]
     origin_map: dict[str, str]
     receipt_keys: list[PrivateKey]
+    built_at: int = 0
 
     def __getitem__(self, name: str) -> Entity:
         return self.entities[name]
@@ -195,6 +200,19 @@ def _write_config(world: World, entity: Entity, trust_anchors: list[str], extra:
     entity.config.write_text("\n".join(lines) + "\n")
 
 
+def receipt_jwks(world: World, now: int, rotation: int | None = None) -> list[dict[str, Any]]:
+    """The provider's published receipt keys: the revoked one, the current one (which expires
+    at ``rotation`` once that is decided) and the next one."""
+    leaked, current, upcoming = world.receipt_keys
+    return [
+        leaked.public_key(
+            KeyValidity(nbf=now - 30 * 86400, revoked_at=now - 7 * 86400, reason="compromised")
+        ).to_jwk(),
+        current.public_key(KeyValidity(nbf=now - 7 * 86400, exp=rotation)).to_jwk(),
+        upcoming.public_key(KeyValidity(nbf=now - 2 * 3600)).to_jwk(),
+    ]
+
+
 def write_provider_keys(
     entity: Entity, signing: PrivateKey, published: list[dict[str, Any]]
 ) -> None:
@@ -209,6 +227,7 @@ def build_world(root: Path, now: int | None = None) -> World:
     names = [
         ("anchor-a", ANCHOR_A, ["anchor"]),
         ("operator-a", OPERATOR_A, ["operator"]),
+        ("clearing-a", CLEARING_A, ["clearing_house"]),
         ("anchor-b", ANCHOR_B, ["anchor"]),
         ("cloud-b", INTERMEDIATE_B, ["intermediate"]),
         ("provider-b", PROVIDER_B, ["provider"]),
@@ -221,7 +240,7 @@ def build_world(root: Path, now: int | None = None) -> World:
         (folder / "subordinates").mkdir(parents=True)
         entities[name] = Entity(name, entity_id, roles, folder, port)
     origin_map = {e.entity_id: f"http://127.0.0.1:{e.port}" for e in entities.values()}
-    world = World(root, entities, origin_map, receipt_keys=[])
+    world = World(root, entities, origin_map, receipt_keys=[], built_at=now)
     (root / "pinned").mkdir()
     for name in ("anchor-a", "anchor-b"):
         world.anchor_jwks_file(entities[name].entity_id).write_text(
@@ -229,14 +248,16 @@ def build_world(root: Path, now: int | None = None) -> World:
         )
 
     # Who lists whom: superiors (authority_hints) and subordinates.
-    a, op, b, cloud, prov, out = (entities[n] for n, _, _ in names)
+    a, op, clearing, b, cloud, prov, out = (entities[n] for n, _, _ in names)
     op.authority_hints = [ANCHOR_A]
+    clearing.authority_hints = [ANCHOR_A]
     b.authority_hints = [ANCHOR_A]  # B consents to A's recognition (FED-062)
     cloud.authority_hints = [ANCHOR_B]
     prov.authority_hints = [INTERMEDIATE_B]
     out.authority_hints = [INTERMEDIATE_B]
     a.subordinates = [
         {"entity_id": OPERATOR_A, "entity_types": ["tokenfed_operator"]},
+        {"entity_id": CLEARING_A, "entity_types": ["tokenfed_clearing_house"]},
         {"entity_id": ANCHOR_B, "recognition": True, "constraints": RECOGNITION_CONSTRAINTS},
     ]
     b.subordinates = [{"entity_id": INTERMEDIATE_B}]
@@ -253,24 +274,18 @@ def build_world(root: Path, now: int | None = None) -> World:
                 json.dumps(document, indent=2)
             )
 
-    # Application keys: the operator's entitlement key; the provider's receipt keys. The
-    # provider's first key leaked last week and was revoked; it signs with its second.
+    # Application keys: the operator's entitlement key, the clearing house's statement key,
+    # the provider's receipt keys: its first key leaked last week and was revoked, it signs
+    # with its second, and it already publishes its next one (REC-030: published ahead).
     op.role_key = generate_key()
     _write_private(op.folder / "entitlement.jwk", op.role_key, nbf=now - 86400)
-    (op.folder / "rates.json").write_text(json.dumps(exchange_rate_claims(OPERATOR_A, now)))
-    leaked, current = generate_key(), generate_key()
-    world.receipt_keys = [leaked, current]
+    clearing.role_key = generate_key()
+    _write_private(clearing.folder / "statement.jwk", clearing.role_key, nbf=now - 86400)
+    (clearing.folder / "rates.json").write_text(json.dumps(exchange_rate_claims(CLEARING_A, now)))
+    leaked, current, upcoming = generate_key(), generate_key(), generate_key()
+    world.receipt_keys = [leaked, current, upcoming]
     prov.role_key = current
-    write_provider_keys(
-        prov,
-        current,
-        [
-            leaked.public_key(
-                KeyValidity(nbf=now - 30 * 86400, revoked_at=now - 7 * 86400, reason="compromised")
-            ).to_jwk(),
-            current.public_key(KeyValidity(nbf=now - 7 * 86400)).to_jwk(),
-        ],
-    )
+    write_provider_keys(prov, current, receipt_jwks(world, now))
     out.role_key = generate_key()
     _write_private(out.folder / "receipt.jwk", out.role_key, nbf=now - 86400)
 
@@ -284,7 +299,13 @@ def build_world(root: Path, now: int | None = None) -> World:
         [ANCHOR_A],
         'entitlement = "entitlement.jwk"\n\n[admin]\n'
         f"token_sha256 = {_toml_string(token_sha256(ADMIN_TOKEN))}\n\n"
-        '[operator]\nexchange_rates = "rates.json"',
+        f'[operator]\nclearing_house = {_toml_string(CLEARING_A)}\ncurrency = "CNY"',
+    )
+    _write_config(
+        world,
+        clearing,
+        [],
+        'statement = "statement.jwk"\n\n[clearing_house]\nexchange_rates = "rates.json"',
     )
     for provider, card_id, jwks in ((prov, "cloud-b-2026", True), (out, "elsewhere-2026", False)):
         (provider.folder / "rate-card.json").write_text(
