@@ -38,6 +38,7 @@ from demo.world import (
     ADMIN_TOKEN,
     ANCHOR_A,
     ANCHOR_B,
+    B_ONLY,
     CLEARING_A,
     OPERATOR_A,
     OUTSIDER,
@@ -349,12 +350,35 @@ def step_wrong_direction(story: Story) -> None:
     reply = story.api("anchor-b").get("/federation/fetch", sub=ANCHOR_A)
     with story.resolver("anchor-b") as resolver:
         lines = resolve(resolver, OPERATOR_A, "tokenfed_operator")
+    # A provider of B that pins only its own anchor is such a verifier: it cannot check the
+    # operator's entitlement.
+    entitlement = expect(
+        story.api("operator-a", ADMIN_TOKEN).post(
+            "/entitlements",
+            {"subscriber": SUBSCRIBER, "provider": B_ONLY, "scope": ["qwen-max"], "limit": "50"},
+        ),
+        "the operator's entitlement for the GPU provider",
+    )
+    model, usage = REQUESTS[0]
+    refused = story.api("gpu-b").post(
+        "/metering",
+        {
+            "entitlement": entitlement["entitlement"],
+            "model": model,
+            "vendor": VENDORS[model],
+            "response": usage,
+            "request_id": "req-g1",
+        },
+    )
     story.show_step(
-        "Recognition used in the wrong direction: a verifier anchored at B resolves "
-        "the operator of A",
-        *lines,
-        f"(anchor B serves no statement about anchor A: HTTP {reply.status} {reply.code}; "
-        "recognition is one-way)",
+        "Recognition used in the wrong direction: verifiers anchored at B only, facing the "
+        "operator of A",
+        "a verifier anchored at B resolves the operator:",
+        *[f"  {line}" for line in lines],
+        f"  anchor B serves no statement about anchor A (HTTP {reply.status} {reply.code}): "
+        "A's recognition of B is one-way",
+        f"{B_ONLY} pins only anchor B; it is handed an entitlement of {OPERATOR_A}:",
+        f"  HTTP {refused.status} {refused.code}",
     )
 
 
@@ -363,12 +387,38 @@ def step_naming(story: Story) -> None:
         under_a = resolve(resolver, OUTSIDER, "tokenfed_provider")
     with story.resolver("anchor-b") as resolver:
         under_b = resolve(resolver, OUTSIDER, "tokenfed_provider")
+    # The operator issues an entitlement for that provider too; the provider (which pins
+    # anchors A and B) meters a request under it; the operator's intake refuses the receipt.
+    entitlement = expect(
+        story.api("operator-a", ADMIN_TOKEN).post(
+            "/entitlements",
+            {"subscriber": SUBSCRIBER, "provider": OUTSIDER, "scope": ["qwen-max"], "limit": "50"},
+        ),
+        "the operator's entitlement for the outside provider",
+    )
+    model, usage = REQUESTS[0]
+    metered = expect(
+        story.api("outsider").post(
+            "/metering",
+            {
+                "entitlement": entitlement["entitlement"],
+                "model": model,
+                "vendor": VENDORS[model],
+                "response": usage,
+                "request_id": "req-x1",
+            },
+        ),
+        "the outside provider's metering",
+    )
+    (result,) = intake(story, [metered["receipt"]])
     story.show_step(
-        "A provider outside the naming constraints of A's recognition of B",
+        f"A provider outside the naming constraints of A's recognition of B: {OUTSIDER}",
         "a verifier anchored at A:",
         *[f"  {line}" for line in under_a],
         "a verifier anchored at B (which set no such constraint):",
         *[f"  {line}" for line in under_b],
+        f"it meters a request under an entitlement of {OPERATOR_A} ({metered['amount']} UTU);",
+        f"the operator's intake answers: {describe(result)}",
     )
 
 

@@ -114,7 +114,7 @@ def test_a_demo_stopped_midway_leaves_no_node(tmp_path: Path, how: signal.Signal
                 break
         else:
             pytest.fail(f"the demo ended before its nodes were up: {demo.communicate()[1]}")
-        assert len(_node_processes(tmp_path)) == 7
+        assert len(_node_processes(tmp_path)) == 8
         demo.send_signal(how)
         _, stderr = demo.communicate(timeout=60)
     finally:
@@ -134,9 +134,9 @@ def test_a_demo_stopped_midway_leaves_no_node(tmp_path: Path, how: signal.Signal
 # --------------------------------------------------------------------------- the story
 
 
-def test_the_federation_runs_seven_nodes_and_anchor_a_recognises_anchor_b(output: str) -> None:
+def test_the_federation_runs_eight_nodes_and_anchor_a_recognises_anchor_b(output: str) -> None:
     section = _section(output, "The federation")
-    assert len(re.findall(r"http://127\.0\.0\.1:\d+", section)) == 7
+    assert len(re.findall(r"http://127\.0\.0\.1:\d+", section)) == 8
     recognition = _section(output, "Anchor A recognises anchor B")
     assert (
         "iss https://anchor.alliance-a.example, sub https://anchor.alliance-b.example, "
@@ -237,22 +237,32 @@ def test_usage_beyond_the_limit_is_refused(output: str) -> None:
 
 
 def test_recognition_used_backwards_finds_no_trust_path(output: str) -> None:
-    section = _section(output, "Recognition used in the wrong direction")
-    lines = section.splitlines()
-    assert lines[2].startswith("  rejected: no_trust_path (")
-    assert f"    dropped path {OPERATOR} -> {A}: dead_end" in lines
-    assert "anchor B serves no statement about anchor A: HTTP 404 not_found" in section
+    lines = _section(output, "Recognition used in the wrong direction").splitlines()
+    assert lines[3].startswith("    rejected: no_trust_path (")
+    assert f"      dropped path {OPERATOR} -> {A}: dead_end" in lines
+    assert (
+        "    anchor B serves no statement about anchor A (HTTP 404 not_found): A's recognition "
+        "of B is one-way" in lines
+    )
+    assert lines[-2:] == [
+        f"  https://gpu.cloud.alliance-b.example pins only anchor B; it is handed an "
+        f"entitlement of {OPERATOR}:",
+        "    HTTP 403 no_trust_path",
+    ]
 
 
 def test_a_provider_outside_the_naming_constraints_is_refused_under_a_only(output: str) -> None:
-    section = _section(output, "A provider outside the naming constraints")
-    lines = section.splitlines()
+    lines = _section(output, "A provider outside the naming constraints").splitlines()
     assert lines[3].startswith("    rejected: naming_constraint_violated (")
     assert (
         f"      dropped path {OUTSIDER} -> {CLOUD} -> {B} -> {A}: naming_constraint_violated"
         in (lines)
     )
     assert f"    resolved under {B}: {OUTSIDER} -> {CLOUD} -> {B}" in lines
+    assert lines[-2] == f"  it meters a request under an entitlement of {OPERATOR} (8.88 UTU);"
+    assert lines[-1].startswith(
+        "  the operator's intake answers: #0 rejected: naming_constraint_violated ("
+    )
 
 
 # --------------------------------------------------------------------------- the month's end

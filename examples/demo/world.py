@@ -1,8 +1,9 @@
 """The demo's federation: two alliances, their members, their keys and each node's NODE.toml.
 
-Alliance A (anchor ``https://anchor.alliance-a.example``) has a home operator directly under its
-anchor. Alliance B (anchor ``https://anchor.alliance-b.example``) has a cloud intermediate with a
-token provider under it, and that intermediate also registered a provider whose name lies outside
+Alliance A (anchor ``https://anchor.alliance-a.example``) has a home operator and a clearing
+house directly under its anchor. Alliance B (anchor ``https://anchor.alliance-b.example``) has a
+cloud intermediate with a token provider under it (pinning both anchors), a GPU provider that
+pins only its own anchor B, and a provider the intermediate registered under a name outside
 alliance B's domain. A recognises B: A's anchor serves a recognition statement about B's anchor
 with the three constraints, and B's anchor lists A in its ``authority_hints``.
 
@@ -27,6 +28,7 @@ from .processes import Node, free_ports
 __all__ = [
     "ANCHOR_A",
     "ANCHOR_B",
+    "B_ONLY",
     "CLEARING_A",
     "INTERMEDIATE_B",
     "OPERATOR_A",
@@ -46,6 +48,7 @@ ANCHOR_B = "https://anchor.alliance-b.example"
 INTERMEDIATE_B = "https://cloud.alliance-b.example"
 PROVIDER_B = "https://tokens.cloud.alliance-b.example"
 OUTSIDER = "https://tokens.elsewhere.example"
+B_ONLY = "https://gpu.cloud.alliance-b.example"
 
 ADMIN_TOKEN = "demo-operator-admin-token"
 """The operator's admin bearer token; its config holds only the SHA-256 (API-040)."""
@@ -232,6 +235,7 @@ def build_world(root: Path, now: int | None = None) -> World:
         ("cloud-b", INTERMEDIATE_B, ["intermediate"]),
         ("provider-b", PROVIDER_B, ["provider"]),
         ("outsider", OUTSIDER, ["provider"]),
+        ("gpu-b", B_ONLY, ["provider"]),
     ]
     ports = free_ports(len(names))
     entities: dict[str, Entity] = {}
@@ -248,13 +252,14 @@ def build_world(root: Path, now: int | None = None) -> World:
         )
 
     # Who lists whom: superiors (authority_hints) and subordinates.
-    a, op, clearing, b, cloud, prov, out = (entities[n] for n, _, _ in names)
+    a, op, clearing, b, cloud, prov, out, gpu = (entities[n] for n, _, _ in names)
     op.authority_hints = [ANCHOR_A]
     clearing.authority_hints = [ANCHOR_A]
     b.authority_hints = [ANCHOR_A]  # B consents to A's recognition (FED-062)
     cloud.authority_hints = [ANCHOR_B]
     prov.authority_hints = [INTERMEDIATE_B]
     out.authority_hints = [INTERMEDIATE_B]
+    gpu.authority_hints = [INTERMEDIATE_B]
     a.subordinates = [
         {"entity_id": OPERATOR_A, "entity_types": ["tokenfed_operator"]},
         {"entity_id": CLEARING_A, "entity_types": ["tokenfed_clearing_house"]},
@@ -264,6 +269,7 @@ def build_world(root: Path, now: int | None = None) -> World:
     cloud.subordinates = [
         {"entity_id": PROVIDER_B, "entity_types": ["tokenfed_provider"]},
         {"entity_id": OUTSIDER, "entity_types": ["tokenfed_provider"]},
+        {"entity_id": B_ONLY, "entity_types": ["tokenfed_provider"]},
     ]
     for entity in entities.values():
         _write_private(entity.folder / "federation.jwk", entity.federation_key)
@@ -286,8 +292,9 @@ def build_world(root: Path, now: int | None = None) -> World:
     world.receipt_keys = [leaked, current, upcoming]
     prov.role_key = current
     write_provider_keys(prov, current, receipt_jwks(world, now))
-    out.role_key = generate_key()
-    _write_private(out.folder / "receipt.jwk", out.role_key, nbf=now - 86400)
+    for other in (out, gpu):
+        other.role_key = generate_key()
+        _write_private(other.folder / "receipt.jwk", other.role_key, nbf=now - 86400)
 
     # NODE.toml of each entity.
     _write_config(world, a, [], "")
@@ -307,7 +314,13 @@ def build_world(root: Path, now: int | None = None) -> World:
         [],
         'statement = "statement.jwk"\n\n[clearing_house]\nexchange_rates = "rates.json"',
     )
-    for provider, card_id, jwks in ((prov, "cloud-b-2026", True), (out, "elsewhere-2026", False)):
+    # The provider and the outside one pin both anchors; the GPU provider pins only its own.
+    providers = (
+        (prov, "cloud-b-2026", True, [ANCHOR_A, ANCHOR_B]),
+        (out, "elsewhere-2026", False, [ANCHOR_A, ANCHOR_B]),
+        (gpu, "gpu-b-2026", False, [ANCHOR_B]),
+    )
+    for provider, card_id, jwks, anchors in providers:
         (provider.folder / "rate-card.json").write_text(
             json.dumps(rate_card_claims(provider.entity_id, card_id, now))
         )
@@ -315,7 +328,7 @@ def build_world(root: Path, now: int | None = None) -> World:
         _write_config(
             world,
             provider,
-            [ANCHOR_A, ANCHOR_B],
+            anchors,
             keys + '\n\n[provider]\nrate_card = "rate-card.json"',
         )
     return world
