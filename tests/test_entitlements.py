@@ -152,6 +152,15 @@ def test_trust_store_and_key_source(operator_key: PrivateKey) -> None:
     store = TrustStore().with_key(OPERATOR, public)
     assert Entitlement.from_jws(token, store, audience=PROVIDER, now=T0).jti
 
+    keyword: list[str] = []
+
+    class KeywordSource:
+        def key(self, iss: Any, kid: Any, *, typ: str) -> PublicKey:
+            keyword.append(typ)
+            return store.key(iss, kid)
+
+    Entitlement.from_jws(token, KeywordSource(), audience=PROVIDER, now=T0)
+    assert keyword == ["tokenfed-entitlement+jwt"]
     asked: list[tuple[Any, ...]] = []
 
     class TypedSource:
@@ -236,6 +245,8 @@ def test_reservation_api(tmp_path: Path, operator_key: PrivateKey) -> None:
             store.reserve(entitlement, "qwen-max", Decimal("1"), now=T0 + 3660)
         with pytest.raises(UnknownEntitlementError):
             store.consumption("never-seen")
+        fresh = _verified(operator_key, jti="ent-fresh", limit="3")
+        assert store.consumption(fresh).available == Decimal("3")
         for bad in (Decimal("0"), Decimal("-1"), Decimal("0.0000001"), Decimal("NaN")):
             with pytest.raises(ValueError, match="amount"):
                 store.reserve(entitlement, "qwen-max", bad)
