@@ -43,6 +43,7 @@ CHECKED_KINDS = {
     "fetch",
     "policy",
     "entitlements",
+    "history",
 }
 
 
