@@ -1,19 +1,21 @@
 """The tokenfed story, on loopback: a subscriber of alliance A consumes tokens in alliance B.
 
-Six partner nodes run, each its own ``tokenfed serve`` process on a free loopback port: the
-anchors of alliances A and B, A's home operator, B's cloud intermediate, a token provider under
-it, and a second provider the intermediate registered under a name outside alliance B. Anchor A
-recognises anchor B (a recognition statement with three constraints; B lists A among its
-superiors). Every entity id is an https name; each node's loopback origin map (test mode) sends
-those names to the local ports.
+Eight partner nodes run, each its own ``tokenfed serve`` process on a free loopback port: the
+anchors of alliances A and B; A's home operator and clearing house; B's cloud intermediate, the
+token provider under it, a GPU provider that pins only its own anchor, and a provider the
+intermediate registered under a name outside alliance B. Anchor A recognises anchor B (a
+recognition statement with three constraints; B lists A among its superiors). Every entity id
+is an https name; each node's loopback origin map (test mode) sends those names to local ports.
 
 Then, step by step: the operator issues its subscriber an entitlement for the provider; the
 provider meters requests under it and returns signed receipts naming the entitlement; the
 operator's intake verifies them through the federation, under anchor A, and totals them in UTU
 and CNY. The provider rotates its receipt key (old receipts still verify); a receipt signed with
 a revoked key, usage beyond the entitlement's limit, recognition used in the wrong direction and
-a provider outside the naming constraints are each shown and rejected with their codes. The
-month-end settlement follows. Every node is stopped at the end, also on an error or Ctrl-C.
+a provider outside the naming constraints are each shown and rejected with their codes. Every
+outcome printed is what a node or a verifier answered in this run. The month-end settlement
+follows. Every node is stopped at the end, also on an error, Ctrl-C or SIGTERM, and the demo
+writes only into one temporary directory, removed at the end.
 
 Run: make demo   (or: python examples/demo.py)
 """
@@ -105,7 +107,6 @@ class Story:
     entitlement: dict[str, Any] = field(default_factory=dict)
     receipts: list[str] = field(default_factory=list)
     metered: list[dict[str, Any]] = field(default_factory=list)
-
     steps: int = 0
 
     def show_step(self, title: str, *lines: str) -> None:
@@ -126,6 +127,7 @@ class Story:
 
 
 def step_federation(story: Story) -> None:
+    """Who is who, and anchor A's recognition of anchor B as the anchors serve it."""
     lines = []
     for entity in story.world.entities.values():
         superiors = ", ".join(entity.authority_hints) or "(trust anchor)"
@@ -155,6 +157,7 @@ def step_federation(story: Story) -> None:
 
 
 def step_entitlement(story: Story) -> None:
+    """The operator's admin endpoint issues the subscriber an entitlement for the provider."""
     operator = story.api("operator-a", ADMIN_TOKEN)
     body = expect(
         operator.post(
@@ -183,6 +186,7 @@ def step_entitlement(story: Story) -> None:
 
 
 def meter(story: Story, model: str, response: dict[str, Any], request_id: str) -> Reply:
+    """Report one request's vendor usage to the provider's metering endpoint."""
     return story.api("provider-b").post(
         "/metering",
         {
@@ -196,6 +200,7 @@ def meter(story: Story, model: str, response: dict[str, Any], request_id: str) -
 
 
 def step_metering(story: Story) -> None:
+    """The provider's metering endpoint prices reported usage and signs receipts."""
     lines = []
     for number, (model, usage) in enumerate(REQUESTS, 1):
         body = expect(meter(story, model, usage, f"req-{number}"), "the provider's metering")
@@ -214,12 +219,14 @@ def step_metering(story: Story) -> None:
 
 
 def intake(story: Story, receipts: list[str]) -> list[dict[str, Any]]:
+    """Deliver receipts to the operator's intake; its result per receipt."""
     body = expect(story.api("operator-a").post("/receipts", receipts), "the operator's intake")
     results: list[dict[str, Any]] = body["results"]
     return results
 
 
 def describe(result: dict[str, Any]) -> str:
+    """One intake result as a line: accepted with anchor and path, or the refusal's code."""
     if result["status"] == "rejected":
         error = result["error"]
         return f"#{result['index']} rejected: {error['error']} ({error['message']})"
@@ -246,6 +253,7 @@ def totals(story: Story) -> str:
 
 
 def step_intake(story: Story) -> None:
+    """The operator's intake verifies receipts through the federation; its totals."""
     # The last receipt is delivered late, after the key rotation below.
     results = intake(story, story.receipts[:-1])
     story.show_step(
@@ -256,6 +264,7 @@ def step_intake(story: Story) -> None:
 
 
 def step_rotation(story: Story) -> None:
+    """The provider switches to its next receipt key; old and new receipts verify."""
     world = story.world
     _, old, new = world.receipt_keys
     rotation = int(time.time()) + 1  # every receipt so far was signed before this second
@@ -293,6 +302,7 @@ def step_rotation(story: Story) -> None:
 
 
 def step_revoked(story: Story) -> None:
+    """A receipt signed now with the provider's leaked, revoked key."""
     leaked = story.world.receipt_keys[0]
     provider = story.world["provider-b"]
     card_token = story.api("provider-b").get("/rate-card").text
@@ -314,6 +324,7 @@ def step_revoked(story: Story) -> None:
 
 
 def step_limit(story: Story) -> None:
+    """A request worth more than what is left of the entitlement."""
     before = story.metered[-1]
     reply = meter(story, "qwen-max", {"prompt_tokens": 10000, "completion_tokens": 10000}, "req-9")
     detail = (reply.body or {}).get("detail", {})
@@ -341,12 +352,14 @@ def resolve(resolver: Resolver, entity_id: str, entity_type: str) -> list[str]:
 
 
 def step_provider_chain(story: Story) -> None:
+    """The chain from the provider to anchor A, through the recognition."""
     with story.resolver("anchor-a") as resolver:
         lines = resolve(resolver, PROVIDER_B, "tokenfed_provider")
     show("The operator's verifier, anchored at A, resolves the provider", *lines)
 
 
 def step_wrong_direction(story: Story) -> None:
+    """Verifiers anchored only at B face alliance A's operator."""
     reply = story.api("anchor-b").get("/federation/fetch", sub=ANCHOR_A)
     with story.resolver("anchor-b") as resolver:
         lines = resolve(resolver, OPERATOR_A, "tokenfed_operator")
@@ -383,6 +396,7 @@ def step_wrong_direction(story: Story) -> None:
 
 
 def step_naming(story: Story) -> None:
+    """A provider whose name is outside what anchor A accepts of alliance B."""
     with story.resolver("anchor-a") as resolver:
         under_a = resolve(resolver, OUTSIDER, "tokenfed_provider")
     with story.resolver("anchor-b") as resolver:
@@ -423,6 +437,7 @@ def step_naming(story: Story) -> None:
 
 
 def federation_story(folder: Path) -> None:
+    """Build the federation in ``folder``, run its nodes, tell the story, stop the nodes."""
     world = build_world(folder)
     with Nodes(world.nodes()) as nodes, httpx.Client(timeout=10.0) as http:
         story = Story(world, nodes, http)
@@ -450,8 +465,11 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: every node was stopped", file=sys.stderr)
         return 130
-    except (NodeFailedError, StepFailedError) as error:
+    except (NodeFailedError, StepFailedError, httpx.HTTPError) as error:
         print(f"\nthe demo stopped: {error}", file=sys.stderr)
+        return 1
+    except TokenfedError as error:  # a document a node served did not verify
+        print(f"\nthe demo stopped: {error.code}: {error.message}", file=sys.stderr)
         return 1
     print(f"\n== Done in {time.monotonic() - started:.1f} s")
     return 0
