@@ -125,11 +125,8 @@ class Entity:
     subordinates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
-    def origin(self) -> str:
-        return self.entity_id
-
-    @property
     def config(self) -> Path:
+        """The node's NODE.toml."""
         return self.folder / "node.toml"
 
     def federation_jwks(self) -> dict[str, Any]:
@@ -137,6 +134,7 @@ class Entity:
         return {"keys": [self.federation_key.public_key().to_jwk(with_validity=False)]}
 
     def node(self) -> Node:
+        """The node that serves this entity."""
         return Node(self.name, self.entity_id, self.port, self.config)
 
 
@@ -154,6 +152,7 @@ class World:
         return self.entities[name]
 
     def nodes(self) -> list[Node]:
+        """One node per entity, in the order they are started."""
         return [entity.node() for entity in self.entities.values()]
 
     def anchor_jwks_file(self, entity_id: str) -> Path:
