@@ -27,6 +27,10 @@ __all__ = ["Node", "NodeFailedError", "Nodes", "free_ports", "terminate_on_signa
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+_STOPPING = {
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+}
+"""The signals that stop the demo: Ctrl-C, SIGTERM, and the terminal closing."""
 
 # Run in the child before `tokenfed serve`: ask for SIGTERM when the parent dies (Linux
 # PR_SET_PDEATHSIG, kept across exec), then check the parent did not die before that, then exec.
@@ -168,8 +172,10 @@ class Nodes:
         """SIGTERM every running node, then SIGKILL those still running after the timeout.
 
         A second Ctrl-C or SIGTERM meanwhile is held back until every node has stopped."""
-        held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        if not hasattr(signal, "pthread_sigmask"):  # not on Windows
+            self._stop(list(self.nodes.values()))
+            return
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
         try:
             self._stop(list(self.nodes.values()))
         finally:
@@ -201,7 +207,7 @@ def terminate_on_signals() -> Iterator[None]:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, interrupt) for sig in _STOPPING - {signal.SIGINT}}
     try:
         yield
     finally:
