@@ -26,6 +26,8 @@ import httpx
 import pytest
 
 from tokenfed.cli._parser import build_parser
+from tokenfed.federation import EntityStatement
+from tokenfed.keys import KeySet
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "join-an-alliance.md"
@@ -192,6 +194,20 @@ def test_the_guide_walks_a_provider_to_its_first_cross_alliance_receipt(tmp_path
         if node.name not in ("clearing-a", "outsider", "gpu-b")  # not part of this walk
     ]
     with Nodes(nodes) as running, httpx.Client(timeout=10) as http:
+        # 3. The entity configuration the node serves has the metadata the guide shows.
+        base = running["provider-b"].base_url
+        configuration = EntityStatement.decode(
+            http.get(f"{base}/.well-known/openid-federation").text
+        )
+        configuration.verify_with(KeySet.from_jwks({"keys": [federation_public]}))
+        assert configuration.authority_hints == ("https://cloud.alliance-b.example",)
+        assert configuration.metadata is not None
+        served = configuration.metadata["tokenfed_provider"]
+        shown_metadata = _block_with("json", '"metering_endpoint"')
+        assert sorted(served) == sorted(re.findall(r'^    "(\w+)":', shown_metadata, re.M))
+        for name in ("rate_card_uri", "metering_endpoint", "tokenfed_versions"):
+            assert json.dumps(served[name]) in shown_metadata
+        assert served["receipt_jwks"]["keys"][0]["kid"] == receipt_public["kid"]
         under_b = json.loads(walk.run(next(commands), live=True))
         assert under_b["trust_anchor"] == ANCHOR_B
         under_a_command = next(commands)
@@ -212,7 +228,6 @@ def test_the_guide_walks_a_provider_to_its_first_cross_alliance_receipt(tmp_path
                 '"eyJhbGciOiJFZERTQSIs..."', json.dumps(entitlement)
             )
         )
-        base = running["provider-b"].base_url
         metered = http.post(f"{base}/metering", json=request)
         assert metered.status_code == 200, metered.text
         shown = _block_with("json", '"remaining"')
