@@ -9,6 +9,7 @@ cycle, too many authority hints, a dead fetch, a withdrawn recognition.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -402,3 +403,31 @@ def test_wide_fan_out_stays_within_the_default_budget(world: World) -> None:
         with pytest.raises(ResolutionLimitError):
             r.resolve(leaf.entity_id, PROVIDER)
         assert r.fetches == 32
+
+
+def test_cached_resolution_is_refreshed_in_its_last_tenth(world: World) -> None:
+    """FED-075: before the last tenth of its lifetime a cached resolution is served with no
+    fetch; within it, it is still served at once while fresh statements are fetched in the
+    background, and the next resolutions return the refreshed chain."""
+    a, b, _, l_b = cross_alliance(world)
+    short = T0 + 7200
+    world.recognise(a, b, ".alliance-b.example", exp=short)
+    clock = Clock()
+    with resolver(world, a, clock=clock) as r:
+        first = r.resolve(l_b.entity_id, PROVIDER)
+        fetches = r.fetches
+        clock.now = short - 400
+        assert r.resolve(l_b.entity_id, PROVIDER) is first
+        assert r.fetches == fetches
+        world.recognise(a, b, ".alliance-b.example")  # re-signed for a day
+        clock.now = short - 100
+        assert r.resolve(l_b.entity_id, PROVIDER) is first
+        latest = first
+        for _ in range(500):  # the refresh runs on the resolver's thread
+            latest = r.resolve(l_b.entity_id, PROVIDER)
+            if latest is not first:
+                break
+            time.sleep(0.01)
+        assert latest.exp == world.iat + world.lifetime
+        assert latest.path == first.path
+        assert r.fetches == fetches + 7

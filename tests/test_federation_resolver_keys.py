@@ -8,6 +8,7 @@ through A's recognition of B, and every result names A and the path.
 from __future__ import annotations
 
 import pickle
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from tokenfed.errors import (
 )
 from tokenfed.exchange import ExchangeRates
 from tokenfed.federation import FederationTrust, Resolver
+from tokenfed.federation._resolver import NEGATIVE_TTL
 from tokenfed.keys import KeyValidity, generate_key
 from tokenfed.receipts import ReceiptIssuer, ReceiptVerifier
 from tokenfed.trust import KeyOrigin, KeySource, TrustStore
@@ -33,6 +35,7 @@ NOW = T0 + 3600
 AUD = "https://home.a.example"
 SUB = "Zk9xW2cLm3P8qRsT"
 USAGE = {"model": "qwen-max", "meters": {"input": 1200, "output": 300}}
+PROVIDER = "tokenfed_provider"
 CARD_CLAIMS: dict[str, Any] = load_vectors("receipts").extra["fixtures"]["rate_cards"]["default"]
 
 
@@ -175,9 +178,11 @@ def test_cached_key_lookup_makes_no_fetch_until_the_chain_expires(world: World) 
         assert origin == KeyOrigin(a.entity_id, origin.path, short)
         fetches = trust.resolver.fetches
         del a.app.subordinates[b.entity_id]
-        clock.now = short - 1
+        clock.now = short - 400  # before the last tenth of the chain's lifetime
         assert trust.key(l_b.entity_id, l_b.app_key.kid, "tokenfed-receipt+jwt") is key
         assert trust.resolver.fetches == fetches
+        clock.now = short - 1  # a background refresh fails (404): the cached chain holds
+        assert trust.key(l_b.entity_id, l_b.app_key.kid, "tokenfed-receipt+jwt") is key
         clock.now = short
         with pytest.raises(NoTrustPathError):
             trust.key(l_b.entity_id, l_b.app_key.kid, "tokenfed-receipt+jwt")
@@ -234,3 +239,29 @@ def test_exchange_rates_verify_with_the_clearing_house_keys(world: World) -> Non
         assert rates.verified
         with pytest.raises(EntityTypeAbsentError):
             trust.key(house.entity_id, house.app_key.kid, "tokenfed-rate-card+jwt")
+
+
+def test_lookup_in_the_refresh_window_takes_the_refreshed_chain(world: World) -> None:
+    """FED-075: in the last tenth of the chain's lifetime a lookup is answered at once from
+    the cache while the chain is refreshed in the background; once refreshed, lookups use
+    the new chain and its later expiry."""
+    a, b, _, l_b = alliances(world)
+    short = T0 + 7200
+    world.recognise(a, b, ".alliance-b.example", exp=short)
+    assert l_b.app_key is not None
+    clock = Clock()
+    trust = federation_trust(world, a, clock)
+    kid, typ = l_b.app_key.kid, "tokenfed-receipt+jwt"
+    with trust.resolver:
+        assert trust.key_with_origin(l_b.entity_id, kid, typ)[1].exp == short
+        world.recognise(a, b, ".alliance-b.example")  # re-signed for a day
+        clock.now = short - 100
+        assert trust.key_with_origin(l_b.entity_id, kid, typ)[1].exp == short  # at once
+        for _ in range(500):  # the refresh runs on the resolver's thread
+            if trust.resolver.resolve(l_b.entity_id, PROVIDER).exp != short:
+                break
+            time.sleep(0.01)
+        # The trust looks again a minute later (not on every lookup) and takes the new chain.
+        assert trust.key_with_origin(l_b.entity_id, kid, typ)[1].exp == short
+        clock.now += NEGATIVE_TTL
+        assert trust.key_with_origin(l_b.entity_id, kid, typ)[1].exp == world.iat + world.lifetime

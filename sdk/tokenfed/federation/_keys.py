@@ -4,8 +4,10 @@ A verifier in federation mode asks for the key of (issuer, kid, document ``typ``
 table of the chapter says which entity type and metadata member hold the keys for that ``typ``
 (receipts and rate cards: ``tokenfed_provider.receipt_jwks``, and so on); the issuer is resolved
 for that entity type and the member's key set is kept, with the anchor and path it came from,
-until the chain's ``exp``. After that the next lookup resolves again, so a withdrawn recognition
-takes effect when the cached chain expires, and never later.
+until the chain's ``exp``. In the last tenth of that lifetime a lookup lets the resolver refresh
+the chain in the background (FED-075) and takes the newer chain once there is one; after the
+``exp`` the next lookup resolves again, so a withdrawn recognition takes effect when the cached
+chain expires, and never later.
 
 The hot path, once a chain is cached, is a dict lookup, a comparison of the chain's ``exp`` with
 the clock and a key-set lookup by ``kid``: federation mode verifies about as fast as a trust
@@ -18,12 +20,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import EntityTypeAbsentError, UnknownKeyError, UnsupportedTypError
+from ..errors import (
+    EntityTypeAbsentError,
+    TokenfedError,
+    UnknownKeyError,
+    UnsupportedTypError,
+)
 from ..keys import KeySet, PublicKey
 from ..trust import KeyOrigin
 from ._chain import KEY_TABLE
 from ._ids import is_federation_entity_id
-from ._resolver import Resolution, Resolver
+from ._resolver import NEGATIVE_TTL, REFRESH_SHARE, Resolution, Resolver
 
 __all__ = ["FederationTrust"]
 
@@ -32,8 +39,10 @@ __all__ = ["FederationTrust"]
 class _Entry:
     keys: KeySet
     exp: int
+    check_at: float  # when to look again: the refresh window (FED-075), at the latest exp
     origin: KeyOrigin
     resolution: Resolution
+    entity_type: str
 
 
 class FederationTrust:
@@ -83,8 +92,8 @@ class FederationTrust:
     def key_with_origin(self, iss: object, kid: object, typ: str) -> tuple[PublicKey, KeyOrigin]:
         """:meth:`key`, with the anchor and path the key set was resolved under."""
         entry = self._entries.get((iss, typ)) if isinstance(iss, str) else None
-        if entry is None or self._clock() >= entry.exp:
-            entry = self._refresh(iss, typ)
+        if entry is None or self._clock() >= entry.check_at:
+            entry = self._refresh(iss, typ, entry)
         key = entry.keys.get(kid) if type(kid) is str else None
         if key is None:
             raise UnknownKeyError(
@@ -98,11 +107,32 @@ class FederationTrust:
         """The resolution that serves ``iss``'s keys for documents of ``typ`` (cached until its
         chain expires)."""
         entry = self._entries.get((iss, typ))
-        if entry is None or self._clock() >= entry.exp:
-            entry = self._refresh(iss, typ)
+        if entry is None or self._clock() >= entry.check_at:
+            entry = self._refresh(iss, typ, entry)
         return entry.resolution
 
-    def _refresh(self, iss: object, typ: str) -> _Entry:
+    def _refresh(self, iss: object, typ: str, entry: _Entry | None = None) -> _Entry:
+        now = self._clock()
+        if entry is not None and now < entry.exp:
+            # The refresh window of a chain still valid: the resolver answers from its cache
+            # at once and refreshes in the background (FED-075); take whatever is newest.
+            try:
+                resolution = self._resolver.resolve(entry.origin.path[0], entry.entity_type)
+            except TokenfedError:
+                resolution = entry.resolution  # the cached chain holds until its exp
+            if resolution.exp > entry.exp:
+                return self._store(entry.origin.path[0], typ, entry.entity_type, resolution)
+            later = _Entry(
+                entry.keys,
+                entry.exp,
+                min(entry.exp, now + NEGATIVE_TTL),
+                entry.origin,
+                entry.resolution,
+                entry.entity_type,
+            )
+            with self._lock:
+                self._entries[(entry.origin.path[0], typ)] = later
+            return later
         if not is_federation_entity_id(iss):
             raise UnknownKeyError(
                 f"issuer {iss!r:.120} is not a federation entity id; no key can be resolved",
@@ -121,15 +151,21 @@ class FederationTrust:
             except EntityTypeAbsentError as exc:
                 first = first or exc
                 continue
-            chain = resolution.chain
-            entry = _Entry(
-                keys=chain.keys_for(typ),
-                exp=chain.exp,
-                origin=KeyOrigin(chain.trust_anchor, chain.path, chain.exp),
-                resolution=resolution,
-            )
-            with self._lock:
-                self._entries[(iss, typ)] = entry
-            return entry
+            return self._store(iss, typ, entity_type, resolution)
         assert first is not None
         raise first
+
+    def _store(self, iss: str, typ: str, entity_type: str, resolution: Resolution) -> _Entry:
+        chain = resolution.chain
+        now = self._clock()
+        entry = _Entry(
+            keys=chain.keys_for(typ),
+            exp=chain.exp,
+            check_at=chain.exp - max(0, chain.exp - now) / REFRESH_SHARE,
+            origin=KeyOrigin(chain.trust_anchor, chain.path, chain.exp),
+            resolution=resolution,
+            entity_type=entity_type,
+        )
+        with self._lock:
+            self._entries[(iss, typ)] = entry
+        return entry

@@ -12,7 +12,8 @@ another, PR #253), collects every candidate path, validates each with
 
 Caching (all lifetimes on the injectable ``clock``): entity configurations by entity id and
 subordinate statements by (issuer, subject) until their ``exp``; resolutions by (subject, anchor
-set, entity type) until the chain's ``exp``; failures for 60 seconds. Nothing is served past its
+set, entity type) until the chain's ``exp``, refreshed in the background with fresh statements
+during the last tenth of their lifetime; failures for 60 seconds. Nothing is served past its
 ``exp``.
 
 :class:`Resolver` is the synchronous facade: it owns one private event-loop thread on which the
@@ -50,10 +51,13 @@ from ._fetch import MEDIA_ENTITY_STATEMENT, Budget, Fetcher, Limits
 from ._ids import configuration_url, is_federation_entity_id
 from ._statements import MAX_INTERMEDIATES, EntityStatement, TrustAnchor
 
-__all__ = ["NEGATIVE_TTL", "AsyncResolver", "Resolution", "Resolver"]
+__all__ = ["NEGATIVE_TTL", "REFRESH_SHARE", "AsyncResolver", "Resolution", "Resolver"]
 
 NEGATIVE_TTL = 60
 """Seconds a failed resolution is remembered before it is tried again."""
+REFRESH_SHARE = 10
+"""A cached resolution is refreshed in the background during the last 1/REFRESH_SHARE of its
+lifetime (FED-075)."""
 
 _CACHE_ENTRIES = 4096
 T = TypeVar("T")
@@ -115,6 +119,7 @@ class _Run:
     """The state of one resolution: its budget, the paths found and why others died."""
 
     budget: Budget
+    fresh: bool = False
     candidates: list[list[EntityStatement]] = field(default_factory=list)
     reasons: list[dict[str, Any]] = field(default_factory=list)
     inflight: dict[tuple[str, ...], asyncio.Task[EntityStatement]] = field(default_factory=dict)
@@ -177,7 +182,9 @@ class AsyncResolver:
         self._clock = clock
         self._configurations: dict[str, EntityStatement] = {}
         self._subordinates: dict[tuple[str, str], EntityStatement] = {}
-        self._results: dict[tuple[Any, ...], Resolution] = {}
+        self._results: dict[tuple[Any, ...], tuple[Resolution, float]] = {}
+        self._refreshing: dict[tuple[Any, ...], asyncio.Task[None]] = {}
+        self._refresh_after: dict[tuple[Any, ...], float] = {}
         self._failures: dict[tuple[Any, ...], _Failure] = {}
         self._pending: dict[tuple[Any, ...], asyncio.Future[Resolution]] = {}
         self._waiters: dict[tuple[Any, ...], int] = {}
@@ -190,7 +197,12 @@ class AsyncResolver:
         return self._anchors
 
     async def aclose(self) -> None:
-        """Close the HTTP client if the resolver opened it."""
+        """Stop background refreshes; close the HTTP client if the resolver opened it."""
+        refreshes = list(self._refreshing.values())
+        for task in refreshes:
+            task.cancel()
+        if refreshes:
+            await asyncio.wait(refreshes)
         if self._owns_client:
             await self._client.aclose()
 
@@ -206,6 +218,7 @@ class AsyncResolver:
         self._subordinates.clear()
         self._results.clear()
         self._failures.clear()
+        self._refresh_after.clear()
 
     async def resolve(self, entity_id: str, entity_type: str | None = None) -> Resolution:
         """Resolve ``entity_id`` to one of the pinned anchors.
@@ -229,8 +242,11 @@ class AsyncResolver:
         now = self._clock()
         cached = self._results.get(key)
         if cached is not None:
-            if now < cached.exp:
-                return cached
+            resolution, resolved_at = cached
+            if now < resolution.exp:
+                if now >= resolution.exp - (resolution.exp - resolved_at) / REFRESH_SHARE:
+                    self._refresh_in_background(key, entity_id, entity_type)
+                return resolution
             del self._results[key]
         failure = self._failures.get(key)
         if failure is not None:
@@ -243,6 +259,7 @@ class AsyncResolver:
             self._pending[key] = pending
             self._waiters[key] = 0
             pending.add_done_callback(lambda _: self._pending.pop(key, None))
+            pending.add_done_callback(_quiet)  # its error reaches every caller that waits
         # Callers of one key share one resolution. The shield keeps a cancelled caller from
         # cancelling it for the others; the last caller to go cancels it.
         self._waiters[key] += 1
@@ -271,11 +288,42 @@ class AsyncResolver:
             )
             raise
         _trim(self._results)
-        self._results[key] = resolution
+        self._results[key] = (resolution, self._clock())
         return resolution
 
-    async def _resolve(self, entity_id: str, entity_type: str | None) -> Resolution:
-        run = _Run(Budget(self._limits))
+    def _refresh_in_background(
+        self, key: tuple[Any, ...], entity_id: str, entity_type: str | None
+    ) -> None:
+        """FED-075: in the last tenth of a cached resolution's lifetime, resolve again with
+        fresh statements while the cached one is still served. A failed refresh changes
+        nothing: the cached resolution is used until its expiry, never after."""
+        if key in self._refreshing or key in self._pending:
+            return
+        if self._clock() < self._refresh_after.get(key, 0):
+            return  # the last attempt gave nothing newer: try again a minute later
+
+        async def refresh() -> None:
+            try:
+                resolution = await self._resolve(entity_id, entity_type, fresh=True)
+            except TokenfedError:
+                resolution = None
+            current = self._results.get(key)
+            if resolution is not None and (current is None or resolution.exp > current[0].exp):
+                self._results[key] = (resolution, self._clock())
+                self._refresh_after.pop(key, None)
+            else:
+                _trim(self._refresh_after)
+                self._refresh_after[key] = self._clock() + NEGATIVE_TTL
+
+        task = asyncio.ensure_future(refresh())
+        self._refreshing[key] = task
+        task.add_done_callback(lambda _: self._refreshing.pop(key, None))
+        task.add_done_callback(_quiet)
+
+    async def _resolve(
+        self, entity_id: str, entity_type: str | None, *, fresh: bool = False
+    ) -> Resolution:
+        run = _Run(Budget(self._limits), fresh=fresh)
         try:
             return await self._collect_and_choose(run, entity_id, entity_type)
         finally:
@@ -385,7 +433,7 @@ class AsyncResolver:
         for hint in superior.authority_hints:
             if hint in path or not is_federation_entity_id(hint):
                 continue
-            if hint in self._configurations or ("ec", hint) in run.inflight:
+            if (not run.fresh and hint in self._configurations) or ("ec", hint) in run.inflight:
                 continue
             task = asyncio.ensure_future(self._configuration(run, hint))
             task.add_done_callback(_quiet)
@@ -406,7 +454,7 @@ class AsyncResolver:
         return await task
 
     async def _configuration(self, run: _Run, entity_id: str) -> EntityStatement:
-        cached = self._configurations.get(entity_id)
+        cached = None if run.fresh else self._configurations.get(entity_id)
         if cached is not None and self._clock() < cached.exp:
             return cached
 
@@ -428,7 +476,7 @@ class AsyncResolver:
 
     async def _subordinate(self, run: _Run, superior: EntityStatement, sub: str) -> EntityStatement:
         iss = superior.sub
-        cached = self._subordinates.get((iss, sub))
+        cached = None if run.fresh else self._subordinates.get((iss, sub))
         if cached is not None and self._clock() < cached.exp:
             return cached
         federation = (superior.metadata or {}).get("federation_entity")
