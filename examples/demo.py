@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from demo.client import Api, Reply, claims_of, show
+from demo.client import Api, Reply, claims_of, kid_of, show
 from demo.processes import NodeFailedError, Nodes, terminate_on_signals
 from demo.settlement import month_end
 from demo.world import (
@@ -289,8 +289,8 @@ def step_rotation(story: Story) -> None:
         "The provider rotates its receipt key; receipts of the old key still verify",
         f"old key {old.kid}: exp {rotation} (the provider's node restarted to sign with the next)",
         f"new key {new.kid}: published ahead, signs from now on",
-        f"late receipt, old key: {describe(results[0])}",
-        f"new receipt, new key:  {describe(results[1])}",
+        f"late receipt, signed by {kid_of(late)}: {describe(results[0])}",
+        f"new receipt, signed by {kid_of(fresh)}: {describe(results[1])}",
         "a verifier resolving the provider afresh (old key now with exp) checks the old receipts:",
         *[
             f"  jti {v.jti} iat {v.raw['iat']} kid {v.kid}: verified under "

@@ -211,8 +211,8 @@ def test_after_a_key_rotation_old_and_new_receipts_verify(output: str) -> None:
     old = re.search(r"old key (\S+): exp \d+", section)
     new = re.search(r"new key (\S+): published ahead", section)
     assert old and new and old.group(1) != new.group(1)
-    assert f"  late receipt, old key: #0 accepted: jti req-3, {VIA}\n" in section
-    assert f"  new receipt, new key:  #1 accepted: jti req-4, {VIA}\n" in section
+    assert f"  late receipt, signed by {old.group(1)}: #0 accepted: jti req-3, {VIA}\n" in section
+    assert f"  new receipt, signed by {new.group(1)}: #1 accepted: jti req-4, {VIA}\n" in section
     verified = re.findall(r"    jti (req-\d) iat \d+ kid (\S+): verified under (\S+)\n", section)
     assert verified == [(f"req-{n}", old.group(1), A) for n in (1, 2, 3)]
     assert (

@@ -11,7 +11,7 @@ import httpx
 
 from .processes import Node
 
-__all__ = ["Api", "Reply", "claims_of", "show"]
+__all__ = ["Api", "Reply", "claims_of", "kid_of", "show"]
 
 
 def show(title: str, *lines: str) -> None:
@@ -21,14 +21,21 @@ def show(title: str, *lines: str) -> None:
         print(f"  {line}")
 
 
+def _segment(token: str, index: int) -> dict[str, Any]:
+    part = token.split(".")[index]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return decoded
+
+
 def claims_of(token: str) -> dict[str, Any]:
     """The claims of a compact JWS, for display only (every token shown was verified by the
     party that received it; this only reads the payload back)."""
-    payload = token.split(".")[1]
-    decoded: dict[str, Any] = json.loads(
-        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-    )
-    return decoded
+    return _segment(token, 1)
+
+
+def kid_of(token: str) -> str:
+    """The ``kid`` of a compact JWS's header, for display only."""
+    return str(_segment(token, 0).get("kid"))
 
 
 @dataclass(frozen=True)
