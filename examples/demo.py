@@ -22,10 +22,12 @@ Run: make demo   (or: python examples/demo.py)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -436,10 +438,27 @@ def step_naming(story: Story) -> None:
     )
 
 
+@contextlib.contextmanager
+def running_federation(folder: Path, attempts: int = 3) -> Iterator[tuple[World, Nodes]]:
+    """Build the federation below ``folder`` and run its nodes until the block ends. If a port
+    found free was taken by another process before its node bound it, build the federation
+    again on new ports."""
+    for attempt in range(1, attempts + 1):
+        world = build_world(folder / f"federation-{attempt}")
+        try:
+            nodes = Nodes(world.nodes()).start()
+        except NodeFailedError as error:
+            if error.port_taken and attempt < attempts:
+                continue
+            raise
+        with nodes:
+            yield world, nodes
+        return
+
+
 def federation_story(folder: Path) -> None:
     """Build the federation in ``folder``, run its nodes, tell the story, stop the nodes."""
-    world = build_world(folder)
-    with Nodes(world.nodes()) as nodes, httpx.Client(timeout=10.0) as http:
+    with running_federation(folder) as (world, nodes), httpx.Client(timeout=10.0) as http:
         story = Story(world, nodes, http)
         step_federation(story)
         step_provider_chain(story)
@@ -459,7 +478,7 @@ def main() -> int:
     try:
         with terminate_on_signals(), tempfile.TemporaryDirectory(prefix="tokenfed-demo-") as tmp:
             folder = Path(tmp)
-            federation_story(folder / "federation")
+            federation_story(folder)
             (folder / "month").mkdir()
             month_end(folder / "month")
     except KeyboardInterrupt:

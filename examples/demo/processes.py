@@ -46,7 +46,14 @@ os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
 
 
 class NodeFailedError(RuntimeError):
-    """A node did not start, or stopped while it should have been serving."""
+    """A node did not start, or stopped while it should have been serving.
+
+    ``port_taken`` says the node could not bind its port: another process took it between the
+    moment it was found free and the node's start, and a new set of ports may be tried."""
+
+    def __init__(self, message: str, *, port_taken: bool = False) -> None:
+        super().__init__(message)
+        self.port_taken = port_taken
 
 
 def free_ports(count: int) -> list[int]:
@@ -98,7 +105,8 @@ class Nodes:
     def __getitem__(self, name: str) -> Node:
         return self.nodes[name]
 
-    def __enter__(self) -> Nodes:
+    def start(self) -> Nodes:
+        """Start every node and wait until each is healthy; on any failure stop them all."""
         try:
             for node in self.nodes.values():
                 self._spawn(node)
@@ -107,6 +115,11 @@ class Nodes:
         except BaseException:
             self.stop_all()
             raise
+        return self
+
+    def __enter__(self) -> Nodes:
+        if not any(node.process is not None for node in self.nodes.values()):
+            self.start()
         return self
 
     def __exit__(
@@ -145,9 +158,11 @@ class Nodes:
         with httpx.Client(timeout=1.0) as client:
             while True:
                 if node.process.poll() is not None:
+                    log = node.log_tail()
                     raise NodeFailedError(
                         f"the {node.name} node ({node.entity_id}) exited with status "
-                        f"{node.process.returncode} at startup:\n{node.log_tail()}"
+                        f"{node.process.returncode} at startup:\n{log}",
+                        port_taken="address already in use" in log,
                     )
                 try:
                     if client.get(f"{node.base_url}/healthz").status_code == 200:
