@@ -136,10 +136,27 @@ class Walk:
 def test_the_guide_walks_a_provider_to_its_first_cross_alliance_receipt(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "examples"))
     try:
+        from demo.processes import NodeFailedError
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    for attempt in (1, 2, 3):
+        try:
+            _walk(tmp_path / f"federation-{attempt}")
+        except NodeFailedError as error:
+            # Another process took a port found free before its node bound it: new ports.
+            if error.port_taken and attempt < 3:
+                continue
+            raise
+        return
+
+
+def _walk(root: Path) -> None:
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
         from demo.processes import Node, Nodes
     finally:
         sys.path.remove(str(ROOT / "examples"))
-    world = _world(tmp_path / "federation")
+    world = _world(root)
     partner = world["provider-b"]
     home = partner.folder
     for name in ("federation.jwk", "receipt.jwk", "receipt.jwks.json", "rate-card.json"):
