@@ -13,7 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from _node_support import ADMIN_TOKEN, NOW, NodeFiles, running, trust_anchor_toml
+from _node_support import (
+    ADMIN_TOKEN,
+    NOW,
+    NodeFiles,
+    running,
+    trust_anchor_toml,
+    write_jwks,
+    write_key,
+)
 from tokenfed import jws
 from tokenfed.entitlements import Entitlement
 from tokenfed.errors import InvalidStatementError, SchemaViolationError, registry
@@ -547,3 +555,43 @@ def test_recognition_without_constraints_stops_the_node(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidStatementError):
         files.app()
+
+
+def test_issued_entitlements_survive_a_key_rotation(tmp_path: Path) -> None:
+    """API-041 (ENT-011): after the operator rotates its entitlement key, keeping the old key
+    in the published set, it reads the entitlements the old key signed again at startup."""
+    (tmp_path / "anchor.jwks").write_text(
+        json.dumps({"keys": [generate_key().public_key().to_jwk(with_validity=False)]})
+    )
+    files = NodeFiles(
+        tmp_path,
+        "https://op.a.example",
+        ["operator"],
+        authority_hints=["https://anchor.a.example"],
+        extra_toml=trust_anchor_toml("https://anchor.a.example", tmp_path / "anchor.jwks"),
+    )
+    with running(files.app()) as url:
+        jti = httpx.post(url + "/entitlements", json=ENTITLEMENT_REQUEST, headers=admin()).json()[
+            "jti"
+        ]
+    old = files.role_key
+    new = generate_key()
+    write_key(tmp_path / "role.jwk", new, nbf=NOW + 1)
+    write_jwks(
+        tmp_path / "entitlement.jwks",
+        {**old.public_key().to_jwk(), "nbf": NOW - 86400, "exp": NOW + 1},
+        {**new.public_key().to_jwk(), "nbf": NOW + 1},
+    )
+    config = files.write()
+    config.write_text(
+        config.read_text().replace(
+            'entitlement = "role.jwk"',
+            'entitlement = "role.jwk"\nentitlement_jwks = "entitlement.jwks"',
+        )
+    )
+    restarted = NodeApp(load_config(config), clock=lambda: NOW + 60)
+    try:
+        assert restarted.operator is not None
+        assert restarted.operator.issued.get(jti) is not None
+    finally:
+        restarted.state.close()

@@ -23,12 +23,14 @@ from ...errors import (
     InvalidMetadataError,
     InvalidRequestError,
     TokenfedError,
+    UnknownKeyError,
     WrongAudienceError,
 )
 from ...exchange import ExchangeRates
 from ...federation import Limits
 from ...federation._fetch import Budget, Fetcher
 from ...hazmat import decode_unverified
+from ...keys import KeySet, PublicKey
 from ...ledger import SqliteLedger
 from ...receipts import ReceiptTracker, ReceiptVerifier, pairwise_subject
 from ...units import RateCard
@@ -100,6 +102,21 @@ def _entitlement_request(body: Any) -> tuple[str, str, list[str], str, int | Non
     return subscriber, provider, scope, limit, lifetime
 
 
+class _OwnKeys:
+    """The operator's published entitlement keys as a key source: entitlements it issued under
+    a key it has since rotated still verify when it reads its record again at startup."""
+
+    def __init__(self, entity_id: str, keys: KeySet) -> None:
+        self._entity_id = entity_id
+        self._keys = keys
+
+    def key(self, iss: object, kid: object) -> PublicKey:
+        key = self._keys.get(kid) if isinstance(kid, str) else None
+        if iss != self._entity_id or key is None:
+            raise UnknownKeyError(f"kid {kid!r} is not one of this operator's entitlement keys")
+        return key
+
+
 class Operator:
     """The operator's endpoints and state."""
 
@@ -115,10 +132,9 @@ class Operator:
         self.log = IssuedLog(node.state)
         self.secret = pairwise_secret(node.state)
         self.issued = IssuedEntitlements(node.config.entity_id)
-        published = key.published.get(key.private.kid)
-        assert published is not None
+        self.own_keys = _OwnKeys(node.config.entity_id, key.published)
         for token in self.log.tokens():
-            self.issued.add(token, published)
+            self.issued.add(token, self.own_keys)
         assert node.trust is not None
         self.trust = node.trust
         self.ledger = node.state.keep(SqliteLedger(node.state.path("ledger.sqlite")))
@@ -147,9 +163,7 @@ class Operator:
         except (TypeError, ValueError) as exc:
             # The SDK's argument checks: here the arguments come from the request.
             raise InvalidRequestError(f"the entitlement cannot be issued: {exc}") from None
-        published = self.key.published.get(self.key.private.kid)
-        assert published is not None
-        entitlement = self.issued.add(token, published)
+        entitlement = self.issued.add(token, self.own_keys)
         self.log.add(entitlement.jti, entitlement.aud, token, entitlement.exp, now)
         return entitlement
 
