@@ -2526,8 +2526,8 @@ def check_policy(vector: dict[str, Any], context: Context) -> Outcome:
 
 
 _sibling("_federation").install(globals())  # federation chains
-_sibling("_entitlements").install(globals())  # spec chapter "Entitlements"
 _sibling("_federation_fetch").install(globals())  # federation HTTP fetches
+_sibling("_entitlements").install(globals())  # spec chapter "Entitlements"
 _sibling("_history").install(globals())  # historical keys, archived chains
 
 
