@@ -2528,6 +2528,7 @@ def check_policy(vector: dict[str, Any], context: Context) -> Outcome:
 _sibling("_federation").install(globals())  # federation chains
 _sibling("_federation_fetch").install(globals())  # federation HTTP fetches
 _sibling("_entitlements").install(globals())  # spec chapter "Entitlements"
+_sibling("_resolution").install(globals())  # trust-chain resolution over HTTP
 _sibling("_history").install(globals())  # historical keys, archived chains
 
 

@@ -44,6 +44,7 @@ CHECKED_KINDS = {
     "policy",
     "entitlements",
     "history",
+    "resolution",
 }
 
 
