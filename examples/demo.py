@@ -1,448 +1,498 @@
-"""A worked example: price usage in UTU, convert it, and prove it with signed receipts.
+"""The tokenfed story, on loopback: a subscriber of alliance A consumes tokens in alliance B.
 
-A subscriber of a home operator (the payer) uses two models at a provider of another alliance.
-The provider prices each request under its signed rate card, converts the total into CNY and
-into the home alliance's points, and hands the home operator a signed receipt per request. The
-home operator verifies each receipt offline, and rejects one that was tampered with.
+Eight partner nodes run, each its own ``tokenfed serve`` process on a free loopback port: the
+anchors of alliances A and B; A's home operator and clearing house; B's cloud intermediate, the
+token provider under it, a GPU provider that pins only its own anchor, and a provider the
+intermediate registered under a name outside alliance B. Anchor A recognises anchor B (a
+recognition statement with three constraints; B lists A among its superiors). Every entity id
+is an https name; each node's loopback origin map (test mode) sends those names to local ports.
 
-At the end of the month the provider sends each payer a signed statement of the period. The
-home operator reconciles it against its own ledger, disputes a receipt that never reached it,
-and accepts the resubmitted statement; the accepted total is split among operator, provider
-and alliance, and a clearing house nets the month across three parties of two alliances.
+Then, step by step: the operator issues its subscriber an entitlement for the provider; the
+provider meters requests under it and returns signed receipts naming the entitlement; the
+operator's intake verifies them through the federation, under anchor A, and totals them in UTU
+and CNY. The provider rotates its receipt key (old receipts still verify); a receipt signed with
+a revoked key, usage beyond the entitlement's limit, recognition used in the wrong direction and
+a provider outside the naming constraints are each shown and rejected with their codes. Every
+outcome printed is what a node or a verifier answered in this run. The month-end settlement
+follows. Every node is stopped at the end, also on an error, Ctrl-C or SIGTERM, and the demo
+writes only into one temporary directory, removed at the end.
 
 Run: make demo   (or: python examples/demo.py)
 """
 
 from __future__ import annotations
 
-import base64
+import contextlib
 import json
+import sys
 import tempfile
-from datetime import UTC, datetime
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from demo.client import Api, Reply, claims_of, kid_of, show
+from demo.processes import NodeFailedError, Nodes, terminate_on_signals
+from demo.settlement import month_end
+from demo.world import (
+    ADMIN_TOKEN,
+    ANCHOR_A,
+    ANCHOR_B,
+    B_ONLY,
+    CLEARING_A,
+    OPERATOR_A,
+    OUTSIDER,
+    PROVIDER_B,
+    World,
+    build_world,
+    receipt_jwks,
+    write_provider_keys,
+)
 from tokenfed.errors import TokenfedError
-from tokenfed.exchange import ExchangeRates
-from tokenfed.keys import KeyValidity, PrivateKey, generate_key
-from tokenfed.ledger import SqliteLedger
-from tokenfed.receipts import (
-    ReceiptIssuer,
-    ReceiptRequest,
-    ReceiptTracker,
-    ReceiptVerifier,
-    pairwise_subject,
-)
-from tokenfed.settlement import (
-    DEFAULT_GRACE,
-    NettingReport,
-    PairHistory,
-    Response,
-    RevenueShare,
-    Statement,
-    build_statement,
-    check_conversion,
-    check_receipt_list,
-    check_response,
-    netting_claims,
-    reconcile,
-    split,
-)
-from tokenfed.trust import TrustStore
-from tokenfed.units import RateCard, from_anthropic, from_openai
+from tokenfed.federation import EntityStatement, FederationTrust, Resolver, TrustAnchor
+from tokenfed.receipts import ReceiptIssuer, ReceiptVerifier
+from tokenfed.units import RateCard
 
-T0 = 1767225600  # 2026-01-01T00:00:00Z
-NOW = T0 + 3600
-PROVIDER = "https://tokens.provider-a.example"
-HOME = "https://home-operator.example"
-PARTNER = "https://partner-alliance-operator.example"
-CLEARING = "https://clearing.alliance.example"
-ALLIANCE = "https://alliance-west.example"
-ALLIANCES = {HOME: "alliance-east", PROVIDER: "alliance-west", PARTNER: "alliance-west"}
-NAMES = {HOME: "home", PROVIDER: "provider-a", PARTNER: "partner"}
-DAY = 86400
-PERIOD = (T0, T0 + 31 * DAY)  # January 2026
-SETTLE = PERIOD[1] + DEFAULT_GRACE  # statements are signed after the grace window (SET-011)
+SUBSCRIBER = "account-4711"
+"""The subscriber's account at the home operator; the provider only ever sees a pairwise id."""
 
-RATE_CARD = {
-    "iss": PROVIDER,
-    "rate_card_id": "provider-a-2026-01",
-    "ver": "1.0",
-    "iat": T0,
-    "nbf": T0,
-    "exp": T0 + 86400 * 31,
-    "unit": "UTU",
-    "models": {
-        "qwen-max": {
-            "weights": {"input": "0.0016", "cache_read": "0.0004", "output": "0.0064"},
-            "tiers": [{"above_input": 32000, "weights": {"input": "0.0024", "output": "0.0096"}}],
+LIMIT = "200"
+"""The entitlement's limit in UTU."""
+
+REQUESTS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "qwen-max",
+        {
+            "prompt_tokens": 4200,
+            "completion_tokens": 900,
+            "prompt_tokens_details": {"cached_tokens": 3000},
         },
-        "claude-sonnet": {
-            "weights": {
-                "input": "0.003",
-                "cache_read": "0.0003",
-                "cache_write": "0.00375",
-                "output": "0.015",
-                "web_search": "10",
-            },
-            "minimum": "0.01",
+    ),
+    ("qwen-max", {"prompt_tokens": 40000, "completion_tokens": 1200}),
+    (
+        "claude-sonnet",
+        {
+            "input_tokens": 800,
+            "cache_creation_input_tokens": 2000,
+            "cache_read_input_tokens": 6000,
+            "output_tokens": 650,
         },
-    },
-}
-
-EXCHANGE_RATES = {
-    "iss": CLEARING,
-    "rates_id": "fx-2026-01-01",
-    "ver": "1.0",
-    "iat": T0,
-    "nbf": T0,
-    "exp": T0 + 86400,
-    "base": "UTU",
-    "rates": {
-        "CNY": {"rate": "0.02", "precision": 2},
-        "sht.points": {"rate": "5000", "precision": 0},
-        "cmcc.points": {"rate": "100", "precision": 0},
-    },
-}
-
-REQUESTS = [
-    (
-        "OpenAI-style usage with cached prompt tokens and reasoning",
-        from_openai(
-            {
-                "prompt_tokens": 4200,
-                "completion_tokens": 900,
-                "prompt_tokens_details": {"cached_tokens": 3000},
-                "completion_tokens_details": {"reasoning_tokens": 0},
-            },
-            "qwen-max",
-        ),
-    ),
-    (
-        "A long-context request above the 32k tier",
-        from_openai({"prompt_tokens": 40000, "completion_tokens": 1200}, "qwen-max"),
-    ),
-    (
-        "Anthropic-style usage with cache writes and a web search",
-        from_anthropic(
-            {
-                "input_tokens": 800,
-                "cache_creation_input_tokens": 2000,
-                "cache_read_input_tokens": 6000,
-                "output_tokens": 650,
-                "server_tool_use": {"web_search_requests": 1},
-            },
-            "claude-sonnet",
-        ),
     ),
 ]
+"""Usage as the inference backends reported it: OpenAI-style and Anthropic-style."""
+
+VENDORS = {"qwen-max": "openai", "claude-sonnet": "anthropic"}
 
 
-def show(title: str, value: object) -> None:
-    print(f"\n== {title}")
-    print(value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False))
+class StepFailedError(RuntimeError):
+    """A node answered a step of the story otherwise than the story needs to go on."""
 
 
-def day(t: int) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d")
+def expect(reply: Reply, what: str) -> Any:
+    """The body of a successful reply, or stop the story with the node's error."""
+    if not reply.ok:
+        raise StepFailedError(f"{what}: HTTP {reply.status} {reply.text[:500]}")
+    return reply.body
 
 
-def cny(statement: Statement) -> str:
-    """The statement's total converted once into CNY (SET-027)."""
-    conversion = statement.claims.conversion
-    assert conversion is not None
-    assert conversion.code == "CNY"
-    return str(conversion.amount)
+@dataclass
+class Story:
+    """The state the story carries from step to step."""
+
+    world: World
+    nodes: Nodes
+    http: httpx.Client
+    entitlement: dict[str, Any] = field(default_factory=dict)
+    receipts: list[str] = field(default_factory=list)
+    metered: list[dict[str, Any]] = field(default_factory=list)
+    steps: int = 0
+
+    def show_step(self, title: str, *lines: str) -> None:
+        """Print the next numbered step of the story."""
+        self.steps += 1
+        show(f"Step {self.steps}. {title}", *lines)
+
+    def api(self, name: str, token: str | None = None) -> Api:
+        return Api(self.http, self.nodes[name], token)
+
+    def anchor(self, name: str) -> TrustAnchor:
+        entity = self.world[name]
+        return TrustAnchor.from_jwks(entity.entity_id, entity.federation_jwks())
+
+    def resolver(self, anchor: str) -> Resolver:
+        """A verifier's resolver pinned to one anchor, in loopback test mode."""
+        return Resolver([self.anchor(anchor)], origin_map=self.world.origin_map)
 
 
-def main() -> None:
-    provider_key = generate_key("EdDSA")
-    clearing_key = generate_key("EdDSA")
-    # Signed documents are only ever used verified (UNIT-033): each with its publisher's key.
-    card = RateCard.from_jws(RateCard.sign(RATE_CARD, provider_key), provider_key.public_key())
-    rates = ExchangeRates.from_jws(
-        ExchangeRates.sign(EXCHANGE_RATES, clearing_key), clearing_key.public_key()
-    )
-    show("Rate card", f"{card.id}, digest {card.digest}, signed by key {provider_key.kid}")
+def step_federation(story: Story) -> None:
+    """Who is who, and anchor A's recognition of anchor B as the anchors serve it."""
+    lines = []
+    for entity in story.world.entities.values():
+        superiors = ", ".join(entity.authority_hints) or "(trust anchor)"
+        lines.append(
+            f"{entity.entity_id:<40} {'/'.join(entity.roles):<14} "
+            f"{story.nodes[entity.name].base_url:<22} superiors: {superiors}"
+        )
+    show("The federation: one tokenfed serve process per entity, on loopback", *lines)
 
-    total = Decimal(0)
-    for title, usage in REQUESTS:
-        price = card.price(usage, at=NOW)
-        total += price.amount
-        show(f"{title}: {usage.model} {usage.meters}", price.to_json())
-
-    show("Total in UTU", str(total))
-    for code in ("CNY", "sht.points", "cmcc.points"):
-        converted = rates.convert(total, "UTU", code, at=NOW)
-        print(f"  {total} UTU = {converted.amount} {code}  (rates {converted.rates_id})")
-
-    # Every party publishes its keys; the alliance's trust store lists them all.
-    keys = {
-        PROVIDER: provider_key,
-        HOME: generate_key("EdDSA"),
-        PARTNER: generate_key("EdDSA"),
-        CLEARING: clearing_key,
-        ALLIANCE: generate_key("EdDSA"),
-    }
-    trust = TrustStore.from_json(
-        {
-            "ver": "1.0",
-            "issuers": {
-                party: {"jwks": {"keys": [key.public_key(KeyValidity(nbf=T0)).to_jwk()]}}
-                for party, key in keys.items()
-            },
-        }
-    )
-    with tempfile.TemporaryDirectory(prefix="tokenfed-demo-") as folder:
-        # Each party records the receipts it issued or received in its own ledger (SQLite).
-        ledgers = {party: SqliteLedger(Path(folder) / f"{NAMES[party]}.db") for party in NAMES}
-        try:
-            run(card, keys, trust, ledgers)
-        finally:
-            for ledger in ledgers.values():
-                ledger.close()
-
-
-def run(
-    card: RateCard,
-    keys: dict[str, PrivateKey],
-    trust: TrustStore,
-    ledgers: dict[str, SqliteLedger],
-) -> None:
-    provider_key = keys[PROVIDER]
-    issuer = ReceiptIssuer(provider_key, PROVIDER, card, clock=lambda: NOW)
-    verifier = ReceiptVerifier(trust, [card], clock=lambda: NOW)
-    trackers = {party: ReceiptTracker(ledger) for party, ledger in ledgers.items()}
-    subscriber = pairwise_subject(b"home-operator-secret-0001", PROVIDER, "account-4711")
-
-    receipts = [issuer.issue(aud=HOME, sub=subscriber, usage=usage) for _, usage in REQUESTS]
-    with trackers[HOME].transaction() as tx:  # replay and chain state, kept in the ledger
-        for receipt in receipts:
-            verified = tx.track(verifier.verify(receipt))
-            print(
-                f"\nreceipt seq {verified.seq}: {verified.raw['amount']} UTU for "
-                f"{verified.claims.usage.model} verified and recorded (jti {verified.jti})"
-            )
-    show("One receipt, decoded", verifier.verify(receipts[0]).raw)
-
-    # Someone lowers the amount of a receipt after it was signed.
-    head, payload, signature = receipts[1].split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    claims["amount"] = "0.000001"
-    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    try:
-        verifier.verify(f"{head}.{forged_payload}.{signature}")
-    except TokenfedError as error:
-        show("Tampered receipt rejected", error.to_json())
-
-    # At high volume: one signature per Merkle batch, an inclusion proof per receipt.
-    batch = issuer.issue_batch(
-        [ReceiptRequest(aud=PARTNER, sub=subscriber, usage=usage) for _, usage in REQUESTS * 4]
-    )
-    with trackers[PARTNER].transaction() as tx:
-        results = [tx.track(verifier.verify(item)) for item in batch]
-    amount = sum((r.amount for r in results), Decimal(0))
+    # Anchor A's statement about anchor B, as A's fetch endpoint serves it, verified with A's
+    # pinned keys; and anchor B's own configuration, verified with B's pinned keys.
+    reply = story.api("anchor-a").get("/federation/fetch", sub=ANCHOR_B)
+    expect(reply, "anchor A's statement about anchor B")
+    recognition = EntityStatement.decode(reply.text)
+    recognition.verify_with(story.anchor("anchor-a").jwks)
+    reply = story.api("anchor-b").get("/.well-known/openid-federation")
+    expect(reply, "anchor B's entity configuration")
+    configuration = EntityStatement.decode(reply.text)
+    configuration.verify_with(story.anchor("anchor-b").jwks)
     show(
-        "Merkle batch",
-        f"{len(results)} receipts, one batch signature, {len(batch[0]['audit_path'])} proof "
-        f"hashes each; verified total {amount.normalize():f} UTU",
+        "Anchor A recognises anchor B (statements as the anchors serve them, signatures checked)",
+        f"A's statement about B: iss {recognition.iss}, sub {recognition.sub}, "
+        f"tokenfed_recognition {json.dumps(recognition.claims.get('tokenfed_recognition'))}",
+        f"  constraints {json.dumps(recognition.constraints)}",
+        f"B's configuration: authority_hints {json.dumps(list(configuration.authority_hints))}",
     )
 
-    # A later request of the month: its receipt is signed but never reaches the home operator.
-    lost = issuer.issue(aud=HOME, sub=subscriber, usage=REQUESTS[0][1])
-    # The home operator serves the partner operator's roaming subscribers under its own card.
-    home_card = RateCard.from_jws(
-        RateCard.sign({**RATE_CARD, "iss": HOME, "rate_card_id": "home-2026-01"}, keys[HOME]),
-        trust,
-    )
-    home_issuer = ReceiptIssuer(keys[HOME], HOME, home_card, clock=lambda: NOW)
-    home_receipts = [
-        home_issuer.issue(aud=PARTNER, sub="Qm7vT2xLp9RcWs4K", usage=usage) for _, usage in REQUESTS
-    ]
-    verifier = ReceiptVerifier(trust, [card, home_card], clock=lambda: NOW)
-    with trackers[PARTNER].transaction() as tx:
-        for receipt in home_receipts:
-            tx.track(verifier.verify(receipt))
-    # Each issuer keeps what it issued, verified like any receipt.
-    with trackers[PROVIDER].transaction() as tx:
-        mine: list[str | dict[str, Any]] = [*receipts, *batch, lost]
-        for receipt in mine:
-            tx.track(verifier.verify(receipt))
-    with trackers[HOME].transaction() as tx:
-        for receipt in home_receipts:
-            tx.track(verifier.verify(receipt))
 
-    settle(keys, trust, ledgers, trackers, [card, home_card], lost)
-
-
-def settle(
-    keys: dict[str, PrivateKey],
-    trust: TrustStore,
-    ledgers: dict[str, SqliteLedger],
-    trackers: dict[str, ReceiptTracker],
-    cards: list[RateCard],
-    lost: str,
-) -> None:
-    start, end = PERIOD
-    # The month-end fixing: the clearing house's exchange rates valid at the period's end.
-    fixing = ExchangeRates.from_jws(
-        ExchangeRates.sign(
+def step_entitlement(story: Story) -> None:
+    """The operator's admin endpoint issues the subscriber an entitlement for the provider."""
+    operator = story.api("operator-a", ADMIN_TOKEN)
+    body = expect(
+        operator.post(
+            "/entitlements",
             {
-                **EXCHANGE_RATES,
-                "rates_id": "fx-2026-02-01",
-                "iat": end,
-                "nbf": end,
-                "exp": end + DAY,
+                "subscriber": SUBSCRIBER,
+                "provider": PROVIDER_B,
+                "scope": ["qwen-max", "claude-sonnet"],
+                "limit": LIMIT,
+                "lifetime": 3600,
             },
-            keys[CLEARING],
         ),
-        trust,
+        "the operator's entitlement endpoint",
     )
-    show(
-        f"Settlement of {day(start)} .. {day(end - 1)}",
-        f"statements signed {day(SETTLE)}, after the {DEFAULT_GRACE // DAY}-day grace window\n"
-        f"month-end fixing {fixing.id} ({fixing.digest[:19]}...), signed by the clearing house",
+    story.entitlement = body
+    claims = claims_of(body["entitlement"])
+    story.show_step(
+        "The operator issues its subscriber an entitlement for the provider",
+        f"iss   {claims['iss']}",
+        f"aud   {claims['aud']}",
+        f"sub   {claims['sub']}  (pairwise for this provider; the account stays at home)",
+        f"jti   {claims['jti']}",
+        f"scope {', '.join(claims['scope'])}",
+        f"limit {claims['limit']} UTU, valid {claims['exp'] - claims['iat']} s",
     )
 
-    def statement(
-        payee: str,
-        payer: str,
-        seq: int,
-        resubmits: Statement | None = None,
-    ) -> tuple[Statement, dict[str, Any]]:
-        """The payee builds and signs; the payer verifies the statement and its receipt list."""
-        draft = build_statement(
-            ledgers[payee],
-            payee=payee,
-            payer=payer,
-            period=PERIOD,
-            statement_id=f"st-2026-01-{NAMES[payee]}-{NAMES[payer]}-{seq}",
-            seq=seq,
-            iat=SETTLE,
-            resubmits=resubmits,
-            rates=fixing,
-            code="CNY",
+
+def meter(story: Story, model: str, response: dict[str, Any], request_id: str) -> Reply:
+    """Report one request's vendor usage to the provider's metering endpoint."""
+    return story.api("provider-b").post(
+        "/metering",
+        {
+            "entitlement": story.entitlement["entitlement"],
+            "model": model,
+            "vendor": VENDORS[model],
+            "response": response,
+            "request_id": request_id,
+        },
+    )
+
+
+def step_metering(story: Story) -> None:
+    """The provider's metering endpoint prices reported usage and signs receipts."""
+    lines = []
+    for number, (model, usage) in enumerate(REQUESTS, 1):
+        body = expect(meter(story, model, usage, f"req-{number}"), "the provider's metering")
+        claims = claims_of(body["receipt"])
+        story.receipts.append(body["receipt"])
+        story.metered.append(body)
+        lines.append(
+            f"receipt seq {claims['seq']} jti {claims['jti']}: {model} {body['amount']} UTU, "
+            f"entitlement {claims['entitlement']}, consumed {body['consumed']}, "
+            f"remaining {body['remaining']}"
         )
-        verified = Statement.from_jws(draft.sign(keys[payee]), trust)
-        check_receipt_list(verified, draft.receipt_list)
-        check_conversion(verified, fixing)
-        return verified, draft.receipt_list
-
-    def answer(
-        st: Statement, receipt_list: dict[str, Any], history: PairHistory | None = None
-    ) -> Response:
-        """The payer reconciles against its ledger and signs; the payee verifies the answer."""
-        payer = st.claims.payer
-        if history is not None:
-            history.check(st)
-        draft = reconcile(st, receipt_list, ledgers[payer], iat=SETTLE)
-        response = Response.from_jws(draft.sign(keys[payer]), trust)
-        check_response(response, st)
-        if history is not None:
-            history.record(st, response.accepted)
-        return response
-
-    # 1. The provider's statement to the home operator.
-    first, first_list = statement(PROVIDER, HOME, 1)
-    c = first.claims
-    print(f"\n== Statement {c.statement_id} (seq {c.seq}) {c.payee} -> {c.payer}, verified")
-    for line in c.lines:
-        card_ref = f"{line.rate_card.id} ({line.rate_card.digest[:15]}...)"
-        print(f"  line {line.model:<14} {card_ref}  count {line.count}  amount {line.amount} UTU")
-    conversion = c.conversion
-    assert conversion is not None
-    print(f"  audit totals: {c.totals.count} receipts, {c.totals.amount} UTU")
-    print(f"  Merkle root:  {c.receipts.root}")
-    print(
-        f"  converted once: {c.totals.amount} UTU = {conversion.amount} {conversion.code} "
-        f"(rates {conversion.rates_id}, fixed {day(conversion.fixed_at)})"
+    story.show_step(
+        "The provider meters three requests under the entitlement, signs a receipt each",
+        *lines,
     )
 
-    # 2. The home operator reconciles against its own ledger: the lost receipt is missing.
-    history = PairHistory()
-    response = answer(first, first_list, history)
-    r = response.claims
-    print(f"\n== Home operator's response: {r.status} (signed, verified by the provider)")
-    for dispute in r.disputes:
-        print(f"  disputed receipt {dispute.jti}: {dispute.reason}")
-    flagged = [c.lines[i].model for i in r.disputed_lines.lines]
-    print(f"  flagged line(s): {', '.join(flagged)}; the totals stay unchanged (SET-032)")
 
-    # 3. The provider re-delivers the receipt and resubmits the statement.
-    late_verifier = ReceiptVerifier(trust, cards, clock=lambda: SETTLE)
-    with trackers[HOME].transaction() as tx:
-        tx.track(late_verifier.verify(lost))
-    second, second_list = statement(PROVIDER, HOME, 2, resubmits=first)
-    c = second.claims
-    resubmits = c.resubmits  # the reference the payer's history checks (SET-024)
-    assert resubmits is not None
-    response = answer(second, second_list, history)
-    print(
-        f"\n== Resubmission {c.statement_id} (seq {c.seq}) resubmits "
-        f"{resubmits.statement_id} ({resubmits.digest[:19]}...)"
-    )
-    print(
-        f"  the missing receipt was re-delivered {day(SETTLE)}, verified and recorded by the payer"
-    )
-    print(
-        f"  response: {response.claims.status}, {len(response.claims.disputes)} disputes; "
-        f"accepted total {cny(second)} CNY"
-    )
-    accepted = [(second, response)]
+def intake(story: Story, receipts: list[str]) -> list[dict[str, Any]]:
+    """Deliver receipts to the operator's intake; its result per receipt."""
+    body = expect(story.api("operator-a").post("/receipts", receipts), "the operator's intake")
+    results: list[dict[str, Any]] = body["results"]
+    return results
 
-    # 4. The accepted total is split by the alliance's signed revenue-share agreement.
-    share_claims = {
-        "iss": ALLIANCE, "ver": "1.0", "iat": T0, "nbf": T0, "exp": T0 + 365 * DAY,
-        "agreement_id": "share-2026",
-        "parties": [
-            {"party": HOME, "share": "0.15"},
-            {"party": PROVIDER, "share": "0.8"},
-            {"party": ALLIANCE, "share": "0.05"},
+
+def describe(result: dict[str, Any]) -> str:
+    """One intake result as a line: accepted with anchor and path, or the refusal's code."""
+    if result["status"] == "rejected":
+        error = result["error"]
+        return f"#{result['index']} rejected: {error['error']} ({error['message']})"
+    via = ""
+    if "trust_anchor" in result:
+        via = f", under {result['trust_anchor']} via {' -> '.join(result['trust_path'])}"
+    return f"#{result['index']} {result['status']}: jti {result.get('jti')}{via}"
+
+
+def totals(story: Story) -> str:
+    """The operator's totals for the provider, and whether they are the sum of what the
+    provider metered and the intake accepted."""
+    body = expect(
+        story.api("operator-a", ADMIN_TOKEN).get("/totals", provider=PROVIDER_B),
+        "the operator's totals",
+    )
+    accepted = sum((Decimal(m["amount"]) for m in story.metered[: body["count"]]), Decimal(0))
+    check = "the sum of those receipts" if Decimal(body["amount_utu"]) == accepted else "MISMATCH"
+    return (
+        f"operator's totals for {body['provider']}: {body['count']} receipts, "
+        f"{body['amount_utu']} UTU ({check}) = {body.get('amount_cny')} CNY "
+        f"(rates {body.get('rates_id')} of {CLEARING_A})"
+    )
+
+
+def step_intake(story: Story) -> None:
+    """The operator's intake verifies receipts through the federation; its totals."""
+    # The last receipt is delivered late, after the key rotation below.
+    results = intake(story, story.receipts[:-1])
+    story.show_step(
+        "The operator's intake verifies the receipts through the federation",
+        *[describe(result) for result in results],
+        totals(story),
+    )
+
+
+def step_rotation(story: Story) -> None:
+    """The provider switches to its next receipt key; old and new receipts verify."""
+    world = story.world
+    _, old, new = world.receipt_keys
+    rotation = int(time.time()) + 1  # every receipt so far was signed before this second
+    write_provider_keys(
+        world["provider-b"], new, receipt_jwks(world, world.built_at, rotation=rotation)
+    )
+    story.nodes.restart("provider-b")
+    model, usage = REQUESTS[0]
+    body = expect(meter(story, model, usage, "req-4"), "the provider's metering after rotation")
+    story.receipts.append(body["receipt"])
+    story.metered.append(body)
+    late, fresh = story.receipts[-2], story.receipts[-1]
+    results = intake(story, [late, fresh])
+    # A verifier that resolves the provider now sees the old key's exp: the receipts the old
+    # key signed before it still verify (REC-031, REC-032).
+    with story.resolver("anchor-a") as resolver:
+        trust = FederationTrust(resolver)
+        card = RateCard.from_jws(story.api("provider-b").get("/rate-card").text, trust)
+        verifier = ReceiptVerifier(trust, [card])
+        again = [verifier.verify(receipt) for receipt in story.receipts[:3]]
+    story.show_step(
+        "The provider rotates its receipt key; receipts of the old key still verify",
+        f"old key {old.kid}: exp {rotation} (the provider's node restarted to sign with the next)",
+        f"new key {new.kid}: published ahead, signs from now on",
+        f"late receipt, signed by {kid_of(late)}: {describe(results[0])}",
+        f"new receipt, signed by {kid_of(fresh)}: {describe(results[1])}",
+        "a verifier resolving the provider afresh (old key now with exp) checks the old receipts:",
+        *[
+            f"  jti {v.jti} iat {v.raw['iat']} kid {v.kid}: verified under "
+            f"{v.origin.trust_anchor if v.origin else None}"
+            for v in again
         ],
-    }  # fmt: skip
-    agreement = RevenueShare.from_jws(RevenueShare.sign(share_claims, keys[ALLIANCE]), trust)
-    precision = fixing.claims.rates["CNY"].precision
-    total_units = int(Decimal(cny(second)).scaleb(precision))
-    parts = split(agreement, total_units)
-    print(f"\n== Revenue split of {cny(second)} CNY ({agreement.claims.agreement_id})")
-    for (party, units), part in zip(parts, agreement.claims.parties, strict=True):
-        exact = Decimal(total_units) * Decimal(part.share)
-        print(f"  {party:<42} share {part.share:<5} exact {exact:>8} fen -> {units:>5} fen")
-    print(f"  largest remainder: parts sum to {sum(u for _, u in parts)} fen = {total_units} fen")
-
-    # 5. The other streams of the month, reconciled and accepted by their payers.
-    print("\n== The month's other statements, each verified and reconciled by its payer")
-    for payee, payer in ((PROVIDER, PARTNER), (HOME, PARTNER)):
-        st, receipt_list = statement(payee, payer, 1)
-        response = answer(st, receipt_list)
-        print(
-            f"  {st.claims.statement_id}: {st.claims.totals.count} receipts, "
-            f"{st.claims.totals.amount} UTU = {cny(st)} CNY, {response.claims.status}"
-        )
-        accepted.append((st, response))
-
-    # 6. The clearing house nets the accepted statements across both alliances.
-    report = NettingReport.from_jws(
-        NettingReport.sign(
-            netting_claims(
-                accepted, iss=CLEARING, report_id="net-2026-01", period=PERIOD, iat=SETTLE
-            ),
-            keys[CLEARING],
-        ),
-        trust,
+        totals(story),
     )
-    positions = report.raw["positions"]["CNY"]
-    print(f"\n== Netting {report.claims.report_id} (signed by the clearing house, verified), CNY")
-    print(f"  {'party':<42} {'alliance':<14} {'receivable':>10} {'payable':>10} {'net':>10}")
-    for row in positions:
-        print(
-            f"  {row['party']:<42} {ALLIANCES[row['party']]:<14} {row['receivable']:>10} "
-            f"{row['payable']:>10} {row['net']:>10}"
-        )
-    net_sum = sum((Decimal(row["net"]) for row in positions), Decimal(0))
-    print(f"  sum of nets: {net_sum} CNY")
+
+
+def step_revoked(story: Story) -> None:
+    """A receipt signed now with the provider's leaked, revoked key."""
+    leaked = story.world.receipt_keys[0]
+    provider = story.world["provider-b"]
+    card_token = story.api("provider-b").get("/rate-card").text
+    card = RateCard.from_jws(card_token, story.world.receipt_keys[-1].public_key())
+    claims = claims_of(story.receipts[0])
+    forged = ReceiptIssuer(leaked, provider.entity_id, card).issue(
+        aud=OPERATOR_A,
+        sub=claims["sub"],
+        usage=claims["usage"],
+        entitlement=claims["entitlement"],
+    )
+    (result,) = intake(story, [forged])
+    story.show_step(
+        "A receipt signed with the provider's revoked key",
+        f"key {leaked.kid} leaked and was revoked a week ago (reason compromised);",
+        f"whoever holds it signs a receipt for {OPERATOR_A} now, and the intake answers:",
+        f"  {describe(result)}",
+    )
+
+
+def step_limit(story: Story) -> None:
+    """A request worth more than what is left of the entitlement."""
+    before = story.metered[-1]
+    reply = meter(story, "qwen-max", {"prompt_tokens": 10000, "completion_tokens": 10000}, "req-9")
+    detail = (reply.body or {}).get("detail", {})
+    story.show_step(
+        "Usage beyond the entitlement's limit",
+        f"{before['remaining']} UTU of the {LIMIT} UTU limit are left; a request worth "
+        f"{detail.get('requested')} UTU:",
+        f"  HTTP {reply.status} {reply.code} ({(reply.body or {}).get('message')})",
+    )
+
+
+def resolve(resolver: Resolver, entity_id: str, entity_type: str) -> list[str]:
+    """What a verifier's resolver makes of an entity: the anchor and path, or the error."""
+    try:
+        resolution = resolver.resolve(entity_id, entity_type)
+    except TokenfedError as error:
+        reasons = [
+            f"  dropped path {' -> '.join(reason['path'])}: {reason['error']}"
+            for reason in (error.detail or {}).get("reasons", [])
+        ]
+        return [f"rejected: {error.code} ({error.message})", *reasons]
+    return [
+        f"resolved under {resolution.trust_anchor}: {' -> '.join(resolution.path)}",
+    ]
+
+
+def step_provider_chain(story: Story) -> None:
+    """The chain from the provider to anchor A, through the recognition."""
+    with story.resolver("anchor-a") as resolver:
+        lines = resolve(resolver, PROVIDER_B, "tokenfed_provider")
+    show("The operator's verifier, anchored at A, resolves the provider", *lines)
+
+
+def step_wrong_direction(story: Story) -> None:
+    """Verifiers anchored only at B face alliance A's operator."""
+    reply = story.api("anchor-b").get("/federation/fetch", sub=ANCHOR_A)
+    with story.resolver("anchor-b") as resolver:
+        lines = resolve(resolver, OPERATOR_A, "tokenfed_operator")
+    # A provider of B that pins only its own anchor is such a verifier: it cannot check the
+    # operator's entitlement.
+    entitlement = expect(
+        story.api("operator-a", ADMIN_TOKEN).post(
+            "/entitlements",
+            {"subscriber": SUBSCRIBER, "provider": B_ONLY, "scope": ["qwen-max"], "limit": "50"},
+        ),
+        "the operator's entitlement for the GPU provider",
+    )
+    model, usage = REQUESTS[0]
+    refused = story.api("gpu-b").post(
+        "/metering",
+        {
+            "entitlement": entitlement["entitlement"],
+            "model": model,
+            "vendor": VENDORS[model],
+            "response": usage,
+            "request_id": "req-g1",
+        },
+    )
+    story.show_step(
+        "Recognition used in the wrong direction: verifiers anchored at B only, facing the "
+        "operator of A",
+        "a verifier anchored at B resolves the operator:",
+        *[f"  {line}" for line in lines],
+        f"  anchor B serves no statement about anchor A (HTTP {reply.status} {reply.code}): "
+        "A's recognition of B is one-way",
+        f"{B_ONLY} pins only anchor B; it is handed an entitlement of {OPERATOR_A}:",
+        f"  HTTP {refused.status} {refused.code}",
+    )
+
+
+def step_naming(story: Story) -> None:
+    """A provider whose name is outside what anchor A accepts of alliance B."""
+    with story.resolver("anchor-a") as resolver:
+        under_a = resolve(resolver, OUTSIDER, "tokenfed_provider")
+    with story.resolver("anchor-b") as resolver:
+        under_b = resolve(resolver, OUTSIDER, "tokenfed_provider")
+    # The operator issues an entitlement for that provider too; the provider (which pins
+    # anchors A and B) meters a request under it; the operator's intake refuses the receipt.
+    entitlement = expect(
+        story.api("operator-a", ADMIN_TOKEN).post(
+            "/entitlements",
+            {"subscriber": SUBSCRIBER, "provider": OUTSIDER, "scope": ["qwen-max"], "limit": "50"},
+        ),
+        "the operator's entitlement for the outside provider",
+    )
+    model, usage = REQUESTS[0]
+    metered = expect(
+        story.api("outsider").post(
+            "/metering",
+            {
+                "entitlement": entitlement["entitlement"],
+                "model": model,
+                "vendor": VENDORS[model],
+                "response": usage,
+                "request_id": "req-x1",
+            },
+        ),
+        "the outside provider's metering",
+    )
+    (result,) = intake(story, [metered["receipt"]])
+    story.show_step(
+        f"A provider outside the naming constraints of A's recognition of B: {OUTSIDER}",
+        "a verifier anchored at A:",
+        *[f"  {line}" for line in under_a],
+        "a verifier anchored at B (which set no such constraint):",
+        *[f"  {line}" for line in under_b],
+        f"it meters a request under an entitlement of {OPERATOR_A} ({metered['amount']} UTU);",
+        f"the operator's intake answers: {describe(result)}",
+    )
+
+
+@contextlib.contextmanager
+def running_federation(folder: Path, attempts: int = 3) -> Iterator[tuple[World, Nodes]]:
+    """Build the federation below ``folder`` and run its nodes until the block ends. If a port
+    found free was taken by another process before its node bound it, build the federation
+    again on new ports."""
+    for attempt in range(1, attempts + 1):
+        world = build_world(folder / f"federation-{attempt}")
+        try:
+            nodes = Nodes(world.nodes()).start()
+        except NodeFailedError as error:
+            if error.port_taken and attempt < attempts:
+                continue
+            raise
+        with nodes:
+            yield world, nodes
+        return
+
+
+def federation_story(folder: Path) -> None:
+    """Build the federation in ``folder``, run its nodes, tell the story, stop the nodes."""
+    with running_federation(folder) as (world, nodes), httpx.Client(timeout=10.0) as http:
+        story = Story(world, nodes, http)
+        step_federation(story)
+        step_provider_chain(story)
+        step_entitlement(story)
+        step_metering(story)
+        step_intake(story)
+        step_rotation(story)
+        step_revoked(story)
+        step_limit(story)
+        step_wrong_direction(story)
+        step_naming(story)
+    show("Every node stopped")
+
+
+def main() -> int:
+    started = time.monotonic()
+    try:
+        with terminate_on_signals(), tempfile.TemporaryDirectory(prefix="tokenfed-demo-") as tmp:
+            folder = Path(tmp)
+            federation_story(folder)
+            (folder / "month").mkdir()
+            month_end(folder / "month")
+    except KeyboardInterrupt:
+        print("\ninterrupted: every node was stopped", file=sys.stderr)
+        return 130
+    except (NodeFailedError, StepFailedError, httpx.HTTPError) as error:
+        print(f"\nthe demo stopped: {error}", file=sys.stderr)
+        return 1
+    except TokenfedError as error:  # a document a node served did not verify
+        print(f"\nthe demo stopped: {error.code}: {error.message}", file=sys.stderr)
+        return 1
+    print(f"\n== Done in {time.monotonic() - started:.1f} s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=_receipts.trust_revoke)
 
     _settle.add_settle_commands(commands)
-    _federation.add_federation_commands(commands)
     add_serve_command(commands)
     _entitlement.add_entitlement_commands(commands)
+    _federation.add_federation_commands(commands)
     return parser
