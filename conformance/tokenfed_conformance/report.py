@@ -20,7 +20,15 @@ from .runner import RunResult, TestResult, outcome_json, summary
 
 __all__ = ["coverage", "report_json", "write_reports"]
 
-_CHAPTERS = ("conventions", "units", "exchange", "receipts", "settlement")
+_CHAPTERS = (
+    "conventions",
+    "units",
+    "exchange",
+    "receipts",
+    "settlement",
+    "federation",
+    "entitlements",
+)
 
 
 def coverage(profile: str, results: Sequence[TestResult]) -> dict[str, Any]:
