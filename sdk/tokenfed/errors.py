@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 __all__ = [
     "AmountMismatchError",
     "ChainBreakError",
+    "EntitlementExpiredError",
+    "EntitlementNotYetValidError",
     "IatInFutureError",
     "IncompleteStreamError",
     "InternalError",
@@ -25,7 +27,9 @@ __all__ = [
     "InvalidUsageError",
     "IoError",
     "KeyNotValidError",
+    "LimitExceededError",
     "MalformedError",
+    "OutOfScopeError",
     "PeriodNotClosedError",
     "RateCardMismatchError",
     "RateCardNotValidError",
@@ -36,16 +40,19 @@ __all__ = [
     "TokenfedError",
     "TotalsMismatchError",
     "UnknownCurrencyError",
+    "UnknownEntitlementError",
     "UnknownKeyError",
     "UnknownMeterError",
     "UnknownModelError",
     "UnknownRateCardError",
+    "UnknownReservationError",
     "UnpricedMeterError",
     "UnpricedServiceTierError",
     "UnsupportedAlgError",
     "UnsupportedCritError",
     "UnsupportedTypError",
     "UnsupportedVersionError",
+    "WrongAudienceError",
     "error_class",
     "registry",
 ]
@@ -331,6 +338,68 @@ class StatementNotAcceptedError(TokenfedError):
 
     code = "statement_not_accepted"
     hint = "Net only statements with a verified response whose status is accept."
+
+
+class EntitlementExpiredError(TokenfedError):
+    """An entitlement's ``exp`` plus the clock skew has passed (ENT-020)."""
+
+    code = "entitlement_expired"
+    hint = "Ask the subscriber's home operator for a new entitlement."
+
+
+class EntitlementNotYetValidError(TokenfedError):
+    """An entitlement's ``iat`` is later than the clock plus the skew (ENT-020)."""
+
+    code = "entitlement_not_yet_valid"
+    hint = "Check the clocks of the issuing operator and of the provider."
+
+
+class WrongAudienceError(TokenfedError):
+    """An entitlement's ``aud`` is not the provider that received it (ENT-020)."""
+
+    code = "wrong_audience"
+    hint = (
+        "Present the entitlement to the provider it was issued for, or ask the home operator "
+        "for one issued to this provider."
+    )
+
+
+class OutOfScopeError(TokenfedError):
+    """The model is not in the entitlement's ``scope`` (ENT-030)."""
+
+    code = "out_of_scope"
+    hint = (
+        "Use a model listed in the entitlement's scope, or ask the home operator for an "
+        "entitlement that lists this model."
+    )
+
+
+class LimitExceededError(TokenfedError):
+    """A reservation would pass the entitlement's ``limit``, or a settlement passes its
+    reservation (ENT-032, ENT-040, ENT-043)."""
+
+    code = "limit_exceeded"
+    hint = (
+        "Ask the home operator for a new entitlement with room for the request, or reserve "
+        "the full maximum cost before serving."
+    )
+
+
+class UnknownEntitlementError(TokenfedError):
+    """A receipt names an entitlement its audience never issued to its issuer (ENT-052)."""
+
+    code = "unknown_entitlement"
+    hint = (
+        "Issue receipts only under entitlements the audience issued to you, and copy their "
+        "jti exactly."
+    )
+
+
+class UnknownReservationError(TokenfedError):
+    """A settlement or release names no open reservation (ENT-041, ENT-042)."""
+
+    code = "unknown_reservation"
+    hint = "Settle each reservation once, within its hold time; reserve again for a new request."
 
 
 class InvalidArgumentsError(TokenfedError):

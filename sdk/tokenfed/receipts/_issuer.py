@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _json, _jws, _merkle
 from .._b64 import b64encode
@@ -25,6 +25,9 @@ from ..ledger import StreamStore
 from ..units import RateCard, Usage, parse_usage
 from ._claims import BatchClaims, ReceiptClaims
 from ._verifier import sha256_digest
+
+if TYPE_CHECKING:  # the entitlements package imports this one
+    from ..entitlements import Entitlement, Reservations
 
 __all__ = ["ReceiptIssuer", "ReceiptRequest", "pairwise_subject"]
 
@@ -158,6 +161,52 @@ class ReceiptIssuer:
 
         result: str = self._store.issue(self._iss, aud, build)
         return result
+
+    def issue_under(
+        self,
+        entitlement: Entitlement,
+        reservations: Reservations,
+        reservation_id: str,
+        usage: Usage | Mapping[str, Any],
+        *,
+        jti: str | None = None,
+        iat: int | None = None,
+    ) -> str:
+        """Issue the receipt of a request served under an entitlement (ENT-050, ENT-051).
+
+        The usage is priced at ``iat``; the reservation made for the request is settled with
+        that price (ENT-041); then the receipt is signed with ``aud`` = the entitlement's
+        operator, ``sub`` = its subscriber and ``entitlement`` = its ``jti``. If signing or
+        storing fails after the settlement, the amount stays settled without a receipt: the
+        provider may under-claim, never over-spend.
+
+        Raises:
+            WrongAudienceError: the entitlement is for another provider than this issuer.
+            OutOfScopeError: the usage's model is not in the entitlement's scope (ENT-030).
+            LimitExceededError: the price is more than the reservation holds (ENT-041).
+            UnknownReservationError: the reservation is not open (ENT-042).
+            the pricing codes of the units chapter (``unknown_model``...).
+        """
+        from ..errors import WrongAudienceError
+
+        if entitlement.aud != self._iss:
+            raise WrongAudienceError(
+                f"entitlement {entitlement.jti} is for {entitlement.aud}, not for this issuer "
+                f"{self._iss} (ENT-050)"
+            )
+        parsed = usage if isinstance(usage, Usage) else parse_usage(usage)
+        entitlement.check_scope(parsed.model)
+        at = self._clock() if iat is None else iat
+        price = self._card.price(parsed, at=at)
+        reservations.settle(reservation_id, price.amount, now=at)
+        return self.issue(
+            aud=entitlement.iss,
+            sub=entitlement.sub,
+            usage=parsed,
+            jti=jti,
+            entitlement=entitlement.jti,
+            iat=at,
+        )
 
     def issue_batch(
         self,
