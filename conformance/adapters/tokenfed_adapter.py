@@ -35,6 +35,9 @@ from typing import Any
 
 import tokenfed
 from tokenfed import _json, _jws, hazmat, keys, receipts, settlement, units
+from tokenfed._decimal import to_scaled
+from tokenfed.entitlements import Entitlement, Reservations
+from tokenfed.entitlements._claims import MICRO
 from tokenfed.errors import (
     InternalError,
     InvalidResubmissionError,
@@ -59,7 +62,14 @@ from tokenfed.receipts import (
 from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard, parse_usage
 
-PROFILES = ["units", "documents", "receipt-issuer", "receipt-verifier", "settlement"]
+PROFILES = [
+    "units",
+    "documents",
+    "receipt-issuer",
+    "receipt-verifier",
+    "settlement",
+    "entitlements",
+]
 OPERATIONS = [
     "price",
     "convert",
@@ -77,6 +87,8 @@ OPERATIONS = [
     "reconcile",
     "split",
     "net",
+    "verify-entitlement",
+    "check-usage",
 ]
 
 FAULT: str | None = None
@@ -449,6 +461,40 @@ def _split_each_part(agreement: settlement.RevenueShare, data: dict[str, Any]) -
     }
 
 
+# --------------------------------------------------------------------------- entitlements
+
+
+def _entitlement(data: dict[str, Any]) -> Entitlement:
+    """ENT-020, steps 1 to 10, against the trust store's keys of the operator."""
+    return Entitlement.from_jws(
+        data["entitlement"], _trust(data["trust"]), audience=data["audience"], now=data["now"]
+    )
+
+
+def op_verify_entitlement(data: dict[str, Any]) -> dict[str, Any]:
+    return {"claims": _entitlement(data).raw}
+
+
+def op_check_usage(data: dict[str, Any]) -> dict[str, Any]:
+    """Each request reserves its amount and settles its actual amount (ENT-040, ENT-041) in a
+    fresh reservation store; a refused request is a result, not a rejection."""
+    entitlement = _entitlement(data)
+    now = data["now"]
+    results: list[dict[str, Any]] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="tokenfed-adapter-") as scratch,
+        Reservations(Path(scratch) / "reservations.db", clock=lambda: now) as store,
+    ):
+        for request in data["requests"]:
+            try:
+                held = store.reserve(entitlement, request["model"], Decimal(request["amount"]))
+                store.settle(held.id, Decimal(request.get("actual", request["amount"])))
+                results.append({"ok": True, "consumed": _plain(store.consumed(entitlement))})
+            except TokenfedError as exc:
+                results.append({"ok": False, "error": exc.code})
+    return {"results": results}
+
+
 OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "price": op_price,
     "convert": op_convert,
@@ -466,6 +512,8 @@ OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "reconcile": op_reconcile,
     "split": op_split,
     "net": op_net,
+    "verify-entitlement": op_verify_entitlement,
+    "check-usage": op_check_usage,
 }
 
 
@@ -727,6 +775,39 @@ def _fault_statement_totals_unchecked() -> None:
     _patch(settlement.Statement, "_check", make)
 
 
+def _fault_usage_past_limit() -> None:
+    """FAULT usage-past-limit: the limit is compared one micro-UTU too generously, so a request
+    that passes it by the smallest amount is still served (ENT-032)."""
+    Entitlement.limit_micro = property(  # type: ignore[method-assign,assignment]
+        lambda self: to_scaled(self.claims.limit, MICRO) + 1
+    )
+
+
+def _fault_ignores_audience() -> None:
+    """FAULT ignores-audience: ENT-020 step 10 skipped; an entitlement for any provider is
+    accepted."""
+
+    def make(original: Any) -> Any:
+        def patched(cls: Any, token: Any, trust: Any, *, audience: str, now: Any = None) -> Any:
+            claims = json.loads(base64.urlsafe_b64decode(_pad(str(token).split(".")[1])))
+            aud = claims.get("aud") if isinstance(claims, dict) else None
+            return original.__func__(
+                cls, token, trust, audience=aud if isinstance(aud, str) else audience, now=now
+            )
+
+        return classmethod(patched)
+
+    _patch(Entitlement, "from_jws", make)
+
+
+def _fault_ignores_scope() -> None:
+    Entitlement.check_scope = lambda self, model: None  # type: ignore[method-assign]
+
+
+def _pad(text: str) -> str:
+    return text + "=" * (-len(text) % 4)
+
+
 FAULTS: dict[str, tuple[str, Callable[[], None]]] = {
     "skips-signature-check": ("keys.PublicKey.verify always true", _fault_skip_signature),
     "alg-none": (
@@ -801,6 +882,15 @@ FAULTS: dict[str, tuple[str, Callable[[], None]]] = {
         "Statement._check: totals_mismatch (SET-025) ignored, the other checks kept",
         _fault_statement_totals_unchecked,
     ),
+    "usage-past-limit": (
+        "Entitlement.limit_micro one micro-UTU above the limit (ENT-032 off by one)",
+        _fault_usage_past_limit,
+    ),
+    "ignores-audience": (
+        "Entitlement.from_jws checks the audience against the entitlement's own aud",
+        _fault_ignores_audience,
+    ),
+    "ignores-scope": ("Entitlement.check_scope accepts every model", _fault_ignores_scope),
 }
 
 

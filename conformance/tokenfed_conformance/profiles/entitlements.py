@@ -12,7 +12,7 @@ import random
 from dataclasses import replace
 from typing import Any
 
-from .._codec import b64d, b64e, jcs
+from .._codec import b64e, jcs
 from .._crypto import SuiteKey, compact
 from .._federation import TYP_ENTITLEMENT
 from ..cases import Call, Case, Expect
@@ -27,13 +27,19 @@ OP_CHECK = "check-usage"
 
 # Requirement IDs of the entitlements chapter, by the rule a case checks.
 R: dict[str, tuple[str, ...]] = {
-    "claims": ("ENT-001",),
-    "signature": ("ENT-001",),
-    "time": ("ENT-001",),
-    "audience": ("ENT-001",),
-    "scope": ("ENT-001",),
-    "limit": ("ENT-001",),
-    "jose": ("ENT-001",),
+    "claims": ("ENT-001", "ENT-020"),
+    "signature": ("ENT-010", "ENT-020"),
+    "time": ("ENT-020", "ENT-021"),
+    "audience": ("ENT-020",),
+    "scope": ("ENT-030",),
+    "scope-syntax": ("ENT-005",),
+    "lifetime": ("ENT-004",),
+    "limit-syntax": ("ENT-006",),
+    "sub": ("ENT-002",),
+    "limit": ("ENT-032", "ENT-040"),
+    "settle": ("ENT-041", "ENT-032"),
+    "reserve-time": ("ENT-031",),
+    "jose": ("ENT-001", "ENT-020"),
 }
 
 OPERATOR = "https://subscribers.operator.alliance-a.example"
@@ -103,7 +109,7 @@ def _generated(rng: random.Random, alg: str) -> list[Case]:
     jti = f"ent-{rng.randrange(10**9, 10**10)}"
     claims: dict[str, Any] = {
         "iss": OPERATOR,
-        "sub": f"sub-{rng.randrange(10**9, 10**10)}",
+        "sub": b64e(rng.randbytes(16)),
         "aud": PROVIDER,
         "jti": jti,
         "iat": now - 300,
@@ -118,9 +124,8 @@ def _generated(rng: random.Random, alg: str) -> list[Case]:
         return {"entitlement": token, "trust": trust, "audience": PROVIDER, "now": now, **extra}
 
     good = _entitlement(key, claims)
-    head, payload, signature = good.split(".")
+    head, _payload, signature = good.split(".")
     tampered = f"{head}.{b64e(jcs(dict(claims, limit='1000000')))}.{signature}"
-    assert b64d(payload) == jcs(claims)
     stranger = SuiteKey.generate(rng, alg)
     cases = [
         _case(
@@ -181,6 +186,69 @@ def _generated(rng: random.Random, alg: str) -> list[Case]:
             Expect(error="wrong_audience"),
         ),
     ]
+    # The edges of ENT-021 (skew exactly 60 s) and the schema rules checked after the signature.
+    edges = [
+        ("at-exp-plus-59", claims["exp"] + 59, None),
+        ("at-exp-plus-60", claims["exp"] + 60, "entitlement_expired"),
+        ("at-iat-minus-60", claims["iat"] - 60, None),
+        ("at-iat-minus-61", claims["iat"] - 61, "entitlement_not_yet_valid"),
+    ]
+    for name, at, error in edges:
+        cases.append(
+            _case(
+                f"{name}{t}",
+                f"now = {name.removeprefix('at-').replace('-', ' ')}: the skew is exactly 60 s, "
+                + ("so the entitlement is refused" if error else "so it is still valid"),
+                R["time"],
+                OP_VERIFY,
+                verify(good, now=at),
+                Expect(error=error) if error else Expect(output={"claims": claims}),
+            )
+        )
+    late_key = SuiteKey.generate(rng, alg)
+    late_trust = trust_store({OPERATOR: [late_key.public_jwk(nbf=claims["iat"] + 1)]})
+    schema = [
+        ("lifetime-over-24h", "exp - iat is 86401 s", R["lifetime"],
+         dict(claims, iat=now - 300, exp=now - 300 + 86401), "schema_violation"),
+        ("scope-wildcard", "the scope lists \"*\" (there is no wildcard)", R["scope-syntax"],
+         dict(claims, scope=["*"]), "schema_violation"),
+        ("scope-duplicate", "the scope lists a model twice", R["scope-syntax"],
+         dict(claims, scope=["model-a", "model-a"]), "schema_violation"),
+        ("limit-zero", "limit 0 (it must be greater than zero)", R["limit-syntax"],
+         dict(claims, limit="0"), "invalid_amount"),
+        ("limit-seven-places", "limit with 7 fractional digits (UTU has 6)", R["limit-syntax"],
+         dict(claims, limit="1.0000001"), "invalid_amount"),
+        ("sub-in-clear", "sub is an e-mail address, not a pairwise identifier", R["sub"],
+         dict(claims, sub="alice@example.com"), "schema_violation"),
+        ("limit-missing", "no limit member", R["claims"],
+         {k: v for k, v in claims.items() if k != "limit"}, "schema_violation"),
+    ]  # fmt: skip
+    for name, why, requirements, bad, code in schema:
+        cases.append(
+            _case(
+                f"{name}{t}",
+                f"{why}: refused after its signature verified",
+                requirements,
+                OP_VERIFY,
+                verify(_entitlement(key, bad)),
+                Expect(error=code),
+            )
+        )
+    cases.append(
+        _case(
+            f"key-not-valid-at-iat{t}",
+            "the operator's key becomes valid one second after the entitlement's iat",
+            R["signature"],
+            OP_VERIFY,
+            {
+                "entitlement": _entitlement(late_key, claims),
+                "trust": late_trust,
+                "audience": PROVIDER,
+                "now": now,
+            },
+            Expect(error="key_not_valid"),
+        )
+    )
     # Usage under one entitlement: each request reserves its amount against the limit; a
     # refused request consumes nothing.
     requests = [
@@ -233,6 +301,30 @@ def _generated(rng: random.Random, alg: str) -> list[Case]:
             ),
         ),
         _case(
+            f"usage-settled-below-reservation{t}",
+            "a request reserves 50 and settles 30: the other 20 are free again, so 70 more "
+            "reach the limit exactly",
+            R["settle"],
+            OP_CHECK,
+            verify(
+                good,
+                requests=[
+                    {"model": "model-a", "amount": "50", "actual": "30"},
+                    {"model": "model-b", "amount": "70"},
+                    {"model": "model-b", "amount": "0.000001"},
+                ],
+            ),
+            Expect(
+                output={
+                    "results": [
+                        {"ok": True, "consumed": "30"},
+                        {"ok": True, "consumed": "100"},
+                        {"ok": False, "error": "limit_exceeded"},
+                    ]
+                }
+            ),
+        ),
+        _case(
             f"usage-single-request-over-limit{t}",
             "one request larger than the whole limit is refused",
             R["limit"],
@@ -243,7 +335,7 @@ def _generated(rng: random.Random, alg: str) -> list[Case]:
         _case(
             f"usage-under-expired{t}",
             "usage under an expired entitlement is refused as a whole",
-            R["time"],
+            R["time"] + R["reserve-time"],
             OP_CHECK,
             verify(
                 _entitlement(key, dict(claims, iat=now - 7200, exp=now - 3600)),
