@@ -33,6 +33,7 @@ import base64
 import binascii
 import functools
 import hashlib
+import importlib
 import itertools
 import json
 import os
@@ -2493,6 +2494,12 @@ def check_settlement(vector: dict[str, Any], context: Context) -> Outcome:
     except _Rejected as rejected:
         return _judge(expected, rejected, None)
     return _judge(expected, None, result)
+
+
+# --------------------------------------------------------------------------- kinds in modules
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+importlib.import_module("_federation").install(globals())  # federation chains
 
 
 # --------------------------------------------------------------------------- command line

@@ -31,7 +31,16 @@ SUMMARY = re.compile(
     r"(?P<disagree>\d+) disagree, (?P<differs>\d+) rejected with another code$",
     re.MULTILINE,
 )
-CHECKED_KINDS = {"jws", "receipts", "pricing", "conversion", "documents", "files", "adapters"}
+CHECKED_KINDS = {
+    "jws",
+    "receipts",
+    "pricing",
+    "conversion",
+    "documents",
+    "files",
+    "adapters",
+    "federation",
+}
 
 
 def _run(*args: str, env_spec: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -188,6 +197,33 @@ def test_checker_fails_on_wrong_amounts(tmp_path: Path) -> None:
         ("pricing", "tier-at-boundary"),
         ("conversion", "tie-negative-odd"),
     }
+
+
+def test_checker_fails_on_wrong_federation_vectors(tmp_path: Path) -> None:
+    """The federation checker can fail: a chain whose anchor is not pinned claims to be valid,
+    an expired statement claims another code, a valid chain claims the wrong path, and a
+    select vector claims the other candidate."""
+    spec = _spec_copy(tmp_path)
+    data, by_id = _edit(spec, "federation")
+    valid = by_id["valid-leaf-intermediate-anchor"]
+    by_id["recognition-used-backwards"]["expected"] = dict(
+        by_id["valid-leaf-under-anchor"]["expected"]
+    )
+    by_id["expired-leaf-ec"]["expected"] = {"error": "statement_not_yet_valid"}
+    valid["expected"]["path"] = list(reversed(valid["expected"]["path"]))
+    by_id["select-issuer-order"]["expected"]["chosen"] = 0
+    _save(spec, "federation", data)
+    result = _run("federation", env_spec=spec)
+    assert result.returncode == 1
+    assert _failed(result.stdout) == {
+        ("federation", "recognition-used-backwards"),
+        ("federation", "expired-leaf-ec"),
+        ("federation", "valid-leaf-intermediate-anchor"),
+        ("federation", "select-issuer-order"),
+    }
+    match = SUMMARY.search(result.stdout)
+    assert match
+    assert match.group("differs") == "1"
 
 
 def test_checker_unknown_kind() -> None:

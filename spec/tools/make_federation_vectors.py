@@ -1,0 +1,1469 @@
+"""Generate spec/vectors/federation.json: static trust chains, valid and invalid (chapter
+"Federation").
+
+Every statement is signed with the SDK's JWS signing (``tokenfed._jws.sign``) and Ed25519 keys
+derived from fixed seeds (the private key is SHA-256 of ``tokenfed federation vectors/`` + the
+key's name; the names and public keys are recorded in the file's ``fixtures.keys``), so the file
+is the same on every run; the one ES256 anchor uses the published ``provider-b`` test key of
+spec/test-keys.json and its randomized signatures are ignored by ``--check``. Each invalid vector
+is broken in exactly one way, so its expected error code follows from how it was built, not
+from what any validator answers. Statements that the SDK would refuse to sign (a foreign header,
+a duplicate member) are assembled byte by byte and signed with the same keys. The vectors are
+checked independently by interop/check_vectors.py (interop/_federation.py), which does not use
+the SDK.
+
+Run: python spec/tools/make_federation_vectors.py [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import hashlib
+import itertools
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tokenfed import _json
+from tokenfed import _jws as jws
+from tokenfed._b64 import b64encode
+from tokenfed.keys import KeyValidity, PrivateKey, load_private_jwk
+
+SPEC = Path(__file__).resolve().parent.parent
+OUT = SPEC / "vectors" / "federation.json"
+
+TYP = "entity-statement+jwt"
+NOW = 1782864000  # 2026-07-01T00:00:00Z, the validator's clock in most vectors
+IAT = NOW - 3600
+LEEWAY = 60
+KEYS_NBF = NOW - 86400 * 30
+SEED_PREFIX = b"tokenfed federation vectors/"
+
+# Requirement IDs of the chapter "Federation" (spec/federation.md).
+R_IDS = "FED-002"  # entity identifiers
+R_JOSE = "FED-003"  # statements through the JWS layer
+R_CLAIMS = "FED-004"  # required and forbidden claims, lifetime
+R_TYPES = "FED-006"  # entity types and metadata
+R_RECOGNITION = "FED-007"  # cross-anchor recognition
+R_ANCHOR = "FED-008"  # pinned anchor keys, results tied to an anchor
+R_LIMITS = "FED-009"  # path limits
+R_SELECT = "FED-010"  # path selection
+R_CONSTRAINTS = "FED-011"  # constraints
+R_POLICY = "FED-012"  # metadata policy
+R_CHAIN = "FED-020"  # chain validation: links, signatures, times, expiry
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _seeded(name: str) -> PrivateKey:
+    seed = hashlib.sha256(SEED_PREFIX + name.encode("ascii")).digest()
+    return PrivateKey(Ed25519PrivateKey.from_private_bytes(seed), "EdDSA")
+
+
+def _published(name: str) -> PrivateKey:
+    data = json.loads((SPEC / "test-keys.json").read_text(encoding="utf-8"))
+    return load_private_jwk(data["keys"][name])
+
+
+SEEDED_KEYS = (
+    "anchor-a",
+    "anchor-a-next",
+    "anchor-b",
+    "members-a",
+    "partners-a",
+    "members-b",
+    "provider-a",
+    "provider-a-other",
+    "operator-b",
+    "provider-b",
+    "provider-b-receipts",
+    "provider-a-receipts",
+    "operator-b-entitlements",
+    "chain-1",
+    "chain-2",
+    "chain-3",
+    "chain-4",
+    "chain-5",
+    "outsider",
+)
+KEYS: dict[str, PrivateKey] = {name: _seeded(name) for name in SEEDED_KEYS}
+KEYS["anchor-es256"] = _published("provider-b")
+
+
+def public_jwk(name: str, **members: Any) -> dict[str, Any]:
+    """The public JWK of a key (``kid`` = thumbprint, ``alg``, ``use``) plus ``members``."""
+    jwk = KEYS[name].public_key().to_jwk(with_validity=False)
+    jwk.update(members)
+    return jwk
+
+
+def jwks(*names: str) -> dict[str, Any]:
+    return {"keys": [public_jwk(name) for name in names]}
+
+
+def document_jwks(name: str) -> dict[str, Any]:
+    """A JWK Set of protocol keys (receipts, entitlements), with the receipts chapter members."""
+    return {"keys": [KEYS[name].public_key(KeyValidity(nbf=KEYS_NBF)).to_jwk()]}
+
+
+# --------------------------------------------------------------------------- entities
+
+A = "https://anchor.alliance-a.example"
+B = "https://anchor.alliance-b.example"
+ES = "https://anchor-es.alliance-a.example"
+MEMBERS_A = "https://members.alliance-a.example"
+PARTNERS_A = "https://partners.alliance-a.example"
+MEMBERS_B = "https://members.alliance-b.example"
+PROVIDER_A = "https://provider.alliance-a.example"
+PROVIDER_B = "https://provider.alliance-b.example"
+OPERATOR_B = "https://operator.alliance-b.example"
+CHAIN_IDS = [f"https://level{i}.alliance-a.example" for i in range(1, 6)]
+
+
+def federation_entity(entity_id: str, name: str) -> dict[str, Any]:
+    return {
+        "federation_fetch_endpoint": entity_id + "/fetch",
+        "federation_list_endpoint": entity_id + "/list",
+        "federation_historical_keys_endpoint": entity_id + "/historical-keys",
+        "organization_name": name,
+    }
+
+
+def provider_metadata(entity_id: str, receipts: str) -> dict[str, Any]:
+    return {
+        "federation_entity": {"organization_name": "Provider " + entity_id.split(".")[1]},
+        "tokenfed_provider": {
+            "tokenfed_versions": ["1.0"],
+            "receipt_jwks": document_jwks(receipts),
+            "rate_card_uri": entity_id + "/rate-card",
+            "metering_endpoint": entity_id + "/metering",
+        },
+    }
+
+
+def operator_metadata(entity_id: str) -> dict[str, Any]:
+    return {
+        "tokenfed_operator": {
+            "tokenfed_versions": ["1.0"],
+            "entitlement_jwks": document_jwks("operator-b-entitlements"),
+            "entitlement_endpoint": entity_id + "/entitlements",
+            "receipt_intake_endpoint": entity_id + "/receipts",
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity_id: str
+    key: str
+    metadata: dict[str, Any]
+    hints: tuple[str, ...] = ()
+
+
+ENTITIES = {
+    A: Entity(A, "anchor-a", {"federation_entity": federation_entity(A, "Alliance A")}),
+    B: Entity(B, "anchor-b", {"federation_entity": federation_entity(B, "Alliance B")}, (A,)),
+    ES: Entity(ES, "anchor-es256", {"federation_entity": federation_entity(ES, "Alliance ES")}),
+    MEMBERS_A: Entity(
+        MEMBERS_A,
+        "members-a",
+        {"federation_entity": federation_entity(MEMBERS_A, "Members A")},
+        (A,),
+    ),
+    PARTNERS_A: Entity(
+        PARTNERS_A,
+        "partners-a",
+        {"federation_entity": federation_entity(PARTNERS_A, "Partners A")},
+        (A,),
+    ),
+    MEMBERS_B: Entity(
+        MEMBERS_B,
+        "members-b",
+        {"federation_entity": federation_entity(MEMBERS_B, "Members B")},
+        (B,),
+    ),
+    PROVIDER_A: Entity(
+        PROVIDER_A,
+        "provider-a",
+        provider_metadata(PROVIDER_A, "provider-a-receipts"),
+        (MEMBERS_A, A, PARTNERS_A),
+    ),
+    PROVIDER_B: Entity(
+        PROVIDER_B, "provider-b", provider_metadata(PROVIDER_B, "provider-b-receipts"), (MEMBERS_B,)
+    ),
+    OPERATOR_B: Entity(OPERATOR_B, "operator-b", operator_metadata(OPERATOR_B), (MEMBERS_B,)),
+}
+for _level, _entity_id in enumerate(CHAIN_IDS, start=1):
+    _up = CHAIN_IDS[_level] if _level < len(CHAIN_IDS) else A
+    ENTITIES[_entity_id] = Entity(
+        _entity_id,
+        f"chain-{_level}",
+        {"federation_entity": federation_entity(_entity_id, f"Level {_level}")},
+        (_up,),
+    )
+
+# Expiry of each kind of statement, so that the chain's exp (the minimum) is not the first one.
+EXP_LEAF_EC = NOW + 5 * 3600
+EXP_SS = NOW + 4 * 3600
+EXP_ANCHOR_EC = NOW + 6 * 3600
+RECOGNITION = {
+    "allowed_entity_types": ["tokenfed_provider", "tokenfed_operator"],
+    "naming_constraints": {"permitted": [".alliance-b.example"]},
+    "max_path_length": 2,
+}
+
+
+# --------------------------------------------------------------------------- statements
+
+
+@dataclass
+class Statement:
+    """The claims of one statement and how it is signed (a key name, header and payload
+    overrides for statements the SDK would refuse to sign)."""
+
+    claims: dict[str, Any]
+    key: str
+    header: dict[str, Any] | None = None
+    payload: bytes | None = None
+    tamper: bool = False
+    extra_header: dict[str, Any] = field(default_factory=dict)
+
+    def token(self) -> str:
+        signer = KEYS[self.key]
+        if self.header is None and self.payload is None and not self.extra_header:
+            token = jws.sign(self.claims, signer, TYP)
+        else:
+            header = self.header or {"alg": signer.alg, "typ": TYP, "kid": signer.kid}
+            header = {**header, **self.extra_header}
+            payload = (
+                self.payload if self.payload is not None else _json.canonical_bytes(self.claims)
+            )
+            signing_input = b64encode(_json.canonical_bytes(header)) + "." + b64encode(payload)
+            token = signing_input + "." + b64encode(signer.sign(signing_input.encode("ascii")))
+        if self.tamper:  # flip one bit of the signature's first byte
+            head, _, signature = token.rpartition(".")
+            raw = bytearray(_b64decode(signature))
+            raw[0] ^= 0x01
+            token = head + "." + b64encode(bytes(raw))
+        return token
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def ec(entity_id: str, **changes: Any) -> Statement:
+    """The entity configuration of ``entity_id``; ``changes`` replace claims (``None``
+    removes one); ``key`` signs with another key."""
+    entity = ENTITIES[entity_id]
+    key = changes.pop("key", entity.key)
+    is_anchor = entity_id in (A, B, ES)
+    claims: dict[str, Any] = {
+        "iss": entity_id,
+        "sub": entity_id,
+        "iat": IAT,
+        "exp": EXP_ANCHOR_EC if is_anchor else EXP_LEAF_EC,
+        "jwks": jwks(entity.key),
+        "metadata": copy.deepcopy(entity.metadata),
+    }
+    if entity.hints:
+        claims["authority_hints"] = list(entity.hints)
+    return Statement(_changed(claims, changes), key)
+
+
+def ss(issuer: str, subject: str, **changes: Any) -> Statement:
+    """The subordinate statement of ``issuer`` about ``subject``."""
+    key = changes.pop("key", ENTITIES[issuer].key)
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "sub": subject,
+        "iat": IAT,
+        "exp": EXP_SS,
+        "jwks": jwks(ENTITIES[subject].key),
+        "source_endpoint": issuer + "/fetch",
+    }
+    return Statement(_changed(claims, changes), key)
+
+
+def _changed(claims: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    for name, value in changes.items():
+        if value is None:
+            claims.pop(name, None)
+        else:
+            claims[name] = value
+    return claims
+
+
+def up(*entity_ids: str) -> list[Statement]:
+    """The chain from ``entity_ids[0]`` up through the others to the last, an anchor:
+    the subject's EC, one SS per link, the anchor's EC."""
+    chain = [ec(entity_ids[0])]
+    for below, above in itertools.pairwise(entity_ids):
+        chain.append(ss(above, below))
+    chain.append(ec(entity_ids[-1]))
+    return chain
+
+
+def anchor(entity_id: str, *names: str) -> dict[str, Any]:
+    names = names or (ENTITIES[entity_id].key,)
+    return {"entity_id": entity_id, "jwks": jwks(*names)}
+
+
+# --------------------------------------------------------------------------- expected results
+
+
+def resolved_provider(entity_id: str = PROVIDER_A, receipts: str = "provider-a-receipts") -> Any:
+    return provider_metadata(entity_id, receipts)
+
+
+def result(
+    path: Sequence[str], exp: int, metadata: dict[str, Any], trust_anchor: str | None = None
+) -> dict[str, Any]:
+    return {
+        "trust_anchor": trust_anchor or path[-1],
+        "path": list(path),
+        "exp": exp,
+        "metadata": metadata,
+    }
+
+
+def err(code: str) -> dict[str, Any]:
+    return {"error": code}
+
+
+# --------------------------------------------------------------------------- the vectors
+
+
+class Vectors:
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def chain(
+        self,
+        vector_id: str,
+        description: str,
+        requirements: list[str],
+        statements: Sequence[Statement | str],
+        expected: dict[str, Any],
+        *,
+        anchors: Sequence[dict[str, Any]] | None = None,
+        now: int = NOW,
+        entity_type: str | None = "tokenfed_provider",
+    ) -> None:
+        self.items.append(
+            {
+                "id": vector_id,
+                "description": description,
+                "requirements": requirements,
+                "input": {
+                    "op": "validate",
+                    "statements": [_token(s) for s in statements],
+                    "anchors": list(anchors or [anchor(A)]),
+                    "now": now,
+                    "entity_type": entity_type,
+                },
+                "expected": expected,
+            }
+        )
+
+    def select(
+        self,
+        vector_id: str,
+        description: str,
+        requirements: list[str],
+        candidates: Sequence[Sequence[Statement | str]],
+        expected: dict[str, Any],
+        *,
+        anchors: Sequence[dict[str, Any]] | None = None,
+        now: int = NOW,
+        entity_type: str | None = "tokenfed_provider",
+    ) -> None:
+        self.items.append(
+            {
+                "id": vector_id,
+                "description": description,
+                "requirements": requirements,
+                "input": {
+                    "op": "select",
+                    "candidates": [[_token(s) for s in chain] for chain in candidates],
+                    "anchors": list(anchors or [anchor(A)]),
+                    "now": now,
+                    "entity_type": entity_type,
+                },
+                "expected": expected,
+            }
+        )
+
+
+def _token(statement: Statement | str) -> str:
+    return statement if isinstance(statement, str) else statement.token()
+
+
+def with_ss(chain: list[Statement], index: int, **changes: Any) -> list[Statement]:
+    """``chain`` with statement ``index`` rebuilt with ``changes`` to its claims."""
+    chain = list(chain)
+    old = chain[index]
+    key = changes.pop("key", old.key)
+    chain[index] = Statement(_changed(copy.deepcopy(old.claims), changes), key)
+    return chain
+
+
+def edited(
+    chain: list[Statement], index: int, edit: Callable[[Statement], None]
+) -> list[Statement]:
+    chain = [copy.deepcopy(statement) for statement in chain]
+    edit(chain[index])
+    return chain
+
+
+def build() -> dict[str, Any]:
+    v = Vectors()
+    direct = up(PROVIDER_A, A)
+    via = up(PROVIDER_A, MEMBERS_A, A)
+    cross = up(PROVIDER_B, MEMBERS_B, B, A)
+    cross[3] = ss(A, B, constraints=copy.deepcopy(RECOGNITION))
+    cross_operator = up(OPERATOR_B, MEMBERS_B, B, A)
+    cross_operator[3] = cross[3]
+    provider = resolved_provider()
+    provider_b = resolved_provider(PROVIDER_B, "provider-b-receipts")
+
+    # ------------------------------------------------------------------ valid paths (V)
+    v.chain(
+        "valid-leaf-under-anchor",
+        "V1: a provider directly under its anchor: EC, the anchor's SS about it, the anchor's EC.",
+        [R_CHAIN, R_ANCHOR, R_TYPES],
+        direct,
+        result([PROVIDER_A, A], EXP_SS, provider),
+    )
+    v.chain(
+        "valid-leaf-intermediate-anchor",
+        "V2: provider <- intermediate <- anchor.",
+        [R_CHAIN, R_ANCHOR],
+        via,
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
+    )
+    v.chain(
+        "valid-cross-anchor",
+        "V3: a provider of alliance B through B's intermediate and anchor B, recognised by "
+        "anchor A (an SS with the three constraints and no policy); the validator pins A only, "
+        "and the result names A and the whole path.",
+        [R_RECOGNITION, R_ANCHOR, R_CONSTRAINTS],
+        cross,
+        result([PROVIDER_B, MEMBERS_B, B, A], EXP_SS, provider_b),
+    )
+    v.chain(
+        "valid-no-entity-type",
+        "Without a requested entity type the result holds every entity type of the subject.",
+        [R_CHAIN, R_TYPES],
+        via,
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
+        entity_type=None,
+    )
+    v.chain(
+        "valid-es256-anchor",
+        "An anchor whose federation key is a P-256 key (ES256) signs its EC and its SS.",
+        [R_JOSE, R_CHAIN],
+        [ec(PROVIDER_A, authority_hints=[ES]), ss(ES, PROVIDER_A), ec(ES)],
+        result([PROVIDER_A, ES], EXP_SS, provider),
+        anchors=[anchor(ES)],
+    )
+    v.chain(
+        "valid-anchor-key-rollover",
+        "V8: the anchor publishes its old and its new key, signs its EC with the new key and its "
+        "SS still with the old one; both keys are pinned.",
+        [R_ANCHOR, R_CHAIN],
+        [
+            ec(PROVIDER_A),
+            ss(A, PROVIDER_A),
+            ec(A, jwks=jwks("anchor-a", "anchor-a-next"), key="anchor-a-next"),
+        ],
+        result([PROVIDER_A, A], EXP_SS, provider),
+        anchors=[anchor(A, "anchor-a", "anchor-a-next")],
+    )
+    v.chain(
+        "valid-anchor-ss-key-attested-by-ec",
+        "V8: only the old anchor key is pinned; the anchor's EC, signed with it, publishes both "
+        "keys, and its SS is signed with the new one: the SS is verified with the keys of the "
+        "anchor EC (ES[j] is verified with ES[j+1].jwks).",
+        [R_ANCHOR, R_CHAIN],
+        [
+            ec(PROVIDER_A),
+            ss(A, PROVIDER_A, key="anchor-a-next"),
+            ec(A, jwks=jwks("anchor-a", "anchor-a-next")),
+        ],
+        result([PROVIDER_A, A], EXP_SS, provider),
+    )
+    v.chain(
+        "invalid-anchor-ec-new-key-not-pinned",
+        "V8/S6: the anchor's EC is signed with its new key, which the validator has not pinned.",
+        [R_ANCHOR],
+        [
+            ec(PROVIDER_A),
+            ss(A, PROVIDER_A),
+            ec(A, jwks=jwks("anchor-a", "anchor-a-next"), key="anchor-a-next"),
+        ],
+        err("unknown_key"),
+    )
+    v6_ta = {
+        "tokenfed_provider": {"tokenfed_versions": {"subset_of": ["1.0", "1.1"]}},
+    }
+    v6_int = {
+        "tokenfed_provider": {"rate_card_uri": {"default": PROVIDER_A + "/cards/current"}},
+    }
+    v6_leaf_metadata = resolved_provider()
+    v6_leaf_metadata["tokenfed_provider"]["tokenfed_versions"] = ["1.0", "1.2"]
+    del v6_leaf_metadata["tokenfed_provider"]["rate_card_uri"]
+    v6_expected = copy.deepcopy(v6_leaf_metadata)
+    v6_expected["tokenfed_provider"]["tokenfed_versions"] = ["1.0"]
+    v6_expected["tokenfed_provider"]["rate_card_uri"] = PROVIDER_A + "/cards/current"
+    v6 = [
+        ec(PROVIDER_A, metadata=v6_leaf_metadata),
+        ss(MEMBERS_A, PROVIDER_A, metadata_policy=v6_int),
+        ss(A, MEMBERS_A, metadata_policy=v6_ta),
+        ec(A),
+    ]
+    v.chain(
+        "valid-policy-merge",
+        "V6: the anchor's subset_of and the intermediate's default merge; the provider's "
+        "versions lose 1.2 and the missing rate_card_uri gets the default.",
+        [R_POLICY],
+        v6,
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, v6_expected),
+    )
+    v7_override = {"tokenfed_provider": {"metering_endpoint": PROVIDER_A + "/v2/metering"}}
+    v7_policy = {
+        "tokenfed_provider": {
+            "metering_endpoint": {"one_of": [PROVIDER_A + "/v2/metering"]},
+        }
+    }
+    v7_expected = resolved_provider()
+    v7_expected["tokenfed_provider"]["metering_endpoint"] = PROVIDER_A + "/v2/metering"
+    v.chain(
+        "valid-ss-metadata-before-policy",
+        "V7: the intermediate's SS overrides the provider's metering_endpoint; the anchor's "
+        "one_of, which the provider's own value fails, is applied after the override.",
+        [R_POLICY, R_CHAIN],
+        [
+            ec(PROVIDER_A),
+            ss(MEMBERS_A, PROVIDER_A, metadata=v7_override),
+            ss(A, MEMBERS_A, metadata_policy=v7_policy),
+            ec(A),
+        ],
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, v7_expected),
+    )
+    v7_new_type = {"tokenfed_operator": {"tokenfed_versions": ["1.0"]}}
+    v.chain(
+        "valid-ss-metadata-only-for-subject-types",
+        "An SS's metadata for an entity type the subject's EC does not have is not added.",
+        [R_CHAIN, R_TYPES],
+        [ec(PROVIDER_A), ss(A, PROVIDER_A, metadata=v7_new_type), ec(A)],
+        result([PROVIDER_A, A], EXP_SS, provider),
+        entity_type=None,
+    )
+
+    # V4: select_chain, one vector per tie-break step of FED-10.
+    via_partners = up(PROVIDER_A, PARTNERS_A, A)
+    under_b = [ec(PROVIDER_A, authority_hints=[B]), ss(B, PROVIDER_A), ec(B, authority_hints=None)]
+    v.select(
+        "select-anchor-priority",
+        "V4 step 1: a chain to the second configured anchor is shorter, but the first anchor "
+        "in the validator's order wins.",
+        [R_SELECT],
+        [under_b, via],
+        {**result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider), "chosen": 1},
+        anchors=[anchor(A), anchor(B)],
+    )
+    v.select(
+        "select-fewest-statements",
+        "V4 step 2: under the same anchor, the chain with fewer statements wins.",
+        [R_SELECT],
+        [via, direct],
+        {**result([PROVIDER_A, A], EXP_SS, provider), "chosen": 1},
+    )
+    later = with_ss(with_ss(via_partners, 1, exp=EXP_SS + 600), 2, exp=EXP_SS + 600)
+    v.select(
+        "select-latest-exp",
+        "V4 step 3: same anchor and length; the chain that expires later wins.",
+        [R_SELECT],
+        [via, later],
+        {**result([PROVIDER_A, PARTNERS_A, A], EXP_SS + 600, provider), "chosen": 1},
+    )
+    v.select(
+        "select-issuer-order",
+        "V4 step 4: same anchor, length and exp; the list of issuer IDs that comes first in "
+        "code point order wins (members < partners).",
+        [R_SELECT],
+        [via_partners, via],
+        {**result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider), "chosen": 1},
+    )
+    loop = [
+        ec(PROVIDER_A),
+        ss(MEMBERS_A, PROVIDER_A),
+        ss(PARTNERS_A, MEMBERS_A),
+        ss(MEMBERS_A, PARTNERS_A),
+        ss(A, MEMBERS_A),
+        ec(A),
+    ]
+    v.select(
+        "select-loop-branch-and-valid-branch",
+        "V10: one candidate runs through a loop (members -> partners -> members) and is not a "
+        "valid chain; the other candidate is valid and is chosen.",
+        [R_SELECT, R_CHAIN],
+        [loop, via_partners],
+        {**result([PROVIDER_A, PARTNERS_A, A], EXP_SS, provider), "chosen": 1},
+    )
+    v.select(
+        "select-invalid-candidates-only",
+        "No candidate validates (one expired, one with a bad signature): no trust path.",
+        [R_SELECT],
+        [with_ss(via, 1, exp=NOW - 3600), edited(direct, 1, lambda s: setattr(s, "tamper", True))],
+        err("no_trust_path"),
+    )
+
+    # ------------------------------------------------------------------ time (T)
+    v.chain(
+        "expired-leaf-ec",
+        "T1: the subject's EC expired (exp + 60 s leeway <= now).",
+        [R_CHAIN],
+        with_ss(via, 0, exp=NOW - 3600, iat=NOW - 7200),
+        err("statement_expired"),
+    )
+    v.chain(
+        "expired-intermediate-ss",
+        "T1: the intermediate's SS about the provider expired.",
+        [R_CHAIN],
+        with_ss(via, 1, exp=NOW - 600, iat=NOW - 7200),
+        err("statement_expired"),
+    )
+    v.chain(
+        "expired-anchor-ec",
+        "T1: the anchor's EC expired.",
+        [R_CHAIN],
+        with_ss(via, 3, exp=NOW - 61, iat=NOW - 7200),
+        err("statement_expired"),
+    )
+    v.chain(
+        "iat-in-the-future",
+        "T2: the anchor's SS is issued 61 s after now (beyond the 60 s leeway).",
+        [R_CHAIN],
+        with_ss(via, 2, iat=NOW + 61),
+        err("statement_not_yet_valid"),
+    )
+    v.chain(
+        "iat-at-leeway",
+        "T3: an SS issued exactly 60 s after now is accepted.",
+        [R_CHAIN],
+        with_ss(via, 2, iat=NOW + 60),
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
+    )
+    v.chain(
+        "exp-within-leeway",
+        "T3: now is 59 s after the SS's exp: accepted within the leeway; the chain's exp is "
+        "that SS's exp.",
+        [R_CHAIN],
+        with_ss(via, 1, exp=NOW - 59),
+        result([PROVIDER_A, MEMBERS_A, A], NOW - 59, provider),
+    )
+    v.chain(
+        "exp-at-leeway",
+        "T3: now is exactly exp + 60 s: expired.",
+        [R_CHAIN],
+        with_ss(via, 1, exp=NOW - 60),
+        err("statement_expired"),
+    )
+    v.chain(
+        "exp-is-minimum",
+        "T4: the anchor's EC expires first, so the chain expires with it.",
+        [R_CHAIN],
+        with_ss(via, 3, exp=NOW + 1800),
+        result([PROVIDER_A, MEMBERS_A, A], NOW + 1800, provider),
+    )
+    v.chain(
+        "lifetime-over-24h",
+        "T5: the provider's EC lives 86401 s (exp - iat > 86400).",
+        [R_CLAIMS],
+        with_ss(via, 0, iat=NOW - 3600, exp=NOW - 3600 + 86401),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "lifetime-24h",
+        "T5: a lifetime of exactly 86400 s is accepted.",
+        [R_CLAIMS],
+        with_ss(via, 0, iat=NOW - 3600, exp=NOW - 3600 + 86400),
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
+    )
+
+    # ------------------------------------------------------------------ signatures, format (S)
+    v.chain(
+        "bad-signature-ss",
+        "S1: one bit of the intermediate's SS signature is flipped.",
+        [R_JOSE, R_CHAIN],
+        edited(via, 1, lambda s: setattr(s, "tamper", True)),
+        err("invalid_signature"),
+    )
+    v.chain(
+        "bad-signature-anchor-ec",
+        "S1: one bit of the anchor EC's signature is flipped.",
+        [R_JOSE, R_ANCHOR],
+        edited(via, 3, lambda s: setattr(s, "tamper", True)),
+        err("invalid_signature"),
+    )
+    v.chain(
+        "kid-not-in-issuer-keys",
+        "S2: the intermediate signs its SS with a key its superior never attested.",
+        [R_JOSE, R_CHAIN],
+        with_ss(via, 1, key="outsider"),
+        err("unknown_key"),
+    )
+    v.chain(
+        "leaf-ec-kid-not-in-superior-ss",
+        "S2: the provider signs its EC with a key it publishes itself but its superior's SS "
+        "does not attest.",
+        [R_ANCHOR, R_CHAIN],
+        with_ss(via, 0, jwks=jwks("provider-a", "provider-a-other"), key="provider-a-other"),
+        err("unknown_key"),
+    )
+    for suffix, typ in (("missing", None), ("jwt", "JWT"), ("other", "tokenfed-receipt+jwt")):
+        header = {"alg": "EdDSA", "kid": KEYS["members-a"].kid}
+        if typ is not None:
+            header["typ"] = typ
+        v.chain(
+            f"typ-{suffix}",
+            f"S3: the intermediate's SS has typ {typ!r}.",
+            [R_JOSE],
+            edited(via, 1, lambda s, h=header: setattr(s, "header", h)),
+            err("unsupported_typ"),
+        )
+    for suffix, alg in (("none", "none"), ("hs256", "HS256"), ("rs256", "RS256")):
+        header = {"alg": alg, "typ": TYP, "kid": KEYS["members-a"].kid}
+        v.chain(
+            f"alg-{suffix}",
+            f"S4: the intermediate's SS has alg {alg}.",
+            [R_JOSE],
+            edited(via, 1, lambda s, h=header: setattr(s, "header", h)),
+            err("unsupported_alg"),
+        )
+    substituted = up(PROVIDER_B, MEMBERS_B, B, A)
+    substituted[2] = ss(B, MEMBERS_B, key="outsider")
+    substituted[3] = ss(A, B, constraints=copy.deepcopy(RECOGNITION))
+    v.chain(
+        "key-substitution",
+        "S5: anchor B signs its SS about its intermediate with a key that is not in anchor A's "
+        "SS about B (B could publish it in its own EC, which is not used).",
+        [R_ANCHOR, R_RECOGNITION],
+        substituted,
+        err("unknown_key"),
+    )
+    v.chain(
+        "anchor-ec-self-published-key",
+        "S6: the anchor's EC is signed with a key it publishes itself but that is not pinned.",
+        [R_ANCHOR],
+        with_ss(via, 3, jwks=jwks("anchor-a", "outsider"), key="outsider"),
+        err("unknown_key"),
+    )
+    v.chain(
+        "kid-not-thumbprint",
+        "S7: a key in the provider's EC jwks has a kid that is not its RFC 7638 thumbprint.",
+        [R_JOSE],
+        with_ss(
+            via,
+            0,
+            jwks={"keys": [public_jwk("provider-a"), public_jwk("provider-a-other", kid="k2")]},
+        ),
+        err("invalid_key"),
+    )
+    private = KEYS["provider-a-other"].to_jwk()
+    v.chain(
+        "private-key-in-jwks",
+        "S8: the intermediate's SS lists the provider's keys with a private key among them.",
+        [R_JOSE],
+        with_ss(via, 1, jwks={"keys": [public_jwk("provider-a"), private]}),
+        err("invalid_key"),
+    )
+    v.chain(
+        "duplicate-kid-in-jwks",
+        "S8: the intermediate's SS lists the same key twice.",
+        [R_JOSE],
+        with_ss(via, 1, jwks={"keys": [public_jwk("provider-a"), public_jwk("provider-a")]}),
+        err("invalid_key"),
+    )
+
+    def duplicate_member(statement: Statement) -> None:
+        text = _json.canonical_bytes(statement.claims).decode("utf-8")
+        statement.payload = (text[:-1] + ',"iss":"' + statement.claims["iss"] + '"}').encode()
+
+    v.chain(
+        "duplicate-member",
+        "S9: the intermediate's SS payload has the member iss twice.",
+        [R_JOSE],
+        edited(via, 1, duplicate_member),
+        err("malformed"),
+    )
+    v.chain(
+        "crit-header",
+        "S10: the JWS header of the intermediate's SS has crit.",
+        [R_JOSE],
+        edited(via, 1, lambda s: s.extra_header.update(crit=["exp"])),
+        err("unsupported_crit"),
+    )
+    v.chain(
+        "crit-claim-unknown",
+        "S10: the provider's EC has the claim crit listing a claim no one registered.",
+        [R_CLAIMS],
+        with_ss(via, 0, crit=["tokenfed_vetting"], tokenfed_vetting="strict"),
+        err("unsupported_crit"),
+    )
+    v.chain(
+        "crit-claim-standard",
+        "S10: the provider's EC has crit listing a claim the federation spec defines.",
+        [R_CLAIMS],
+        with_ss(via, 0, crit=["iss"]),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "crit-claim-empty",
+        "S10: the provider's EC has crit: [].",
+        [R_CLAIMS],
+        with_ss(via, 0, crit=[]),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "claim-missing-exp",
+        "The intermediate's SS has no exp.",
+        [R_CLAIMS],
+        with_ss(via, 1, exp=None),
+        err("schema_violation"),
+    )
+    v.chain(
+        "claim-missing-jwks",
+        "The anchor's SS about the intermediate has no jwks.",
+        [R_CLAIMS],
+        with_ss(via, 2, jwks=None),
+        err("schema_violation"),
+    )
+    v.chain(
+        "claim-iat-string",
+        "The provider's EC has iat as a string.",
+        [R_CLAIMS],
+        with_ss(via, 0, iat=str(IAT)),
+        err("schema_violation"),
+    )
+
+    # ------------------------------------------------------------------ structure (M)
+    v.chain(
+        "ss-issuer-not-in-authority-hints",
+        "M1: the provider's EC does not list the intermediate that issued the SS about it.",
+        [R_CHAIN],
+        with_ss(via, 0, authority_hints=[A]),
+        err("chain_not_well_formed"),
+    )
+    v.chain(
+        "authority-hints-empty",
+        "M2: the provider's EC has authority_hints: [].",
+        [R_CLAIMS],
+        with_ss(via, 0, authority_hints=[]),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "metadata-policy-in-ec",
+        "M3: the provider's EC has metadata_policy (a subordinate-statement claim).",
+        [R_CLAIMS],
+        with_ss(
+            via, 0, metadata_policy={"tokenfed_provider": {"tokenfed_versions": {"value": ["1.0"]}}}
+        ),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "constraints-in-ec",
+        "M3: the anchor's EC has constraints.",
+        [R_CLAIMS],
+        with_ss(via, 3, constraints={"max_path_length": 1}),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "authority-hints-in-ss",
+        "M4: the intermediate's SS has authority_hints (an entity-configuration claim).",
+        [R_CLAIMS],
+        with_ss(via, 1, authority_hints=[A]),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "trust-chain-header",
+        "M5: the intermediate's SS has a trust_chain JWS header.",
+        [R_CLAIMS],
+        edited(via, 1, lambda s: s.extra_header.update(trust_chain=["a.b.c"])),
+        err("invalid_statement"),
+    )
+    null_metadata = resolved_provider()
+    null_metadata["tokenfed_provider"]["rate_card_uri"] = None
+    v.chain(
+        "null-metadata-value",
+        "M6: the provider's EC has rate_card_uri: null.",
+        [R_CLAIMS],
+        with_ss(via, 0, metadata=null_metadata),
+        err("invalid_statement"),
+    )
+    leaf_fetch = resolved_provider()
+    leaf_fetch["federation_entity"]["federation_fetch_endpoint"] = PROVIDER_A + "/fetch"
+    v.chain(
+        "leaf-publishes-fetch-endpoint",
+        "M7: the provider's EC publishes a federation_fetch_endpoint.",
+        [R_CLAIMS, R_TYPES],
+        with_ss(via, 0, metadata=leaf_fetch),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "metadata-policy-crit",
+        "M8: the anchor's SS has metadata_policy_crit (tokenfed defines no extra operator).",
+        [R_CLAIMS, R_POLICY],
+        with_ss(via, 2, metadata_policy_crit=["regexp"]),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "ss-in-place-of-subject-ec",
+        "ES[0] is not self-issued: the chain starts with the intermediate's SS.",
+        [R_CHAIN],
+        via[1:],
+        err("chain_not_well_formed"),
+    )
+    v.chain(
+        "link-broken",
+        "ES[1].iss is not ES[2].sub: the anchor's SS is about another intermediate.",
+        [R_CHAIN],
+        with_ss(via, 2, sub=PARTNERS_A, jwks=jwks("partners-a")),
+        err("chain_not_well_formed"),
+    )
+    v.chain(
+        "loop-in-chain",
+        "The chain passes the same intermediate twice (members -> partners -> members): a "
+        "chain has no loop.",
+        [R_CHAIN, R_LIMITS],
+        [
+            ec(PROVIDER_A),
+            ss(MEMBERS_A, PROVIDER_A),
+            ss(PARTNERS_A, MEMBERS_A),
+            ss(MEMBERS_A, PARTNERS_A),
+            ss(A, MEMBERS_A),
+            ec(A),
+        ],
+        err("chain_not_well_formed"),
+    )
+
+    # ------------------------------------------------------------------ cycles and limits (C)
+    v.chain(
+        "authority-hint-to-itself",
+        "C2: the provider lists itself among its authority_hints; the hint leads back into the "
+        "path and is ignored, the chain through the intermediate is valid.",
+        [R_LIMITS, R_CHAIN],
+        with_ss(via, 0, authority_hints=[PROVIDER_A, MEMBERS_A]),
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
+    )
+    four = up(PROVIDER_A, *CHAIN_IDS[1:], A)
+    four[0] = ec(PROVIDER_A, authority_hints=[CHAIN_IDS[1]])
+    v.chain(
+        "four-intermediates",
+        "C3: four intermediates (seven statements) is the longest chain accepted.",
+        [R_LIMITS],
+        four,
+        result([PROVIDER_A, *CHAIN_IDS[1:], A], EXP_SS, provider),
+    )
+    five = up(PROVIDER_A, *CHAIN_IDS, A)
+    five[0] = ec(PROVIDER_A, authority_hints=[CHAIN_IDS[0]])
+    v.chain(
+        "five-intermediates",
+        "C3: five intermediates (eight statements).",
+        [R_LIMITS],
+        five,
+        err("path_too_long"),
+    )
+    v.chain(
+        "max-path-length-exceeded",
+        "C4: the anchor's SS sets max_path_length 1 and two intermediates follow it.",
+        [R_CONSTRAINTS],
+        with_ss(_two_intermediates(), 3, constraints={"max_path_length": 1}),
+        err("max_path_length_exceeded"),
+    )
+    v.chain(
+        "max-path-length-met",
+        "C4: max_path_length 2 with two intermediates below the anchor is accepted.",
+        [R_CONSTRAINTS],
+        with_ss(_two_intermediates(), 3, constraints={"max_path_length": 2}),
+        result([PROVIDER_A, CHAIN_IDS[3], CHAIN_IDS[4], A], EXP_SS, provider),
+    )
+    v.chain(
+        "max-path-length-zero-direct",
+        "max_path_length 0 in the anchor's SS about the provider itself: no intermediate.",
+        [R_CONSTRAINTS],
+        with_ss(direct, 1, constraints={"max_path_length": 0}),
+        result([PROVIDER_A, A], EXP_SS, provider),
+    )
+    c5 = copy.deepcopy(cross)
+    c5[3] = ss(A, B, constraints={**copy.deepcopy(RECOGNITION), "max_path_length": 1})
+    v.chain(
+        "max-path-length-recognised-anchor-counts",
+        "C5: A's SS about B sets max_path_length 1; below A sit B and B's intermediate, two "
+        "intermediates, because B counts.",
+        [R_CONSTRAINTS, R_RECOGNITION],
+        c5,
+        err("max_path_length_exceeded"),
+    )
+    v.chain(
+        "nine-authority-hints",
+        "C6: the provider's EC lists nine authority hints.",
+        [R_LIMITS],
+        with_ss(
+            via,
+            0,
+            authority_hints=[MEMBERS_A, *[f"https://h{i}.alliance-a.example" for i in range(8)]],
+        ),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "eight-authority-hints",
+        "C6: eight authority hints are accepted.",
+        [R_LIMITS],
+        with_ss(
+            via,
+            0,
+            authority_hints=[MEMBERS_A, *[f"https://h{i}.alliance-a.example" for i in range(7)]],
+        ),
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
+    )
+
+    # ------------------------------------------------------------------ naming (N)
+    def naming(constraint: dict[str, Any]) -> list[Statement]:
+        return with_ss(via, 2, constraints={"naming_constraints": constraint})
+
+    v.chain(
+        "naming-outside-permitted",
+        "N1: the anchor permits only .alliance-b.example below its intermediate.",
+        [R_CONSTRAINTS],
+        naming({"permitted": [".alliance-b.example"]}),
+        err("naming_constraint_violated"),
+    )
+    v.chain(
+        "naming-permitted",
+        "N1: the anchor permits .alliance-a.example, which every entity below it matches.",
+        [R_CONSTRAINTS],
+        naming({"permitted": [".alliance-a.example"]}),
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
+    )
+    v.chain(
+        "naming-excluded-wins",
+        "N2: the provider's host is both permitted (.alliance-a.example) and excluded (exact "
+        "host): excluded wins.",
+        [R_CONSTRAINTS],
+        naming({"permitted": [".alliance-a.example"], "excluded": ["provider.alliance-a.example"]}),
+        err("naming_constraint_violated"),
+    )
+    v.chain(
+        "naming-subdomain-pattern-not-the-domain",
+        "N3: .members.alliance-a.example permits hosts below that name, not the intermediate's "
+        "own host members.alliance-a.example.",
+        [R_CONSTRAINTS],
+        naming({"permitted": [".members.alliance-a.example", "provider.alliance-a.example"]}),
+        err("naming_constraint_violated"),
+    )
+    pathful = "https://provider.alliance-a.example/tenants/7"
+    ENTITIES[pathful] = Entity(
+        pathful, "provider-a", provider_metadata(pathful, "provider-a-receipts"), (MEMBERS_A,)
+    )
+    pathful_chain = up(pathful, MEMBERS_A, A)
+    v.chain(
+        "naming-ignores-path",
+        "N4: an entity id with a path matches the exact host provider.alliance-a.example.",
+        [R_CONSTRAINTS],
+        with_ss(
+            pathful_chain,
+            2,
+            constraints={
+                "naming_constraints": {
+                    "permitted": ["provider.alliance-a.example", "members.alliance-a.example"]
+                }
+            },
+        ),
+        result([pathful, MEMBERS_A, A], EXP_SS, provider_metadata(pathful, "provider-a-receipts")),
+    )
+    upper = "https://Provider.alliance-a.example"
+    ENTITIES[upper] = Entity(upper, "provider-a", resolved_provider(), (MEMBERS_A,))
+    v.chain(
+        "entity-id-uppercase-host",
+        "N5: the provider's entity id has an upper-case host.",
+        [R_IDS],
+        up(upper, MEMBERS_A, A),
+        err("invalid_statement"),
+    )
+    slash = "https://provider.alliance-a.example/"
+    ENTITIES[slash] = Entity(slash, "provider-a", resolved_provider(), (MEMBERS_A,))
+    v.chain(
+        "entity-id-trailing-slash",
+        "A federation entity id does not end in /.",
+        [R_IDS],
+        up(slash, MEMBERS_A, A),
+        err("invalid_statement"),
+    )
+
+    # ------------------------------------------------------------------ entity types (Y)
+    only_provider = copy.deepcopy(cross_operator)
+    only_provider[3] = ss(
+        A,
+        B,
+        constraints={**copy.deepcopy(RECOGNITION), "allowed_entity_types": ["tokenfed_provider"]},
+    )
+    v.chain(
+        "entity-type-not-allowed",
+        "Y1: A's SS about B allows only tokenfed_provider; B's operator is resolved as an "
+        "operator (to verify its entitlement).",
+        [R_CONSTRAINTS, R_RECOGNITION],
+        only_provider,
+        err("entity_type_not_allowed"),
+        entity_type="tokenfed_operator",
+    )
+    v.chain(
+        "entity-type-removed-without-request",
+        "Y1: the same chain without a requested type resolves, and the operator type is gone.",
+        [R_CONSTRAINTS],
+        only_provider,
+        result([OPERATOR_B, MEMBERS_B, B, A], EXP_SS, {}),
+        entity_type=None,
+    )
+    v.chain(
+        "allowed-entity-types-empty",
+        "Y2: allowed_entity_types [] leaves only federation_entity.",
+        [R_CONSTRAINTS],
+        with_ss(via, 2, constraints={"allowed_entity_types": []}),
+        err("entity_type_not_allowed"),
+    )
+    v.chain(
+        "allowed-entity-types-empty-no-request",
+        "Y2: allowed_entity_types [] without a requested type: only federation_entity remains.",
+        [R_CONSTRAINTS],
+        with_ss(via, 2, constraints={"allowed_entity_types": []}),
+        result(
+            [PROVIDER_A, MEMBERS_A, A], EXP_SS, {"federation_entity": provider["federation_entity"]}
+        ),
+        entity_type=None,
+    )
+    v.chain(
+        "allowed-entity-types-lists-federation-entity",
+        "federation_entity is always allowed and must not be listed.",
+        [R_CONSTRAINTS],
+        with_ss(
+            via, 2, constraints={"allowed_entity_types": ["federation_entity", "tokenfed_provider"]}
+        ),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "entity-type-absent",
+        "Y3: the operator is resolved as a provider (a receipt verified with operator keys): "
+        "its metadata has no tokenfed_provider.",
+        [R_TYPES],
+        cross_operator,
+        err("entity_type_absent"),
+    )
+    v.chain(
+        "valid-operator-cross-anchor",
+        "The operator of alliance B resolved as an operator under anchor A.",
+        [R_TYPES, R_RECOGNITION],
+        cross_operator,
+        result([OPERATOR_B, MEMBERS_B, B, A], EXP_SS, operator_metadata(OPERATOR_B)),
+        entity_type="tokenfed_operator",
+    )
+
+    # ------------------------------------------------------------------ policy (P)
+    def policy(ta: dict[str, Any], intermediate: dict[str, Any] | None = None) -> list[Statement]:
+        chain = with_ss(via, 2, metadata_policy={"tokenfed_provider": ta})
+        if intermediate is not None:
+            chain = with_ss(chain, 1, metadata_policy={"tokenfed_provider": intermediate})
+        return chain
+
+    v.chain(
+        "policy-value-conflict",
+        "P1: the anchor and the intermediate set different values for tokenfed_versions.",
+        [R_POLICY],
+        policy(
+            {"tokenfed_versions": {"value": ["1.0"]}}, {"tokenfed_versions": {"value": ["1.1"]}}
+        ),
+        err("metadata_policy_error"),
+    )
+    v.chain(
+        "policy-one-of-disjoint",
+        "P2: the one_of sets of the anchor and the intermediate do not intersect.",
+        [R_POLICY],
+        policy(
+            {"rate_card_uri": {"one_of": [PROVIDER_A + "/rate-card"]}},
+            {"rate_card_uri": {"one_of": [PROVIDER_A + "/cards"]}},
+        ),
+        err("metadata_policy_error"),
+    )
+    v.chain(
+        "policy-subset-not-superset",
+        "P3: subset_of [1.0] is not a superset of superset_of [1.0, 1.1] after the merge.",
+        [R_POLICY],
+        policy(
+            {"tokenfed_versions": {"subset_of": ["1.0"]}},
+            {"tokenfed_versions": {"superset_of": ["1.0", "1.1"]}},
+        ),
+        err("metadata_policy_error"),
+    )
+    v.chain(
+        "policy-value-outside-one-of",
+        "P4: the provider's rate_card_uri is not one of the anchor's one_of values.",
+        [R_POLICY],
+        policy({"rate_card_uri": {"one_of": [PROVIDER_A + "/cards/2026"]}}),
+        err("invalid_metadata"),
+    )
+    no_card = _without(resolved_provider(), "rate_card_uri")
+    v.chain(
+        "policy-essential-missing",
+        "P5: the anchor marks rate_card_uri essential and the provider has none.",
+        [R_POLICY],
+        with_ss(policy({"rate_card_uri": {"essential": True}}), 0, metadata=no_card),
+        err("invalid_metadata"),
+    )
+    v.chain(
+        "policy-essential-false-missing",
+        "Without essential, a provider without rate_card_uri is accepted.",
+        [R_POLICY],
+        with_ss(policy({"rate_card_uri": {"essential": False}}), 0, metadata=no_card),
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, no_card),
+    )
+    v.chain(
+        "policy-unknown-operator-ignored",
+        "P6: an operator no one defined, not listed as critical, is ignored.",
+        [R_POLICY],
+        policy({"tokenfed_versions": {"regexp": "^1\\."}}),
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
+    )
+    p7 = copy.deepcopy(cross)
+    p7[3] = ss(
+        A,
+        B,
+        constraints=copy.deepcopy(RECOGNITION),
+        metadata_policy={"tokenfed_provider": {"tokenfed_versions": {"subset_of": ["1.0"]}}},
+    )
+    v.chain(
+        "policy-in-recognition",
+        "P7: A's SS about anchor B (a recognition) carries metadata_policy; the validator pins "
+        "both anchors, so B is known to be an anchor.",
+        [R_RECOGNITION],
+        p7,
+        err("invalid_statement"),
+        anchors=[anchor(A), anchor(B)],
+    )
+    v.chain(
+        "policy-subset-empty-essential",
+        "P8: subset_of [2.0] leaves tokenfed_versions [] (essential is met by an empty array); "
+        "the application refuses an empty version list.",
+        [R_POLICY, R_TYPES],
+        policy({"tokenfed_versions": {"subset_of": ["2.0"], "essential": True}}),
+        err("invalid_metadata"),
+    )
+    v.chain(
+        "policy-add-and-value",
+        "The anchor adds 1.1 to the provider's versions; the intermediate's value for "
+        "metering_endpoint replaces the provider's.",
+        [R_POLICY],
+        policy(
+            {"tokenfed_versions": {"add": ["1.1"]}},
+            {"metering_endpoint": {"value": PROVIDER_A + "/meter"}},
+        ),
+        result(
+            [PROVIDER_A, MEMBERS_A, A],
+            EXP_SS,
+            _set(
+                _set(resolved_provider(), "tokenfed_versions", ["1.0", "1.1"]),
+                "metering_endpoint",
+                PROVIDER_A + "/meter",
+            ),
+        ),
+    )
+    v.chain(
+        "policy-value-null-removes",
+        "A value of null removes rate_card_uri.",
+        [R_POLICY],
+        policy({"rate_card_uri": {"value": None}}),
+        result(
+            [PROVIDER_A, MEMBERS_A, A],
+            EXP_SS,
+            _without(resolved_provider(), "rate_card_uri"),
+        ),
+    )
+    v.chain(
+        "policy-only-in-own-alliance",
+        "A metadata policy in the anchor's SS about its own intermediate is applied.",
+        [R_POLICY],
+        policy({"tokenfed_versions": {"superset_of": ["1.0"]}}),
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
+    )
+
+    # Application-layer checks of the resolved metadata.
+    shared = resolved_provider()
+    shared["tokenfed_provider"]["receipt_jwks"] = {
+        "keys": [KEYS["provider-a"].public_key(KeyValidity(nbf=KEYS_NBF)).to_jwk()]
+    }
+    v.chain(
+        "receipt-key-is-federation-key",
+        "The provider's receipt_jwks holds its federation key.",
+        [R_TYPES],
+        with_ss(via, 0, metadata=shared),
+        err("invalid_metadata"),
+    )
+    no_versions = resolved_provider()
+    del no_versions["tokenfed_provider"]["tokenfed_versions"]
+    v.chain(
+        "tokenfed-versions-missing",
+        "The provider's metadata has no tokenfed_versions.",
+        [R_TYPES],
+        with_ss(via, 0, metadata=no_versions),
+        err("invalid_metadata"),
+    )
+    no_receipts = resolved_provider()
+    del no_receipts["tokenfed_provider"]["receipt_jwks"]
+    v.chain(
+        "receipt-jwks-missing",
+        "The provider's metadata has no receipt_jwks.",
+        [R_TYPES],
+        with_ss(via, 0, metadata=no_receipts),
+        err("invalid_metadata"),
+    )
+
+    # ------------------------------------------------------------------ recognition (R)
+    v.chain(
+        "recognition-used-backwards",
+        "R1: A recognises B, not the reverse; a validator anchored at B is given the chain of "
+        "A's provider, which ends at A.",
+        [R_RECOGNITION, R_ANCHOR],
+        direct,
+        err("no_trust_path"),
+        anchors=[anchor(B)],
+    )
+    r3 = [ec(B, authority_hints=None), ss(A, B, constraints=copy.deepcopy(RECOGNITION)), ec(A)]
+    v.chain(
+        "recognition-without-consent",
+        "R3: A's SS about B exists, but B's EC does not list A in authority_hints.",
+        [R_RECOGNITION, R_CHAIN],
+        r3,
+        err("chain_not_well_formed"),
+        entity_type=None,
+    )
+    under_b_only = [
+        ec(PROVIDER_B, authority_hints=[MEMBERS_B]),
+        ss(MEMBERS_B, PROVIDER_B),
+        ss(B, MEMBERS_B),
+        ec(B, authority_hints=None),
+    ]
+    v.chain(
+        "two-anchors-result-under-a",
+        "R5: a validator with anchors A and B; the chain ends at A and the result names A.",
+        [R_ANCHOR],
+        via,
+        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
+        anchors=[anchor(A), anchor(B)],
+    )
+    v.chain(
+        "two-anchors-result-under-b",
+        "R5: the same validator; B's provider's chain ends at B and the result names B.",
+        [R_ANCHOR],
+        under_b_only,
+        result([PROVIDER_B, MEMBERS_B, B], EXP_SS, provider_b),
+        anchors=[anchor(A), anchor(B)],
+    )
+    v.chain(
+        "two-anchors-keys-not-pooled",
+        "R5: B's EC signed with A's key: with both anchors pinned, the chain ending at B is "
+        "checked with B's pinned keys only.",
+        [R_ANCHOR],
+        with_ss(under_b_only, 3, key="anchor-a"),
+        err("unknown_key"),
+        anchors=[anchor(A), anchor(B)],
+    )
+
+    return {
+        "$schema": "../schemas/vectors.schema.json",
+        "kind": "federation",
+        "spec_version": "1.0",
+        "description": (
+            "Static trust chains (chapter Federation). Input 'op' is 'validate' or 'select'. "
+            "validate: 'statements' is the chain as compact JWS, ES[0] the subject's entity "
+            "configuration, then the subordinate statements, then the anchor's entity "
+            "configuration; 'anchors' the pinned trust anchors [{entity_id, jwks}] in the "
+            "validator's priority order; 'now' the clock; 'entity_type' the requested entity "
+            "type or null. select: 'candidates' is a list of such chains; each is validated "
+            "and those that fail are dropped, then one is chosen by the path-selection rule, "
+            "and 'chosen' is its index (no candidate left: no_trust_path). Expected: "
+            "{trust_anchor, path (entity ids from the subject up to the anchor), exp (the "
+            "minimum exp), metadata (the resolved metadata)} or {error}."
+        ),
+        "provenance": (
+            "Generated by spec/tools/make_federation_vectors.py with the SDK's JWS signing and "
+            "Ed25519 keys derived from fixed seeds (fixtures.keys: private key = SHA-256 of "
+            "'tokenfed federation vectors/' + name; the ES256 anchor uses the provider-b key "
+            "of spec/test-keys.json). Each invalid vector is broken in exactly one way, so its "
+            "expected code follows from how it was built. Checked independently by "
+            "interop/check_vectors.py (interop/_federation.py: cryptography for signatures, its "
+            "own chain, constraint and policy code)."
+        ),
+        "fixtures": {
+            "keys": {name: public_jwk(name) for name in sorted(KEYS)},
+        },
+        "vectors": v.items,
+    }
+
+
+def _two_intermediates() -> list[Statement]:
+    chain = up(PROVIDER_A, CHAIN_IDS[3], CHAIN_IDS[4], A)
+    chain[0] = ec(PROVIDER_A, authority_hints=[CHAIN_IDS[3]])
+    return chain
+
+
+def _set(metadata: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    metadata["tokenfed_provider"][name] = value
+    return metadata
+
+
+def _without(metadata: dict[str, Any], name: str) -> dict[str, Any]:
+    del metadata["tokenfed_provider"][name]
+    return metadata
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if the file would change")
+    args = parser.parse_args()
+    text = json.dumps(build(), indent=1, ensure_ascii=False) + "\n"
+    if args.check:
+        current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
+        if _without_es256(current) != _without_es256(text):
+            print(f"{OUT} is out of date; run {Path(__file__).name}", file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUT}")
+    return 0
+
+
+def _without_es256(text: str) -> Any:
+    """ES256 signatures are randomized: compare files with the ES256 anchor's signatures
+    blanked."""
+    if not text:
+        return None
+    data = json.loads(text)
+    for item in data["vectors"]:
+        if item["id"] == "valid-es256-anchor":
+            item["input"]["statements"] = [
+                token.rpartition(".")[0] for token in item["input"]["statements"]
+            ]
+    return data
+
+
+if __name__ == "__main__":
+    sys.exit(main())
