@@ -27,32 +27,34 @@ from ..cases import Call, Case, Expect
 from ..vectors import load_vectors, vector_kinds
 from ._common import seeded, skip_vector, vector_case
 
-__all__ = ["OP", "PROFILE", "build"]
+__all__ = ["OP", "OP_SELECT", "PROFILE", "build"]
 
 PROFILE = "federation-entity"
 OP = "validate-chain"
+OP_SELECT = "select-chain"
+_RESULT = ("trust_anchor", "path", "exp", "metadata")
 
 # Requirement IDs of the federation chapter, by the rule a case checks.
 R: dict[str, tuple[str, ...]] = {
-    "chain": ("FED-001",),
-    "statement": ("FED-001",),
-    "time": ("FED-001",),
-    "lifetime": ("FED-001",),
-    "jose": ("FED-001",),
-    "keys": ("FED-001",),
-    "well-formed": ("FED-001",),
-    "claims": ("FED-001",),
-    "hints": ("FED-001",),
-    "leaf-endpoints": ("FED-001",),
-    "path-length": ("FED-001",),
-    "max-path-length": ("FED-001",),
-    "naming": ("FED-001",),
-    "entity-types": ("FED-001",),
-    "entity-type-absent": ("FED-001",),
-    "recognition": ("FED-001",),
-    "no-pooling": ("FED-001",),
-    "expiry": ("FED-001",),
-    "metadata": ("FED-001",),
+    "chain": ("FED-020", "FED-008"),
+    "time": ("FED-020",),
+    "lifetime": ("FED-004",),
+    "jose": ("FED-003",),
+    "keys": ("FED-003",),
+    "superior-keys": ("FED-008", "FED-020"),
+    "well-formed": ("FED-020",),
+    "claims": ("FED-004",),
+    "hints": ("FED-009",),
+    "leaf-endpoints": ("FED-004", "FED-006"),
+    "path-length": ("FED-009",),
+    "max-path-length": ("FED-011",),
+    "naming": ("FED-011",),
+    "entity-types": ("FED-011",),
+    "entity-type-absent": ("FED-006",),
+    "recognition": ("FED-007",),
+    "no-pooling": ("FED-008",),
+    "expiry": ("FED-020",),
+    "metadata": ("FED-006",),
 }
 
 
@@ -66,11 +68,13 @@ def _vector_cases() -> list[Case]:
     for vector in load_vectors("federation"):
         source = f"spec/vectors/federation.json#{vector.id}"
         data = vector.input
-        if not isinstance(data.get("statements"), list) or "anchors" not in data:
-            skip_vector(source, "not a chain vector (no statements and anchors to validate)")
+        op = {"validate": OP, "select": OP_SELECT}.get(data.get("op", "validate"))
+        chains = "statements" if op == OP else "candidates"
+        if op is None or not isinstance(data.get(chains), list) or "anchors" not in data:
+            skip_vector(source, "not a chain vector (no statements or candidates and anchors)")
             continue
         call_input = {
-            "statements": data["statements"],
+            chains: data[chains],
             "anchors": data["anchors"],
             "now": data["now"],
             "entity_type": data.get("entity_type"),
@@ -78,14 +82,9 @@ def _vector_cases() -> list[Case]:
         if vector.error is not None:
             expect = Expect(error=vector.error)
         else:
-            expect = Expect(
-                output={
-                    k: vector.expected[k]
-                    for k in ("trust_anchor", "path", "exp", "metadata")
-                    if k in vector.expected
-                }
-            )
-        cases.append(vector_case(PROFILE, "federation", vector, OP, call_input, expect))
+            members = _RESULT + (("chosen",) if op == OP_SELECT else ())
+            expect = Expect(output={k: vector.expected[k] for k in members if k in vector.expected})
+        cases.append(vector_case(PROFILE, "federation", vector, op, call_input, expect))
     return cases
 
 
@@ -357,7 +356,7 @@ def _leaf_chain(w: _World, alg: str) -> list[_Chain]:
             "the intermediate signs with a key its own configuration could list but the "
             "anchor's statement about it does not: statements verify only with the keys the "
             "superior attests",
-            R["keys"],
+            R["superior-keys"],
             [_sign(w.p, ec_p), ss_ip_by_other_key, _sign(w.a, ss_ai), _sign(w.a, ec_a)],
             anchors,
             w.now,
@@ -368,7 +367,7 @@ def _leaf_chain(w: _World, alg: str) -> list[_Chain]:
             f"anchor-signed-by-unpinned-key{t}",
             "the anchor's statement is signed with a key the anchor publishes but the verifier "
             "did not pin",
-            R["keys"],
+            R["superior-keys"],
             [
                 _sign(w.p, ec_p),
                 _sign(w.i, ss_ip),
@@ -818,8 +817,8 @@ def _recognition_chains(w: _World, alg: str) -> list[_Chain]:
         ),
         _Chain(
             f"cross-anchor-without-constraints{t}",
-            "A's statement about anchor B (an entity with its own fetch endpoint) lacks "
-            "max_path_length: a cross-anchor statement carries all three constraints",
+            "A's statement about anchor B (both anchors pinned, so B is known as an anchor) "
+            "lacks max_path_length: a cross-anchor statement carries all three constraints",
             R["recognition"],
             chain(
                 a_b=dict(
@@ -827,7 +826,7 @@ def _recognition_chains(w: _World, alg: str) -> list[_Chain]:
                     constraints={k: v for k, v in recognised.items() if k != "max_path_length"},
                 )
             ),
-            [w.a.anchor()],
+            [w.a.anchor(), w.b.anchor()],
             w.now,
             "tokenfed_provider",
             error="invalid_statement",
