@@ -81,6 +81,8 @@ def _test_json(result: TestResult) -> dict[str, Any]:
     ]
     if result.replay:
         body["replay"] = result.replay
+    if result.exchanges:
+        body["exchanges"] = result.exchanges
     return body
 
 
@@ -152,6 +154,7 @@ def _junit(run: RunResult) -> bytes:
                     "requirements: " + ", ".join(test.case.requirements),
                     *test.problems,
                     *(f"replay: {command}" for command in test.replay),
+                    *(f"http: {line}" for line in test.exchanges),
                 ]
             )
             if test.result in {"failed", "xpassed"}:
@@ -272,6 +275,8 @@ def _html(run: RunResult, report: dict[str, Any]) -> str:
         )
         for command in test.replay:
             parts.append(f"<p>Replay:</p><pre>{e(command)}</pre>")
+        if test.exchanges:
+            parts.append(f"<p>HTTP exchanges:</p><pre>{e(chr(10).join(test.exchanges))}</pre>")
         parts.append("</details>")
     skipped = not_run()
     if skipped:
