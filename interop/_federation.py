@@ -18,7 +18,6 @@ import copy
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -50,9 +49,14 @@ KEY_MEMBERS = {
     "tokenfed_operator": "entitlement_jwks",
     "tokenfed_clearing_house": "statement_jwks",
 }
-LEAF_FORBIDDEN = ("federation_fetch_endpoint", "federation_list_endpoint")
+FEDERATION_ENDPOINTS = (
+    "federation_fetch_endpoint",
+    "federation_list_endpoint",
+    "federation_historical_keys_endpoint",
+)
 GENERIC_KEYS = ("jwks", "jwks_uri", "signed_jwks_uri")
 OPERATORS = ("value", "add", "default", "one_of", "subset_of", "superset_of", "essential")
+REVOCATION_REASONS = ("unspecified", "compromised", "superseded")
 _MAJOR_MINOR = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 
 # The host checker's helpers, set by ``install``.
@@ -73,12 +77,18 @@ def _reject(code: str, reason: str) -> Exception:
 # --------------------------------------------------------------------------- statements
 
 
-@dataclass(frozen=True)
 class Statement:
-    header: dict[str, Any]
-    claims: dict[str, Any]
-    signing_input: bytes
-    signature: bytes
+    """One decoded statement: header, claims, the bytes its signature covers."""
+
+    __slots__ = ("claims", "header", "signature", "signing_input")
+
+    def __init__(
+        self, header: dict[str, Any], claims: dict[str, Any], signing_input: bytes, signature: bytes
+    ) -> None:
+        self.header = header
+        self.claims = claims
+        self.signing_input = signing_input
+        self.signature = signature
 
     @property
     def iss(self) -> str:
@@ -116,6 +126,8 @@ def _check_jwks(jwks: Any, where: str) -> dict[str, dict[str, Any]]:
     keys = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(keys, list):
         raise _reject("schema_violation", f"{where}: jwks is not an object with a keys array")
+    if not keys:
+        raise _reject("invalid_key", f"{where}: an empty key set")
     by_kid: dict[str, dict[str, Any]] = {}
     for jwk in keys:
         if not isinstance(jwk, dict):
@@ -135,7 +147,9 @@ def _check_jwks(jwks: Any, where: str) -> dict[str, dict[str, Any]]:
 
 
 def _decode(token: Any, index: int) -> Statement:
-    """JWS layer (CONV-060 steps 1 to 4), then the claims and the profile rules."""
+    """One statement, in the order of FED-022: (1) the JWS layer, (2) the forbidden headers,
+    (3) the crit claim, (4) the claims and their types, (5) the keys of jwks, (6) the content
+    rules. Key, signature and time are checked in the chain."""
     where = f"ES[{index}]"
     if not isinstance(token, str) or not token.isascii():
         raise _reject("malformed", f"{where} is not an ASCII string")
@@ -155,90 +169,175 @@ def _decode(token: Any, index: int) -> Statement:
         raise _reject("malformed", f"{where}: {exc}") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise _reject("malformed", f"{where}: header or payload is not an object")
-    if header.get("typ") != TYP:
-        raise _reject("unsupported_typ", f"{where}: typ {header.get('typ')!r} is not {TYP}")
+    typ = header.get("typ")
+    if not isinstance(typ, str) or _host["_normal_typ"](typ) != TYP:  # CONV-043
+        raise _reject("unsupported_typ", f"{where}: typ {typ!r} is not {TYP}")
     if header.get("alg") not in ("EdDSA", "ES256"):
         raise _reject("unsupported_alg", f"{where}: alg {header.get('alg')!r}")
     if "crit" in header:
         raise _reject("unsupported_crit", f"{where}: a crit header parameter")
-    if not isinstance(header.get("kid"), str) or not header["kid"]:
-        raise _reject("unknown_key", f"{where}: no kid")
     for name in ("trust_chain", "peer_trust_chain"):
         if name in header:
             raise _reject("invalid_statement", f"{where}: a {name} header (§4.3, §4.4)")
+    if "crit" in claims:
+        raise _reject("unsupported_crit", f"{where}: a crit claim (no extension claims exist)")
     statement = Statement(header, claims, ".".join(segments[:2]).encode("ascii"), signature)
-    _check_claims(statement, where)
+    _check_types(statement, where)
+    _check_jwks(claims["jwks"], where)
+    _check_content(statement, where)
     return statement
 
 
-def _check_claims(statement: Statement, where: str) -> None:
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _check_types(statement: Statement, where: str) -> None:
+    """Step 4: the claims of the table, REQUIRED by kind, with their JSON types."""
     claims = statement.claims
+
+    def wrong(name: str) -> Exception:
+        return _reject("schema_violation", f"{where}: {name} missing or of the wrong type")
+
     for name in ("iss", "sub"):
         if not isinstance(claims.get(name), str):
-            raise _reject("schema_violation", f"{where}: {name} missing or not a string")
+            raise wrong(name)
     for name in ("iat", "exp"):
-        value = claims.get(name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise _reject("schema_violation", f"{where}: {name} missing or not a NumericDate")
-    if "jwks" not in claims:
-        raise _reject("schema_violation", f"{where}: jwks missing")
-    shapes = {
-        "metadata": dict,
-        "authority_hints": list,
-        "constraints": dict,
-        "metadata_policy": dict,
-        "crit": list,
-    }
-    for name, shape in shapes.items():
-        if name in claims and not isinstance(claims[name], shape):
-            raise _reject("schema_violation", f"{where}: {name} is not a {shape.__name__}")
-    for name in ("iss", "sub"):
-        if not _is_federation_id(claims[name]):
-            raise _reject("invalid_statement", f"{where}: {name} is not a federation entity id")
+        if not _is_int(claims.get(name)) or claims[name] < 0:
+            raise wrong(name)
+    if not isinstance(claims.get("jwks"), dict):
+        raise wrong("jwks")
+    is_configuration = claims["iss"] == claims["sub"]
+    if is_configuration and "metadata" not in claims:
+        raise wrong("metadata")
+    if not is_configuration and "source_endpoint" not in claims:
+        raise wrong("source_endpoint")
+    metadata = claims.get("metadata", {})
+    if not isinstance(metadata, dict) or not all(
+        value is None or isinstance(value, dict) for value in metadata.values()
+    ):
+        raise wrong("metadata")
+    for name in ("authority_hints", "trust_anchor_hints"):
+        if name in claims and not _strings(claims[name]):
+            raise wrong(name)
+    for name in ("constraints", "metadata_policy", "trust_mark_issuers", "trust_mark_owners"):
+        if name in claims and not isinstance(claims[name], dict):
+            raise wrong(name)
+    if "source_endpoint" in claims and not isinstance(claims["source_endpoint"], str):
+        raise wrong("source_endpoint")
+    if "tokenfed_recognition" in claims and claims["tokenfed_recognition"] is not True:
+        raise wrong("tokenfed_recognition")
+    if "trust_marks" in claims and not (
+        isinstance(claims["trust_marks"], list)
+        and all(isinstance(mark, dict) for mark in claims["trust_marks"])
+    ):
+        raise wrong("trust_marks")
+    constraints = claims.get("constraints", {})
+    if "max_path_length" in constraints and not (
+        _is_int(constraints["max_path_length"]) and constraints["max_path_length"] >= 0
+    ):
+        raise wrong("constraints.max_path_length")
+    if "naming_constraints" in constraints:
+        naming = constraints["naming_constraints"]
+        if not isinstance(naming, dict) or not all(
+            _strings(naming[name]) for name in ("permitted", "excluded") if name in naming
+        ):
+            raise wrong("constraints.naming_constraints")
+    if "allowed_entity_types" in constraints and not _strings(constraints["allowed_entity_types"]):
+        raise wrong("constraints.allowed_entity_types")
+
+
+def _is_https_url(value: Any) -> bool:
+    if not isinstance(value, str) or not value.startswith("https://") or "#" in value:
+        return False
+    authority = value[len("https://") :].split("/", 1)[0].split("?", 1)[0]
+    return bool(authority) and "@" not in authority
+
+
+def _is_name_entry(value: str) -> bool:
+    """A naming constraint entry: a lowercase LDH host name, optionally with a leading dot."""
+    host = value[1:] if value.startswith(".") else value
+    return _host["_is_entity_id"]("https://" + host) and ":" not in host and "/" not in host
+
+
+def _check_content(statement: Statement, where: str) -> None:
+    """Step 6: the content rules FED-002, FED-014, FED-019, FED-016, FED-017, FED-018,
+    FED-020, FED-042, FED-043 and FED-060, all ``invalid_statement``."""
+    claims = statement.claims
+
+    def bad(reason: str) -> Exception:
+        return _reject("invalid_statement", f"{where}: {reason}")
+
+    ids = [claims["iss"], claims["sub"], *claims.get("authority_hints", [])]
+    ids += claims.get("trust_anchor_hints", [])
+    for issuers in claims.get("trust_mark_issuers", {}).values():
+        ids += issuers if isinstance(issuers, list) else []
+    for entity_id in ids:
+        if not _is_federation_id(entity_id):
+            raise bad(f"{entity_id!r} is not a federation entity id")
     kind, others = (
-        ("entity configuration", SS_ONLY)
+        ("entity configuration", (*SS_ONLY, "tokenfed_recognition"))
         if statement.is_configuration
         else ("subordinate statement", EC_ONLY)
     )
     for name in others:
         if name in claims:
-            raise _reject("invalid_statement", f"{where}: {name} in an {kind}")
+            raise bad(f"{name} in an {kind}")
     if "metadata_policy_crit" in claims:
-        raise _reject("invalid_statement", f"{where}: metadata_policy_crit (no extra operators)")
+        raise bad("metadata_policy_crit (no extra operators)")
+    if not 1 <= claims["exp"] - claims["iat"] <= MAX_LIFETIME:
+        raise bad(f"a lifetime of {claims['exp'] - claims['iat']} s, not in 1..{MAX_LIFETIME}")
     hints = claims.get("authority_hints")
     if hints is not None:
-        if not hints:
-            raise _reject("invalid_statement", f"{where}: authority_hints is []")
-        if len(hints) > MAX_AUTHORITY_HINTS:
-            raise _reject("invalid_statement", f"{where}: {len(hints)} authority hints")
-        if not all(_is_federation_id(hint) for hint in hints):
-            raise _reject("invalid_statement", f"{where}: an authority hint is not an entity id")
-    if "crit" in claims:
-        crit = claims["crit"]
-        if not crit or len(set(map(str, crit))) != len(crit):
-            raise _reject("invalid_statement", f"{where}: crit is [] or has duplicates")
-        for name in crit:
-            if name in DEFINED_CLAIMS:
-                raise _reject("invalid_statement", f"{where}: crit lists the defined claim {name}")
-            raise _reject("unsupported_crit", f"{where}: crit lists {name!r}, not understood")
-    if claims["exp"] - claims["iat"] > MAX_LIFETIME:
-        raise _reject("invalid_statement", f"{where}: lives more than {MAX_LIFETIME} s")
-    metadata = claims.get("metadata") or {}
+        if not 1 <= len(hints) <= MAX_AUTHORITY_HINTS:
+            raise bad(f"{len(hints)} authority hints")
+        if len(set(hints)) != len(hints) or claims["iss"] in hints:
+            raise bad("authority_hints with a duplicate or the entity itself")
+    metadata = claims.get("metadata", {})
     for entity_type, parameters in metadata.items():
-        if not isinstance(parameters, dict):
-            raise _reject("schema_violation", f"{where}: metadata.{entity_type} is not an object")
-        for name, value in parameters.items():
-            if value is None:
-                raise _reject("invalid_statement", f"{where}: metadata {entity_type}.{name} null")
-    if statement.is_configuration and any(t in KEY_MEMBERS for t in metadata):
+        if parameters is None or any(value is None for value in parameters.values()):
+            raise bad(f"null in metadata.{entity_type}")
+    if claims.get("trust_anchor_hints") == []:
+        raise bad("trust_anchor_hints is []")
+    if any(issuers == [] for issuers in claims.get("trust_mark_issuers", {}).values()):
+        raise bad("trust_mark_issuers maps a type to []")
+    if statement.is_configuration:
         federation = metadata.get("federation_entity") or {}
-        for name in LEAF_FORBIDDEN:
-            if name in federation:
-                raise _reject("invalid_statement", f"{where}: a leaf publishes {name}")
-    allowed = (claims.get("constraints") or {}).get("allowed_entity_types")
-    if isinstance(allowed, list) and "federation_entity" in allowed:
-        raise _reject("invalid_statement", f"{where}: allowed_entity_types lists federation_entity")
-    _check_jwks(claims["jwks"], where)
+        published = [name for name in FEDERATION_ENDPOINTS if name in federation]
+        if published and any(t in KEY_MEMBERS for t in metadata):
+            raise bad(f"a leaf publishes {published[0]}")
+        if published and len(published) != len(FEDERATION_ENDPOINTS):
+            raise bad("an EC publishes some federation endpoints but not all three")
+    elif not _is_https_url(claims["source_endpoint"]):
+        raise bad("source_endpoint is not an https URL without fragment")
+    constraints = claims.get("constraints", {})
+    naming = constraints.get("naming_constraints", {})
+    for name in ("permitted", "excluded"):
+        if naming.get(name) == []:
+            raise bad(f"naming_constraints.{name} is []")
+        for entry in naming.get(name, []):
+            if not _is_name_entry(entry):
+                raise bad(f"naming constraint entry {entry!r} is not a host name")
+    allowed = constraints.get("allowed_entity_types")
+    if allowed is not None and (
+        "federation_entity" in allowed or len(set(allowed)) != len(allowed)
+    ):
+        raise bad("allowed_entity_types lists federation_entity or a type twice")
+    if claims.get("tokenfed_recognition") is True:
+        for name in ("max_path_length", "naming_constraints", "allowed_entity_types"):
+            if name not in constraints:
+                raise bad(f"a recognition statement without constraints.{name}")
+        if "permitted" not in naming:
+            raise bad("a recognition statement without naming_constraints.permitted")
+        if not allowed or not all(t in KEY_MEMBERS for t in allowed):
+            raise bad("a recognition statement must allow tokenfed entity types only")
+        for name in ("metadata", "metadata_policy"):
+            if name in claims:
+                raise bad(f"a recognition statement with {name}")
 
 
 # --------------------------------------------------------------------------- signatures
@@ -246,8 +345,8 @@ def _check_claims(statement: Statement, where: str) -> None:
 
 def _verify(statement: Statement, keys: dict[str, dict[str, Any]], where: str) -> None:
     """The header kid must name one of ``keys``; alg pinned to the key; the signature."""
-    kid = statement.header["kid"]
-    jwk = keys.get(kid)
+    kid = statement.header.get("kid")
+    jwk = keys.get(kid) if isinstance(kid, str) else None
     if jwk is None:
         raise _reject("unknown_key", f"{where}: kid {kid} is not in the issuer's key set")
     alg = ALGS[(jwk["kty"], jwk["crv"])]
@@ -283,64 +382,46 @@ def _host_of(entity_id: str) -> str:
 
 
 def _name_matches(host: str, pattern: str) -> bool:
-    """RFC 5280 section 4.2.1.10 for host names: ``.x`` matches hosts below x, not x itself;
-    anything else matches exactly that host."""
+    """FED-042 (RFC 5280 section 4.2.1.10, URI form): ``.x`` matches the hosts that end with
+    ``.x`` and are longer, never x itself; anything else matches exactly that host."""
     if pattern.startswith("."):
-        return host.endswith(pattern)
+        return host.endswith(pattern) and len(host) > len(pattern)
     return host == pattern
 
 
-def _apply_constraints(chain: list[Statement]) -> set[str] | None:
-    """Each SS's constraints (§6.2) over the entities below its issuer; returns the entity
-    types every ``allowed_entity_types`` keeps (``None``: no restriction)."""
-    allowed: set[str] | None = None
-    for j in range(1, len(chain) - 1):
-        constraints = chain[j].claims.get("constraints") or {}
-        below = [chain[i].sub for i in range(1, j + 1)]
+def _check_constraints(chain: list[Statement]) -> None:
+    """FED-055: from the anchor's SS down; in each SS max_path_length, then the naming
+    constraints over the hosts from the chain's subject up to the SS's subject."""
+    for j in range(len(chain) - 2, 0, -1):
+        constraints = chain[j].claims.get("constraints", {})
         limit = constraints.get("max_path_length")
-        if limit is not None:
-            if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
-                raise _reject("invalid_statement", f"ES[{j}]: max_path_length {limit!r}")
-            if j - 1 > limit:
-                raise _reject(
-                    "max_path_length_exceeded",
-                    f"ES[{j}] by {chain[j].iss} allows {limit} intermediates, {j - 1} follow",
-                )
+        if limit is not None and j - 1 > limit:
+            raise _reject(
+                "max_path_length_exceeded",
+                f"ES[{j}] by {chain[j].iss} allows {limit} intermediates, {j - 1} follow",
+            )
         naming = constraints.get("naming_constraints")
-        if naming is not None:
-            permitted, excluded = naming.get("permitted"), naming.get("excluded", [])
-            for entity_id in below:
-                host = _host_of(entity_id)
-                if any(_name_matches(host, pattern) for pattern in excluded):
-                    raise _reject("naming_constraint_violated", f"{host} is excluded by ES[{j}]")
-                if permitted is not None and not any(
-                    _name_matches(host, pattern) for pattern in permitted
-                ):
-                    raise _reject("naming_constraint_violated", f"{host} not permitted by ES[{j}]")
-        types = constraints.get("allowed_entity_types")
+        if naming is None:
+            continue
+        permitted, excluded = naming.get("permitted"), naming.get("excluded", [])
+        for entity_id in [chain[i].sub for i in range(0, j + 1)]:
+            host = _host_of(entity_id)
+            if any(_name_matches(host, pattern) for pattern in excluded):
+                raise _reject("naming_constraint_violated", f"{host} is excluded by ES[{j}]")
+            if permitted is not None and not any(
+                _name_matches(host, pattern) for pattern in permitted
+            ):
+                raise _reject("naming_constraint_violated", f"{host} not permitted by ES[{j}]")
+
+
+def _allowed_types(chain: list[Statement]) -> set[str] | None:
+    """The entity types that every ``allowed_entity_types`` keeps (``None``: no limit)."""
+    allowed: set[str] | None = None
+    for statement in chain[1:-1]:
+        types = statement.claims.get("constraints", {}).get("allowed_entity_types")
         if types is not None:
             allowed = set(types) if allowed is None else allowed & set(types)
     return allowed
-
-
-def _check_recognition(chain: list[Statement], anchors: list[dict[str, Any]]) -> None:
-    """FED-7: an SS by a configured anchor about another configured anchor is a recognition:
-    all three constraints, no metadata and no metadata policy."""
-    anchor_ids = {anchor["entity_id"] for anchor in anchors}
-    for j in range(1, len(chain) - 1):
-        statement = chain[j]
-        if statement.iss in anchor_ids and statement.sub in anchor_ids:
-            constraints = statement.claims.get("constraints") or {}
-            missing = [
-                name
-                for name in ("max_path_length", "naming_constraints", "allowed_entity_types")
-                if name not in constraints
-            ]
-            if missing:
-                raise _reject("invalid_statement", f"ES[{j}]: recognition without {missing}")
-            for name in ("metadata", "metadata_policy"):
-                if name in statement.claims:
-                    raise _reject("invalid_statement", f"ES[{j}]: recognition with {name}")
 
 
 # --------------------------------------------------------------------------- metadata policy
@@ -350,68 +431,99 @@ def _policy_error(reason: str) -> Exception:
     return _reject("metadata_policy_error", reason)
 
 
+def _same(left: Any, right: Any) -> bool:
+    return bool(_host["_same"](left, right))
+
+
+def _member(item: Any, items: list[Any]) -> bool:
+    return any(_same(item, other) for other in items)
+
+
 def _within(items: list[Any], container: list[Any]) -> bool:
-    return all(item in container for item in items)
+    return all(_member(item, container) for item in items)
+
+
+def _equal(left: Any, right: Any) -> bool:
+    """Equal JSON values, arrays compared as sets (FED-106)."""
+    if isinstance(left, list) and isinstance(right, list):
+        return _within(left, right) and _within(right, left)
+    return _same(left, right)
+
+
+def _scalar(value: Any) -> bool:
+    """A JSON string, integer or boolean (FED-102)."""
+    return isinstance(value, str | int)
 
 
 def _check_operators(operators: dict[str, Any], where: str) -> dict[str, Any]:
-    """The standard operators of one parameter (unknown ones dropped, §6.1.3.2), their value
-    types and their combinations (§6.1.3.1)."""
+    """FED-100 (unknown operators dropped), FED-102 (operator value types, arrays are sets)
+    and FED-104 (combinations)."""
     known = {name: value for name, value in operators.items() if name in OPERATORS}
-    for name in ("add", "one_of", "subset_of", "superset_of"):
-        if name in known and not isinstance(known[name], list):
-            raise _policy_error(f"{where}: {name} is not an array")
-    if "essential" in known and not isinstance(known["essential"], bool):
-        raise _policy_error(f"{where}: essential is not a boolean")
-    if "value" in known:
-        value = known["value"]
-        if isinstance(value, dict):
-            raise _policy_error(f"{where}: value on an object")
-        if value is None:
-            for other in ("add", "default"):
-                if other in known:
-                    raise _policy_error(f"{where}: value null with {other}")
-            if known.get("essential") is True:
-                raise _policy_error(f"{where}: value null with essential true")
-        members = value if isinstance(value, list) else [value]
-        if "add" in known and not (
-            isinstance(value, list) and all(item in value for item in known["add"])
+
+    def scalars(value: Any) -> bool:
+        return isinstance(value, list) and all(_scalar(item) for item in value)
+
+    valid = {
+        "value": lambda v: v is None or _scalar(v) or scalars(v),
+        "add": _strings,
+        "default": lambda v: _scalar(v) or scalars(v),
+        "one_of": lambda v: _strings(v) and bool(v),
+        "subset_of": _strings,
+        "superset_of": _strings,
+        "essential": lambda v: isinstance(v, bool),
+    }
+    for name, value in known.items():
+        if not valid[name](value):
+            raise _policy_error(f"{where}: {name} {value!r} is not of its type")
+        if isinstance(value, list) and any(
+            _member(item, value[:index]) for index, item in enumerate(value)
         ):
-            raise _policy_error(f"{where}: add is not a subset of value")
-        if "one_of" in known and value not in known["one_of"]:
-            raise _policy_error(f"{where}: value is not one of one_of")
-        if "subset_of" in known and not all(item in known["subset_of"] for item in members):
-            raise _policy_error(f"{where}: value is not a subset of subset_of")
-        if "superset_of" in known and not all(item in members for item in known["superset_of"]):
-            raise _policy_error(f"{where}: value is not a superset of superset_of")
-    if "one_of" in known:
-        for other in ("add", "subset_of", "superset_of"):
-            if other in known:
-                raise _policy_error(f"{where}: one_of with {other}")
-    if "add" in known and "subset_of" in known and not _within(known["add"], known["subset_of"]):
-        raise _policy_error(f"{where}: add is not a subset of subset_of")
-    if (
-        "subset_of" in known
-        and "superset_of" in known
-        and not _within(known["superset_of"], known["subset_of"])
-    ):
-        raise _policy_error(f"{where}: subset_of is not a superset of superset_of")
+            raise _policy_error(f"{where}: {name} holds an element twice")
+    value = known.get("value")
+    rules = [
+        ("value", "add", lambda: isinstance(value, list) and _within(known["add"], value)),
+        ("value", "default", lambda: value is not None),
+        ("value", "one_of", lambda: _scalar(value) and _member(value, known["one_of"])),
+        (
+            "value",
+            "subset_of",
+            lambda: isinstance(value, list) and _within(value, known["subset_of"]),
+        ),
+        (
+            "value",
+            "superset_of",
+            lambda: isinstance(value, list) and _within(known["superset_of"], value),
+        ),
+        ("value", "essential", lambda: not (value is None and known["essential"] is True)),
+        ("add", "one_of", lambda: False),
+        ("add", "subset_of", lambda: _within(known["add"], known["subset_of"])),
+        ("one_of", "subset_of", lambda: False),
+        ("one_of", "superset_of", lambda: False),
+        (
+            "subset_of",
+            "superset_of",
+            lambda: _within(known["superset_of"], known["subset_of"]),
+        ),
+    ]
+    for first, second, holds in rules:
+        if first in known and second in known and not holds():
+            raise _policy_error(f"{where}: {first} with {second} breaks FED-104")
     return known
 
 
 def _merge_operators(upper: dict[str, Any], lower: dict[str, Any], where: str) -> dict[str, Any]:
-    """§6.1.4.1: the superior's operators merged with the subordinate's."""
+    """FED-105..FED-110: the superior's operators merged with the subordinate's."""
     merged = dict(upper)
     for name, value in lower.items():
         if name not in merged:
             merged[name] = value
         elif name in ("value", "default"):
-            if merged[name] != value:
+            if not _equal(merged[name], value):
                 raise _policy_error(f"{where}: two different {name}s")
         elif name in ("add", "superset_of"):
-            merged[name] = merged[name] + [item for item in value if item not in merged[name]]
+            merged[name] = merged[name] + [i for i in value if not _member(i, merged[name])]
         elif name in ("one_of", "subset_of"):
-            merged[name] = [item for item in merged[name] if item in value]
+            merged[name] = [item for item in merged[name] if _member(item, value)]
             if name == "one_of" and not merged[name]:
                 raise _policy_error(f"{where}: the one_of sets do not intersect")
         else:  # essential
@@ -420,10 +532,10 @@ def _merge_operators(upper: dict[str, Any], lower: dict[str, Any], where: str) -
 
 
 def _merge_policies(chain: list[Statement]) -> dict[str, dict[str, dict[str, Any]]]:
-    """From the anchor's SS down to the subject's immediate superior (§6.1.4.1)."""
+    """FED-101, FED-105: from the anchor's SS down to the subject's immediate superior."""
     merged: dict[str, dict[str, dict[str, Any]]] = {}
     for j in range(len(chain) - 2, 0, -1):
-        policy = chain[j].claims.get("metadata_policy") or {}
+        policy = chain[j].claims.get("metadata_policy", {})
         for entity_type, parameters in policy.items():
             if not isinstance(parameters, dict):
                 raise _policy_error(f"ES[{j}]: policy for {entity_type} is not an object")
@@ -438,14 +550,20 @@ def _merge_policies(chain: list[Statement]) -> dict[str, dict[str, dict[str, Any
 
 
 def _apply_policy(metadata: dict[str, Any], policy: dict[str, dict[str, dict[str, Any]]]) -> None:
-    """§6.1.4.2: value, add, default, one_of, subset_of, superset_of, essential, in that order,
-    for the entity types the subject has."""
+    """FED-112..FED-121: value, add, default, one_of, subset_of, superset_of, essential, in
+    that order, for the entity types the subject has."""
     for entity_type, parameters in policy.items():
         if entity_type not in metadata:
             continue
         values = metadata[entity_type]
         for name, ops in parameters.items():
             where = f"{entity_type}.{name}"
+
+            def invalid(reason: str, where: str = where) -> Exception:
+                return _reject("invalid_metadata", f"{where}: {reason}")
+
+            if isinstance(values.get(name), dict) and set(ops) - {"essential"}:
+                raise _policy_error(f"{where}: only essential applies to an object (FED-103)")
             if "value" in ops:
                 if ops["value"] is None:
                     values.pop(name, None)
@@ -454,31 +572,34 @@ def _apply_policy(metadata: dict[str, Any], policy: dict[str, dict[str, dict[str
             if "add" in ops:
                 current = values.get(name, [])
                 if not isinstance(current, list):
-                    raise _reject("invalid_metadata", f"{where}: add to a non-array")
-                values[name] = current + [item for item in ops["add"] if item not in current]
+                    raise invalid("add to a parameter that is not an array")
+                values[name] = current + [i for i in ops["add"] if not _member(i, current)]
             if "default" in ops and name not in values:
                 values[name] = copy.deepcopy(ops["default"])
-            if "one_of" in ops and name in values and values[name] not in ops["one_of"]:
-                raise _reject("invalid_metadata", f"{where} {values[name]!r} is not in one_of")
+            if (
+                "one_of" in ops
+                and name in values
+                and not (_scalar(values[name]) and _member(values[name], ops["one_of"]))
+            ):
+                raise invalid(f"{values[name]!r} is not one of one_of")
             if "subset_of" in ops and name in values:
                 if not isinstance(values[name], list):
-                    raise _reject("invalid_metadata", f"{where}: subset_of on a non-array")
-                values[name] = [item for item in values[name] if item in ops["subset_of"]]
+                    raise invalid("subset_of on a parameter that is not an array")
+                values[name] = [i for i in values[name] if _member(i, ops["subset_of"])]
             if "superset_of" in ops and name in values:
                 current = values[name]
-                if not isinstance(current, list) or not all(
-                    item in current for item in ops["superset_of"]
-                ):
-                    raise _reject("invalid_metadata", f"{where} is not a superset of superset_of")
+                if not isinstance(current, list) or not _within(ops["superset_of"], current):
+                    raise invalid("not a superset of superset_of")
             if ops.get("essential") is True and name not in values:
-                raise _reject("invalid_metadata", f"{where} is essential and absent")
+                raise invalid("essential and absent")
 
 
 # --------------------------------------------------------------------------- metadata checks
 
 
-def _check_document_keys(member: str, jwks: Any, federation: set[str], entity_type: str) -> None:
-    where = f"{entity_type}.{member}"
+def _check_document_keys(where: str, jwks: Any, federation: set[str]) -> None:
+    """FED-032, FED-033: a non-empty JWK Set by value of public registry keys with kid, alg,
+    use sig, nbf, optional exp and revoked; none of them a federation key."""
     keys = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(keys, list) or not keys:
         raise _reject("invalid_metadata", f"{where} is not a non-empty JWK Set")
@@ -487,23 +608,39 @@ def _check_document_keys(member: str, jwks: Any, federation: set[str], entity_ty
             raise _reject("invalid_metadata", f"{where}: a key of another type")
         if any(name in jwk for name in ("d", "k")) or jwk.get("use") != "sig":
             raise _reject("invalid_metadata", f"{where}: a key that is private or not for sig")
+        try:
+            _host["_check_key_values"](jwk)
+        except _host["_Rejected"] as rejected:
+            raise _reject("invalid_metadata", f"{where}: {rejected.reason}") from None
         if jwk.get("kid") != _thumbprint(jwk):
             raise _reject("invalid_metadata", f"{where}: kid is not the thumbprint")
         if jwk.get("alg") != ALGS[(jwk["kty"], jwk["crv"])]:
             raise _reject("invalid_metadata", f"{where}: alg {jwk.get('alg')!r}")
-        nbf = jwk.get("nbf")
-        if not isinstance(nbf, int) or isinstance(nbf, bool):
-            raise _reject("invalid_metadata", f"{where}: nbf missing")
+        if not _is_int(jwk.get("nbf")) or ("exp" in jwk and not _is_int(jwk["exp"])):
+            raise _reject("invalid_metadata", f"{where}: nbf missing or exp not a date")
+        if "revoked" in jwk:
+            revoked = jwk["revoked"]
+            if (
+                not isinstance(revoked, dict)
+                or not _is_int(revoked.get("revoked_at"))
+                or revoked.get("reason", "unspecified") not in REVOCATION_REASONS
+            ):
+                raise _reject("invalid_metadata", f"{where}: revoked is not well formed")
         if jwk["kid"] in federation:
             raise _reject("invalid_metadata", f"{where}: {jwk['kid']} is also a federation key")
 
 
 def _check_metadata(metadata: dict[str, Any], federation_kids: set[str]) -> None:
-    """The application's checks of resolved tokenfed metadata (FED-6)."""
-    for entity_type, member in KEY_MEMBERS.items():
-        if entity_type not in metadata:
+    """FED-031 to FED-034 for every entity type of the resolved metadata."""
+    for entity_type, values in metadata.items():
+        for name, value in values.items():
+            if name.endswith(("_uri", "_endpoint")) and not _is_https_url(value):
+                raise _reject(
+                    "invalid_metadata", f"{entity_type}.{name} is not an https URL (no fragment)"
+                )
+        member = KEY_MEMBERS.get(entity_type)
+        if member is None:
             continue
-        values = metadata[entity_type]
         versions = values.get("tokenfed_versions")
         if (
             not isinstance(versions, list)
@@ -518,7 +655,35 @@ def _check_metadata(metadata: dict[str, Any], federation_kids: set[str]) -> None
                 raise _reject("invalid_metadata", f"{entity_type} has {name}")
         if member not in values:
             raise _reject("invalid_metadata", f"{entity_type} has no {member}")
-        _check_document_keys(member, values[member], federation_kids, entity_type)
+        _check_document_keys(f"{entity_type}.{member}", values[member], federation_kids)
+
+
+# The key table (FED-035): document typ -> the entity types to look in, in order.
+KEY_TABLE = {
+    "tokenfed-receipt+jwt": ("tokenfed_provider",),
+    "tokenfed-receipt-batch+jwt": ("tokenfed_provider",),
+    "tokenfed-rate-card+jwt": ("tokenfed_provider",),
+    "tokenfed-settlement-statement+jwt": ("tokenfed_provider", "tokenfed_clearing_house"),
+    "tokenfed-entitlement+jwt": ("tokenfed_operator",),
+    "tokenfed-settlement-response+jwt": ("tokenfed_operator",),
+    "tokenfed-exchange-rates+jwt": ("tokenfed_clearing_house",),
+    "tokenfed-netting-report+jwt": ("tokenfed_clearing_house",),
+    "tokenfed-revenue-share+jwt": (
+        "tokenfed_provider",
+        "tokenfed_operator",
+        "tokenfed_clearing_house",
+    ),
+}
+
+
+def _document_keys(metadata: dict[str, Any], typ: str) -> list[str]:
+    types = KEY_TABLE.get(typ)
+    if types is None:
+        raise _reject("unsupported_typ", f"{typ} is not in the key table")
+    for entity_type in types:
+        if entity_type in metadata:
+            return [jwk["kid"] for jwk in metadata[entity_type][KEY_MEMBERS[entity_type]]["keys"]]
+    raise _reject("entity_type_absent", f"the subject has none of {', '.join(types)}")
 
 
 # --------------------------------------------------------------------------- chains
@@ -527,68 +692,78 @@ def _check_metadata(metadata: dict[str, Any], federation_kids: set[str]) -> None
 def validate(
     tokens: Any, anchors: list[dict[str, Any]], now: int, entity_type: str | None
 ) -> dict[str, Any]:
-    """Validate one static chain; the result or a rejection with its code."""
-    if not isinstance(tokens, list) or not tokens:
-        raise _reject("malformed", "the chain is not a non-empty array")
+    """FED-050: count, decode, structure, signatures, times, constraints, metadata; the first
+    failing step decides the code."""
+    # 1. Count.
+    if not isinstance(tokens, list):
+        raise _reject("malformed", "the chain is not an array")
+    if len(tokens) > MAX_STATEMENTS:
+        raise _reject("path_too_long", f"{len(tokens)} statements, {len(tokens) - 3} intermediates")
+    if len(tokens) < 3:
+        raise _reject("chain_not_well_formed", f"{len(tokens)} statements, at least 3 are needed")
+    # 2. Decode (FED-022).
     chain = [_decode(token, index) for index, token in enumerate(tokens)]
-    # Structure (§4, §3.2, §10.2).
-    if len(chain) < 3:
-        raise _reject("chain_not_well_formed", "a chain has the subject's EC, an SS, an anchor EC")
-    if not chain[0].is_configuration:
-        raise _reject("chain_not_well_formed", "ES[0] is not the subject's entity configuration")
-    if not chain[-1].is_configuration:
-        raise _reject("chain_not_well_formed", "the last statement is not an EC")
-    for j in range(1, len(chain) - 1):
+    m = len(chain) - 1
+    # 3. Structure: FED-051, FED-061, FED-052.
+    if not chain[0].is_configuration or not chain[m].is_configuration:
+        raise _reject("chain_not_well_formed", "ES[0] and the last statement must be ECs")
+    for j in range(1, m):
         if chain[j].is_configuration:
             raise _reject("chain_not_well_formed", f"ES[{j}] is an EC inside the chain")
-    for j in range(len(chain) - 1):
+    for j in range(m):
         if chain[j].iss != chain[j + 1].sub:
             raise _reject("chain_not_well_formed", f"ES[{j}].iss is not ES[{j + 1}].sub")
     if chain[1].iss not in chain[0].claims.get("authority_hints", []):
         raise _reject(
             "chain_not_well_formed", f"{chain[1].iss} is not in the subject's authority_hints"
         )
-    path = [chain[0].sub] + [chain[j].iss for j in range(1, len(chain) - 1)]
+    path = [chain[0].sub] + [chain[j].iss for j in range(1, m)]
     if len(set(path)) != len(path):
-        raise _reject("chain_not_well_formed", "an entity appears twice in the chain (a loop)")
-    if len(chain) > MAX_STATEMENTS:
-        raise _reject("path_too_long", f"{len(chain) - 3} intermediates (at most 4)")
-    # The anchor: a configured one, its EC checked with its pinned keys only (FED-8).
-    pinned = [a for a in anchors if a["entity_id"] == chain[-1].iss]
+        raise _reject("chain_not_well_formed", "an entity appears twice on the path (a loop)")
+    for j in range(1, m - 1):
+        if chain[j].claims.get("tokenfed_recognition") is True:
+            raise _reject("chain_not_well_formed", f"ES[{j}] is a recognition statement")
+    pinned = [a for a in anchors if a["entity_id"] == chain[m].sub]
     if not pinned:
-        raise _reject("no_trust_path", f"the chain ends at {chain[-1].iss}, not a pinned anchor")
-    _check_recognition(chain, anchors)
-    # Times (§10.2, with the profile's leeway).
+        raise _reject("no_trust_path", f"the chain ends at {chain[m].sub}, not a pinned anchor")
+    # 4. Signatures (FED-053): ES[m] and ES[m-1] with the pinned keys, never the anchor's
+    # published jwks; each other SS with the keys the statement above attests; ES[0] also with
+    # a kid of its own jwks.
+    anchor_keys = _check_jwks(pinned[0]["jwks"], "pinned anchor")
+    _verify(chain[m], anchor_keys, f"ES[{m}]")
+    _verify(chain[m - 1], anchor_keys, f"ES[{m - 1}]")
+    for j in range(m - 2, -1, -1):
+        _verify(chain[j], _check_jwks(chain[j + 1].claims["jwks"], f"ES[{j + 1}]"), f"ES[{j}]")
+    if chain[0].header.get("kid") not in _check_jwks(chain[0].claims["jwks"], "ES[0]"):
+        raise _reject("unknown_key", "ES[0] is signed with a key its own jwks does not list")
+    # 5. Times (FED-021, FED-054).
     for index, statement in enumerate(chain):
-        if statement.claims["iat"] > now + LEEWAY:
-            raise _reject("statement_not_yet_valid", f"ES[{index}] iat is after now + {LEEWAY}")
         if statement.claims["exp"] + LEEWAY <= now:
             raise _reject("statement_expired", f"ES[{index}] expired")
-    # Signatures: the anchor EC with the pinned keys, each ES[j] with ES[j + 1].jwks (§4).
-    _verify(chain[-1], _check_jwks(pinned[0]["jwks"], "pinned anchor"), f"ES[{len(chain) - 1}]")
-    for j in range(len(chain) - 2, -1, -1):
-        _verify(chain[j], _check_jwks(chain[j + 1].claims["jwks"], f"ES[{j + 1}]"), f"ES[{j}]")
-    # Constraints, then metadata: the SS about the subject, entity types, policy (§6).
-    allowed = _apply_constraints(chain)
-    metadata = copy.deepcopy(chain[0].claims.get("metadata") or {})
-    for type_name, values in (chain[1].claims.get("metadata") or {}).items():
+        if statement.claims["iat"] > now + LEEWAY:
+            raise _reject("statement_not_yet_valid", f"ES[{index}] iat is after now + {LEEWAY}")
+    # 6. Constraints (FED-055).
+    _check_constraints(chain)
+    # 7. Metadata (FED-056 to FED-058).
+    metadata = copy.deepcopy(chain[0].claims.get("metadata", {}))
+    for type_name, values in chain[1].claims.get("metadata", {}).items():
         if type_name in metadata:
             metadata[type_name].update(copy.deepcopy(values))
+    allowed = _allowed_types(chain)
+    removed = set()
     if allowed is not None:
-        for type_name in list(metadata):
-            if type_name != "federation_entity" and type_name not in allowed:
-                del metadata[type_name]
-                if type_name == entity_type:
-                    raise _reject(
-                        "entity_type_not_allowed", f"{type_name} is removed by the constraints"
-                    )
-    _apply_policy(metadata, _merge_policies(chain))
+        removed = {t for t in metadata if t != "federation_entity" and t not in allowed}
+        metadata = {t: values for t, values in metadata.items() if t not in removed}
+    if entity_type in removed:
+        raise _reject("entity_type_not_allowed", f"{entity_type} is removed by the constraints")
     if entity_type is not None and entity_type not in metadata:
         raise _reject("entity_type_absent", f"the subject has no {entity_type} metadata")
-    federation_kids = {jwk.get("kid") for jwk in chain[0].claims["jwks"]["keys"]}
+    _apply_policy(metadata, _merge_policies(chain))
+    federation_kids = set(_check_jwks(chain[0].claims["jwks"], "ES[0]"))
+    federation_kids |= set(_check_jwks(chain[1].claims["jwks"], "ES[1]"))
     _check_metadata(metadata, federation_kids)
     return {
-        "trust_anchor": chain[-1].iss,
+        "trust_anchor": chain[m].sub,
         "path": path,
         "exp": min(statement.claims["exp"] for statement in chain),
         "metadata": metadata,
@@ -598,8 +773,8 @@ def validate(
 def select(
     candidates: list[Any], anchors: list[dict[str, Any]], now: int, entity_type: str | None
 ) -> dict[str, Any]:
-    """FED-10: drop candidates that do not validate, then anchor priority, fewest statements,
-    latest exp, issuer ids in code point order."""
+    """FED-071: drop candidates that do not validate, then anchor order, fewest statements,
+    latest exp, the path in code point order."""
     order = [anchor["entity_id"] for anchor in anchors]
     ranked = []
     for index, tokens in enumerate(candidates):
@@ -607,8 +782,7 @@ def select(
             result = validate(tokens, anchors, now, entity_type)
         except _host["_Rejected"]:
             continue
-        issuers = result["path"][1:]
-        key = (order.index(result["trust_anchor"]), len(tokens), -result["exp"], issuers)
+        key = (order.index(result["trust_anchor"]), len(tokens), -result["exp"], result["path"])
         ranked.append((key, index, result))
     if not ranked:
         raise _reject("no_trust_path", "no candidate chain validates")
@@ -623,6 +797,8 @@ def check_federation(vector: dict[str, Any], context: Any) -> Any:
     try:
         if given["op"] == "validate":
             result = validate(given["statements"], *args)
+            if "document_typ" in given:
+                result["document_keys"] = _document_keys(result["metadata"], given["document_typ"])
         elif given["op"] == "select":
             result = select(given["candidates"], *args)
         else:

@@ -33,7 +33,6 @@ import base64
 import binascii
 import functools
 import hashlib
-import importlib
 import itertools
 import json
 import os
@@ -2496,10 +2495,37 @@ def check_settlement(vector: dict[str, Any], context: Context) -> Outcome:
     return _judge(expected, None, result)
 
 
-# --------------------------------------------------------------------------- kinds in modules
+# --------------------------------------------------------------------------- sibling checkers
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-importlib.import_module("_federation").install(globals())  # federation chains
+
+def _sibling(name: str) -> Any:
+    """Load ``interop/<name>.py`` (a checker of one spec area; it never imports the SDK)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"interop_{name.lstrip('_')}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_policy = _sibling("_policy")
+
+
+@checker("policy")
+def check_policy(vector: dict[str, Any], context: Context) -> Outcome:
+    """A ``policy`` vector (spec/federation.md FED-100..FED-121), by interop/_policy.py."""
+    try:
+        result = _policy.evaluate(vector["input"])
+    except _policy.Refused as refused:
+        return _judge(vector["expected"], _Rejected(refused.code, refused.reason), None)
+    return _judge(vector["expected"], None, result)
+
+
+_sibling("_federation").install(globals())  # federation chains
+_sibling("_entitlements").install(globals())  # spec chapter "Entitlements"
 
 
 # --------------------------------------------------------------------------- command line

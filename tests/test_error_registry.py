@@ -19,6 +19,8 @@ from tokenfed_conformance.vectors import Vector, load_vectors, vector_kinds
 ERRORS_MD = Path(__file__).resolve().parent.parent / "spec" / "errors.md"
 # Codes that no input vector can call for: a CLI misuse, a file system failure, a defect.
 NOT_FROM_INPUT = {"internal_error", "invalid_arguments", "io_error"}
+# A node's own failure and its shutting down: no request calls for them (spec/http-api.md).
+NOT_FROM_INPUT |= {"server_error", "temporarily_unavailable"}
 HEADING = re.compile(r"^###[ \t]+`(?P<code>[^`]+)`", re.MULTILINE)
 TABLE_CODE = re.compile(r"^\|[ \t]*\[`(?P<code>[^`]+)`\]\(#(?P<anchor>[^)]+)\)", re.MULTILINE)
 ANCHOR = re.compile(r"\{#(?P<anchor>[^}\s]+)\}")

@@ -3,7 +3,8 @@
 Each vector names the requirements of the chapter "Federation" it checks. ``validate`` vectors
 go through ``tokenfed.federation.validate_chain``; ``select`` vectors validate every candidate,
 drop those that fail, and give the rest to ``select_chain`` (no candidate left is
-``no_trust_path``, as the vector file says). The SDK must give exactly the expected result or
+``no_trust_path``, as the vector file says). A vector with ``document_typ`` also asks the
+chain for the key set of that document type (``TrustChain.keys_for``, FED-035). The SDK must give exactly the expected result or
 the one expected error code. The independent checker agrees with every vector too
 (tests/test_interop.py).
 """
@@ -48,7 +49,12 @@ def run(given: dict[str, Any]) -> dict[str, Any]:
     """One vector through the public API: the result, or ``{"error": code}``."""
     try:
         if given["op"] == "validate":
-            return _result(_validate(given["statements"], given))
+            chain = _validate(given["statements"], given)
+            result = _result(chain)
+            if "document_typ" in given:
+                keys = chain.keys_for(given["document_typ"])
+                result["document_keys"] = [key.kid for key in keys]
+            return result
         assert given["op"] == "select", given["op"]
         valid: list[TrustChain] = []
         for tokens in given["candidates"]:

@@ -40,6 +40,7 @@ CHECKED_KINDS = {
     "files",
     "adapters",
     "federation",
+    "policy",
 }
 
 

@@ -34,6 +34,7 @@ EXPECTED_CHAPTERS = {
     "exchange.md",
     "receipts.md",
     "settlement.md",
+    "http-api.md",
     "errors.md",
     "CHANGELOG.md",
 }

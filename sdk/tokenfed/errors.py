@@ -12,31 +12,53 @@ from typing import Any, ClassVar
 __all__ = [
     "AmountMismatchError",
     "ChainBreakError",
+    "ChainNotWellFormedError",
     "EntitlementExpiredError",
     "EntitlementNotYetValidError",
+    "EntityTypeAbsentError",
+    "EntityTypeNotAllowedError",
+    "FetchFailedError",
+    "FetchTimeoutError",
     "IatInFutureError",
     "IncompleteStreamError",
     "InternalError",
     "InvalidAmountError",
     "InvalidArgumentsError",
+    "InvalidClientError",
     "InvalidKeyError",
+    "InvalidMetadataError",
     "InvalidProofError",
+    "InvalidRequestError",
     "InvalidResubmissionError",
     "InvalidSharesError",
     "InvalidSignatureError",
+    "InvalidStatementError",
     "InvalidUsageError",
     "IoError",
     "KeyNotValidError",
     "LimitExceededError",
     "MalformedError",
+    "MaxPathLengthExceededError",
+    "MetadataPolicyError",
+    "NamingConstraintViolatedError",
+    "NoTrustPathError",
+    "NotFoundError",
     "OutOfScopeError",
+    "PathTooLongError",
+    "PayloadTooLargeError",
     "PeriodNotClosedError",
     "RateCardMismatchError",
     "RateCardNotValidError",
     "RatesNotValidError",
     "ReplayError",
+    "ResolutionLimitError",
+    "ResponseTooLargeError",
     "SchemaViolationError",
+    "ServerError",
+    "StatementExpiredError",
     "StatementNotAcceptedError",
+    "StatementNotYetValidError",
+    "TemporarilyUnavailableError",
     "TokenfedError",
     "TotalsMismatchError",
     "UnknownCurrencyError",
@@ -50,6 +72,8 @@ __all__ = [
     "UnpricedServiceTierError",
     "UnsupportedAlgError",
     "UnsupportedCritError",
+    "UnsupportedMediaTypeError",
+    "UnsupportedParameterError",
     "UnsupportedTypError",
     "UnsupportedVersionError",
     "WrongAudienceError",
@@ -340,6 +364,77 @@ class StatementNotAcceptedError(TokenfedError):
     hint = "Net only statements with a verified response whose status is accept."
 
 
+class InvalidRequestError(TokenfedError):
+    """A request to a node lacks a parameter, has one of the wrong form, or a body of the wrong
+    shape (HTTP 400; 405 for a method the endpoint does not serve)."""
+
+    code = "invalid_request"
+    hint = (
+        "Check the request against the endpoint's description in spec/openapi.yaml; `message` "
+        "names the parameter or member."
+    )
+
+
+class InvalidClientError(TokenfedError):
+    """An admin endpoint was called without the bearer credential or with a wrong one (HTTP 401)."""
+
+    code = "invalid_client"
+    hint = (
+        "Send the node's admin token as `Authorization: Bearer TOKEN`; the node stores only its "
+        "SHA-256 hash."
+    )
+
+
+class NotFoundError(TokenfedError):
+    """The requested resource does not exist (HTTP 404)."""
+
+    code = "not_found"
+    hint = (
+        "Check the URL and the entity id; list an authority's subordinates with its list endpoint."
+    )
+
+
+class UnsupportedParameterError(TokenfedError):
+    """A request uses a parameter the node recognises but does not support (HTTP 400)."""
+
+    code = "unsupported_parameter"
+    hint = "Leave the parameter out; the node's OpenAPI document lists what each endpoint supports."
+
+
+class PayloadTooLargeError(TokenfedError):
+    """A request body is larger than the node's limit (HTTP 413)."""
+
+    code = "payload_too_large"
+    hint = (
+        "Send a smaller body (split a receipt upload into several requests) or ask the operator "
+        "of the node to raise its limit."
+    )
+
+
+class UnsupportedMediaTypeError(TokenfedError):
+    """A request body has a ``Content-Type`` the endpoint does not accept (HTTP 415)."""
+
+    code = "unsupported_media_type"
+    hint = (
+        "Send the body with the media type the endpoint lists in spec/openapi.yaml "
+        "(`application/json`, or `application/jsonl` for receipt uploads)."
+    )
+
+
+class ServerError(TokenfedError):
+    """A node failed unexpectedly while handling a request (HTTP 500; no detail is sent)."""
+
+    code = "server_error"
+    hint = "Report the request id to the operator of the node."
+
+
+class TemporarilyUnavailableError(TokenfedError):
+    """A node cannot answer now: shutting down, or a resource it needs is busy (HTTP 503)."""
+
+    code = "temporarily_unavailable"
+    hint = "Retry later, after the number of seconds in `Retry-After` if present."
+
+
 class EntitlementExpiredError(TokenfedError):
     """An entitlement's ``exp`` plus the clock skew has passed (ENT-020)."""
 
@@ -400,6 +495,153 @@ class UnknownReservationError(TokenfedError):
 
     code = "unknown_reservation"
     hint = "Settle each reservation once, within its hold time; reserve again for a new request."
+class StatementExpiredError(TokenfedError):
+    """An entity statement has expired: its ``exp`` plus the leeway is not after now."""
+
+    code = "statement_expired"
+    hint = (
+        "Fetch a fresh statement; statements live at most 24 hours, so a stale cache or a "
+        "stopped signer is the usual cause."
+    )
+
+
+class StatementNotYetValidError(TokenfedError):
+    """An entity statement's ``iat`` is later than now plus the leeway."""
+
+    code = "statement_not_yet_valid"
+    hint = "Check the clock of the entity that signed the statement."
+
+
+class InvalidStatementError(TokenfedError):
+    """An entity statement breaks a rule of the federation profile on its content."""
+
+    code = "invalid_statement"
+    hint = (
+        "Compare the statement with the claims table of the federation chapter; `detail` names "
+        "the claim."
+    )
+
+
+class ChainNotWellFormedError(TokenfedError):
+    """The statements do not link into a trust chain (issuer/subject links, authority hints,
+    kinds)."""
+
+    code = "chain_not_well_formed"
+    hint = (
+        "Order the chain as subject configuration, subordinate statements upwards, anchor "
+        "configuration; each subordinate statement's issuer must be listed in the subject's "
+        "authority_hints."
+    )
+
+
+class NoTrustPathError(TokenfedError):
+    """No path from the entity reaches a configured trust anchor."""
+
+    code = "no_trust_path"
+    hint = (
+        "Check the entity's authority_hints and that one of its superiors is recognised by your"
+        " trust anchor; `detail.reasons` says why each path failed."
+    )
+
+
+class PathTooLongError(TokenfedError):
+    """The trust chain has more than four intermediates (seven statements)."""
+
+    code = "path_too_long"
+    hint = (
+        "Shorten the path: tokenfed allows at most four intermediates between an entity and its"
+        " anchor."
+    )
+
+
+class MaxPathLengthExceededError(TokenfedError):
+    """A ``max_path_length`` constraint of a subordinate statement is exceeded."""
+
+    code = "max_path_length_exceeded"
+    hint = (
+        "Sign the entity under a superior nearer the constraining statement, or ask its issuer "
+        "to raise max_path_length."
+    )
+
+
+class NamingConstraintViolatedError(TokenfedError):
+    """An entity id's host is outside ``permitted`` or inside ``excluded`` of a naming
+    constraint."""
+
+    code = "naming_constraint_violated"
+    hint = "Use an entity id under the domains the superior permits, or ask it to permit yours."
+
+
+class EntityTypeNotAllowedError(TokenfedError):
+    """The requested entity type was removed by an ``allowed_entity_types`` constraint."""
+
+    code = "entity_type_not_allowed"
+    hint = "The anchor does not accept this entity in that role; ask it to allow the type."
+
+
+class EntityTypeAbsentError(TokenfedError):
+    """The resolved metadata has no such entity type (or the document's typ needs another type)."""
+
+    code = "entity_type_absent"
+    hint = (
+        "Resolve the entity for a type it publishes; the key table of the federation chapter "
+        "says which type signs which document."
+    )
+
+
+class MetadataPolicyError(TokenfedError):
+    """Metadata policies cannot be combined, merged or applied (OpenID Federation section 6.1)."""
+
+    code = "metadata_policy_error"
+    hint = (
+        "Ask the superiors to reconcile their metadata_policy values; `detail` names the entity"
+        " type and parameter."
+    )
+
+
+class InvalidMetadataError(TokenfedError):
+    """Resolved metadata that the application layer refuses."""
+
+    code = "invalid_metadata"
+    hint = (
+        "Publish the members the federation chapter requires for the entity type "
+        "(tokenfed_versions, the *_jwks key set, https URLs)."
+    )
+
+
+class FetchFailedError(TokenfedError):
+    """A federation fetch failed: HTTP error status, wrong content type, redirect, refused scheme
+    or connection error."""
+
+    code = "fetch_failed"
+    hint = (
+        "Check the URL and that the server answers 200 with the federation media type, without "
+        "redirects, over https."
+    )
+
+
+class FetchTimeoutError(TokenfedError):
+    """A federation fetch or a whole resolution took longer than its time limit."""
+
+    code = "fetch_timeout"
+    hint = (
+        "Retry later; if it persists the server is too slow for the federation limits (5 s a "
+        "request, 15 s a resolution)."
+    )
+
+
+class ResponseTooLargeError(TokenfedError):
+    """A federation response body is larger than 64 KiB."""
+
+    code = "response_too_large"
+    hint = "The server sends more than a federation document can hold; report it to its operator."
+
+
+class ResolutionLimitError(TokenfedError):
+    """A resolution needed more than 32 fetches."""
+
+    code = "resolution_limit"
+    hint = "The federation graph is too wide or loops; report it to the anchor's operator."
 
 
 class InvalidArgumentsError(TokenfedError):

@@ -46,20 +46,6 @@ LEEWAY = 60
 KEYS_NBF = NOW - 86400 * 30
 SEED_PREFIX = b"tokenfed federation vectors/"
 
-# Requirement IDs of the chapter "Federation" (spec/federation.md).
-R_IDS = "FED-002"  # entity identifiers
-R_JOSE = "FED-003"  # statements through the JWS layer
-R_CLAIMS = "FED-004"  # required and forbidden claims, lifetime
-R_TYPES = "FED-006"  # entity types and metadata
-R_RECOGNITION = "FED-007"  # cross-anchor recognition
-R_ANCHOR = "FED-008"  # pinned anchor keys, results tied to an anchor
-R_LIMITS = "FED-009"  # path limits
-R_SELECT = "FED-010"  # path selection
-R_CONSTRAINTS = "FED-011"  # constraints
-R_POLICY = "FED-012"  # metadata policy
-R_CHAIN = "FED-020"  # chain validation: links, signatures, times, expiry
-
-
 # --------------------------------------------------------------------------- keys
 
 
@@ -302,6 +288,13 @@ def _changed(claims: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return claims
 
 
+def recognition(**constraints: Any) -> Statement:
+    """Anchor A's recognition statement about anchor B, with ``constraints`` changed."""
+    statement = ss(A, B, constraints=_changed(copy.deepcopy(RECOGNITION), constraints))
+    statement.claims["tokenfed_recognition"] = True
+    return statement
+
+
 def up(*entity_ids: str) -> list[Statement]:
     """The chain from ``entity_ids[0]`` up through the others to the last, an anchor:
     the subject's EC, one SS per link, the anchor's EC."""
@@ -429,9 +422,9 @@ def build() -> dict[str, Any]:
     direct = up(PROVIDER_A, A)
     via = up(PROVIDER_A, MEMBERS_A, A)
     cross = up(PROVIDER_B, MEMBERS_B, B, A)
-    cross[3] = ss(A, B, constraints=copy.deepcopy(RECOGNITION))
+    cross[3] = recognition()
     cross_operator = up(OPERATOR_B, MEMBERS_B, B, A)
-    cross_operator[3] = cross[3]
+    cross_operator[3] = recognition()
     provider = resolved_provider()
     provider_b = resolved_provider(PROVIDER_B, "provider-b-receipts")
 
@@ -439,14 +432,14 @@ def build() -> dict[str, Any]:
     v.chain(
         "valid-leaf-under-anchor",
         "V1: a provider directly under its anchor: EC, the anchor's SS about it, the anchor's EC.",
-        [R_CHAIN, R_ANCHOR, R_TYPES],
+        ["FED-050", "FED-053", "FED-059"],
         direct,
         result([PROVIDER_A, A], EXP_SS, provider),
     )
     v.chain(
         "valid-leaf-intermediate-anchor",
         "V2: provider <- intermediate <- anchor.",
-        [R_CHAIN, R_ANCHOR],
+        ["FED-050", "FED-051", "FED-053", "FED-059"],
         via,
         result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
     )
@@ -455,14 +448,14 @@ def build() -> dict[str, Any]:
         "V3: a provider of alliance B through B's intermediate and anchor B, recognised by "
         "anchor A (an SS with the three constraints and no policy); the validator pins A only, "
         "and the result names A and the whole path.",
-        [R_RECOGNITION, R_ANCHOR, R_CONSTRAINTS],
+        ["FED-060", "FED-062", "FED-041", "FED-042", "FED-059"],
         cross,
         result([PROVIDER_B, MEMBERS_B, B, A], EXP_SS, provider_b),
     )
     v.chain(
         "valid-no-entity-type",
         "Without a requested entity type the result holds every entity type of the subject.",
-        [R_CHAIN, R_TYPES],
+        ["FED-056", "FED-059"],
         via,
         result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
         entity_type=None,
@@ -470,7 +463,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "valid-es256-anchor",
         "An anchor whose federation key is a P-256 key (ES256) signs its EC and its SS.",
-        [R_JOSE, R_CHAIN],
+        ["FED-010", "FED-053"],
         [ec(PROVIDER_A, authority_hints=[ES]), ss(ES, PROVIDER_A), ec(ES)],
         result([PROVIDER_A, ES], EXP_SS, provider),
         anchors=[anchor(ES)],
@@ -479,7 +472,7 @@ def build() -> dict[str, Any]:
         "valid-anchor-key-rollover",
         "V8: the anchor publishes its old and its new key, signs its EC with the new key and its "
         "SS still with the old one; both keys are pinned.",
-        [R_ANCHOR, R_CHAIN],
+        ["FED-053"],
         [
             ec(PROVIDER_A),
             ss(A, PROVIDER_A),
@@ -489,22 +482,22 @@ def build() -> dict[str, Any]:
         anchors=[anchor(A, "anchor-a", "anchor-a-next")],
     )
     v.chain(
-        "valid-anchor-ss-key-attested-by-ec",
+        "anchor-ss-key-only-in-anchor-ec",
         "V8: only the old anchor key is pinned; the anchor's EC, signed with it, publishes both "
-        "keys, and its SS is signed with the new one: the SS is verified with the keys of the "
-        "anchor EC (ES[j] is verified with ES[j+1].jwks).",
-        [R_ANCHOR, R_CHAIN],
+        "keys, and its SS is signed with the new one: the anchor's SS is verified with the "
+        "pinned keys, never with the keys the anchor publishes.",
+        ["FED-053"],
         [
             ec(PROVIDER_A),
             ss(A, PROVIDER_A, key="anchor-a-next"),
             ec(A, jwks=jwks("anchor-a", "anchor-a-next")),
         ],
-        result([PROVIDER_A, A], EXP_SS, provider),
+        err("unknown_key"),
     )
     v.chain(
         "invalid-anchor-ec-new-key-not-pinned",
         "V8/S6: the anchor's EC is signed with its new key, which the validator has not pinned.",
-        [R_ANCHOR],
+        ["FED-053"],
         [
             ec(PROVIDER_A),
             ss(A, PROVIDER_A),
@@ -534,7 +527,7 @@ def build() -> dict[str, Any]:
         "valid-policy-merge",
         "V6: the anchor's subset_of and the intermediate's default merge; the provider's "
         "versions lose 1.2 and the missing rate_card_uri gets the default.",
-        [R_POLICY],
+        ["FED-056", "FED-105", "FED-108", "FED-116", "FED-118"],
         v6,
         result([PROVIDER_A, MEMBERS_A, A], EXP_SS, v6_expected),
     )
@@ -550,7 +543,7 @@ def build() -> dict[str, Any]:
         "valid-ss-metadata-before-policy",
         "V7: the intermediate's SS overrides the provider's metering_endpoint; the anchor's "
         "one_of, which the provider's own value fails, is applied after the override.",
-        [R_POLICY, R_CHAIN],
+        ["FED-056", "FED-117"],
         [
             ec(PROVIDER_A),
             ss(MEMBERS_A, PROVIDER_A, metadata=v7_override),
@@ -563,7 +556,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "valid-ss-metadata-only-for-subject-types",
         "An SS's metadata for an entity type the subject's EC does not have is not added.",
-        [R_CHAIN, R_TYPES],
+        ["FED-056"],
         [ec(PROVIDER_A), ss(A, PROVIDER_A, metadata=v7_new_type), ec(A)],
         result([PROVIDER_A, A], EXP_SS, provider),
         entity_type=None,
@@ -576,7 +569,7 @@ def build() -> dict[str, Any]:
         "select-anchor-priority",
         "V4 step 1: a chain to the second configured anchor is shorter, but the first anchor "
         "in the validator's order wins.",
-        [R_SELECT],
+        ["FED-071"],
         [under_b, via],
         {**result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider), "chosen": 1},
         anchors=[anchor(A), anchor(B)],
@@ -584,7 +577,7 @@ def build() -> dict[str, Any]:
     v.select(
         "select-fewest-statements",
         "V4 step 2: under the same anchor, the chain with fewer statements wins.",
-        [R_SELECT],
+        ["FED-071"],
         [via, direct],
         {**result([PROVIDER_A, A], EXP_SS, provider), "chosen": 1},
     )
@@ -592,7 +585,7 @@ def build() -> dict[str, Any]:
     v.select(
         "select-latest-exp",
         "V4 step 3: same anchor and length; the chain that expires later wins.",
-        [R_SELECT],
+        ["FED-071"],
         [via, later],
         {**result([PROVIDER_A, PARTNERS_A, A], EXP_SS + 600, provider), "chosen": 1},
     )
@@ -600,7 +593,7 @@ def build() -> dict[str, Any]:
         "select-issuer-order",
         "V4 step 4: same anchor, length and exp; the list of issuer IDs that comes first in "
         "code point order wins (members < partners).",
-        [R_SELECT],
+        ["FED-071"],
         [via_partners, via],
         {**result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider), "chosen": 1},
     )
@@ -616,15 +609,18 @@ def build() -> dict[str, Any]:
         "select-loop-branch-and-valid-branch",
         "V10: one candidate runs through a loop (members -> partners -> members) and is not a "
         "valid chain; the other candidate is valid and is chosen.",
-        [R_SELECT, R_CHAIN],
+        ["FED-071", "FED-051"],
         [loop, via_partners],
         {**result([PROVIDER_A, PARTNERS_A, A], EXP_SS, provider), "chosen": 1},
     )
     v.select(
         "select-invalid-candidates-only",
         "No candidate validates (one expired, one with a bad signature): no trust path.",
-        [R_SELECT],
-        [with_ss(via, 1, exp=NOW - 3600), edited(direct, 1, lambda s: setattr(s, "tamper", True))],
+        ["FED-071", "FED-070"],
+        [
+            with_ss(via, 1, iat=NOW - 7200, exp=NOW - 3600),
+            edited(direct, 1, lambda s: setattr(s, "tamper", True)),
+        ],
         err("no_trust_path"),
     )
 
@@ -632,35 +628,35 @@ def build() -> dict[str, Any]:
     v.chain(
         "expired-leaf-ec",
         "T1: the subject's EC expired (exp + 60 s leeway <= now).",
-        [R_CHAIN],
+        ["FED-021", "FED-054"],
         with_ss(via, 0, exp=NOW - 3600, iat=NOW - 7200),
         err("statement_expired"),
     )
     v.chain(
         "expired-intermediate-ss",
         "T1: the intermediate's SS about the provider expired.",
-        [R_CHAIN],
+        ["FED-021", "FED-054"],
         with_ss(via, 1, exp=NOW - 600, iat=NOW - 7200),
         err("statement_expired"),
     )
     v.chain(
         "expired-anchor-ec",
         "T1: the anchor's EC expired.",
-        [R_CHAIN],
+        ["FED-021", "FED-054"],
         with_ss(via, 3, exp=NOW - 61, iat=NOW - 7200),
         err("statement_expired"),
     )
     v.chain(
         "iat-in-the-future",
         "T2: the anchor's SS is issued 61 s after now (beyond the 60 s leeway).",
-        [R_CHAIN],
+        ["FED-021", "FED-054"],
         with_ss(via, 2, iat=NOW + 61),
         err("statement_not_yet_valid"),
     )
     v.chain(
         "iat-at-leeway",
         "T3: an SS issued exactly 60 s after now is accepted.",
-        [R_CHAIN],
+        ["FED-021"],
         with_ss(via, 2, iat=NOW + 60),
         result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
     )
@@ -668,35 +664,35 @@ def build() -> dict[str, Any]:
         "exp-within-leeway",
         "T3: now is 59 s after the SS's exp: accepted within the leeway; the chain's exp is "
         "that SS's exp.",
-        [R_CHAIN],
+        ["FED-021", "FED-054"],
         with_ss(via, 1, exp=NOW - 59),
         result([PROVIDER_A, MEMBERS_A, A], NOW - 59, provider),
     )
     v.chain(
         "exp-at-leeway",
         "T3: now is exactly exp + 60 s: expired.",
-        [R_CHAIN],
+        ["FED-021"],
         with_ss(via, 1, exp=NOW - 60),
         err("statement_expired"),
     )
     v.chain(
         "exp-is-minimum",
         "T4: the anchor's EC expires first, so the chain expires with it.",
-        [R_CHAIN],
+        ["FED-054", "FED-059"],
         with_ss(via, 3, exp=NOW + 1800),
         result([PROVIDER_A, MEMBERS_A, A], NOW + 1800, provider),
     )
     v.chain(
         "lifetime-over-24h",
         "T5: the provider's EC lives 86401 s (exp - iat > 86400).",
-        [R_CLAIMS],
+        ["FED-016"],
         with_ss(via, 0, iat=NOW - 3600, exp=NOW - 3600 + 86401),
         err("invalid_statement"),
     )
     v.chain(
         "lifetime-24h",
         "T5: a lifetime of exactly 86400 s is accepted.",
-        [R_CLAIMS],
+        ["FED-016"],
         with_ss(via, 0, iat=NOW - 3600, exp=NOW - 3600 + 86400),
         result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
     )
@@ -705,21 +701,21 @@ def build() -> dict[str, Any]:
     v.chain(
         "bad-signature-ss",
         "S1: one bit of the intermediate's SS signature is flipped.",
-        [R_JOSE, R_CHAIN],
+        ["FED-053"],
         edited(via, 1, lambda s: setattr(s, "tamper", True)),
         err("invalid_signature"),
     )
     v.chain(
         "bad-signature-anchor-ec",
         "S1: one bit of the anchor EC's signature is flipped.",
-        [R_JOSE, R_ANCHOR],
+        ["FED-053"],
         edited(via, 3, lambda s: setattr(s, "tamper", True)),
         err("invalid_signature"),
     )
     v.chain(
         "kid-not-in-issuer-keys",
         "S2: the intermediate signs its SS with a key its superior never attested.",
-        [R_JOSE, R_CHAIN],
+        ["FED-053"],
         with_ss(via, 1, key="outsider"),
         err("unknown_key"),
     )
@@ -727,7 +723,7 @@ def build() -> dict[str, Any]:
         "leaf-ec-kid-not-in-superior-ss",
         "S2: the provider signs its EC with a key it publishes itself but its superior's SS "
         "does not attest.",
-        [R_ANCHOR, R_CHAIN],
+        ["FED-053"],
         with_ss(via, 0, jwks=jwks("provider-a", "provider-a-other"), key="provider-a-other"),
         err("unknown_key"),
     )
@@ -738,7 +734,7 @@ def build() -> dict[str, Any]:
         v.chain(
             f"typ-{suffix}",
             f"S3: the intermediate's SS has typ {typ!r}.",
-            [R_JOSE],
+            ["FED-010"],
             edited(via, 1, lambda s, h=header: setattr(s, "header", h)),
             err("unsupported_typ"),
         )
@@ -747,32 +743,32 @@ def build() -> dict[str, Any]:
         v.chain(
             f"alg-{suffix}",
             f"S4: the intermediate's SS has alg {alg}.",
-            [R_JOSE],
+            ["FED-010"],
             edited(via, 1, lambda s, h=header: setattr(s, "header", h)),
             err("unsupported_alg"),
         )
     substituted = up(PROVIDER_B, MEMBERS_B, B, A)
     substituted[2] = ss(B, MEMBERS_B, key="outsider")
-    substituted[3] = ss(A, B, constraints=copy.deepcopy(RECOGNITION))
+    substituted[3] = recognition()
     v.chain(
         "key-substitution",
         "S5: anchor B signs its SS about its intermediate with a key that is not in anchor A's "
         "SS about B (B could publish it in its own EC, which is not used).",
-        [R_ANCHOR, R_RECOGNITION],
+        ["FED-053", "FED-060"],
         substituted,
         err("unknown_key"),
     )
     v.chain(
         "anchor-ec-self-published-key",
         "S6: the anchor's EC is signed with a key it publishes itself but that is not pinned.",
-        [R_ANCHOR],
+        ["FED-053"],
         with_ss(via, 3, jwks=jwks("anchor-a", "outsider"), key="outsider"),
         err("unknown_key"),
     )
     v.chain(
         "kid-not-thumbprint",
         "S7: a key in the provider's EC jwks has a kid that is not its RFC 7638 thumbprint.",
-        [R_JOSE],
+        ["FED-015"],
         with_ss(
             via,
             0,
@@ -784,14 +780,14 @@ def build() -> dict[str, Any]:
     v.chain(
         "private-key-in-jwks",
         "S8: the intermediate's SS lists the provider's keys with a private key among them.",
-        [R_JOSE],
+        ["FED-015"],
         with_ss(via, 1, jwks={"keys": [public_jwk("provider-a"), private]}),
         err("invalid_key"),
     )
     v.chain(
         "duplicate-kid-in-jwks",
         "S8: the intermediate's SS lists the same key twice.",
-        [R_JOSE],
+        ["FED-015"],
         with_ss(via, 1, jwks={"keys": [public_jwk("provider-a"), public_jwk("provider-a")]}),
         err("invalid_key"),
     )
@@ -803,56 +799,56 @@ def build() -> dict[str, Any]:
     v.chain(
         "duplicate-member",
         "S9: the intermediate's SS payload has the member iss twice.",
-        [R_JOSE],
+        ["FED-010"],
         edited(via, 1, duplicate_member),
         err("malformed"),
     )
     v.chain(
         "crit-header",
         "S10: the JWS header of the intermediate's SS has crit.",
-        [R_JOSE],
+        ["FED-010"],
         edited(via, 1, lambda s: s.extra_header.update(crit=["exp"])),
         err("unsupported_crit"),
     )
     v.chain(
         "crit-claim-unknown",
         "S10: the provider's EC has the claim crit listing a claim no one registered.",
-        [R_CLAIMS],
+        ["FED-012"],
         with_ss(via, 0, crit=["tokenfed_vetting"], tokenfed_vetting="strict"),
         err("unsupported_crit"),
     )
     v.chain(
         "crit-claim-standard",
         "S10: the provider's EC has crit listing a claim the federation spec defines.",
-        [R_CLAIMS],
+        ["FED-012"],
         with_ss(via, 0, crit=["iss"]),
-        err("invalid_statement"),
+        err("unsupported_crit"),
     )
     v.chain(
         "crit-claim-empty",
         "S10: the provider's EC has crit: [].",
-        [R_CLAIMS],
+        ["FED-012"],
         with_ss(via, 0, crit=[]),
-        err("invalid_statement"),
+        err("unsupported_crit"),
     )
     v.chain(
         "claim-missing-exp",
         "The intermediate's SS has no exp.",
-        [R_CLAIMS],
+        ["FED-013"],
         with_ss(via, 1, exp=None),
         err("schema_violation"),
     )
     v.chain(
         "claim-missing-jwks",
         "The anchor's SS about the intermediate has no jwks.",
-        [R_CLAIMS],
+        ["FED-013"],
         with_ss(via, 2, jwks=None),
         err("schema_violation"),
     )
     v.chain(
         "claim-iat-string",
         "The provider's EC has iat as a string.",
-        [R_CLAIMS],
+        ["FED-013"],
         with_ss(via, 0, iat=str(IAT)),
         err("schema_violation"),
     )
@@ -861,21 +857,21 @@ def build() -> dict[str, Any]:
     v.chain(
         "ss-issuer-not-in-authority-hints",
         "M1: the provider's EC does not list the intermediate that issued the SS about it.",
-        [R_CHAIN],
+        ["FED-051"],
         with_ss(via, 0, authority_hints=[A]),
         err("chain_not_well_formed"),
     )
     v.chain(
         "authority-hints-empty",
         "M2: the provider's EC has authority_hints: [].",
-        [R_CLAIMS],
+        ["FED-017"],
         with_ss(via, 0, authority_hints=[]),
         err("invalid_statement"),
     )
     v.chain(
         "metadata-policy-in-ec",
         "M3: the provider's EC has metadata_policy (a subordinate-statement claim).",
-        [R_CLAIMS],
+        ["FED-014"],
         with_ss(
             via, 0, metadata_policy={"tokenfed_provider": {"tokenfed_versions": {"value": ["1.0"]}}}
         ),
@@ -884,21 +880,21 @@ def build() -> dict[str, Any]:
     v.chain(
         "constraints-in-ec",
         "M3: the anchor's EC has constraints.",
-        [R_CLAIMS],
+        ["FED-014"],
         with_ss(via, 3, constraints={"max_path_length": 1}),
         err("invalid_statement"),
     )
     v.chain(
         "authority-hints-in-ss",
         "M4: the intermediate's SS has authority_hints (an entity-configuration claim).",
-        [R_CLAIMS],
+        ["FED-014"],
         with_ss(via, 1, authority_hints=[A]),
         err("invalid_statement"),
     )
     v.chain(
         "trust-chain-header",
         "M5: the intermediate's SS has a trust_chain JWS header.",
-        [R_CLAIMS],
+        ["FED-011"],
         edited(via, 1, lambda s: s.extra_header.update(trust_chain=["a.b.c"])),
         err("invalid_statement"),
     )
@@ -907,7 +903,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "null-metadata-value",
         "M6: the provider's EC has rate_card_uri: null.",
-        [R_CLAIMS],
+        ["FED-018"],
         with_ss(via, 0, metadata=null_metadata),
         err("invalid_statement"),
     )
@@ -916,28 +912,28 @@ def build() -> dict[str, Any]:
     v.chain(
         "leaf-publishes-fetch-endpoint",
         "M7: the provider's EC publishes a federation_fetch_endpoint.",
-        [R_CLAIMS, R_TYPES],
+        ["FED-020"],
         with_ss(via, 0, metadata=leaf_fetch),
         err("invalid_statement"),
     )
     v.chain(
         "metadata-policy-crit",
         "M8: the anchor's SS has metadata_policy_crit (tokenfed defines no extra operator).",
-        [R_CLAIMS, R_POLICY],
+        ["FED-019", "FED-100"],
         with_ss(via, 2, metadata_policy_crit=["regexp"]),
         err("invalid_statement"),
     )
     v.chain(
         "ss-in-place-of-subject-ec",
         "ES[0] is not self-issued: the chain starts with the intermediate's SS.",
-        [R_CHAIN],
+        ["FED-051"],
         via[1:],
         err("chain_not_well_formed"),
     )
     v.chain(
         "link-broken",
         "ES[1].iss is not ES[2].sub: the anchor's SS is about another intermediate.",
-        [R_CHAIN],
+        ["FED-051"],
         with_ss(via, 2, sub=PARTNERS_A, jwks=jwks("partners-a")),
         err("chain_not_well_formed"),
     )
@@ -945,7 +941,7 @@ def build() -> dict[str, Any]:
         "loop-in-chain",
         "The chain passes the same intermediate twice (members -> partners -> members): a "
         "chain has no loop.",
-        [R_CHAIN, R_LIMITS],
+        ["FED-051"],
         [
             ec(PROVIDER_A),
             ss(MEMBERS_A, PROVIDER_A),
@@ -960,18 +956,17 @@ def build() -> dict[str, Any]:
     # ------------------------------------------------------------------ cycles and limits (C)
     v.chain(
         "authority-hint-to-itself",
-        "C2: the provider lists itself among its authority_hints; the hint leads back into the "
-        "path and is ignored, the chain through the intermediate is valid.",
-        [R_LIMITS, R_CHAIN],
+        "C2: the provider lists itself among its authority_hints.",
+        ["FED-017"],
         with_ss(via, 0, authority_hints=[PROVIDER_A, MEMBERS_A]),
-        result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
+        err("invalid_statement"),
     )
     four = up(PROVIDER_A, *CHAIN_IDS[1:], A)
     four[0] = ec(PROVIDER_A, authority_hints=[CHAIN_IDS[1]])
     v.chain(
         "four-intermediates",
         "C3: four intermediates (seven statements) is the longest chain accepted.",
-        [R_LIMITS],
+        ["FED-050", "FED-072"],
         four,
         result([PROVIDER_A, *CHAIN_IDS[1:], A], EXP_SS, provider),
     )
@@ -980,45 +975,45 @@ def build() -> dict[str, Any]:
     v.chain(
         "five-intermediates",
         "C3: five intermediates (eight statements).",
-        [R_LIMITS],
+        ["FED-050", "FED-072"],
         five,
         err("path_too_long"),
     )
     v.chain(
         "max-path-length-exceeded",
         "C4: the anchor's SS sets max_path_length 1 and two intermediates follow it.",
-        [R_CONSTRAINTS],
+        ["FED-041"],
         with_ss(_two_intermediates(), 3, constraints={"max_path_length": 1}),
         err("max_path_length_exceeded"),
     )
     v.chain(
         "max-path-length-met",
         "C4: max_path_length 2 with two intermediates below the anchor is accepted.",
-        [R_CONSTRAINTS],
+        ["FED-041"],
         with_ss(_two_intermediates(), 3, constraints={"max_path_length": 2}),
         result([PROVIDER_A, CHAIN_IDS[3], CHAIN_IDS[4], A], EXP_SS, provider),
     )
     v.chain(
         "max-path-length-zero-direct",
         "max_path_length 0 in the anchor's SS about the provider itself: no intermediate.",
-        [R_CONSTRAINTS],
+        ["FED-041"],
         with_ss(direct, 1, constraints={"max_path_length": 0}),
         result([PROVIDER_A, A], EXP_SS, provider),
     )
     c5 = copy.deepcopy(cross)
-    c5[3] = ss(A, B, constraints={**copy.deepcopy(RECOGNITION), "max_path_length": 1})
+    c5[3] = recognition(max_path_length=1)
     v.chain(
         "max-path-length-recognised-anchor-counts",
         "C5: A's SS about B sets max_path_length 1; below A sit B and B's intermediate, two "
         "intermediates, because B counts.",
-        [R_CONSTRAINTS, R_RECOGNITION],
+        ["FED-041", "FED-060"],
         c5,
         err("max_path_length_exceeded"),
     )
     v.chain(
         "nine-authority-hints",
         "C6: the provider's EC lists nine authority hints.",
-        [R_LIMITS],
+        ["FED-017", "FED-072"],
         with_ss(
             via,
             0,
@@ -1029,7 +1024,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "eight-authority-hints",
         "C6: eight authority hints are accepted.",
-        [R_LIMITS],
+        ["FED-017"],
         with_ss(
             via,
             0,
@@ -1045,14 +1040,14 @@ def build() -> dict[str, Any]:
     v.chain(
         "naming-outside-permitted",
         "N1: the anchor permits only .alliance-b.example below its intermediate.",
-        [R_CONSTRAINTS],
+        ["FED-042"],
         naming({"permitted": [".alliance-b.example"]}),
         err("naming_constraint_violated"),
     )
     v.chain(
         "naming-permitted",
         "N1: the anchor permits .alliance-a.example, which every entity below it matches.",
-        [R_CONSTRAINTS],
+        ["FED-042"],
         naming({"permitted": [".alliance-a.example"]}),
         result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
     )
@@ -1060,7 +1055,7 @@ def build() -> dict[str, Any]:
         "naming-excluded-wins",
         "N2: the provider's host is both permitted (.alliance-a.example) and excluded (exact "
         "host): excluded wins.",
-        [R_CONSTRAINTS],
+        ["FED-042"],
         naming({"permitted": [".alliance-a.example"], "excluded": ["provider.alliance-a.example"]}),
         err("naming_constraint_violated"),
     )
@@ -1068,7 +1063,7 @@ def build() -> dict[str, Any]:
         "naming-subdomain-pattern-not-the-domain",
         "N3: .members.alliance-a.example permits hosts below that name, not the intermediate's "
         "own host members.alliance-a.example.",
-        [R_CONSTRAINTS],
+        ["FED-042"],
         naming({"permitted": [".members.alliance-a.example", "provider.alliance-a.example"]}),
         err("naming_constraint_violated"),
     )
@@ -1080,7 +1075,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "naming-ignores-path",
         "N4: an entity id with a path matches the exact host provider.alliance-a.example.",
-        [R_CONSTRAINTS],
+        ["FED-042"],
         with_ss(
             pathful_chain,
             2,
@@ -1097,7 +1092,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "entity-id-uppercase-host",
         "N5: the provider's entity id has an upper-case host.",
-        [R_IDS],
+        ["FED-002"],
         up(upper, MEMBERS_A, A),
         err("invalid_statement"),
     )
@@ -1106,23 +1101,19 @@ def build() -> dict[str, Any]:
     v.chain(
         "entity-id-trailing-slash",
         "A federation entity id does not end in /.",
-        [R_IDS],
+        ["FED-002"],
         up(slash, MEMBERS_A, A),
         err("invalid_statement"),
     )
 
     # ------------------------------------------------------------------ entity types (Y)
     only_provider = copy.deepcopy(cross_operator)
-    only_provider[3] = ss(
-        A,
-        B,
-        constraints={**copy.deepcopy(RECOGNITION), "allowed_entity_types": ["tokenfed_provider"]},
-    )
+    only_provider[3] = recognition(allowed_entity_types=["tokenfed_provider"])
     v.chain(
         "entity-type-not-allowed",
         "Y1: A's SS about B allows only tokenfed_provider; B's operator is resolved as an "
         "operator (to verify its entitlement).",
-        [R_CONSTRAINTS, R_RECOGNITION],
+        ["FED-043", "FED-058"],
         only_provider,
         err("entity_type_not_allowed"),
         entity_type="tokenfed_operator",
@@ -1130,7 +1121,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "entity-type-removed-without-request",
         "Y1: the same chain without a requested type resolves, and the operator type is gone.",
-        [R_CONSTRAINTS],
+        ["FED-043", "FED-056"],
         only_provider,
         result([OPERATOR_B, MEMBERS_B, B, A], EXP_SS, {}),
         entity_type=None,
@@ -1138,14 +1129,14 @@ def build() -> dict[str, Any]:
     v.chain(
         "allowed-entity-types-empty",
         "Y2: allowed_entity_types [] leaves only federation_entity.",
-        [R_CONSTRAINTS],
+        ["FED-043", "FED-058"],
         with_ss(via, 2, constraints={"allowed_entity_types": []}),
         err("entity_type_not_allowed"),
     )
     v.chain(
         "allowed-entity-types-empty-no-request",
         "Y2: allowed_entity_types [] without a requested type: only federation_entity remains.",
-        [R_CONSTRAINTS],
+        ["FED-043"],
         with_ss(via, 2, constraints={"allowed_entity_types": []}),
         result(
             [PROVIDER_A, MEMBERS_A, A], EXP_SS, {"federation_entity": provider["federation_entity"]}
@@ -1155,7 +1146,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "allowed-entity-types-lists-federation-entity",
         "federation_entity is always allowed and must not be listed.",
-        [R_CONSTRAINTS],
+        ["FED-043"],
         with_ss(
             via, 2, constraints={"allowed_entity_types": ["federation_entity", "tokenfed_provider"]}
         ),
@@ -1165,14 +1156,14 @@ def build() -> dict[str, Any]:
         "entity-type-absent",
         "Y3: the operator is resolved as a provider (a receipt verified with operator keys): "
         "its metadata has no tokenfed_provider.",
-        [R_TYPES],
+        ["FED-058"],
         cross_operator,
         err("entity_type_absent"),
     )
     v.chain(
         "valid-operator-cross-anchor",
         "The operator of alliance B resolved as an operator under anchor A.",
-        [R_TYPES, R_RECOGNITION],
+        ["FED-030", "FED-060"],
         cross_operator,
         result([OPERATOR_B, MEMBERS_B, B, A], EXP_SS, operator_metadata(OPERATOR_B)),
         entity_type="tokenfed_operator",
@@ -1188,7 +1179,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "policy-value-conflict",
         "P1: the anchor and the intermediate set different values for tokenfed_versions.",
-        [R_POLICY],
+        ["FED-106"],
         policy(
             {"tokenfed_versions": {"value": ["1.0"]}}, {"tokenfed_versions": {"value": ["1.1"]}}
         ),
@@ -1197,7 +1188,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "policy-one-of-disjoint",
         "P2: the one_of sets of the anchor and the intermediate do not intersect.",
-        [R_POLICY],
+        ["FED-108"],
         policy(
             {"rate_card_uri": {"one_of": [PROVIDER_A + "/rate-card"]}},
             {"rate_card_uri": {"one_of": [PROVIDER_A + "/cards"]}},
@@ -1207,7 +1198,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "policy-subset-not-superset",
         "P3: subset_of [1.0] is not a superset of superset_of [1.0, 1.1] after the merge.",
-        [R_POLICY],
+        ["FED-104", "FED-110"],
         policy(
             {"tokenfed_versions": {"subset_of": ["1.0"]}},
             {"tokenfed_versions": {"superset_of": ["1.0", "1.1"]}},
@@ -1217,7 +1208,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "policy-value-outside-one-of",
         "P4: the provider's rate_card_uri is not one of the anchor's one_of values.",
-        [R_POLICY],
+        ["FED-117"],
         policy({"rate_card_uri": {"one_of": [PROVIDER_A + "/cards/2026"]}}),
         err("invalid_metadata"),
     )
@@ -1225,36 +1216,34 @@ def build() -> dict[str, Any]:
     v.chain(
         "policy-essential-missing",
         "P5: the anchor marks rate_card_uri essential and the provider has none.",
-        [R_POLICY],
+        ["FED-121"],
         with_ss(policy({"rate_card_uri": {"essential": True}}), 0, metadata=no_card),
         err("invalid_metadata"),
     )
     v.chain(
         "policy-essential-false-missing",
         "Without essential, a provider without rate_card_uri is accepted.",
-        [R_POLICY],
+        ["FED-121"],
         with_ss(policy({"rate_card_uri": {"essential": False}}), 0, metadata=no_card),
         result([PROVIDER_A, MEMBERS_A, A], EXP_SS, no_card),
     )
     v.chain(
         "policy-unknown-operator-ignored",
         "P6: an operator no one defined, not listed as critical, is ignored.",
-        [R_POLICY],
+        ["FED-100"],
         policy({"tokenfed_versions": {"regexp": "^1\\."}}),
         result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
     )
     p7 = copy.deepcopy(cross)
-    p7[3] = ss(
-        A,
-        B,
-        constraints=copy.deepcopy(RECOGNITION),
-        metadata_policy={"tokenfed_provider": {"tokenfed_versions": {"subset_of": ["1.0"]}}},
-    )
+    p7[3] = recognition()
+    p7[3].claims["metadata_policy"] = {
+        "tokenfed_provider": {"tokenfed_versions": {"subset_of": ["1.0"]}}
+    }
     v.chain(
         "policy-in-recognition",
         "P7: A's SS about anchor B (a recognition) carries metadata_policy; the validator pins "
         "both anchors, so B is known to be an anchor.",
-        [R_RECOGNITION],
+        ["FED-060"],
         p7,
         err("invalid_statement"),
         anchors=[anchor(A), anchor(B)],
@@ -1263,7 +1252,7 @@ def build() -> dict[str, Any]:
         "policy-subset-empty-essential",
         "P8: subset_of [2.0] leaves tokenfed_versions [] (essential is met by an empty array); "
         "the application refuses an empty version list.",
-        [R_POLICY, R_TYPES],
+        ["FED-118", "FED-031"],
         policy({"tokenfed_versions": {"subset_of": ["2.0"], "essential": True}}),
         err("invalid_metadata"),
     )
@@ -1271,7 +1260,7 @@ def build() -> dict[str, Any]:
         "policy-add-and-value",
         "The anchor adds 1.1 to the provider's versions; the intermediate's value for "
         "metering_endpoint replaces the provider's.",
-        [R_POLICY],
+        ["FED-107", "FED-114", "FED-115"],
         policy(
             {"tokenfed_versions": {"add": ["1.1"]}},
             {"metering_endpoint": {"value": PROVIDER_A + "/meter"}},
@@ -1289,7 +1278,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "policy-value-null-removes",
         "A value of null removes rate_card_uri.",
-        [R_POLICY],
+        ["FED-114"],
         policy({"rate_card_uri": {"value": None}}),
         result(
             [PROVIDER_A, MEMBERS_A, A],
@@ -1300,7 +1289,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "policy-only-in-own-alliance",
         "A metadata policy in the anchor's SS about its own intermediate is applied.",
-        [R_POLICY],
+        ["FED-112", "FED-120"],
         policy({"tokenfed_versions": {"superset_of": ["1.0"]}}),
         result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
     )
@@ -1313,7 +1302,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "receipt-key-is-federation-key",
         "The provider's receipt_jwks holds its federation key.",
-        [R_TYPES],
+        ["FED-033"],
         with_ss(via, 0, metadata=shared),
         err("invalid_metadata"),
     )
@@ -1322,7 +1311,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "tokenfed-versions-missing",
         "The provider's metadata has no tokenfed_versions.",
-        [R_TYPES],
+        ["FED-031"],
         with_ss(via, 0, metadata=no_versions),
         err("invalid_metadata"),
     )
@@ -1331,7 +1320,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "receipt-jwks-missing",
         "The provider's metadata has no receipt_jwks.",
-        [R_TYPES],
+        ["FED-032"],
         with_ss(via, 0, metadata=no_receipts),
         err("invalid_metadata"),
     )
@@ -1341,16 +1330,16 @@ def build() -> dict[str, Any]:
         "recognition-used-backwards",
         "R1: A recognises B, not the reverse; a validator anchored at B is given the chain of "
         "A's provider, which ends at A.",
-        [R_RECOGNITION, R_ANCHOR],
+        ["FED-052", "FED-062"],
         direct,
         err("no_trust_path"),
         anchors=[anchor(B)],
     )
-    r3 = [ec(B, authority_hints=None), ss(A, B, constraints=copy.deepcopy(RECOGNITION)), ec(A)]
+    r3 = [ec(B, authority_hints=None), recognition(), ec(A)]
     v.chain(
         "recognition-without-consent",
         "R3: A's SS about B exists, but B's EC does not list A in authority_hints.",
-        [R_RECOGNITION, R_CHAIN],
+        ["FED-051", "FED-062"],
         r3,
         err("chain_not_well_formed"),
         entity_type=None,
@@ -1364,7 +1353,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "two-anchors-result-under-a",
         "R5: a validator with anchors A and B; the chain ends at A and the result names A.",
-        [R_ANCHOR],
+        ["FED-059"],
         via,
         result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider),
         anchors=[anchor(A), anchor(B)],
@@ -1372,7 +1361,7 @@ def build() -> dict[str, Any]:
     v.chain(
         "two-anchors-result-under-b",
         "R5: the same validator; B's provider's chain ends at B and the result names B.",
-        [R_ANCHOR],
+        ["FED-059"],
         under_b_only,
         result([PROVIDER_B, MEMBERS_B, B], EXP_SS, provider_b),
         anchors=[anchor(A), anchor(B)],
@@ -1381,11 +1370,13 @@ def build() -> dict[str, Any]:
         "two-anchors-keys-not-pooled",
         "R5: B's EC signed with A's key: with both anchors pinned, the chain ending at B is "
         "checked with B's pinned keys only.",
-        [R_ANCHOR],
+        ["FED-053", "FED-059"],
         with_ss(under_b_only, 3, key="anchor-a"),
         err("unknown_key"),
         anchors=[anchor(A), anchor(B)],
     )
+
+    more_vectors(v, via, direct, cross, cross_operator, provider)
 
     return {
         "$schema": "../schemas/vectors.schema.json",
@@ -1397,7 +1388,10 @@ def build() -> dict[str, Any]:
             "configuration, then the subordinate statements, then the anchor's entity "
             "configuration; 'anchors' the pinned trust anchors [{entity_id, jwks}] in the "
             "validator's priority order; 'now' the clock; 'entity_type' the requested entity "
-            "type or null. select: 'candidates' is a list of such chains; each is validated "
+            "type or null; an optional 'document_typ' asks for the key set that verifies "
+            "that kind of document (FED-035), expected as 'document_keys', the kids in "
+            "order. select: "
+            "'candidates' is a list of such chains; each is validated "
             "and those that fail are dropped, then one is chosen by the path-selection rule, "
             "and 'chosen' is its index (no candidate left: no_trust_path). Expected: "
             "{trust_anchor, path (entity ids from the subject up to the anchor), exp (the "
@@ -1417,6 +1411,790 @@ def build() -> dict[str, Any]:
         },
         "vectors": v.items,
     }
+
+
+def more_vectors(
+    v: Vectors,
+    via: list[Statement],
+    direct: list[Statement],
+    cross: list[Statement],
+    cross_operator: list[Statement],
+    provider: dict[str, Any],
+) -> None:
+    """The cases that pin the chapter's exact rules and the order of its checks."""
+    valid_via = result([PROVIDER_A, MEMBERS_A, A], EXP_SS, provider)
+
+    # ------------------------------------------------------------------ statements
+    v.chain(
+        "typ-media-type-form",
+        "The intermediate's SS has typ application/entity-statement+jwt, which CONV-043 "
+        "compares as entity-statement+jwt.",
+        ["FED-010"],
+        edited(via, 1, lambda s: setattr(s, "header", {**_header(s), "typ": "application/" + TYP})),
+        valid_via,
+    )
+    v.chain(
+        "kid-missing",
+        "The intermediate's SS has no kid header: it names no key.",
+        ["FED-011"],
+        edited(via, 1, lambda s: setattr(s, "header", _without_member(_header(s), "kid"))),
+        err("unknown_key"),
+    )
+    v.chain(
+        "jwks-empty",
+        "The intermediate's SS attests an empty key set for the provider.",
+        ["FED-015"],
+        with_ss(via, 1, jwks={"keys": []}),
+        err("invalid_key"),
+    )
+    v.chain(
+        "jwks-key-without-kid",
+        "A key of the provider's EC jwks has no kid.",
+        ["FED-015"],
+        with_ss(
+            via,
+            0,
+            jwks={
+                "keys": [
+                    public_jwk("provider-a"),
+                    _without_member(public_jwk("provider-a-other"), "kid"),
+                ]
+            },
+        ),
+        err("invalid_key"),
+    )
+    v.chain(
+        "lifetime-zero",
+        "The intermediate's SS has exp equal to iat (a lifetime outside 1..86400).",
+        ["FED-016"],
+        with_ss(via, 1, exp=IAT),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "authority-hints-duplicate",
+        "The provider's EC lists its intermediate twice.",
+        ["FED-017"],
+        with_ss(via, 0, authority_hints=[MEMBERS_A, MEMBERS_A]),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "trust-anchor-hints-empty",
+        "The provider's EC has trust_anchor_hints: [].",
+        ["FED-018"],
+        with_ss(via, 0, trust_anchor_hints=[]),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "trust-anchor-hints-ignored",
+        "The provider's EC names its anchor in trust_anchor_hints, which changes nothing.",
+        ["FED-013"],
+        with_ss(via, 0, trust_anchor_hints=[A]),
+        valid_via,
+    )
+    partial = {"federation_entity": federation_entity(A, "Alliance A")}
+    del partial["federation_entity"]["federation_list_endpoint"]
+    v.chain(
+        "anchor-ec-partial-endpoints",
+        "The anchor's EC publishes a fetch and a historical-keys endpoint but no list endpoint.",
+        ["FED-020"],
+        with_ss(via, 3, metadata=partial),
+        err("invalid_statement"),
+    )
+    leaf_history = resolved_provider()
+    leaf_history["federation_entity"]["federation_historical_keys_endpoint"] = (
+        PROVIDER_A + "/historical-keys"
+    )
+    v.chain(
+        "leaf-publishes-historical-keys-endpoint",
+        "The provider's EC publishes a federation_historical_keys_endpoint.",
+        ["FED-020"],
+        with_ss(via, 0, metadata=leaf_history),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "source-endpoint-missing",
+        "The intermediate's SS has no source_endpoint (REQUIRED in this profile).",
+        ["FED-013"],
+        with_ss(via, 1, source_endpoint=None),
+        err("schema_violation"),
+    )
+    v.chain(
+        "source-endpoint-http",
+        "The intermediate's SS has an http source_endpoint.",
+        ["FED-013"],
+        with_ss(via, 1, source_endpoint="http://members.alliance-a.example/fetch"),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "recognition-marker-in-ec",
+        "The provider's EC carries tokenfed_recognition.",
+        ["FED-014"],
+        with_ss(via, 0, tokenfed_recognition=True),
+        err("invalid_statement"),
+    )
+
+    # Order of the checks of one statement (FED-022): the first failing step decides.
+    v.chain(
+        "order-typ-before-header",
+        "Wrong typ and a trust_chain header: the JWS layer decides.",
+        ["FED-022"],
+        edited(
+            via,
+            1,
+            lambda s: setattr(s, "header", {**_header(s), "typ": "JWT", "trust_chain": ["x"]}),
+        ),
+        err("unsupported_typ"),
+    )
+    v.chain(
+        "order-header-before-crit",
+        "A trust_chain header and a crit claim: the forbidden header decides.",
+        ["FED-022"],
+        edited(
+            with_ss(via, 1, crit=["tokenfed_vetting"]),
+            1,
+            lambda s: s.extra_header.update(trust_chain=["x"]),
+        ),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "order-crit-before-claims",
+        "A crit claim and no exp: the crit claim decides.",
+        ["FED-022"],
+        with_ss(via, 1, crit=["tokenfed_vetting"], exp=None),
+        err("unsupported_crit"),
+    )
+    v.chain(
+        "order-claims-before-keys",
+        "No exp and a kid that is not a thumbprint: the claims decide.",
+        ["FED-022"],
+        with_ss(via, 1, exp=None, jwks={"keys": [public_jwk("provider-a", kid="k1")]}),
+        err("schema_violation"),
+    )
+    v.chain(
+        "order-keys-before-content",
+        "A kid that is not a thumbprint and a lifetime over a day: the keys decide.",
+        ["FED-022"],
+        with_ss(
+            via,
+            1,
+            exp=IAT + 86401,
+            jwks={"keys": [public_jwk("provider-a", kid="k1")]},
+        ),
+        err("invalid_key"),
+    )
+
+    # ------------------------------------------------------------------ chains
+    v.chain(
+        "ec-kid-not-in-own-jwks",
+        "The provider signs its EC with a key its superior attests but its own EC does not list.",
+        ["FED-053"],
+        with_ss(
+            with_ss(via, 0, key="provider-a-other"),
+            1,
+            jwks=jwks("provider-a", "provider-a-other"),
+        ),
+        err("unknown_key"),
+    )
+    eight = up(PROVIDER_A, *CHAIN_IDS, A)
+    eight[0] = ec(PROVIDER_A, authority_hints=[CHAIN_IDS[0]])
+    eight[4] = Statement(eight[4].claims, eight[4].key, header={"alg": "none", "typ": TYP})
+    v.chain(
+        "order-count-before-decode",
+        "Eight statements, one of them with alg none: the count decides.",
+        ["FED-050"],
+        eight,
+        err("path_too_long"),
+    )
+    v.chain(
+        "two-statements",
+        "A chain of two statements (the subject's EC and the anchor's EC).",
+        ["FED-050"],
+        [via[0], via[3]],
+        err("chain_not_well_formed"),
+    )
+    v.chain(
+        "order-decode-before-structure",
+        "A broken link and a statement with a wrong typ: decoding decides.",
+        ["FED-050"],
+        edited(
+            with_ss(via, 2, sub=PARTNERS_A, jwks=jwks("partners-a")),
+            3,
+            lambda s: setattr(s, "header", {**_header(s), "typ": "JWT"}),
+        ),
+        err("unsupported_typ"),
+    )
+    v.chain(
+        "order-structure-before-signatures",
+        "A broken link and a bad signature: the structure decides.",
+        ["FED-050"],
+        edited(
+            with_ss(via, 2, sub=PARTNERS_A, jwks=jwks("partners-a")),
+            3,
+            lambda s: setattr(s, "tamper", True),
+        ),
+        err("chain_not_well_formed"),
+    )
+    v.chain(
+        "order-anchor-before-signatures",
+        "The chain ends at an anchor the validator has not pinned, and a signature is bad: "
+        "no trust path (structure) decides.",
+        ["FED-050", "FED-052"],
+        edited(via, 1, lambda s: setattr(s, "tamper", True)),
+        err("no_trust_path"),
+        anchors=[anchor(B)],
+    )
+    v.chain(
+        "order-signatures-before-times",
+        "An expired SS with a bad signature: the signature decides.",
+        ["FED-050"],
+        edited(
+            with_ss(via, 1, iat=NOW - 7200, exp=NOW - 3600), 1, lambda s: setattr(s, "tamper", True)
+        ),
+        err("invalid_signature"),
+    )
+    v.chain(
+        "order-times-before-constraints",
+        "An expired SS and a naming constraint violation: the time decides.",
+        ["FED-050"],
+        with_ss(
+            with_ss(
+                via, 2, constraints={"naming_constraints": {"permitted": [".alliance-b.example"]}}
+            ),
+            1,
+            iat=NOW - 7200,
+            exp=NOW - 3600,
+        ),
+        err("statement_expired"),
+    )
+    v.chain(
+        "order-constraints-before-metadata",
+        "A naming constraint violation and a policy conflict: the constraint decides.",
+        ["FED-050"],
+        with_ss(
+            with_ss(
+                via,
+                2,
+                constraints={"naming_constraints": {"permitted": [".alliance-b.example"]}},
+                metadata_policy={"tokenfed_provider": {"tokenfed_versions": {"value": ["1.0"]}}},
+            ),
+            1,
+            metadata_policy={"tokenfed_provider": {"tokenfed_versions": {"value": ["1.1"]}}},
+        ),
+        err("naming_constraint_violated"),
+    )
+    two = _two_intermediates()
+    v.chain(
+        "order-anchor-ss-constraints-first",
+        "The intermediate's SS breaks max_path_length 0 and the anchor's SS a naming "
+        "constraint: the anchor's SS is checked first.",
+        ["FED-055"],
+        with_ss(
+            with_ss(two, 2, constraints={"max_path_length": 0}),
+            3,
+            constraints={"naming_constraints": {"permitted": [".alliance-b.example"]}},
+        ),
+        err("naming_constraint_violated"),
+    )
+    v.chain(
+        "order-max-path-length-before-naming",
+        "The anchor's SS breaks both its max_path_length and its naming constraint: "
+        "max_path_length decides.",
+        ["FED-055"],
+        with_ss(
+            two,
+            3,
+            constraints={
+                "max_path_length": 1,
+                "naming_constraints": {"permitted": [".alliance-b.example"]},
+            },
+        ),
+        err("max_path_length_exceeded"),
+    )
+    v.chain(
+        "order-entity-type-before-policy",
+        "The operator is asked for as a provider and the policy conflicts: the requested type, "
+        "checked before the policy, decides.",
+        ["FED-058"],
+        with_ss(
+            with_ss(
+                cross_operator,
+                2,
+                metadata_policy={"tokenfed_operator": {"tokenfed_versions": {"value": ["1.0"]}}},
+            ),
+            1,
+            metadata_policy={"tokenfed_operator": {"tokenfed_versions": {"value": ["1.1"]}}},
+        ),
+        err("entity_type_absent"),
+    )
+    v.chain(
+        "order-type-removed-before-policy",
+        "The provider type is removed by allowed_entity_types and the policy conflicts: the "
+        "removal decides.",
+        ["FED-058"],
+        with_ss(
+            with_ss(
+                via,
+                2,
+                constraints={"allowed_entity_types": ["tokenfed_operator"]},
+                metadata_policy={"tokenfed_provider": {"tokenfed_versions": {"value": ["1.0"]}}},
+            ),
+            1,
+            metadata_policy={"tokenfed_provider": {"tokenfed_versions": {"value": ["1.1"]}}},
+        ),
+        err("entity_type_not_allowed"),
+    )
+    upper_metadata = {"tokenfed_provider": {"rate_card_uri": MEMBERS_A + "/elsewhere"}}
+    v.chain(
+        "ss-metadata-above-subject-ignored",
+        "The anchor's SS about the intermediate carries tokenfed_provider metadata: it is about "
+        "the intermediate and does not change the provider's.",
+        ["FED-056"],
+        with_ss(via, 2, metadata=upper_metadata),
+        valid_via,
+    )
+
+    # ------------------------------------------------------------------ recognition
+    def recognition_chain(statement: Statement) -> list[Statement]:
+        chain = list(cross)
+        chain[3] = statement
+        return chain
+
+    no_max = recognition()
+    del no_max.claims["constraints"]["max_path_length"]
+    v.chain(
+        "recognition-without-max-path-length",
+        "A's recognition statement about B lacks max_path_length.",
+        ["FED-060"],
+        recognition_chain(no_max),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "recognition-without-permitted",
+        "A's recognition statement names only excluded hosts.",
+        ["FED-060"],
+        recognition_chain(
+            recognition(naming_constraints={"excluded": ["evil.alliance-b.example"]})
+        ),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "recognition-no-entity-types",
+        "A's recognition statement allows no entity type ([]).",
+        ["FED-060"],
+        recognition_chain(recognition(allowed_entity_types=[])),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "recognition-non-tokenfed-type",
+        "A's recognition statement allows openid_provider.",
+        ["FED-060"],
+        recognition_chain(
+            recognition(allowed_entity_types=["tokenfed_provider", "openid_provider"])
+        ),
+        err("invalid_statement"),
+    )
+    with_metadata = recognition()
+    with_metadata.claims["metadata"] = {"federation_entity": {"organization_name": "B"}}
+    v.chain(
+        "recognition-with-metadata",
+        "A's recognition statement carries metadata.",
+        ["FED-060"],
+        recognition_chain(with_metadata),
+        err("invalid_statement"),
+    )
+    below = list(cross)
+    below[2] = ss(
+        B,
+        MEMBERS_B,
+        tokenfed_recognition=True,
+        constraints={
+            "max_path_length": 1,
+            "naming_constraints": {"permitted": [".alliance-b.example"]},
+            "allowed_entity_types": ["tokenfed_provider"],
+        },
+    )
+    v.chain(
+        "recognition-below-anchor-ss",
+        "B's SS about its intermediate is marked as a recognition statement: a recognition "
+        "statement must be the anchor's own SS (recognition is not transitive).",
+        ["FED-061"],
+        below,
+        err("chain_not_well_formed"),
+    )
+
+    # ------------------------------------------------------------------ constraints
+    v.chain(
+        "max-path-length-negative",
+        "max_path_length -1.",
+        ["FED-040"],
+        with_ss(via, 2, constraints={"max_path_length": -1}),
+        err("schema_violation"),
+    )
+    v.chain(
+        "allowed-entity-types-string",
+        "allowed_entity_types is a string, not an array.",
+        ["FED-040"],
+        with_ss(via, 2, constraints={"allowed_entity_types": "tokenfed_provider"}),
+        err("schema_violation"),
+    )
+    v.chain(
+        "constraint-unknown-member-ignored",
+        "A constraint member no one defined is ignored.",
+        ["FED-040"],
+        with_ss(via, 2, constraints={"max_hosts": 1}),
+        valid_via,
+    )
+    v.chain(
+        "naming-entry-with-scheme",
+        "A naming constraint entry written as a URL (https://...), not a host.",
+        ["FED-042"],
+        with_ss(
+            via,
+            2,
+            constraints={
+                "naming_constraints": {"permitted": ["https://provider.alliance-a.example"]}
+            },
+        ),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "naming-permitted-empty",
+        "naming_constraints.permitted is [].",
+        ["FED-042"],
+        with_ss(via, 2, constraints={"naming_constraints": {"permitted": []}}),
+        err("invalid_statement"),
+    )
+    v.chain(
+        "naming-excluded-subdomain",
+        "The anchor excludes .members.alliance-a.example, which the intermediate itself is not "
+        "below: accepted.",
+        ["FED-042"],
+        with_ss(
+            via,
+            2,
+            constraints={"naming_constraints": {"excluded": [".members.alliance-a.example"]}},
+        ),
+        valid_via,
+    )
+    ported = "https://provider.alliance-a.example:8443"
+    ENTITIES[ported] = Entity(
+        ported, "provider-a", provider_metadata(ported, "provider-a-receipts"), (MEMBERS_A,)
+    )
+    v.chain(
+        "naming-ignores-port",
+        "An entity id with a port matches the exact host provider.alliance-a.example.",
+        ["FED-042", "FED-002"],
+        with_ss(
+            up(ported, MEMBERS_A, A),
+            2,
+            constraints={
+                "naming_constraints": {
+                    "permitted": ["provider.alliance-a.example", "members.alliance-a.example"]
+                }
+            },
+        ),
+        result([ported, MEMBERS_A, A], EXP_SS, provider_metadata(ported, "provider-a-receipts")),
+    )
+    v.chain(
+        "allowed-entity-types-duplicate",
+        "allowed_entity_types lists tokenfed_provider twice.",
+        ["FED-043"],
+        with_ss(
+            via, 2, constraints={"allowed_entity_types": ["tokenfed_provider", "tokenfed_provider"]}
+        ),
+        err("invalid_statement"),
+    )
+
+    # ------------------------------------------------------------------ metadata
+    def leaf_with(edit: Callable[[dict[str, Any]], None]) -> list[Statement]:
+        metadata = resolved_provider()
+        edit(metadata["tokenfed_provider"])
+        return with_ss(via, 0, metadata=metadata)
+
+    v.chain(
+        "tokenfed-versions-not-major-minor",
+        'tokenfed_versions ["1"].',
+        ["FED-031"],
+        leaf_with(lambda m: m.update(tokenfed_versions=["1"])),
+        err("invalid_metadata"),
+    )
+    v.chain(
+        "receipt-key-without-nbf",
+        "The receipt key has no nbf.",
+        ["FED-032"],
+        leaf_with(lambda m: m["receipt_jwks"]["keys"][0].pop("nbf")),
+        err("invalid_metadata"),
+    )
+    v.chain(
+        "receipt-key-use-enc",
+        "The receipt key has use enc.",
+        ["FED-032"],
+        leaf_with(lambda m: m["receipt_jwks"]["keys"][0].update(use="enc")),
+        err("invalid_metadata"),
+    )
+    v.chain(
+        "receipt-jwks-empty",
+        "receipt_jwks has no key.",
+        ["FED-032"],
+        leaf_with(lambda m: m.update(receipt_jwks={"keys": []})),
+        err("invalid_metadata"),
+    )
+    v.chain(
+        "receipt-key-revoked-listed",
+        "A retired receipt key stays listed with exp and revoked; the metadata is usable.",
+        ["FED-032"],
+        leaf_with(
+            lambda m: m["receipt_jwks"]["keys"][0].update(
+                exp=NOW - 600, revoked={"revoked_at": NOW - 900, "reason": "superseded"}
+            )
+        ),
+        result(
+            [PROVIDER_A, MEMBERS_A, A],
+            EXP_SS,
+            _edit_provider(
+                lambda m: m["receipt_jwks"]["keys"][0].update(
+                    exp=NOW - 600, revoked={"revoked_at": NOW - 900, "reason": "superseded"}
+                )
+            ),
+        ),
+    )
+    attested = with_ss(
+        leaf_with(
+            lambda m: m.update(
+                receipt_jwks={
+                    "keys": [
+                        KEYS["provider-a-other"].public_key(KeyValidity(nbf=KEYS_NBF)).to_jwk()
+                    ]
+                }
+            )
+        ),
+        1,
+        jwks=jwks("provider-a", "provider-a-other"),
+    )
+    v.chain(
+        "receipt-key-attested-federation-key",
+        "The receipt key is a federation key the superior attests for the provider (ES[1].jwks).",
+        ["FED-033"],
+        attested,
+        err("invalid_metadata"),
+    )
+    v.chain(
+        "metering-endpoint-http",
+        "metering_endpoint is an http URL.",
+        ["FED-034"],
+        leaf_with(lambda m: m.update(metering_endpoint="http://provider.alliance-a.example/m")),
+        err("invalid_metadata"),
+    )
+    v.chain(
+        "rate-card-uri-fragment",
+        "rate_card_uri has a fragment.",
+        ["FED-034"],
+        leaf_with(lambda m: m.update(rate_card_uri=PROVIDER_A + "/rate-card#2026")),
+        err("invalid_metadata"),
+    )
+    v.chain(
+        "generic-jwks-in-tokenfed-type",
+        "tokenfed_provider carries jwks.",
+        ["FED-034"],
+        leaf_with(lambda m: m.update(jwks=jwks("provider-a-receipts"))),
+        err("invalid_metadata"),
+    )
+    both = resolved_provider()
+    both["tokenfed_operator"] = {"tokenfed_versions": ["1.0"]}
+    v.chain(
+        "other-type-invalid-whole-metadata-refused",
+        "The provider is also an operator without entitlement_jwks; asked for as a provider, "
+        "the whole metadata is refused.",
+        ["FED-057", "FED-056"],
+        with_ss(via, 0, metadata=both),
+        err("invalid_metadata"),
+    )
+
+    # ------------------------------------------------------------------ policy
+    def policy(ta: dict[str, Any], intermediate: dict[str, Any] | None = None) -> list[Statement]:
+        chain = with_ss(via, 2, metadata_policy={"tokenfed_provider": ta})
+        if intermediate is not None:
+            chain = with_ss(chain, 1, metadata_policy={"tokenfed_provider": intermediate})
+        return chain
+
+    v.chain(
+        "policy-value-object",
+        "A value operator whose value is an object (a key set).",
+        ["FED-102"],
+        policy({"receipt_jwks": {"value": document_jwks("provider-a-receipts")}}),
+        err("metadata_policy_error"),
+    )
+    v.chain(
+        "policy-one-of-on-object-parameter",
+        "one_of on receipt_jwks, a parameter that holds an object.",
+        ["FED-103"],
+        policy({"receipt_jwks": {"one_of": ["x"]}}),
+        err("metadata_policy_error"),
+    )
+    v.chain(
+        "policy-essential-on-object-parameter",
+        "essential on receipt_jwks is allowed and met.",
+        ["FED-103", "FED-121"],
+        policy({"receipt_jwks": {"essential": True}}),
+        valid_via,
+    )
+    v.chain(
+        "policy-duplicate-in-array",
+        "subset_of lists 1.0 twice.",
+        ["FED-102"],
+        policy({"tokenfed_versions": {"subset_of": ["1.0", "1.0"]}}),
+        err("metadata_policy_error"),
+    )
+    v.chain(
+        "policy-one-of-empty",
+        "one_of is [].",
+        ["FED-102"],
+        policy({"rate_card_uri": {"one_of": []}}),
+        err("metadata_policy_error"),
+    )
+    v.chain(
+        "policy-entity-type-not-object",
+        "metadata_policy maps tokenfed_provider to an array.",
+        ["FED-101"],
+        with_ss(via, 2, metadata_policy={"tokenfed_provider": []}),
+        err("metadata_policy_error"),
+    )
+    v.chain(
+        "policy-add-to-string",
+        "add on rate_card_uri, a string parameter.",
+        ["FED-115"],
+        policy({"rate_card_uri": {"add": ["x"]}}),
+        err("invalid_metadata"),
+    )
+    v.chain(
+        "policy-values-equal-as-sets",
+        "The anchor's and the intermediate's values are the same set in another order: they "
+        "merge, and the anchor's order is used.",
+        ["FED-106"],
+        policy(
+            {"tokenfed_versions": {"value": ["1.1", "1.0"]}},
+            {"tokenfed_versions": {"value": ["1.0", "1.1"]}},
+        ),
+        result(
+            [PROVIDER_A, MEMBERS_A, A],
+            EXP_SS,
+            _edit_provider(lambda m: m.update(tokenfed_versions=["1.1", "1.0"])),
+        ),
+    )
+    v.chain(
+        "policy-one-of-and-subset-of",
+        "one_of with subset_of in one operator object.",
+        ["FED-104"],
+        policy({"rate_card_uri": {"one_of": [PROVIDER_A + "/rate-card"], "subset_of": ["x"]}}),
+        err("metadata_policy_error"),
+    )
+    v.chain(
+        "policy-merge-value-outside-subset",
+        "The anchor's subset_of and the intermediate's value outside it conflict after merging.",
+        ["FED-110"],
+        policy(
+            {"tokenfed_versions": {"subset_of": ["1.0"]}},
+            {"tokenfed_versions": {"value": ["1.0", "1.1"]}},
+        ),
+        err("metadata_policy_error"),
+    )
+    v.chain(
+        "policy-default-conflict",
+        "The anchor's and the intermediate's defaults differ.",
+        ["FED-106"],
+        policy(
+            {"rate_card_uri": {"default": PROVIDER_A + "/a"}},
+            {"rate_card_uri": {"default": PROVIDER_A + "/b"}},
+        ),
+        err("metadata_policy_error"),
+    )
+    v.chain(
+        "policy-superset-of-missing",
+        "superset_of [1.0, 1.1] on versions [1.0].",
+        ["FED-120"],
+        policy({"tokenfed_versions": {"superset_of": ["1.0", "1.1"]}}),
+        err("invalid_metadata"),
+    )
+    v.chain(
+        "policy-for-absent-entity-type-ignored",
+        "A policy for tokenfed_operator, which the provider does not have, is ignored.",
+        ["FED-112"],
+        with_ss(
+            via,
+            2,
+            metadata_policy={"tokenfed_operator": {"tokenfed_versions": {"essential": True}}},
+        ),
+        valid_via,
+    )
+
+    # ------------------------------------------------------------------ the key table
+    def keys_vector(
+        vector_id: str,
+        description: str,
+        chain: list[Statement],
+        typ: str,
+        expected: dict[str, Any],
+    ) -> None:
+        v.chain(vector_id, description, ["FED-035"], chain, expected, entity_type=None)
+        v.items[-1]["input"]["document_typ"] = typ
+
+    keys_vector(
+        "keys-receipt-from-provider",
+        "A receipt of the provider is verified with its receipt_jwks.",
+        via,
+        "tokenfed-receipt+jwt",
+        {**valid_via, "document_keys": [KEYS["provider-a-receipts"].kid]},
+    )
+    keys_vector(
+        "keys-entitlement-from-operator",
+        "An entitlement of B's operator is verified with its entitlement_jwks.",
+        cross_operator,
+        "tokenfed-entitlement+jwt",
+        {
+            **result([OPERATOR_B, MEMBERS_B, B, A], EXP_SS, operator_metadata(OPERATOR_B)),
+            "document_keys": [KEYS["operator-b-entitlements"].kid],
+        },
+    )
+    keys_vector(
+        "keys-receipt-from-operator",
+        "Y3: a receipt presented as the operator's: the operator has no tokenfed_provider, so "
+        "it is never verified with the operator's entitlement keys.",
+        cross_operator,
+        "tokenfed-receipt+jwt",
+        err("entity_type_absent"),
+    )
+    keys_vector(
+        "keys-unknown-typ",
+        "A document typ that is not in the table.",
+        via,
+        "tokenfed-invoice+jwt",
+        err("unsupported_typ"),
+    )
+    keys_vector(
+        "keys-revenue-share-operator",
+        "A revenue-share agreement of the operator (no provider type) uses entitlement_jwks.",
+        cross_operator,
+        "tokenfed-revenue-share+jwt",
+        {
+            **result([OPERATOR_B, MEMBERS_B, B, A], EXP_SS, operator_metadata(OPERATOR_B)),
+            "document_keys": [KEYS["operator-b-entitlements"].kid],
+        },
+    )
+
+
+def _header(statement: Statement) -> dict[str, Any]:
+    signer = KEYS[statement.key]
+    return dict(statement.header or {"alg": signer.alg, "typ": TYP, "kid": signer.kid})
+
+
+def _without_member(value: dict[str, Any], name: str) -> dict[str, Any]:
+    return {key: item for key, item in value.items() if key != name}
+
+
+def _edit_provider(edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    metadata = resolved_provider()
+    edit(metadata["tokenfed_provider"])
+    return metadata
 
 
 def _two_intermediates() -> list[Statement]:

@@ -8,6 +8,7 @@ from typing import NoReturn
 from .. import __version__
 from ..errors import InvalidArgumentsError
 from . import _foundation, _receipts, _settle, _usage
+from ._serve import add_serve_command
 from ._trustargs import add_trust_options
 
 __all__ = ["build_parser"]
@@ -179,4 +180,5 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=_receipts.trust_revoke)
 
     _settle.add_settle_commands(commands)
+    add_serve_command(commands)
     return parser

@@ -9,6 +9,7 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -66,6 +67,22 @@ class EntitlementClaims(Document):
     scope: Annotated[list[ModelId], Field(min_length=1, max_length=MAX_SCOPE)]
     limit: Limit
 
+    @field_validator("sub")
+    @classmethod
+    def _not_in_clear(cls, value: str) -> str:
+        if value.isdigit():
+            raise ValueError("sub must not be all digits: it is never a number in clear (ENT-002)")
+        return value
+
+    @field_validator("scope")
+    @classmethod
+    def _exact_models(cls, value: list[str]) -> list[str]:
+        if _WILDCARD in value:
+            raise ValueError('scope has no wildcard: "*" is not allowed (ENT-005)')
+        if len(set(value)) != len(value):
+            raise ValueError("scope lists a model id twice (ENT-005)")
+        return value
+
     @model_validator(mode="wrap")
     @classmethod
     def _rules(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
@@ -85,10 +102,6 @@ class EntitlementClaims(Document):
                 f"exp - iat is {claims.exp - claims.iat} s; an entitlement lives at most "
                 f"{MAX_LIFETIME} s (ENT-004)"
             )
-        if len(set(claims.scope)) != len(claims.scope):
-            raise semantic_error("scope lists a model id twice (ENT-005)")
-        if _WILDCARD in claims.scope:
-            raise semantic_error('scope has no wildcard: "*" is not allowed (ENT-005)')
         if claims.limit > MAX_LIMIT:
             raise semantic_error(f"limit {claims.limit} is over {MAX_LIMIT} UTU (ENT-006)")
         return claims

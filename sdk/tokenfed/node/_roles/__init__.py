@@ -1,0 +1,1 @@
+"""One module per role: the routes each role adds to the node's application."""
