@@ -4,9 +4,9 @@ Each vector names the requirements of the chapter "Federation" it checks. ``vali
 go through ``tokenfed.federation.validate_chain``; ``select`` vectors validate every candidate,
 drop those that fail, and give the rest to ``select_chain`` (no candidate left is
 ``no_trust_path``, as the vector file says). A vector with ``document_typ`` also asks the
-chain for the key set of that document type (``TrustChain.keys_for``, FED-035). The SDK must give exactly the expected result or
-the one expected error code. The independent checker agrees with every vector too
-(tests/test_interop.py).
+chain for the key set of that document type (``TrustChain.keys_for``, FED-035). The SDK must
+give exactly the expected result or the one expected error code. The independent checker
+agrees with every vector too (tests/test_interop.py).
 """
 
 from __future__ import annotations
