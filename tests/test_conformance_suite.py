@@ -25,6 +25,7 @@ PROFILES = (
     "receipt-issuer",
     "receipt-verifier",
     "settlement",
+    "federation-entity",
     "entitlements",
 )
 
@@ -70,6 +71,18 @@ FAULTS = {
     "usage-past-limit": ("entitlements", "entitlements/gen/usage-reaches-limit-eddsa"),
     "ignores-audience": ("entitlements", "entitlements/gen/wrong-audience-eddsa"),
     "ignores-scope": ("entitlements", "entitlements/gen/usage-out-of-scope-es256"),
+    "skips-naming-constraints": (
+        "federation-entity",
+        "federation-entity/gen/naming-excluded-wins-es256",
+    ),
+    "pools-anchor-keys": (
+        "federation-entity",
+        "federation-entity/gen/anchor-keys-not-pooled-eddsa",
+    ),
+    "ignores-max-path-length": (
+        "federation-entity",
+        "federation-entity/gen/cross-anchor-max-path-length-es256",
+    ),
 }
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import tokenfed
-from tokenfed import _json, _jws, hazmat, keys, receipts, settlement, units
+from tokenfed import _json, _jws, federation, hazmat, keys, receipts, settlement, units
 from tokenfed._decimal import to_scaled
 from tokenfed.entitlements import Entitlement, Reservations
 from tokenfed.entitlements._claims import MICRO
@@ -68,6 +68,7 @@ PROFILES = [
     "receipt-issuer",
     "receipt-verifier",
     "settlement",
+    "federation-entity",
     "entitlements",
 ]
 OPERATIONS = [
@@ -89,6 +90,8 @@ OPERATIONS = [
     "net",
     "verify-entitlement",
     "check-usage",
+    "validate-chain",
+    "select-chain",
 ]
 
 FAULT: str | None = None
@@ -461,6 +464,51 @@ def _split_each_part(agreement: settlement.RevenueShare, data: dict[str, Any]) -
     }
 
 
+# --------------------------------------------------------------------------- federation
+
+
+def _anchors(data: dict[str, Any]) -> list[federation.TrustAnchor]:
+    anchors = [federation.TrustAnchor.from_jwks(a["entity_id"], a["jwks"]) for a in data["anchors"]]
+    if FAULT == "pools-anchor-keys":
+        # FAULT: every configured anchor is given the keys of all of them.
+        pooled = {"keys": [jwk for a in data["anchors"] for jwk in a["jwks"]["keys"]]}
+        anchors = [federation.TrustAnchor.from_jwks(a.entity_id, pooled) for a in anchors]
+    return anchors
+
+
+def _chain(tokens: list[str], data: dict[str, Any]) -> federation.TrustChain:
+    return federation.validate_chain(
+        tokens, _anchors(data), now=data["now"], entity_type=data.get("entity_type")
+    )
+
+
+def _chain_result(chain: federation.TrustChain) -> dict[str, Any]:
+    return {
+        "trust_anchor": chain.trust_anchor,
+        "path": list(chain.path),
+        "exp": chain.exp,
+        "metadata": chain.metadata,
+    }
+
+
+def op_validate_chain(data: dict[str, Any]) -> dict[str, Any]:
+    chain = _chain(data["statements"], data)
+    result = _chain_result(chain)
+    if data.get("document_typ") is not None:
+        result["document_keys"] = [key.kid for key in chain.keys_for(data["document_typ"])]
+    return result
+
+
+def op_select_chain(data: dict[str, Any]) -> dict[str, Any]:
+    valid: list[tuple[int, federation.TrustChain]] = []
+    for index, tokens in enumerate(data["candidates"]):
+        with contextlib.suppress(TokenfedError):
+            valid.append((index, _chain(tokens, data)))
+    chosen = federation.select_chain([chain for _, chain in valid], _anchors(data))
+    index = next(i for i, chain in valid if chain is chosen)
+    return {**_chain_result(chosen), "chosen": index}
+
+
 # --------------------------------------------------------------------------- entitlements
 
 
@@ -514,6 +562,8 @@ OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "net": op_net,
     "verify-entitlement": op_verify_entitlement,
     "check-usage": op_check_usage,
+    "validate-chain": op_validate_chain,
+    "select-chain": op_select_chain,
 }
 
 
@@ -804,6 +854,49 @@ def _fault_ignores_scope() -> None:
     Entitlement.check_scope = lambda self, model: None  # type: ignore[method-assign]
 
 
+def _fault_skips_naming_constraints() -> None:
+    import tokenfed.federation._constraints as constraints
+
+    constraints.check_naming = lambda entity_id, naming, issuer: None  # type: ignore[assignment]
+
+
+def _fault_ignores_max_path_length() -> None:
+    """FAULT ignores-max-path-length: the constraint's counting is off by the whole path (the
+    SS's own subject and everything below it is never counted)."""
+    import tokenfed.federation._constraints as constraints
+
+    original = constraints.check_constraints
+
+    def patched(statements: Any) -> None:
+        stripped = [
+            _without_max_path_length(statement) if 0 < j < len(statements) - 1 else statement
+            for j, statement in enumerate(statements)
+        ]
+        original(stripped)
+
+    constraints.check_constraints = patched  # type: ignore[assignment]
+    import tokenfed.federation._chain as chain_module
+
+    chain_module.check_constraints = patched  # type: ignore[attr-defined]
+
+
+def _without_max_path_length(statement: Any) -> Any:
+    constraints = statement.constraints
+    if not constraints or "max_path_length" not in constraints:
+        return statement
+
+    class _Shadow:
+        def __init__(self, wrapped: Any) -> None:
+            self._wrapped = wrapped
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "constraints":
+                return {k: v for k, v in constraints.items() if k != "max_path_length"}
+            return getattr(self._wrapped, name)
+
+    return _Shadow(statement)
+
+
 def _pad(text: str) -> str:
     return text + "=" * (-len(text) % 4)
 
@@ -891,6 +984,18 @@ FAULTS: dict[str, tuple[str, Callable[[], None]]] = {
         _fault_ignores_audience,
     ),
     "ignores-scope": ("Entitlement.check_scope accepts every model", _fault_ignores_scope),
+    "skips-naming-constraints": (
+        "federation._constraints.check_naming accepts every host",
+        _fault_skips_naming_constraints,
+    ),
+    "pools-anchor-keys": (
+        "validate-chain gives every configured anchor the keys of all of them",
+        lambda: None,
+    ),
+    "ignores-max-path-length": (
+        "federation._constraints.check_constraints never sees max_path_length",
+        _fault_ignores_max_path_length,
+    ),
 }
 
 

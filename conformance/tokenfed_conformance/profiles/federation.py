@@ -79,10 +79,12 @@ def _vector_cases() -> list[Case]:
             "now": data["now"],
             "entity_type": data.get("entity_type"),
         }
+        if "document_typ" in data:
+            call_input["document_typ"] = data["document_typ"]
         if vector.error is not None:
             expect = Expect(error=vector.error)
         else:
-            members = _RESULT + (("chosen",) if op == OP_SELECT else ())
+            members = _RESULT + (("chosen",) if op == OP_SELECT else ("document_keys",))
             expect = Expect(output={k: vector.expected[k] for k in members if k in vector.expected})
         cases.append(vector_case(PROFILE, "federation", vector, op, call_input, expect))
     return cases
@@ -184,11 +186,12 @@ class _World:
     def recognition(self) -> dict[str, Any]:
         """The constraints of A's statement about B (cross-anchor recognition)."""
         return {
+            "tokenfed_recognition": True,
             "constraints": {
                 "max_path_length": 1,
                 "naming_constraints": {"permitted": [".alliance-b.example"]},
                 "allowed_entity_types": ["tokenfed_provider"],
-            }
+            },
         }
 
 
@@ -817,8 +820,8 @@ def _recognition_chains(w: _World, alg: str) -> list[_Chain]:
         ),
         _Chain(
             f"cross-anchor-without-constraints{t}",
-            "A's statement about anchor B (both anchors pinned, so B is known as an anchor) "
-            "lacks max_path_length: a cross-anchor statement carries all three constraints",
+            "A's recognition statement about anchor B lacks max_path_length: a recognition "
+            "statement carries all three constraints",
             R["recognition"],
             chain(
                 a_b=dict(
@@ -826,7 +829,7 @@ def _recognition_chains(w: _World, alg: str) -> list[_Chain]:
                     constraints={k: v for k, v in recognised.items() if k != "max_path_length"},
                 )
             ),
-            [w.a.anchor(), w.b.anchor()],
+            [w.a.anchor()],
             w.now,
             "tokenfed_provider",
             error="invalid_statement",
