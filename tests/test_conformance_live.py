@@ -111,7 +111,7 @@ class StandInAnchor:
             return Answer(200, "application/entity-statement+jwt", self._statement(claims))
         if path == "/fetch":
             subs = query.get("sub", [])
-            if len(subs) != 1 or len(subs[0]) > 2048:
+            if len(subs) != 1:
                 return _error(400, "invalid_request", "sub: one entity id is required")
             sub = subs[0]
             if sub == base:
@@ -217,6 +217,7 @@ class StandInProvider:
         try:
             request = json.loads(body)
             token, usage = request["entitlement"], request["usage"]
+            assert request["model"] == usage["model"] and request["request_id"]
             operator = json.loads(_b64(token.split(".")[1]))["iss"]
             audience = self.entity_id
             if self.fault == "ignores-audience":
@@ -244,10 +245,12 @@ class StandInProvider:
             else:
                 receipt = self.issuer.issue_under(entitlement, self.reservations, held.id, usage)
         except TokenfedError as exc:
-            return _error(403 if exc.code != "schema_violation" else 422, exc.code, exc.message)
+            status = {"limit_exceeded": 409, "schema_violation": 400}.get(exc.code, 403)
+            return _error(status, exc.code, exc.message)
         except (ValueError, KeyError, TypeError) as exc:
             return _error(400, "invalid_request", f"bad metering request: {exc}")
-        return Answer(200, "application/json", json.dumps({"receipt": receipt}).encode())
+        answer = {"receipt": receipt, "entitlement": entitlement.jti}
+        return Answer(200, "application/json", json.dumps(answer).encode())
 
     def answer(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Answer:
         if path == "/.well-known/openid-federation":
@@ -373,21 +376,21 @@ def test_anchor_passes_every_live_check(tmp_path: Path, serve: Callable[[Any], s
 
 
 @pytest.mark.parametrize(
-    ("fault", "check"),
+    ("fault", "checks"),
     [
-        ("unknown-sub-200", "fetch-unknown-sub"),
-        ("lifetime-48h", "ec-lifetime"),
+        ("unknown-sub-200", {"fetch-unknown-sub", "fetch-oversized-sub"}),
+        ("lifetime-48h", {"ec-lifetime"}),
     ],
 )
 def test_broken_anchor_fails_the_right_check(
-    tmp_path: Path, serve: Callable[[Any], str], fault: str, check: str
+    tmp_path: Path, serve: Callable[[Any], str], fault: str, checks: set[str]
 ) -> None:
-    """An anchor that answers 200 to an unknown sub (or whose configuration lives 48 hours)
-    fails exactly the check aimed at that behaviour."""
+    """An anchor that answers 200 to an unknown sub (the 3.7 KB one included), or whose
+    configuration lives 48 hours, fails exactly the checks aimed at that behaviour."""
     anchor = StandInAnchor(fault=fault)
     report = _live(tmp_path, serve(anchor), anchor.entity_id)
     failed = {name for name, t in _results(report).items() if t["result"] == "failed"}
-    assert failed == {check}
+    assert failed == checks
     assert report["_returncode"] == 1
 
 
