@@ -24,6 +24,7 @@ from urllib.request import urlopen
 
 import pytest
 
+from _node_support import NodeFiles, running, serve_process, write_jwks
 from tokenfed import _jws
 from tokenfed.entitlements import Entitlement, Reservations
 from tokenfed.errors import TokenfedError
@@ -442,3 +443,61 @@ def test_live_mode_refuses_http_without_loopback(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert json.loads(done.stderr)["error"] == "invalid_arguments"
+
+
+# --------------------------------------------------------------------------- the real node
+
+
+def _anchor_files(root: Path) -> tuple[NodeFiles, Path]:
+    """A `tokenfed serve` trust anchor with one provider subordinate, and its pinned keys."""
+    root.mkdir(parents=True)
+    write_jwks(root / "member.jwks", _jwk(generate_key()))
+    files = NodeFiles(
+        root,
+        "https://anchor.live.example",
+        ["anchor"],
+        extra_toml=(
+            '\n[[subordinates]]\nentity_id = "https://tokens.live.example"\n'
+            'jwks = "member.jwks"\nentity_types = ["tokenfed_provider"]\n'
+        ),
+    )
+    keys = write_jwks(root / "anchor-pinned.jwks", files.federation_jwks()["keys"][0])
+    return files, keys
+
+
+def test_tokenfed_serve_anchor_passes_every_live_check(tmp_path: Path) -> None:
+    """`tokenfed serve` as a trust anchor, run as a process on loopback, passes every live
+    check that applies to an anchor."""
+    files, keys = _anchor_files(tmp_path / "anchor")
+    with serve_process(files.write(), files.port):
+        report = _live(tmp_path / "r", files.base_url, files.entity_id, "--anchor-keys", str(keys))
+    failed = {n: t["problems"] for n, t in _results(report).items() if t["result"] != "passed"}
+    assert not failed, report["_stderr"]
+    assert {"fetch-listed", "fetch-unknown-sub", "historical-keys"} <= set(_results(report))
+
+
+def _answers_200_to_unknown_subs(app: Any, known: str) -> Any:
+    """ASGI middleware breaking a node: a fetch for any sub is answered as if it were ``known``
+    (the node's statement about its one subordinate, returned for a stranger: 200)."""
+
+    async def broken(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].endswith("/fetch"):
+            query = parse_qs(scope["query_string"].decode())
+            if query.get("sub", [""])[0] not in {known, ""} and "anchor" not in query["sub"][0]:
+                scope = dict(scope, query_string=f"sub={known}".encode())
+        await app(scope, receive, send)
+
+    return broken
+
+
+def test_node_answering_200_to_an_unknown_sub_fails_that_check(tmp_path: Path) -> None:
+    """The real node broken in one way (200 with a statement for a sub it has none about)
+    fails the fetch-unknown-sub check, and the oversized-sub one that is the same mistake."""
+    files, _keys = _anchor_files(tmp_path / "anchor")
+    app = _answers_200_to_unknown_subs(files.app(clock=time.time), "https://tokens.live.example")
+    with running(app, files.port) as base:
+        report = _live(tmp_path / "r", base, files.entity_id)
+    failed = {name for name, t in _results(report).items() if t["result"] == "failed"}
+    assert failed == {"fetch-unknown-sub", "fetch-oversized-sub"}
+    problems = _results(report)["fetch-unknown-sub"]["problems"]
+    assert "status 200, expected 404" in problems

@@ -722,22 +722,24 @@ def check_metering_oversized(probe: Probe) -> list[str]:
 
 # Requirement IDs of the federation chapter (endpoints, statements) and entitlements chapter.
 LR: dict[str, tuple[str, ...]] = {
-    "ec": ("FED-004",),
-    "jose": ("FED-003",),
-    "lifetime": ("FED-004",),
-    "metadata": ("FED-006",),
-    "anchor": ("FED-008",),
-    "endpoints": ("FED-006",),
-    "errors": ("FED-006",),
-    "limits": ("FED-009",),
-    "history": ("FED-006",),
-    "receipt": ("ENT-050", "FED-006"),
-    "limit": ("ENT-032", "ENT-040"),
-    "audience": ("ENT-020",),
-    "scope": ("ENT-030",),
-    "time": ("ENT-020",),
-    "key": ("ENT-010",),
-    "body": ("ENT-007",),
+    "ec": ("FED-080", "FED-004", "API-020"),
+    "jose": ("FED-010", "FED-011", "FED-015", "FED-023"),
+    "lifetime": ("FED-016", "FED-021", "API-020"),
+    "claims": ("FED-014", "FED-017", "FED-018"),
+    "metadata": ("FED-020", "FED-030", "FED-031", "FED-032", "FED-033", "FED-034"),
+    "anchor": ("FED-053",),
+    "list": ("FED-082", "API-022"),
+    "fetch": ("FED-081", "FED-013", "API-021"),
+    "errors": ("FED-081", "FED-085", "API-010", "API-021"),
+    "long-sub": ("FED-081", "API-010", "API-011"),
+    "history": ("FED-083", "API-023"),
+    "receipt": ("ENT-050", "FED-035", "FED-036"),
+    "body": ("API-013",),
+    "limit": ("ENT-032", "ENT-040", "API-017"),
+    "audience": ("ENT-020", "API-017"),
+    "scope": ("ENT-030", "API-017"),
+    "time": ("ENT-020", "ENT-031", "API-017"),
+    "key": ("ENT-010", "ENT-020", "API-017"),
 }
 
 F = "federation-entity"
@@ -763,7 +765,7 @@ CHECKS: tuple[LiveCheck, ...] = (
     LiveCheck("ec-lifetime", F, LR["lifetime"],
               "iat is not in the future, exp has not passed, and the configuration lives at most "
               "24 hours", check_ec_lifetime),
-    LiveCheck("ec-claims", F, LR["ec"],
+    LiveCheck("ec-claims", F, LR["claims"],
               "no subordinate-statement claim, authority_hints non-empty and at most 8, metadata "
               "present with no null value", check_ec_claims),
     LiveCheck("ec-metadata", F, LR["metadata"],
@@ -774,10 +776,10 @@ CHECKS: tuple[LiveCheck, ...] = (
               "an anchor's configuration is signed with a key pinned out of band (--anchor-keys) "
               "and publishes every pinned key", check_ec_pinned,
               lambda probe: probe.anchor_keys is not None),
-    LiveCheck("list", F, LR["endpoints"],
+    LiveCheck("list", F, LR["list"],
               "the list endpoint answers a JSON array of distinct federation entity ids",
               check_list, _authority),
-    LiveCheck("fetch-listed", F, LR["endpoints"],
+    LiveCheck("fetch-listed", F, LR["fetch"],
               "every listed subordinate is fetchable: a valid subordinate statement issued by "
               "the authority, signed with its keys, about exactly that entity", check_fetch_listed,
               _authority),
@@ -789,7 +791,7 @@ CHECKS: tuple[LiveCheck, ...] = (
               _authority),
     LiveCheck("fetch-without-sub", F, LR["errors"],
               "fetch without sub: 400 invalid_request", check_fetch_without_sub, _authority),
-    LiveCheck("fetch-oversized-sub", F, LR["limits"],
+    LiveCheck("fetch-oversized-sub", F, LR["long-sub"],
               "fetch with a 3.7 KB sub, which names no subordinate: 404 not_found with the JSON "
               "error object, never a 5xx", check_fetch_oversized, _authority),
     LiveCheck("historical-keys", F, LR["history"],
@@ -800,7 +802,7 @@ CHECKS: tuple[LiveCheck, ...] = (
               "receipt that verifies with the receipt keys resolved through the provider's "
               "chain under the suite's anchor, names the entitlement's jti, and has the amount "
               "of the provider's own rate card", check_metering_receipt, _provider_node),
-    LiveCheck("provider-oversized-body", F, LR["limits"],
+    LiveCheck("provider-oversized-body", F, LR["body"],
               "a 4 MiB request body to the metering endpoint (the default limit is 1 MiB): 413 "
               "payload_too_large",
               check_metering_oversized, _provider_node),
