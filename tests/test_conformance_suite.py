@@ -68,7 +68,7 @@ FAULTS = {
     "split-rounds-each-part": ("settlement", "settlement/gen/split-round-once"),
     "netting-drops-zero-positions": ("settlement", "settlement/gen/net-cycle-zero"),
     "statement-totals-unchecked": ("settlement", "settlement/gen/statement-0-totals-amount"),
-    "usage-past-limit": ("entitlements", "entitlements/gen/usage-reaches-limit-eddsa"),
+    "usage-past-limit": ("entitlements", "entitlements/gen/usage-one-micro-over-eddsa"),
     "ignores-audience": ("entitlements", "entitlements/gen/wrong-audience-eddsa"),
     "ignores-scope": ("entitlements", "entitlements/gen/usage-out-of-scope-es256"),
     "skips-naming-constraints": (

@@ -36,7 +36,7 @@ from typing import Any
 import tokenfed
 from tokenfed import _json, _jws, federation, hazmat, keys, receipts, settlement, units
 from tokenfed._decimal import to_scaled
-from tokenfed.entitlements import Entitlement, Reservations
+from tokenfed.entitlements import Entitlement, IssuedEntitlements, Reservations
 from tokenfed.entitlements._claims import MICRO
 from tokenfed.errors import (
     InternalError,
@@ -90,6 +90,7 @@ OPERATIONS = [
     "net",
     "verify-entitlement",
     "check-usage",
+    "check-receipt-entitlement",
     "validate-chain",
     "select-chain",
 ]
@@ -520,27 +521,60 @@ def _entitlement(data: dict[str, Any]) -> Entitlement:
 
 
 def op_verify_entitlement(data: dict[str, Any]) -> dict[str, Any]:
-    return {"claims": _entitlement(data).raw}
+    entitlement = _entitlement(data)
+    return {"claims": entitlement.raw, "digest": entitlement.digest}
 
 
 def op_check_usage(data: dict[str, Any]) -> dict[str, Any]:
-    """Each request reserves its amount and settles its actual amount (ENT-040, ENT-041) in a
-    fresh reservation store; a refused request is a result, not a rejection."""
-    entitlement = _entitlement(data)
-    now = data["now"]
-    results: list[dict[str, Any]] = []
+    """The steps in order, in a fresh reservation store with the given hold (ENT-030..ENT-044);
+    the first refused step rejects the operation with its code."""
+    trust = _trust(data["trust"])
+    made: dict[int, str] = {}
+    seen: dict[int, Entitlement] = {}
+    last = 0
     with (
         tempfile.TemporaryDirectory(prefix="tokenfed-adapter-") as scratch,
-        Reservations(Path(scratch) / "reservations.db", clock=lambda: now) as store,
+        Reservations(Path(scratch) / "reservations.db", hold=data["hold"]) as store,
     ):
-        for request in data["requests"]:
-            try:
-                held = store.reserve(entitlement, request["model"], Decimal(request["amount"]))
-                store.settle(held.id, Decimal(request.get("actual", request["amount"])))
-                results.append({"ok": True, "consumed": _plain(store.consumed(entitlement))})
-            except TokenfedError as exc:
-                results.append({"ok": False, "error": exc.code})
-    return {"results": results}
+        for index, step in enumerate(data["steps"]):
+            last = step["now"]
+            if step["do"] == "reserve":
+                entitlement = Entitlement.from_jws(
+                    data["entitlements"][step["entitlement"]],
+                    trust,
+                    audience=data["audience"],
+                    now=step["now"],
+                )
+                amount = Decimal(step["amount"])
+                made[index] = store.reserve(entitlement, step["model"], amount, now=last).id
+                seen[step["entitlement"]] = entitlement
+            elif step["do"] == "settle":
+                store.settle(made[step["reservation"]], Decimal(step["actual"]), now=last)
+            elif step["do"] == "release":
+                store.release(made[step["reservation"]], now=last)
+            elif step["do"] == "expire":
+                store.expire_stale(now=last)
+            else:
+                raise MalformedError(f"unknown step {step['do']!r}")
+        consumption: list[dict[str, str] | None] = []
+        for index in range(len(data["entitlements"])):
+            if index not in seen:
+                consumption.append(None)
+                continue
+            state = store.consumption(seen[index], now=last)
+            consumption.append(
+                {"settled": _plain(state.settled), "outstanding": _plain(state.outstanding)}
+            )
+    return {"consumption": consumption}
+
+
+def op_check_receipt_entitlement(data: dict[str, Any]) -> dict[str, Any]:
+    trust = _trust(data["trust"])
+    issued = IssuedEntitlements(data["operator"])
+    for token in data["issued"]:
+        issued.add(token, trust)
+    found = issued.check_receipt(data["receipt"])
+    return {"entitlement": None if found is None else found.jti}
 
 
 OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -562,6 +596,7 @@ OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "net": op_net,
     "verify-entitlement": op_verify_entitlement,
     "check-usage": op_check_usage,
+    "check-receipt-entitlement": op_check_receipt_entitlement,
     "validate-chain": op_validate_chain,
     "select-chain": op_select_chain,
 }
@@ -839,7 +874,10 @@ def _fault_ignores_audience() -> None:
 
     def make(original: Any) -> Any:
         def patched(cls: Any, token: Any, trust: Any, *, audience: str, now: Any = None) -> Any:
-            claims = json.loads(base64.urlsafe_b64decode(_pad(str(token).split(".")[1])))
+            try:
+                claims = json.loads(base64.urlsafe_b64decode(_pad(str(token).split(".")[1])))
+            except (ValueError, IndexError):
+                claims = None
             aud = claims.get("aud") if isinstance(claims, dict) else None
             return original.__func__(
                 cls, token, trust, audience=aud if isinstance(aud, str) else audience, now=now

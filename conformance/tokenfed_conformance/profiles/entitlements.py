@@ -12,18 +12,19 @@ import random
 from dataclasses import replace
 from typing import Any
 
-from .._codec import b64e, jcs
+from .._codec import StrictJSONError, b64d, b64e, digest, jcs, loads_strict
 from .._crypto import SuiteKey, compact
 from .._federation import TYP_ENTITLEMENT
 from ..cases import Call, Case, Expect
 from ..vectors import Vector, load_vectors, vector_kinds
 from ._common import seeded, skip_vector, trust_store, vector_case
 
-__all__ = ["OP_CHECK", "OP_VERIFY", "PROFILE", "build"]
+__all__ = ["OP_CHECK", "OP_RECEIPT", "OP_VERIFY", "PROFILE", "build"]
 
 PROFILE = "entitlements"
 OP_VERIFY = "verify-entitlement"
 OP_CHECK = "check-usage"
+OP_RECEIPT = "check-receipt-entitlement"
 
 # Requirement IDs of the entitlements chapter, by the rule a case checks.
 R: dict[str, tuple[str, ...]] = {
@@ -39,6 +40,7 @@ R: dict[str, tuple[str, ...]] = {
     "limit": ("ENT-032", "ENT-040"),
     "settle": ("ENT-041", "ENT-032"),
     "reserve-time": ("ENT-031",),
+    "hold": ("ENT-042",),
     "jose": ("ENT-001", "ENT-020"),
 }
 
@@ -49,32 +51,80 @@ PROVIDER = "https://tokens.provider.alliance-b.example"
 # --------------------------------------------------------------------------- static vectors
 
 
-def _vector_case(vector: Vector) -> Case | None:
+def _payload(token: str) -> Any:
+    parts = token.split(".")
+    try:
+        return loads_strict(b64d(parts[1])) if len(parts) == 3 else None
+    except (ValueError, StrictJSONError):
+        return None
+
+
+def _vector_case(vector: Vector, fixtures: dict[str, Any]) -> Case | None:
     data = vector.input
     source = f"spec/vectors/entitlements.json#{vector.id}"
-    op = OP_CHECK if "requests" in data else OP_VERIFY
-    needed = ("entitlement", "trust", "audience", "now")
-    if any(name not in data for name in needed):
-        skip_vector(source, f"the vector lacks one of the inputs {', '.join(needed)}")
+    trust = fixtures.get("trust", {}).get(data.get("trust"))
+    if trust is None:
+        skip_vector(source, f"no trust-store fixture {data.get('trust')!r}")
         return None
-    call_input = {name: data[name] for name in needed}
-    if op == OP_CHECK:
-        call_input["requests"] = data["requests"]
-    if vector.error is not None:
-        expect = Expect(error=vector.error)
-    elif op == OP_CHECK and "results" in vector.expected:
-        expect = Expect(output={"results": vector.expected["results"]})
-    elif "claims" in vector.expected:
-        expect = Expect(output={"claims": vector.expected["claims"]})
+    op = data.get("op")
+    expect: Expect
+    if op == "verify":
+        call_op = OP_VERIFY
+        call_input = {
+            "entitlement": data["token"],
+            "trust": trust,
+            "audience": data["audience"],
+            "now": data["now"],
+        }
+        claims = _payload(data["token"])
+        if vector.error is not None:
+            expect = Expect(error=vector.error)
+        elif isinstance(claims, dict) and all(
+            claims.get(k) == vector.expected[k] for k in ("jti", "sub", "scope", "limit", "exp")
+        ):
+            expect = Expect(output={"claims": claims, "digest": vector.expected["digest"]})
+        else:
+            skip_vector(source, "its expected claims are not those of its payload")
+            return None
+    elif op == "reservations":
+        call_op = OP_CHECK
+        call_input = {
+            "trust": trust,
+            "audience": data["audience"],
+            "hold": data["hold"],
+            "entitlements": data["entitlements"],
+            "steps": data["steps"],
+        }
+        expect = (
+            Expect(error=vector.error)
+            if vector.error is not None
+            else Expect(output={"consumption": vector.expected["consumption"]})
+        )
+    elif op == "receipt":
+        call_op = OP_RECEIPT
+        call_input = {
+            "operator": data["operator"],
+            "trust": trust,
+            "issued": data["issued"],
+            "receipt": data["receipt"],
+        }
+        expect = (
+            Expect(error=vector.error)
+            if vector.error is not None
+            else Expect(output={"entitlement": vector.expected["entitlement"]})
+        )
     else:
-        expect = Expect()
-    return vector_case(PROFILE, "entitlements", vector, op, call_input, expect)
+        skip_vector(source, f"unknown vector op {op!r}")
+        return None
+    return vector_case(PROFILE, "entitlements", vector, call_op, call_input, expect)
 
 
 def _vector_cases() -> list[Case]:
     if "entitlements" not in vector_kinds():
         return []
-    return [c for v in load_vectors("entitlements") if (c := _vector_case(v)) is not None]
+    vectors = load_vectors("entitlements")
+    fixtures = vectors.extra.get("fixtures", {})
+    return [c for v in vectors if (c := _vector_case(v, fixtures)) is not None]
 
 
 # --------------------------------------------------------------------------- generated
@@ -135,7 +185,7 @@ def _generated(rng: random.Random, alg: str) -> list[Case]:
             R["claims"] + R["signature"],
             OP_VERIFY,
             verify(good),
-            Expect(output={"claims": claims}),
+            Expect(output={"claims": claims, "digest": digest(jcs(claims))}),
         ),
         _case(
             f"tampered-limit{t}",
@@ -202,7 +252,9 @@ def _generated(rng: random.Random, alg: str) -> list[Case]:
                 R["time"],
                 OP_VERIFY,
                 verify(good, now=at),
-                Expect(error=error) if error else Expect(output={"claims": claims}),
+                Expect(error=error)
+                if error
+                else Expect(output={"claims": claims, "digest": digest(jcs(claims))}),
             )
         )
     late_key = SuiteKey.generate(rng, alg)
@@ -249,101 +301,71 @@ def _generated(rng: random.Random, alg: str) -> list[Case]:
             Expect(error="key_not_valid"),
         )
     )
-    # Usage under one entitlement: each request reserves its amount against the limit; a
-    # refused request consumes nothing.
-    requests = [
-        {"model": "model-a", "amount": "40"},
-        {"model": "model-b", "amount": "40.5"},
-        {"model": "model-a", "amount": "19.500001"},
-        {"model": "model-a", "amount": "19.5"},
-        {"model": "model-b", "amount": "0.000001"},
-    ]
-    cases += [
-        _case(
-            f"usage-reaches-limit{t}",
-            "usage adds up to exactly the limit (100): every request that stays within it is "
-            "served; the one that would pass it by 0.000001 is refused and consumes nothing; "
-            "after the limit is reached even 0.000001 more is refused",
-            R["limit"],
-            OP_CHECK,
-            verify(good, requests=requests),
-            Expect(
-                output={
-                    "results": [
-                        {"ok": True, "consumed": "40"},
-                        {"ok": True, "consumed": "80.5"},
-                        {"ok": False, "error": "limit_exceeded"},
-                        {"ok": True, "consumed": "100"},
-                        {"ok": False, "error": "limit_exceeded"},
-                    ]
-                }
-            ),
-        ),
-        _case(
-            f"usage-out-of-scope{t}",
-            "a model the entitlement's scope does not list is refused; the others are served",
-            R["scope"],
-            OP_CHECK,
-            verify(
-                good,
-                requests=[
-                    {"model": "model-c", "amount": "1"},
-                    {"model": "model-b", "amount": "1"},
-                ],
-            ),
-            Expect(
-                output={
-                    "results": [
-                        {"ok": False, "error": "out_of_scope"},
-                        {"ok": True, "consumed": "1"},
-                    ]
-                }
-            ),
-        ),
-        _case(
-            f"usage-settled-below-reservation{t}",
-            "a request reserves 50 and settles 30: the other 20 are free again, so 70 more "
-            "reach the limit exactly",
-            R["settle"],
-            OP_CHECK,
-            verify(
-                good,
-                requests=[
-                    {"model": "model-a", "amount": "50", "actual": "30"},
-                    {"model": "model-b", "amount": "70"},
-                    {"model": "model-b", "amount": "0.000001"},
-                ],
-            ),
-            Expect(
-                output={
-                    "results": [
-                        {"ok": True, "consumed": "30"},
-                        {"ok": True, "consumed": "100"},
-                        {"ok": False, "error": "limit_exceeded"},
-                    ]
-                }
-            ),
-        ),
-        _case(
-            f"usage-single-request-over-limit{t}",
-            "one request larger than the whole limit is refused",
-            R["limit"],
-            OP_CHECK,
-            verify(good, requests=[{"model": "model-a", "amount": "100.000001"}]),
-            Expect(output={"results": [{"ok": False, "error": "limit_exceeded"}]}),
-        ),
-        _case(
-            f"usage-under-expired{t}",
-            "usage under an expired entitlement is refused as a whole",
-            R["time"] + R["reserve-time"],
-            OP_CHECK,
-            verify(
-                _entitlement(key, dict(claims, iat=now - 7200, exp=now - 3600)),
-                requests=[{"model": "model-a", "amount": "1"}],
-            ),
-            Expect(error="entitlement_expired"),
-        ),
-    ]
+    # Reserve, then settle (ENT-040..ENT-042), under one entitlement; a sequence stops at its
+    # first refused step, which is the answer.
+    hold = 600
+
+    def reserve(model: str, amount: str, at: int = now) -> dict[str, Any]:
+        return {"do": "reserve", "entitlement": 0, "model": model, "amount": amount, "now": at}
+
+    def settle(step: int, actual: str, at: int = now) -> dict[str, Any]:
+        return {"do": "settle", "reservation": step, "actual": actual, "now": at}
+
+    def usage(steps: list[dict[str, Any]], token: str = good) -> dict[str, Any]:
+        return {
+            "trust": trust,
+            "audience": PROVIDER,
+            "hold": hold,
+            "entitlements": [token],
+            "steps": steps,
+        }
+
+    def consumption(settled: str, outstanding: str) -> Expect:
+        return Expect(output={"consumption": [{"settled": settled, "outstanding": outstanding}]})
+
+    to_limit = [
+        reserve("model-a", "40"), settle(0, "40"),
+        reserve("model-b", "40.5"), settle(2, "40.5"),
+        reserve("model-a", "19.5"), settle(4, "19.5"),
+    ]  # fmt: skip
+    sequences: list[tuple[str, str, tuple[str, ...], list[dict[str, Any]], Expect, str]] = [
+        ("usage-reaches-limit", "reservations settled at 40, 40.5 and 19.5 reach the limit "
+         "of 100 exactly, which is allowed", R["limit"], to_limit, consumption("100", "0"),
+         good),
+        ("usage-one-micro-over", "after 40 and 40.5 settled, a reservation of 19.500001 "
+         "would pass the limit of 100 by one micro-UTU", R["limit"],
+         [*to_limit[:4], reserve("model-a", "19.500001")], Expect(error="limit_exceeded"), good),
+        ("usage-after-limit", "once the limit is reached, even 0.000001 more is refused",
+         R["limit"], [*to_limit, reserve("model-b", "0.000001")],
+         Expect(error="limit_exceeded"), good),
+        ("usage-outstanding-counts", "an open reservation of 60 counts against the limit: "
+         "40.000001 more is refused", R["limit"],
+         [reserve("model-a", "60"), reserve("model-b", "40.000001")],
+         Expect(error="limit_exceeded"), good),
+        ("usage-settled-below-reservation", "a reservation of 50 settled at 30 frees 20 again: "
+         "a reservation of 70 fits", R["settle"],
+         [reserve("model-a", "50"), settle(0, "30"), reserve("model-b", "70")],
+         consumption("30", "70"), good),
+        ("usage-settle-more-than-reserved", "settling 50.000001 under a reservation of 50 is "
+         "refused", R["settle"], [reserve("model-a", "50"), settle(0, "50.000001")],
+         Expect(error="limit_exceeded"), good),
+        ("usage-settle-twice", "a settled reservation is closed: settling it again is refused",
+         R["settle"], [reserve("model-a", "5"), settle(0, "5"), settle(0, "5")],
+         Expect(error="unknown_reservation"), good),
+        ("usage-hold-ends", f"a reservation of 90 not settled within the hold ({hold} s) is "
+         "released, so 90 more fit", R["hold"],
+         [reserve("model-a", "90"), reserve("model-b", "90", now + hold)],
+         consumption("0", "90"), good),
+        ("usage-out-of-scope", "a model the entitlement's scope does not list is refused",
+         R["scope"], [reserve("model-a", "1"), settle(0, "1"), reserve("model-c", "1")],
+         Expect(error="out_of_scope"), good),
+        ("usage-after-expiry", "a reservation made after the entitlement expired (exp + 60 s) "
+         "is refused, though the entitlement was valid when the first was made",
+         R["reserve-time"], [reserve("model-a", "1"), reserve("model-a", "1", now + 3300 + 60)],
+         Expect(error="entitlement_expired"), good),
+    ]  # fmt: skip
+    for name, why, requirements, steps, expect, token in sequences:
+        cases.append(_case(f"{name}{t}", why, requirements, OP_CHECK, usage(steps, token), expect))
     return cases
 
 
