@@ -93,6 +93,7 @@ OPERATIONS = [
     "check-receipt-entitlement",
     "validate-chain",
     "select-chain",
+    "apply-policy",
 ]
 
 FAULT: str | None = None
@@ -510,6 +511,15 @@ def op_select_chain(data: dict[str, Any]) -> dict[str, Any]:
     return {**_chain_result(chosen), "chosen": index}
 
 
+def op_apply_policy(data: dict[str, Any]) -> dict[str, Any]:
+    if data["op"] == "merge":
+        return {"merged": federation.merge_policies(data["policies"])}
+    if data["op"] == "apply":
+        return {"metadata": federation.apply_policy(data["metadata"], data["policy"])}
+    merged = federation.merge_policies(data["policies"])
+    return {"merged": merged, "metadata": federation.apply_policy(data["metadata"], merged)}
+
+
 # --------------------------------------------------------------------------- entitlements
 
 
@@ -599,6 +609,7 @@ OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "check-receipt-entitlement": op_check_receipt_entitlement,
     "validate-chain": op_validate_chain,
     "select-chain": op_select_chain,
+    "apply-policy": op_apply_policy,
 }
 
 

@@ -21,6 +21,7 @@ from .certificate import CertificateError, certify, load_json_file, verify_certi
 from .iut import Adapter, AdapterError
 from .live import DEFAULT_PORT, LIVE_PROFILES, LiveError, kit, run_live
 from .profiles import PROFILES, build_cases
+from .profiles.federation import OP_POLICY, POLICY_FEATURE
 from .report import coverage, write_reports
 from .runner import RunResult, is_required, run_cases, summary
 from .selection import SelectionError, matches
@@ -143,6 +144,20 @@ def _run(args: argparse.Namespace) -> int:
         cases = [case for case in all_cases if matches(args.select, case.id)]
     except SelectionError as exc:
         _fail("invalid_arguments", str(exc), 2)
+    offered = set(info.operations)
+    optional_ops = {POLICY_FEATURE: OP_POLICY}
+    skipped = [
+        c
+        for c in cases
+        if c.optional_feature in optional_ops and optional_ops[c.optional_feature] not in offered
+    ]
+    if skipped:
+        print(
+            f"  note: {len(skipped)} metadata-policy tests not run: the adapter does not offer "
+            f"{OP_POLICY}",
+            file=sys.stderr,
+        )
+        cases = [c for c in cases if c not in skipped]
     if not cases:
         _fail("invalid_arguments", f"-k {args.select!r} selects no test", 2)
     per_call = args.per_call or len(cases) == 1 or not info.batch

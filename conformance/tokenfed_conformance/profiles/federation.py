@@ -27,11 +27,14 @@ from ..cases import Call, Case, Expect
 from ..vectors import load_vectors, vector_kinds
 from ._common import seeded, skip_vector, vector_case
 
-__all__ = ["OP", "OP_SELECT", "PROFILE", "build"]
+__all__ = ["OP", "OP_POLICY", "OP_SELECT", "POLICY_FEATURE", "PROFILE", "build"]
 
 PROFILE = "federation-entity"
 OP = "validate-chain"
 OP_SELECT = "select-chain"
+OP_POLICY = "apply-policy"
+POLICY_FEATURE = "apply-policy"
+"""The metadata-policy vectors run only for an adapter that lists ``apply-policy``."""
 _RESULT = ("trust_anchor", "path", "exp", "metadata")
 
 # Requirement IDs of the federation chapter, by the rule a case checks.
@@ -87,6 +90,26 @@ def _vector_cases() -> list[Case]:
             members = _RESULT + (("chosen",) if op == OP_SELECT else ("document_keys",))
             expect = Expect(output={k: vector.expected[k] for k in members if k in vector.expected})
         cases.append(vector_case(PROFILE, "federation", vector, op, call_input, expect))
+    return cases
+
+
+def _policy_cases() -> list[Case]:
+    """The metadata-policy vectors (merge, apply, resolve), for an adapter that offers
+    ``apply-policy``; chains with policies are in the chain vectors either way."""
+    if "policy" not in vector_kinds():
+        return []
+    cases = []
+    for vector in load_vectors("policy"):
+        if vector.input.get("op") not in {"merge", "apply", "resolve"}:
+            skip_vector(f"spec/vectors/policy.json#{vector.id}", "unknown policy op")
+            continue
+        expect = (
+            Expect(error=vector.error)
+            if vector.error is not None
+            else Expect(output=dict(vector.expected))
+        )
+        case = vector_case(PROFILE, "policy", vector, OP_POLICY, dict(vector.input), expect)
+        cases.append(replace(case, optional_feature=POLICY_FEATURE))
     return cases
 
 
@@ -871,4 +894,4 @@ def build(seed: int) -> list[Case]:
         generated += _leaf_chain(world, alg) + _path_chains(world, alg)
         generated += _recognition_chains(world, alg)
     source = f"generated (seed {seed})"
-    return _vector_cases() + [replace(c.case(), source=source) for c in generated]
+    return _vector_cases() + _policy_cases() + [replace(c.case(), source=source) for c in generated]
