@@ -501,3 +501,21 @@ def test_node_answering_200_to_an_unknown_sub_fails_that_check(tmp_path: Path) -
     assert failed == {"fetch-unknown-sub", "fetch-oversized-sub"}
     problems = _results(report)["fetch-unknown-sub"]["problems"]
     assert "status 200, expected 404" in problems
+
+
+def test_a_loopback_live_report_is_not_certifiable(
+    tmp_path: Path, serve: Callable[[Any], str]
+) -> None:
+    """The loopback test mode is never certified (FED-073): certify refuses its report."""
+    anchor = StandInAnchor()
+    _live(tmp_path / "r", serve(anchor), anchor.entity_id)
+    key = tmp_path / "certifier.jwk"
+    key.write_text(json.dumps(generate_key().to_jwk()), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "tokenfed_conformance.cli", "certify", "--report",
+         str(tmp_path / "r"), "--profile", "federation-entity", "--key", str(key),
+         "--iss", "https://certify.example", "--sub", anchor.entity_id],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert json.loads(done.stderr)["error"] == "not_certifiable"

@@ -107,6 +107,7 @@ def report_json(run: RunResult) -> dict[str, Any]:
         "seed": run.seed,
         "replay": f"--seed {run.seed}",
         "mode": run.mode,
+        **({"live": run.info.raw} if run.mode == "live" else {}),
         "selection": run.selection,
         "started": datetime.datetime.fromtimestamp(run.started, datetime.UTC).isoformat(),
         "duration_ms": round(run.duration * 1000),
