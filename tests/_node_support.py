@@ -87,6 +87,7 @@ class NodeFiles:
     authority_hints: list[str] = field(default_factory=list)
     extra_toml: str = ""
     top_toml: str = ""
+    operator_toml: str = ""
     federation_key: PrivateKey = field(default_factory=generate_key)
     role_key: PrivateKey = field(default_factory=generate_key)
 
@@ -128,7 +129,7 @@ class NodeFiles:
             (self.root / "rate-card.json").write_text(json.dumps(rate_card_claims(self.entity_id)))
             lines += ["", "[provider]", 'rate_card = "rate-card.json"']
         if "operator" in self.roles:
-            lines += ["", "[operator]"]
+            lines += ["", "[operator]", self.operator_toml]
         if "clearing_house" in self.roles:
             (self.root / "rates.json").write_text(json.dumps(exchange_rate_claims(self.entity_id)))
             lines += ["", "[clearing_house]", 'exchange_rates = "rates.json"']
@@ -203,3 +204,70 @@ def serve_process(config: Path, port: int) -> Iterator[subprocess.Popen[str]]:
 def trust_anchor_toml(entity_id: str, jwks: Path) -> str:
     """A ``[[trust_anchors]]`` table."""
     return f'\n[[trust_anchors]]\nentity_id = "{entity_id}"\njwks = "{jwks}"\n'
+
+
+@dataclass
+class Alliance:
+    """An anchor with an operator, a provider and a clearing house under it, all on loopback,
+    each trusting the anchor and reaching the others through an origin map (loopback test
+    mode)."""
+
+    anchor: NodeFiles
+    operator: NodeFiles
+    provider: NodeFiles
+    clearing: NodeFiles
+
+    @property
+    def nodes(self) -> tuple[NodeFiles, ...]:
+        return (self.anchor, self.operator, self.provider, self.clearing)
+
+
+def alliance(root: Path, letter: str = "a", *, limit_toml: str = "") -> Alliance:
+    """Write the files of an alliance (anchor, operator, provider, clearing house) under
+    ``root``; not started."""
+    anchor_id = f"https://anchor.{letter}.example"
+    anchor = NodeFiles(root / "anchor", anchor_id, ["anchor"])
+    operator = NodeFiles(
+        root / "operator", f"https://op.{letter}.example", ["operator"], authority_hints=[anchor_id]
+    )
+    provider = NodeFiles(
+        root / "provider",
+        f"https://tokens.{letter}.example",
+        ["provider"],
+        authority_hints=[anchor_id],
+    )
+    clearing = NodeFiles(
+        root / "clearing",
+        f"https://clearing.{letter}.example",
+        ["clearing_house"],
+        authority_hints=[anchor_id],
+    )
+    operator.operator_toml = f'clearing_house = "{clearing.entity_id}"'
+    write_jwks(root / "anchor.jwks", *anchor.federation_jwks()["keys"])
+    members = (anchor, operator, provider, clearing)
+    origins = "\n".join(f'"{node.entity_id}" = "{node.base_url}"' for node in members)
+    for node, types in (
+        (operator, "tokenfed_operator"),
+        (provider, "tokenfed_provider"),
+        (clearing, "tokenfed_clearing_house"),
+    ):
+        jwks = write_jwks(root / f"{types}.jwks", *node.federation_jwks()["keys"])
+        anchor.extra_toml += (
+            f'\n[[subordinates]]\nentity_id = "{node.entity_id}"\njwks = "{jwks}"\n'
+            f'entity_types = ["{types}"]\n'
+        )
+    for node in (operator, provider):
+        node.extra_toml += trust_anchor_toml(anchor_id, root / "anchor.jwks") + limit_toml
+    for node in members:
+        node.extra_toml += f"\n[origin_map]\n{origins}\n"
+    return Alliance(anchor, operator, provider, clearing)
+
+
+@contextlib.contextmanager
+def running_alliance(federation: Alliance, clock: Any = lambda: NOW) -> Iterator[Alliance]:
+    """Serve the nodes of ``federation`` in threads; stop them afterwards."""
+    apps = [node.app(clock=clock) for node in federation.nodes]
+    with contextlib.ExitStack() as stack:
+        for node, app in zip(federation.nodes, apps, strict=True):
+            stack.enter_context(running(app, node.port))
+        yield federation

@@ -16,7 +16,7 @@ import pytest
 from _node_support import ADMIN_TOKEN, NOW, NodeFiles, running, trust_anchor_toml
 from tokenfed import jws
 from tokenfed.entitlements import Entitlement
-from tokenfed.errors import SchemaViolationError, registry
+from tokenfed.errors import InvalidStatementError, SchemaViolationError, registry
 from tokenfed.exchange import ExchangeRates
 from tokenfed.keys import KeySet, generate_key
 from tokenfed.node import NodeApp, load_config
@@ -56,7 +56,6 @@ metadata = {{tokenfed_operator = {{tokenfed_versions = ["1.0"]}}}}
 [[subordinates]]
 entity_id = "https://mid.a.example"
 jwks = "{root / "sub.jwks"}"
-intermediate = true
 entity_types = ["federation_entity"]
 """,
     )
@@ -65,7 +64,7 @@ entity_types = ["federation_entity"]
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, object]:
-    """API-010: the error object with its registry code, the OIDF and CONV-050 members."""
+    """API-010, FED-085: the error object with its registry code, the OIDF and CONV-050 members."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()
@@ -82,8 +81,9 @@ def decode(token: str, files: NodeFiles, typ: str) -> dict[str, object]:
 
 
 def test_entity_configuration(anchor: tuple[NodeFiles, str]) -> None:
-    """API-020: the configuration is a signed entity statement with the well-known media type,
-    iat now and exp within the configured lifetime; an anchor lists its federation endpoints."""
+    """API-020, FED-080: the configuration is a signed entity statement with the well-known
+    media type, iat now and exp within the configured lifetime; an anchor lists its federation
+    endpoints."""
     files, url = anchor
     response = httpx.get(url + "/.well-known/openid-federation")
     assert response.status_code == 200
@@ -103,8 +103,8 @@ def test_entity_configuration(anchor: tuple[NodeFiles, str]) -> None:
 
 
 def test_fetch_subordinate_statement(anchor: tuple[NodeFiles, str]) -> None:
-    """API-021: fetch answers the subordinate statement with the configured metadata and the
-    fetch endpoint as source_endpoint."""
+    """API-021, FED-081: fetch answers the subordinate statement with the configured metadata
+    and the fetch endpoint as source_endpoint."""
     files, url = anchor
     response = httpx.get(url + "/federation/fetch", params={"sub": SUBORDINATE})
     assert response.status_code == 200
@@ -117,21 +117,21 @@ def test_fetch_subordinate_statement(anchor: tuple[NodeFiles, str]) -> None:
 
 
 def test_fetch_unknown_subject_is_not_found(anchor: tuple[NodeFiles, str]) -> None:
-    """API-021: an entity that is not a subordinate is not_found (404)."""
+    """API-021, FED-081: an entity that is not a subordinate is not_found (404)."""
     _, url = anchor
     response = httpx.get(url + "/federation/fetch", params={"sub": "https://x.a.example"})
     assert_error(response, 404, "not_found")
 
 
 def test_fetch_self_is_invalid_request(anchor: tuple[NodeFiles, str]) -> None:
-    """API-021: sub equal to the issuer is invalid_request (400)."""
+    """API-021, FED-081: sub equal to the issuer is invalid_request (400)."""
     _, url = anchor
     response = httpx.get(url + "/federation/fetch", params={"sub": "https://anchor.a.example"})
     assert_error(response, 400, "invalid_request")
 
 
 def test_fetch_without_sub_is_invalid_request(anchor: tuple[NodeFiles, str]) -> None:
-    """API-012: a required parameter missing is invalid_request."""
+    """API-012, FED-081: a required parameter missing is invalid_request."""
     _, url = anchor
     assert_error(httpx.get(url + "/federation/fetch"), 400, "invalid_request")
 
@@ -145,7 +145,7 @@ def test_fetch_with_two_subs_is_invalid_request(anchor: tuple[NodeFiles, str]) -
 
 def test_list_all_and_by_type(anchor: tuple[NodeFiles, str]) -> None:
     """API-022: list answers the subordinates' entity ids, filtered by entity_type (any of the
-    repeated values) and by intermediate; an unknown parameter is ignored."""
+    repeated values); an unknown parameter is ignored (FED-082, FED-086)."""
     _, url = anchor
     everyone = ["https://mid.a.example", "https://op.a.example", "https://tokens.b.example"]
     assert httpx.get(url + "/federation/list").json() == everyone
@@ -154,18 +154,22 @@ def test_list_all_and_by_type(anchor: tuple[NodeFiles, str]) -> None:
         url + "/federation/list?entity_type=tokenfed_provider&entity_type=tokenfed_operator"
     )
     assert by_type.json() == ["https://op.a.example", "https://tokens.b.example"]
-    assert httpx.get(url + "/federation/list?intermediate=true").json() == ["https://mid.a.example"]
+    assert httpx.get(url + "/federation/list?entity_type=federation_entity").json() == [
+        "https://mid.a.example"
+    ]
 
 
-def test_list_trust_mark_filter_is_unsupported(anchor: tuple[NodeFiles, str]) -> None:
-    """API-022: a trust-mark filter is unsupported_parameter (400)."""
+@pytest.mark.parametrize("query", ["trust_marked=true", "trust_mark_type=x", "intermediate=true"])
+def test_list_unsupported_filter(anchor: tuple[NodeFiles, str], query: str) -> None:
+    """API-022 (FED-082): the trust-mark and intermediate filters are unsupported_parameter."""
     _, url = anchor
-    response = httpx.get(url + "/federation/list?trust_marked=true")
+    response = httpx.get(url + "/federation/list?" + query)
     assert_error(response, 400, "unsupported_parameter")
 
 
 def test_historical_keys(anchor: tuple[NodeFiles, str]) -> None:
-    """API-023: the historical keys document is a jwk-set+jwt signed with the federation key."""
+    """API-023, FED-083: the historical keys document is a jwk-set+jwt signed with the
+    federation key."""
     files, url = anchor
     response = httpx.get(url + "/federation/historical-keys")
     assert response.headers["content-type"] == "application/jwk-set+jwt"
@@ -493,3 +497,53 @@ def test_shutting_down_is_temporarily_unavailable(tmp_path: Path) -> None:
         assert httpx.get(url + "/healthz").status_code == 200
         node.shutting_down = True
         assert_error(httpx.get(url + "/healthz"), 503, "temporarily_unavailable")
+
+
+RECOGNITION = """
+[[subordinates]]
+entity_id = "https://anchor.b.example"
+jwks = "{jwks}"
+recognition = true
+entity_types = ["federation_entity"]
+{constraints}
+"""
+CONSTRAINTS = """
+[subordinates.constraints]
+max_path_length = 1
+allowed_entity_types = ["tokenfed_provider"]
+[subordinates.constraints.naming_constraints]
+permitted = [".b.example"]
+"""
+
+
+def test_recognition_statement(tmp_path: Path) -> None:
+    """API-021 (FED-060): a subordinate configured as another alliance's anchor is served a
+    recognition statement with its constraints."""
+    jwks = tmp_path / "b.jwks"
+    jwks.write_text(json.dumps({"keys": [generate_key().public_key().to_jwk()]}))
+    files = NodeFiles(
+        tmp_path / "a",
+        "https://anchor.a.example",
+        ["anchor"],
+        extra_toml=RECOGNITION.format(jwks=jwks, constraints=CONSTRAINTS),
+    )
+    with running(files.app()) as url:
+        response = httpx.get(url + "/federation/fetch?sub=https://anchor.b.example")
+    claims = decode(response.text, files, "entity-statement+jwt")
+    assert claims["tokenfed_recognition"] is True
+    assert claims["constraints"]["naming_constraints"] == {"permitted": [".b.example"]}  # type: ignore[index]
+
+
+def test_recognition_without_constraints_stops_the_node(tmp_path: Path) -> None:
+    """API-050 (FED-060): a recognition statement without its three constraints is refused when
+    the node starts, with the code a verifier would report."""
+    jwks = tmp_path / "b.jwks"
+    jwks.write_text(json.dumps({"keys": [generate_key().public_key().to_jwk()]}))
+    files = NodeFiles(
+        tmp_path / "a",
+        "https://anchor.a.example",
+        ["anchor"],
+        extra_toml=RECOGNITION.format(jwks=jwks, constraints=""),
+    )
+    with pytest.raises(InvalidStatementError):
+        files.app()

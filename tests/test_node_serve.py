@@ -8,14 +8,16 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from _node_support import NodeFiles, serve_process, write_jwks
+from _node_support import ADMIN_TOKEN, NodeFiles, serve_process, write_jwks
 from tokenfed.keys import generate_key
 
 
@@ -154,3 +156,44 @@ def test_serves_logs_and_stops_on_sigterm(provider: NodeFiles) -> None:
         "started",
         "stopped",
     ]
+
+
+def test_request_in_flight_finishes_after_sigterm(tmp_path: Path) -> None:
+    """API-018: a request whose body is still arriving when SIGTERM comes is answered in full
+    before the node exits with status 0."""
+    operator = NodeFiles(
+        tmp_path,
+        "https://op.a.example",
+        ["operator"],
+        authority_hints=["https://anchor.a.example"],
+        extra_toml=(
+            '\n[[trust_anchors]]\nentity_id = "https://anchor.a.example"\njwks = "anchor.jwks"\n'
+        ),
+    )
+    config = with_anchor_keys(operator)
+    body = json.dumps(
+        {
+            "subscriber": "alice",
+            "provider": "https://tokens.b.example",
+            "scope": ["m"],
+            "limit": "1",
+        }
+    ).encode()
+    head = (
+        "POST /entitlements HTTP/1.1\r\nHost: op.a.example\r\n"
+        f"Authorization: Bearer {ADMIN_TOKEN}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with serve_process(config, operator.port) as process:
+        with socket.create_connection(("127.0.0.1", operator.port), timeout=20) as connection:
+            connection.sendall(head + body[:10])
+            time.sleep(0.5)
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            connection.sendall(body[10:])
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        assert process.wait(timeout=30) == 0
+    assert answer.startswith(b"HTTP/1.1 201 "), answer[:200]
+    assert b'"entitlement"' in answer

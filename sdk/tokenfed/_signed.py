@@ -30,7 +30,7 @@ from .errors import (
     MalformedError,
 )
 from .keys import PrivateKey, PublicKey
-from .trust import TrustStore
+from .trust import KeySource
 
 __all__ = [
     "DocumentId",
@@ -153,24 +153,25 @@ def _check_text(value: str, what: str, path: str) -> None:
 
 
 def decode_claims(
-    token: str | bytes, typ: str, trust: PublicKey | TrustStore | None, requirement: str
+    token: str | bytes, typ: str, trust: PublicKey | KeySource | None, requirement: str
 ) -> tuple[dict[str, Any], str, str | None]:
     """Run the JWS steps of CONV-060 (parse, type, algorithm, critical, key, signature).
 
-    The key comes from ``trust``: the one key given, or the trust store's key listed under the
-    claims' ``iss`` with the header's ``kid``. The key step checks the ``kid``
-    (``unknown_key``), the pinned algorithm (``unsupported_alg``) and, when the claims' ``iat``
-    is an integer, that the key was valid at ``iat`` (``key_not_valid``, citing
-    ``requirement``). ``trust`` is ``None`` only for the explicitly unverified reads: then the key
-    and signature steps are skipped. Returns the claims, the token and the ``kid`` of the key that
-    verified it (``None`` when unverified).
+    The key comes from ``trust``: the one key given, or the key source's key (a trust store's or
+    a federation's) for the claims' ``iss``, the header's ``kid`` and the document's ``typ``.
+    The key step checks the ``kid`` (``unknown_key``), the pinned algorithm (``unsupported_alg``)
+    and, when the claims' ``iat`` is an integer, that the key was valid at ``iat``
+    (``key_not_valid``, citing ``requirement``). ``trust`` is ``None`` only for the explicitly
+    unverified reads: then the key and signature steps are skipped. Returns the claims, the token
+    and the ``kid`` of the key that verified it (``None`` when unverified).
     """
     if trust is None:
         decoded = _jws.decode(token, typ)
         return decoded.claims, decoded.token, None
-    if not isinstance(trust, PublicKey | TrustStore):
+    if not isinstance(trust, PublicKey) and not isinstance(trust, KeySource):
         raise TypeError(
-            f"trust must be a PublicKey or a TrustStore, not {type(trust).__name__}; "
+            f"trust must be a PublicKey, a TrustStore or another KeySource, not "
+            f"{type(trust).__name__}; "
             "to read without verifying use from_jws_unverified"
         )
 
@@ -179,7 +180,7 @@ def decode_claims(
             key = trust
             _jws.check_kid(decoded.header, key)
         else:
-            key = trust.key(decoded.claims.get("iss"), decoded.header.get("kid"))
+            key = trust.key(decoded.claims.get("iss"), decoded.header.get("kid"), typ)
         _jws.check_alg(decoded.header, key)
         iat = decoded.claims.get("iat")
         if type(iat) is int:
@@ -308,11 +309,13 @@ class SignedDocument(Generic[ClaimsT]):
         return self.verified_by is not None
 
     @classmethod
-    def from_jws(cls, token: str | bytes, trust: PublicKey | TrustStore) -> Self:
+    def from_jws(cls, token: str | bytes, trust: PublicKey | KeySource) -> Self:
         """Read and verify the signed document (JWS compact with the kind's ``typ``).
 
         ``trust`` is the publisher's key, or a trust store that lists the document's ``iss`` with
-        the key named by the header's ``kid``. The key must have been valid at the claims' ``iat``.
+        the key named by the header's ``kid``, or another key source such as a
+        :class:`~tokenfed.federation.FederationTrust`. The key must have been valid at the
+        claims' ``iat``.
 
         Raises:
             MalformedError, UnsupportedTypError, UnsupportedAlgError, UnsupportedCritError,
@@ -339,7 +342,7 @@ class SignedDocument(Generic[ClaimsT]):
         return document
 
     @classmethod
-    def parse(cls, text: str | bytes, trust: PublicKey | TrustStore) -> Self:
+    def parse(cls, text: str | bytes, trust: PublicKey | KeySource) -> Self:
         """Read and verify the document given as JWS text (surrounding whitespace removed).
 
         Unsigned claims JSON cannot be verified: it is refused with

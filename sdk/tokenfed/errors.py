@@ -495,6 +495,8 @@ class UnknownReservationError(TokenfedError):
 
     code = "unknown_reservation"
     hint = "Settle each reservation once, within its hold time; reserve again for a new request."
+
+
 class StatementExpiredError(TokenfedError):
     """An entity statement has expired: its ``exp`` plus the leeway is not after now."""
 

@@ -9,20 +9,59 @@ bound to that issuer: it never verifies a document of another issuer.
 The document format is ``spec/schemas/trust-store.schema.json``::
 
     {"ver": "1.0", "issuers": {"https://provider.example": {"jwks": {"keys": [JWK, ...]}}}}
+
+A verifier can take its keys from a federation instead (chapter "Federation"): every verifier
+accepts any :class:`KeySource`, the trust store being one and
+:class:`tokenfed.federation.FederationTrust` the other. A federation key comes with its
+:class:`KeyOrigin`, the anchor and path it was resolved under; a trust-store key has none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from . import _json
 from ._model import VERSION_PATTERN, check_version, is_entity_id
 from .errors import InvalidKeyError, IoError, SchemaViolationError, UnknownKeyError
 from .keys import KeySet, KeyValidity, PublicKey, load_public_jwk
 
-__all__ = ["TrustStore"]
+__all__ = ["KeyOrigin", "KeySource", "TrustStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyOrigin:
+    """Where a federation key came from: the trust anchor of the chain that attested it, the
+    entity ids from the issuer up to that anchor, and the chain's expiry (its minimum ``exp``).
+    Results under different anchors are never merged."""
+
+    trust_anchor: str
+    path: tuple[str, ...]
+    exp: int
+
+
+@runtime_checkable
+class KeySource(Protocol):
+    """Where a verifier takes an issuer's keys from: a :class:`TrustStore`, or a federation
+    (:class:`tokenfed.federation.FederationTrust`).
+
+    ``typ`` is the document's JWS ``typ``: a federation chooses the key set by it (the chapter's
+    fixed table of document types and metadata members); a trust store serves every kind of
+    document from one key set per issuer and ignores it.
+    """
+
+    def key(self, iss: object, kid: object, typ: str | None = None) -> PublicKey:
+        """The key ``kid`` of issuer ``iss`` for documents of ``typ``, else
+        :class:`~tokenfed.errors.UnknownKeyError` (or the federation's error)."""
+        ...
+
+    def key_with_origin(
+        self, iss: object, kid: object, typ: str
+    ) -> tuple[PublicKey, KeyOrigin | None]:
+        """:meth:`key`, with where it was resolved (anchor, path) (``None``: a trust store)."""
+        ...
 
 
 def _check_issuer(iss: object) -> str:
@@ -135,8 +174,11 @@ class TrustStore:
             "issuers": {iss: {"jwks": keys.to_jwks()} for iss, keys in self._issuers.items()},
         }
 
-    def key(self, iss: object, kid: object) -> PublicKey:
-        """The key ``kid`` listed under issuer ``iss`` (REC-033), else :class:`UnknownKeyError`."""
+    def key(self, iss: object, kid: object, typ: str | None = None) -> PublicKey:
+        """The key ``kid`` listed under issuer ``iss`` (REC-033), else :class:`UnknownKeyError`.
+
+        ``typ`` is ignored: a trust store serves every kind of document (REC-033, UNIT-031).
+        """
         keys = self._issuers.get(iss) if isinstance(iss, str) else None
         key = keys.get(kid) if keys is not None and isinstance(kid, str) else None
         if key is None:
@@ -145,6 +187,12 @@ class TrustStore:
                 detail={"iss": iss if isinstance(iss, str) else None, "kid": kid},
             )
         return key
+
+    def key_with_origin(
+        self, iss: object, kid: object, typ: str
+    ) -> tuple[PublicKey, KeyOrigin | None]:
+        """:meth:`key` and ``None``: a trust-store key has no federation origin."""
+        return self.key(iss, kid), None
 
     def issuers(self) -> list[str]:
         """The issuers this store trusts."""

@@ -7,7 +7,7 @@ from typing import NoReturn
 
 from .. import __version__
 from ..errors import InvalidArgumentsError
-from . import _foundation, _receipts, _settle, _usage
+from . import _federation, _foundation, _receipts, _settle, _usage
 from ._serve import add_serve_command
 from ._trustargs import add_trust_options
 
@@ -132,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = receipt_commands.add_parser(
         "verify", help="verify a receipt (prints its claims) or a JSONL file (prints a summary)"
     )
-    check.add_argument("--trust", required=True, metavar="TRUST.json", help="trust store")
+    check.add_argument(
+        "--trust", metavar="TRUST.json", help="trust store (or the federation: --anchor)"
+    )
+    _federation.add_anchor_options(check, required=False)
     check.add_argument(
         "--rate-card", required=True, action="append", metavar="CARD", help="repeatable"
     )
@@ -180,5 +183,6 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=_receipts.trust_revoke)
 
     _settle.add_settle_commands(commands)
+    _federation.add_federation_commands(commands)
     add_serve_command(commands)
     return parser

@@ -15,7 +15,7 @@ from typing import Any
 from .. import _json, hazmat
 from .._b64 import b64decode
 from .._jws import TYP_RECEIPT, TYP_RECEIPT_BATCH
-from ..errors import IoError, MalformedError, error_class
+from ..errors import InvalidArgumentsError, IoError, MalformedError, error_class
 from ..keys import KeyValidity
 from ..ledger import SqliteLedger, SqliteStreamStore
 from ..receipts import (
@@ -28,6 +28,7 @@ from ..receipts import (
 from ..receipts._files import check_output_path
 from ..trust import TrustStore
 from ..units import parse_usage
+from ._federation import anchors_from_args, origin_map_from_args
 from ._foundation import read_rate_card
 from ._io import (
     emit,
@@ -88,11 +89,32 @@ def _one_receipt(path: str) -> bytes | None:
 
 
 def receipt_verify(args: argparse.Namespace) -> int:
-    """``tokenfed receipt verify``: one receipt (prints its claims) or a JSONL file (summary)."""
+    """``tokenfed receipt verify``: one receipt (prints its claims) or a JSONL file (summary).
+
+    Keys come from the trust store (``--trust``) or from the federation (``--anchor`` with
+    ``--anchor-keys``); then the printed claims of one receipt come with ``trust_anchor`` and
+    ``trust_path``.
+    """
+    federation = None
+    if args.anchor or args.anchor_keys:
+        if args.trust:
+            raise InvalidArgumentsError("give either --trust or --anchor/--anchor-keys, not both")
+        federation = {
+            "anchors": [
+                {"entity_id": anchor.entity_id, "jwks": anchor.jwks.to_jwks()}
+                for anchor in anchors_from_args(args)
+            ],
+            "origin_map": origin_map_from_args(args),
+        }
+    elif not args.trust:
+        raise InvalidArgumentsError("give --trust TRUST.json or --anchor ID --anchor-keys JWKS")
+    elif args.loopback_origin:
+        raise InvalidArgumentsError("--loopback-origin is for federation mode (--anchor)")
     config = VerifierConfig(
-        trust=read_json(args.trust),
+        trust=None if federation else read_json(args.trust),
         rate_cards=tuple(read_token(path) for path in args.rate_card),
         now=int(time.time()) if args.at is None else args.at,
+        federation=federation,
     )
     with tempfile.TemporaryDirectory(prefix="tokenfed-") as scratch:
         source = args.receipt
@@ -114,6 +136,13 @@ def receipt_verify(args: argparse.Namespace) -> int:
         body: dict[str, Any] = dict(verified.raw)
         if verified.duplicate:
             body = {"duplicate": True, "claims": body}
+        if verified.origin is not None:
+            body = {
+                "claims": body.get("claims", body),
+                **({"duplicate": True} if verified.duplicate else {}),
+                "trust_anchor": verified.trust_anchor,
+                "trust_path": list(verified.origin.path),
+            }
         emit(body)
         return 0
 
@@ -122,7 +151,7 @@ def _verify_file(args: argparse.Namespace, path: str, config: VerifierConfig) ->
     results = args.results or (
         "receipt-results.jsonl" if args.receipt == "-" else f"{args.receipt}.results.jsonl"
     )
-    protected = [args.receipt, args.trust, *args.rate_card]
+    protected = [args.receipt, *([args.trust] if args.trust else []), *args.rate_card]
     if args.ledger:
         protected.append(args.ledger)
     check_output_path(results, protected)

@@ -8,6 +8,9 @@ was validated under and its path; keys of different anchors are never pooled (FE
 Metadata policy (FED-100..FED-121): :func:`merge_policies` and :func:`apply_policy`.
 Historical keys and archived chains (FED-150..FED-156): :class:`HistoricalKeys`,
 :func:`sign_historical_keys`.
+Resolution over HTTP (FED-070..FED-075): :class:`AsyncResolver`, its synchronous facade
+:class:`Resolver`, :class:`Limits`, :class:`Resolution`; and :class:`FederationTrust`, the key
+source that lets every verifier take its keys from the federation (FED-035).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ._chain import (
     validate_chain,
     verify_trust_mark,
 )
+from ._fetch import Limits
 from ._history import (
     HISTORICAL_KEYS_MEDIA_TYPE,
     HISTORICAL_KEYS_TYP,
@@ -29,7 +33,9 @@ from ._history import (
     sign_historical_keys,
 )
 from ._ids import WELL_KNOWN_PATH, configuration_url, is_federation_entity_id
+from ._keys import FederationTrust
 from ._policy import apply_policy, merge_policies
+from ._resolver import AsyncResolver, Resolution, Resolver
 from ._statements import (
     LEEWAY,
     MAX_AUTHORITY_HINTS,
@@ -61,9 +67,14 @@ __all__ = [
     "TRUST_CHAIN_MEDIA_TYPE",
     "TRUST_MARK_TYP",
     "WELL_KNOWN_PATH",
+    "AsyncResolver",
     "EntityStatement",
+    "FederationTrust",
     "HistoricalKey",
     "HistoricalKeys",
+    "Limits",
+    "Resolution",
+    "Resolver",
     "TrustAnchor",
     "TrustChain",
     "apply_policy",

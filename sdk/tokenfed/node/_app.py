@@ -34,6 +34,7 @@ from ..errors import (
     TemporarilyUnavailableError,
     TokenfedError,
 )
+from ..federation import FederationTrust, Resolver, TrustAnchor
 from ..keys import KeySet
 from ._config import LoadedKeys, NodeConfig, Role, load_keys
 from ._http import error_response
@@ -177,7 +178,7 @@ def _load_subordinates(config: NodeConfig) -> dict[str, dict[str, Any]]:
         found[entry.entity_id] = {
             "jwks": jwks,
             "entity_types": types,
-            "intermediate": entry.intermediate,
+            "recognition": entry.recognition,
             "metadata": entry.metadata,
             "constraints": entry.constraints,
             "metadata_policy": entry.metadata_policy,
@@ -202,14 +203,28 @@ class NodeApp:
         self.state = NodeState(config.data_dir)
         self.shutting_down = False
         self.operator: Operator | None = None
+        self.trust: FederationTrust | None = None
+        if config.trust_anchors:
+            resolver = Resolver(
+                [
+                    TrustAnchor(entity_id, self.keys.anchors[entity_id])
+                    for entity_id in self.keys.anchors
+                ],
+                origin_map=config.origin_map or None,
+                clock=clock,
+            )
+            self.state.keep(resolver)
+            self.trust = FederationTrust(resolver)
         self.federation = Federation(
             config, self.keys, self.paths, _load_subordinates(config), clock
         )
         routes: list[Route] = [Route(self.paths.healthz, self.healthz, methods=["GET"])]
         routes += self.federation.routes()
         routes += self._role_routes()
-        # Sign the configuration once now: a profile error in it stops the node at startup.
+        # Sign every statement once now: a profile error in one stops the node at startup.
         self.federation.entity_configuration()
+        for subordinate in self.federation.subordinates:
+            self.federation.subordinate_statement(subordinate)
         self.app = Starlette(
             routes=routes,
             exception_handlers={
@@ -249,6 +264,8 @@ class NodeApp:
             yield
         finally:
             self.shutting_down = True
+            if self.operator is not None:
+                await self.operator.client.aclose()
             self.state.close()
             log_event("stopped", entity_id=self.config.entity_id)
 

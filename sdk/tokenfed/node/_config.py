@@ -135,7 +135,7 @@ class Subordinate(_Section):
     entity_id: FederationEntityId
     jwks: Path | dict[str, Any]
     entity_types: list[str] = Field(default_factory=list)
-    intermediate: bool = False
+    recognition: bool = False
     metadata: dict[str, Any] | None = None
     constraints: dict[str, Any] | None = None
     metadata_policy: dict[str, Any] | None = None
@@ -148,10 +148,13 @@ class Provider(_Section):
 
 
 class Operator(_Section):
-    """``[operator]``: defaults of entitlements the operator issues."""
+    """``[operator]``: defaults of entitlements the operator issues, and where totals get their
+    exchange rates (a clearing house resolved through the federation)."""
 
     entitlement_lifetime: int = Field(default=3600, ge=60, le=MAX_STATEMENT_LIFETIME)
-    exchange_rates: Path | None = None
+    clearing_house: FederationEntityId | None = None
+    currency: str = Field(default="CNY", pattern="^[A-Z]{3}$")
+    max_receipts: int = Field(default=1000, ge=1, le=100000)
 
 
 class ClearingHouse(_Section):
@@ -291,7 +294,6 @@ _PATH_MEMBERS = {
     (): ("data_dir", "subordinates_dir"),
     ("keys",): tuple(Keys.model_fields),
     ("provider",): ("rate_card",),
-    ("operator",): ("exchange_rates",),
     ("clearing_house",): ("exchange_rates",),
 }
 

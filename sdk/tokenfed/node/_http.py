@@ -23,10 +23,12 @@ from ..errors import (
 __all__ = [
     "JSON_MEDIA_TYPE",
     "STATUS",
+    "error_object",
     "error_response",
     "media_type",
     "read_body",
     "read_json",
+    "require_media_type",
     "single_parameter",
     "status_of",
 ]
@@ -93,9 +95,7 @@ def status_of(code: str) -> int:
     return STATUS.get(code, 400)
 
 
-def error_response(
-    error: TokenfedError, *, headers: dict[str, str] | None = None, status: int | None = None
-) -> JSONResponse:
+def error_object(error: TokenfedError) -> dict[str, Any]:
     """The error object of API-010 for ``error``."""
     body: dict[str, Any] = {
         "error": error.code,
@@ -104,8 +104,15 @@ def error_response(
     }
     if error.detail:
         body["detail"] = error.detail
+    return body
+
+
+def error_response(
+    error: TokenfedError, *, headers: dict[str, str] | None = None, status: int | None = None
+) -> JSONResponse:
+    """The error object of API-010 for ``error`` as a response."""
     return JSONResponse(
-        body,
+        error_object(error),
         status_code=status or status_of(error.code),
         headers=headers,
         media_type=JSON_MEDIA_TYPE,

@@ -34,7 +34,7 @@ from .._decimal import format_decimal, from_scaled
 from .._pricing import AMOUNT_PLACES
 from ..errors import ChainBreakError, IoError, ReplayError, TokenfedError
 from ..ledger import ReceiptLedger, SqliteLedger
-from ..trust import TrustStore
+from ..trust import KeySource, TrustStore
 from ..units import RateCard
 from ._tracker import ReceiptTracker, TrackerTransaction
 from ._verifier import DEFAULT_CLOCK_SKEW, ReceiptVerifier, VerifiedReceipt
@@ -54,16 +54,37 @@ class VerifierConfig:
     """What a verifier is built from, as plain data that crosses process borders.
 
     Attributes:
-        trust: the trust-store document (it also serves the rate cards' keys, UNIT-031).
+        trust: the trust-store document (it also serves the rate cards' keys, UNIT-031), or
+            ``None`` in federation mode.
         rate_cards: rate-card JWS texts; each is verified with ``trust`` when a verifier is built.
         now: the verifier's clock, frozen for the whole file.
         clock_skew: seconds an ``iat`` may lie in the future (REC-041).
+        federation: federation mode instead of a trust store: ``{"anchors": [{"entity_id",
+            "jwks"}, ...], "origin_map": {...}}``; each process resolves issuers through the
+            pinned anchors (statement times on the system clock, receipts at ``now``).
     """
 
-    trust: dict[str, Any]
+    trust: dict[str, Any] | None
     rate_cards: tuple[str, ...]
     now: int
     clock_skew: int = DEFAULT_CLOCK_SKEW
+    federation: dict[str, Any] | None = None
+
+    def key_source(self) -> KeySource:
+        """The trust store, or a :class:`~tokenfed.federation.FederationTrust` in federation
+        mode (its resolver stops when it is garbage collected)."""
+        if self.federation is None:
+            if self.trust is None:
+                raise ValueError("a VerifierConfig needs a trust store or a federation")
+            return TrustStore.from_json(self.trust)
+        from ..federation import FederationTrust, Resolver, TrustAnchor
+
+        anchors = [
+            TrustAnchor.from_jwks(anchor["entity_id"], anchor["jwks"])
+            for anchor in self.federation["anchors"]
+        ]
+        resolver = Resolver(anchors, origin_map=self.federation.get("origin_map"))
+        return FederationTrust(resolver)
 
     def build(self) -> ReceiptVerifier:
         """A verifier with this trust, these rate cards (verified) and a clock frozen at ``now``.
@@ -71,7 +92,7 @@ class VerifierConfig:
         Raises:
             TokenfedError: the trust store or a rate card is rejected (with its code).
         """
-        trust = TrustStore.from_json(self.trust)
+        trust = self.key_source()
         cards = [RateCard.parse(text, trust) for text in self.rate_cards]
         return ReceiptVerifier(trust, cards, clock_skew=self.clock_skew, clock=lambda: self.now)
 

@@ -35,7 +35,7 @@ from ..errors import (
     UnknownRateCardError,
 )
 from ..keys import PublicKey
-from ..trust import TrustStore
+from ..trust import KeyOrigin, KeySource
 from ..units import RateCard
 from ._claims import BatchClaims, FastSchema, ReceiptClaims, validate_receipt
 
@@ -77,6 +77,8 @@ class VerifiedReceipt:
         batch_id: the batch statement's ``batch_id`` for a batched receipt, else ``None``.
         duplicate: set by a tracker for an identical resubmission (REC-042): valid, and never to
             be counted twice.
+        origin: in federation mode, the trust anchor and path the signing key was resolved
+            under (:attr:`trust_anchor`, :attr:`trust_path`); ``None`` with a trust store.
     """
 
     __slots__ = (
@@ -87,6 +89,7 @@ class VerifiedReceipt:
         "claims_bytes",
         "duplicate",
         "kid",
+        "origin",
         "raw",
     )
 
@@ -101,6 +104,7 @@ class VerifiedReceipt:
         content_digest: str | None = None,
         duplicate: bool = False,
         claims: ReceiptClaims | None = None,
+        origin: KeyOrigin | None = None,
     ) -> None:
         self.raw = raw
         self.kid = kid
@@ -112,6 +116,19 @@ class VerifiedReceipt:
         self._content_digest = content_digest
         self.duplicate = duplicate
         self._claims = claims
+        self.origin = origin
+
+    @property
+    def trust_anchor(self) -> str | None:
+        """The trust anchor the issuer's key was resolved under (federation mode), else
+        ``None`` (trust-store mode)."""
+        return None if self.origin is None else self.origin.trust_anchor
+
+    @property
+    def trust_path(self) -> tuple[str, ...] | None:
+        """The entity ids from the issuer up to :attr:`trust_anchor` (federation mode), else
+        ``None`` (trust-store mode)."""
+        return None if self.origin is None else self.origin.path
 
     @property
     def content_digest(self) -> str:
@@ -137,6 +154,7 @@ class VerifiedReceipt:
             self.batch_id,
             self.content_digest,
             self.duplicate,
+            self.origin,
         )
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
@@ -148,6 +166,7 @@ class VerifiedReceipt:
             self.batch_id,
             self._content_digest,
             self.duplicate,
+            self.origin,
         ) = state
         self._claims = None
 
@@ -211,6 +230,7 @@ class VerifiedReceipt:
             content_digest=self._content_digest,
             duplicate=True,
             claims=self._claims,
+            origin=self.origin,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -227,6 +247,9 @@ class VerifiedReceipt:
             body["batch_id"] = self.batch_id
         if self.duplicate:
             body["duplicate"] = True
+        if self.origin is not None:
+            body["trust_anchor"] = self.origin.trust_anchor
+            body["trust_path"] = list(self.origin.path)
         return body
 
     def __repr__(self) -> str:
@@ -285,6 +308,7 @@ class _Batch:
     tree_root: bytes
     kid: str
     inclusion: _merkle.CachedInclusion
+    origin: KeyOrigin | None
 
 
 class ReceiptVerifier:
@@ -296,7 +320,10 @@ class ReceiptVerifier:
     that passed): this memory only ever holds what was checked, so it never changes an answer.
 
     Args:
-        trust: the issuers' keys with validity windows (REC-033).
+        trust: the issuers' keys with validity windows (REC-033): a
+            :class:`~tokenfed.trust.TrustStore`, or any :class:`~tokenfed.trust.KeySource` such
+            as a :class:`~tokenfed.federation.FederationTrust` (then each result names the
+            trust anchor and path its key was resolved under).
         rate_cards: the rate cards receipts may name; each must be verified
             (:meth:`RateCard.from_jws` with a key or a trust store). Several versions of one
             ``rate_card_id`` may be held; a receipt selects one by its digest (REC-049).
@@ -304,21 +331,23 @@ class ReceiptVerifier:
         clock: the current time as a NumericDate (default: the system clock).
 
     Raises:
-        TypeError: ``trust`` is not a :class:`~tokenfed.trust.TrustStore`, or a card is not a
+        TypeError: ``trust`` is not a :class:`~tokenfed.trust.KeySource`, or a card is not a
             :class:`~tokenfed.units.RateCard`.
         ValueError: a rate card that was not verified, or a skew outside 60..600.
     """
 
     def __init__(
         self,
-        trust: TrustStore,
+        trust: KeySource,
         rate_cards: Iterable[RateCard],
         *,
         clock_skew: int = DEFAULT_CLOCK_SKEW,
         clock: Callable[[], int] | None = None,
     ) -> None:
-        if not isinstance(trust, TrustStore):
-            raise TypeError(f"trust must be a TrustStore, not {type(trust).__name__}")
+        if not isinstance(trust, KeySource):
+            raise TypeError(
+                f"trust must be a TrustStore or another KeySource, not {type(trust).__name__}"
+            )
         if not 60 <= clock_skew <= 600:
             raise ValueError("clock_skew must be between 60 and 600 seconds (REC-041)")
         self._trust = trust
@@ -413,7 +442,9 @@ class ReceiptVerifier:
         )
         claims = decoded.claims
         # Step 5: key, pinned algorithm, validity at iat.
-        key = self._key_at(claims.get("iss"), decoded.header, claims.get("iat"))
+        key, origin = self._key_at(
+            claims.get("iss"), decoded.header, claims.get("iat"), _jws.TYP_RECEIPT
+        )
         # Step 6: signature (the pinned algorithm was checked with the key).
         if not key.verify(decoded.signature, decoded.signing_input):
             raise InvalidSignatureError(
@@ -421,14 +452,16 @@ class ReceiptVerifier:
             )
         # Steps 7-11.
         self._check_claims(claims, decoded.typed)
-        return VerifiedReceipt(claims, key.kid, decoded.payload, decoded.token)
+        return VerifiedReceipt(claims, key.kid, decoded.payload, decoded.token, origin=origin)
 
-    def _key_at(self, iss: object, header: Mapping[str, Any], iat: object) -> PublicKey:
-        key = self._trust.key(iss, header.get("kid"))
+    def _key_at(
+        self, iss: object, header: Mapping[str, Any], iat: object, typ: str
+    ) -> tuple[PublicKey, KeyOrigin | None]:
+        key, origin = self._trust.key_with_origin(iss, header.get("kid"), typ)
         _jws.check_alg(header, key)
         if type(iat) is int and not key.validity.is_valid_at(iat):
             key.validity.check(iat, key.kid)  # raises KeyNotValidError with the reason
-        return key
+        return key, origin
 
     def _check_claims(self, claims: dict[str, Any], typed: bool = False) -> None:
         # Steps 7 and 8: version, then schema (``typed``: the fast schema accepted them already).
@@ -556,16 +589,24 @@ class ReceiptVerifier:
                 "(REC-065)"
             )
         self._check_claims(claims, typed)
-        return VerifiedReceipt(claims, statement.kid, leaf, encoded, statement.batch_id)
+        return VerifiedReceipt(
+            claims, statement.kid, leaf, encoded, statement.batch_id, origin=statement.origin
+        )
 
     def _batch_statement(self, batch: str) -> _Batch:
         cached = self._batches.get(batch)
         if cached is not None:
+            if cached.origin is not None:
+                # Federation mode: the chain that attested the key may have expired or been
+                # withdrawn since; the key source answers from its cache (a dict lookup).
+                self._trust.key_with_origin(cached.iss, cached.kid, _jws.TYP_RECEIPT_BATCH)
             self._batches.move_to_end(batch)
             return cached
         decoded = _jws.decode(batch, _jws.TYP_RECEIPT_BATCH, max_bytes=MAX_RECEIPT_BYTES)
         claims = decoded.claims
-        key = self._key_at(claims.get("iss"), decoded.header, claims.get("iat"))
+        key, origin = self._key_at(
+            claims.get("iss"), decoded.header, claims.get("iat"), _jws.TYP_RECEIPT_BATCH
+        )
         if not key.verify(decoded.signature, decoded.signing_input):
             raise InvalidSignatureError(
                 "the batch signature does not verify with the key (CONV-049)"
@@ -580,6 +621,7 @@ class ReceiptVerifier:
             tree_root=root,
             kid=key.kid,
             inclusion=_merkle.CachedInclusion(parsed.tree_size, root),
+            origin=origin,
         )
         self._batches[batch] = statement
         if len(self._batches) > _BATCH_CACHE_SIZE:

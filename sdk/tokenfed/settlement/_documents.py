@@ -25,7 +25,7 @@ from ..errors import (
 )
 from ..keys import PrivateKey, PublicKey
 from ..receipts import RateCardRef
-from ..trust import TrustStore
+from ..trust import KeySource
 
 __all__ = [
     "TYP_NETTING_REPORT",
@@ -275,13 +275,14 @@ class SettlementDocument:
         """The semantic checks of the kind (after the schema)."""
 
     @classmethod
-    def from_jws(cls, token: str | bytes, trust: PublicKey | TrustStore) -> Self:
+    def from_jws(cls, token: str | bytes, trust: PublicKey | KeySource) -> Self:
         """Read and verify the document: CONV-060 with the kind's ``typ``, the key under the
         document's ``iss`` and header ``kid`` valid at its ``iat`` (SET-060), then its checks.
         """
-        if not isinstance(trust, PublicKey | TrustStore):
+        if not isinstance(trust, PublicKey) and not isinstance(trust, KeySource):
             raise TypeError(
-                f"trust must be a PublicKey or a TrustStore, not {type(trust).__name__}"
+                f"trust must be a PublicKey, a TrustStore or another KeySource, not "
+                f"{type(trust).__name__}"
             )
         claims, compact, kid = decode_claims(token, cls._typ, trust, "SET-060")
         document = cls.from_claims(claims)

@@ -11,26 +11,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ... import _jws
 from ...errors import InvalidRequestError, NotFoundError, UnsupportedParameterError
+from ...federation import (
+    HISTORICAL_KEYS_MEDIA_TYPE,
+    RECOGNITION_CLAIM,
+    STATEMENT_MEDIA_TYPE,
+    sign_historical_keys,
+    sign_statement,
+)
 from .._config import LoadedKeys, NodeConfig, Role
 from .._http import jwt_response, single_parameter
 from .._paths import Paths
 
-__all__ = [
-    "ENTITY_STATEMENT_MEDIA_TYPE",
-    "ENTITY_STATEMENT_TYP",
-    "JWK_SET_TYP",
-    "Federation",
-]
+__all__ = ["Federation"]
 
-ENTITY_STATEMENT_TYP = "entity-statement+jwt"
-ENTITY_STATEMENT_MEDIA_TYPE = "application/entity-statement+jwt"
-JWK_SET_TYP = "jwk-set+jwt"
-JWK_SET_MEDIA_TYPE = "application/jwk-set+jwt"
 TOKENFED_VERSIONS = ["1.0"]
-# List filters of OIDF §8.2 this node does not support: trust marks are not issued here.
-UNSUPPORTED_LIST_FILTERS = ("trust_marked", "trust_mark_type")
+# List filters of OIDF §8.2 the profile does not support (FED-082).
+UNSUPPORTED_LIST_FILTERS = ("trust_marked", "trust_mark_type", "intermediate")
 
 
 class _Signed:
@@ -114,8 +111,8 @@ class Federation:
         return {"keys": [key.to_jwk(with_validity=False) for key in self.keys.federation.published]}
 
     def sign(self, claims: dict[str, Any]) -> str:
-        """Sign a statement with the federation key."""
-        return _jws.sign(claims, self.keys.federation.private, ENTITY_STATEMENT_TYP)
+        """Sign a statement with the federation key, after the profile checks (FED-023)."""
+        return sign_statement(claims, self.keys.federation.private)
 
     def entity_configuration(self) -> str:
         """The node's entity configuration, signed now or taken from the cache."""
@@ -151,23 +148,25 @@ class Federation:
             for member in ("metadata", "constraints", "metadata_policy"):
                 if entry.get(member) is not None:
                     claims[member] = entry[member]
+            if entry.get("recognition"):
+                claims[RECOGNITION_CLAIM] = True
             return self.sign(claims)
 
         return self._signed.get(sub, build)
 
     def historical_keys(self) -> str:
         """The historical keys document (OIDF §8.7): retired federation keys, each with exp."""
-        claims = {
-            "iss": self.config.entity_id,
-            "iat": int(self.clock()),
-            "keys": list(self.keys.historical),
-        }
-        return _jws.sign(claims, self.keys.federation.private, JWK_SET_TYP)
+        return sign_historical_keys(
+            self.config.entity_id,
+            list(self.keys.historical),
+            self.keys.federation.private,
+            iat=int(self.clock()),
+        )
 
     # ------------------------------------------------------------------ endpoints
 
     async def get_configuration(self, request: Request) -> Response:
-        return jwt_response(self.entity_configuration(), ENTITY_STATEMENT_MEDIA_TYPE)
+        return jwt_response(self.entity_configuration(), STATEMENT_MEDIA_TYPE)
 
     async def get_fetch(self, request: Request) -> Response:
         sub = single_parameter(request, "sub", required=True)
@@ -179,31 +178,24 @@ class Federation:
             )
         if sub not in self.subordinates:
             raise NotFoundError(f"{sub} is not a subordinate of {self.config.entity_id}")
-        return jwt_response(self.subordinate_statement(sub), ENTITY_STATEMENT_MEDIA_TYPE)
+        return jwt_response(self.subordinate_statement(sub), STATEMENT_MEDIA_TYPE)
 
     async def get_list(self, request: Request) -> Response:
         for name in UNSUPPORTED_LIST_FILTERS:
             if name in request.query_params:
                 raise UnsupportedParameterError(
-                    f"the list filter {name!r} is not supported: this federation has no trust marks"
+                    f"the list filter {name!r} is not supported (FED-082)"
                 )
         types = request.query_params.getlist("entity_type")
-        intermediate = single_parameter(request, "intermediate", required=False)
-        if intermediate not in (None, "true", "false"):
-            raise InvalidRequestError("query parameter 'intermediate' is true or false")
-        found = []
-        for entity_id, entry in self.subordinates.items():
-            if types and not set(types) & set(entry.get("entity_types", ())):
-                continue
-            if intermediate is not None and entry.get("intermediate", False) != (
-                intermediate == "true"
-            ):
-                continue
-            found.append(entity_id)
+        found = [
+            entity_id
+            for entity_id, entry in self.subordinates.items()
+            if not types or set(types) & set(entry.get("entity_types", ()))
+        ]
         return JSONResponse(sorted(found))
 
     async def get_historical_keys(self, request: Request) -> Response:
-        return jwt_response(self.historical_keys(), JWK_SET_MEDIA_TYPE)
+        return jwt_response(self.historical_keys(), HISTORICAL_KEYS_MEDIA_TYPE)
 
     def routes(self) -> list[Route]:
         """The routes of this node's federation endpoints."""

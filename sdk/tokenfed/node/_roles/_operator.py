@@ -4,27 +4,53 @@ totals (admin, API-043)."""
 from __future__ import annotations
 
 import hmac
+import threading
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ... import _json, _jws
 from ..._decimal import format_decimal
 from ..._model import is_entity_id
 from ...entitlements import Entitlement, IssuedEntitlements, issue_entitlement
-from ...errors import InvalidClientError, InvalidRequestError
-from ...receipts import pairwise_subject
+from ...errors import (
+    InvalidClientError,
+    InvalidMetadataError,
+    InvalidRequestError,
+    TokenfedError,
+    WrongAudienceError,
+)
+from ...exchange import ExchangeRates
+from ...federation import Limits
+from ...federation._fetch import Budget, Fetcher
+from ...hazmat import decode_unverified
+from ...ledger import SqliteLedger
+from ...receipts import ReceiptTracker, ReceiptVerifier, pairwise_subject
+from ...units import RateCard
 from .._config import token_sha256
-from .._http import read_json
+from .._http import (
+    JSON_MEDIA_TYPE,
+    error_object,
+    read_body,
+    read_json,
+    require_media_type,
+    single_parameter,
+)
 from .._state import IssuedLog, pairwise_secret
+from ._clearing import EXCHANGE_RATES_MEDIA_TYPE
+from ._provider import RATE_CARD_MEDIA_TYPE
 
 if TYPE_CHECKING:
     from .._app import NodeApp
 
 __all__ = ["Operator", "check_admin"]
 
+JSONL_MEDIA_TYPE = "application/jsonl"
 _ENTITLEMENT_MEMBERS = {"subscriber", "provider", "scope", "limit", "lifetime"}
 
 
@@ -93,6 +119,15 @@ class Operator:
         assert published is not None
         for token in self.log.tokens():
             self.issued.add(token, published)
+        assert node.trust is not None
+        self.trust = node.trust
+        self.ledger = node.state.keep(SqliteLedger(node.state.path("ledger.sqlite")))
+        self.tracker = ReceiptTracker(self.ledger)
+        self.intake_lock = threading.Lock()
+        self.cards: dict[str, RateCard] = {}
+        self.limits = Limits()
+        self.client = httpx.AsyncClient()
+        self.fetcher = Fetcher(self.client, self.limits, node.config.origin_map or None)
 
     def _issue(
         self, subscriber: str, provider: str, scope: list[str], limit: str, lifetime: int | None
@@ -133,6 +168,137 @@ class Operator:
             status_code=201,
         )
 
+    # ------------------------------------------------------------------ receipt intake
+
+    async def _rate_card(self, provider: str) -> RateCard:
+        """The provider's current rate card: ``rate_card_uri`` from its metadata resolved
+        through the federation, the card verified with its ``receipt_jwks``."""
+        resolution = await run_in_threadpool(self.trust.resolution, provider, _jws.TYP_RATE_CARD)
+        members = resolution.metadata.get("tokenfed_provider", {})
+        uri = members.get("rate_card_uri") if isinstance(members, dict) else None
+        if not isinstance(uri, str):
+            raise InvalidMetadataError(
+                f"{provider} publishes no rate_card_uri; its receipts cannot be priced"
+            )
+        body = await self.fetcher.get(uri, RATE_CARD_MEDIA_TYPE, Budget(self.limits))
+        return await run_in_threadpool(RateCard.from_jws, body, self.trust)
+
+    async def _cards_for(self, tokens: list[str]) -> None:
+        """Fetch the rate card of every issuer whose receipts name a card not yet held."""
+        wanted: set[str] = set()
+        for token in tokens:
+            try:
+                claims = decode_unverified(token, _jws.TYP_RECEIPT).claims
+            except TokenfedError:
+                continue  # the verifier gives the code of this receipt
+            card = claims.get("rate_card")
+            digest = card.get("digest") if isinstance(card, dict) else None
+            if isinstance(claims.get("iss"), str) and digest not in self.cards:
+                wanted.add(claims["iss"])
+        for provider in sorted(wanted):
+            try:
+                card = await self._rate_card(provider)
+            except TokenfedError:
+                continue  # each of its receipts is then unknown_rate_card, or fails earlier
+            self.cards[card.digest] = card
+
+    def _take(self, index: int, token: object, verifier: ReceiptVerifier) -> dict[str, Any]:
+        """Verify, check and record one receipt; its result (API-042)."""
+        try:
+            if not isinstance(token, str):
+                raise InvalidRequestError("a receipt is a JWS compact string")
+            verified = verifier.verify(token)
+            raw = verified.raw
+            if raw.get("aud") != self.node.config.entity_id:
+                raise WrongAudienceError(
+                    f"the receipt is for {raw.get('aud')}, not for this operator"
+                )
+            if "entitlement" in raw:
+                self.issued.check_receipt(raw)  # ENT-052
+            with self.tracker.transaction() as transaction:
+                tracked = transaction.track(verified)
+        except TokenfedError as exc:
+            return {"index": index, "status": "rejected", "error": error_object(exc)}
+        result: dict[str, Any] = {
+            "index": index,
+            "status": "duplicate" if tracked.duplicate else "accepted",
+            "iss": raw.get("iss"),
+            "jti": raw.get("jti"),
+        }
+        if tracked.origin is not None:
+            result["trust_anchor"] = tracked.origin.trust_anchor
+            result["trust_path"] = list(tracked.origin.path)
+        return result
+
+    def _take_all(self, tokens: list[Any]) -> list[dict[str, Any]]:
+        verifier = ReceiptVerifier(
+            self.trust, list(self.cards.values()), clock=lambda: int(self.node.clock())
+        )
+        with self.intake_lock:
+            return [self._take(index, token, verifier) for index, token in enumerate(tokens)]
+
+    async def post_receipts(self, request: Request) -> Response:
+        kind = require_media_type(request, {JSON_MEDIA_TYPE, JSONL_MEDIA_TYPE})
+        data = await read_body(request, self.node.config.limits.max_body_bytes)
+        tokens: list[Any]
+        if kind == JSON_MEDIA_TYPE:
+            parsed = _json.loads(data)
+            if not isinstance(parsed, list):
+                raise InvalidRequestError("the body must be a JSON array of receipts")
+            tokens = parsed
+        else:
+            tokens = [_json.loads(line) for line in data.splitlines() if line.strip()]
+        if len(tokens) > self.section.max_receipts:
+            raise InvalidRequestError(
+                f"{len(tokens)} receipts in one request; this node takes at most "
+                f"{self.section.max_receipts}"
+            )
+        await self._cards_for([token for token in tokens if isinstance(token, str)])
+        results = await run_in_threadpool(self._take_all, tokens)
+        counts = {status: 0 for status in ("accepted", "duplicate", "rejected")}
+        for result in results:
+            counts[result["status"]] += 1
+        return JSONResponse({"results": results, **counts})
+
+    # ------------------------------------------------------------------ totals
+
+    async def _rates(self) -> ExchangeRates | None:
+        clearing_house = self.section.clearing_house
+        if clearing_house is None:
+            return None
+        typ = _jws.TYP_EXCHANGE_RATES
+        resolution = await run_in_threadpool(self.trust.resolution, clearing_house, typ)
+        members = resolution.metadata.get("tokenfed_clearing_house", {})
+        uri = members.get("exchange_rates_uri") if isinstance(members, dict) else None
+        if not isinstance(uri, str):
+            raise InvalidMetadataError(f"{clearing_house} publishes no exchange_rates_uri")
+        body = await self.fetcher.get(uri, EXCHANGE_RATES_MEDIA_TYPE, Budget(self.limits))
+        return await run_in_threadpool(ExchangeRates.from_jws, body, self.trust)
+
+    async def get_totals(self, request: Request) -> Response:
+        check_admin(request, self.admin_sha256)
+        provider = single_parameter(request, "provider", required=True)
+        assert provider is not None
+        if not is_entity_id(provider):
+            raise InvalidRequestError("provider must be an entity id (CONV-001)")
+        totals = await run_in_threadpool(self.ledger.totals, provider, self.node.config.entity_id)
+        count, amount = totals.get((provider, self.node.config.entity_id), (0, Decimal(0)))
+        body: dict[str, Any] = {
+            "provider": provider,
+            "count": count,
+            "amount_utu": format_decimal(amount),
+        }
+        rates = await self._rates()
+        if rates is not None:
+            conversion = rates.convert(amount, "UTU", self.section.currency, int(self.node.clock()))
+            body[f"amount_{self.section.currency.lower()}"] = format_decimal(conversion.amount)
+            body["rates_id"] = conversion.rates_id
+        return JSONResponse(body)
+
     def routes(self) -> list[Route]:
         """The operator's routes."""
-        return [Route(self.node.paths.entitlements, self.post_entitlements, methods=["POST"])]
+        return [
+            Route(self.node.paths.entitlements, self.post_entitlements, methods=["POST"]),
+            Route(self.node.paths.receipts, self.post_receipts, methods=["POST"]),
+            Route(self.node.paths.totals, self.get_totals, methods=["GET"]),
+        ]
