@@ -118,6 +118,7 @@ class _Run:
     candidates: list[list[EntityStatement]] = field(default_factory=list)
     reasons: list[dict[str, Any]] = field(default_factory=list)
     inflight: dict[tuple[str, ...], asyncio.Task[EntityStatement]] = field(default_factory=dict)
+    prefetches: list[asyncio.Future[EntityStatement]] = field(default_factory=list)
 
     def dead(self, path: Sequence[str], code: str, message: str) -> None:
         self.reasons.append({"path": list(path), "error": code, "message": message})
@@ -278,6 +279,12 @@ class AsyncResolver:
         try:
             return await self._collect_and_choose(run, entity_id, entity_type)
         finally:
+            # A prefetch no path used (its path died first) ends with the resolution.
+            leftovers = [task for task in run.prefetches if not task.done()]
+            for task in leftovers:
+                task.cancel()
+            if leftovers:
+                await asyncio.wait(leftovers)
             self.fetches += run.budget.fetches  # requests sent (refused ones are not counted)
 
     async def _collect_and_choose(
@@ -347,6 +354,8 @@ class AsyncResolver:
             return
         try:
             superior = await self._configuration(run, hint)
+            if not is_anchor:
+                self._prefetch(run, superior, (*path, hint))
             statement = await self._subordinate(run, superior, current.sub)
         except FetchFailedError as exc:
             if exc.detail.get("status") == 404:
@@ -366,6 +375,21 @@ class AsyncResolver:
             run.candidates.append([*extended, superior])
             return
         await self._climb(run, extended, superior, (*path, hint))
+
+    def _prefetch(self, run: _Run, superior: EntityStatement, path: tuple[str, ...]) -> None:
+        """Start fetching the configurations of ``superior``'s own superiors while its statement
+        about the entity below is fetched: the next step up needs them, so the critical path of
+        a chain of h hops is h + 2 round trips instead of 2h + 1. Each is fetched at most once
+        per resolution and counts against its budget; a failure is reported, if at all, by the
+        path that uses it."""
+        for hint in superior.authority_hints:
+            if hint in path or not is_federation_entity_id(hint):
+                continue
+            if hint in self._configurations or ("ec", hint) in run.inflight:
+                continue
+            task = asyncio.ensure_future(self._configuration(run, hint))
+            task.add_done_callback(_quiet)
+            run.prefetches.append(task)
 
     async def _once(
         self,
@@ -432,6 +456,12 @@ class AsyncResolver:
 
     async def _get(self, run: _Run, url: str, params: Mapping[str, str] | None = None) -> bytes:
         return await self._fetcher.get(url, MEDIA_ENTITY_STATEMENT, run.budget, params)
+
+
+def _quiet(task: asyncio.Future[Any]) -> None:
+    """Retrieve a prefetch's outcome so that an unused failure is not logged as lost."""
+    if not task.cancelled():
+        task.exception()
 
 
 class _DeadEnd(Exception):
