@@ -41,7 +41,9 @@ def install(cv: dict[str, Any]) -> None:
         keys = cv["_load_trust_store"](context.fixtures["trust"][trust_name], context)
 
         def find_key(header: dict[str, Any], claims: dict[str, Any]) -> dict[str, Any]:
-            issuer_keys = keys.get(claims.get("iss")) if isinstance(claims.get("iss"), str) else None
+            issuer_keys = (
+                keys.get(claims.get("iss")) if isinstance(claims.get("iss"), str) else None
+            )
             kid = header.get("kid")
             if issuer_keys is None or not isinstance(kid, str) or kid not in issuer_keys:
                 raise rejected("unknown_key", f"no key {kid!r} for issuer {claims.get('iss')!r}")

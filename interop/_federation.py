@@ -146,11 +146,8 @@ def _check_jwks(jwks: Any, where: str) -> dict[str, dict[str, Any]]:
     return by_kid
 
 
-def _decode(token: Any, index: int) -> Statement:
-    """One statement, in the order of FED-022: (1) the JWS layer, (2) the forbidden headers,
-    (3) the crit claim, (4) the claims and their types, (5) the keys of jwks, (6) the content
-    rules. Key, signature and time are checked in the chain."""
-    where = f"ES[{index}]"
+def _open(token: Any, typ: str, where: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    """The JWS layer (CONV-060 steps 1 to 4): header, claims, signing input, signature."""
     if not isinstance(token, str) or not token.isascii():
         raise _reject("malformed", f"{where} is not an ASCII string")
     if len(token) > MAX_TOKEN_BYTES:
@@ -169,19 +166,28 @@ def _decode(token: Any, index: int) -> Statement:
         raise _reject("malformed", f"{where}: {exc}") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise _reject("malformed", f"{where}: header or payload is not an object")
-    typ = header.get("typ")
-    if not isinstance(typ, str) or _host["_normal_typ"](typ) != TYP:  # CONV-043
-        raise _reject("unsupported_typ", f"{where}: typ {typ!r} is not {TYP}")
+    found = header.get("typ")
+    if not isinstance(found, str) or _host["_normal_typ"](found) != typ:  # CONV-043
+        raise _reject("unsupported_typ", f"{where}: typ {found!r} is not {typ}")
     if header.get("alg") not in ("EdDSA", "ES256"):
         raise _reject("unsupported_alg", f"{where}: alg {header.get('alg')!r}")
     if "crit" in header:
         raise _reject("unsupported_crit", f"{where}: a crit header parameter")
+    return header, claims, ".".join(segments[:2]).encode("ascii"), signature
+
+
+def _decode(token: Any, index: int) -> Statement:
+    """One statement, in the order of FED-022: (1) the JWS layer, (2) the forbidden headers,
+    (3) the crit claim, (4) the claims and their types, (5) the keys of jwks, (6) the content
+    rules. Key, signature and time are checked in the chain."""
+    where = f"ES[{index}]"
+    header, claims, signing_input, signature = _open(token, TYP, where)
     for name in ("trust_chain", "peer_trust_chain"):
         if name in header:
             raise _reject("invalid_statement", f"{where}: a {name} header (§4.3, §4.4)")
     if "crit" in claims:
         raise _reject("unsupported_crit", f"{where}: a crit claim (no extension claims exist)")
-    statement = Statement(header, claims, ".".join(segments[:2]).encode("ascii"), signature)
+    statement = Statement(header, claims, signing_input, signature)
     _check_types(statement, where)
     _check_jwks(claims["jwks"], where)
     _check_content(statement, where)
@@ -770,6 +776,107 @@ def validate(
     }
 
 
+# --------------------------------------------------------------------------- history
+
+HISTORICAL_TYP = "jwk-set+jwt"
+
+
+def _is_date(value: Any) -> bool:
+    return _is_int(value) and 0 <= value <= 2**53 - 1
+
+
+def _historical_keys(token: Any, pinned: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """FED-150 (the document and its keys), then FED-151 (signed with a current key)."""
+    where = "historical keys"
+    header, claims, signing_input, signature = _open(token, HISTORICAL_TYP, where)
+    iss, keys = claims.get("iss"), claims.get("keys")
+    if not _is_federation_id(iss) or not _is_date(claims.get("iat")) or not isinstance(keys, list):
+        raise _reject("schema_violation", f"{where}: iss, iat or keys missing or mistyped")
+    if not all(isinstance(jwk, dict) for jwk in keys):
+        raise _reject("schema_violation", f"{where}: a key is not an object")
+    listed: dict[str, dict[str, Any]] = {}
+    for jwk in keys:
+        revoked = jwk.get("revoked", {"revoked_at": 0})
+        problems = [
+            any(name in jwk for name in ("d", "p", "q", "k")),
+            not isinstance(jwk.get("kid"), str),
+            not _is_date(jwk.get("exp")),
+            any(name in jwk and not _is_date(jwk[name]) for name in ("iat", "nbf")),
+            not isinstance(revoked, dict) or not _is_date(revoked.get("revoked_at")),
+            isinstance(revoked, dict)
+            and revoked.get("reason", "unspecified") not in REVOCATION_REASONS,
+            (jwk.get("kty"), jwk.get("crv")) not in ALGS,
+            _is_date(jwk.get("nbf")) and _is_date(jwk.get("exp")) and jwk["exp"] <= jwk["nbf"],
+        ]
+        if any(problems):
+            raise _reject("invalid_key", f"{where}: a listed key breaks FED-150")
+        _host["_check_key_values"](jwk)
+        if jwk["kid"] != _thumbprint(jwk) or jwk["kid"] in listed:
+            raise _reject("invalid_key", f"{where}: a kid that is not a thumbprint or repeated")
+        listed[jwk["kid"]] = jwk
+    _verify(Statement(header, claims, signing_input, signature), pinned, where)
+    return iss, listed
+
+
+def _key_window(jwk: dict[str, Any], iat: int, listed: bool) -> str | None:
+    """FED-155, FED-156 for a listed key; the key's own window (REC-030) for a pinned one."""
+    revoked = jwk.get("revoked")
+    if listed and isinstance(revoked, dict) and revoked.get("reason") == "compromised":
+        return "revoked as compromised"
+    if isinstance(revoked, dict) and iat >= revoked["revoked_at"]:
+        return "issued at or after revoked_at"
+    if "exp" in jwk and iat >= jwk["exp"]:
+        return "issued at or after the key's exp"
+    if "nbf" in jwk and iat < jwk["nbf"]:
+        return "issued before the key's nbf"
+    return None
+
+
+def archived(
+    tokens: Any,
+    anchors: list[dict[str, Any]],
+    historical: Any,
+    now: int,
+    entity_type: str | None,
+) -> dict[str, Any]:
+    """FED-154: the anchor's statements of an archived chain must each be signed with a key
+    that vouched for it at its iat (a listed historical key governs its kid), then the chain is
+    validated at ``now`` with those keys."""
+    (anchor,) = anchors
+    pinned = _check_jwks(anchor["jwks"], "pinned anchor")
+    listed: dict[str, dict[str, Any]] = {}
+    if historical is not None:
+        _, listed = _historical_keys(historical, pinned)
+    admitted = {kid: jwk for kid, jwk in pinned.items() if kid not in listed}
+    for index, token in enumerate(tokens if isinstance(tokens, list) else []):
+        try:
+            header, claims, _, _ = _open(token, TYP, f"ES[{index}]")
+        except _host["_Rejected"]:
+            continue
+        kid, iat = header.get("kid"), claims.get("iat")
+        if claims.get("iss") != anchor["entity_id"] or not isinstance(kid, str):
+            continue
+        if not _is_date(iat):
+            continue
+        jwk = listed.get(kid) or admitted.get(kid)
+        if jwk is None:
+            continue
+        problem = _key_window(jwk, iat, kid in listed)
+        if problem is not None:
+            raise _reject("key_not_valid", f"ES[{index}] by the anchor: {problem}")
+        if kid in listed:
+            admitted[kid] = jwk
+    if not admitted:
+        raise _reject("unknown_key", "no key of the anchor is left")
+    keys = [
+        {name: value for name, value in jwk.items() if name not in ("exp", "nbf", "revoked")}
+        for jwk in admitted.values()
+    ]
+    return validate(
+        tokens, [{"entity_id": anchor["entity_id"], "jwks": {"keys": keys}}], now, entity_type
+    )
+
+
 def select(
     candidates: list[Any], anchors: list[dict[str, Any]], now: int, entity_type: str | None
 ) -> dict[str, Any]:
@@ -801,6 +908,14 @@ def check_federation(vector: dict[str, Any], context: Any) -> Any:
                 result["document_keys"] = _document_keys(result["metadata"], given["document_typ"])
         elif given["op"] == "select":
             result = select(given["candidates"], *args)
+        elif given["op"] == "archived":
+            result = archived(
+                given["statements"],
+                given["anchors"],
+                given["historical_keys"],
+                given["now"],
+                given["entity_type"],
+            )
         else:
             raise ValueError(f"unknown federation op {given['op']!r}")
     except _host["_Rejected"] as rejected:

@@ -2526,6 +2526,7 @@ def check_policy(vector: dict[str, Any], context: Context) -> Outcome:
 
 _sibling("_federation").install(globals())  # federation chains
 _sibling("_entitlements").install(globals())  # spec chapter "Entitlements"
+_sibling("_history").install(globals())  # historical keys, archived chains
 
 
 # --------------------------------------------------------------------------- command line

@@ -92,6 +92,21 @@ class World:
         self.publish(entity)
         return entity
 
+    def clearing_house(self, entity_id: str, hints: list[str]) -> Entity:
+        """A leaf of type tokenfed_clearing_house with its statement-signing key."""
+        entity = self._new(entity_id)
+        entity.hints = list(hints)
+        entity.app_key = generate_key()
+        statement_key = entity.app_key.public_key(KeyValidity(nbf=self.iat - 86400)).to_jwk()
+        entity.metadata = {
+            "tokenfed_clearing_house": {
+                "tokenfed_versions": VERSIONS,
+                "statement_jwks": {"keys": [statement_key]},
+            }
+        }
+        self.publish(entity)
+        return entity
+
     def configuration(self, entity: Entity, **extra: Any) -> str:
         claims: dict[str, Any] = {
             "iss": entity.entity_id,

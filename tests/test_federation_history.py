@@ -1,4 +1,4 @@
-"""Historical keys and archived chains (spec/federation.md FED-150..FED-156).
+"""Historical keys and archived chains (spec/federation.md FED-150..FED-157).
 
 The historical keys document is signed, read and verified; the anchor keys admitted to verify an
 archived chain follow FED-154..FED-156 (research cases H1-H3: a rotated-out key still vouches
@@ -8,16 +8,31 @@ statement issued after its key's exp is refused).
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import _federation as fed
 from tokenfed import _jws
 from tokenfed.errors import TokenfedError
-from tokenfed.federation import HistoricalKeys, sign_historical_keys
+from tokenfed.federation import (
+    HistoricalKeys,
+    TrustAnchor,
+    TrustChain,
+    sign_historical_keys,
+    validate_chain,
+    verify_archived_chain,
+)
 from tokenfed.federation._history import anchor_keys_at, read_archived_chain
 from tokenfed.keys import KeySet, PrivateKey, generate_key
+from tokenfed_conformance.vectors import Vector, load_vectors
 
 ANCHOR = "https://anchor.alliance-a.example"
 LEAF = "https://provider.alliance-a.example"
@@ -327,3 +342,237 @@ def test_archived_chain_is_read_strictly() -> None:
 def test_archived_chain_that_is_not_an_array_of_statements_is_malformed(text: str | bytes) -> None:
     """FED-153: anything else is malformed."""
     assert code_of(lambda: read_archived_chain(text)) == "malformed"
+
+
+# --------------------------------------------------------------------------- verify archived chains
+# The chain was validated at fed.NOW under anchor key "ta"; months later the anchor signs with
+# "ta-new" only and lists "ta" in its historical keys.
+
+
+LATER = fed.NOW + 90 * DAY
+ROTATED = fed.anchor("ta", "ta-new")
+
+
+def archived(statements: list[str] | None = None) -> str:
+    return json.dumps(statements if statements is not None else fed.leaf_chain())
+
+
+def anchor_history(**members: Any) -> HistoricalKeys:
+    """The anchor's historical keys, listing "ta" (retired a week after NOW by default)."""
+    listed = {**fed.key("ta").public_key().to_jwk(with_validity=False), "exp": fed.NOW + 7 * DAY}
+    listed.update(members)
+    token = sign_historical_keys(fed.IDS["ta"], [listed], fed.key("ta-new"), iat=LATER)
+    return HistoricalKeys.decode(token).verify_with(ROTATED.jwks)
+
+
+def test_h1_archived_chain_verifies_after_rotation() -> None:
+    """H1, FED-153, FED-157: the archived chain, verified at its time with the rotated anchor's
+    pinned key plus its historical keys, gives the result it gave then: anchor, path, expiry,
+    resolved metadata."""
+    then = validate_chain(fed.leaf_chain(), [fed.anchor("ta")], now=fed.NOW)
+    again = verify_archived_chain(
+        archived(), ROTATED, anchor_history(), at=fed.NOW, entity_type="tokenfed_provider"
+    )
+    assert isinstance(again, TrustChain)
+    assert (again.trust_anchor, again.path, again.exp) == (then.trust_anchor, then.path, then.exp)
+    assert again.metadata == then.metadata
+    assert again.to_json() == fed.leaf_chain()
+
+
+def test_h1_with_an_intermediate() -> None:
+    """H1, FED-157: leaf <- org <- anchor; only the anchor's statements need historical keys,
+    the intermediate's are verified with the keys the archived chain attests."""
+    again = verify_archived_chain(archived(fed.org_chain()), ROTATED, anchor_history(), at=fed.NOW)
+    assert again.path == (fed.IDS["leaf"], fed.IDS["org"], fed.IDS["ta"])
+
+
+def test_without_historical_keys_the_old_key_is_unknown() -> None:
+    """FED-154, FED-157: the rotated-out key is not pinned any more; without the historical
+    keys document the archived chain does not verify."""
+    assert code_of(lambda: verify_archived_chain(archived(), ROTATED, None, at=fed.NOW)) == (
+        "unknown_key"
+    )
+
+
+def test_h2_archived_chain_with_a_compromised_key() -> None:
+    """H2, FED-155: the key was revoked as compromised after the chain was archived; the
+    archived chain no longer proves anything."""
+    history = anchor_history(revoked={"revoked_at": fed.NOW + DAY, "reason": "compromised"})
+    assert code_of(lambda: verify_archived_chain(archived(), ROTATED, history, at=fed.NOW)) == (
+        "key_not_valid"
+    )
+
+
+def test_superseded_key_vouches_until_revoked_at() -> None:
+    """FED-156: superseded after the statements were issued: the chain verifies; superseded
+    before: key_not_valid."""
+    after = anchor_history(revoked={"revoked_at": fed.NOW, "reason": "superseded"})
+    assert (
+        verify_archived_chain(archived(), ROTATED, after, at=fed.NOW).trust_anchor
+        == (fed.IDS["ta"])
+    )
+    before = anchor_history(revoked={"revoked_at": fed.NOW - 60, "reason": "superseded"})
+    assert code_of(lambda: verify_archived_chain(archived(), ROTATED, before, at=fed.NOW)) == (
+        "key_not_valid"
+    )
+
+
+def test_h3_statements_after_the_keys_exp() -> None:
+    """H3, FED-156: statements issued at or after the retired key's exp are refused."""
+    history = anchor_history(exp=fed.NOW - 60)
+    assert code_of(lambda: verify_archived_chain(archived(), ROTATED, history, at=fed.NOW)) == (
+        "key_not_valid"
+    )
+
+
+def test_archived_chain_is_judged_at_its_time() -> None:
+    """FED-157: the chain rules run with now = at: at a time after the statements expired the
+    chain is statement_expired, before they were issued statement_not_yet_valid."""
+    history = anchor_history()
+    assert code_of(lambda: verify_archived_chain(archived(), ROTATED, history, at=LATER)) == (
+        "statement_expired"
+    )
+    assert code_of(
+        lambda: verify_archived_chain(archived(), ROTATED, history, at=fed.NOW - 3600)
+    ) == ("statement_not_yet_valid")
+
+
+def test_archived_chain_checks_signatures() -> None:
+    """FED-157: the anchor's statement re-signed by another key under the old key's kid does not
+    verify (the admitted key still checks every byte)."""
+    statements = fed.leaf_chain()
+    forged = fed.ss("ta", "leaf", signer="attacker")
+    header = statements[1].split(".")[0]
+    statements[1] = header + "." + forged.split(".", 1)[1]
+    assert code_of(
+        lambda: verify_archived_chain(archived(statements), ROTATED, anchor_history(), at=fed.NOW)
+    ) == ("invalid_signature")
+
+
+def test_archived_chain_that_is_not_json_is_malformed() -> None:
+    """FED-153: the archived form is parsed strictly before anything else."""
+    assert code_of(
+        lambda: verify_archived_chain("not json", ROTATED, anchor_history(), at=fed.NOW)
+    ) == ("malformed")
+
+
+def test_verify_archived_chain_misuse() -> None:
+    """Programming errors are TypeError / ValueError, not wire codes."""
+    with pytest.raises(TypeError):
+        verify_archived_chain(archived(), "ta", None, at=fed.NOW)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        verify_archived_chain(archived(), ROTATED, None, at="now")  # type: ignore[arg-type]
+    listed = {**fed.key("ta").public_key().to_jwk(with_validity=False), "exp": fed.NOW}
+    token = sign_historical_keys(fed.IDS["ta"], [listed], fed.key("ta-new"), iat=LATER)
+    with pytest.raises(ValueError, match="verify"):
+        verify_archived_chain(archived(), ROTATED, HistoricalKeys.decode(token), at=fed.NOW)
+
+
+# --------------------------------------------------------------------------- the history vectors
+
+ROOT = Path(__file__).resolve().parent.parent
+VECTORS = list(load_vectors("history"))
+
+
+def run_vector(given: dict[str, Any]) -> dict[str, Any]:
+    """One history vector through the public API."""
+    if given["op"] == "historical-keys":
+        read = HistoricalKeys.decode(given["document"]).verify_with(
+            KeySet.from_jwks(given["issuer_keys"])
+        )
+        keys = [{"kid": k.kid, "exp": k.exp, "reason": k.reason} for k in read.keys]
+        return {"iss": read.iss, "iat": read.iat, "keys": keys}
+    anchor = TrustAnchor.from_jwks(given["anchor"]["entity_id"], given["anchor"]["jwks"])
+    historical = None
+    if given["historical"] is not None:
+        historical = HistoricalKeys.decode(given["historical"]).verify_with(anchor.jwks)
+    chain = verify_archived_chain(
+        given["chain"], anchor, historical, at=given["at"], entity_type=given["entity_type"]
+    )
+    return {"trust_anchor": chain.trust_anchor, "path": list(chain.path), "exp": chain.exp}
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v.id)
+def test_history_vector(vector: Vector) -> None:
+    """FED-150..FED-157: the SDK gives the vector's result or its one error code."""
+    if vector.error:
+        assert code_of(lambda: run_vector(vector.input)) == vector.error
+    else:
+        assert run_vector(vector.input) == vector.expected
+
+
+def test_history_generator_is_current() -> None:
+    """spec/vectors/history.json is what spec/tools/make_history_vectors.py writes."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "spec" / "tools" / "make_history_vectors.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_history_checker_can_fail(tmp_path: Path) -> None:
+    """The independent history checker compares exactly: a compromised key said to verify
+    (FED-155) and a valid chain given another path (FED-157) are each a FAIL."""
+    spec = tmp_path / "spec"
+    shutil.copytree(ROOT / "spec" / "vectors", spec / "vectors")
+    shutil.copytree(ROOT / "spec" / "schemas", spec / "schemas")
+    path = spec / "vectors" / "history.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    by_id = {vector["id"]: vector for vector in data["vectors"]}
+    by_id["archived-compromised"]["expected"] = dict(by_id["archived-after-rotation"]["expected"])
+    by_id["archived-after-rotation"]["expected"]["path"] = list(
+        reversed(by_id["archived-after-rotation"]["expected"]["path"])
+    )
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "interop" / "check_vectors.py"), "history"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "TOKENFED_SPEC_DIR": str(spec)},
+    )
+    assert result.returncode == 1
+    failed = {
+        line.split()[2].rstrip(":")
+        for line in result.stdout.splitlines()
+        if line.startswith("FAIL")
+    }
+    assert failed == {"archived-compromised", "archived-after-rotation"}
+
+
+def test_documents_match_the_schema() -> None:
+    """FED-150: spec/schemas/historical-keys.schema.json accepts the claims of every document
+    the history vectors read successfully, and refuses those refused for a schema reason or a
+    listed key without exp, a private key or an unknown reason."""
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(
+        (ROOT / "spec" / "schemas" / "historical-keys.schema.json").read_text(encoding="utf-8")
+    )
+    validator = Draft202012Validator(schema)
+    checked = 0
+    for vector in VECTORS:
+        if vector.input["op"] != "historical-keys" or vector.error in (
+            "malformed",
+            "unsupported_typ",
+        ):
+            continue
+        claims = _jws.decode(vector.input["document"], "jwk-set+jwt").claims
+        valid = validator.is_valid(claims)
+        if not vector.error or vector.error in ("unknown_key", "invalid_signature"):
+            assert valid, vector.id
+        elif vector.error == "schema_violation" or vector.id in (
+            "document-key-without-exp",
+            "document-key-private",
+            "document-key-reason-unknown",
+            "document-key-revoked-without-time",
+            "document-key-nbf-string",
+            "document-key-without-kid",
+        ):
+            assert not valid, vector.id
+        checked += 1
+    assert checked >= 15

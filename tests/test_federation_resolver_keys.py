@@ -21,6 +21,7 @@ from tokenfed.errors import (
     UnknownKeyError,
     UnsupportedTypError,
 )
+from tokenfed.exchange import ExchangeRates
 from tokenfed.federation import FederationTrust, Resolver
 from tokenfed.keys import KeyValidity, generate_key
 from tokenfed.receipts import ReceiptIssuer, ReceiptVerifier
@@ -207,3 +208,29 @@ def test_batched_receipts_recheck_the_chain(world: World) -> None:
         clock.now = short
         with pytest.raises(NoTrustPathError):
             verifier.verify(batch[1])
+
+
+def test_exchange_rates_verify_with_the_clearing_house_keys(world: World) -> None:
+    """FED-035: an exchange-rate set verifies with the clearing house's statement_jwks resolved
+    through the federation; the same key offered as a provider's receipt key is not found."""
+    anchor = world.authority("https://anchor.a.example")
+    house = world.clearing_house("https://fx.a.example", [anchor.entity_id])
+    world.subordinate(anchor, house)
+    assert house.app_key is not None
+    claims = {
+        "iss": house.entity_id,
+        "rates_id": "fx-test",
+        "ver": "1.0",
+        "iat": T0,
+        "nbf": T0,
+        "exp": T0 + 86400 * 30,
+        "base": "UTU",
+        "rates": {"CNY": {"rate": "7.2", "precision": 2}},
+    }
+    token = ExchangeRates.sign(claims, house.app_key)
+    trust = federation_trust(world, anchor)
+    with trust.resolver:
+        rates = ExchangeRates.from_jws(token, trust)
+        assert rates.verified
+        with pytest.raises(EntityTypeAbsentError):
+            trust.key(house.entity_id, house.app_key.kid, "tokenfed-rate-card+jwt")

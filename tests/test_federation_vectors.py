@@ -3,14 +3,17 @@
 Each vector names the requirements of the chapter "Federation" it checks. ``validate`` vectors
 go through ``tokenfed.federation.validate_chain``; ``select`` vectors validate every candidate,
 drop those that fail, and give the rest to ``select_chain`` (no candidate left is
-``no_trust_path``, as the vector file says). A vector with ``document_typ`` also asks the
-chain for the key set of that document type (``TrustChain.keys_for``, FED-035). The SDK must
-give exactly the expected result or the one expected error code. The independent checker
-agrees with every vector too (tests/test_interop.py).
+``no_trust_path``, as the vector file says); ``archived`` vectors verify a chain at a past time
+with the anchor's historical keys (``verify_archived_chain``, FED-157). A vector with
+``document_typ`` also asks the chain for the key set of that document type
+(``TrustChain.keys_for``, FED-035). The SDK must give exactly the expected result or the one
+expected error code. The independent checker agrees with every vector too
+(tests/test_interop.py).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +22,14 @@ from typing import Any
 import pytest
 
 from tokenfed.errors import TokenfedError
-from tokenfed.federation import TrustAnchor, TrustChain, select_chain, validate_chain
+from tokenfed.federation import (
+    HistoricalKeys,
+    TrustAnchor,
+    TrustChain,
+    select_chain,
+    validate_chain,
+    verify_archived_chain,
+)
 from tokenfed_conformance.vectors import Vector, load_vectors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +55,21 @@ def _validate(tokens: list[str], given: dict[str, Any]) -> TrustChain:
     )
 
 
+def _archived(given: dict[str, Any]) -> TrustChain:
+    """FED-153..FED-157: the archived chain (trust-chain+json) verified again at its time, with
+    the anchor's current pinned keys and its verified historical keys document."""
+    (anchor,) = _anchors(given)
+    historical = given["historical_keys"]
+    listed = HistoricalKeys.decode(historical).verify_with(anchor.jwks) if historical else None
+    return verify_archived_chain(
+        json.dumps(given["statements"]),
+        anchor,
+        listed,
+        at=given["now"],
+        entity_type=given["entity_type"],
+    )
+
+
 def run(given: dict[str, Any]) -> dict[str, Any]:
     """One vector through the public API: the result, or ``{"error": code}``."""
     try:
@@ -55,6 +80,8 @@ def run(given: dict[str, Any]) -> dict[str, Any]:
                 keys = chain.keys_for(given["document_typ"])
                 result["document_keys"] = [key.kid for key in keys]
             return result
+        if given["op"] == "archived":
+            return _result(_archived(given))
         assert given["op"] == "select", given["op"]
         valid: list[TrustChain] = []
         for tokens in given["candidates"]:
@@ -106,6 +133,7 @@ def test_every_chain_code_has_a_vector() -> None:
         "entity_type_absent",
         "metadata_policy_error",
         "invalid_metadata",
+        "key_not_valid",
     }
     assert codes <= {vector.error for vector in VECTORS}
 

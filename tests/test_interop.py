@@ -41,6 +41,7 @@ CHECKED_KINDS = {
     "adapters",
     "federation",
     "policy",
+    "history",
 }
 
 

@@ -6,8 +6,8 @@ Entity statements (:class:`EntityStatement`, :func:`sign_statement`), pinned tru
 (:func:`verify_trust_mark`, FED-090, FED-091). Every chain names the anchor it
 was validated under and its path; keys of different anchors are never pooled (FED-059).
 Metadata policy (FED-100..FED-121): :func:`merge_policies` and :func:`apply_policy`.
-Historical keys and archived chains (FED-150..FED-156): :class:`HistoricalKeys`,
-:func:`sign_historical_keys`.
+Historical keys and archived chains (FED-150..FED-157): :class:`HistoricalKeys`,
+:func:`sign_historical_keys`, :func:`verify_archived_chain`.
 Resolution over HTTP (FED-070..FED-075): :class:`AsyncResolver`, its synchronous facade
 :class:`Resolver`, :class:`Limits`, :class:`Resolution`; and :class:`FederationTrust`, the key
 source that lets every verifier take its keys from the federation (FED-035).
@@ -31,6 +31,7 @@ from ._history import (
     HistoricalKey,
     HistoricalKeys,
     sign_historical_keys,
+    verify_archived_chain,
 )
 from ._ids import WELL_KNOWN_PATH, configuration_url, is_federation_entity_id
 from ._keys import FederationTrust
@@ -85,5 +86,6 @@ __all__ = [
     "sign_historical_keys",
     "sign_statement",
     "validate_chain",
+    "verify_archived_chain",
     "verify_trust_mark",
 ]

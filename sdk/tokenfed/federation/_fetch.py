@@ -60,8 +60,8 @@ class Limits:
 
     max_fetches: int = 32
     max_bytes: int = 65536
-    request_timeout: float = 5.0
-    resolution_timeout: float = 15.0
+    request_timeout: float = 5
+    resolution_timeout: float = 15
 
     def __post_init__(self) -> None:
         if self.max_fetches < 1 or self.max_bytes < 1:

@@ -1,11 +1,11 @@
-"""Historical keys and archived chains (federation chapter, FED-150..FED-156; OpenID Federation
+"""Historical keys and archived chains (federation chapter, FED-150..FED-157; OpenID Federation
 1.1 section 8.7).
 
 An anchor publishes the federation keys it retired in a signed ``jwk-set+jwt`` document
 (:class:`HistoricalKeys`, :func:`sign_historical_keys`). A verifier that archived the trust
 chain it used checks it again months later, at the time it was used, with the anchor's pinned
 keys plus the historical keys that may still vouch for statements of that time
-(:func:`anchor_keys_at`).
+(:func:`verify_archived_chain`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from ..errors import (
     UnknownKeyError,
 )
 from ..keys import KeySet, KeyValidity, PrivateKey, PublicKey, load_public_jwk
+from ._chain import TrustChain, validate_chain
+from ._statements import TrustAnchor
 
 __all__ = [
     "HISTORICAL_KEYS_MEDIA_TYPE",
@@ -35,6 +37,7 @@ __all__ = [
     "anchor_keys_at",
     "read_archived_chain",
     "sign_historical_keys",
+    "verify_archived_chain",
 ]
 
 HISTORICAL_KEYS_TYP = "jwk-set+jwt"
@@ -351,3 +354,35 @@ def read_archived_chain(chain_json: str | bytes) -> list[str]:
             "an archived trust chain is a non-empty JSON array of compact statements (FED-153)"
         )
     return statements
+
+
+def verify_archived_chain(
+    chain_json: str | bytes,
+    anchor: TrustAnchor,
+    historical: HistoricalKeys | None,
+    *,
+    at: int,
+    entity_type: str | None = None,
+) -> TrustChain:
+    """Verify an archived trust chain again at the past time ``at`` (FED-153..FED-157).
+
+    ``anchor`` holds the anchor's current pinned keys; ``historical`` is its historical keys
+    document, verified with those keys (or None when it has retired none). The anchor's
+    statements in the chain must be signed with keys that vouched for them at their ``iat``
+    (FED-154..FED-156); the chain is then validated as of ``at`` (FED-157).
+
+    Raises:
+        MalformedError: ``chain_json`` is not a non-empty JSON array of strings (FED-153).
+        KeyNotValidError: an anchor statement is signed with a key that could not vouch for it.
+        TokenfedError: the code of the first failing chain rule at ``at``.
+        ValueError: ``historical`` is unverified or not the anchor's.
+        TypeError: arguments of the wrong Python type.
+    """
+    if not isinstance(anchor, TrustAnchor):
+        raise TypeError(f"anchor must be a TrustAnchor, not {type(anchor).__name__}")
+    if type(at) is not int:
+        raise TypeError("at must be an int NumericDate")
+    statements = read_archived_chain(chain_json)
+    keys = anchor_keys_at(statements, anchor.entity_id, anchor.jwks, historical)
+    then = TrustAnchor(anchor.entity_id, keys)
+    return validate_chain(statements, [then], now=at, entity_type=entity_type)
