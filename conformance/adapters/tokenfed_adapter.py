@@ -94,6 +94,8 @@ OPERATIONS = [
     "validate-chain",
     "select-chain",
     "apply-policy",
+    "verify-archived-chain",
+    "verify-historical-keys",
 ]
 
 FAULT: str | None = None
@@ -511,6 +513,25 @@ def op_select_chain(data: dict[str, Any]) -> dict[str, Any]:
     return {**_chain_result(chosen), "chosen": index}
 
 
+def op_verify_archived_chain(data: dict[str, Any]) -> dict[str, Any]:
+    anchor = federation.TrustAnchor.from_jwks(data["anchor"]["entity_id"], data["anchor"]["jwks"])
+    historical = None
+    if data["historical"] is not None:
+        historical = federation.HistoricalKeys.decode(data["historical"]).verify_with(anchor.jwks)
+    chain = federation.verify_archived_chain(
+        data["chain"], anchor, historical, at=data["at"], entity_type=data.get("entity_type")
+    )
+    return _chain_result(chain)
+
+
+def op_verify_historical_keys(data: dict[str, Any]) -> dict[str, Any]:
+    read = federation.HistoricalKeys.decode(data["document"]).verify_with(
+        keys.KeySet.from_jwks(data["issuer_keys"])
+    )
+    listed = [{"kid": k.kid, "exp": k.exp, "reason": k.reason} for k in read.keys]
+    return {"iss": read.iss, "iat": read.iat, "keys": listed}
+
+
 def op_apply_policy(data: dict[str, Any]) -> dict[str, Any]:
     if data["op"] == "merge":
         return {"merged": federation.merge_policies(data["policies"])}
@@ -610,6 +631,8 @@ OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "validate-chain": op_validate_chain,
     "select-chain": op_select_chain,
     "apply-policy": op_apply_policy,
+    "verify-archived-chain": op_verify_archived_chain,
+    "verify-historical-keys": op_verify_historical_keys,
 }
 
 

@@ -24,7 +24,7 @@ from .._federation import (
     signing_keys_jwks,
 )
 from ..cases import Call, Case, Expect
-from ..vectors import load_vectors, vector_kinds
+from ..vectors import Vector, load_vectors, vector_kinds
 from ._common import seeded, skip_vector, vector_case
 
 __all__ = ["OP", "OP_POLICY", "OP_SELECT", "POLICY_FEATURE", "PROFILE", "build"]
@@ -33,6 +33,8 @@ PROFILE = "federation-entity"
 OP = "validate-chain"
 OP_SELECT = "select-chain"
 OP_POLICY = "apply-policy"
+OP_ARCHIVED = "verify-archived-chain"
+OP_HISTORICAL = "verify-historical-keys"
 POLICY_FEATURE = "apply-policy"
 """The metadata-policy vectors run only for an adapter that lists ``apply-policy``."""
 _RESULT = ("trust_anchor", "path", "exp", "metadata")
@@ -71,6 +73,9 @@ def _vector_cases() -> list[Case]:
     for vector in load_vectors("federation"):
         source = f"spec/vectors/federation.json#{vector.id}"
         data = vector.input
+        if data.get("op") == "archived":
+            cases.append(_archived_case(vector))
+            continue
         op = {"validate": OP, "select": OP_SELECT}.get(data.get("op", "validate"))
         chains = "statements" if op == OP else "candidates"
         if op is None or not isinstance(data.get(chains), list) or "anchors" not in data:
@@ -90,6 +95,45 @@ def _vector_cases() -> list[Case]:
             members = _RESULT + (("chosen",) if op == OP_SELECT else ("document_keys",))
             expect = Expect(output={k: vector.expected[k] for k in members if k in vector.expected})
         cases.append(vector_case(PROFILE, "federation", vector, op, call_input, expect))
+    return cases
+
+
+def _archived_case(vector: Vector) -> Case:
+    """A federation vector of an archived chain, in the form of the history vectors."""
+    data = vector.input
+    (anchor,) = data["anchors"]
+    call_input = {
+        "chain": json.dumps(data["statements"]),
+        "anchor": anchor,
+        "historical": data["historical_keys"],
+        "at": data["now"],
+        "entity_type": data.get("entity_type"),
+    }
+    expect = (
+        Expect(error=vector.error)
+        if vector.error is not None
+        else Expect(output={k: vector.expected[k] for k in _RESULT if k in vector.expected})
+    )
+    return vector_case(PROFILE, "federation", vector, OP_ARCHIVED, call_input, expect)
+
+
+def _history_cases() -> list[Case]:
+    """Historical keys documents and archived chains (FED-150..FED-157)."""
+    if "history" not in vector_kinds():
+        return []
+    cases = []
+    for vector in load_vectors("history"):
+        data = dict(vector.input)
+        op = {"historical-keys": OP_HISTORICAL, "archived-chain": OP_ARCHIVED}.get(data.pop("op"))
+        if op is None:
+            skip_vector(f"spec/vectors/history.json#{vector.id}", "unknown history op")
+            continue
+        expect = (
+            Expect(error=vector.error)
+            if vector.error is not None
+            else Expect(output=dict(vector.expected))
+        )
+        cases.append(vector_case(PROFILE, "history", vector, op, data, expect))
     return cases
 
 
@@ -894,4 +938,5 @@ def build(seed: int) -> list[Case]:
         generated += _leaf_chain(world, alg) + _path_chains(world, alg)
         generated += _recognition_chains(world, alg)
     source = f"generated (seed {seed})"
-    return _vector_cases() + _policy_cases() + [replace(c.case(), source=source) for c in generated]
+    cases = _vector_cases() + _history_cases() + _policy_cases()
+    return cases + [replace(c.case(), source=source) for c in generated]
