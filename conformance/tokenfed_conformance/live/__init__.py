@@ -25,6 +25,7 @@ from ._http import Http, origin_of
 __all__ = ["DEFAULT_PORT", "LIVE_PROFILES", "LiveError", "kit", "live_cases", "run_live"]
 
 LIVE_PROFILES = ("federation-entity", "entitlements")
+"""The profiles live mode runs."""
 
 
 class LiveError(Exception):

@@ -9,6 +9,7 @@ provider's chain resolves to under the suite's own anchor.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -455,7 +456,8 @@ def check_fetch_listed(probe: Probe) -> list[str]:
 
 
 def check_fetch_unknown(probe: Probe) -> list[str]:
-    unknown = f"https://unknown-{b64e(probe.entity_id.encode())[:12].lower()}.invalid.example"
+    label = hashlib.sha256(probe.entity_id.encode()).hexdigest()[:12]
+    unknown = f"https://unknown-{label}.invalid.example"
     response = probe.http.get(probe.endpoint("federation_fetch_endpoint"), {"sub": unknown})
     return error_problems(response, 404, "not_found")
 
@@ -736,6 +738,7 @@ LR: dict[str, tuple[str, ...]] = {
     "receipt": ("ENT-050", "FED-035", "FED-036"),
     "body": ("API-013",),
     "limit": ("ENT-032", "ENT-040", "API-017"),
+    "settled": ("ENT-032", "ENT-041", "ENT-051", "API-017"),
     "audience": ("ENT-020", "API-017"),
     "scope": ("ENT-030", "API-017"),
     "time": ("ENT-020", "ENT-031", "API-017"),
@@ -809,9 +812,10 @@ CHECKS: tuple[LiveCheck, ...] = (
     LiveCheck("limit-single-request", E, LR["limit"],
               "usage costing one micro-UTU more than the entitlement's limit is refused with "
               "limit_exceeded", check_limit_single, _provider_node),
-    LiveCheck("limit-cumulative", E, LR["limit"],
-              "under a limit of 1.5 times the price, the first request is served and the second "
-              "refused with limit_exceeded", check_limit_cumulative, _provider_node),
+    LiveCheck("limit-cumulative", E, LR["settled"],
+              "under a limit of 1.5 times the price, the first request is served (its receipt's "
+              "amount settled) and the second refused with limit_exceeded",
+              check_limit_cumulative, _provider_node),
     LiveCheck("wrong-audience", E, LR["audience"],
               "an entitlement for another provider is refused with wrong_audience",
               check_wrong_audience, _provider_node),

@@ -22,9 +22,13 @@ from ._common import seeded, skip_vector, trust_store, vector_case
 __all__ = ["OP_CHECK", "OP_RECEIPT", "OP_VERIFY", "PROFILE", "build"]
 
 PROFILE = "entitlements"
+"""The profile's name."""
 OP_VERIFY = "verify-entitlement"
+"""The operation of ENT-020 (PROTOCOL.md 6.19)."""
 OP_CHECK = "check-usage"
+"""The operation of reserve-then-settle steps (PROTOCOL.md 6.20)."""
 OP_RECEIPT = "check-receipt-entitlement"
+"""The operator's check of a receipt against what it issued (PROTOCOL.md 6.21)."""
 
 # Requirement IDs of the entitlements chapter, by the rule a case checks.
 R: dict[str, tuple[str, ...]] = {

@@ -30,36 +30,45 @@ from ._common import seeded, skip_vector, vector_case
 __all__ = ["OP", "OP_POLICY", "OP_SELECT", "POLICY_FEATURE", "PROFILE", "build"]
 
 PROFILE = "federation-entity"
+"""The profile's name."""
 OP = "validate-chain"
+"""The operation of a chain validation (PROTOCOL.md 6.17)."""
 OP_SELECT = "select-chain"
+"""The operation of a path selection (PROTOCOL.md 6.18)."""
 OP_POLICY = "apply-policy"
+"""The optional operation of the metadata-policy vectors (PROTOCOL.md 6.22)."""
 OP_ARCHIVED = "verify-archived-chain"
+"""The operation of an archived chain verified at a past time (PROTOCOL.md 6.23)."""
 OP_HISTORICAL = "verify-historical-keys"
+"""The operation of a historical keys document (PROTOCOL.md 6.24)."""
 POLICY_FEATURE = "apply-policy"
 """The metadata-policy vectors run only for an adapter that lists ``apply-policy``."""
 _RESULT = ("trust_anchor", "path", "exp", "metadata")
 
 # Requirement IDs of the federation chapter, by the rule a case checks.
 R: dict[str, tuple[str, ...]] = {
-    "chain": ("FED-020", "FED-008"),
-    "time": ("FED-020",),
-    "lifetime": ("FED-004",),
-    "jose": ("FED-003",),
-    "keys": ("FED-003",),
-    "superior-keys": ("FED-008", "FED-020"),
-    "well-formed": ("FED-020",),
-    "claims": ("FED-004",),
-    "hints": ("FED-009",),
-    "leaf-endpoints": ("FED-004", "FED-006"),
-    "path-length": ("FED-009",),
-    "max-path-length": ("FED-011",),
-    "naming": ("FED-011",),
-    "entity-types": ("FED-011",),
-    "entity-type-absent": ("FED-006",),
-    "recognition": ("FED-007",),
-    "no-pooling": ("FED-008",),
-    "expiry": ("FED-020",),
-    "metadata": ("FED-006",),
+    "chain": ("FED-050", "FED-059"),
+    "time": ("FED-021", "FED-054"),
+    "lifetime": ("FED-016",),
+    "jose": ("FED-010", "FED-053"),
+    "keys": ("FED-015",),
+    "superior-keys": ("FED-053",),
+    "well-formed": ("FED-051",),
+    "claims": ("FED-014", "FED-022"),
+    "header": ("FED-011",),
+    "null": ("FED-018",),
+    "policy-crit": ("FED-019",),
+    "hints": ("FED-017", "FED-072"),
+    "leaf-endpoints": ("FED-020",),
+    "path-length": ("FED-050",),
+    "max-path-length": ("FED-041", "FED-055"),
+    "naming": ("FED-042", "FED-055"),
+    "entity-types": ("FED-043", "FED-058"),
+    "entity-type-absent": ("FED-058",),
+    "recognition": ("FED-060",),
+    "no-pooling": ("FED-059", "FED-053"),
+    "expiry": ("FED-054",),
+    "metadata": ("FED-056",),
 }
 
 
@@ -487,7 +496,7 @@ def _leaf_chain(w: _World, alg: str) -> list[_Chain]:
         _Chain(
             f"trust-chain-header{t}",
             "a statement carrying a trust_chain header (forbidden in statements)",
-            R["claims"],
+            R["header"],
             [
                 _sign(w.p, ec_p, trust_chain=["x.y.z"]),
                 _sign(w.i, ss_ip),
@@ -547,7 +556,7 @@ def _leaf_chain(w: _World, alg: str) -> list[_Chain]:
         _Chain(
             f"empty-authority-hints{t}",
             "authority_hints [] in the leaf's configuration",
-            R["claims"],
+            R["hints"],
             chain(ec=dict(ec_p, authority_hints=[])),
             anchors,
             w.now,
@@ -557,7 +566,7 @@ def _leaf_chain(w: _World, alg: str) -> list[_Chain]:
         _Chain(
             f"null-metadata-value{t}",
             "a null metadata value in the leaf's configuration",
-            R["claims"],
+            R["null"],
             chain(
                 ec=dict(
                     ec_p,
@@ -574,7 +583,7 @@ def _leaf_chain(w: _World, alg: str) -> list[_Chain]:
         _Chain(
             f"metadata-policy-crit{t}",
             "metadata_policy_crit in a subordinate statement (tokenfed defines no extra operator)",
-            R["claims"],
+            R["policy-crit"],
             chain(ai=dict(ss_ai, metadata_policy_crit=["regexp"])),
             anchors,
             w.now,
