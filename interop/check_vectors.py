@@ -8,8 +8,9 @@ the schemas' regular expression), and implements from the specification text the
 checks of rate cards, exchange-rate sets and usage objects, the receipt verification procedures
 (with ``hashlib`` for digests and Merkle proofs), pricing and currency conversion (with
 ``fractions.Fraction``), and the vendor usage adapters and stream accumulators (the tables of
-the units chapter, written here as data). When it agrees with the vectors, two implementations
-that share no code read them the same way.
+the units chapter, written here as data), and, in ``_entitlements.py``, the entitlement
+checks, reservations and receipt check of the entitlements chapter. When it agrees with the
+vectors, two implementations that share no code read them the same way.
 
 Usage::
 

@@ -42,6 +42,7 @@ CHECKED_KINDS = {
     "federation",
     "policy",
     "history",
+    "entitlements",
 }
 
 

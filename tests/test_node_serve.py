@@ -151,7 +151,7 @@ def test_serves_logs_and_stops_on_sigterm(provider: NodeFiles) -> None:
     assert by_path["/missing"]["code"] == "not_found"
     assert by_path["/missing"]["request_id"] == missing.headers["x-request-id"]
     assert by_path["/rate-card"]["code"] is None
-    assert {"ts", "level", "method", "duration_ms"} <= set(by_path["/rate-card"])
+    assert {"ts", "level", "method", "duration_us"} <= set(by_path["/rate-card"])
     assert [line["event"] for line in lines if line.get("event") in ("started", "stopped")] == [
         "started",
         "stopped",
@@ -197,3 +197,22 @@ def test_request_in_flight_finishes_after_sigterm(tmp_path: Path) -> None:
         assert process.wait(timeout=30) == 0
     assert answer.startswith(b"HTTP/1.1 201 "), answer[:200]
     assert b'"entitlement"' in answer
+
+
+def test_missing_node_extra_is_a_clear_error(tmp_path: Path) -> None:
+    """Without the node extra, ``tokenfed serve`` says which package is missing and how to
+    install it (invalid_arguments, exit 2), with no traceback."""
+    code = (
+        "import sys\n"
+        "sys.modules['uvicorn'] = None\n"
+        "from tokenfed.cli import main\n"
+        f"sys.exit(main(['serve', '--config', {str(tmp_path / 'node.toml')!r}]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stderr
+    error = json.loads(result.stderr)
+    assert error["error"] == "invalid_arguments"
+    assert "pip install 'tokenfed[node]'" in error["message"]
+    assert "uvicorn" in error["message"]

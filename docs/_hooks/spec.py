@@ -290,6 +290,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         uri = SPEC_URI + path.name
         chapters[path.name] = path.read_text(encoding="utf-8")
         files.append(File.generated(config, uri, abs_src_path=str(path)))
+    for path in sorted(spec.glob("*.yaml")):  # the OpenAPI document of the HTTP API chapter
+        files.append(File.generated(config, SPEC_URI + path.name, abs_src_path=str(path)))
     for folder in JSON_FOLDERS:
         for path in sorted((spec / folder).glob("*.json")):
             files.append(

@@ -7,7 +7,7 @@ from typing import NoReturn
 
 from .. import __version__
 from ..errors import InvalidArgumentsError
-from . import _federation, _foundation, _receipts, _settle, _usage
+from . import _entitlement, _federation, _foundation, _receipts, _settle, _usage
 from ._serve import add_serve_command
 from ._trustargs import add_trust_options
 
@@ -185,4 +185,5 @@ def build_parser() -> argparse.ArgumentParser:
     _settle.add_settle_commands(commands)
     _federation.add_federation_commands(commands)
     add_serve_command(commands)
+    _entitlement.add_entitlement_commands(commands)
     return parser

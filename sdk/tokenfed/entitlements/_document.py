@@ -56,13 +56,19 @@ class KeySource(Protocol):
 Trust = PublicKey | TrustStore | KeySource
 
 
-def _wants_typ(source: object) -> bool:
+def _typ_argument(source: object) -> str | None:
+    """How a key source takes the document ``typ``: ``"keyword"`` (a parameter named ``typ``),
+    ``"positional"`` (a third positional parameter) or ``None`` (it takes only iss and kid)."""
     try:
-        parameters = inspect.signature(source.key).parameters.values()  # type: ignore[attr-defined]
+        parameters = inspect.signature(source.key).parameters  # type: ignore[attr-defined]
     except (TypeError, ValueError):
-        return False
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 3
+        return None
+    if "typ" in parameters:
+        return "keyword"
+    positional = [
+        p for p in parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return "positional" if len(positional) >= 3 else None
 
 
 def _resolver(trust: Trust) -> _jws.KeyResolver:
@@ -72,14 +78,16 @@ def _resolver(trust: Trust) -> _jws.KeyResolver:
             "trust must be a PublicKey, a TrustStore or a key source with .key(iss, kid), "
             f"not {type(trust).__name__}"
         )
-    with_typ = not isinstance(trust, PublicKey | TrustStore) and _wants_typ(trust)
+    typ_argument = None if isinstance(trust, PublicKey | TrustStore) else _typ_argument(trust)
 
     def resolve(decoded: _jws.Decoded) -> PublicKey:
         iss, kid = decoded.claims.get("iss"), decoded.header.get("kid")
         if isinstance(trust, PublicKey):
             key = trust
             _jws.check_kid(decoded.header, key)
-        elif with_typ:
+        elif typ_argument == "keyword":
+            key = trust.key(iss, kid, typ=TYP_ENTITLEMENT)  # type: ignore[call-arg]
+        elif typ_argument == "positional":
             key = trust.key(iss, kid, TYP_ENTITLEMENT)  # type: ignore[call-arg]
         else:
             key = trust.key(iss, kid)

@@ -351,9 +351,10 @@ class Reservations(_SqliteStore):
     ) -> Consumption:
         """The limit, settled total and outstanding reservations of an entitlement.
 
-        Give the :class:`Entitlement`, or its ``jti`` (and ``iss`` when several operators
-        used that ``jti``). Reservations whose hold has ended at ``now`` are not counted.
-        An entitlement never reserved against is unknown: :class:`UnknownEntitlementError`.
+        Give the :class:`Entitlement` (one never reserved against has consumed nothing), or
+        its ``jti`` (and ``iss`` when several operators used that ``jti``; a ``jti`` never
+        reserved against is :class:`~tokenfed.errors.UnknownEntitlementError`). Reservations
+        whose hold has ended at ``now`` are not counted.
         """
         iss, jti = self._key(entitlement, iss)
         at = self._now(now)
@@ -368,6 +369,8 @@ class Reservations(_SqliteStore):
             ]
             if len(rows) > 1:
                 raise ValueError(f"several operators issued an entitlement {jti!r}: give iss")
+            if not rows and isinstance(entitlement, Entitlement):
+                return Consumption(entitlement.limit, Decimal(0), Decimal(0))
             if not rows:
                 raise UnknownEntitlementError(
                     f"no reservation was ever made under entitlement {jti!r}",

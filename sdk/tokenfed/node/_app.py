@@ -64,7 +64,7 @@ class _Guard:
         request_id = uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        started = time.perf_counter()
+        started = time.perf_counter_ns()
         status = 0
         response_started = False
 
@@ -102,7 +102,7 @@ class _Guard:
                 method=scope.get("method"),
                 path=scope.get("path"),
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                duration_us=(time.perf_counter_ns() - started) // 1000,
                 code=state.get("error_code"),
             )
 

@@ -52,7 +52,7 @@ class NodeState:
         """A SQLite connection (WAL, 5 s busy timeout) to ``name`` in the data directory."""
         try:
             connection = sqlite3.connect(
-                self.path(name), timeout=5.0, isolation_level=None, check_same_thread=False
+                self.path(name), timeout=5, isolation_level=None, check_same_thread=False
             )
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
