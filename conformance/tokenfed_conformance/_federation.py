@@ -11,16 +11,14 @@ profile rule a statement breaks is the caller's business.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from ._codec import StrictJSONError, b64d, jcs, loads_strict
 from ._crypto import SuiteKey, compact, thumbprint, verify_jws
 
 __all__ = [
-    "ENTITY_TYPES",
     "LEEWAY",
     "MAX_LIFETIME",
     "TYP_ENTITLEMENT",
@@ -30,10 +28,13 @@ __all__ = [
     "JWSFormatError",
     "decode_jws",
     "entity_jwks",
-    "host_of",
+    "jwk_problems",
+    "kids",
+    "pretty",
     "sign_statement",
     "signing_keys_jwks",
     "verify_with_jwks",
+    "well_known",
 ]
 
 TYP_STATEMENT = "entity-statement+jwt"
@@ -41,13 +42,6 @@ TYP_ENTITLEMENT = "tokenfed-entitlement+jwt"
 TYP_HISTORICAL_KEYS = "jwk-set+jwt"
 LEEWAY = 60
 MAX_LIFETIME = 86400
-ENTITY_TYPES = (
-    "federation_entity",
-    "tokenfed_provider",
-    "tokenfed_operator",
-    "tokenfed_clearing_house",
-)
-"""The entity types of the federation chapter (FED-6 of the research notes)."""
 
 _PINNED_ALGS = {"EdDSA": "OKP", "ES256": "EC"}
 _PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
@@ -173,11 +167,6 @@ def kids(jwks: Any) -> set[str]:
     return {str(k.get("kid")) for k in keys if isinstance(k, dict) and "kid" in k}
 
 
-def host_of(entity_id: str) -> str:
-    """The host part of an entity id (what naming constraints match)."""
-    return urlsplit(entity_id).hostname or ""
-
-
 def well_known(entity_id: str) -> str:
     """The entity configuration URL: the entity id with ``/.well-known/openid-federation``
     appended to its path."""
@@ -188,8 +177,3 @@ def pretty(value: Any) -> str:
     """A short JSON rendering for problem messages."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= 300 else text[:300] + "..."
-
-
-def first_problem(problems: Sequence[str]) -> str | None:
-    """The first of ``problems``, or None."""
-    return problems[0] if problems else None

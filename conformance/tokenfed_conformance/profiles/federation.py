@@ -203,7 +203,7 @@ class _World:
         self.iat = now - 600
         self.exp = now + 3600
 
-    # Metadata by entity type (FED-6 of the research notes, as the chapter takes it).
+    # Metadata by entity type, as the federation chapter defines it (FED-030).
     def authority_metadata(self, who: _Entity) -> dict[str, Any]:
         base = who.entity_id
         return {
