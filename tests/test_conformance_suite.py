@@ -19,7 +19,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ADAPTER = ROOT / "conformance" / "adapters" / "tokenfed_adapter.py"
 SEED = 20261201
-PROFILES = ("units", "documents", "receipt-issuer", "receipt-verifier", "settlement")
+PROFILES = (
+    "units",
+    "documents",
+    "receipt-issuer",
+    "receipt-verifier",
+    "settlement",
+    "federation-entity",
+    "entitlements",
+)
 
 # Each fault of the SDK adapter, the profile that must catch it and one test that must fail.
 FAULTS = {
@@ -60,6 +68,21 @@ FAULTS = {
     "split-rounds-each-part": ("settlement", "settlement/gen/split-round-once"),
     "netting-drops-zero-positions": ("settlement", "settlement/gen/net-cycle-zero"),
     "statement-totals-unchecked": ("settlement", "settlement/gen/statement-0-totals-amount"),
+    "usage-past-limit": ("entitlements", "entitlements/gen/usage-one-micro-over-eddsa"),
+    "ignores-audience": ("entitlements", "entitlements/gen/wrong-audience-eddsa"),
+    "ignores-scope": ("entitlements", "entitlements/gen/usage-out-of-scope-es256"),
+    "skips-naming-constraints": (
+        "federation-entity",
+        "federation-entity/gen/naming-excluded-wins-es256",
+    ),
+    "pools-anchor-keys": (
+        "federation-entity",
+        "federation-entity/gen/anchor-keys-not-pooled-eddsa",
+    ),
+    "ignores-max-path-length": (
+        "federation-entity",
+        "federation-entity/gen/cross-anchor-max-path-length-es256",
+    ),
 }
 
 
@@ -462,7 +485,7 @@ def test_html_report_in_a_headless_browser(
     assert 'data-rendered="yes"' in dom
     assert "All tests passed." in dom
     matrix = dom.split('<table id="matrix">', 1)[1].split("</table>", 1)[0]
-    assert matrix.count("<tr>") == 6  # the header row and five chapters
+    assert matrix.count("<tr>") == 8  # the header row and seven chapters
     assert ">receipts</th>" in matrix and "receipt-verifier" in matrix
     failing = _run(tmp_path, "units", adapter=_adapter("ignores-minimum"))
     failed = sum(1 for t in failing["tests"] if t["result"] == "failed")

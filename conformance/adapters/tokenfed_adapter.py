@@ -34,7 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import tokenfed
-from tokenfed import _json, _jws, hazmat, keys, receipts, settlement, units
+from tokenfed import _json, _jws, federation, hazmat, keys, receipts, settlement, units
+from tokenfed._decimal import to_scaled
+from tokenfed.entitlements import Entitlement, IssuedEntitlements, Reservations
+from tokenfed.entitlements._claims import MICRO
 from tokenfed.errors import (
     InternalError,
     InvalidResubmissionError,
@@ -59,7 +62,15 @@ from tokenfed.receipts import (
 from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard, parse_usage
 
-PROFILES = ["units", "documents", "receipt-issuer", "receipt-verifier", "settlement"]
+PROFILES = [
+    "units",
+    "documents",
+    "receipt-issuer",
+    "receipt-verifier",
+    "settlement",
+    "federation-entity",
+    "entitlements",
+]
 OPERATIONS = [
     "price",
     "convert",
@@ -77,6 +88,14 @@ OPERATIONS = [
     "reconcile",
     "split",
     "net",
+    "verify-entitlement",
+    "check-usage",
+    "check-receipt-entitlement",
+    "validate-chain",
+    "select-chain",
+    "apply-policy",
+    "verify-archived-chain",
+    "verify-historical-keys",
 ]
 
 FAULT: str | None = None
@@ -449,6 +468,146 @@ def _split_each_part(agreement: settlement.RevenueShare, data: dict[str, Any]) -
     }
 
 
+# --------------------------------------------------------------------------- federation
+
+
+def _anchors(data: dict[str, Any]) -> list[federation.TrustAnchor]:
+    anchors = [federation.TrustAnchor.from_jwks(a["entity_id"], a["jwks"]) for a in data["anchors"]]
+    if FAULT == "pools-anchor-keys":
+        # FAULT: every configured anchor is given the keys of all of them.
+        pooled = {"keys": [jwk for a in data["anchors"] for jwk in a["jwks"]["keys"]]}
+        anchors = [federation.TrustAnchor.from_jwks(a.entity_id, pooled) for a in anchors]
+    return anchors
+
+
+def _chain(tokens: list[str], data: dict[str, Any]) -> federation.TrustChain:
+    return federation.validate_chain(
+        tokens, _anchors(data), now=data["now"], entity_type=data.get("entity_type")
+    )
+
+
+def _chain_result(chain: federation.TrustChain) -> dict[str, Any]:
+    return {
+        "trust_anchor": chain.trust_anchor,
+        "path": list(chain.path),
+        "exp": chain.exp,
+        "metadata": chain.metadata,
+    }
+
+
+def op_validate_chain(data: dict[str, Any]) -> dict[str, Any]:
+    chain = _chain(data["statements"], data)
+    result = _chain_result(chain)
+    if data.get("document_typ") is not None:
+        result["document_keys"] = [key.kid for key in chain.keys_for(data["document_typ"])]
+    return result
+
+
+def op_select_chain(data: dict[str, Any]) -> dict[str, Any]:
+    valid: list[tuple[int, federation.TrustChain]] = []
+    for index, tokens in enumerate(data["candidates"]):
+        with contextlib.suppress(TokenfedError):
+            valid.append((index, _chain(tokens, data)))
+    chosen = federation.select_chain([chain for _, chain in valid], _anchors(data))
+    index = next(i for i, chain in valid if chain is chosen)
+    return {**_chain_result(chosen), "chosen": index}
+
+
+def op_verify_archived_chain(data: dict[str, Any]) -> dict[str, Any]:
+    anchor = federation.TrustAnchor.from_jwks(data["anchor"]["entity_id"], data["anchor"]["jwks"])
+    historical = None
+    if data["historical"] is not None:
+        historical = federation.HistoricalKeys.decode(data["historical"]).verify_with(anchor.jwks)
+    chain = federation.verify_archived_chain(
+        data["chain"], anchor, historical, at=data["at"], entity_type=data.get("entity_type")
+    )
+    return _chain_result(chain)
+
+
+def op_verify_historical_keys(data: dict[str, Any]) -> dict[str, Any]:
+    read = federation.HistoricalKeys.decode(data["document"]).verify_with(
+        keys.KeySet.from_jwks(data["issuer_keys"])
+    )
+    listed = [{"kid": k.kid, "exp": k.exp, "reason": k.reason} for k in read.keys]
+    return {"iss": read.iss, "iat": read.iat, "keys": listed}
+
+
+def op_apply_policy(data: dict[str, Any]) -> dict[str, Any]:
+    if data["op"] == "merge":
+        return {"merged": federation.merge_policies(data["policies"])}
+    if data["op"] == "apply":
+        return {"metadata": federation.apply_policy(data["metadata"], data["policy"])}
+    merged = federation.merge_policies(data["policies"])
+    return {"merged": merged, "metadata": federation.apply_policy(data["metadata"], merged)}
+
+
+# --------------------------------------------------------------------------- entitlements
+
+
+def _entitlement(data: dict[str, Any]) -> Entitlement:
+    """ENT-020, steps 1 to 10, against the trust store's keys of the operator."""
+    return Entitlement.from_jws(
+        data["entitlement"], _trust(data["trust"]), audience=data["audience"], now=data["now"]
+    )
+
+
+def op_verify_entitlement(data: dict[str, Any]) -> dict[str, Any]:
+    entitlement = _entitlement(data)
+    return {"claims": entitlement.raw, "digest": entitlement.digest}
+
+
+def op_check_usage(data: dict[str, Any]) -> dict[str, Any]:
+    """The steps in order, in a fresh reservation store with the given hold (ENT-030..ENT-044);
+    the first refused step rejects the operation with its code."""
+    trust = _trust(data["trust"])
+    made: dict[int, str] = {}
+    seen: dict[int, Entitlement] = {}
+    last = 0
+    with (
+        tempfile.TemporaryDirectory(prefix="tokenfed-adapter-") as scratch,
+        Reservations(Path(scratch) / "reservations.db", hold=data["hold"]) as store,
+    ):
+        for index, step in enumerate(data["steps"]):
+            last = step["now"]
+            if step["do"] == "reserve":
+                entitlement = Entitlement.from_jws(
+                    data["entitlements"][step["entitlement"]],
+                    trust,
+                    audience=data["audience"],
+                    now=step["now"],
+                )
+                amount = Decimal(step["amount"])
+                made[index] = store.reserve(entitlement, step["model"], amount, now=last).id
+                seen[step["entitlement"]] = entitlement
+            elif step["do"] == "settle":
+                store.settle(made[step["reservation"]], Decimal(step["actual"]), now=last)
+            elif step["do"] == "release":
+                store.release(made[step["reservation"]], now=last)
+            elif step["do"] == "expire":
+                store.expire_stale(now=last)
+            else:
+                raise MalformedError(f"unknown step {step['do']!r}")
+        consumption: list[dict[str, str] | None] = []
+        for index in range(len(data["entitlements"])):
+            if index not in seen:
+                consumption.append(None)
+                continue
+            state = store.consumption(seen[index], now=last)
+            consumption.append(
+                {"settled": _plain(state.settled), "outstanding": _plain(state.outstanding)}
+            )
+    return {"consumption": consumption}
+
+
+def op_check_receipt_entitlement(data: dict[str, Any]) -> dict[str, Any]:
+    trust = _trust(data["trust"])
+    issued = IssuedEntitlements(data["operator"])
+    for token in data["issued"]:
+        issued.add(token, trust)
+    found = issued.check_receipt(data["receipt"])
+    return {"entitlement": None if found is None else found.jti}
+
+
 OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "price": op_price,
     "convert": op_convert,
@@ -466,6 +625,14 @@ OPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "reconcile": op_reconcile,
     "split": op_split,
     "net": op_net,
+    "verify-entitlement": op_verify_entitlement,
+    "check-usage": op_check_usage,
+    "check-receipt-entitlement": op_check_receipt_entitlement,
+    "validate-chain": op_validate_chain,
+    "select-chain": op_select_chain,
+    "apply-policy": op_apply_policy,
+    "verify-archived-chain": op_verify_archived_chain,
+    "verify-historical-keys": op_verify_historical_keys,
 }
 
 
@@ -727,6 +894,85 @@ def _fault_statement_totals_unchecked() -> None:
     _patch(settlement.Statement, "_check", make)
 
 
+def _fault_usage_past_limit() -> None:
+    """FAULT usage-past-limit: the limit is compared one micro-UTU too generously, so a request
+    that passes it by the smallest amount is still served (ENT-032)."""
+    Entitlement.limit_micro = property(  # type: ignore[method-assign,assignment]
+        lambda self: to_scaled(self.claims.limit, MICRO) + 1
+    )
+
+
+def _fault_ignores_audience() -> None:
+    """FAULT ignores-audience: ENT-020 step 10 skipped; an entitlement for any provider is
+    accepted."""
+
+    def make(original: Any) -> Any:
+        def patched(cls: Any, token: Any, trust: Any, *, audience: str, now: Any = None) -> Any:
+            try:
+                claims = json.loads(base64.urlsafe_b64decode(_pad(str(token).split(".")[1])))
+            except (ValueError, IndexError):
+                claims = None
+            aud = claims.get("aud") if isinstance(claims, dict) else None
+            return original.__func__(
+                cls, token, trust, audience=aud if isinstance(aud, str) else audience, now=now
+            )
+
+        return classmethod(patched)
+
+    _patch(Entitlement, "from_jws", make)
+
+
+def _fault_ignores_scope() -> None:
+    Entitlement.check_scope = lambda self, model: None  # type: ignore[method-assign]
+
+
+def _fault_skips_naming_constraints() -> None:
+    import tokenfed.federation._constraints as constraints
+
+    constraints.check_naming = lambda entity_id, naming, issuer: None  # type: ignore[assignment]
+
+
+def _fault_ignores_max_path_length() -> None:
+    """FAULT ignores-max-path-length: the constraint's counting is off by the whole path (the
+    SS's own subject and everything below it is never counted)."""
+    import tokenfed.federation._constraints as constraints
+
+    original = constraints.check_constraints
+
+    def patched(statements: Any) -> None:
+        stripped = [
+            _without_max_path_length(statement) if 0 < j < len(statements) - 1 else statement
+            for j, statement in enumerate(statements)
+        ]
+        original(stripped)
+
+    constraints.check_constraints = patched  # type: ignore[assignment]
+    import tokenfed.federation._chain as chain_module
+
+    chain_module.check_constraints = patched  # type: ignore[attr-defined]
+
+
+def _without_max_path_length(statement: Any) -> Any:
+    constraints = statement.constraints
+    if not constraints or "max_path_length" not in constraints:
+        return statement
+
+    class _Shadow:
+        def __init__(self, wrapped: Any) -> None:
+            self._wrapped = wrapped
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "constraints":
+                return {k: v for k, v in constraints.items() if k != "max_path_length"}
+            return getattr(self._wrapped, name)
+
+    return _Shadow(statement)
+
+
+def _pad(text: str) -> str:
+    return text + "=" * (-len(text) % 4)
+
+
 FAULTS: dict[str, tuple[str, Callable[[], None]]] = {
     "skips-signature-check": ("keys.PublicKey.verify always true", _fault_skip_signature),
     "alg-none": (
@@ -800,6 +1046,27 @@ FAULTS: dict[str, tuple[str, Callable[[], None]]] = {
     "statement-totals-unchecked": (
         "Statement._check: totals_mismatch (SET-025) ignored, the other checks kept",
         _fault_statement_totals_unchecked,
+    ),
+    "usage-past-limit": (
+        "Entitlement.limit_micro one micro-UTU above the limit (ENT-032 off by one)",
+        _fault_usage_past_limit,
+    ),
+    "ignores-audience": (
+        "Entitlement.from_jws checks the audience against the entitlement's own aud",
+        _fault_ignores_audience,
+    ),
+    "ignores-scope": ("Entitlement.check_scope accepts every model", _fault_ignores_scope),
+    "skips-naming-constraints": (
+        "federation._constraints.check_naming accepts every host",
+        _fault_skips_naming_constraints,
+    ),
+    "pools-anchor-keys": (
+        "validate-chain gives every configured anchor the keys of all of them",
+        lambda: None,
+    ),
+    "ignores-max-path-length": (
+        "federation._constraints.check_constraints never sees max_path_length",
+        _fault_ignores_max_path_length,
     ),
 }
 

@@ -73,6 +73,11 @@ def certify(
             f"the report was made by suite {report.get('suite', {}).get('version')!r}; this is "
             f"{SUITE_VERSION}: run the suite again",
         )
+    live = report.get("live")
+    if isinstance(live, dict) and live.get("loopback"):
+        raise CertificateError(
+            "not_certifiable", "the report was made in the loopback test mode, which is for tests"
+        )
     if report.get("selection"):
         raise CertificateError(
             "not_certifiable", "the report covers a selection (-k); certify a full run"

@@ -19,7 +19,9 @@ from typing import Any, NoReturn
 from ._about import SPEC_VERSION, SUITE_NAME, SUITE_VERSION
 from .certificate import CertificateError, certify, load_json_file, verify_certificate
 from .iut import Adapter, AdapterError
+from .live import DEFAULT_PORT, LIVE_PROFILES, LiveError, kit, run_live
 from .profiles import PROFILES, build_cases
+from .profiles.federation import OP_POLICY, POLICY_FEATURE
 from .report import coverage, write_reports
 from .runner import RunResult, is_required, run_cases, summary
 from .selection import SelectionError, matches
@@ -48,8 +50,29 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     profiles = sorted(PROFILES)
 
-    run = commands.add_parser("run", help="run profiles against an implementation's adapter")
-    run.add_argument("--adapter", required=True, help="the adapter command (a shell word list)")
+    run = commands.add_parser(
+        "run", help="run profiles against an implementation's adapter, or a node over HTTP"
+    )
+    target = run.add_mutually_exclusive_group(required=True)
+    target.add_argument("--adapter", help="the adapter command (a shell word list)")
+    target.add_argument(
+        "--live", metavar="BASE_URL", help="check a running node over HTTP (PROTOCOL.md 9)"
+    )
+    run.add_argument("--entity-id", help="live: the node's entity id (default: BASE_URL)")
+    run.add_argument(
+        "--anchor-keys", type=Path, help="live: JWKS file of an anchor's pinned federation keys"
+    )
+    run.add_argument(
+        "--loopback",
+        action="store_true",
+        help="live: loopback test mode (http on 127.0.0.1; the suite's own federation)",
+    )
+    run.add_argument(
+        "--suite-port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"live: port of the suite's anchor; its operator uses the next ({DEFAULT_PORT})",
+    )
     run.add_argument("--profile", action="append", required=True, choices=[*profiles, "all"])
     run.add_argument("-k", dest="select", help="select tests by id substrings (and, or, not)")
     run.add_argument("--xfail", type=Path, help="the implementation's expected-failure file")
@@ -73,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     cert.add_argument("--lifetime-days", type=int, default=365)
     cert.add_argument("--out", type=Path, help="write the certificate here (default: stdout)")
 
+    live_kit = commands.add_parser(
+        "live-kit", help="what a provider node needs to join the suite's loopback federation"
+    )
+    live_kit.add_argument("--suite-port", type=int, default=DEFAULT_PORT)
+
     check = commands.add_parser("verify-cert", help="verify a certificate")
     check.add_argument("certificate", type=Path)
     check.add_argument("--key", type=Path, required=True, help="public JWK, JWKS or trust store")
@@ -92,6 +120,10 @@ def _cases(profiles: list[str], seed: int) -> list[Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.live is not None:
+        return _run_live(args)
+    if args.entity_id or args.anchor_keys or args.loopback:
+        _fail("invalid_arguments", "--entity-id, --anchor-keys and --loopback go with --live", 2)
     profiles = _profiles(args.profile)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     print(f"{SUITE_NAME} {SUITE_VERSION}: seed {seed} (replay with --seed {seed})", file=sys.stderr)
@@ -112,6 +144,20 @@ def _run(args: argparse.Namespace) -> int:
         cases = [case for case in all_cases if matches(args.select, case.id)]
     except SelectionError as exc:
         _fail("invalid_arguments", str(exc), 2)
+    offered = set(info.operations)
+    optional_ops = {POLICY_FEATURE: OP_POLICY}
+    skipped = [
+        c
+        for c in cases
+        if c.optional_feature in optional_ops and optional_ops[c.optional_feature] not in offered
+    ]
+    if skipped:
+        print(
+            f"  note: {len(skipped)} metadata-policy tests not run: the adapter does not offer "
+            f"{OP_POLICY}",
+            file=sys.stderr,
+        )
+        cases = [c for c in cases if c not in skipped]
     if not cases:
         _fail("invalid_arguments", f"-k {args.select!r} selects no test", 2)
     per_call = args.per_call or len(cases) == 1 or not info.batch
@@ -141,7 +187,17 @@ def _run(args: argparse.Namespace) -> int:
         started=started,
         duration=time.time() - started,
     )
-    path, digest = write_reports(run, args.report)
+    return _finish(run, args.report, profiles, results, errors)
+
+
+def _finish(
+    run: RunResult,
+    report: Path,
+    profiles: list[str],
+    results: list[Any],
+    errors: list[str],
+) -> int:
+    path, digest = write_reports(run, report)
     failed = 0
     for profile in profiles:
         tests = [t for t in results if t.case.profile == profile]
@@ -160,8 +216,68 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"  FAILED {test.case.id}: {first}", file=sys.stderr)
     for error in errors:
         print(f"  XFAIL ERROR {error}", file=sys.stderr)
-    print(f"report: {path} ({digest}); seed {seed}", file=sys.stderr)
+    print(f"report: {path} ({digest}); seed {run.seed}", file=sys.stderr)
     return 1 if failed or errors else 0
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    profiles = _profiles(args.profile)
+    if "all" in (args.profile or []):
+        profiles = list(LIVE_PROFILES)
+    outside = [p for p in profiles if p not in LIVE_PROFILES]
+    if outside:
+        _fail(
+            "invalid_arguments",
+            f"live mode runs the profiles {', '.join(LIVE_PROFILES)}, not {', '.join(outside)}",
+            2,
+        )
+    if args.xfail is not None or args.per_call or args.seed is not None:
+        _fail("invalid_arguments", "--xfail, --per-call and --seed do not apply to --live", 2)
+    anchor_keys = None
+    if args.anchor_keys is not None:
+        try:
+            anchor_keys = load_json_file(args.anchor_keys)
+        except CertificateError as exc:
+            _fail("invalid_arguments", f"--anchor-keys: {exc.message}", 2)
+    started = time.time()
+    try:
+        info, results, notes = run_live(
+            args.live,
+            profiles=profiles,
+            entity_id=args.entity_id,
+            anchor_keys=anchor_keys,
+            loopback=args.loopback,
+            suite_port=args.suite_port,
+            select=args.select,
+            timeout=args.timeout if args.timeout != 30.0 else 10.0,
+        )
+    except (LiveError, ValueError) as exc:
+        _fail("invalid_arguments", str(exc), 2)
+    except SelectionError as exc:
+        _fail("invalid_arguments", str(exc), 2)
+    print(f"{SUITE_NAME} {SUITE_VERSION}: live {info.name} at {args.live}", file=sys.stderr)
+    for note in notes:
+        print(f"  note: {note}", file=sys.stderr)
+    if not results:
+        _fail("invalid_arguments", "no live check applies to this node and selection", 2)
+    run = RunResult(
+        info=info,
+        adapter=["live", args.live],
+        profiles=profiles,
+        seed=0,
+        mode="live",
+        selection=args.select,
+        tests=results,
+        xfail_errors=[],
+        started=started,
+        duration=time.time() - started,
+    )
+    return _finish(run, args.report, profiles, results, [])
+
+
+def _live_kit(args: argparse.Namespace) -> int:
+    print(json.dumps(kit(args.suite_port), indent=1))
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -231,7 +347,13 @@ def _verify_cert(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``tokenfed-conformance``."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "list": _list, "certify": _certify, "verify-cert": _verify_cert}
+    handlers = {
+        "run": _run,
+        "list": _list,
+        "certify": _certify,
+        "verify-cert": _verify_cert,
+        "live-kit": _live_kit,
+    }
     return handlers[args.command](args)
 
 

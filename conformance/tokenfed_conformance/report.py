@@ -20,7 +20,15 @@ from .runner import RunResult, TestResult, outcome_json, summary
 
 __all__ = ["coverage", "report_json", "write_reports"]
 
-_CHAPTERS = ("conventions", "units", "exchange", "receipts", "settlement")
+_CHAPTERS = (
+    "conventions",
+    "units",
+    "exchange",
+    "receipts",
+    "settlement",
+    "federation",
+    "entitlements",
+)
 
 
 def coverage(profile: str, results: Sequence[TestResult]) -> dict[str, Any]:
@@ -73,6 +81,8 @@ def _test_json(result: TestResult) -> dict[str, Any]:
     ]
     if result.replay:
         body["replay"] = result.replay
+    if result.exchanges:
+        body["exchanges"] = result.exchanges
     return body
 
 
@@ -97,6 +107,7 @@ def report_json(run: RunResult) -> dict[str, Any]:
         "seed": run.seed,
         "replay": f"--seed {run.seed}",
         "mode": run.mode,
+        **({"live": run.info.raw} if run.mode == "live" else {}),
         "selection": run.selection,
         "started": datetime.datetime.fromtimestamp(run.started, datetime.UTC).isoformat(),
         "duration_ms": round(run.duration * 1000),
@@ -144,6 +155,7 @@ def _junit(run: RunResult) -> bytes:
                     "requirements: " + ", ".join(test.case.requirements),
                     *test.problems,
                     *(f"replay: {command}" for command in test.replay),
+                    *(f"http: {line}" for line in test.exchanges),
                 ]
             )
             if test.result in {"failed", "xpassed"}:
@@ -264,6 +276,8 @@ def _html(run: RunResult, report: dict[str, Any]) -> str:
         )
         for command in test.replay:
             parts.append(f"<p>Replay:</p><pre>{e(command)}</pre>")
+        if test.exchanges:
+            parts.append(f"<p>HTTP exchanges:</p><pre>{e(chr(10).join(test.exchanges))}</pre>")
         parts.append("</details>")
     skipped = not_run()
     if skipped:

@@ -91,6 +91,8 @@ PROFILE_SCOPE: dict[str, tuple[tuple[str, int, int], ...]] = {
     ),
     "receipt-verifier": (("REC", 1, 29), ("REC", 31, 45), ("REC", 47, 48), ("REC", 60, 70)),
     "settlement": (("SET", 1, 60),),
+    "federation-entity": (("FED", 1, 999),),
+    "entitlements": (("ENT", 1, 999),),
 }
 """Which requirements each profile is accountable for: coverage is reported against these."""
 

@@ -46,6 +46,7 @@ class TestResult:
     required: bool
     xfail_reason: str | None = None
     replay: list[str] = field(default_factory=list)
+    exchanges: list[str] = field(default_factory=list)  # live mode: the HTTP requests made
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..cases import Case
-from . import documents, issuer, settlement, units, verifier
+from . import documents, entitlements, federation, issuer, settlement, units, verifier
 from ._common import skipped_vectors
 
 __all__ = ["PROFILES", "build_cases", "not_run"]
@@ -16,6 +16,8 @@ PROFILES: dict[str, Callable[[int], list[Case]]] = {
     "receipt-issuer": issuer.build,
     "receipt-verifier": verifier.build,
     "settlement": settlement.build,
+    "federation-entity": federation.build,
+    "entitlements": entitlements.build,
 }
 """Profile name -> builder of its cases from a seed."""
 
