@@ -431,3 +431,37 @@ def test_cached_resolution_is_refreshed_in_its_last_tenth(world: World) -> None:
         assert latest.exp == world.iat + world.lifetime
         assert latest.path == first.path
         assert r.fetches == fetches + 7
+
+
+def test_closing_the_facade_mid_resolution_leaves_nothing_pending(
+    world: World, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Closing the sync facade while a resolution waits on a slow superior (another thread, as
+    on Ctrl-C) cancels it: the caller gets its exception, no task is left pending on the
+    facade's loop (asyncio would print "Task was destroyed but it is pending!") and no socket
+    stays open."""
+    import gc
+    import threading
+
+    anchor, inter, leaf = three_levels(world)
+    inter.app.hostile[WELL_KNOWN] = Hostility(delay=3.0)
+    port = int(inter.base.rsplit(":", 1)[1])
+    facade = resolver(world, anchor)
+    outcome: list[BaseException] = []
+
+    def resolve() -> None:
+        try:
+            facade.resolve(leaf.entity_id, PROVIDER)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=resolve)
+    caller.start()
+    time.sleep(0.3)
+    assert client_sockets(port) == 1
+    facade.close()
+    caller.join(timeout=5)
+    assert not caller.is_alive() and len(outcome) == 1
+    gc.collect()
+    assert "Task was destroyed" not in capfd.readouterr().err
+    assert client_sockets(port) == 0

@@ -639,13 +639,25 @@ class Resolver:
         self.close()
 
 
+async def _shutdown(resolver: AsyncResolver | None) -> None:
+    """Cancel what is still running on the facade's loop (a resolution interrupted by the
+    caller, a background refresh) and wait for it, then close the HTTP client: nothing is left
+    pending when the loop stops."""
+    pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    if resolver is not None:
+        await resolver.aclose()
+
+
 def _stop(
     loop: asyncio.AbstractEventLoop, thread: threading.Thread, resolver: AsyncResolver | None
 ) -> None:
     if loop.is_closed():
         return
-    if resolver is not None and thread.is_alive():
-        future = asyncio.run_coroutine_threadsafe(resolver.aclose(), loop)
+    if thread.is_alive():
+        future = asyncio.run_coroutine_threadsafe(_shutdown(resolver), loop)
         # Closing is best effort: the loop stops anyway.
         with contextlib.suppress(Exception):
             future.result(timeout=5)
