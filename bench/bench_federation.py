@@ -103,7 +103,9 @@ def serve(spec_path: str) -> None:
 
         tasks = []
         for entity_id, entity in spec.items():
-            sock = socket.socket()
+            # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
+            # without it each small answer on a kept-alive connection waits ~40 ms for an ACK.
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             sock.bind(("127.0.0.1", 0))
             config = uvicorn.Config(app(entity), log_level="error", lifespan="off")
             server = uvicorn.Server(config)
