@@ -6,7 +6,9 @@ usage under it; the receipts name the entitlement; the limit holds with 50 reque
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -208,6 +210,7 @@ def test_intake_verifies_records_and_totals(intake: Alliance) -> None:
     assert first["trust_path"] == [intake.provider.entity_id, intake.anchor.entity_id]
     again = post_receipts(intake, receipts, jsonl=True).json()
     assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate", "accepted"]
+    _assert_chains_archived(intake, receipts)
     assert totals(intake) == {
         "provider": intake.provider.entity_id,
         "count": 3,
@@ -215,6 +218,29 @@ def test_intake_verifies_records_and_totals(intake: Alliance) -> None:
         "amount_cny": "0.11",
         "rates_id": "rates-1",
     }
+
+
+def _assert_chains_archived(nodes: Alliance, receipts: list[str]) -> None:
+    """FED-153: the operator archived, with every receipt it accepted, the chain it verified it
+    through; each archived chain validates again at the receipt's time under the anchor."""
+    import sqlite3
+
+    from tokenfed.federation import TrustAnchor, verify_archived_chain
+
+    anchor = TrustAnchor.from_jwks(nodes.anchor.entity_id, nodes.anchor.federation_jwks())
+    with sqlite3.connect(nodes.operator.root / "data" / "operator.sqlite") as raw:
+        for receipt in receipts:
+            payload = json.loads(base64.urlsafe_b64decode(receipt.split(".")[1] + "=="))
+            row = raw.execute(
+                "SELECT chain FROM archived_chains JOIN receipt_chains"
+                " ON digest = chain_digest WHERE iss = ? AND jti = ?",
+                (payload["iss"], payload["jti"]),
+            ).fetchone()
+            assert row is not None, payload["jti"]
+            chain = verify_archived_chain(
+                row[0], anchor, None, at=payload["iat"], entity_type="tokenfed_provider"
+            )
+            assert chain.path == (nodes.provider.entity_id, nodes.anchor.entity_id)
 
 
 def test_intake_rejects_each_bad_receipt_with_its_code(intake: Alliance) -> None:

@@ -6,6 +6,7 @@ shutdown closes them all (API-018).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import sqlite3
@@ -114,6 +115,64 @@ class IssuedLog:
                 "SELECT token FROM issued_entitlements ORDER BY issued_at, jti"
             ).fetchall()
         return [str(row[0]) for row in rows]
+
+
+_ARCHIVE_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS archived_chains (
+    digest TEXT PRIMARY KEY,
+    chain TEXT NOT NULL,
+    trust_anchor TEXT NOT NULL,
+    validated_at INTEGER NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS receipt_chains (
+    iss TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    chain_digest TEXT NOT NULL REFERENCES archived_chains (digest),
+    PRIMARY KEY (iss, jti)
+)""",
+)
+
+
+class ChainArchive:
+    """The trust chains the operator verified receipts through (FED-153), kept with them: each
+    chain once (``application/trust-chain+json``, by its SHA-256), each receipt pointing to it,
+    so that a receipt can be verified again months later with ``verify_archived_chain``."""
+
+    def __init__(self, state: NodeState) -> None:
+        self._connection = state.connect("operator.sqlite")
+        self._lock = threading.Lock()
+        try:
+            for statement in _ARCHIVE_SCHEMA:
+                self._connection.execute(statement)
+        except sqlite3.Error as exc:
+            raise IoError(f"cannot prepare operator.sqlite: {exc}") from None
+
+    def record(self, iss: str, jti: str, chain: str, trust_anchor: str, validated_at: int) -> None:
+        """Archive ``chain`` (its JSON text) for the receipt ``(iss, jti)``, in one transaction."""
+        digest = "sha256:" + hashlib.sha256(chain.encode("utf-8")).hexdigest()
+        with self._lock:
+            try:
+                with self._connection:
+                    self._connection.execute(
+                        "INSERT OR IGNORE INTO archived_chains VALUES (?, ?, ?, ?)",
+                        (digest, chain, trust_anchor, validated_at),
+                    )
+                    self._connection.execute(
+                        "INSERT OR IGNORE INTO receipt_chains VALUES (?, ?, ?)", (iss, jti, digest)
+                    )
+            except sqlite3.Error as exc:
+                raise IoError(f"cannot archive the chain of receipt {jti}: {exc}") from None
+
+    def chain_of(self, iss: str, jti: str) -> str | None:
+        """The archived chain (JSON text) the receipt ``(iss, jti)`` was verified through."""
+        with self._lock:
+            row = self._connection.execute(
+                "SELECT chain FROM archived_chains JOIN receipt_chains"
+                " ON archived_chains.digest = receipt_chains.chain_digest"
+                " WHERE iss = ? AND jti = ?",
+                (iss, jti),
+            ).fetchone()
+        return None if row is None else str(row[0])
 
 
 def pairwise_secret(state: NodeState) -> bytes:

@@ -33,6 +33,7 @@ from ...hazmat import decode_unverified
 from ...keys import KeySet, PublicKey
 from ...ledger import SqliteLedger
 from ...receipts import ReceiptTracker, ReceiptVerifier, pairwise_subject
+from ...trust import KeyOrigin
 from ...units import RateCard
 from .._config import token_sha256
 from .._http import (
@@ -43,7 +44,7 @@ from .._http import (
     require_media_type,
     single_parameter,
 )
-from .._state import IssuedLog, pairwise_secret
+from .._state import ChainArchive, IssuedLog, pairwise_secret
 from ._clearing import EXCHANGE_RATES_MEDIA_TYPE
 from ._provider import RATE_CARD_MEDIA_TYPE
 
@@ -130,6 +131,7 @@ class Operator:
         self.key = key
         self.admin_sha256 = admin.token_sha256
         self.log = IssuedLog(node.state)
+        self.archive = ChainArchive(node.state)
         self.secret = pairwise_secret(node.state)
         self.issued = IssuedEntitlements(node.config.entity_id)
         self.own_keys = _OwnKeys(node.config.entity_id, key.published)
@@ -242,7 +244,19 @@ class Operator:
         if tracked.origin is not None:
             result["trust_anchor"] = tracked.origin.trust_anchor
             result["trust_path"] = list(tracked.origin.path)
+            if not tracked.duplicate:
+                self._archive(raw["iss"], raw["jti"], tracked.origin)
         return result
+
+    def _archive(self, iss: str, jti: str, origin: KeyOrigin) -> None:
+        """Keep the chain the receipt was verified through (FED-153): the resolution that served
+        its key, which the verifier has just used and which is cached until the chain expires."""
+        resolution = self.trust.resolution(iss, _jws.TYP_RECEIPT)
+        if (resolution.trust_anchor, resolution.path) != (origin.trust_anchor, origin.path):
+            return  # the chain was refreshed in between: the next receipt archives the new one
+        self.archive.record(
+            iss, jti, resolution.chain.to_text(), origin.trust_anchor, int(self.node.clock())
+        )
 
     def _take_all(self, tokens: list[Any]) -> list[dict[str, Any]]:
         verifier = ReceiptVerifier(
