@@ -573,3 +573,23 @@ def test_cli_issue_and_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert (status, json.loads(err)["error"]) == (2, "invalid_arguments")
     status, _, err = _cli(capsys, *common, "--sub-secret", str(tmp_path / "secret"))
     assert (status, json.loads(err)["error"]) == (2, "invalid_arguments")
+
+
+def test_a_jwk_set_given_as_one_key_is_invalid_key_with_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CONV-050: a key option given a JWK Set (an anchor's or a trust store's keys) is refused
+    with invalid_key and a message that says what to give instead, not a bare type error."""
+    keys = tmp_path / "keys.json"
+    keys.write_text('{"keys": []}')
+    token = tmp_path / "e.jwt"
+    token.write_text("a.b.c")
+    argv = ["entitlement", "verify", "--key", str(keys), "--audience", "https://p.example"]
+    from tokenfed.cli import main
+
+    assert main([*argv, str(token)]) == 1
+    import json
+
+    error = json.loads(capsys.readouterr().err)
+    assert error["error"] == "invalid_key"
+    assert "JWK Set" in error["message"] and "--trust" in error["message"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _json
-from ..errors import IoError, MalformedError, TokenfedError
+from ..errors import InvalidKeyError, IoError, MalformedError, TokenfedError
 from ..keys import PrivateKey, PublicKey, load_private_jwk, load_public_jwk
 
 __all__ = [
@@ -65,14 +65,25 @@ def read_json(path: str) -> Any:
         raise
 
 
+def _one_jwk(path: str) -> Any:
+    """The JSON of a key file, refused with a hint when it is a JWK Set rather than one JWK."""
+    value = read_json(path)
+    if isinstance(value, dict) and "keys" in value and "kty" not in value:
+        raise InvalidKeyError(
+            f"{path} holds a JWK Set, not one JWK: give the one key's JWK here, or a trust "
+            "store with --trust (or, for a federation, the anchor's JWK Set with --anchor-keys)"
+        )
+    return value
+
+
 def read_private_key(path: str) -> PrivateKey:
     """Read a private JWK, as written by ``tokenfed keygen``."""
-    return load_private_jwk(read_json(path))
+    return load_private_jwk(_one_jwk(path))
 
 
 def read_public_key(path: str) -> PublicKey:
     """Read a JWK; a private JWK is reduced to its public half."""
-    return load_public_jwk(read_json(path))
+    return load_public_jwk(_one_jwk(path))
 
 
 def write_atomic(path: str, content: str, *, overwrite: bool, mode: int = 0o600) -> None:
