@@ -8,7 +8,11 @@ an anchor ``ta``, an intermediate ``org`` and a provider ``leaf``; a second alli
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -195,3 +199,22 @@ def cross_chain(**recognition: Any) -> list[str]:
         ss("ta", "tb", **claims),
         ec("ta"),
     ]
+
+
+def checker_failures(kind: str, spec: Path) -> tuple[set[str], str]:
+    """Run the independent checker (interop/) on one kind of vectors of the spec folder
+    ``spec`` (an altered copy); it must exit 1. Returns the ids of the vectors it failed and
+    its whole output."""
+    checker = Path(__file__).resolve().parent.parent / "interop" / "check_vectors.py"
+    result = subprocess.run(
+        [sys.executable, str(checker), kind],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "TOKENFED_SPEC_DIR": str(spec)},
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    failed = {line.split()[2].rstrip(":") for line in lines if line.startswith("FAIL")}
+    return failed, result.stdout
