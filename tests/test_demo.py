@@ -125,8 +125,7 @@ def test_a_demo_stopped_midway_leaves_no_node(tmp_path: Path, how: signal.Signal
         assert demo.returncode == -signal.SIGKILL
     else:
         assert demo.returncode == 130
-        assert "\ninterrupted: every node was stopped\n" in stderr
-        assert "Traceback" not in stderr
+        assert stderr.strip() == "interrupted: every node was stopped"
         assert _node_processes(tmp_path) == []
     # Killed outright, the demo cannot stop its nodes: the kernel tells each to stop.
     assert _wait_for_no_nodes(tmp_path, 20) == []
