@@ -44,6 +44,7 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_receipts.py
 	$(BIN)/python bench/bench_federation.py
+	$(BIN)/python bench/bench_settlement.py --receipts 40000 --files 8
 
 clean:
 	rm -rf $(VENV) .site .pytest_cache .mypy_cache .ruff_cache
