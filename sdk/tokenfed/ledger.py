@@ -109,16 +109,21 @@ def _micro(coefficient: int, places: int) -> int | None:
     return micro if micro <= _SQLITE_INT_MAX else None
 
 
+def _claims_segment(receipt: str) -> str:
+    """The base64url claims of a receipt in a form the ledger stores: a JWS compact
+    serialization, a batched receipt's base64url claims bytes, or a batched-receipt object."""
+    text = receipt.strip()
+    if text.startswith("{"):
+        encoded: str = json.loads(text)["claims"]
+        return encoded
+    return text.split(".", 2)[1] if "." in text else text
+
+
 def _model_and_card(receipt: object) -> tuple[str | None, str | None]:
-    """The ``usage.model`` and ``rate_card.digest`` of a stored receipt (a JWS compact
-    serialization, a batched receipt object, or its base64url claims), or ``None`` for what
+    """The ``usage.model`` and ``rate_card.digest`` of a stored receipt, or ``None`` for what
     cannot be read: the receipt was verified before it was recorded."""
     try:
-        text = str(receipt).strip()
-        if text.startswith("{"):
-            text = json.loads(text)["claims"]
-        elif "." in text:
-            text = text.split(".", 2)[1]
+        text = _claims_segment(str(receipt))
         claims = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         model, digest = claims["usage"]["model"], claims["rate_card"]["digest"]
     except (ValueError, TypeError, KeyError, IndexError, binascii.Error):

@@ -8,7 +8,6 @@ are added as micro-UTU integers; a conversion rounds the total once (SET-027).
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,7 @@ from ..errors import (
 )
 from ..exchange import ExchangeRates
 from ..keys import PrivateKey
-from ..ledger import LedgerEntry, SqliteLedger, StreamRow
+from ..ledger import LedgerEntry, SqliteLedger, StreamRow, _claims_segment
 from ._documents import UTU_PLACES, Statement
 
 __all__ = [
@@ -118,18 +117,9 @@ class ReceiptItem:
         return item
 
 
-def _stored_claims_segment(receipt: str) -> str:
-    """The base64url claims of a receipt as a ledger stores it: a JWS compact serialization, a
-    batched receipt's base64url claims bytes, or a batched-receipt object."""
-    if receipt.startswith("{"):
-        encoded: str = json.loads(receipt)["claims"]
-        return encoded
-    return receipt.split(".", 2)[1] if "." in receipt else receipt
-
-
 def _claims_of(receipt: str) -> dict[str, Any]:
     """The claims of a stored receipt (already verified when it was recorded)."""
-    claims_bytes = b64decode(_stored_claims_segment(receipt.strip()), what="claims")
+    claims_bytes = b64decode(_claims_segment(receipt), what="claims")
     claims: dict[str, Any] = _json.loads(claims_bytes)
     return claims
 
