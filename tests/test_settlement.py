@@ -478,6 +478,67 @@ def test_cli_statement_leaves_no_half_pair(
     assert (tmp_path / "st.jwt").read_text(encoding="utf-8") == "taken"
 
 
+@pytest.mark.parametrize(
+    ("out", "list_out", "flag", "victim"),
+    [
+        ("payee.db", "st.json", "--ledger", "payee.db"),  # the ledger, even with --force
+        ("provider.jwk", "st.json", "--signing-key", "provider.jwk"),
+        ("st.jwt", "provider.jwk", "--signing-key", "provider.jwk"),
+        ("st.jwt", "st.jwt", "--out", None),  # the two outputs are one file
+    ],
+)
+def test_cli_statement_never_overwrites_an_input(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    out: str,
+    list_out: str,
+    flag: str,
+    victim: str | None,
+) -> None:
+    """An output path naming a file the command reads (or its other output) is refused with
+    io_error before anything is written, --force or not; the input is left as it was."""
+    d = str(tmp_path)
+    before = (tmp_path / victim).read_bytes() if victim else None
+    status, _, err = _cli(
+        capsys,
+        "settle", "statement", "--ledger", f"{d}/payee.db", "--payee", PROVIDER,
+        "--payer", OPERATOR, "--start", str(START), "--end", str(END),
+        "--statement-id", "st-1", "--seq", "1", "--signing-key", f"{d}/provider.jwk",
+        "--out", f"{d}/{out}", "--list-out", f"{d}/{list_out}", "--iat", str(END + 3 * DAY),
+        "--force",
+    )  # fmt: skip
+    error = json.loads(err)
+    assert status == 1 and error["error"] == "io_error"
+    assert f"it is the file given as {flag}" in error["message"]
+    if victim is not None:
+        assert (tmp_path / victim).read_bytes() == before
+    else:
+        assert not (tmp_path / out).exists()
+
+
+def test_cli_report_force_never_replaces_the_document_it_reads(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``settle report --force --out DOC DOC``: the document read is not replaced (io_error)."""
+    d = str(tmp_path)
+    status, _, _ = _cli(
+        capsys,
+        "settle", "statement", "--ledger", f"{d}/payee.db", "--payee", PROVIDER,
+        "--payer", OPERATOR, "--start", str(START), "--end", str(END),
+        "--statement-id", "st-1", "--seq", "1", "--signing-key", f"{d}/provider.jwk",
+        "--out", f"{d}/st.jwt", "--list-out", f"{d}/st.json", "--iat", str(END + 3 * DAY),
+    )  # fmt: skip
+    assert status == 0
+    token = (tmp_path / "st.jwt").read_bytes()
+    status, _, err = _cli(
+        capsys, "settle", "report", "--out", f"{d}/./st.jwt", "--force", f"{d}/st.jwt",
+        "--trust", f"{d}/trust.json",
+    )  # fmt: skip
+    assert status == 1 and json.loads(err)["error"] == "io_error"
+    assert (tmp_path / "st.jwt").read_bytes() == token
+
+
 def _browser_dom(page: Path) -> str:
     """The DOM of a page as a real headless browser (Chromium) parsed it."""
     import shutil

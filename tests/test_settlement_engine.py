@@ -160,6 +160,40 @@ def test_cli_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert err == ""  # standard error is not a terminal here: no progress bar by default
 
 
+def test_cli_run_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``settle run`` refuses, before writing anything, a statement that exists (unless
+    --force) and, with --force too, one whose path is an input of the run."""
+    _write_files(tmp_path, [TOKENS[:12], TOKENS[12:]])
+    (tmp_path / "trust.json").write_text(json.dumps(TRUST), encoding="utf-8")
+    (tmp_path / "card.jwt").write_text(CARD_TOKEN, encoding="utf-8")
+    (tmp_path / "key.jwk").write_text(json.dumps(KEY.to_jwk()), encoding="utf-8")
+    argv = [
+        "settle", "run", "--receipts", str(tmp_path / "*.jsonl"),
+        "--trust", str(tmp_path / "trust.json"), "--rate-card", str(tmp_path / "card.jwt"),
+        "--start", str(START), "--end", str(END), "--signing-key", str(tmp_path / "key.jwk"),
+        "--workers", "1", "--at", str(END + 5 * DAY),
+    ]  # fmt: skip
+    out = tmp_path / "out"
+    assert main([*argv, "--out-dir", str(out)]) == 0
+    written = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert len(written) == 4
+    capsys.readouterr()
+    assert main([*argv, "--out-dir", str(out)]) == 1
+    error = json.loads(capsys.readouterr().err)
+    assert error["error"] == "io_error" and "use --force" in error["message"]
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == written
+    # The receipts given in a file named as the first statement's receipt list will be.
+    first = sorted(written)[0]
+    assert first.endswith(".json")
+    receipts = "".join(token + "\n" for token in TOKENS).encode()
+    (out / first).write_bytes(receipts)
+    argv[argv.index("--receipts") + 1] = str(out / first)
+    assert main([*argv, "--out-dir", str(out), "--force"]) == 1
+    error = json.loads(capsys.readouterr().err)
+    assert error["error"] == "io_error" and "an input of this run" in error["message"]
+    assert (out / first).read_bytes() == receipts
+
+
 def test_cli_run_progress_bar_ends_at_every_byte_and_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Sequence
 
 from ..errors import InternalError, InvalidArgumentsError, TokenfedError
+from ._io import check_outputs
 from ._parser import build_parser
 
 __all__ = ["main"]
@@ -33,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        check_outputs(args)
         status: int = args.handler(args)
     except InvalidArgumentsError as exc:
         _report(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -14,6 +15,8 @@ from ..errors import InvalidKeyError, IoError, MalformedError, TokenfedError
 from ..keys import PrivateKey, PublicKey, load_private_jwk, load_public_jwk
 
 __all__ = [
+    "OUTPUT_OPTIONS",
+    "check_outputs",
     "emit",
     "read_bytes",
     "read_json",
@@ -119,6 +122,65 @@ def write_atomic(path: str, content: str, *, overwrite: bool, mode: int = 0o600)
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
+
+
+OUTPUT_OPTIONS = ("out", "list_out", "results")
+"""The options that name a file a command writes (``--out-dir`` is checked by its command)."""
+
+
+_STATE_OPTIONS = ("ledger", "history", "state")
+
+
+def _paths(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [path for item in value for path in _paths(item)]
+    return []
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output path that names a file the same command reads, or another of its outputs.
+
+    Every other text argument of the command that names an existing file (a file read, a trust
+    store, a key), and its ledger or history even before they exist, is protected, by resolved
+    path and, where the file exists, by device and inode: ``--force`` replaces an earlier
+    output, never an input.
+
+    Raises:
+        IoError: an output would overwrite an input or another output of the command.
+    """
+    from ..receipts._files import check_output_path
+
+    outputs = [
+        (name, value)
+        for name in OUTPUT_OPTIONS
+        if isinstance(value := getattr(args, name, None), str) and value != "-"
+    ]
+    if not outputs:
+        return
+    others = [  # files that exist, and state files a command may create (a new ledger)
+        (name, path)
+        for name, value in vars(args).items()
+        if name not in OUTPUT_OPTIONS
+        for path in _paths(value)
+        if path != "-" and (name in _STATE_OPTIONS or os.path.lexists(path))
+    ]
+    for index, (name, output) in enumerate(outputs):
+        for other_name, other in [*others, *outputs[:index]]:
+            try:
+                check_output_path(output, [other])
+            except IoError:
+                raise IoError(
+                    f"refusing to write {_flag(name)} {output}: it is the file given as "
+                    f"{_flag(other_name)}, which would be overwritten; choose another path "
+                    "(--force replaces an earlier output, never an input)",
+                    detail={"path": output},
+                ) from None
 
 
 def emit(value: Any) -> None:

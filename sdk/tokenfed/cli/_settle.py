@@ -250,7 +250,14 @@ def run_command(args: argparse.Namespace) -> int:
         progress=progress,
     )
     bar.close()
-    written = write_statements(result, read_private_key(args.signing_key), args.out_dir)
+    inputs = [*expand(args.receipts), args.trust, *args.rate_card, args.signing_key]
+    written = write_statements(
+        result,
+        read_private_key(args.signing_key),
+        args.out_dir,
+        overwrite=args.force,
+        protected=inputs,
+    )
     emit({**result.summary(), "written": written})
     return 0
 
@@ -385,6 +392,11 @@ def add_settle_commands(commands: Any) -> None:
     bulk.add_argument("--end", required=True, type=_numeric_date, metavar="NUMERICDATE")
     bulk.add_argument("--signing-key", required=True, metavar="KEY.jwk", help="private JWK")
     bulk.add_argument("--out-dir", required=True, metavar="DIR")
+    bulk.add_argument(
+        "--force",
+        action="store_true",
+        help="replace statements already in DIR (never an input of the run)",
+    )
     bulk.add_argument("--iss", help="the signer, if not each payee (a clearing house)")
     bulk.add_argument("--grace", type=_count, default=259200, help="seconds (default 3 days)")
     bulk.add_argument("--workers", type=_positive, default=2, help="1 runs serially in-process")

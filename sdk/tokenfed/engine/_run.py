@@ -185,17 +185,51 @@ def run(
     return RunResult(files, outcome, total.lines, drafts)
 
 
-def write_statements(result: RunResult, key: PrivateKey, folder: str) -> list[str]:
-    """Sign every statement and write ``<statement_id>.jwt`` and ``<statement_id>.json``."""
-    written = []
-    os.makedirs(folder, exist_ok=True)
+def write_statements(
+    result: RunResult,
+    key: PrivateKey,
+    folder: str,
+    *,
+    overwrite: bool = False,
+    protected: Sequence[str] = (),
+) -> list[str]:
+    """Sign every statement and write ``<statement_id>.jwt`` and ``<statement_id>.json``.
+
+    Every target is checked before anything is written: none may be one of the ``protected``
+    files (the run's inputs), with ``overwrite`` or without, and none may exist already unless
+    ``overwrite`` is set. Each file is written atomically.
+
+    Raises:
+        IoError: a target is protected, or exists and ``overwrite`` is not set.
+    """
+    from ..receipts._files import check_output_path
+
+    targets = []
     for draft in result.drafts.values():
         name = os.path.join(folder, draft.claims["statement_id"])
+        targets.append((draft, name + ".json", name + ".jwt"))
+    for _, *paths in targets:
+        for path in paths:
+            try:
+                check_output_path(path, protected)
+            except IoError:
+                raise IoError(
+                    f"refusing to write {path}: it is an input of this run; choose another "
+                    "output folder",
+                    detail={"path": path},
+                ) from None
+            if not overwrite and os.path.lexists(path):
+                raise IoError(
+                    f"{path} exists; refusing to overwrite it (use --force to replace it)",
+                    detail={"path": path},
+                )
+    written = []
+    os.makedirs(folder, exist_ok=True)
+    for draft, listing_path, token_path in targets:
         token = Statement.sign(draft.claims, key)
-        listing = json.dumps(draft.receipt_list, indent=1) + "\n"
-        _write(name + ".json", listing)
-        _write(name + ".jwt", token + "\n")
-        written.append(name + ".jwt")
+        _write(listing_path, json.dumps(draft.receipt_list, indent=1) + "\n")
+        _write(token_path, token + "\n")
+        written.append(token_path)
     return written
 
 
