@@ -28,8 +28,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
 from .._decimal import format_decimal, from_scaled
 from .._pricing import AMOUNT_PLACES
 from .._progress import Progress
@@ -37,8 +35,8 @@ from ..errors import ChainBreakError, IoError, ReplayError, TokenfedError
 from ..ledger import ReceiptLedger, SqliteLedger
 from ..trust import KeySource, TrustStore
 from ..units import RateCard
-from ._tracker import ReceiptTracker, TrackerTransaction
-from ._verifier import DEFAULT_CLOCK_SKEW, ReceiptVerifier, VerifiedReceipt
+from ._tracker import ReceiptTracker, TrackerTransaction, receipt_row
+from ._verifier import DEFAULT_CLOCK_SKEW, ReceiptVerifier
 
 __all__ = ["MAX_LINE_BYTES", "FileSummary", "VerifierConfig", "verify_file"]
 
@@ -160,14 +158,13 @@ class FileSummary:
             ]
         return body
 
-    def _count(self, raw: dict[str, Any], micro: int) -> None:
+    def _count(self, iss: str, aud: str, model_id: str, micro: int) -> None:
         self.accepted += 1
         self.micro_amount += micro
-        key = (raw["iss"], raw["aud"])
+        key = (iss, aud)
         stream = self.streams.get(key)
         if stream is None:
             stream = self.streams[key] = _Total()
-        model_id: str = raw["usage"]["model"]
         model = self.models.get(model_id)
         if model is None:
             model = self.models[model_id] = _Total()
@@ -211,13 +208,13 @@ def _init_worker(config: VerifierConfig, parent: int) -> None:
     _WORKER = config.build()
 
 
-# What crosses from a worker to the parent: compact tuples, with the result row's JSON already
-# written, so that the parent only orders, tracks, records and writes (ADR 0010).
-# A verified receipt: (True, claims bytes, kid, receipt, batch id, content digest, row members,
-#   amount in 10^-6 UTU). The claims cross as their bytes, which passed the strict checks; the
-#   parent reads them with orjson, which gives the same value for any text those checks accept
-#   and costs less than unpickling the object.
-# A rejected line: (False, code, message, row members).
+# What crosses from a worker to the parent: compact tuples, with the result row's JSON and the
+# ledger row already written, so that the parent only orders, tracks, records and writes
+# (ADR 0010).
+# A verified receipt: (True, ledger row, prev, result row members, amount in 10^-6 UTU). The
+#   ledger row (receipt_row) holds what steps 12 and 13 read: iss, jti, aud, seq, content
+#   digest; and what the summary counts: the model.
+# A rejected line: (False, code, message, result row members).
 _Checked = tuple[Any, ...]
 
 
@@ -254,11 +251,8 @@ def _check_line(verifier: ReceiptVerifier, line: bytes | None) -> _Checked:
         return _rejected(exc.to_json())
     return (
         True,
-        verified.claims_bytes,
-        verified.kid,
-        verified.receipt,
-        verified.batch_id,
-        verified.content_digest,
+        receipt_row(verified),
+        verified.raw.get("prev"),
         _members(verified.to_json()),
         verified.micro_amount,
     )
@@ -469,31 +463,22 @@ def _checked_chunks(
             yield future.result(), taken
 
 
-def _receipt(result: _Checked) -> VerifiedReceipt:
-    _, claims_bytes, kid, receipt, batch_id, content_digest, _, _ = result
-    claims = orjson.loads(claims_bytes)
-    return VerifiedReceipt(
-        claims, kid, claims_bytes, receipt, batch_id, content_digest=content_digest
-    )
-
-
 def _track_chunk(tracker: ReceiptTracker, checked: list[_Checked]) -> list[_Checked]:
     """Steps 12 and 13 for a chunk in line order, recorded in one transaction (REC-045).
 
-    A duplicate comes back with the member ``"duplicate": true`` added to its row; a receipt
-    the tracker refuses comes back rejected.
+    A duplicate comes back with the member ``"duplicate": true`` added to its row and no
+    amount; a receipt the tracker refuses comes back rejected.
 
     When another verifier sharing the ledger recorded into one of the chunk's streams meanwhile
     (REC-047), the chunk is tracked again against the new state, so receipts the other verifier
     recorded identically are reported as duplicates rather than chain breaks.
     """
-    receipts = [_receipt(result) if result[0] else None for result in checked]
     for _attempt in range(_COMMIT_RETRIES):
         tracked: list[_Checked] = []
         try:
             with tracker.transaction() as tx:
-                tx.prefetch(receipt for receipt in receipts if receipt is not None)
-                tracked = [_track_one(tx, *pair) for pair in zip(checked, receipts, strict=True)]
+                tx._prefetch([(result[1][0], result[1][1]) for result in checked if result[0]])
+                tracked = [_track_one(tx, result) for result in checked]
         except (ChainBreakError, ReplayError) as exc:
             conflict = exc
             continue
@@ -502,18 +487,16 @@ def _track_chunk(tracker: ReceiptTracker, checked: list[_Checked]) -> list[_Chec
     return [error if result[0] else result for result in checked]
 
 
-def _track_one(
-    tx: TrackerTransaction, result: _Checked, receipt: VerifiedReceipt | None
-) -> _Checked:
-    if receipt is None:
+def _track_one(tx: TrackerTransaction, result: _Checked) -> _Checked:
+    if not result[0]:
         return result
     try:
-        verified = tx.track(receipt)
+        staged = tx._track_row(result[1], result[2])
     except TokenfedError as exc:
         return _rejected(exc.to_json())
-    if verified.duplicate:
-        return (*result[:6], result[6] + ', "duplicate": true', None, verified.raw)
-    return (*result, verified.raw)
+    if staged:
+        return result
+    return (True, result[1], result[2], result[3] + ', "duplicate": true', None)
 
 
 def _apply(
@@ -527,13 +510,14 @@ def _apply(
     line = summary.lines
     for result in _track_chunk(tracker, checked):
         line += 1
-        if result[0]:  # tracked: the claims appended
-            rows.append(f'{{"line": {line}, "ok": true, {result[6]}}}\n')
-            micro = result[7]
+        if result[0]:
+            rows.append(f'{{"line": {line}, "ok": true, {result[3]}}}\n')
+            micro = result[4]
             if micro is None:
                 summary.duplicates += 1
             else:
-                summary._count(result[8], micro)
+                row = result[1]
+                summary._count(row[0], row[2], row[12], micro)
         else:
             rows.append(f'{{"line": {line}, "ok": false, {result[3]}}}\n')
             summary.rejected += 1
