@@ -249,12 +249,13 @@ def _check_line(verifier: ReceiptVerifier, line: bytes | None) -> _Checked:
         verified = verifier.verify(line)
     except TokenfedError as exc:
         return _rejected(exc.to_json())
+    micro = verified.micro_amount
     return (
         True,
-        receipt_row(verified),
+        receipt_row(verified, micro),
         verified.raw.get("prev"),
         _members(verified.to_json()),
-        verified.micro_amount,
+        micro,
     )
 
 

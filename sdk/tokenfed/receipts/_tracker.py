@@ -243,9 +243,10 @@ def _entry(receipt: VerifiedReceipt) -> LedgerEntry:
     )
 
 
-def receipt_row(receipt: VerifiedReceipt) -> LedgerRow:
+def receipt_row(receipt: VerifiedReceipt, micro: int | None = None) -> LedgerRow:
     """The ledger row of a verified receipt, equal to that of its :func:`_entry` (its amount is
-    canonical decimal text, REC-004): built in the processes that verify a file's lines."""
+    canonical decimal text, REC-004): built in the processes that verify a file's lines.
+    ``micro``: its :attr:`~VerifiedReceipt.micro_amount`, when the caller has it."""
     raw = receipt.raw
     card = raw["rate_card"]
     return _receipt_row(
@@ -256,7 +257,7 @@ def receipt_row(receipt: VerifiedReceipt) -> LedgerRow:
         raw["seq"],
         raw["iat"],
         raw["amount"],
-        receipt.micro_amount,
+        receipt.micro_amount if micro is None else micro,
         card["id"],
         receipt.content_digest,
         receipt.receipt_digest,
