@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tokenfed._decimal import format_decimal
 from tokenfed.errors import IoError, TokenfedError
@@ -25,10 +27,12 @@ from tokenfed.receipts import (
     MAX_LINE_BYTES,
     FileSummary,
     ReceiptIssuer,
+    ReceiptRequest,
     ReceiptTracker,
     VerifierConfig,
     verify_file,
 )
+from tokenfed.receipts._files import _string, _verified_members
 from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard, parse_usage
 from tokenfed_conformance.vectors import load_vectors
@@ -472,3 +476,27 @@ def test_cli_takes_a_kid_that_starts_with_a_dash(tmp_path: Path) -> None:
                "--exp", str(NOW))  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["exp"] == NOW
+
+
+def test_result_members_are_those_of_json_dumps(world: dict[str, Any]) -> None:
+    """A verified line's result members, written without a dictionary, are exactly
+    ``json.dumps(verified.to_json())`` inside its braces, for receipts and batched receipts."""
+    verifier = world["config"].build()
+    issuer = ReceiptIssuer(world["key"], ISS, world["card"], clock=lambda: NOW)
+    batched = issuer.issue_batch(
+        [ReceiptRequest(aud=AUD, sub=SUB, usage=USAGE, jti=f"b{n}") for n in range(3)]
+    )
+    lines = [*world["receipts"][:3], *(json.dumps(item) for item in batched)]
+    for line in lines:
+        verified = verifier.verify(line)
+        assert (
+            _verified_members(verified) == json.dumps(verified.to_json(), ensure_ascii=False)[1:-1]
+        )
+    assert verifier.verify(lines[-1]).batch_id is not None
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.text())
+def test_result_strings_are_escaped_as_json_dumps_escapes(text: str) -> None:
+    """Strings in result members are escaped exactly as ``json.dumps(ensure_ascii=False)``."""
+    assert _string(text) == json.dumps(text, ensure_ascii=False)

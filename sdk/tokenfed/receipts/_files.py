@@ -25,6 +25,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
+from json.encoder import encode_basestring as _string  # what json.dumps(ensure_ascii=False) uses
 from pathlib import Path
 from typing import IO, Any
 
@@ -36,7 +37,7 @@ from ..ledger import ReceiptLedger, SqliteLedger
 from ..trust import KeySource, TrustStore
 from ..units import RateCard
 from ._tracker import ReceiptTracker, TrackerTransaction, receipt_row
-from ._verifier import DEFAULT_CLOCK_SKEW, ReceiptVerifier
+from ._verifier import DEFAULT_CLOCK_SKEW, ReceiptVerifier, VerifiedReceipt
 
 __all__ = ["MAX_LINE_BYTES", "FileSummary", "VerifierConfig", "verify_file"]
 
@@ -228,6 +229,23 @@ def _members(body: dict[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False)[1:-1]
 
 
+def _verified_members(verified: VerifiedReceipt) -> str:
+    """``_members(verified.to_json())``, written without building the dictionary: the same
+    members in the same order, strings escaped by the function ``json.dumps`` uses."""
+    if verified.origin is not None or verified.duplicate:
+        return _members(verified.to_json())
+    raw = verified.raw
+    text = (
+        f'"iss": {_string(raw["iss"])}, "aud": {_string(raw["aud"])}, '
+        f'"jti": {_string(raw["jti"])}, "seq": {int.__repr__(raw["seq"])}, '
+        f'"amount": {_string(raw["amount"])}, '
+        f'"content_digest": {_string(verified.content_digest)}'
+    )
+    if verified.batch_id is not None:
+        text += f', "batch_id": {_string(verified.batch_id)}'
+    return text
+
+
 def _rejected(error: dict[str, Any]) -> _Checked:
     return (False, error["error"], error["message"], _members(error))
 
@@ -254,7 +272,7 @@ def _check_line(verifier: ReceiptVerifier, line: bytes | None) -> _Checked:
         True,
         receipt_row(verified, micro),
         verified.raw.get("prev"),
-        _members(verified.to_json()),
+        _verified_members(verified),
         micro,
     )
 
