@@ -10,8 +10,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from decimal import Decimal
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +32,10 @@ from tokenfed.receipts import (
     ReceiptRequest,
     ReceiptTracker,
     VerifierConfig,
+    _files,
     verify_file,
 )
-from tokenfed.receipts._files import _string, _verified_members
+from tokenfed.receipts._files import _pool_context, _verified_members
 from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard, parse_usage
 from tokenfed_conformance.vectors import load_vectors
@@ -499,4 +502,22 @@ def test_result_members_are_those_of_json_dumps(world: dict[str, Any]) -> None:
 @given(st.text())
 def test_result_strings_are_escaped_as_json_dumps_escapes(text: str) -> None:
     """Strings in result members are escaped exactly as ``json.dumps(ensure_ascii=False)``."""
-    assert _string(text) == json.dumps(text, ensure_ascii=False)
+    assert vars(_files)["_string"] is encode_basestring
+    assert encode_basestring(text) == json.dumps(text, ensure_ascii=False)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+def test_workers_are_forked_only_from_a_single_thread() -> None:
+    """A single-threaded process forks its workers (they import nothing again, whatever the
+    interpreter's default start method); a process with another thread keeps the default."""
+    code = "from tokenfed.receipts._files import _pool_context as c; print(c().get_start_method())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    assert done.stdout.decode().strip() == "fork"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _pool_context() is None
+    finally:
+        stop.set()
+        other.join()

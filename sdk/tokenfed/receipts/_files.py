@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
+import multiprocessing.context
 import os
 import signal
 import sys
@@ -459,6 +461,16 @@ def _size(path: str | os.PathLike[str]) -> int | None:
         return None
 
 
+def _pool_context() -> multiprocessing.context.BaseContext | None:
+    """Fork the workers on Linux when this process has no other thread: a forked worker has
+    the SDK imported and its models built already, where a ``forkserver`` or
+    ``spawn`` worker (the default from Python 3.14) would import the SDK again. Otherwise the
+    platform's default (forking a process with threads is unsafe)."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return None
+
+
 def _checked_chunks(
     handle: IO[bytes], config: VerifierConfig, workers: int
 ) -> Iterator[tuple[list[_Checked], int]]:
@@ -469,7 +481,10 @@ def _checked_chunks(
             yield [_check_line(verifier, line) for line in chunk], size
         return
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(config, os.getpid())
+        max_workers=workers,
+        mp_context=_pool_context(),
+        initializer=_init_worker,
+        initargs=(config, os.getpid()),
     ) as pool:
         pending: deque[tuple[Future[list[_Checked]], int]] = deque()
         for chunk, size in _chunks(handle):
