@@ -14,7 +14,8 @@ runs, so a machine whose load changes moves both. The table shows the median rat
 rounds and its range. Peak RSS of the command line is measured once per file length (10k and
 100k lines by default): it must stay flat in the file's length.
 
-Run: make bench   (or: python bench/bench_receipts.py [--rounds N] [--receipts N] [--json])
+Run: make bench   (or: python bench/bench_receipts.py [--rounds N] [--receipts N] [--json]
+[--only cli --rss-lines ''] for the command line alone beside its baseline)
 """
 
 from __future__ import annotations
@@ -165,7 +166,18 @@ def main() -> int:
     parser.add_argument("--cli-lines", type=int, default=20000, help="0 skips the CLI measure")
     parser.add_argument("--rss-lines", default="10000,100000", help="'' skips the RSS measure")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="NAME,...",
+        help="run only these measures beside the baseline: "
+        + ", ".join(name for name, *_ in MEASURES[1:]),
+    )
     args = parser.parse_args()
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    unknown = only - {name for name, *_ in MEASURES}
+    if unknown:
+        parser.error(f"unknown measure(s) for --only: {', '.join(sorted(unknown))}")
 
     key = generate_key("EdDSA")
     trust_doc = {
@@ -256,6 +268,10 @@ def main() -> int:
         "batched": batched_one_by_one,
         "whole_batch": whole_batch,
     }
+    if only:
+        runs = {
+            name: run for name, run in runs.items() if name in only or name == "raw_cryptography"
+        }
     # Sanity: every path accepts every receipt before it is timed.
     for run in runs.values():
         run()
@@ -265,7 +281,7 @@ def main() -> int:
         (folder / "trust.json").write_text(json.dumps(trust_doc), encoding="utf-8")
         (folder / "card.jws").write_text(card_jws, encoding="ascii")
         cli_file = folder / "receipts.jsonl"
-        if args.cli_lines:
+        if args.cli_lines and (not only or "cli" in only):
             write_receipt_file(cli_file, key, card, args.cli_lines)
             _, _, summary = _run_cli(folder, cli_file)
             assert summary["accepted"] == args.cli_lines, summary
@@ -281,7 +297,7 @@ def main() -> int:
         rates: dict[str, list[float]] = {name: [] for name in runs}
         names = [name for name in runs if name != "raw_cryptography"]
         for round_number in range(args.rounds):
-            shift = round_number % len(names)
+            shift = round_number % len(names) if names else 0
             order = names[shift:] + names[:shift]
             # The baseline runs right before and right after each measure, and the measure is
             # divided by the mean of the two: a machine whose load changes moves both.

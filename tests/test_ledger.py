@@ -24,7 +24,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenfed.errors import IoError
+from tokenfed._decimal import format_decimal
+from tokenfed.errors import ChainBreakError, IoError, ReplayError
 from tokenfed.ledger import (
     LEDGER_SCHEMA_VERSION,
     STREAM_SCHEMA_VERSION,
@@ -34,6 +35,8 @@ from tokenfed.ledger import (
     SqliteLedger,
     SqliteStreamStore,
     StreamStore,
+    _receipt_row,
+    _row,
 )
 
 ISS = "https://provider.example"
@@ -370,6 +373,53 @@ def test_failing_batch_stores_nothing(ledger: SqliteLedger) -> None:
     assert ledger.totals()[(ISS, AUD)][0] == 1
     assert [ledger.lookup(ISS, f"jti-{n}") for n in (1, 2, 3, 4)] == [None] * 4
     assert ledger.record([_entry(1)]) == [InsertOutcome.INSERTED]
+
+
+def test_recorded_rows_behave_as_recorded_entries(ledger: SqliteLedger, tmp_path: Path) -> None:
+    """ledger: the all-or-nothing bulk insert of rows (one executemany per batch, the file
+    verifier's path) stores exactly what record() stores and decides as record() with
+    expected_heads: a duplicate (recorded before, or twice in the call) is stored once, a
+    conflict raises ReplayError and stores nothing, a moved head raises ChainBreakError."""
+    entries = [_entry(n) for n in range(1, 6)]
+    with SqliteLedger(tmp_path / "reference.sqlite") as reference:
+        reference.record(entries[:2])
+        reference.record(entries, expected_heads={(ISS, AUD): (3, entries[1].content_digest)})
+        ledger._record_rows([_row(entry) for entry in entries[:2]], {(ISS, AUD): None})
+        rows = [_row(entry) for entry in [*entries, entries[3]]]
+        ledger._record_rows(rows, {(ISS, AUD): (3, entries[1].content_digest)})
+        with (
+            sqlite3.connect(tmp_path / "reference.sqlite") as one,
+            sqlite3.connect(ledger._path) as other,
+        ):
+            query = "SELECT * FROM receipts ORDER BY rowid"
+            assert one.execute(query).fetchall() == other.execute(query).fetchall()
+    head = ledger.stream_head(ISS, AUD)
+    altered = _row(_entry(3, content="altered"))
+    with pytest.raises(ReplayError) as replay:
+        ledger._record_rows([_row(_entry(6)), altered], {(ISS, AUD): head})
+    assert replay.value.code == "replay"
+    assert "jti 'jti-3'" in str(replay.value)
+    with pytest.raises(ChainBreakError):
+        ledger._record_rows([_row(_entry(6))], {(ISS, AUD): (2, entries[0].content_digest)})
+    assert ledger.lookup(ISS, "jti-6") is None
+    assert ledger.stream_head(ISS, AUD) == head
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.one_of(st.integers(0, 10**30), st.integers(-(10**6), -1)), st.integers(0, 6))
+def test_receipt_rows_equal_entry_rows(coefficient: int, places: int) -> None:
+    """ledger: the row built from a verified receipt's canonical amount text and its integer
+    10^-6 UTU equals the row of the LedgerEntry with Decimal(amount): the amount text is
+    kept as it is and the micro column is the same (None out of 64-bit range or negative)."""
+    amount = format_decimal(Decimal(coefficient).scaleb(-places))
+    entry = replace(_entry(1), amount=Decimal(amount), model="m", rate_card_digest=_digest("c"))
+    micro = coefficient * 10 ** (6 - places)
+    values = (
+        *(entry.iss, entry.jti, entry.aud, entry.sub, entry.seq, entry.iat, amount, micro),
+        *(entry.rate_card_id, entry.content_digest, entry.receipt_digest, entry.receipt),
+        *(entry.batch_id, entry.model, entry.rate_card_digest),
+    )
+    assert _receipt_row(*values) == _row(entry)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

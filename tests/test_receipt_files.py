@@ -3,29 +3,39 @@ is ever overwritten, totals are exact, workers die with their parent, documents 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from decimal import Decimal
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tokenfed._decimal import format_decimal
 from tokenfed.errors import IoError, TokenfedError
 from tokenfed.keys import KeyValidity, generate_key
-from tokenfed.ledger import SqliteLedger
+from tokenfed.ledger import LedgerEntry, SqliteLedger
 from tokenfed.receipts import (
     MAX_LINE_BYTES,
     FileSummary,
     ReceiptIssuer,
+    ReceiptRequest,
+    ReceiptTracker,
     VerifierConfig,
+    _files,
     verify_file,
 )
+from tokenfed.receipts._files import _pool_context, _verified_members
 from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard, parse_usage
 from tokenfed_conformance.vectors import load_vectors
@@ -155,6 +165,59 @@ def test_summary_per_stream_and_model(world: dict[str, Any], tmp_path: Path) -> 
     assert body["streams"] == [{"iss": ISS, "aud": AUD, "receipts": 5, "amount": total}]
     assert body["models"] == [{"model": "qwen-max", "receipts": 5, "amount": total}]
     assert summary.duplicates == 1 and summary.amount == per_receipt * 5
+
+
+class _OtherLedger:
+    """A ReceiptLedger that is not a SqliteLedger (it stores through one): the tracker then
+    records LedgerEntry objects through record(), the path every ledger implementation has."""
+
+    def __init__(self, inner: SqliteLedger) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def record(self, entries: Any, *, expected_heads: Any = None) -> Any:
+        entries = list(entries)
+        assert all(isinstance(entry, LedgerEntry) for entry in entries)
+        return self.inner.record(entries, expected_heads=expected_heads)
+
+
+def _table(path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT * FROM receipts ORDER BY rowid").fetchall()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_file_rows_equal_tracked_entries(
+    world: dict[str, Any], tmp_path: Path, workers: int
+) -> None:
+    """The ledger rows a file's verification records (built by the workers, inserted in bulk)
+    are exactly those of tracking each verified receipt and recording its LedgerEntry, and a
+    ledger that is not SQLite gets the same entries; the results are the same too."""
+    lines = [*world["receipts"][:6], world["receipts"][2], "x", world["receipts"][7]]
+    data = "\n".join(lines).encode() + b"\n"
+    verifier = world["config"].build()
+    with SqliteLedger(tmp_path / "reference.db") as inner:
+        tracker = ReceiptTracker(_OtherLedger(inner))
+        for line in lines:
+            with contextlib.suppress(TokenfedError), tracker.transaction() as tx:
+                tx.track(verifier.verify(line))
+    outcomes = []
+    for name, wrap in (("sqlite", False), ("other", True)):
+        folder = tmp_path / name
+        folder.mkdir()
+        with SqliteLedger(folder / "ledger.db") as ledger:
+            used = _OtherLedger(ledger) if wrap else ledger
+            summary, results = verify(world, data, folder, ledger=used, workers=workers)
+        assert _table(folder / "ledger.db") == _table(tmp_path / "reference.db")
+        outcomes.append((summary.to_json(totals=True), results))
+    assert outcomes[0] == outcomes[1]
+    summary_json, results = outcomes[0]
+    assert summary_json["accepted"] == 6 and summary_json["duplicates"] == 1
+    assert [row["ok"] for row in results] == [True] * 7 + [False, False]
+    assert results[6].get("duplicate") is True and results[7]["error"] == "malformed"
+    assert results[8]["error"] == "chain_break"
 
 
 @pytest.mark.parametrize("target", ["source", "ledger", "ledger-wal", "hardlink"])
@@ -416,3 +479,45 @@ def test_cli_takes_a_kid_that_starts_with_a_dash(tmp_path: Path) -> None:
                "--exp", str(NOW))  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["exp"] == NOW
+
+
+def test_result_members_are_those_of_json_dumps(world: dict[str, Any]) -> None:
+    """A verified line's result members, written without a dictionary, are exactly
+    ``json.dumps(verified.to_json())`` inside its braces, for receipts and batched receipts."""
+    verifier = world["config"].build()
+    issuer = ReceiptIssuer(world["key"], ISS, world["card"], clock=lambda: NOW)
+    batched = issuer.issue_batch(
+        [ReceiptRequest(aud=AUD, sub=SUB, usage=USAGE, jti=f"b{n}") for n in range(3)]
+    )
+    lines = [*world["receipts"][:3], *(json.dumps(item) for item in batched)]
+    for line in lines:
+        verified = verifier.verify(line)
+        assert (
+            _verified_members(verified) == json.dumps(verified.to_json(), ensure_ascii=False)[1:-1]
+        )
+    assert verifier.verify(lines[-1]).batch_id is not None
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.text())
+def test_result_strings_are_escaped_as_json_dumps_escapes(text: str) -> None:
+    """Strings in result members are escaped exactly as ``json.dumps(ensure_ascii=False)``."""
+    assert vars(_files)["_string"] is encode_basestring
+    assert encode_basestring(text) == json.dumps(text, ensure_ascii=False)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+def test_workers_are_forked_only_from_a_single_thread() -> None:
+    """A single-threaded process forks its workers (they import nothing again, whatever the
+    interpreter's default start method); a process with another thread keeps the default."""
+    code = "from tokenfed.receipts._files import _pool_context as c; print(c().get_start_method())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    assert done.stdout.decode().strip() == "fork"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _pool_context() is None
+    finally:
+        stop.set()
+        other.join()

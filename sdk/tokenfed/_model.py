@@ -169,7 +169,9 @@ EntityId = Annotated[
 class Document(BaseModel):
     """Base of every wire document: wire names, strict types, unknown members kept."""
 
-    model_config = ConfigDict(extra="allow", strict=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="allow", strict=True, frozen=True, populate_by_name=True, defer_build=True
+    )
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON form: wire names, canonical decimal strings, unknown members kept."""

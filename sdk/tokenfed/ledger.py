@@ -527,6 +527,100 @@ _STREAM_HEAD = (
 )
 
 
+_SELECT_DIGEST = "SELECT content_digest FROM receipts WHERE iss = ? AND jti = ?"
+
+LedgerRow = tuple[
+    str, str, str, str, int, int, str, str, str, str, str, "str | None", "str | None",
+    "str | None", "int | None",
+]  # fmt: skip
+"""The values of one row of the ``receipts`` table, in the column order of ``_INSERT_RECEIPT``:
+``(iss, jti, aud, sub, seq, iat, amount, rate_card_id, content_digest, receipt_digest,
+receipt, batch_id, model, rate_card_digest, micro)``, the amount as canonical decimal text."""
+
+
+def _row(entry: LedgerEntry) -> LedgerRow:
+    """The row an entry is stored as."""
+    return (
+        entry.iss,
+        entry.jti,
+        entry.aud,
+        entry.sub,
+        entry.seq,
+        entry.iat,
+        format_decimal(entry.amount),
+        entry.rate_card_id,
+        entry.content_digest,
+        entry.receipt_digest,
+        entry.receipt,
+        entry.batch_id,
+        entry.model,
+        entry.rate_card_digest,
+        entry.micro,
+    )
+
+
+def _receipt_row(
+    iss: str,
+    jti: str,
+    aud: str,
+    sub: str,
+    seq: int,
+    iat: int,
+    amount: str,
+    micro: int,
+    rate_card_id: str,
+    content_digest: str,
+    receipt_digest: str,
+    receipt: str,
+    batch_id: str | None,
+    model: str,
+    rate_card_digest: str,
+) -> LedgerRow:
+    """The row of a verified receipt's members, without building a :class:`LedgerEntry`:
+    ``amount`` is the receipt's canonical decimal text (REC-004, CONV-020) and ``micro`` the
+    same amount in integer 10^-6 UTU, so the row equals that of the entry with
+    ``Decimal(amount)``."""
+    return (
+        iss,
+        jti,
+        aud,
+        sub,
+        seq,
+        iat,
+        amount,
+        rate_card_id,
+        content_digest,
+        receipt_digest,
+        receipt,
+        batch_id,
+        model,
+        rate_card_digest,
+        micro if 0 <= micro <= _SQLITE_INT_MAX else None,
+    )
+
+
+def _check_heads(
+    connection: sqlite3.Connection,
+    expected_heads: Mapping[tuple[str, str], tuple[int, str] | None] | None,
+) -> None:
+    """Raise :class:`ChainBreakError` if a stream head is not the one expected (REC-047)."""
+    for (iss, aud), expected in (expected_heads or {}).items():
+        row = connection.execute(_STREAM_HEAD, (iss, aud)).fetchone()
+        found = None if row is None else (int(row[0]), str(row[1]))
+        if found != expected:
+            raise ChainBreakError(
+                f"stream {iss} -> {aud} moved while its receipts were checked "
+                f"(head {found}, expected {expected}); nothing was recorded (REC-043)"
+            )
+
+
+def _recorded_meanwhile(iss: str, jti: str) -> ReplayError:
+    return ReplayError(
+        f"jti {jti!r} of {iss} was recorded meanwhile with other content; nothing was "
+        "recorded (REC-042)"
+    )
+
+
 StreamRow = tuple[str, str, int, int, "int | None", "str | None", str, "str | None", str]
 """A row of :meth:`SqliteLedger.scan_stream`: ``(content_digest, jti, seq, iat, micro, model,
 rate_card_id, rate_card_digest, receipt)``. ``micro``, ``model`` and ``rate_card_digest`` are
@@ -576,55 +670,45 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         outcomes: list[InsertOutcome] = []
         with self._write("record receipts") as connection:
             execute = connection.execute
-            for (iss, aud), expected in (expected_heads or {}).items():
-                row = execute(_STREAM_HEAD, (iss, aud)).fetchone()
-                found = None if row is None else (int(row[0]), str(row[1]))
-                if found != expected:
-                    raise ChainBreakError(
-                        f"stream {iss} -> {aud} moved while its receipts were checked "
-                        f"(head {found}, expected {expected}); nothing was recorded (REC-043)"
-                    )
+            _check_heads(connection, expected_heads)
             for entry in entries:
                 if not isinstance(entry, LedgerEntry):
                     raise TypeError(f"record() takes LedgerEntry items, not {type(entry).__name__}")
-                cursor = execute(
-                    _INSERT_RECEIPT,
-                    (
-                        entry.iss,
-                        entry.jti,
-                        entry.aud,
-                        entry.sub,
-                        entry.seq,
-                        entry.iat,
-                        format_decimal(entry.amount),
-                        entry.rate_card_id,
-                        entry.content_digest,
-                        entry.receipt_digest,
-                        entry.receipt,
-                        entry.batch_id,
-                        entry.model,
-                        entry.rate_card_digest,
-                        entry.micro,
-                    ),
-                )
+                cursor = execute(_INSERT_RECEIPT, _row(entry))
                 if cursor.rowcount == 1:
                     outcomes.append(InsertOutcome.INSERTED)
                     continue
-                (known,) = execute(
-                    "SELECT content_digest FROM receipts WHERE iss = ? AND jti = ?",
-                    (entry.iss, entry.jti),
-                ).fetchone()
+                (known,) = execute(_SELECT_DIGEST, (entry.iss, entry.jti)).fetchone()
                 outcomes.append(
                     InsertOutcome.DUPLICATE
                     if known == entry.content_digest
                     else InsertOutcome.CONFLICT
                 )
                 if expected_heads is not None and outcomes[-1] is InsertOutcome.CONFLICT:
-                    raise ReplayError(
-                        f"jti {entry.jti!r} of {entry.iss} was recorded meanwhile with other "
-                        "content; nothing was recorded (REC-042)"
-                    )
+                    raise _recorded_meanwhile(entry.iss, entry.jti)
         return outcomes
+
+    def _record_rows(
+        self,
+        rows: Sequence[LedgerRow],
+        expected_heads: Mapping[tuple[str, str], tuple[int, str] | None],
+    ) -> None:
+        """:meth:`record` with ``expected_heads``, all or nothing, for rows built from verified
+        receipts (:func:`_receipt_row`): one ``executemany`` in the transaction. The outcomes
+        are those of :meth:`record`: a row whose ``(iss, jti)`` is recorded with the same
+        content is a duplicate and left alone, with other content it raises
+        :class:`~tokenfed.errors.ReplayError` (the first such row, in order) and nothing is
+        stored; a moved stream head raises :class:`~tokenfed.errors.ChainBreakError`."""
+        with self._write("record receipts") as connection:
+            _check_heads(connection, expected_heads)
+            inserted = connection.executemany(_INSERT_RECEIPT, rows).rowcount
+            if inserted == len(rows):
+                return
+            execute = connection.execute
+            for row in rows:  # some were recorded already: a duplicate, or a replay
+                (known,) = execute(_SELECT_DIGEST, (row[0], row[1])).fetchone()
+                if known != row[8]:
+                    raise _recorded_meanwhile(row[0], row[1])
 
     def _migrate(self, connection: sqlite3.Connection, version: object) -> bool:
         """Version 2 -> 3: add ``model``, ``rate_card_digest`` and ``micro`` and fill them from

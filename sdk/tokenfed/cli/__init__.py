@@ -15,8 +15,7 @@ import traceback
 from collections.abc import Sequence
 
 from ..errors import InternalError, InvalidArgumentsError, TokenfedError
-from ._io import check_outputs
-from ._parser import build_parser
+from ._parser import build_parser, command_word
 
 __all__ = ["main"]
 
@@ -31,9 +30,13 @@ def _report(error: TokenfedError) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
     try:
+        parser = build_parser(command_word(argv))
         args = parser.parse_args(argv)
+        from ._io import check_outputs
+
         check_outputs(args)
         status: int = args.handler(args)
     except InvalidArgumentsError as exc:

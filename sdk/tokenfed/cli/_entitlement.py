@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
 from ..entitlements import MAX_LIFETIME, Entitlement, issue_entitlement
 from ..errors import InvalidArgumentsError
@@ -31,9 +30,8 @@ def _ttl(text: str) -> int:
     return int(text)
 
 
-def add_entitlement_commands(commands: Any) -> None:
-    """Register ``tokenfed entitlement ...`` on the top-level sub-command set."""
-    entitlement = commands.add_parser("entitlement", help="issue or verify entitlements")
+def add_entitlement_commands(entitlement: argparse.ArgumentParser) -> None:
+    """Fill the parser of ``tokenfed entitlement ...``."""
     sub = entitlement.add_subparsers(
         dest="entitlement_command", required=True, parser_class=type(entitlement)
     )

@@ -170,11 +170,8 @@ def _numeric_date(text: str) -> int:
     return int(text)
 
 
-def add_federation_commands(commands: Any) -> None:
-    """Register ``tokenfed federation resolve|sign-configuration|sign-statement``."""
-    federation = commands.add_parser(
-        "federation", help="resolve trust chains, sign entity statements"
-    )
+def add_federation_commands(federation: argparse.ArgumentParser) -> None:
+    """Fill the parser of ``tokenfed federation resolve|sign-configuration|sign-statement``."""
     sub = federation.add_subparsers(
         dest="federation_command", required=True, parser_class=type(federation)
     )

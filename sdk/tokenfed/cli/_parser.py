@@ -1,17 +1,21 @@
-"""Argument parsing: one sub-command per task, usage errors raised as ``InvalidArgumentsError``."""
+"""Argument parsing: one sub-command per task, usage errors raised as ``InvalidArgumentsError``.
+
+Start-up cost: a command's module (and what it imports) loads only when that command's parser
+is built. :func:`build_parser` builds every command (the reference and the tests read it);
+the command line builds the one it runs and lists the others by name and help only, which
+is all that ``tokenfed --help`` shows of them.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from .. import __version__
 from ..errors import InvalidArgumentsError
-from . import _entitlement, _federation, _foundation, _receipts, _settle, _usage
-from ._serve import add_serve_command
-from ._trustargs import add_trust_options
 
-__all__ = ["build_parser"]
+__all__ = ["build_parser", "command_word"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,23 +43,19 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``tokenfed`` parser with every sub-command."""
-    parser = _Parser(
-        prog="tokenfed",
-        description="Price, convert, sign and verify tokenfed documents.",
-        epilog='Rejections: exit 1 and {"error", "message"} JSON on stderr. Bad usage: exit 2.',
-    )
-    parser.add_argument("--version", action="version", version=f"tokenfed {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _keygen(keygen: argparse.ArgumentParser) -> None:
+    from . import _foundation
 
-    keygen = commands.add_parser("keygen", help="generate a signing key")
     keygen.add_argument("--out", required=True, metavar="KEY.jwk", help="private JWK (mode 0600)")
     keygen.add_argument("--alg", choices=["EdDSA", "ES256"], default="EdDSA")
     keygen.add_argument("--force", action="store_true", help="replace an existing file")
     keygen.set_defaults(handler=_foundation.keygen)
 
-    rate_card = commands.add_parser("rate-card", help="sign or verify a rate card")
+
+def _rate_card(rate_card: argparse.ArgumentParser) -> None:
+    from . import _foundation
+    from ._trustargs import add_trust_options
+
     rate_card_commands = rate_card.add_subparsers(
         dest="rate_card_command", required=True, parser_class=_Parser
     )
@@ -68,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("card", metavar="CARD.jwt", help="rate-card JWS ('-' for stdin)")
     verify.set_defaults(handler=_foundation.rate_card_verify)
 
-    rates = commands.add_parser("rates", help="sign or verify an exchange-rate set")
+
+def _rates(rates: argparse.ArgumentParser) -> None:
+    from . import _foundation
+    from ._trustargs import add_trust_options
+
     rates_commands = rates.add_subparsers(dest="rates_command", required=True, parser_class=_Parser)
     rates_sign = rates_commands.add_parser("sign", help="sign exchange-rate claims; prints the JWS")
     rates_sign.add_argument("--key", required=True, metavar="KEY.jwk", help="private JWK")
@@ -81,7 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     rates_verify.add_argument("rates", metavar="RATES.jwt", help="JWS ('-' for stdin)")
     rates_verify.set_defaults(handler=_foundation.rates_verify)
 
-    price = commands.add_parser("price", help="price a usage under a rate card")
+
+def _price(price: argparse.ArgumentParser) -> None:
+    from . import _foundation, _usage
+    from ._trustargs import add_trust_options
+
     price.add_argument("--rate-card", required=True, metavar="CARD", help="rate card (JWS)")
     price.add_argument(
         "--usage", required=True, metavar="USAGE.json", help="usage object, or with --from a report"
@@ -91,14 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     price.add_argument("--at", type=numeric_date, metavar="NUMERICDATE", help="default: now")
     price.set_defaults(handler=_foundation.price)
 
-    usage = commands.add_parser("usage", help="turn vendor usage reports into usage objects")
+
+def _usage_commands(usage: argparse.ArgumentParser) -> None:
+    from . import _usage
+
     usage_commands = usage.add_subparsers(dest="usage_command", required=True, parser_class=_Parser)
     adapt = usage_commands.add_parser("adapt", help="print the usage object of a vendor report")
     _usage.add_report_arguments(adapt, required=True)
     adapt.add_argument("report", metavar="FILE", help="usage object, response or stream ('-')")
     adapt.set_defaults(handler=_usage.usage_adapt)
 
-    convert = commands.add_parser("convert", help="convert an amount between units")
+
+def _convert(convert: argparse.ArgumentParser) -> None:
+    from . import _foundation
+    from ._trustargs import add_trust_options
+
     convert.add_argument("amount", metavar="AMOUNT", help="canonical decimal string")
     convert.add_argument("--from", dest="from_code", required=True, metavar="A")
     convert.add_argument("--to", dest="to_code", required=True, metavar="B")
@@ -107,7 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--at", type=numeric_date, metavar="NUMERICDATE", help="default: now")
     convert.set_defaults(handler=_foundation.convert)
 
-    receipt = commands.add_parser("receipt", help="issue, verify or inspect usage receipts")
+
+def _receipt(receipt: argparse.ArgumentParser) -> None:
+    from . import _federation, _receipts
+    from ._trustargs import add_trust_options
+
     receipt_commands = receipt.add_subparsers(
         dest="receipt_command", required=True, parser_class=_Parser
     )
@@ -155,7 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("receipt", metavar="RECEIPT|-")
     inspect.set_defaults(handler=_receipts.receipt_inspect)
 
-    trust = commands.add_parser("trust", help="manage a verifier's trust store")
+
+def _trust(trust: argparse.ArgumentParser) -> None:
+    from . import _receipts
+
     trust_commands = trust.add_subparsers(dest="trust_command", required=True, parser_class=_Parser)
     add = trust_commands.add_parser("add", help="trust an issuer's public key")
     add.add_argument("--trust", required=True, metavar="TRUST.json", help="created if missing")
@@ -182,8 +204,89 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("--reason", default="unspecified", help="why, for the record")
     revoke.set_defaults(handler=_receipts.trust_revoke)
 
-    _settle.add_settle_commands(commands)
-    add_serve_command(commands)
-    _entitlement.add_entitlement_commands(commands)
-    _federation.add_federation_commands(commands)
+
+def _settle(settle: argparse.ArgumentParser) -> None:
+    from . import _settle
+
+    _settle.add_settle_commands(settle)
+
+
+def _serve(serve: argparse.ArgumentParser) -> None:
+    from . import _serve
+
+    _serve.add_serve_command(serve)
+
+
+def _entitlement(entitlement: argparse.ArgumentParser) -> None:
+    from . import _entitlement
+
+    _entitlement.add_entitlement_commands(entitlement)
+
+
+def _federation(federation: argparse.ArgumentParser) -> None:
+    from . import _federation
+
+    _federation.add_federation_commands(federation)
+
+
+_Build = Callable[[argparse.ArgumentParser], None]
+
+_COMMANDS: tuple[tuple[str, dict[str, Any], _Build], ...] = (
+    ("keygen", {"help": "generate a signing key"}, _keygen),
+    ("rate-card", {"help": "sign or verify a rate card"}, _rate_card),
+    ("rates", {"help": "sign or verify an exchange-rate set"}, _rates),
+    ("price", {"help": "price a usage under a rate card"}, _price),
+    ("usage", {"help": "turn vendor usage reports into usage objects"}, _usage_commands),
+    ("convert", {"help": "convert an amount between units"}, _convert),
+    ("receipt", {"help": "issue, verify or inspect usage receipts"}, _receipt),
+    ("trust", {"help": "manage a verifier's trust store"}, _trust),
+    ("settle", {"help": "settlement statements, splits and netting"}, _settle),
+    (
+        "serve",
+        {
+            "help": "run a partner node (anchor, intermediate, provider, operator, clearing house)",
+            "description": (
+                "Serve one federation entity over HTTP, its roles and keys taken from NODE.toml "
+                "(docs/node.md). Stops gracefully on SIGTERM. Needs tokenfed[node]."
+            ),
+        },
+        _serve,
+    ),
+    ("entitlement", {"help": "issue or verify entitlements"}, _entitlement),
+    ("federation", {"help": "resolve trust chains, sign entity statements"}, _federation),
+)
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs (its first word that is not an option), if it names one.
+
+    The top-level parser has no option that takes a value, so the first word that does not
+    start with ``-`` is the command, as argparse reads it."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word if any(word == name for name, _, _ in _COMMANDS) else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``tokenfed`` parser with every sub-command.
+
+    Args:
+        only: build just this command's arguments (and import its module); every other
+            command is listed with its help but takes no arguments. For the command line,
+            which runs one command: see :func:`command_word`.
+    """
+    parser = _Parser(
+        prog="tokenfed",
+        description="Price, convert, sign and verify tokenfed documents.",
+        epilog='Rejections: exit 1 and {"error", "message"} JSON on stderr. Bad usage: exit 2.',
+    )
+    parser.add_argument("--version", action="version", version=f"tokenfed {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, options, build in _COMMANDS:
+        command = commands.add_parser(name, **options)
+        if only is None or only == name:
+            build(command)
     return parser

@@ -46,16 +46,8 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_serve_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register ``tokenfed serve``."""
-    parser = commands.add_parser(
-        "serve",
-        help="run a partner node (anchor, intermediate, provider, operator, clearing house)",
-        description=(
-            "Serve one federation entity over HTTP, its roles and keys taken from NODE.toml "
-            "(docs/node.md). Stops gracefully on SIGTERM. Needs tokenfed[node]."
-        ),
-    )
+def add_serve_command(parser: argparse.ArgumentParser) -> None:
+    """Fill the parser of ``tokenfed serve``."""
     parser.add_argument("--config", required=True, metavar="NODE.toml", help="node configuration")
     parser.add_argument(
         "--check",

@@ -305,9 +305,8 @@ def verify_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_settle_commands(commands: Any) -> None:
-    """Register ``tokenfed settle ...`` on the top-level sub-command set."""
-    settle = commands.add_parser("settle", help="settlement statements, splits and netting")
+def add_settle_commands(settle: argparse.ArgumentParser) -> None:
+    """Fill the parser of ``tokenfed settle ...``."""
     sub = settle.add_subparsers(dest="settle_command", required=True, parser_class=type(settle))
 
     build = sub.add_parser("statement", help="build and sign a pair's statement from a ledger")

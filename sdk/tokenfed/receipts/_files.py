@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
+import multiprocessing.context
 import os
 import signal
 import sys
@@ -25,10 +27,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
+from json.encoder import encode_basestring as _string  # what json.dumps(ensure_ascii=False) uses
 from pathlib import Path
 from typing import IO, Any
-
-import orjson
 
 from .._decimal import format_decimal, from_scaled
 from .._pricing import AMOUNT_PLACES
@@ -37,7 +38,7 @@ from ..errors import ChainBreakError, IoError, ReplayError, TokenfedError
 from ..ledger import ReceiptLedger, SqliteLedger
 from ..trust import KeySource, TrustStore
 from ..units import RateCard
-from ._tracker import ReceiptTracker, TrackerTransaction
+from ._tracker import ReceiptTracker, TrackerTransaction, receipt_row
 from ._verifier import DEFAULT_CLOCK_SKEW, ReceiptVerifier, VerifiedReceipt
 
 __all__ = ["MAX_LINE_BYTES", "FileSummary", "VerifierConfig", "verify_file"]
@@ -160,14 +161,13 @@ class FileSummary:
             ]
         return body
 
-    def _count(self, raw: dict[str, Any], micro: int) -> None:
+    def _count(self, iss: str, aud: str, model_id: str, micro: int) -> None:
         self.accepted += 1
         self.micro_amount += micro
-        key = (raw["iss"], raw["aud"])
+        key = (iss, aud)
         stream = self.streams.get(key)
         if stream is None:
             stream = self.streams[key] = _Total()
-        model_id: str = raw["usage"]["model"]
         model = self.models.get(model_id)
         if model is None:
             model = self.models[model_id] = _Total()
@@ -211,13 +211,13 @@ def _init_worker(config: VerifierConfig, parent: int) -> None:
     _WORKER = config.build()
 
 
-# What crosses from a worker to the parent: compact tuples, with the result row's JSON already
-# written, so that the parent only orders, tracks, records and writes (ADR 0010).
-# A verified receipt: (True, claims bytes, kid, receipt, batch id, content digest, row members,
-#   amount in 10^-6 UTU). The claims cross as their bytes, which passed the strict checks; the
-#   parent reads them with orjson, which gives the same value for any text those checks accept
-#   and costs less than unpickling the object.
-# A rejected line: (False, code, message, row members).
+# What crosses from a worker to the parent: compact tuples, with the result row's JSON and the
+# ledger row already written, so that the parent only orders, tracks, records and writes
+# (ADR 0010).
+# A verified receipt: (True, ledger row, prev, result row members, amount in 10^-6 UTU). The
+#   ledger row (receipt_row) holds what steps 12 and 13 read: iss, jti, aud, seq, content
+#   digest; and what the summary counts: the model.
+# A rejected line: (False, code, message, result row members).
 _Checked = tuple[Any, ...]
 
 
@@ -229,6 +229,23 @@ def _check_chunk(lines: list[bytes | None]) -> list[_Checked]:
 def _members(body: dict[str, Any]) -> str:
     """The members of a result row, as ``json.dumps`` writes them inside the braces."""
     return json.dumps(body, ensure_ascii=False)[1:-1]
+
+
+def _verified_members(verified: VerifiedReceipt) -> str:
+    """``_members(verified.to_json())``, written without building the dictionary: the same
+    members in the same order, strings escaped by the function ``json.dumps`` uses."""
+    if verified.origin is not None or verified.duplicate:
+        return _members(verified.to_json())
+    raw = verified.raw
+    text = (
+        f'"iss": {_string(raw["iss"])}, "aud": {_string(raw["aud"])}, '
+        f'"jti": {_string(raw["jti"])}, "seq": {int.__repr__(raw["seq"])}, '
+        f'"amount": {_string(raw["amount"])}, '
+        f'"content_digest": {_string(verified.content_digest)}'
+    )
+    if verified.batch_id is not None:
+        text += f', "batch_id": {_string(verified.batch_id)}'
+    return text
 
 
 def _rejected(error: dict[str, Any]) -> _Checked:
@@ -252,15 +269,13 @@ def _check_line(verifier: ReceiptVerifier, line: bytes | None) -> _Checked:
         verified = verifier.verify(line)
     except TokenfedError as exc:
         return _rejected(exc.to_json())
+    micro = verified.micro_amount
     return (
         True,
-        verified.claims_bytes,
-        verified.kid,
-        verified.receipt,
-        verified.batch_id,
-        verified.content_digest,
-        _members(verified.to_json()),
-        verified.micro_amount,
+        receipt_row(verified, micro),
+        verified.raw.get("prev"),
+        _verified_members(verified),
+        micro,
     )
 
 
@@ -446,6 +461,16 @@ def _size(path: str | os.PathLike[str]) -> int | None:
         return None
 
 
+def _pool_context() -> multiprocessing.context.BaseContext | None:
+    """Fork the workers on Linux when this process has no other thread: a forked worker has
+    the SDK imported and its models built already, where a ``forkserver`` or
+    ``spawn`` worker (the default from Python 3.14) would import the SDK again. Otherwise the
+    platform's default (forking a process with threads is unsafe)."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return None
+
+
 def _checked_chunks(
     handle: IO[bytes], config: VerifierConfig, workers: int
 ) -> Iterator[tuple[list[_Checked], int]]:
@@ -456,7 +481,10 @@ def _checked_chunks(
             yield [_check_line(verifier, line) for line in chunk], size
         return
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(config, os.getpid())
+        max_workers=workers,
+        mp_context=_pool_context(),
+        initializer=_init_worker,
+        initargs=(config, os.getpid()),
     ) as pool:
         pending: deque[tuple[Future[list[_Checked]], int]] = deque()
         for chunk, size in _chunks(handle):
@@ -469,31 +497,22 @@ def _checked_chunks(
             yield future.result(), taken
 
 
-def _receipt(result: _Checked) -> VerifiedReceipt:
-    _, claims_bytes, kid, receipt, batch_id, content_digest, _, _ = result
-    claims = orjson.loads(claims_bytes)
-    return VerifiedReceipt(
-        claims, kid, claims_bytes, receipt, batch_id, content_digest=content_digest
-    )
-
-
 def _track_chunk(tracker: ReceiptTracker, checked: list[_Checked]) -> list[_Checked]:
     """Steps 12 and 13 for a chunk in line order, recorded in one transaction (REC-045).
 
-    A duplicate comes back with the member ``"duplicate": true`` added to its row; a receipt
-    the tracker refuses comes back rejected.
+    A duplicate comes back with the member ``"duplicate": true`` added to its row and no
+    amount; a receipt the tracker refuses comes back rejected.
 
     When another verifier sharing the ledger recorded into one of the chunk's streams meanwhile
     (REC-047), the chunk is tracked again against the new state, so receipts the other verifier
     recorded identically are reported as duplicates rather than chain breaks.
     """
-    receipts = [_receipt(result) if result[0] else None for result in checked]
     for _attempt in range(_COMMIT_RETRIES):
         tracked: list[_Checked] = []
         try:
             with tracker.transaction() as tx:
-                tx.prefetch(receipt for receipt in receipts if receipt is not None)
-                tracked = [_track_one(tx, *pair) for pair in zip(checked, receipts, strict=True)]
+                tx._prefetch([(result[1][0], result[1][1]) for result in checked if result[0]])
+                tracked = [_track_one(tx, result) for result in checked]
         except (ChainBreakError, ReplayError) as exc:
             conflict = exc
             continue
@@ -502,18 +521,16 @@ def _track_chunk(tracker: ReceiptTracker, checked: list[_Checked]) -> list[_Chec
     return [error if result[0] else result for result in checked]
 
 
-def _track_one(
-    tx: TrackerTransaction, result: _Checked, receipt: VerifiedReceipt | None
-) -> _Checked:
-    if receipt is None:
+def _track_one(tx: TrackerTransaction, result: _Checked) -> _Checked:
+    if not result[0]:
         return result
     try:
-        verified = tx.track(receipt)
+        staged = tx._track_row(result[1], result[2])
     except TokenfedError as exc:
         return _rejected(exc.to_json())
-    if verified.duplicate:
-        return (*result[:6], result[6] + ', "duplicate": true', None, verified.raw)
-    return (*result, verified.raw)
+    if staged:
+        return result
+    return (True, result[1], result[2], result[3] + ', "duplicate": true', None)
 
 
 def _apply(
@@ -527,13 +544,14 @@ def _apply(
     line = summary.lines
     for result in _track_chunk(tracker, checked):
         line += 1
-        if result[0]:  # tracked: the claims appended
-            rows.append(f'{{"line": {line}, "ok": true, {result[6]}}}\n')
-            micro = result[7]
+        if result[0]:
+            rows.append(f'{{"line": {line}, "ok": true, {result[3]}}}\n')
+            micro = result[4]
             if micro is None:
                 summary.duplicates += 1
             else:
-                summary._count(result[8], micro)
+                row = result[1]
+                summary._count(row[0], row[2], row[12], micro)
         else:
             rows.append(f'{{"line": {line}, "ok": false, {result[3]}}}\n')
             summary.rejected += 1

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from ..errors import ChainBreakError, ReplayError
-from ..ledger import LedgerEntry, ReceiptLedger
+from ..ledger import LedgerEntry, LedgerRow, ReceiptLedger, SqliteLedger, _receipt_row
 from ._verifier import VerifiedReceipt
 
 __all__ = ["ReceiptTracker", "TrackerTransaction"]
@@ -47,7 +47,7 @@ class TrackerTransaction:
         self._known: dict[tuple[str, str], str | None] = {}  # prefetched from the ledger
         self._heads: dict[Stream, Head] = {}
         self._read_heads: dict[Stream, Head | None] = {}
-        self._staged: list[VerifiedReceipt] = []
+        self._staged: list[VerifiedReceipt | LedgerRow] = []
         self._closed = False
 
     def track(self, receipt: VerifiedReceipt) -> VerifiedReceipt:
@@ -68,34 +68,59 @@ class TrackerTransaction:
                 f"not {type(receipt).__name__}"
             )
         raw = receipt.raw
-        iss, jti, aud = raw["iss"], raw["jti"], raw["aud"]
+        if not self._track(
+            raw["iss"], raw["jti"], raw["aud"], raw["seq"], raw.get("prev"), receipt.content_digest
+        ):
+            return receipt.as_duplicate()
+        self._staged.append(receipt)
+        return receipt
+
+    def _track_row(self, row: LedgerRow, prev: str | None) -> bool:
+        """:meth:`track` for the ledger row of a verified receipt (:func:`receipt_row`) and its
+        ``prev``: the same steps and errors, without a :class:`VerifiedReceipt`. Returns
+        whether the row was staged (``False``: an identical resubmission)."""
+        if self._closed:
+            raise RuntimeError("this transaction is over; open a new one with transaction()")
+        if not self._track(row[0], row[1], row[2], row[4], prev, row[8]):
+            return False
+        self._staged.append(row)
+        return True
+
+    def _track(
+        self, iss: str, jti: str, aud: str, seq: int, prev: str | None, content_digest: str
+    ) -> bool:
+        """Steps 12 and 13; ``False`` for an identical resubmission, ``True`` for a new receipt
+        (whose state is then this transaction's)."""
         seen = self._seen_content(iss, jti)
         if seen is not None:
-            if seen == receipt.content_digest:
-                return receipt.as_duplicate()
+            if seen == content_digest:
+                return False
             raise ReplayError(
                 f"jti {jti!r} of {iss} was seen with other content (REC-042)",
                 detail={"iss": iss, "jti": jti},
             )
         head = self._head((iss, aud))
         expected_seq, expected_prev = (1, None) if head is None else (head[0] + 1, head[1])
-        if raw["seq"] != expected_seq or raw.get("prev") != expected_prev:
+        if seq != expected_seq or prev != expected_prev:
             raise ChainBreakError(
                 f"stream {iss} -> {aud} expects seq {expected_seq} with prev {expected_prev}; "
-                f"got seq {raw['seq']} with prev {raw.get('prev')} (REC-043)",
-                detail={"expected_seq": expected_seq, "seq": raw["seq"]},
+                f"got seq {seq} with prev {prev} (REC-043)",
+                detail={"expected_seq": expected_seq, "seq": seq},
             )
-        self._seen[(iss, jti)] = receipt.content_digest
-        self._heads[(iss, aud)] = (raw["seq"], receipt.content_digest)
-        self._staged.append(receipt)
-        return receipt
+        self._seen[(iss, jti)] = content_digest
+        self._heads[(iss, aud)] = (seq, content_digest)
+        return True
 
     def prefetch(self, receipts: Iterable[VerifiedReceipt]) -> None:
         """Read the replay state of many receipts from the ledger in one go, before tracking
         them one by one: an optimisation only, the outcomes are the same."""
         if self._tracker._ledger is None:
             return
-        keys = [(r.raw["iss"], r.raw["jti"]) for r in receipts]
+        self._prefetch([(r.raw["iss"], r.raw["jti"]) for r in receipts])
+
+    def _prefetch(self, keys: list[tuple[str, str]]) -> None:
+        if self._tracker._ledger is None:
+            return
         found = self._tracker._ledger.content_digests(keys)
         for key in keys:
             self._known.setdefault(key, found.get(key))
@@ -171,7 +196,19 @@ class ReceiptTracker:
         if not tx._staged:
             return
         expected = {stream: tx._read_heads.get(stream) for stream in tx._heads}
-        self._ledger.record([_entry(r) for r in tx._staged], expected_heads=expected)
+        ledger = self._ledger
+        if isinstance(ledger, SqliteLedger) and type(ledger).record is SqliteLedger.record:
+            rows = [
+                receipt_row(item) if isinstance(item, VerifiedReceipt) else item
+                for item in tx._staged
+            ]
+            ledger._record_rows(rows, expected)
+            return
+        entries = [
+            _entry(item) if isinstance(item, VerifiedReceipt) else _row_entry(item)
+            for item in tx._staged
+        ]
+        ledger.record(entries, expected_heads=expected)
 
     def _seen_content(self, iss: str, jti: str) -> str | None:
         if self._ledger is None:
@@ -204,3 +241,33 @@ def _entry(receipt: VerifiedReceipt) -> LedgerEntry:
         raw["usage"]["model"],
         raw["rate_card"]["digest"],
     )
+
+
+def receipt_row(receipt: VerifiedReceipt, micro: int | None = None) -> LedgerRow:
+    """The ledger row of a verified receipt, equal to that of its :func:`_entry` (its amount is
+    canonical decimal text, REC-004): built in the processes that verify a file's lines.
+    ``micro``: its :attr:`~VerifiedReceipt.micro_amount`, when the caller has it."""
+    raw = receipt.raw
+    card = raw["rate_card"]
+    return _receipt_row(
+        raw["iss"],
+        raw["jti"],
+        raw["aud"],
+        raw["sub"],
+        raw["seq"],
+        raw["iat"],
+        raw["amount"],
+        receipt.micro_amount if micro is None else micro,
+        card["id"],
+        receipt.content_digest,
+        receipt.receipt_digest,
+        receipt.receipt,
+        receipt.batch_id,
+        raw["usage"]["model"],
+        card["digest"],
+    )
+
+
+def _row_entry(row: LedgerRow) -> LedgerEntry:
+    """The ledger entry of a row made by :func:`receipt_row` (for a ledger other than SQLite)."""
+    return LedgerEntry._unchecked(*row[:6], Decimal(row[6]), *row[7:14])
