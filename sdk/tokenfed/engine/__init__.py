@@ -8,14 +8,24 @@ distributed cluster (``scheduler``).
 """
 
 from ._monoid import Outcome, PartitionResult, finish
-from ._run import RunResult, expand, run, verify_partition, write_statements
+from ._run import (
+    Partition,
+    RunResult,
+    expand,
+    plan_partitions,
+    run,
+    verify_partition,
+    write_statements,
+)
 
 __all__ = [
     "Outcome",
+    "Partition",
     "PartitionResult",
     "RunResult",
     "expand",
     "finish",
+    "plan_partitions",
     "run",
     "verify_partition",
     "write_statements",
