@@ -9,9 +9,11 @@ distributed cluster (``scheduler``).
 
 from ._monoid import Outcome, PartitionResult, finish
 from ._run import (
+    QUIET_DASK,
     Partition,
     RunResult,
     expand,
+    local_cluster,
     plan_partitions,
     run,
     verify_partition,
@@ -19,12 +21,14 @@ from ._run import (
 )
 
 __all__ = [
+    "QUIET_DASK",
     "Outcome",
     "Partition",
     "PartitionResult",
     "RunResult",
     "expand",
     "finish",
+    "local_cluster",
     "plan_partitions",
     "run",
     "verify_partition",

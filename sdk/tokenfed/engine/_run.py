@@ -20,9 +20,11 @@ from ..settlement import Statement, StatementDraft, build_statement
 from ._monoid import Outcome, PartitionResult, finish
 
 __all__ = [
+    "QUIET_DASK",
     "Partition",
     "RunResult",
     "expand",
+    "local_cluster",
     "plan_partitions",
     "run",
     "verify_partition",
@@ -224,26 +226,53 @@ def _map_serial(
     return fold.total
 
 
-@contextlib.contextmanager
-def _dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
-    """A Dask client of the cluster at ``scheduler``, or of a LocalCluster of ``workers``
-    single-threaded processes started here and closed on leaving."""
+QUIET_DASK: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing-interval": "500ms",
+}
+"""Dask settings of the clusters the engine starts: the statistical profiler (a stack sample
+every 10 ms in every worker), the 20 ms event-loop tick and the 100 ms monitors are
+diagnostics for a dashboard; on two cores they took about a tenth of the CPU the run needs
+(measured in ``bench/bench_settlement.py``). A standing cluster is best started with them too
+(``dask.config.set(QUIET_DASK)`` around its start, or the same keys in its YAML)."""
+
+
+def local_cluster(workers: int) -> Any:
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded processes with :data:`QUIET_DASK`
+    (a context manager: leaving it closes the cluster)."""
     try:
-        from dask.distributed import Client, LocalCluster
+        import dask
+        from dask.distributed import LocalCluster
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise InvalidArgumentsError(
             "the distributed engine needs Dask: pip install 'tokenfed[engine]' (or --workers 1)"
         ) from exc
+    with dask.config.set(QUIET_DASK):
+        return LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+
+
+@contextlib.contextmanager
+def _dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client of the cluster at ``scheduler``, or of a :func:`local_cluster` of
+    ``workers`` processes started here and closed on leaving."""
     if scheduler is not None:
+        try:
+            from dask.distributed import Client
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise InvalidArgumentsError(
+                "the distributed engine needs Dask: pip install 'tokenfed[engine]'"
+            ) from exc
         with Client(scheduler) as client:  # type: ignore[no-untyped-call]
             yield client
         return
-    with (
-        LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,  # type: ignore[no-untyped-call]
-    ):
+    from dask.distributed import Client
+
+    with local_cluster(workers) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
         yield client
 
 
