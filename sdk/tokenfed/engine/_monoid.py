@@ -195,18 +195,41 @@ def finish(total: PartitionResult) -> Outcome:
     accepted: dict[tuple[str, str], list[ReceiptItem]] = {}
     for stream, receipts in sorted(streams.items()):
         receipts.sort()  # by seq, then position: rows never tie on both
-        seq: int = 0
+        last: int = 0
         head: bytes | str | None = None
         chain: list[ReceiptItem] = []
+        append = chain.append
         broken = False
-        for row in receipts:
-            if not broken and row[_SEQ] == seq + 1 and row[_PREV] == head:
-                seq, head = row[_SEQ], row[_DIGEST]
-                chain.append(
-                    ReceiptItem(row[_KEY][1], "sha256:" + row[_DIGEST].hex(), seq, *row[7:])
+        for (
+            seq,
+            file,
+            line,
+            digest,
+            prev,
+            key,
+            _,
+            iat,
+            model,
+            card_id,
+            card_digest,
+            micro,
+        ) in receipts:
+            if seq == last + 1 and prev == head and not broken:
+                last, head = seq, digest
+                append(
+                    ReceiptItem(
+                        key[1],
+                        "sha256:" + digest.hex(),
+                        seq,
+                        iat,
+                        model,
+                        card_id,
+                        card_digest,
+                        micro,
+                    )
                 )
             else:
-                broken = broken or row[_SEQ] > seq + 1  # a gap ends the stream's chain
-                rejected[(row[_FILE], row[_LINE])] = "chain_break"
+                broken = broken or seq > last + 1  # a gap ends the stream's chain
+                rejected[(file, line)] = "chain_break"
         accepted[stream] = chain
     return Outcome(accepted, rejected, duplicates)
