@@ -325,3 +325,19 @@ def test_every_line_of_a_replayed_content_is_a_replay(tmp_path: Path) -> None:
     assert summary["duplicates"] == 1
     counted = summary["accepted"] + summary["duplicates"] + sum(summary["rejected"].values())
     assert counted == result.lines == 27
+
+
+def test_the_engine_starts_its_clusters_quiet() -> None:
+    """The clusters the engine starts run their workers without the statistical profiler and
+    the fast diagnostic ticks (QUIET_DASK)."""
+    pytest.importorskip("dask.distributed")
+    import dask
+    from dask.distributed import Client
+
+    from tokenfed.engine import QUIET_DASK, local_cluster
+
+    def settings() -> list[Any]:
+        return [dask.config.get(name) for name in QUIET_DASK]
+
+    with local_cluster(1) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
+        assert list(client.run(settings).values()) == [list(QUIET_DASK.values())]
