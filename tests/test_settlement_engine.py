@@ -341,3 +341,19 @@ def test_the_engine_starts_its_clusters_quiet() -> None:
 
     with local_cluster(1) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
         assert list(client.run(settings).values()) == [list(QUIET_DASK.values())]
+
+
+def test_progress_reports_each_file_once_with_all_its_lines(tmp_path: Path) -> None:
+    """``progress(position, lines)`` is called once per file, when the last of its ranges is
+    done, with every line of the file, however the files were split."""
+    files = _write_files(tmp_path, [TOKENS[:10], [], TOKENS[10:], [TOKENS[3]]])
+    calls: list[tuple[int, int]] = []
+    run(
+        files,
+        CONFIG,
+        period=(START, END),
+        iat=END + 4 * DAY,
+        partitions=9,
+        progress=lambda position, lines: calls.append((position, lines)),
+    )
+    assert sorted(calls) == [(0, 10), (1, 0), (2, 14), (3, 1)]
