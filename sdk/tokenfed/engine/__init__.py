@@ -8,14 +8,28 @@ distributed cluster (``scheduler``).
 """
 
 from ._monoid import Outcome, PartitionResult, finish
-from ._run import RunResult, expand, run, verify_partition, write_statements
+from ._run import (
+    QUIET_DASK,
+    Partition,
+    RunResult,
+    expand,
+    local_cluster,
+    plan_partitions,
+    run,
+    verify_partition,
+    write_statements,
+)
 
 __all__ = [
+    "QUIET_DASK",
     "Outcome",
+    "Partition",
     "PartitionResult",
     "RunResult",
     "expand",
     "finish",
+    "local_cluster",
+    "plan_partitions",
     "run",
     "verify_partition",
     "write_statements",

@@ -1,78 +1,129 @@
 """Partition results of bulk verify-and-settle, combined as a commutative monoid.
 
-A partition (a file, or part of one) is verified line by line (REC-040 steps 1 to 11). Its result
-keeps, for every (``iss``, ``jti``), each distinct content digest seen with the first position
-where it was seen (file index, line number) and how often. Combining two results takes the
-union, the earliest position and the sum of counts: the operation is associative and
-commutative, and the empty result is its identity, so any partitioning and any order of
-combination gives the same total. Replay, duplicate and chain decisions are taken only on the
-total (:func:`finish`), in the order of positions, exactly as one verifier reading the files in
-order would (REC-042, REC-043).
+A partition (a file, or a range of whole lines of one) is verified line by line (REC-040 steps
+1 to 11). Its result keeps, for every (``iss``, ``jti``), the receipt seen at the earliest
+position (file index, line number), every other receipt seen under the same (``iss``, ``jti``),
+and the rejected lines with their codes. Combining two results keeps the earlier receipt of a
+shared (``iss``, ``jti``) and moves the other one among the later ones; the operation is
+associative and commutative, and the empty result is its identity, so any partitioning and any
+order of combination gives the same total. Replay, duplicate and chain decisions are taken only
+on the total (:func:`finish`), in the order of positions, exactly as one verifier reading the
+files in order would (REC-042, REC-043).
+
+A receipt crosses process borders as one tuple of plain values (:data:`Row`): its digests as 32
+raw bytes, its amount as an integer of micro-UTU, and the strings a partition repeats (issuer,
+audience, model, rate card) held once per partition, so a result pickles to a few dozen bytes
+per receipt and unpickles without building an object per field.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from .._decimal import to_scaled
 from ..settlement import ReceiptItem
 
-__all__ = ["Outcome", "PartitionResult", "Seen", "finish"]
+__all__ = ["Outcome", "PartitionResult", "Row", "finish"]
 
 Position = tuple[int, int]
 """(file index, line number): the order in which a single verifier would read a line."""
 
+Row = tuple[
+    int,
+    int,
+    int,
+    bytes,
+    bytes | str | None,
+    tuple[str, str],
+    tuple[str, str],
+    int,
+    str,
+    str,
+    str,
+    int,
+]
+"""One receipt that passed steps 1 to 11: ``(seq, file index, line number, content digest,
+prev, (iss, jti), (iss, aud), iat, model, rate card id, rate card digest, micro-UTU amount)``.
 
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """One content of a receipt: where it was first seen, how often, and what it says."""
+The content digest is the 32 bytes of SHA-256; ``prev`` is the 32 bytes its ``sha256:`` form
+names (or that text itself if it were not the canonical lowercase form, so that it can never
+equal a digest), ``None`` on a stream's first receipt. Tuples sort by (``seq``, position)."""
 
-    position: Position
-    count: int
-    aud: str
-    seq: int
-    prev: str | None
-    item: ReceiptItem
+_SEQ: Final = 0
+_FILE: Final = 1
+_LINE: Final = 2
+_DIGEST: Final = 3
+_PREV: Final = 4
+_KEY: Final = 5
+_STREAM: Final = 6
 
-    def merged(self, other: Seen) -> Seen:
-        """The same content seen elsewhere too: earliest position, counts added."""
-        first = self if self.position <= other.position else other
-        return Seen(
-            first.position,
-            self.count + other.count,
-            first.aud,
-            first.seq,
-            first.prev,
-            first.item,
-        )
+
+def _raw_digest(text: str) -> bytes | str:
+    """The 32 bytes a ``sha256:<64 lowercase hex>`` text names; any other text unchanged."""
+    try:
+        raw = bytes.fromhex(text[7:])
+    except ValueError:
+        return text
+    return raw if len(raw) == 32 and text == "sha256:" + raw.hex() else text
 
 
 @dataclass
 class PartitionResult:
-    """What a partition found: accepted contents per (iss, jti), rejected lines by position."""
+    """What a partition found: per (iss, jti) the first receipt, every later receipt, and the
+    rejected lines by position."""
 
-    contents: dict[tuple[str, str], dict[str, Seen]] = field(default_factory=dict)
+    first: dict[tuple[str, str], Row] = field(default_factory=dict)
+    """Per (iss, jti): the receipt seen at the earliest position."""
+    later: list[Row] = field(default_factory=list)
+    """Every other receipt seen under an (iss, jti) of :attr:`first`."""
     rejected: dict[Position, str] = field(default_factory=dict)
     lines: int = 0
+    _strings: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.first, self.later, self.rejected, self.lines)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.first, self.later, self.rejected, self.lines = state
+        self._strings = {}
 
     def add_receipt(self, position: Position, raw: dict[str, Any], digest: str) -> None:
-        """Record a line that passed steps 1 to 11 of REC-040."""
+        """Record a line that passed steps 1 to 11 of REC-040 (``raw`` its claims, ``digest``
+        its content digest)."""
         self.lines += 1
-        item = ReceiptItem(
-            jti=raw["jti"],
-            digest=digest,
-            seq=raw["seq"],
-            iat=raw["iat"],
-            model=raw["usage"]["model"],
-            rate_card_id=raw["rate_card"]["id"],
-            rate_card_digest=raw["rate_card"]["digest"],
-            micro=to_scaled(raw["amount"], 6),
+        strings = self._strings
+        iss = strings.setdefault(raw["iss"], raw["iss"])
+        aud = strings.setdefault(raw["aud"], raw["aud"])
+        stream = strings.setdefault((iss, aud), (iss, aud))
+        card = raw["rate_card"]
+        prev = raw.get("prev")
+        row: Row = (
+            raw["seq"],
+            position[0],
+            position[1],
+            bytes.fromhex(digest[7:]),
+            None if prev is None else _raw_digest(prev),
+            (iss, raw["jti"]),
+            stream,
+            raw["iat"],
+            strings.setdefault(raw["usage"]["model"], raw["usage"]["model"]),
+            strings.setdefault(card["id"], card["id"]),
+            strings.setdefault(card["digest"], card["digest"]),
+            to_scaled(raw["amount"], 6),
         )
-        seen = Seen(position, 1, raw["aud"], raw["seq"], raw.get("prev"), item)
-        by_digest = self.contents.setdefault((raw["iss"], raw["jti"]), {})
-        known = by_digest.get(digest)
-        by_digest[digest] = seen if known is None else known.merged(seen)
+        self._put(row)
+
+    def _put(self, row: Row) -> None:
+        key = row[_KEY]
+        known = self.first.get(key)
+        if known is None:
+            self.first[key] = row
+        elif (row[_FILE], row[_LINE]) < (known[_FILE], known[_LINE]):
+            self.first[key] = row
+            self.later.append(known)
+        else:
+            self.later.append(row)
 
     def add_rejection(self, position: Position, code: str) -> None:
         """Record a line rejected by steps 1 to 11, with its code."""
@@ -81,27 +132,25 @@ class PartitionResult:
 
     def combine(self, other: PartitionResult) -> PartitionResult:
         """The monoid operation: a new result holding both (neither operand changes)."""
-        total = PartitionResult(
-            {key: dict(value) for key, value in self.contents.items()},
-            dict(self.rejected),
-            self.lines,
-        )
+        total = PartitionResult(dict(self.first), list(self.later), dict(self.rejected), self.lines)
         total.absorb(other)
         return total
 
     def absorb(self, other: PartitionResult) -> None:
         """Combine ``other`` into this result in place (``self = self.combine(other)`` without
         copying what this result holds: folding n partitions stays linear in their size).
-        ``other`` is not changed; this result then shares its immutable :class:`Seen` values."""
-        contents = self.contents
-        for key, by_digest in other.contents.items():
-            mine = contents.get(key)
-            if mine is None:
-                contents[key] = dict(by_digest)
-                continue
-            for digest, seen in by_digest.items():
-                known = mine.get(digest)
-                mine[digest] = seen if known is None else known.merged(seen)
+        ``other`` is not changed; this result then shares its immutable rows."""
+        first = self.first
+        if not first:
+            first.update(other.first)
+        else:
+            put = self._put
+            for key, row in other.first.items():
+                if key in first:
+                    put(row)
+                else:
+                    first[key] = row
+        self.later.extend(other.later)
         self.rejected.update(other.rejected)
         self.lines += other.lines
 
@@ -121,7 +170,8 @@ class Outcome:
 def finish(total: PartitionResult) -> Outcome:
     """Replay (REC-042) and chain (REC-043) decisions on the combined result.
 
-    Of several contents under one (iss, jti) the one seen first is the receipt; every line of
+    Of several receipts under one (iss, jti) the one seen first is the receipt; every line of
+    the same content is an identical resubmission (a duplicate, counted once), every line of
     another content is a ``replay``. Each stream is then walked by ``seq`` from 1: a receipt is
     accepted while it continues the chain (``seq`` one more, ``prev`` the last content digest);
     from the first receipt that does not, every later receipt of the stream is ``chain_break``
@@ -129,26 +179,57 @@ def finish(total: PartitionResult) -> Outcome:
     """
     rejected = dict(total.rejected)
     duplicates = 0
-    streams: dict[tuple[str, str], list[tuple[str, Seen]]] = {}
-    for (iss, _jti), by_digest in total.contents.items():
-        ordered = sorted(by_digest.items(), key=lambda pair: pair[1].position)
-        digest, first = ordered[0]
-        duplicates += first.count - 1
-        for _, other in ordered[1:]:
-            rejected[other.position] = "replay"
-        streams.setdefault((iss, first.aud), []).append((digest, first))
+    first = total.first
+    for row in total.later:
+        if row[_DIGEST] == first[row[_KEY]][_DIGEST]:
+            duplicates += 1
+        else:
+            rejected[(row[_FILE], row[_LINE])] = "replay"
+    streams: dict[tuple[str, str], list[Row]] = {}
+    for row in first.values():
+        receipts = streams.get(row[_STREAM])
+        if receipts is None:
+            streams[row[_STREAM]] = [row]
+        else:
+            receipts.append(row)
     accepted: dict[tuple[str, str], list[ReceiptItem]] = {}
     for stream, receipts in sorted(streams.items()):
-        receipts.sort(key=lambda pair: (pair[1].seq, pair[1].position))
-        head: tuple[int, str | None] = (0, None)
+        receipts.sort()  # by seq, then position: rows never tie on both
+        last: int = 0
+        head: bytes | str | None = None
         chain: list[ReceiptItem] = []
+        append = chain.append
         broken = False
-        for digest, seen in receipts:
-            if not broken and seen.seq == head[0] + 1 and seen.prev == head[1]:
-                chain.append(seen.item)
-                head = (seen.seq, digest)
+        for (
+            seq,
+            file,
+            line,
+            digest,
+            prev,
+            key,
+            _,
+            iat,
+            model,
+            card_id,
+            card_digest,
+            micro,
+        ) in receipts:
+            if seq == last + 1 and prev == head and not broken:
+                last, head = seq, digest
+                append(
+                    ReceiptItem(
+                        key[1],
+                        "sha256:" + digest.hex(),
+                        seq,
+                        iat,
+                        model,
+                        card_id,
+                        card_digest,
+                        micro,
+                    )
+                )
             else:
-                broken = broken or seen.seq > head[0] + 1  # a gap ends the stream's chain
-                rejected[seen.position] = "chain_break"
+                broken = broken or seq > last + 1  # a gap ends the stream's chain
+                rejected[(file, line)] = "chain_break"
         accepted[stream] = chain
     return Outcome(accepted, rejected, duplicates)

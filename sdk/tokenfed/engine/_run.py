@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
+import mmap
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from ..errors import InvalidArgumentsError, IoError, TokenfedError
 from ..keys import PrivateKey
@@ -17,7 +19,17 @@ from ..receipts._files import _lines
 from ..settlement import Statement, StatementDraft, build_statement
 from ._monoid import Outcome, PartitionResult, finish
 
-__all__ = ["RunResult", "expand", "run", "verify_partition", "write_statements"]
+__all__ = [
+    "QUIET_DASK",
+    "Partition",
+    "RunResult",
+    "expand",
+    "local_cluster",
+    "plan_partitions",
+    "run",
+    "verify_partition",
+    "write_statements",
+]
 
 _VERIFIERS: dict[int, Any] = {}
 
@@ -31,30 +43,121 @@ def _verifier(config: VerifierConfig) -> Any:
     return verifier
 
 
-def verify_partition(partition: tuple[int, str], config: VerifierConfig) -> PartitionResult:
-    """Verify every line of one file (REC-040 steps 1 to 11, REC-070, REC-071).
+Partition = tuple[int, str] | tuple[int, str, int, int | None, int]
+"""``(file index, path)``: a whole file; or ``(file index, path, start, end, first line)``: the
+lines that start at byte offsets ``start`` to ``end`` (exclusive, ``None`` for the end of the
+file), ``start`` being the beginning of line number ``first line``."""
 
-    ``partition`` is ``(file index, path)``. A pure function of its inputs: re-running it after
-    a worker died neither loses nor double-counts a receipt.
+
+class _Range:
+    """The bytes ``[0, size)`` of a file from its current offset, as ``_lines`` reads them."""
+
+    __slots__ = ("_left", "_source")
+
+    def __init__(self, source: IO[bytes], size: int) -> None:
+        self._source = source
+        self._left = size
+
+    def readline(self, limit: int) -> bytes:
+        if self._left <= 0:
+            return b""
+        line = self._source.readline(min(limit, self._left))
+        self._left -= len(line)
+        return line
+
+
+def verify_partition(partition: Partition, config: VerifierConfig) -> PartitionResult:
+    """Verify every line of one partition (REC-040 steps 1 to 11, REC-070, REC-071).
+
+    ``partition`` is ``(file index, path)`` or a range of whole lines of the file (see
+    :data:`Partition`). A pure function of its inputs: re-running it after a worker died
+    neither loses nor double-counts a receipt.
     """
-    index, path = partition
+    index, path = partition[0], partition[1]
+    start, end, first = (0, None, 1) if len(partition) == 2 else partition[2:]
     verifier = _verifier(config)
     result = PartitionResult()
+    verify, add_receipt, add_rejection = verifier.verify, result.add_receipt, result.add_rejection
     try:
         with open(path, "rb") as source:
-            for number, (line, _) in enumerate(_lines(source), start=1):
+            reader: IO[bytes] | _Range = source
+            if start or end is not None:
+                source.seek(start)
+                reader = source if end is None else _Range(source, end - start)
+            for number, (line, _) in enumerate(_lines(reader), start=first):  # type: ignore[arg-type]
                 if line is None or not line.strip(b" \t"):  # REC-071, REC-070
-                    result.add_rejection((index, number), "malformed")
+                    add_rejection((index, number), "malformed")
                     continue
                 try:
-                    checked = verifier.verify(line)
+                    checked = verify(line)
                 except TokenfedError as exc:
-                    result.add_rejection((index, number), exc.code)
+                    add_rejection((index, number), exc.code)
                     continue
-                result.add_receipt((index, number), checked.raw, checked.content_digest)
+                add_receipt((index, number), checked.raw, checked.content_digest)
     except OSError as exc:
         raise IoError(f"cannot read {path}: {exc.strerror or exc}") from exc
     return result
+
+
+_MIN_PART_BYTES = 1 << 18
+"""A file is not split into parts smaller than this (256 KiB, a few hundred receipts)."""
+_COUNT_BLOCK = 1 << 24
+
+
+def plan_partitions(
+    files: Sequence[str], parts: int, min_bytes: int = _MIN_PART_BYTES
+) -> list[Partition]:
+    """Split the files into about ``parts`` partitions of whole lines (at least one per file).
+
+    Each file gets a share of ``parts`` by its size, but no part under ``min_bytes``. A part
+    starts at the beginning of a line; the lines before it are counted here, so the positions
+    its worker reports are the file's own line numbers.
+    """
+    sizes = []
+    for path in files:
+        try:
+            sizes.append(os.path.getsize(path))
+        except OSError as exc:
+            raise IoError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    total = sum(sizes) or 1
+    partitions: list[Partition] = []
+    for index, (path, size) in enumerate(zip(files, sizes, strict=True)):
+        share = (2 * parts * size + total) // (2 * total)  # parts * size / total, rounded
+        count = min(max(share, 1), max(size // max(min_bytes, 1), 1))
+        if count <= 1:
+            partitions.append((index, path))
+            continue
+        partitions.extend(_split(index, path, size, count))
+    return partitions
+
+
+def _split(index: int, path: str, size: int, count: int) -> list[Partition]:
+    """``count`` ranges of whole lines of one file, each with the number of its first line."""
+    bounds = [(0, 1)]
+    try:
+        with (
+            open(path, "rb") as source,
+            mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ) as data,
+        ):
+            offset, line = 0, 1
+            for target in (size * k // count for k in range(1, count)):
+                if target <= offset:
+                    continue
+                newline = data.find(b"\n", target - 1)
+                boundary = size if newline < 0 else newline + 1
+                if boundary >= size:
+                    break
+                for block in range(offset, boundary, _COUNT_BLOCK):
+                    line += data[block : min(block + _COUNT_BLOCK, boundary)].count(b"\n")
+                offset = boundary
+                bounds.append((offset, line))
+    except (OSError, ValueError) as exc:
+        raise IoError(f"cannot read {path}: {exc}") from exc
+    ends: list[int | None] = [start for start, _ in bounds[1:]]
+    ends.append(None)
+    return [
+        (index, path, start, end, line) for (start, line), end in zip(bounds, ends, strict=True)
+    ]
 
 
 def expand(patterns: Sequence[str]) -> list[str]:
@@ -89,52 +192,119 @@ class RunResult:
         }
 
 
+class _Fold:
+    """Folds partition results into one total as they come, and reports each file once all of
+    its partitions are done."""
+
+    def __init__(
+        self, partitions: Sequence[Partition], progress: Callable[[int, int], None] | None
+    ) -> None:
+        self.total = PartitionResult()
+        self._progress = progress
+        self._parts: dict[int, list[int]] = {}  # file index: [partitions left, lines]
+        for partition in partitions:
+            self._parts.setdefault(partition[0], [0, 0])[0] += 1
+
+    def add(self, partition: Partition, result: PartitionResult) -> None:
+        self.total.absorb(result)
+        if self._progress is not None:
+            left = self._parts[partition[0]]
+            left[0] -= 1
+            left[1] += result.lines
+            if left[0] == 0:
+                self._progress(partition[0], left[1])
+
+
 def _map_serial(
-    partitions: list[tuple[int, str]],
+    partitions: Sequence[Partition],
     config: VerifierConfig,
     progress: Callable[[int, int], None] | None,
-) -> list[PartitionResult]:
-    results = []
+) -> PartitionResult:
+    fold = _Fold(partitions, progress)
     for partition in partitions:
-        results.append(verify_partition(partition, config))
-        if progress is not None:
-            progress(partition[0], results[-1].lines)
-    return results
+        fold.add(partition, verify_partition(partition, config))
+    return fold.total
 
 
-def _map_dask(
-    partitions: list[tuple[int, str]],
-    config: VerifierConfig,
-    workers: int,
-    scheduler: str | None,
-    progress: Callable[[int, int], None] | None,
-    function: Callable[[tuple[int, str], VerifierConfig], PartitionResult] = verify_partition,
-) -> list[PartitionResult]:
+QUIET_DASK: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing-interval": "500ms",
+}
+"""Dask settings of the clusters the engine starts: the statistical profiler (a stack sample
+every 10 ms in every worker), the 20 ms event-loop tick and the 100 ms monitors are
+diagnostics for a dashboard; on two cores they took about a tenth of the CPU the run needs
+(measured in ``bench/bench_settlement.py``). A standing cluster is best started with them too
+(``dask.config.set(QUIET_DASK)`` around its start, or the same keys in its YAML)."""
+
+
+def local_cluster(workers: int) -> Any:
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded processes with :data:`QUIET_DASK`
+    (a context manager: leaving it closes the cluster)."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        import dask
+        from dask.distributed import LocalCluster
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise InvalidArgumentsError(
             "the distributed engine needs Dask: pip install 'tokenfed[engine]' (or --workers 1)"
         ) from exc
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(  # type: ignore[no-untyped-call]
+    with dask.config.set(QUIET_DASK):
+        return LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
-    try:
-        with Client(cluster if cluster is not None else scheduler) as client:  # type: ignore[no-untyped-call]
-            futures = client.map(function, partitions, config=config, pure=True)
-            by_future = {future.key: i for i, future in enumerate(futures)}
-            results: list[PartitionResult | None] = [None] * len(futures)
-            for future in as_completed(futures):  # type: ignore[no-untyped-call]
-                position = by_future[future.key]
-                done = results[position] = future.result()
-                if progress is not None:
-                    progress(position, done.lines)
-    finally:
-        if cluster is not None:
-            cluster.close()
-    return [result for result in results if result is not None]
+
+
+@contextlib.contextmanager
+def _dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client of the cluster at ``scheduler``, or of a :func:`local_cluster` of
+    ``workers`` processes started here and closed on leaving."""
+    if scheduler is not None:
+        try:
+            from dask.distributed import Client
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise InvalidArgumentsError(
+                "the distributed engine needs Dask: pip install 'tokenfed[engine]'"
+            ) from exc
+        with Client(scheduler) as client:  # type: ignore[no-untyped-call]
+            yield client
+        return
+    from dask.distributed import Client
+
+    with local_cluster(workers) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
+        yield client
+
+
+def _map_dask(
+    client: Any,
+    partitions: Sequence[Partition],
+    config: VerifierConfig,
+    progress: Callable[[int, int], None] | None,
+    function: Callable[[Partition, VerifierConfig], PartitionResult] = verify_partition,
+) -> PartitionResult:
+    """Verify the partitions on the cluster, folding each result as soon as it arrives (the
+    fold overlaps the workers still running)."""
+    from dask.distributed import as_completed
+
+    fold = _Fold(partitions, progress)
+    config_future = client.scatter(config, broadcast=True)
+    futures = client.map(function, partitions, config=config_future, pure=True)
+    by_key = {future.key: partition for future, partition in zip(futures, partitions, strict=True)}
+    for future, result in as_completed(futures, with_results=True):  # type: ignore[no-untyped-call]
+        fold.add(by_key[future.key], result)
+        future.release()
+    return fold.total
+
+
+def _slots(client: Any) -> int:
+    """How many tasks the cluster runs at once."""
+    threads: int = sum(client.nthreads().values())
+    return max(threads, 1)
+
+
+_PARTS_PER_SLOT = 8
+"""Partitions per worker thread: small enough parts that both workers stay busy to the end."""
 
 
 def run(
@@ -145,6 +315,7 @@ def run(
     iat: int,
     workers: int = 1,
     scheduler: str | None = None,
+    partitions: int | None = None,
     grace: int = 259200,
     statement_prefix: str = "st",
     iss: str | None = None,
@@ -154,20 +325,24 @@ def run(
 
     With ``workers`` 1 and no ``scheduler`` everything runs in this process. Otherwise the files
     are verified on a Dask LocalCluster of ``workers`` processes, or on the existing cluster at
-    ``scheduler``. Partition results are combined as a monoid, so the statements are the same,
-    byte for byte once signed, whatever the partitioning (SET-026: receipts in seq order).
-    ``progress(position, lines)`` is called as each file (its position in the sorted list of
-    files) is done, with the number of lines it held.
+    ``scheduler``, split into ranges of whole lines where they are fewer than eight per worker
+    (``partitions`` sets that number instead, serially too). Partition results are combined as
+    a monoid, so the statements are the same, byte for byte once signed, whatever the
+    partitioning (SET-026: receipts in seq order). ``progress(position, lines)`` is called as
+    each file (its position in the sorted list of files) is done, with the number of lines it
+    held.
     """
     files = expand(patterns)
-    partitions = list(enumerate(files))
     if scheduler is None and workers <= 1:
-        results = _map_serial(partitions, config, progress)
+        plan = plan_partitions(files, partitions, 1) if partitions else list(enumerate(files))
+        total = _map_serial(plan, config, progress)
     else:
-        results = _map_dask(partitions, config, workers, scheduler, progress)
-    total = PartitionResult()
-    for result in results:
-        total.absorb(result)
+        with _dask_client(workers, scheduler) as client:
+            if partitions:
+                plan = plan_partitions(files, partitions, 1)
+            else:
+                plan = plan_partitions(files, _PARTS_PER_SLOT * _slots(client))
+            total = _map_dask(client, plan, config, progress)
     outcome = finish(total)
     drafts = {}
     for number, ((payee, payer), items) in enumerate(sorted(outcome.accepted.items()), start=1):
