@@ -391,3 +391,90 @@ def test_progress_reports_each_file_once_with_all_its_lines(tmp_path: Path) -> N
         progress=lambda position, lines: calls.append((position, lines)),
     )
     assert sorted(calls) == [(0, 10), (1, 0), (2, 14), (3, 1)]
+
+
+def test_a_copy_of_a_receipt_that_breaks_its_chain_breaks_it_too(tmp_path: Path) -> None:
+    """REC-043: an identical copy of a chain_break receipt is a chain_break as well, never a
+    duplicate counted as accepted (one verifier would refuse the copy for the same reason)."""
+    without = [token for index, token in enumerate(TOKENS) if index != 6]  # seq 4 of payer 0
+    files = _write_files(tmp_path, [without, [TOKENS[8]]])  # seq 5 of payer 0, again
+    result = run(files, CONFIG, period=(START, END), iat=END + 4 * DAY)
+    assert result.outcome.duplicates == 0
+    assert result.outcome.rejected[(1, 1)] == "chain_break"
+    assert list(result.outcome.rejected.values()).count("chain_break") == 9
+
+
+def test_line_results_one_per_line_in_order(tmp_path: Path) -> None:
+    """Every line of every file has exactly one result, in file and line order: accepted,
+    duplicate, replay, chain_break or its code from steps 1 to 11 with the verifier's message;
+    the same whatever the partitioning."""
+    awkward = tmp_path / "zz-awkward.jsonl"
+    Path(_awkward_file(tmp_path)).rename(awkward)
+    # TOKENS[5] (payer 1, seq 3) never comes: TOKENS[7] (payer 1, seq 4) breaks the chain.
+    groups = [TOKENS[:5], [TOKENS[2], REPLAY, TOKENS[7]]]
+    files = [*_write_files(tmp_path, groups), str(awkward)]
+    whole = run(files, CONFIG, period=(START, END), iat=END + 4 * DAY)
+    results = list(whole.line_results())
+    assert len(results) == whole.lines == 5 + 3 + 11
+    assert [(r["file"], r["line"]) for r in results] == [
+        *((files[0], n) for n in range(1, 6)),
+        *((files[1], n) for n in range(1, 4)),
+        *((files[2], n) for n in range(1, 12)),
+    ]
+    assert results[0] == {
+        "file": files[0], "line": 1, "ok": True, "iss": PROVIDER, "jti": "p0-0", "seq": 1,
+    }  # fmt: skip
+    assert results[5] == {
+        "file": files[1], "line": 1, "ok": True, "iss": PROVIDER, "jti": "p0-1", "seq": 2,
+        "duplicate": True,
+    }  # fmt: skip
+    assert results[6]["error"] == "replay" and results[6]["ok"] is False
+    assert results[6]["message"] == (
+        "another receipt under iss https://provider-a.example and jti p0-0 was read first, "
+        "at file 1 line 1 (REC-042)"
+    )
+    assert results[7] == {
+        "file": files[1], "line": 3, "ok": False, "error": "chain_break",
+        "message": "seq 4 does not continue its stream's chain (REC-043)",
+        "iss": PROVIDER, "jti": "p1-3", "seq": 4,
+    }  # fmt: skip
+    by_line = {r["line"]: r for r in results if r["file"] == files[2]}
+    assert by_line[1]["duplicate"] is True and "duplicate" not in by_line[8]
+    assert by_line[3] == {
+        "file": files[2], "line": 3, "ok": False, "error": "malformed",
+        "message": "empty line: each line holds one receipt (REC-070)",
+    }  # fmt: skip
+    assert by_line[7]["message"] == f"line is longer than {MAX_LINE_BYTES} bytes (REC-071)"
+    assert by_line[5]["error"] == "malformed" and by_line[5]["message"] != "rejected: malformed"
+    assert [r["ok"] for r in results].count(True) == 5 + 1 + 6
+    split = run(files, CONFIG, period=(START, END), iat=END + 4 * DAY, partitions=9)
+    assert list(split.line_results()) == results
+
+
+def test_cli_run_results_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``settle run --results`` writes one JSON line per input line; a results path that is a
+    receipt file of the run (matched by the glob, not named on the command line) is refused
+    before any work, and the file is left as it was."""
+    _write_files(tmp_path, [TOKENS[:12], [*TOKENS[12:], "not a receipt"]])
+    (tmp_path / "trust.json").write_text(json.dumps(TRUST), encoding="utf-8")
+    (tmp_path / "card.jwt").write_text(CARD_TOKEN, encoding="utf-8")
+    (tmp_path / "key.jwk").write_text(json.dumps(KEY.to_jwk()), encoding="utf-8")
+    argv = [
+        "settle", "run", "--receipts", str(tmp_path / "part-*.jsonl"),
+        "--trust", str(tmp_path / "trust.json"), "--rate-card", str(tmp_path / "card.jwt"),
+        "--start", str(START), "--end", str(END), "--signing-key", str(tmp_path / "key.jwk"),
+        "--out-dir", str(tmp_path / "out"), "--workers", "1", "--at", str(END + 5 * DAY),
+    ]  # fmt: skip
+    victim = tmp_path / "part-001.jsonl"
+    before = victim.read_bytes()
+    assert main([*argv, "--results", str(victim)]) == 1
+    assert json.loads(capsys.readouterr().err)["error"] == "io_error"
+    assert victim.read_bytes() == before and not (tmp_path / "out").exists()
+    assert main([*argv, "--results", str(tmp_path / "results.jsonl")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["results"] == str(tmp_path / "results.jsonl")
+    lines = (tmp_path / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 25
+    last = json.loads(lines[-1])
+    assert (last["line"], last["ok"], last["error"]) == (13, False, "malformed")
+    assert sum(json.loads(line)["ok"] for line in lines) == 24

@@ -7,6 +7,7 @@ the document's ``iss`` and header ``kid``) or ``--key`` (the signer's public key
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import sys
 import time
@@ -221,15 +222,21 @@ def _file_size(path: str) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     """``tokenfed settle run``: verify many receipt files and write the period's statements."""
-    from ..engine import expand, run, write_statements
+    from ..engine import expand, run, write_results, write_statements
+    from ..receipts._files import check_output_path
 
+    key = read_private_key(args.signing_key)
     config = VerifierConfig(
         trust=read_json(args.trust),
         rate_cards=tuple(read_token(path) for path in args.rate_card),
         now=int(time.time()) if args.at is None else args.at,
     )
-    config.build()  # refuse a bad trust store or rate card before any work starts
-    sizes = [_file_size(path) for path in expand(args.receipts)]
+    config.build()  # refuse a bad key, trust store or rate card before any work starts
+    files = expand(args.receipts)
+    inputs = [*files, args.trust, *args.rate_card, args.signing_key]
+    if args.results is not None:
+        check_output_path(args.results, inputs)
+    sizes = [_file_size(path) for path in files]
     bar = Progress(sum(sizes), sys.stderr.isatty() if args.progress is None else args.progress)
     done = [0, 0]  # lines, bytes
 
@@ -239,7 +246,7 @@ def run_command(args: argparse.Namespace) -> int:
         bar.update(done[0], done[1], force=done[1] == bar.total)
 
     result = run(
-        args.receipts,
+        [glob.escape(path) for path in files],  # exactly the files counted above
         config,
         period=(args.start, args.end),
         iat=config.now if args.iat is None else args.iat,
@@ -250,15 +257,18 @@ def run_command(args: argparse.Namespace) -> int:
         progress=progress,
     )
     bar.close()
-    inputs = [*expand(args.receipts), args.trust, *args.rate_card, args.signing_key]
     written = write_statements(
         result,
-        read_private_key(args.signing_key),
+        key,
         args.out_dir,
         overwrite=args.force,
-        protected=inputs,
+        protected=[*inputs, *([args.results] if args.results else [])],
     )
-    emit({**result.summary(), "written": written})
+    report: dict[str, Any] = {**result.summary(), "written": written}
+    if args.results is not None:
+        write_results(result, args.results)
+        report["results"] = args.results
+    emit(report)
     return 0
 
 
@@ -395,6 +405,11 @@ def add_settle_commands(settle: argparse.ArgumentParser) -> None:
         "--force",
         action="store_true",
         help="replace statements already in DIR (never an input of the run)",
+    )
+    bulk.add_argument(
+        "--results",
+        metavar="OUT.jsonl",
+        help="one JSON line per input line: what became of it (accepted, duplicate, rejected)",
     )
     bulk.add_argument("--iss", help="the signer, if not each payee (a clearing house)")
     bulk.add_argument("--grace", type=_count, default=259200, help="seconds (default 3 days)")

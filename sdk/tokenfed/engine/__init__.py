@@ -7,7 +7,7 @@ split. :func:`run` works serially in-process, on a Dask ``LocalCluster``, or on 
 distributed cluster (``scheduler``).
 """
 
-from ._monoid import Outcome, PartitionResult, finish
+from ._monoid import Outcome, PartitionResult, finish, line_results
 from ._run import (
     QUIET_DASK,
     Partition,
@@ -17,6 +17,7 @@ from ._run import (
     plan_partitions,
     run,
     verify_partition,
+    write_results,
     write_statements,
 )
 
@@ -28,9 +29,11 @@ __all__ = [
     "RunResult",
     "expand",
     "finish",
+    "line_results",
     "local_cluster",
     "plan_partitions",
     "run",
     "verify_partition",
+    "write_results",
     "write_statements",
 ]

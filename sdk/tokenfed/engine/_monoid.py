@@ -18,13 +18,14 @@ per receipt and unpickles without building an object per field.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .._decimal import to_scaled
 from ..settlement import ReceiptItem
 
-__all__ = ["Outcome", "PartitionResult", "Row", "finish"]
+__all__ = ["Outcome", "PartitionResult", "Row", "finish", "line_results"]
 
 Position = tuple[int, int]
 """(file index, line number): the order in which a single verifier would read a line."""
@@ -79,13 +80,15 @@ class PartitionResult:
     """Every other receipt seen under an (iss, jti) of :attr:`first`."""
     rejected: dict[Position, str] = field(default_factory=dict)
     lines: int = 0
+    messages: dict[Position, str] = field(default_factory=dict)
+    """Per rejected line: the message of its rejection, where one was given."""
     _strings: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __getstate__(self) -> tuple[Any, ...]:
-        return (self.first, self.later, self.rejected, self.lines)
+        return (self.first, self.later, self.rejected, self.lines, self.messages)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.first, self.later, self.rejected, self.lines = state
+        self.first, self.later, self.rejected, self.lines, self.messages = state
         self._strings = {}
 
     def add_receipt(self, position: Position, raw: dict[str, Any], digest: str) -> None:
@@ -125,14 +128,18 @@ class PartitionResult:
         else:
             self.later.append(row)
 
-    def add_rejection(self, position: Position, code: str) -> None:
-        """Record a line rejected by steps 1 to 11, with its code."""
+    def add_rejection(self, position: Position, code: str, message: str | None = None) -> None:
+        """Record a line rejected by steps 1 to 11, with its code (and message)."""
         self.lines += 1
         self.rejected[position] = code
+        if message is not None:
+            self.messages[position] = message
 
     def combine(self, other: PartitionResult) -> PartitionResult:
         """The monoid operation: a new result holding both (neither operand changes)."""
-        total = PartitionResult(dict(self.first), list(self.later), dict(self.rejected), self.lines)
+        total = PartitionResult(
+            dict(self.first), list(self.later), dict(self.rejected), self.lines, dict(self.messages)
+        )
         total.absorb(other)
         return total
 
@@ -152,6 +159,7 @@ class PartitionResult:
                     first[key] = row
         self.later.extend(other.later)
         self.rejected.update(other.rejected)
+        self.messages.update(other.messages)
         self.lines += other.lines
 
 
@@ -175,14 +183,16 @@ def finish(total: PartitionResult) -> Outcome:
     another content is a ``replay``. Each stream is then walked by ``seq`` from 1: a receipt is
     accepted while it continues the chain (``seq`` one more, ``prev`` the last content digest);
     from the first receipt that does not, every later receipt of the stream is ``chain_break``
-    (held ahead of a predecessor that never came).
+    (held ahead of a predecessor that never came), and so is every identical copy of one.
     """
     rejected = dict(total.rejected)
     duplicates = 0
     first = total.first
+    copies = []
     for row in total.later:
         if row[_DIGEST] == first[row[_KEY]][_DIGEST]:
             duplicates += 1
+            copies.append(row)
         else:
             rejected[(row[_FILE], row[_LINE])] = "replay"
     streams: dict[tuple[str, str], list[Row]] = {}
@@ -232,4 +242,59 @@ def finish(total: PartitionResult) -> Outcome:
                 broken = broken or seq > last + 1  # a gap ends the stream's chain
                 rejected[(file, line)] = "chain_break"
         accepted[stream] = chain
+    for row in copies:  # an identical copy of a receipt that broke its chain breaks it too
+        if rejected.get((first[row[_KEY]][_FILE], first[row[_KEY]][_LINE])) == "chain_break":
+            rejected[(row[_FILE], row[_LINE])] = "chain_break"
+            duplicates -= 1
     return Outcome(accepted, rejected, duplicates)
+
+
+def line_results(
+    total: PartitionResult, outcome: Outcome
+) -> Iterator[tuple[Position, dict[str, Any]]]:
+    """What became of every line, in the order of positions: one result per line.
+
+    A verified receipt is ``{"ok": true, "iss", "jti", "seq"}``, with ``"duplicate": true`` for
+    an identical resubmission of a receipt seen earlier; a rejected line is ``{"ok": false,
+    "error": code, "message": ...}``, its code from steps 1 to 11, or ``replay`` or
+    ``chain_break`` (then with ``iss``, ``jti`` and ``seq`` too).
+    """
+    first = total.first
+    verified = [(row, False) for row in first.values()]
+    verified.extend((row, True) for row in total.later)
+    receipts = {(row[_FILE], row[_LINE]): (row, later) for row, later in verified}
+    rejected = outcome.rejected
+    for position in sorted(receipts.keys() | rejected.keys()):
+        code = rejected.get(position)
+        known = receipts.get(position)
+        if known is None:
+            message = total.messages.get(position) or f"rejected: {code}"
+            yield position, {"ok": False, "error": code, "message": message}
+            continue
+        row, later = known
+        (iss, jti), seq = row[_KEY], row[_SEQ]
+        if code is None:
+            result: dict[str, Any] = {"ok": True, "iss": iss, "jti": jti, "seq": seq}
+            if later:
+                result["duplicate"] = True
+            yield position, result
+            continue
+        if code == "replay":
+            seen = first[row[_KEY]]
+            message = (
+                f"another receipt under iss {iss} and jti {jti} was read first, at file "
+                f"{seen[_FILE] + 1} line {seen[_LINE]} (REC-042)"
+            )
+        else:
+            message = f"seq {seq} does not continue its stream's chain (REC-043)"
+        yield (
+            position,
+            {
+                "ok": False,
+                "error": code,
+                "message": message,
+                "iss": iss,
+                "jti": jti,
+                "seq": seq,
+            },
+        )

@@ -9,15 +9,15 @@ import mmap
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ..errors import InvalidArgumentsError, IoError, TokenfedError
 from ..keys import PrivateKey
 from ..receipts import VerifierConfig
-from ..receipts._files import _lines
+from ..receipts._files import MAX_LINE_BYTES, _AtomicOutput, _lines
 from ..settlement import Statement, StatementDraft, build_statement
-from ._monoid import Outcome, PartitionResult, finish
+from ._monoid import Outcome, PartitionResult, finish, line_results
 
 __all__ = [
     "QUIET_DASK",
@@ -28,6 +28,7 @@ __all__ = [
     "plan_partitions",
     "run",
     "verify_partition",
+    "write_results",
     "write_statements",
 ]
 
@@ -66,6 +67,10 @@ class _Range:
         return line
 
 
+_TOO_LONG = f"line is longer than {MAX_LINE_BYTES} bytes (REC-071)"
+_EMPTY = "empty line: each line holds one receipt (REC-070)"
+
+
 def verify_partition(partition: Partition, config: VerifierConfig) -> PartitionResult:
     """Verify every line of one partition (REC-040 steps 1 to 11, REC-070, REC-071).
 
@@ -85,13 +90,16 @@ def verify_partition(partition: Partition, config: VerifierConfig) -> PartitionR
                 source.seek(start)
                 reader = source if end is None else _Range(source, end - start)
             for number, (line, _) in enumerate(_lines(reader), start=first):  # type: ignore[arg-type]
-                if line is None or not line.strip(b" \t"):  # REC-071, REC-070
-                    add_rejection((index, number), "malformed")
+                if line is None:  # REC-071
+                    add_rejection((index, number), "malformed", _TOO_LONG)
+                    continue
+                if not line.strip(b" \t"):  # REC-070
+                    add_rejection((index, number), "malformed", _EMPTY)
                     continue
                 try:
                     checked = verify(line)
                 except TokenfedError as exc:
-                    add_rejection((index, number), exc.code)
+                    add_rejection((index, number), exc.code, exc.message)
                     continue
                 add_receipt((index, number), checked.raw, checked.content_digest)
     except OSError as exc:
@@ -176,6 +184,15 @@ class RunResult:
     outcome: Outcome
     lines: int
     drafts: dict[tuple[str, str], StatementDraft]
+    total: PartitionResult = field(default_factory=PartitionResult, repr=False)
+    """The combined partition results the decisions were taken on."""
+
+    def line_results(self) -> Iterator[dict[str, Any]]:
+        """One result per line of every file, in file and line order: ``file`` (its path),
+        ``line`` (from 1) and what became of it (:func:`~tokenfed.engine.line_results`)."""
+        files = self.files
+        for (index, number), result in line_results(self.total, self.outcome):
+            yield {"file": files[index], "line": number, **result}
 
     def summary(self) -> dict[str, Any]:
         """Counts for a person and a program."""
@@ -357,7 +374,7 @@ def run(
             grace=grace,
             iss=iss,
         )
-    return RunResult(files, outcome, total.lines, drafts)
+    return RunResult(files, outcome, total.lines, drafts, total)
 
 
 def write_statements(
@@ -406,6 +423,34 @@ def write_statements(
         _write(token_path, token + "\n")
         written.append(token_path)
     return written
+
+
+def write_results(result: RunResult, path: str) -> int:
+    """Write one JSON line per input line (:meth:`RunResult.line_results`) to ``path``, as
+    ``tokenfed receipt verify`` writes its results: to a temporary file in the same folder,
+    renamed into place (over an earlier results file) once every line has its result.
+
+    Returns:
+        The number of lines written.
+
+    Raises:
+        IoError: ``path`` cannot be written.
+    """
+    output = _AtomicOutput(path)
+    count = 0
+    try:
+        write = output.handle.write
+        for line in result.line_results():
+            write(json.dumps(line, ensure_ascii=False) + "\n")
+            count += 1
+        output.commit()
+    except OSError as exc:
+        output.discard()
+        raise IoError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        output.discard()
+        raise
+    return count
 
 
 def _write(path: str, text: str) -> None:
