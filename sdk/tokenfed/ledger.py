@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import hashlib
 import json
 import os
 import re
@@ -70,10 +71,12 @@ __all__ = [
     "StreamStore",
 ]
 
-LEDGER_SCHEMA_VERSION = 3
+LEDGER_SCHEMA_VERSION = 4
 """Version of the receipt ledger's tables, kept in the ``tokenfed_schema`` table. Version 3 adds
 the ``model``, ``rate_card_digest`` and ``micro`` columns that settlement statements are built
-from; a version 2 file is migrated in place when it is opened (one transaction)."""
+from; version 4 adds ``merkle_leaf`` (the receipt's leaf hash in a statement's Merkle tree,
+SET-026) and two covering indexes, one in the order of SET-026 and one by statement line. A
+version 2 or 3 file is migrated in place when it is opened (one transaction)."""
 
 STREAM_SCHEMA_VERSION = 2
 """Version of the stream store's tables, kept in the ``tokenfed_schema`` table."""
@@ -117,6 +120,19 @@ def _claims_segment(receipt: str) -> str:
         encoded: str = json.loads(text)["claims"]
         return encoded
     return text.split(".", 2)[1] if "." in text else text
+
+
+def _merkle_leaf(content_digest: str) -> bytes:
+    """The leaf hash of a receipt in a statement's Merkle tree (SET-026, RFC 9162): SHA-256 of
+    0x00 and the 32 bytes that the hex digits of its content digest encode."""
+    return hashlib.sha256(b"\x00" + bytes.fromhex(content_digest[7:])).digest()
+
+
+def _stored_leaf(content_digest: object) -> bytes | None:
+    """The leaf hash of a stored content digest, ``None`` if it is not one (a damaged row)."""
+    if type(content_digest) is not str or _DIGEST.fullmatch(content_digest) is None:
+        return None
+    return _merkle_leaf(content_digest)
 
 
 def _model_and_card(receipt: object) -> tuple[str | None, str | None]:
@@ -486,6 +502,10 @@ class _SqliteStore:
         self.close()
 
 
+_LEAF_CHECK = (
+    "CHECK (merkle_leaf IS NULL OR (typeof(merkle_leaf) = 'blob' AND length(merkle_leaf) = 32))"
+)
+
 _LEDGER_TABLES = (
     "CREATE TABLE IF NOT EXISTS receipts ("
     " iss TEXT NOT NULL,"
@@ -503,14 +523,21 @@ _LEDGER_TABLES = (
     " model TEXT,"
     " rate_card_digest TEXT,"
     " micro INTEGER CHECK (micro IS NULL OR typeof(micro) = 'integer'),"
+    f" merkle_leaf BLOB {_LEAF_CHECK},"
     " PRIMARY KEY (iss, jti))",
-    "CREATE INDEX IF NOT EXISTS receipts_by_stream ON receipts (iss, aud, seq)",
+    # A stream in the order of SET-026 with what its Merkle tree needs: statements read their
+    # tree from this index alone. It also serves stream heads (seq) and stream reads.
+    "CREATE INDEX IF NOT EXISTS receipts_in_order"
+    " ON receipts (iss, aud, seq, jti, iat, merkle_leaf)",
+    # A stream by statement line: statements add up their lines from this index alone.
+    "CREATE INDEX IF NOT EXISTS receipts_by_line ON receipts"
+    " (iss, aud, model, rate_card_digest, rate_card_id, iat, micro, merkle_leaf)",
 )
 
 _INSERT_RECEIPT = (
     "INSERT INTO receipts (iss, jti, aud, sub, seq, iat, amount, rate_card_id,"
-    " content_digest, receipt_digest, receipt, batch_id, model, rate_card_digest, micro)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " content_digest, receipt_digest, receipt, batch_id, model, rate_card_digest, micro,"
+    " merkle_leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (iss, jti) DO NOTHING"
 )
 
@@ -540,6 +567,48 @@ _SCAN_PAGE = (
     " FROM receipts WHERE iss = ? AND aud = ? AND iat < ? AND rowid <= ? AND (seq, jti) > (?, ?)"
     " ORDER BY seq, jti LIMIT 4096"
 )
+
+
+# The rows of a statement (SET-012, SET-026): the stream's receipts before the period's end,
+# recorded up to a snapshot, less the late ones already settled. The settled ones are given as
+# a JSON array of the upper-case hex of their leaf hashes (what hex() gives), so that both
+# statement reads below are answered from their covering index alone.
+_STATEMENT_ROWS = "iss = :iss AND aud = :aud AND iat < :end AND rowid <= :snapshot"
+_NOT_SETTLED = (
+    " AND NOT (iat < :start AND hex(merkle_leaf) IN (SELECT value FROM json_each(:settled)))"
+)
+# Per (model, rate card digest, rate card id): the count and micro-UTU sum of the rows of the
+# period and of the late rows. Sums are taken in two 32-bit halves so that SQLite's 64-bit
+# integer sum cannot overflow; then the rows the columns do not describe (no micro, model or
+# card digest: read from their receipts) and the rows without a leaf hash.
+_LINE_TOTALS = (
+    "SELECT model, rate_card_digest, rate_card_id,"
+    " count(micro) FILTER (WHERE iat >= :start),"
+    " sum(micro >> 32) FILTER (WHERE iat >= :start),"
+    " sum(micro & 4294967295) FILTER (WHERE iat >= :start),"
+    " count(micro) FILTER (WHERE iat < :start),"
+    " sum(micro >> 32) FILTER (WHERE iat < :start),"
+    " sum(micro & 4294967295) FILTER (WHERE iat < :start),"
+    " count(*) - count(micro), count(*) - count(merkle_leaf)"
+    " FROM receipts INDEXED BY receipts_by_line WHERE {rows}"
+    " GROUP BY model, rate_card_digest, rate_card_id"
+)
+_LEAF_PAGE_SIZE = 16384
+_LEAF_BOUND = (
+    "SELECT seq, jti FROM receipts INDEXED BY receipts_in_order"
+    " WHERE {rows} AND (seq, jti) > (:seq, :jti) ORDER BY seq, jti"
+    " LIMIT 1 OFFSET 16383"  # _LEAF_PAGE_SIZE - 1
+)
+_LEAF_PAGE = (
+    "SELECT merkle_leaf FROM receipts INDEXED BY receipts_in_order"
+    " WHERE {rows} AND (seq, jti) > (:seq, :jti){upto} ORDER BY seq, jti"
+)
+
+LineTotals = tuple[
+    "str | None", "str | None", str, int, "int | None", "int | None", int, "int | None",
+    "int | None", int, int,
+]  # fmt: skip
+"""A row of :meth:`SqliteLedger._line_totals`, see ``_LINE_TOTALS``."""
 
 
 class SqliteLedger(_SqliteStore, ReceiptLedger):
@@ -605,6 +674,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
                         entry.model,
                         entry.rate_card_digest,
                         entry.micro,
+                        _merkle_leaf(entry.content_digest),
                     ),
                 )
                 if cursor.rowcount == 1:
@@ -627,20 +697,36 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         return outcomes
 
     def _migrate(self, connection: sqlite3.Connection, version: object) -> bool:
-        """Version 2 -> 3: add ``model``, ``rate_card_digest`` and ``micro`` and fill them from
-        the stored receipts, in the transaction that opens the file (a crash leaves version 2)."""
-        if version != 2:
+        """Bring a version 2 or 3 file to version 4 in the transaction that opens it (a crash
+        leaves the earlier version).
+
+        Version 2 -> 3 adds ``model``, ``rate_card_digest`` and ``micro`` and fills them from the
+        stored receipts; version 3 -> 4 adds ``merkle_leaf``, filled from ``content_digest``,
+        and replaces the index ``receipts_by_stream`` by the two covering indexes (made by the
+        table statements that run after this)."""
+        if version not in (2, 3):
             return False
-        for column in ("model TEXT", "rate_card_digest TEXT", "micro INTEGER"):
-            connection.execute(f"ALTER TABLE receipts ADD COLUMN {column}")
-        rows = connection.execute("SELECT rowid, amount, receipt FROM receipts").fetchall()
-        for rowid, amount, receipt in rows:
-            model, card_digest = _model_and_card(receipt)
-            micro = _micro(*self._scaled_text(amount))
+        if version == 2:
+            for column in ("model TEXT", "rate_card_digest TEXT", "micro INTEGER"):
+                connection.execute(f"ALTER TABLE receipts ADD COLUMN {column}")
+            rows = connection.execute("SELECT rowid, amount, receipt FROM receipts").fetchall()
+            for rowid, amount, receipt in rows:
+                model, card_digest = _model_and_card(receipt)
+                micro = _micro(*self._scaled_text(amount))
+                connection.execute(
+                    "UPDATE receipts SET model = ?, rate_card_digest = ?, micro = ?"
+                    " WHERE rowid = ?",
+                    (model, card_digest, micro, rowid),
+                )
+        connection.execute(f"ALTER TABLE receipts ADD COLUMN merkle_leaf BLOB {_LEAF_CHECK}")
+        connection.create_function("tokenfed_merkle_leaf", 1, _stored_leaf, deterministic=True)
+        try:
             connection.execute(
-                "UPDATE receipts SET model = ?, rate_card_digest = ?, micro = ? WHERE rowid = ?",
-                (model, card_digest, micro, rowid),
+                "UPDATE receipts SET merkle_leaf = tokenfed_merkle_leaf(content_digest)"
             )
+        finally:
+            connection.create_function("tokenfed_merkle_leaf", 1, None)
+        connection.execute("DROP INDEX IF EXISTS receipts_by_stream")
         return True
 
     def lookup(self, iss: str, jti: str) -> LedgerEntry | None:
@@ -802,6 +888,57 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         """
         snapshot = self.snapshot() if up_to_row is None else int(up_to_row)
         return snapshot, self._scan(iss, aud, iat_before, snapshot)
+
+    def _statement_parameters(
+        self, iss: str, aud: str, start: int, end: int, settled: str | None, snapshot: int
+    ) -> tuple[str, dict[str, object]]:
+        rows = _STATEMENT_ROWS + ("" if settled is None else _NOT_SETTLED)
+        parameters: dict[str, object] = {
+            "iss": iss, "aud": aud, "start": start, "end": end, "snapshot": snapshot,
+            "settled": settled,
+        }  # fmt: skip
+        return rows, parameters
+
+    def _line_totals(
+        self, iss: str, aud: str, start: int, end: int, settled: str | None, snapshot: int
+    ) -> list[LineTotals]:
+        """The line totals of a statement, added up by SQLite from ``receipts_by_line``.
+
+        The rows are those of stream ``(iss, aud)`` with ``iat < end`` and ``rowid <=
+        snapshot``, less those with ``iat < start`` whose leaf hash is in ``settled`` (a JSON
+        array of upper-case hex leaf hashes, or ``None`` for none). One row per (model, rate
+        card digest, rate card id): see ``_LINE_TOTALS``."""
+        rows, parameters = self._statement_parameters(iss, aud, start, end, settled, snapshot)
+        with self._read("add up a stream") as connection:
+            totals: list[LineTotals] = connection.execute(
+                _LINE_TOTALS.format(rows=rows), parameters
+            ).fetchall()
+        return totals
+
+    def _leaf_pages(
+        self, iss: str, aud: str, start: int, end: int, settled: str | None, snapshot: int
+    ) -> Iterator[list[tuple[bytes]]]:
+        """The ``merkle_leaf`` of the rows of :meth:`_line_totals`, in the order of SET-026,
+        read from ``receipts_in_order`` alone in pages of at most 16384 rows (each page under
+        the store's lock, so that other calls may run between pages)."""
+        rows, parameters = self._statement_parameters(iss, aud, start, end, settled, snapshot)
+        parameters.update(seq=0, jti="")
+        bound_query = _LEAF_BOUND.format(rows=rows)
+        page_query = _LEAF_PAGE.format(rows=rows, upto=" AND (seq, jti) <= (:to_seq, :to_jti)")
+        last_query = _LEAF_PAGE.format(rows=rows, upto="")
+        while True:
+            with self._read("read a stream") as connection:
+                bound = connection.execute(bound_query, parameters).fetchone()
+                if bound is None:
+                    page = connection.execute(last_query, parameters).fetchall()
+                else:
+                    parameters.update(to_seq=bound[0], to_jti=bound[1])
+                    page = connection.execute(page_query, parameters).fetchall()
+            if page:
+                yield page
+            if bound is None:
+                return
+            parameters.update(seq=bound[0], jti=bound[1])
 
     def _scan(self, iss: str, aud: str, iat_before: int, snapshot: int) -> Iterator[StreamRow]:
         after: tuple[int, str] = (0, "")

@@ -8,8 +8,10 @@ are added as micro-UTU integers; a conversion rounds the total once (SET-027).
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from .. import _json, _merkle
@@ -27,7 +29,7 @@ from ..errors import (
 )
 from ..exchange import ExchangeRates
 from ..keys import PrivateKey
-from ..ledger import LedgerEntry, SqliteLedger, StreamRow, _claims_segment
+from ..ledger import LedgerEntry, SqliteLedger, StreamRow, _claims_segment, _stored_leaf
 from ._documents import UTU_PLACES, Statement
 
 __all__ = [
@@ -208,6 +210,50 @@ class _Summary:
         self.micro = 0
         self.tree = _merkle.RootBuilder()
 
+    @classmethod
+    def from_ledger(
+        cls,
+        ledger: SqliteLedger,
+        payee: str,
+        payer: str,
+        period: tuple[int, int],
+        settled: Collection[str],
+        snapshot: int,
+    ) -> _Summary | None:
+        """The summary of a statement with SQLite doing the per-row work: the lines added up
+        from one covering index, the tree from the leaf hashes of another, read in the order of
+        SET-026. ``None`` when the ledger's columns do not say everything (rows without micro,
+        model, card digest or leaf hash, or a (model, card digest) under several card ids,
+        whose line takes the card id of its first receipt): :meth:`add_rows` then reads the
+        rows themselves, with the same result."""
+        start, end = period
+        leaves = {_stored_leaf(digest) for digest in settled if isinstance(digest, str)}
+        leaves.discard(None)
+        hexes = json.dumps(sorted(leaf.hex().upper() for leaf in leaves if leaf is not None))
+        excluded = hexes if leaves else None
+        summary = cls()
+        for row in ledger._line_totals(payee, payer, start, end, excluded, snapshot):
+            model, digest, card_id, count, high, low, late_count, late_high, late_low = row[:9]
+            if model is None or digest is None or row[9] or row[10]:
+                return None
+            for groups, number, upper, lower in (
+                (summary.current, count, high, low),
+                (summary.late, late_count, late_high, late_low),
+            ):
+                if number:
+                    if (model, digest) in groups:
+                        return None
+                    micro = ((upper or 0) << 32) + (lower or 0)
+                    groups[(model, digest)] = [card_id, number, micro]
+                    summary.count += number
+                    summary.micro += micro
+        first = itemgetter(0)
+        added = 0
+        for page in ledger._leaf_pages(payee, payer, start, end, excluded, snapshot):
+            summary.tree.add_hashes(list(map(first, page)))
+            added += len(page)
+        return summary if added == summary.count else None
+
     def add_rows(self, rows: Iterable[StreamRow], start: int, settled: Collection[str]) -> None:
         """Add the ledger rows of a statement (those with ``iat >= start`` make the lines, the
         others not in ``settled`` the adjustments): the hot loop, without item objects."""
@@ -368,8 +414,13 @@ def build_statement(
     items_source: _ItemSource
     summary = _Summary()
     if isinstance(source, SqliteLedger):
-        snapshot, rows = source.scan_stream(payee, payer, iat_before=end)
-        summary.add_rows(rows, start, settled_set)
+        snapshot = source.snapshot()
+        fast = _Summary.from_ledger(source, payee, payer, period, settled_set, snapshot)
+        if fast is not None:
+            summary = fast
+        else:
+            _, rows = source.scan_stream(payee, payer, iat_before=end, up_to_row=snapshot)
+            summary.add_rows(rows, start, settled_set)
 
         def items_source() -> Iterable[ReceiptItem]:
             return included(_ledger_items(source, payee, payer, end, snapshot)[1])
