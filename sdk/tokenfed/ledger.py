@@ -596,8 +596,7 @@ _LINE_TOTALS = (
 _LEAF_PAGE_SIZE = 16384
 _LEAF_BOUND = (
     "SELECT seq, jti FROM receipts INDEXED BY receipts_in_order"
-    " WHERE {rows} AND (seq, jti) > (:seq, :jti) ORDER BY seq, jti"
-    " LIMIT 1 OFFSET 16383"  # _LEAF_PAGE_SIZE - 1
+    " WHERE {rows} AND (seq, jti) > (:seq, :jti) ORDER BY seq, jti LIMIT 1 OFFSET :last"
 )
 _LEAF_PAGE = (
     "SELECT merkle_leaf FROM receipts INDEXED BY receipts_in_order"
@@ -922,7 +921,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         read from ``receipts_in_order`` alone in pages of at most 16384 rows (each page under
         the store's lock, so that other calls may run between pages)."""
         rows, parameters = self._statement_parameters(iss, aud, start, end, settled, snapshot)
-        parameters.update(seq=0, jti="")
+        parameters.update(seq=0, jti="", last=_LEAF_PAGE_SIZE - 1)
         bound_query = _LEAF_BOUND.format(rows=rows)
         page_query = _LEAF_PAGE.format(rows=rows, upto=" AND (seq, jti) <= (:to_seq, :to_jti)")
         last_query = _LEAF_PAGE.format(rows=rows, upto="")
