@@ -200,6 +200,7 @@ def test_rows_without_columns_or_leaf_hash_are_read_by_the_row_path(
         reference = _assert_paths_agree(ledger, settled=SETTLED)
     for change in (
         "merkle_leaf = NULL WHERE jti = 'r03'",
+        "merkle_leaf = NULL WHERE jti = 'r01'",  # settled
         "micro = NULL WHERE jti = 'r20'",
         "model = NULL WHERE jti = 'r21'",
     ):
@@ -207,7 +208,23 @@ def test_rows_without_columns_or_leaf_hash_are_read_by_the_row_path(
             raw.execute("UPDATE receipts SET " + change)
         with SqliteLedger(tmp_path / "ledger.db") as ledger:
             assert _assert_paths_agree(ledger, settled=SETTLED) == reference
-    assert row_path_calls == [1, 1, 1]
+    assert row_path_calls == [1, 1, 1, 1]
+
+
+def test_more_settled_receipts_than_half_the_rows_are_excluded_by_the_row_path(
+    tmp_path: Path, row_path_calls: list[int]
+) -> None:
+    """SET-012: settled receipts are excluded from the adjustments whichever path reads the
+    ledger; with more of them than half the statement's rows, the row path reads it."""
+    entries = _world()
+    late = [entry.content_digest for entry in entries if entry.iat < START]
+    with SqliteLedger(tmp_path / "ledger.db") as ledger:
+        ledger.record(entries)
+        few = _assert_paths_agree(ledger, settled=late[:3])
+        assert row_path_calls == []
+        many = _assert_paths_agree(ledger, settled=late[:3] + [_digest(str(i)) for i in range(60)])
+        assert row_path_calls == [1]
+    assert many == few
 
 
 _JTIS = st.text(alphabet="aZ0-é中😀", min_size=1, max_size=3)

@@ -39,12 +39,13 @@ import base64
 import binascii
 import enum
 import hashlib
+import itertools
 import json
 import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 from decimal import Decimal
@@ -570,13 +571,11 @@ _SCAN_PAGE = (
 
 
 # The rows of a statement (SET-012, SET-026): the stream's receipts before the period's end,
-# recorded up to a snapshot, less the late ones already settled. The settled ones are given as
-# a JSON array of the upper-case hex of their leaf hashes (what hex() gives), so that both
-# statement reads below are answered from their covering index alone.
+# recorded up to a snapshot, less the late ones already settled, whose leaf hashes are put in a
+# temporary table for the statement: both statement reads below are answered from their
+# covering index alone (and the table's).
 _STATEMENT_ROWS = "iss = :iss AND aud = :aud AND iat < :end AND rowid <= :snapshot"
-_NOT_SETTLED = (
-    " AND NOT (iat < :start AND hex(merkle_leaf) IN (SELECT value FROM json_each(:settled)))"
-)
+_NOT_SETTLED = " AND (iat >= :start OR merkle_leaf IS NULL OR merkle_leaf NOT IN temp.{table})"
 # Per (model, rate card digest, rate card id): the count and micro-UTU sum of the rows of the
 # period and of the late rows. Sums are taken in two 32-bit halves so that SQLite's 64-bit
 # integer sum cannot overflow; then the rows the columns do not describe (no micro, model or
@@ -888,13 +887,40 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         snapshot = self.snapshot() if up_to_row is None else int(up_to_row)
         return snapshot, self._scan(iss, aud, iat_before, snapshot)
 
+    _settled_tables: ClassVar[Iterator[int]] = itertools.count(1)
+
+    @contextmanager
+    def _settled(self, leaves: Collection[bytes]) -> Iterator[str | None]:
+        """A temporary table of the leaf hashes of settled receipts, for the statement reads;
+        yields its name (``None`` when there are none) and drops it afterwards."""
+        if not leaves:
+            yield None
+            return
+        table = f"tokenfed_settled_{next(self._settled_tables)}"
+        with self._read("note the settled receipts") as connection:
+            connection.execute("SAVEPOINT tokenfed_settled")  # one transaction of the temp file
+            try:
+                connection.execute(
+                    f"CREATE TEMP TABLE {table} (leaf BLOB PRIMARY KEY) WITHOUT ROWID"
+                )
+                connection.executemany(
+                    f"INSERT OR IGNORE INTO temp.{table} VALUES (?)",  # noqa: S608 - our own name
+                    [(leaf,) for leaf in sorted(leaves)],
+                )
+            finally:
+                connection.execute("RELEASE tokenfed_settled")
+        try:
+            yield table
+        finally:
+            with suppress(IoError), self._read("drop the settled receipts") as connection:
+                connection.execute(f"DROP TABLE temp.{table}")
+
     def _statement_parameters(
         self, iss: str, aud: str, start: int, end: int, settled: str | None, snapshot: int
     ) -> tuple[str, dict[str, object]]:
-        rows = _STATEMENT_ROWS + ("" if settled is None else _NOT_SETTLED)
+        rows = _STATEMENT_ROWS + ("" if settled is None else _NOT_SETTLED.format(table=settled))
         parameters: dict[str, object] = {
             "iss": iss, "aud": aud, "start": start, "end": end, "snapshot": snapshot,
-            "settled": settled,
         }  # fmt: skip
         return rows, parameters
 
@@ -904,8 +930,8 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         """The line totals of a statement, added up by SQLite from ``receipts_by_line``.
 
         The rows are those of stream ``(iss, aud)`` with ``iat < end`` and ``rowid <=
-        snapshot``, less those with ``iat < start`` whose leaf hash is in ``settled`` (a JSON
-        array of upper-case hex leaf hashes, or ``None`` for none). One row per (model, rate
+        snapshot``, less those with ``iat < start`` whose leaf hash is in the table ``settled``
+        made by :meth:`_settled` (``None`` for none). One row per (model, rate
         card digest, rate card id): see ``_LINE_TOTALS``."""
         rows, parameters = self._statement_parameters(iss, aud, start, end, settled, snapshot)
         with self._read("add up a stream") as connection:

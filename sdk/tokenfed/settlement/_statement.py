@@ -8,7 +8,6 @@ are added as micro-UTU integers; a conversion rounds the total once (SET-027).
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -224,34 +223,45 @@ class _Summary:
         from one covering index, the tree from the leaf hashes of another, read in the order of
         SET-026. ``None`` when the ledger's columns do not say everything (rows without micro,
         model, card digest or leaf hash, or a (model, card digest) under several card ids,
-        whose line takes the card id of its first receipt): :meth:`add_rows` then reads the
-        rows themselves, with the same result."""
+        whose line takes the card id of its first receipt), or when there are more settled
+        receipts to exclude than half the rows: :meth:`add_rows` then reads the rows
+        themselves, with the same result."""
         start, end = period
-        leaves = {_stored_leaf(digest) for digest in settled if isinstance(digest, str)}
-        leaves.discard(None)
-        hexes = json.dumps(sorted(leaf.hex().upper() for leaf in leaves if leaf is not None))
-        excluded = hexes if leaves else None
+        totals = ledger._line_totals(payee, payer, start, end, None, snapshot)
+        if any(row[0] is None or row[1] is None or row[9] or row[10] for row in totals):
+            return None
+        leaves: set[bytes] = set()
+        if settled and any(row[6] for row in totals):  # settled receipts matter
+            if 2 * len(settled) > sum(row[3] + row[6] for row in totals):
+                return None  # noting them would cost more than reading the rows
+            for text in settled:
+                leaf = _stored_leaf(text) if isinstance(text, str) else None
+                if leaf is not None:
+                    leaves.add(leaf)
         summary = cls()
-        for row in ledger._line_totals(payee, payer, start, end, excluded, snapshot):
-            model, digest, card_id, count, high, low, late_count, late_high, late_low = row[:9]
-            if model is None or digest is None or row[9] or row[10]:
-                return None
-            for groups, number, upper, lower in (
-                (summary.current, count, high, low),
-                (summary.late, late_count, late_high, late_low),
-            ):
-                if number:
-                    if (model, digest) in groups:
-                        return None
-                    micro = ((upper or 0) << 32) + (lower or 0)
-                    groups[(model, digest)] = [card_id, number, micro]
-                    summary.count += number
-                    summary.micro += micro
-        first = itemgetter(0)
-        added = 0
-        for page in ledger._leaf_pages(payee, payer, start, end, excluded, snapshot):
-            summary.tree.add_hashes(list(map(first, page)))
-            added += len(page)
+        with ledger._settled(leaves) as table:
+            if table is not None:
+                totals = ledger._line_totals(payee, payer, start, end, table, snapshot)
+            for row in totals:
+                model, digest, card_id, count, high, low, late_count, late_high, late_low = row[:9]
+                if model is None or digest is None or row[9] or row[10]:
+                    return None
+                for groups, number, upper, lower in (
+                    (summary.current, count, high, low),
+                    (summary.late, late_count, late_high, late_low),
+                ):
+                    if number:
+                        if (model, digest) in groups:
+                            return None
+                        micro = ((upper or 0) << 32) + (lower or 0)
+                        groups[(model, digest)] = [card_id, number, micro]
+                        summary.count += number
+                        summary.micro += micro
+            first = itemgetter(0)
+            added = 0
+            for page in ledger._leaf_pages(payee, payer, start, end, table, snapshot):
+                summary.tree.add_hashes(list(map(first, page)))
+                added += len(page)
         return summary if added == summary.count else None
 
     def add_rows(self, rows: Iterable[StreamRow], start: int, settled: Collection[str]) -> None:
