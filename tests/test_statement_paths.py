@@ -140,15 +140,26 @@ def _world() -> list[LedgerEntry]:
 SETTLED = (_digest(f"{PAYEE} r01"), _digest(f"{PAYEE} r04"), "sha256:not-a-digest", "SHA256:x")
 
 
-@pytest.mark.parametrize("page", [1, 2, 3, 7, 16384])
+@pytest.mark.parametrize(
+    ("page", "where"),
+    [(1, "file"), (2, "file"), (3, "memory"), (7, "file"), (7, "no reader"), (16384, "memory")],
+)
 def test_ledger_statement_is_the_item_statement(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, row_path_calls: list[int], page: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    row_path_calls: list[int],
+    page: int,
+    where: str,
 ) -> None:
     """SET-012, SET-026: lines, adjustments (late receipts less the settled ones), totals and
     the Merkle tree head added up by SQLite equal those of the items, byte for byte, whatever
-    the page size of the leaf scan."""
+    the page size of the leaf scan, read on a read-only connection of its own or (in memory,
+    or when none opens) on the ledger's connection."""
     monkeypatch.setattr(ledger_module, "_LEAF_PAGE_SIZE", page)
-    with SqliteLedger(tmp_path / "ledger.db") as ledger:
+    if where == "no reader":
+        monkeypatch.setattr(SqliteLedger, "_reader", lambda self: None)
+    path = ":memory:" if where == "memory" else tmp_path / "ledger.db"
+    with SqliteLedger(path) as ledger:
         ledger.record(_world())
         claims = _assert_paths_agree(ledger, settled=SETTLED)
         assert claims["adjustments"] and len(claims["lines"]) == 9
@@ -306,3 +317,20 @@ def test_recorded_leaf_is_the_merkle_leaf_of_the_content_digest(tmp_path: Path) 
     with sqlite3.connect(tmp_path / "ledger.db") as raw:
         (leaf,) = raw.execute("SELECT merkle_leaf FROM receipts").fetchone()
     assert leaf == _merkle.leaf_hash(bytes.fromhex(entry.content_digest[7:]))
+
+
+def test_statement_read_is_one_snapshot_that_does_not_block_recording(tmp_path: Path) -> None:
+    """SET-026: a statement read runs on a read-only connection of its own in one read
+    transaction: receipts recorded meanwhile (through the same ledger) are not in it."""
+    with SqliteLedger(tmp_path / "ledger.db") as ledger:
+        ledger.record(_world())
+        snapshot = ledger.snapshot()
+        with ledger._statement_read(PAYEE, PAYER, (START, END), 10**9) as read:
+            before = read.line_totals()
+            ledger.record([_entry("new", seq=99, iat=START + 1, micro=1)])
+            assert read.line_totals() == before
+            assert sum(len(page) for page in read.leaf_pages()) == sum(r[3] for r in before)
+        with ledger._statement_read(PAYEE, PAYER, (START, END), snapshot) as read:
+            assert read.line_totals() == before
+        with ledger._statement_read(PAYEE, PAYER, (START, END), 10**9) as read:
+            assert sum(r[3] for r in read.line_totals()) == sum(r[3] for r in before) + 1

@@ -39,8 +39,8 @@ import base64
 import binascii
 import enum
 import hashlib
-import itertools
 import json
+import operator
 import os
 import re
 import sqlite3
@@ -49,6 +49,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, Protocol, Self
 
@@ -575,38 +576,85 @@ _SCAN_PAGE = (
 # temporary table for the statement: both statement reads below are answered from their
 # covering index alone (and the table's).
 _STATEMENT_ROWS = "iss = :iss AND aud = :aud AND iat < :end AND rowid <= :snapshot"
-_NOT_SETTLED = " AND (iat >= :start OR merkle_leaf IS NULL OR merkle_leaf NOT IN temp.{table})"
-# Per (model, rate card digest, rate card id): the count and micro-UTU sum of the rows of the
-# period and of the late rows. Sums are taken in two 32-bit halves so that SQLite's 64-bit
-# integer sum cannot overflow; then the rows the columns do not describe (no micro, model or
-# card digest: read from their receipts) and the rows without a leaf hash.
+_NOT_SETTLED = (
+    " AND (iat >= :start OR merkle_leaf IS NULL OR merkle_leaf NOT IN temp.tokenfed_settled)"
+)
+# Per (model, rate card digest, rate card id): the number of rows, of rows with a micro amount
+# and of rows with a leaf hash (the others are read from their receipts and digests); the
+# micro-UTU sum of all and the count and sum of the late rows. Sums are taken in two 32-bit
+# halves, so that SQLite's 64-bit integer sum cannot overflow.
 _LINE_TOTALS = (
-    "SELECT model, rate_card_digest, rate_card_id,"
-    " count(micro) FILTER (WHERE iat >= :start),"
-    " sum(micro >> 32) FILTER (WHERE iat >= :start),"
-    " sum(micro & 4294967295) FILTER (WHERE iat >= :start),"
-    " count(micro) FILTER (WHERE iat < :start),"
+    "SELECT model, rate_card_digest, rate_card_id, count(*), count(micro), count(merkle_leaf),"
+    " sum(micro >> 32), sum(micro & 4294967295),"
+    " count(*) FILTER (WHERE iat < :start),"
     " sum(micro >> 32) FILTER (WHERE iat < :start),"
-    " sum(micro & 4294967295) FILTER (WHERE iat < :start),"
-    " count(*) - count(micro), count(*) - count(merkle_leaf)"
+    " sum(micro & 4294967295) FILTER (WHERE iat < :start)"
     " FROM receipts INDEXED BY receipts_by_line WHERE {rows}"
     " GROUP BY model, rate_card_digest, rate_card_id"
 )
-_LEAF_PAGE_SIZE = 16384
-_LEAF_BOUND = (
-    "SELECT seq, jti FROM receipts INDEXED BY receipts_in_order"
-    " WHERE {rows} AND (seq, jti) > (:seq, :jti) ORDER BY seq, jti LIMIT 1 OFFSET :last"
+_LEAVES = (
+    "SELECT merkle_leaf FROM receipts INDEXED BY receipts_in_order WHERE {rows} ORDER BY seq, jti"
 )
-_LEAF_PAGE = (
-    "SELECT merkle_leaf FROM receipts INDEXED BY receipts_in_order"
-    " WHERE {rows} AND (seq, jti) > (:seq, :jti){upto} ORDER BY seq, jti"
-)
+_LEAF_PAGE_SIZE = 16384  # rows fetched at a time by StatementRead.leaf_pages
 
 LineTotals = tuple[
-    "str | None", "str | None", str, int, "int | None", "int | None", int, "int | None",
-    "int | None", int, int,
+    "str | None", "str | None", str, int, int, int, "int | None", "int | None", int,
+    "int | None", "int | None",
 ]  # fmt: skip
-"""A row of :meth:`SqliteLedger._line_totals`, see ``_LINE_TOTALS``."""
+"""A row of :meth:`StatementRead.line_totals`, see ``_LINE_TOTALS``."""
+
+
+class StatementRead:
+    """One read transaction over the rows of a statement (SET-012, SET-026): those of stream
+    ``(iss, aud)`` with ``iat < end`` recorded up to row ``snapshot``, less the late ones
+    (``iat < start``) excluded by :meth:`exclude`. Its reads are answered by SQLite from the
+    ledger's covering indexes, so that Python handles the lines, not the rows. Made by
+    :meth:`SqliteLedger._statement_read`."""
+
+    __slots__ = ("_connection", "_parameters", "_rows", "_table")
+
+    def __init__(
+        self, connection: sqlite3.Connection, iss: str, aud: str, period: tuple[int, int],
+        snapshot: int,
+    ) -> None:  # fmt: skip
+        self._connection = connection
+        self._parameters = {
+            "iss": iss, "aud": aud, "start": period[0], "end": period[1], "snapshot": snapshot,
+        }  # fmt: skip
+        self._rows = _STATEMENT_ROWS
+        self._table = False
+
+    def line_totals(self) -> list[LineTotals]:
+        """One row per (model, rate card digest, rate card id): see ``_LINE_TOTALS``."""
+        query = _LINE_TOTALS.format(rows=self._rows)
+        totals: list[LineTotals] = self._connection.execute(query, self._parameters).fetchall()
+        return totals
+
+    def exclude(self, leaves: Collection[bytes]) -> None:
+        """Leave out the late rows whose leaf hash is one of ``leaves`` (settled receipts),
+        noted in a temporary table of this read."""
+        if not self._table:
+            self._connection.execute(
+                "CREATE TEMP TABLE tokenfed_settled (leaf BLOB PRIMARY KEY) WITHOUT ROWID"
+            )
+            self._table = True
+            self._rows = _STATEMENT_ROWS + _NOT_SETTLED
+        self._connection.executemany(
+            "INSERT OR IGNORE INTO temp.tokenfed_settled VALUES (?)",
+            [(leaf,) for leaf in sorted(leaves)],
+        )
+
+    def leaf_pages(self) -> Iterator[list[bytes]]:
+        """The ``merkle_leaf`` of each row (``None`` if it has none), in the order of
+        SET-026, in pages of at most ``_LEAF_PAGE_SIZE``."""
+        cursor = self._connection.execute(_LEAVES.format(rows=self._rows), self._parameters)
+        first = operator.itemgetter(0)
+        while page := cursor.fetchmany(_LEAF_PAGE_SIZE):
+            yield list(map(first, page))
+
+    def _finish(self) -> None:
+        if self._table:
+            self._connection.execute("DROP TABLE temp.tokenfed_settled")
 
 
 class SqliteLedger(_SqliteStore, ReceiptLedger):
@@ -624,6 +672,12 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
     _version = LEDGER_SCHEMA_VERSION
     _tables = _LEDGER_TABLES
     _what = "receipt ledger"
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> None:
+        super().__init__(path, busy_timeout_ms=busy_timeout_ms)
+        self._absolute = os.path.abspath(self._path)  # statement reads open it again
 
     def record(
         self,
@@ -887,83 +941,63 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         snapshot = self.snapshot() if up_to_row is None else int(up_to_row)
         return snapshot, self._scan(iss, aud, iat_before, snapshot)
 
-    _settled_tables: ClassVar[Iterator[int]] = itertools.count(1)
-
     @contextmanager
-    def _settled(self, leaves: Collection[bytes]) -> Iterator[str | None]:
-        """A temporary table of the leaf hashes of settled receipts, for the statement reads;
-        yields its name (``None`` when there are none) and drops it afterwards."""
-        if not leaves:
-            yield None
-            return
-        table = f"tokenfed_settled_{next(self._settled_tables)}"
-        with self._read("note the settled receipts") as connection:
-            connection.execute("SAVEPOINT tokenfed_settled")  # one transaction of the temp file
-            try:
-                connection.execute(
-                    f"CREATE TEMP TABLE {table} (leaf BLOB PRIMARY KEY) WITHOUT ROWID"
-                )
-                connection.executemany(
-                    f"INSERT OR IGNORE INTO temp.{table} VALUES (?)",  # noqa: S608 - our own name
-                    [(leaf,) for leaf in sorted(leaves)],
-                )
-            finally:
-                connection.execute("RELEASE tokenfed_settled")
-        try:
-            yield table
-        finally:
-            with suppress(IoError), self._read("drop the settled receipts") as connection:
-                connection.execute(f"DROP TABLE temp.{table}")
+    def _statement_read(
+        self, iss: str, aud: str, period: tuple[int, int], snapshot: int
+    ) -> Iterator[StatementRead]:
+        """A :class:`StatementRead` of stream ``(iss, aud)`` for ``period``, up to row
+        ``snapshot``: one read transaction, so that its line totals and leaf hashes describe
+        the same rows.
 
-    def _statement_parameters(
-        self, iss: str, aud: str, start: int, end: int, settled: str | None, snapshot: int
-    ) -> tuple[str, dict[str, object]]:
-        rows = _STATEMENT_ROWS + ("" if settled is None else _NOT_SETTLED.format(table=settled))
-        parameters: dict[str, object] = {
-            "iss": iss, "aud": aud, "start": start, "end": end, "snapshot": snapshot,
-        }  # fmt: skip
-        return rows, parameters
+        It runs on a read-only connection of its own (WAL readers do not block the writer or
+        other calls of this instance); where one cannot be opened (an in-memory ledger), on the
+        store's connection, holding its lock until the read ends.
 
-    def _line_totals(
-        self, iss: str, aud: str, start: int, end: int, settled: str | None, snapshot: int
-    ) -> list[LineTotals]:
-        """The line totals of a statement, added up by SQLite from ``receipts_by_line``.
-
-        The rows are those of stream ``(iss, aud)`` with ``iat < end`` and ``rowid <=
-        snapshot``, less those with ``iat < start`` whose leaf hash is in the table ``settled``
-        made by :meth:`_settled` (``None`` for none). One row per (model, rate
-        card digest, rate card id): see ``_LINE_TOTALS``."""
-        rows, parameters = self._statement_parameters(iss, aud, start, end, settled, snapshot)
-        with self._read("add up a stream") as connection:
-            totals: list[LineTotals] = connection.execute(
-                _LINE_TOTALS.format(rows=rows), parameters
-            ).fetchall()
-        return totals
-
-    def _leaf_pages(
-        self, iss: str, aud: str, start: int, end: int, settled: str | None, snapshot: int
-    ) -> Iterator[list[tuple[bytes]]]:
-        """The ``merkle_leaf`` of the rows of :meth:`_line_totals`, in the order of SET-026,
-        read from ``receipts_in_order`` alone in pages of at most 16384 rows (each page under
-        the store's lock, so that other calls may run between pages)."""
-        rows, parameters = self._statement_parameters(iss, aud, start, end, settled, snapshot)
-        parameters.update(seq=0, jti="", last=_LEAF_PAGE_SIZE - 1)
-        bound_query = _LEAF_BOUND.format(rows=rows)
-        page_query = _LEAF_PAGE.format(rows=rows, upto=" AND (seq, jti) <= (:to_seq, :to_jti)")
-        last_query = _LEAF_PAGE.format(rows=rows, upto="")
-        while True:
+        Raises:
+            IoError: SQLite failed.
+        """
+        self._open()
+        reader = self._reader()
+        if reader is None:
             with self._read("read a stream") as connection:
-                bound = connection.execute(bound_query, parameters).fetchone()
-                if bound is None:
-                    page = connection.execute(last_query, parameters).fetchall()
-                else:
-                    parameters.update(to_seq=bound[0], to_jti=bound[1])
-                    page = connection.execute(page_query, parameters).fetchall()
-            if page:
-                yield page
-            if bound is None:
-                return
-            parameters.update(seq=bound[0], jti=bound[1])
+                began = not connection.in_transaction
+                if began:
+                    connection.execute("BEGIN")
+                read = StatementRead(connection, iss, aud, period, snapshot)
+                try:
+                    yield read
+                finally:
+                    if began and connection.in_transaction:
+                        connection.execute("ROLLBACK")  # which drops the temporary table
+                    else:
+                        read._finish()
+            return
+        try:
+            yield StatementRead(reader, iss, aud, period, snapshot)
+        except sqlite3.Error as exc:
+            raise self._io_error("read a stream", exc) from exc
+        finally:
+            reader.close()
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """A read-only connection to the ledger's file in a read transaction, or ``None`` if
+        none can be opened."""
+        if self._path in ("", ":memory:"):
+            return None
+        try:
+            reader = sqlite3.connect(
+                Path(self._absolute).as_uri() + "?mode=ro", uri=True, isolation_level=None
+            )
+        except sqlite3.Error:
+            return None
+        try:
+            reader.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            reader.execute("BEGIN")
+            reader.execute("SELECT 1 FROM receipts LIMIT 1").fetchall()  # the snapshot
+        except sqlite3.Error:
+            reader.close()
+            return None
+        return reader
 
     def _scan(self, iss: str, aud: str, iat_before: int, snapshot: int) -> Iterator[StreamRow]:
         after: tuple[int, str] = (0, "")

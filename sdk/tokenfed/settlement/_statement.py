@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 from .. import _json, _merkle
@@ -28,7 +27,14 @@ from ..errors import (
 )
 from ..exchange import ExchangeRates
 from ..keys import PrivateKey
-from ..ledger import LedgerEntry, SqliteLedger, StreamRow, _claims_segment, _stored_leaf
+from ..ledger import (
+    LedgerEntry,
+    LineTotals,
+    SqliteLedger,
+    StreamRow,
+    _claims_segment,
+    _stored_leaf,
+)
 from ._documents import UTU_PLACES, Statement
 
 __all__ = [
@@ -196,6 +202,13 @@ def merkle_root(items: Iterable[ReceiptItem]) -> str:
     return builder.root().hex()
 
 
+def _described(totals: LineTotals) -> bool:
+    """Whether the ledger's columns describe every row of a line total (model, card digest,
+    micro amount and leaf hash)."""
+    model, digest, _, count, with_micro, with_leaf = totals[:6]
+    return model is not None and digest is not None and count == with_micro == with_leaf
+
+
 class _Summary:
     """Lines, adjustments, totals and the tree head of a statement, in one pass over its
     receipts: memory grows with the number of lines, not receipts."""
@@ -226,41 +239,40 @@ class _Summary:
         whose line takes the card id of its first receipt), or when there are more settled
         receipts to exclude than half the rows: :meth:`add_rows` then reads the rows
         themselves, with the same result."""
-        start, end = period
-        totals = ledger._line_totals(payee, payer, start, end, None, snapshot)
-        if any(row[0] is None or row[1] is None or row[9] or row[10] for row in totals):
-            return None
-        leaves: set[bytes] = set()
-        if settled and any(row[6] for row in totals):  # settled receipts matter
-            if 2 * len(settled) > sum(row[3] + row[6] for row in totals):
-                return None  # noting them would cost more than reading the rows
-            for text in settled:
-                leaf = _stored_leaf(text) if isinstance(text, str) else None
-                if leaf is not None:
-                    leaves.add(leaf)
-        summary = cls()
-        with ledger._settled(leaves) as table:
-            if table is not None:
-                totals = ledger._line_totals(payee, payer, start, end, table, snapshot)
+        with ledger._statement_read(payee, payer, period, snapshot) as read:
+            totals = read.line_totals()
+            if not all(_described(row) for row in totals):
+                return None
+            if settled and any(row[8] for row in totals):  # settled receipts matter
+                if 2 * len(settled) > sum(row[3] for row in totals):
+                    return None  # noting them would cost more than reading the rows
+                leaves: set[bytes] = set()
+                for text in settled:
+                    leaf = _stored_leaf(text) if isinstance(text, str) else None
+                    if leaf is not None:
+                        leaves.add(leaf)
+                read.exclude(leaves)
+                totals = read.line_totals()
+            summary = cls()
             for row in totals:
-                model, digest, card_id, count, high, low, late_count, late_high, late_low = row[:9]
-                if model is None or digest is None or row[9] or row[10]:
+                model, digest, card_id, count, _, _, high, low, late, late_high, late_low = row
+                if model is None or digest is None or not _described(row):
                     return None
-                for groups, number, upper, lower in (
-                    (summary.current, count, high, low),
-                    (summary.late, late_count, late_high, late_low),
+                late_micro = ((late_high or 0) << 32) + (late_low or 0)
+                micro = ((high or 0) << 32) + (low or 0)
+                for groups, number, amount in (
+                    (summary.current, count - late, micro - late_micro),
+                    (summary.late, late, late_micro),
                 ):
                     if number:
                         if (model, digest) in groups:
                             return None
-                        micro = ((upper or 0) << 32) + (lower or 0)
-                        groups[(model, digest)] = [card_id, number, micro]
-                        summary.count += number
-                        summary.micro += micro
-            first = itemgetter(0)
+                        groups[(model, digest)] = [card_id, number, amount]
+                summary.count += count
+                summary.micro += micro
             added = 0
-            for page in ledger._leaf_pages(payee, payer, start, end, table, snapshot):
-                summary.tree.add_hashes(list(map(first, page)))
+            for page in read.leaf_pages():  # every row has one: see row[10] above
+                summary.tree.add_hashes(page)
                 added += len(page)
         return summary if added == summary.count else None
 
