@@ -321,16 +321,16 @@ def test_recorded_leaf_is_the_merkle_leaf_of_the_content_digest(tmp_path: Path) 
 
 def test_statement_read_is_one_snapshot_that_does_not_block_recording(tmp_path: Path) -> None:
     """SET-026: a statement read runs on a read-only connection of its own in one read
-    transaction: receipts recorded meanwhile (through the same ledger) are not in it."""
+    transaction: receipts recorded meanwhile (through the same ledger) are not in it, and its
+    snapshot is the ledger's last row when it began."""
     with SqliteLedger(tmp_path / "ledger.db") as ledger:
         ledger.record(_world())
-        snapshot = ledger.snapshot()
-        with ledger._statement_read(PAYEE, PAYER, (START, END), 10**9) as read:
+        with ledger._statement_read(PAYEE, PAYER, (START, END)) as read:
             before = read.line_totals()
             ledger.record([_entry("new", seq=99, iat=START + 1, micro=1)])
             assert read.line_totals() == before
             assert sum(len(page) for page in read.leaf_pages()) == sum(r[3] for r in before)
-        with ledger._statement_read(PAYEE, PAYER, (START, END), snapshot) as read:
-            assert read.line_totals() == before
-        with ledger._statement_read(PAYEE, PAYER, (START, END), 10**9) as read:
+            assert read.snapshot == ledger.snapshot() - 1
+        with ledger._statement_read(PAYEE, PAYER, (START, END)) as read:
             assert sum(r[3] for r in read.line_totals()) == sum(r[3] for r in before) + 1
+            assert read.snapshot == ledger.snapshot()

@@ -571,11 +571,11 @@ _SCAN_PAGE = (
 )
 
 
-# The rows of a statement (SET-012, SET-026): the stream's receipts before the period's end,
-# recorded up to a snapshot, less the late ones already settled, whose leaf hashes are put in a
+# The rows of a statement (SET-012, SET-026): the stream's receipts before the period's end
+# that its read transaction sees, less the late ones already settled, whose leaf hashes are put in a
 # temporary table for the statement: both statement reads below are answered from their
 # covering index alone (and the table's).
-_STATEMENT_ROWS = "iss = :iss AND aud = :aud AND iat < :end AND rowid <= :snapshot"
+_STATEMENT_ROWS = "iss = :iss AND aud = :aud AND iat < :end"
 _NOT_SETTLED = (
     " AND (iat >= :start OR merkle_leaf IS NULL OR merkle_leaf NOT IN temp.tokenfed_settled)"
 )
@@ -606,23 +606,24 @@ LineTotals = tuple[
 
 class StatementRead:
     """One read transaction over the rows of a statement (SET-012, SET-026): those of stream
-    ``(iss, aud)`` with ``iat < end`` recorded up to row ``snapshot``, less the late ones
-    (``iat < start``) excluded by :meth:`exclude`. Its reads are answered by SQLite from the
-    ledger's covering indexes, so that Python handles the lines, not the rows. Made by
+    ``(iss, aud)`` with ``iat < end`` that the transaction sees, which are those up to row
+    :attr:`snapshot` (the ledger only appends), less the late ones (``iat < start``) excluded
+    by :meth:`exclude`. Its reads are answered by SQLite from the ledger's covering indexes,
+    so that Python handles the lines, not the rows. Made by
     :meth:`SqliteLedger._statement_read`."""
 
-    __slots__ = ("_connection", "_parameters", "_rows", "_table")
+    __slots__ = ("_connection", "_parameters", "_rows", "_table", "snapshot")
 
     def __init__(
-        self, connection: sqlite3.Connection, iss: str, aud: str, period: tuple[int, int],
-        snapshot: int,
-    ) -> None:  # fmt: skip
+        self, connection: sqlite3.Connection, iss: str, aud: str, period: tuple[int, int]
+    ) -> None:
         self._connection = connection
-        self._parameters = {
-            "iss": iss, "aud": aud, "start": period[0], "end": period[1], "snapshot": snapshot,
-        }  # fmt: skip
+        self._parameters = {"iss": iss, "aud": aud, "start": period[0], "end": period[1]}
         self._rows = _STATEMENT_ROWS
         self._table = False
+        (last,) = connection.execute("SELECT coalesce(max(rowid), 0) FROM receipts").fetchone()
+        self.snapshot: int = int(last)
+        """The highest row number the transaction sees (see :meth:`SqliteLedger.snapshot`)."""
 
     def line_totals(self) -> list[LineTotals]:
         """One row per (model, rate card digest, rate card id): see ``_LINE_TOTALS``."""
@@ -943,11 +944,10 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
 
     @contextmanager
     def _statement_read(
-        self, iss: str, aud: str, period: tuple[int, int], snapshot: int
+        self, iss: str, aud: str, period: tuple[int, int]
     ) -> Iterator[StatementRead]:
-        """A :class:`StatementRead` of stream ``(iss, aud)`` for ``period``, up to row
-        ``snapshot``: one read transaction, so that its line totals and leaf hashes describe
-        the same rows.
+        """A :class:`StatementRead` of stream ``(iss, aud)`` for ``period``: one read
+        transaction, so that its line totals and leaf hashes describe the same rows.
 
         It runs on a read-only connection of its own (WAL readers do not block the writer or
         other calls of this instance); where one cannot be opened (an in-memory ledger), on the
@@ -963,7 +963,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
                 began = not connection.in_transaction
                 if began:
                     connection.execute("BEGIN")
-                read = StatementRead(connection, iss, aud, period, snapshot)
+                read = StatementRead(connection, iss, aud, period)
                 try:
                     yield read
                 finally:
@@ -973,7 +973,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
                         read._finish()
             return
         try:
-            yield StatementRead(reader, iss, aud, period, snapshot)
+            yield StatementRead(reader, iss, aud, period)
         except sqlite3.Error as exc:
             raise self._io_error("read a stream", exc) from exc
         finally:

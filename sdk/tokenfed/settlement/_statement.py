@@ -230,8 +230,7 @@ class _Summary:
         payer: str,
         period: tuple[int, int],
         settled: Collection[str],
-        snapshot: int,
-    ) -> _Summary | None:
+    ) -> tuple[_Summary, int] | None:
         """The summary of a statement with SQLite doing the per-row work: the lines added up
         from one covering index, the tree from the leaf hashes of another, read in the order of
         SET-026. ``None`` when the ledger's columns do not say everything (rows without micro,
@@ -239,7 +238,7 @@ class _Summary:
         whose line takes the card id of its first receipt), or when there are more settled
         receipts to exclude than half the rows: :meth:`add_rows` then reads the rows
         themselves, with the same result."""
-        with ledger._statement_read(payee, payer, period, snapshot) as read:
+        with ledger._statement_read(payee, payer, period) as read:
             totals = read.line_totals()
             if not all(_described(row) for row in totals):
                 return None
@@ -274,7 +273,8 @@ class _Summary:
             for page in read.leaf_pages():  # every row has one: see row[10] above
                 summary.tree.add_hashes(page)
                 added += len(page)
-        return summary if added == summary.count else None
+            snapshot = read.snapshot
+        return (summary, snapshot) if added == summary.count else None
 
     def add_rows(self, rows: Iterable[StreamRow], start: int, settled: Collection[str]) -> None:
         """Add the ledger rows of a statement (those with ``iat >= start`` make the lines, the
@@ -436,12 +436,11 @@ def build_statement(
     items_source: _ItemSource
     summary = _Summary()
     if isinstance(source, SqliteLedger):
-        snapshot = source.snapshot()
-        fast = _Summary.from_ledger(source, payee, payer, period, settled_set, snapshot)
+        fast = _Summary.from_ledger(source, payee, payer, period, settled_set)
         if fast is not None:
-            summary = fast
+            summary, snapshot = fast
         else:
-            _, rows = source.scan_stream(payee, payer, iat_before=end, up_to_row=snapshot)
+            snapshot, rows = source.scan_stream(payee, payer, iat_before=end)
             summary.add_rows(rows, start, settled_set)
 
         def items_source() -> Iterable[ReceiptItem]:
