@@ -334,3 +334,24 @@ def test_statement_read_is_one_snapshot_that_does_not_block_recording(tmp_path: 
         with ledger._statement_read(PAYEE, PAYER, (START, END)) as read:
             assert sum(r[3] for r in read.line_totals()) == sum(r[3] for r in before) + 1
             assert read.snapshot == ledger.snapshot()
+
+
+def test_failed_statement_read_on_the_ledger_connection_leaves_no_transaction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A statement read on the ledger's own connection that fails is io_error, and the ledger
+    records afterwards (its read transaction was ended)."""
+    from tokenfed.errors import IoError
+
+    def broken(self: Any, *args: Any) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with SqliteLedger(":memory:") as ledger:
+        ledger.record(_world())
+        with monkeypatch.context() as patch:
+            patch.setattr(ledger_module.StatementRead, "__init__", broken)
+            with pytest.raises(IoError) as raised:
+                build_statement(ledger, **_options())
+        assert raised.value.code == "io_error"
+        ledger.record([_entry("after", seq=99, iat=START + 1, micro=1)])
+        assert ledger.lookup(PAYEE, "after") is not None

@@ -572,8 +572,8 @@ _SCAN_PAGE = (
 
 
 # The rows of a statement (SET-012, SET-026): the stream's receipts before the period's end
-# that its read transaction sees, less the late ones already settled, whose leaf hashes are put in a
-# temporary table for the statement: both statement reads below are answered from their
+# that its read transaction sees, less the late ones already settled, whose leaf hashes are put
+# in a temporary table for the statement: both statement reads below are answered from their
 # covering index alone (and the table's).
 _STATEMENT_ROWS = "iss = :iss AND aud = :aud AND iat < :end"
 _NOT_SETTLED = (
@@ -963,13 +963,14 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
                 began = not connection.in_transaction
                 if began:
                     connection.execute("BEGIN")
-                read = StatementRead(connection, iss, aud, period)
+                read: StatementRead | None = None
                 try:
+                    read = StatementRead(connection, iss, aud, period)
                     yield read
                 finally:
                     if began and connection.in_transaction:
                         connection.execute("ROLLBACK")  # which drops the temporary table
-                    else:
+                    elif read is not None:
                         read._finish()
             return
         try:
