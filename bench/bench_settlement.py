@@ -1,7 +1,9 @@
 """Settlement throughput, as ratios against baselines measured in the same process.
 
-1. Statements from an already-verified ledger: ledger rows per second through
-   ``build_statement`` (reading the stream from SQLite, regrouping, the Merkle root).
+1. Statements from an already-verified ledger of ``--statement-rows`` rows (default 200,000,
+   four payers): ledger rows per second through ``build_statement`` (lines added up by
+   SQLite, the Merkle root from the stored leaf hashes), the median of ``--repeat`` rounds
+   (default 5) with its range, and its ratio to the row path measured in the same rounds.
 2. Bulk verify-and-settle (``tokenfed.engine.run``) serially, against the single-receipt verify
    rate of the same receipts (``ReceiptVerifier.verify`` in a loop): settlement's overhead.
 3. The same run on a two-worker Dask LocalCluster that is already running (a standing cluster:
@@ -15,7 +17,8 @@ Measures 2 to 4 run in interleaved rounds (each round runs single verify, serial
 cluster run and fresh cluster run, in an order rotated from round to round); each ratio is taken
 within its round and reported as the median of the rounds with its range.
 
-Run: python bench/bench_settlement.py [--receipts N] [--files N] [--rounds N] [--json]
+Run: python bench/bench_settlement.py [--receipts N] [--files N] [--rounds N]
+     [--statement-rows N] [--repeat N] [--json]
 """
 
 from __future__ import annotations
@@ -32,7 +35,13 @@ from typing import Any
 from tokenfed.engine import local_cluster, run
 from tokenfed.keys import KeyValidity, generate_key
 from tokenfed.ledger import SqliteLedger
-from tokenfed.receipts import ReceiptIssuer, ReceiptTracker, ReceiptVerifier, VerifierConfig
+from tokenfed.receipts import (
+    ReceiptIssuer,
+    ReceiptTracker,
+    ReceiptVerifier,
+    VerifiedReceipt,
+    VerifierConfig,
+)
 from tokenfed.settlement import build_statement
 from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard
@@ -57,11 +66,93 @@ CARD = {
 }
 
 
+def _statement_measure(
+    path: Path,
+    verified: list[VerifiedReceipt],
+    tokens: list[str],
+    card: RateCard,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Measure 1: statements of four payers from a ledger of ``--statement-rows`` verified
+    rows, as rows per second: the median of ``--repeat`` rounds and its range. The verified
+    receipts are recorded by the tracker; the rest of the rows are recorded directly as ledger
+    entries (each holding one of the signed receipts). Each round also builds the same
+    statements through the row path (Python reads every row), the baseline of the ratio."""
+    from decimal import Decimal
+    from hashlib import sha256
+    from statistics import median
+
+    from tokenfed.ledger import LedgerEntry
+    from tokenfed.settlement._statement import _Summary
+
+    rows = max(args.statement_rows, len(verified))
+    with SqliteLedger(path) as ledger:
+        with ReceiptTracker(ledger).transaction() as tx:
+            for receipt in verified:
+                tx.track(receipt)
+        ledger.record(
+            LedgerEntry(
+                iss=ISS,
+                jti=f"s{i}",
+                aud=AUDS[i % len(AUDS)],
+                sub=SUB,
+                seq=len(verified) + i // len(AUDS) + 1,
+                iat=T0 + i * (30 * DAY) // rows,
+                amount=Decimal(1440 + i % 1000).scaleb(-6),
+                rate_card_id=card.id,
+                content_digest="sha256:" + sha256(b"s%d" % i).hexdigest(),
+                receipt_digest="sha256:" + sha256(b"jws s%d" % i).hexdigest(),
+                receipt=tokens[i % len(tokens)],
+                model=("qwen-max", "deepseek-r1")[i % 2],
+                rate_card_digest=card.digest,
+            )
+            for i in range(rows - len(verified))
+        )
+        period = (T0, T0 + 31 * DAY)
+
+        def statements() -> int:
+            count = 0
+            for aud in AUDS:
+                draft = build_statement(
+                    ledger, payee=ISS, payer=aud, period=period, statement_id="bench", seq=1,
+                    iat=T0 + 40 * DAY,
+                )  # fmt: skip
+                count += draft.claims["totals"]["count"]
+            return count
+
+        def row_path() -> int:
+            count = 0
+            for aud in AUDS:
+                summary = _Summary()
+                summary.add_rows(ledger.scan_stream(ISS, aud, iat_before=period[1])[1], T0, ())
+                summary.tree.root()
+                count += summary.count
+            return count
+
+        fast: list[float] = []
+        ratios: list[float] = []
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            assert statements() == rows
+            fast.append(rows / (time.perf_counter() - started))
+            started = time.perf_counter()
+            assert row_path() == rows
+            ratios.append(fast[-1] / (rows / (time.perf_counter() - started)))
+    return {
+        "statement_ledger_rows": rows,
+        "statement_rows_per_s": round(median(fast)),
+        "statement_rows_per_s_range": f"{round(min(fast))}-{round(max(fast))}",
+        "statement_vs_row_path": round(median(ratios), 2),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--receipts", type=int, default=8000)
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--statement-rows", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     key = generate_key()
@@ -95,25 +186,7 @@ def main() -> int:
     folder = tempfile.mkdtemp(prefix="bench-settlement-")
     try:
         # -- statements from an already-verified ledger (one block) ----------------------------
-        ledger = SqliteLedger(Path(folder) / "ledger.db")
-        with ReceiptTracker(ledger).transaction() as tx:
-            for receipt in verified:
-                tx.track(receipt)
-        started = time.perf_counter()
-        rows = 0
-        for aud in AUDS:
-            draft = build_statement(
-                ledger,
-                payee=ISS,
-                payer=aud,
-                period=(T0, T0 + 31 * DAY),
-                statement_id="bench",
-                seq=1,
-                iat=now,
-            )
-            rows += draft.claims["totals"]["count"]
-        figures["statement_rows_per_s"] = round(rows / (time.perf_counter() - started))
-        ledger.close()
+        figures.update(_statement_measure(Path(folder) / "ledger.db", verified, tokens, card, args))
         # -- end of statements from an already-verified ledger -----------------------------
 
         paths = []

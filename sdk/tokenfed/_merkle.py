@@ -106,8 +106,42 @@ class RootBuilder:
 
     def add_hash(self, leaf: bytes) -> None:
         """Append the leaf hash of the next entry."""
+        self._push(1, leaf)
+
+    def add_hashes(self, leaves: Sequence[bytes]) -> None:
+        """Append the leaf hashes of the next entries (the same tree head as :meth:`add_hash`
+        for each in turn, with less work per leaf).
+
+        The leaves are cut into the largest complete subtrees that start where the tree ends
+        (a subtree of ``2**k`` leaves starts at a multiple of ``2**k``); each is hashed level by
+        level and pushed as one node.
+        """
+        total = len(leaves)
+        done = sum(size for size, _ in self._stack)
+        position = 0
+        copy = _node_copy
+        while position < total:
+            size = 1 << ((total - position).bit_length() - 1)
+            if done:
+                size = min(size, done & -done)
+            level = leaves[position : position + size]
+            while len(level) > 1:
+                upper: list[bytes] = []
+                append = upper.append
+                pairs = iter(level)
+                for left, right in zip(pairs, pairs, strict=True):
+                    h = copy()
+                    h.update(left)
+                    h.update(right)
+                    append(h.digest())
+                level = upper
+            self._push(size, level[0])
+            position += size
+            done += size
+
+    def _push(self, size: int, node: bytes) -> None:
+        """Append the root of a complete subtree of ``size`` leaves, merging equal neighbours."""
         stack = self._stack
-        size, node = 1, leaf
         while stack and stack[-1][0] == size:
             node = node_hash(stack.pop()[1], node)
             size *= 2

@@ -38,15 +38,18 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import hashlib
 import json
+import operator
 import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, Protocol, Self
 
@@ -70,10 +73,12 @@ __all__ = [
     "StreamStore",
 ]
 
-LEDGER_SCHEMA_VERSION = 3
+LEDGER_SCHEMA_VERSION = 4
 """Version of the receipt ledger's tables, kept in the ``tokenfed_schema`` table. Version 3 adds
 the ``model``, ``rate_card_digest`` and ``micro`` columns that settlement statements are built
-from; a version 2 file is migrated in place when it is opened (one transaction)."""
+from; version 4 adds ``merkle_leaf`` (the receipt's leaf hash in a statement's Merkle tree,
+SET-026) and two covering indexes, one in the order of SET-026 and one by statement line. A
+version 2 or 3 file is migrated in place when it is opened (one transaction)."""
 
 STREAM_SCHEMA_VERSION = 2
 """Version of the stream store's tables, kept in the ``tokenfed_schema`` table."""
@@ -117,6 +122,19 @@ def _claims_segment(receipt: str) -> str:
         encoded: str = json.loads(text)["claims"]
         return encoded
     return text.split(".", 2)[1] if "." in text else text
+
+
+def _merkle_leaf(content_digest: str) -> bytes:
+    """The leaf hash of a receipt in a statement's Merkle tree (SET-026, RFC 9162): SHA-256 of
+    0x00 and the 32 bytes that the hex digits of its content digest encode."""
+    return hashlib.sha256(b"\x00" + bytes.fromhex(content_digest[7:])).digest()
+
+
+def _stored_leaf(content_digest: object) -> bytes | None:
+    """The leaf hash of a stored content digest, ``None`` if it is not one (a damaged row)."""
+    if type(content_digest) is not str or _DIGEST.fullmatch(content_digest) is None:
+        return None
+    return _merkle_leaf(content_digest)
 
 
 def _model_and_card(receipt: object) -> tuple[str | None, str | None]:
@@ -486,6 +504,10 @@ class _SqliteStore:
         self.close()
 
 
+_LEAF_CHECK = (
+    "CHECK (merkle_leaf IS NULL OR (typeof(merkle_leaf) = 'blob' AND length(merkle_leaf) = 32))"
+)
+
 _LEDGER_TABLES = (
     "CREATE TABLE IF NOT EXISTS receipts ("
     " iss TEXT NOT NULL,"
@@ -503,14 +525,21 @@ _LEDGER_TABLES = (
     " model TEXT,"
     " rate_card_digest TEXT,"
     " micro INTEGER CHECK (micro IS NULL OR typeof(micro) = 'integer'),"
+    f" merkle_leaf BLOB {_LEAF_CHECK},"
     " PRIMARY KEY (iss, jti))",
-    "CREATE INDEX IF NOT EXISTS receipts_by_stream ON receipts (iss, aud, seq)",
+    # A stream in the order of SET-026 with what its Merkle tree needs: statements read their
+    # tree from this index alone. It also serves stream heads (seq) and stream reads.
+    "CREATE INDEX IF NOT EXISTS receipts_in_order"
+    " ON receipts (iss, aud, seq, jti, iat, merkle_leaf)",
+    # A stream by statement line: statements add up their lines from this index alone.
+    "CREATE INDEX IF NOT EXISTS receipts_by_line ON receipts"
+    " (iss, aud, model, rate_card_digest, rate_card_id, iat, micro, merkle_leaf)",
 )
 
 _INSERT_RECEIPT = (
     "INSERT INTO receipts (iss, jti, aud, sub, seq, iat, amount, rate_card_id,"
-    " content_digest, receipt_digest, receipt, batch_id, model, rate_card_digest, micro)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " content_digest, receipt_digest, receipt, batch_id, model, rate_card_digest, micro,"
+    " merkle_leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (iss, jti) DO NOTHING"
 )
 
@@ -531,11 +560,12 @@ _SELECT_DIGEST = "SELECT content_digest FROM receipts WHERE iss = ? AND jti = ?"
 
 LedgerRow = tuple[
     str, str, str, str, int, int, str, str, str, str, str, "str | None", "str | None",
-    "str | None", "int | None",
+    "str | None", "int | None", bytes,
 ]  # fmt: skip
 """The values of one row of the ``receipts`` table, in the column order of ``_INSERT_RECEIPT``:
 ``(iss, jti, aud, sub, seq, iat, amount, rate_card_id, content_digest, receipt_digest,
-receipt, batch_id, model, rate_card_digest, micro)``, the amount as canonical decimal text."""
+receipt, batch_id, model, rate_card_digest, micro, merkle_leaf)``, the amount as canonical
+decimal text."""
 
 
 def _row(entry: LedgerEntry) -> LedgerRow:
@@ -556,6 +586,7 @@ def _row(entry: LedgerEntry) -> LedgerRow:
         entry.model,
         entry.rate_card_digest,
         entry.micro,
+        _merkle_leaf(entry.content_digest),
     )
 
 
@@ -596,6 +627,7 @@ def _receipt_row(
         model,
         rate_card_digest,
         micro if 0 <= micro <= _SQLITE_INT_MAX else None,
+        _merkle_leaf(content_digest),
     )
 
 
@@ -636,6 +668,93 @@ _SCAN_PAGE = (
 )
 
 
+# The rows of a statement (SET-012, SET-026): the stream's receipts before the period's end
+# that its read transaction sees, less the late ones already settled, whose leaf hashes are put
+# in a temporary table for the statement: both statement reads below are answered from their
+# covering index alone (and the table's).
+_STATEMENT_ROWS = "iss = :iss AND aud = :aud AND iat < :end"
+_NOT_SETTLED = (
+    " AND (iat >= :start OR merkle_leaf IS NULL OR merkle_leaf NOT IN temp.tokenfed_settled)"
+)
+# Per (model, rate card digest, rate card id): the number of rows, of rows with a micro amount
+# and of rows with a leaf hash (the others are read from their receipts and digests); the
+# micro-UTU sum of all and the count and sum of the late rows. Sums are taken in two 32-bit
+# halves, so that SQLite's 64-bit integer sum cannot overflow.
+_LINE_TOTALS = (
+    "SELECT model, rate_card_digest, rate_card_id, count(*), count(micro), count(merkle_leaf),"
+    " sum(micro >> 32), sum(micro & 4294967295),"
+    " count(*) FILTER (WHERE iat < :start),"
+    " sum(micro >> 32) FILTER (WHERE iat < :start),"
+    " sum(micro & 4294967295) FILTER (WHERE iat < :start)"
+    " FROM receipts INDEXED BY receipts_by_line WHERE {rows}"
+    " GROUP BY model, rate_card_digest, rate_card_id"
+)
+_LEAVES = (
+    "SELECT merkle_leaf FROM receipts INDEXED BY receipts_in_order WHERE {rows} ORDER BY seq, jti"
+)
+_LEAF_PAGE_SIZE = 16384  # rows fetched at a time by StatementRead.leaf_pages
+
+LineTotals = tuple[
+    "str | None", "str | None", str, int, int, int, "int | None", "int | None", int,
+    "int | None", "int | None",
+]  # fmt: skip
+"""A row of :meth:`StatementRead.line_totals`, see ``_LINE_TOTALS``."""
+
+
+class StatementRead:
+    """One read transaction over the rows of a statement (SET-012, SET-026): those of stream
+    ``(iss, aud)`` with ``iat < end`` that the transaction sees, which are those up to row
+    :attr:`snapshot` (the ledger only appends), less the late ones (``iat < start``) excluded
+    by :meth:`exclude`. Its reads are answered by SQLite from the ledger's covering indexes,
+    so that Python handles the lines, not the rows. Made by
+    :meth:`SqliteLedger._statement_read`."""
+
+    __slots__ = ("_connection", "_parameters", "_rows", "_table", "snapshot")
+
+    def __init__(
+        self, connection: sqlite3.Connection, iss: str, aud: str, period: tuple[int, int]
+    ) -> None:
+        self._connection = connection
+        self._parameters = {"iss": iss, "aud": aud, "start": period[0], "end": period[1]}
+        self._rows = _STATEMENT_ROWS
+        self._table = False
+        (last,) = connection.execute("SELECT coalesce(max(rowid), 0) FROM receipts").fetchone()
+        self.snapshot: int = int(last)
+        """The highest row number the transaction sees (see :meth:`SqliteLedger.snapshot`)."""
+
+    def line_totals(self) -> list[LineTotals]:
+        """One row per (model, rate card digest, rate card id): see ``_LINE_TOTALS``."""
+        query = _LINE_TOTALS.format(rows=self._rows)
+        totals: list[LineTotals] = self._connection.execute(query, self._parameters).fetchall()
+        return totals
+
+    def exclude(self, leaves: Collection[bytes]) -> None:
+        """Leave out the late rows whose leaf hash is one of ``leaves`` (settled receipts),
+        noted in a temporary table of this read."""
+        if not self._table:
+            self._connection.execute(
+                "CREATE TEMP TABLE tokenfed_settled (leaf BLOB PRIMARY KEY) WITHOUT ROWID"
+            )
+            self._table = True
+            self._rows = _STATEMENT_ROWS + _NOT_SETTLED
+        self._connection.executemany(
+            "INSERT OR IGNORE INTO temp.tokenfed_settled VALUES (?)",
+            [(leaf,) for leaf in sorted(leaves)],
+        )
+
+    def leaf_pages(self) -> Iterator[list[bytes]]:
+        """The ``merkle_leaf`` of each row (``None`` if it has none), in the order of
+        SET-026, in pages of at most ``_LEAF_PAGE_SIZE``."""
+        cursor = self._connection.execute(_LEAVES.format(rows=self._rows), self._parameters)
+        first = operator.itemgetter(0)
+        while page := cursor.fetchmany(_LEAF_PAGE_SIZE):
+            yield list(map(first, page))
+
+    def _finish(self) -> None:
+        if self._table:
+            self._connection.execute("DROP TABLE temp.tokenfed_settled")
+
+
 class SqliteLedger(_SqliteStore, ReceiptLedger):
     """A :class:`ReceiptLedger` in one SQLite file (see the module notes on durability).
 
@@ -651,6 +770,12 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
     _version = LEDGER_SCHEMA_VERSION
     _tables = _LEDGER_TABLES
     _what = "receipt ledger"
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> None:
+        super().__init__(path, busy_timeout_ms=busy_timeout_ms)
+        self._absolute = os.path.abspath(self._path)  # statement reads open it again
 
     def record(
         self,
@@ -711,20 +836,36 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
                     raise _recorded_meanwhile(row[0], row[1])
 
     def _migrate(self, connection: sqlite3.Connection, version: object) -> bool:
-        """Version 2 -> 3: add ``model``, ``rate_card_digest`` and ``micro`` and fill them from
-        the stored receipts, in the transaction that opens the file (a crash leaves version 2)."""
-        if version != 2:
+        """Bring a version 2 or 3 file to version 4 in the transaction that opens it (a crash
+        leaves the earlier version).
+
+        Version 2 -> 3 adds ``model``, ``rate_card_digest`` and ``micro`` and fills them from the
+        stored receipts; version 3 -> 4 adds ``merkle_leaf``, filled from ``content_digest``,
+        and replaces the index ``receipts_by_stream`` by the two covering indexes (made by the
+        table statements that run after this)."""
+        if version not in (2, 3):
             return False
-        for column in ("model TEXT", "rate_card_digest TEXT", "micro INTEGER"):
-            connection.execute(f"ALTER TABLE receipts ADD COLUMN {column}")
-        rows = connection.execute("SELECT rowid, amount, receipt FROM receipts").fetchall()
-        for rowid, amount, receipt in rows:
-            model, card_digest = _model_and_card(receipt)
-            micro = _micro(*self._scaled_text(amount))
+        if version == 2:
+            for column in ("model TEXT", "rate_card_digest TEXT", "micro INTEGER"):
+                connection.execute(f"ALTER TABLE receipts ADD COLUMN {column}")
+            rows = connection.execute("SELECT rowid, amount, receipt FROM receipts").fetchall()
+            for rowid, amount, receipt in rows:
+                model, card_digest = _model_and_card(receipt)
+                micro = _micro(*self._scaled_text(amount))
+                connection.execute(
+                    "UPDATE receipts SET model = ?, rate_card_digest = ?, micro = ?"
+                    " WHERE rowid = ?",
+                    (model, card_digest, micro, rowid),
+                )
+        connection.execute(f"ALTER TABLE receipts ADD COLUMN merkle_leaf BLOB {_LEAF_CHECK}")
+        connection.create_function("tokenfed_merkle_leaf", 1, _stored_leaf, deterministic=True)
+        try:
             connection.execute(
-                "UPDATE receipts SET model = ?, rate_card_digest = ?, micro = ? WHERE rowid = ?",
-                (model, card_digest, micro, rowid),
+                "UPDATE receipts SET merkle_leaf = tokenfed_merkle_leaf(content_digest)"
             )
+        finally:
+            connection.create_function("tokenfed_merkle_leaf", 1, None)
+        connection.execute("DROP INDEX IF EXISTS receipts_by_stream")
         return True
 
     def lookup(self, iss: str, jti: str) -> LedgerEntry | None:
@@ -886,6 +1027,64 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         """
         snapshot = self.snapshot() if up_to_row is None else int(up_to_row)
         return snapshot, self._scan(iss, aud, iat_before, snapshot)
+
+    @contextmanager
+    def _statement_read(
+        self, iss: str, aud: str, period: tuple[int, int]
+    ) -> Iterator[StatementRead]:
+        """A :class:`StatementRead` of stream ``(iss, aud)`` for ``period``: one read
+        transaction, so that its line totals and leaf hashes describe the same rows.
+
+        It runs on a read-only connection of its own (WAL readers do not block the writer or
+        other calls of this instance); where one cannot be opened (an in-memory ledger), on the
+        store's connection, holding its lock until the read ends.
+
+        Raises:
+            IoError: SQLite failed.
+        """
+        self._open()
+        reader = self._reader()
+        if reader is None:
+            with self._read("read a stream") as connection:
+                began = not connection.in_transaction
+                if began:
+                    connection.execute("BEGIN")
+                read: StatementRead | None = None
+                try:
+                    read = StatementRead(connection, iss, aud, period)
+                    yield read
+                finally:
+                    if began and connection.in_transaction:
+                        connection.execute("ROLLBACK")  # which drops the temporary table
+                    elif read is not None:
+                        read._finish()
+            return
+        try:
+            yield StatementRead(reader, iss, aud, period)
+        except sqlite3.Error as exc:
+            raise self._io_error("read a stream", exc) from exc
+        finally:
+            reader.close()
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """A read-only connection to the ledger's file in a read transaction, or ``None`` if
+        none can be opened."""
+        if self._path in ("", ":memory:"):
+            return None
+        try:
+            reader = sqlite3.connect(
+                Path(self._absolute).as_uri() + "?mode=ro", uri=True, isolation_level=None
+            )
+        except sqlite3.Error:
+            return None
+        try:
+            reader.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            reader.execute("BEGIN")
+            reader.execute("SELECT 1 FROM receipts LIMIT 1").fetchall()  # the snapshot
+        except sqlite3.Error:
+            reader.close()
+            return None
+        return reader
 
     def _scan(self, iss: str, aud: str, iat_before: int, snapshot: int) -> Iterator[StreamRow]:
         after: tuple[int, str] = (0, "")
