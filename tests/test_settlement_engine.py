@@ -276,6 +276,47 @@ def test_a_worker_that_dies_loses_and_doubles_nothing(tmp_path: Path) -> None:
     assert finish(total) == finish(expected)
 
 
+class _CancelsOne:
+    """A Dask client whose first map has its first task cancelled, as when the worker holding
+    it (or the data it needs) is lost."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.cancelled = self.submitted = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def map(self, *args: Any, **kwargs: Any) -> Any:
+        futures = self._client.map(*args, **kwargs)
+        self._client.cancel(futures[0])
+        self.cancelled += 1
+        return futures
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        self.submitted += 1
+        return self._client.submit(*args, **kwargs)
+
+
+def test_a_cancelled_partition_runs_again_and_counts_once(tmp_path: Path) -> None:
+    """A partition whose task the cluster cancels is submitted again (with the configuration by
+    value) and counted once: the decisions equal the serial run's."""
+    pytest.importorskip("dask.distributed")
+    from tokenfed.engine._run import _dask_client, _map_dask
+
+    files = _write_files(tmp_path, [TOKENS[:8], TOKENS[8:16], TOKENS[16:], [TOKENS[2]]])
+    partitions = plan_partitions(files, 6, 1)
+    with _dask_client(2, None) as client:
+        cancelling = _CancelsOne(client)
+        total = _map_dask(cancelling, partitions, CONFIG, None)
+    assert cancelling.cancelled == cancelling.submitted == 1  # submitted again, once
+    expected = PartitionResult()
+    for partition in partitions:
+        expected.absorb(verify_partition(partition, CONFIG))
+    assert total.lines == expected.lines == 25
+    assert finish(total) == finish(expected)
+
+
 def test_absorb_is_combine_in_place_and_leaves_the_other_alone(tmp_path: Path) -> None:
     """Folding partition results in place (absorb) decides exactly as the pure combine, and the
     absorbed result is not changed (a later combine with it still counts it once)."""

@@ -225,13 +225,13 @@ def run_command(args: argparse.Namespace) -> int:
     from ..engine import expand, run, write_results, write_statements
     from ..receipts._files import check_output_path
 
-    key = read_private_key(args.signing_key)
     config = VerifierConfig(
         trust=read_json(args.trust),
         rate_cards=tuple(read_token(path) for path in args.rate_card),
         now=int(time.time()) if args.at is None else args.at,
     )
-    config.build()  # refuse a bad key, trust store or rate card before any work starts
+    config.build()  # refuse a bad trust store, rate card or key before any work starts
+    key = read_private_key(args.signing_key)
     files = expand(args.receipts)
     inputs = [*files, args.trust, *args.rate_card, args.signing_key]
     if args.results is not None:

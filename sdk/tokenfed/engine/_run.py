@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from ..errors import InvalidArgumentsError, IoError, TokenfedError
+from ..errors import InternalError, InvalidArgumentsError, IoError, TokenfedError
 from ..keys import PrivateKey
 from ..receipts import VerifierConfig
 from ..receipts._files import MAX_LINE_BYTES, _AtomicOutput, _lines
@@ -308,10 +308,31 @@ def _map_dask(
     config_future = client.scatter(config, broadcast=True)
     futures = client.map(function, partitions, config=config_future, pure=True)
     by_key = {future.key: partition for future, partition in zip(futures, partitions, strict=True)}
-    for future, result in as_completed(futures, with_results=True):  # type: ignore[no-untyped-call]
-        fold.add(by_key[future.key], result)
+    retries: dict[Any, int] = {}
+    done = as_completed(futures, with_results=True)  # type: ignore[no-untyped-call]
+    for future, result in done:
+        partition = by_key.pop(future.key)
         future.release()
+        if not isinstance(result, PartitionResult):
+            # Cancelled, not failed: a worker died with the task or the data it needed (the
+            # scattered configuration on a lost worker). The partition is pure, so it runs
+            # again, with the configuration by value, and is counted once.
+            retries[partition] = retries.get(partition, 0) + 1
+            if retries[partition] > _RETRIES:
+                raise InternalError(
+                    f"the cluster lost the partition {partition[1]} ({result!r}) "
+                    f"{_RETRIES + 1} times; nothing was written"
+                )
+            again = client.submit(function, partition, config, pure=False)
+            by_key[again.key] = partition
+            done.add(again)  # type: ignore[no-untyped-call]
+            continue
+        fold.add(partition, result)
     return fold.total
+
+
+_RETRIES = 3
+"""How often a partition whose task the cluster cancelled (its worker died) is submitted again."""
 
 
 def _slots(client: Any) -> int:
