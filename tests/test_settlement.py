@@ -372,6 +372,16 @@ def test_netting_sums_to_zero(world: World) -> None:
         NettingReport.from_claims(broken)
 
 
+def _statement_argv(d: str, out: str = "st.jwt", list_out: str = "st.json") -> list[str]:
+    """``settle statement`` of the payee's ledger in folder ``d``, writing ``out``, ``list_out``."""
+    return [
+        "settle", "statement", "--ledger", f"{d}/payee.db", "--payee", PROVIDER,
+        "--payer", OPERATOR, "--start", str(START), "--end", str(END),
+        "--statement-id", "st-1", "--seq", "1", "--signing-key", f"{d}/provider.jwk",
+        "--out", f"{d}/{out}", "--list-out", f"{d}/{list_out}", "--iat", str(END + 3 * DAY),
+    ]  # fmt: skip
+
+
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
     status = main(list(argv))
     out, err = capsys.readouterr()
@@ -387,10 +397,7 @@ def test_cli_statement_reconcile_net_verify(
     d = str(tmp_path)
     status, summary, _ = _cli(
         capsys,
-        "settle", "statement", "--ledger", f"{d}/payee.db", "--payee", PROVIDER,
-        "--payer", OPERATOR, "--start", str(START), "--end", str(END),
-        "--statement-id", "st-1", "--seq", "1", "--signing-key", f"{d}/provider.jwk",
-        "--out", f"{d}/st.jwt", "--list-out", f"{d}/st.json", "--iat", str(END + 3 * DAY),
+        *_statement_argv(d),
     )  # fmt: skip
     assert status == 0 and summary["totals"]["count"] == 7
     history = tmp_path / "history.json"
@@ -468,10 +475,7 @@ def test_cli_statement_leaves_no_half_pair(
     (tmp_path / "st.jwt").write_text("taken", encoding="utf-8")
     status, _, err = _cli(
         capsys,
-        "settle", "statement", "--ledger", f"{d}/payee.db", "--payee", PROVIDER,
-        "--payer", OPERATOR, "--start", str(START), "--end", str(END),
-        "--statement-id", "st-1", "--seq", "1", "--signing-key", f"{d}/provider.jwk",
-        "--out", f"{d}/st.jwt", "--list-out", f"{d}/st.json", "--iat", str(END + 3 * DAY),
+        *_statement_argv(d),
     )  # fmt: skip
     assert status == 1 and json.loads(err)["error"] == "io_error"
     assert not (tmp_path / "st.json").exists()
@@ -502,10 +506,7 @@ def test_cli_statement_never_overwrites_an_input(
     before = (tmp_path / victim).read_bytes() if victim else None
     status, _, err = _cli(
         capsys,
-        "settle", "statement", "--ledger", f"{d}/payee.db", "--payee", PROVIDER,
-        "--payer", OPERATOR, "--start", str(START), "--end", str(END),
-        "--statement-id", "st-1", "--seq", "1", "--signing-key", f"{d}/provider.jwk",
-        "--out", f"{d}/{out}", "--list-out", f"{d}/{list_out}", "--iat", str(END + 3 * DAY),
+        *_statement_argv(d, out=out, list_out=list_out),
         "--force",
     )  # fmt: skip
     error = json.loads(err)
@@ -524,10 +525,7 @@ def test_cli_report_force_never_replaces_the_document_it_reads(
     d = str(tmp_path)
     status, _, _ = _cli(
         capsys,
-        "settle", "statement", "--ledger", f"{d}/payee.db", "--payee", PROVIDER,
-        "--payer", OPERATOR, "--start", str(START), "--end", str(END),
-        "--statement-id", "st-1", "--seq", "1", "--signing-key", f"{d}/provider.jwk",
-        "--out", f"{d}/st.jwt", "--list-out", f"{d}/st.json", "--iat", str(END + 3 * DAY),
+        *_statement_argv(d),
     )  # fmt: skip
     assert status == 0
     token = (tmp_path / "st.jwt").read_bytes()
