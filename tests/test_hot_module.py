@@ -206,7 +206,7 @@ def test_hostile_values_never_raise(hot_module: ModuleType) -> None:
     ``False``, never an exception (a compiled function would raise ``TypeError`` where a
     value met a declared type unchecked)."""
     inclusion = hot_module.CachedInclusion(4, bytes(32))
-    claims = hot_module.BatchedClaims(frozenset(METERS))
+    claims = hot_module.BatchedClaims(frozenset(METERS), tuple)
     for value in HOSTILE:
         assert hot_module.parse_batched(value) is None
         if not isinstance(value, str):
@@ -220,6 +220,9 @@ def test_hostile_values_never_raise(hot_module: ModuleType) -> None:
     for text in ("{}", "[]", '{"ver":"1.0"}', "1", '"x"', "", "{"):
         assert hot_module.parse_batched(text) is None
         assert hot_module.parse_batched(text.encode()) is None
+        assert claims.verify_text(text, 0) is None
+    for value in HOSTILE:
+        assert claims.verify_text(value, 0) is None
 
 
 def test_claims_of_another_issuer_are_not_taken(hot_module: ModuleType) -> None:

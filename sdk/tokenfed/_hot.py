@@ -28,6 +28,7 @@ __all__ = [
     "BatchedClaims",
     "CachedInclusion",
     "Price",
+    "Statement",
     "decode_b64url",
     "parse_batched",
 ]
@@ -73,6 +74,7 @@ _CLAIMS_MEMBERS: Final = frozenset(
     )
 )
 _STABLE_LIMIT: Final = 4096
+_STATEMENT_LIMIT: Final = 1024
 
 
 def decode_b64url(text: Any) -> bytes | None:
@@ -183,8 +185,12 @@ class CachedInclusion:
         self._size = size
         self._root = root
         self._limit = limit
-        # (level, index at that level) -> (node, a proof through it, where its rest begins)
-        self._nodes: dict[tuple[int, int], tuple[bytes, list[str], int]] = {}
+        # Proven nodes by level and position: their hashes, a proof through each, and where the
+        # rest of that proof above the node begins. Only ints, bytes and the proofs' lists are
+        # kept: no container per node for the garbage collector to walk.
+        self._nodes: dict[int, bytes] = {}
+        self._proofs: dict[int, list[str]] = {}
+        self._rests: dict[int, int] = {}
 
     def verify(self, leaf_hash: Any, index: Any, proof: Any) -> bool:
         """:meth:`verify_hex` for a proof of raw 32-byte hashes."""
@@ -227,7 +233,10 @@ class CachedInclusion:
         nodes = self._nodes
         r = leaf_hash
         level = 0
-        climbed: list[tuple[tuple[int, int], bytes, int]] = []
+        # Nodes hashed on the way up: their keys, hashes, and where the rest of proof begins.
+        keys: list[int] = []
+        hashes: list[bytes] = []
+        rests: list[int] = []
         for step, entry in enumerate(proof):
             # 64 lowercase hex digits exactly: fromhex also reads upper case and spaces, which
             # then do not come back from hex().
@@ -257,30 +266,38 @@ class CachedInclusion:
                 h.update(r)
                 level += 1
             r = h.digest()
-            key = (level, index >> level)
+            key = (index >> level) * 64 + level  # the node's level and position (level < 64)
             proven = nodes.get(key)
             if proven is not None:
                 # A proven node: the leaf is included exactly when the rest of its proof is the
                 # proven rest (compared as text, not hashed).
-                if proven[0] != r or not _same_rest(proof, step + 1, proven[1], proven[2]):
+                if proven != r or not _same_rest(
+                    proof, step + 1, self._proofs[key], self._rests[key]
+                ):
                     return False
-                if climbed:
-                    self._remember(climbed, proof)
+                if keys:
+                    self._remember(keys, hashes, rests, proof)
                 return True
-            climbed.append((key, r, step + 1))
+            keys.append(key)
+            hashes.append(r)
+            rests.append(step + 1)
         if r != self._root:
             return False
-        self._remember(climbed, proof)
+        self._remember(keys, hashes, rests, proof)
         return True
 
     def _remember(
-        self, climbed: list[tuple[tuple[int, int], bytes, int]], proof: list[str]
+        self, keys: list[int], hashes: list[bytes], rests: list[int], proof: list[str]
     ) -> None:
         nodes = self._nodes
-        if len(nodes) + len(climbed) > self._limit:
+        if len(nodes) + len(keys) > self._limit:
             nodes.clear()
-        for key, node, rest in climbed:
-            nodes[key] = (node, proof, rest)
+            self._proofs.clear()
+            self._rests.clear()
+        for i, key in enumerate(keys):
+            nodes[key] = hashes[i]
+            self._proofs[key] = proof
+            self._rests[key] = rests[i]
 
 
 class Price:
@@ -342,6 +359,19 @@ def _micro_amount(text: str) -> int:
     return int(text[:point]) * 1000000 + int(fraction) * _FRACTION_SCALE[len(fraction)]
 
 
+class Statement:
+    """What the per-receipt checks need of a batch statement that verified."""
+
+    def __init__(
+        self, iss: str, iat: int, kid: str, batch_id: str, inclusion: CachedInclusion
+    ) -> None:
+        self.iss = iss
+        self.iat = iat
+        self.kid = kid
+        self.batch_id = batch_id
+        self.inclusion = inclusion
+
+
 class BatchedClaims:
     """REC-062 steps 4 and 5 (with REC-040 steps 7 to 11) for claims that are certainly
     valid: the fast schema, ``iss`` and ``iat`` against the batch statement, time, rate card
@@ -353,11 +383,49 @@ class BatchedClaims:
     rate card and model have a :class:`Price`.
     """
 
-    def __init__(self, meters: frozenset[str]) -> None:
+    def __init__(self, meters: frozenset[str], make: Any) -> None:
         self.meters = meters
         self.prices: dict[tuple[str, str, str], Price] = {}
         self._stable: set[tuple[str, str, str, str, str, str]] = set()
         self._last: tuple[str, str, str, str, str, str] = ("", "", "", "", "", "")
+        # Batch statements that verified, by their exact text (REC-063), and the last one used.
+        self._make = make
+        self._statements: dict[str, Statement] = {}
+        self._last_batch = ""
+        self._last_statement: Statement | None = None
+
+    def add_statement(self, batch: str, statement: Statement) -> None:
+        """Remember a batch statement that verified, whose key needs no check per receipt (a
+        trust store's, not a federation's)."""
+        if len(self._statements) >= _STATEMENT_LIMIT:
+            self._statements.clear()
+            self._last_batch = ""
+            self._last_statement = None
+        self._statements[batch] = statement
+
+    def verify_text(self, text: Any, not_after: int) -> Any:
+        """REC-062 for a batched receipt's JSON text whose batch statement is remembered
+        (:meth:`add_statement`): the verified receipt (``make(claims, kid, claims bytes, claims
+        as base64url, batch_id)``) if it is certainly valid, else ``None``."""
+        parsed = parse_batched(text)
+        if parsed is None:
+            return None
+        leaf, encoded, index, path, batch = parsed
+        statement = self._last_statement
+        if statement is None or batch != self._last_batch:  # compared, not hashed, most times
+            statement = self._statements.get(batch)
+            if statement is None:
+                return None
+            self._last_batch = batch
+            self._last_statement = statement
+        h = _LEAF.copy()
+        h.update(leaf)
+        if not statement.inclusion._verify(h.digest(), index, path):
+            return None
+        claims = self.check(leaf, statement.iss, statement.iat, not_after)
+        if claims is None:
+            return None
+        return self._make(claims, statement.kid, leaf, encoded, statement.batch_id)
 
     def add_price(self, card_id: str, digest: str, model: str, price: Price) -> None:
         self.prices[(card_id, digest, model)] = price

@@ -376,7 +376,7 @@ class ReceiptVerifier:
         self._hot = _hot
         self._hot_claims: Any = None
         if _hot is not None:
-            self._hot_claims = _hot.BatchedClaims(frozenset(METERS))
+            self._hot_claims = _hot.BatchedClaims(frozenset(METERS), VerifiedReceipt)
             for versions in self._cards.values():
                 for digest, card in versions.items():
                     for model, rates in card._compiled.items():
@@ -403,29 +403,13 @@ class ReceiptVerifier:
             TokenfedError: the code of the first step that fails.
         """
         if type(receipt) is str:  # the common case first: no ABC check
-            hot = self._hot
+            hot = self._hot_claims
             if hot is not None and receipt.startswith("{"):
-                # A batched receipt of a batch whose statement is cached (trust-store mode):
-                # the whole of REC-062 in two calls, or None and the path below decides.
-                parsed = hot.parse_batched(receipt)
-                if parsed is not None:
-                    statement = self._batches.get(parsed[4])
-                    if statement is not None and statement.origin is None:
-                        self._batches.move_to_end(parsed[4])
-                        leaf = parsed[0]
-                        claims = self._hot_claims.check_included(
-                            leaf,
-                            parsed[2],
-                            parsed[3],
-                            statement.inclusion,
-                            statement.iss,
-                            statement.iat,
-                            self._clock() + self._skew,
-                        )
-                        if claims is not None:
-                            return VerifiedReceipt(
-                                claims, statement.kid, leaf, parsed[1], statement.batch_id
-                            )
+                # A batched receipt of a batch whose statement verified (trust-store mode):
+                # the whole of REC-062 in one call, or None and the path below decides.
+                found: VerifiedReceipt | None = hot.verify_text(receipt, self._clock() + self._skew)
+                if found is not None:
+                    return found
             text = receipt.strip(" \t\r\n")
             if text.startswith("{"):
                 return self._verify_batched_text(text)
@@ -724,6 +708,15 @@ class ReceiptVerifier:
             origin=origin,
         )
         self._batches[batch] = statement
+        if self._hot is not None and origin is None:
+            # Trust-store mode: the key needs no check per receipt, so the hot module may
+            # remember the statement too (a federation's chain is checked again each time).
+            self._hot_claims.add_statement(
+                batch,
+                self._hot.Statement(
+                    statement.iss, statement.iat, key.kid, statement.batch_id, statement.inclusion
+                ),
+            )
         if len(self._batches) > _BATCH_CACHE_SIZE:
             self._batches.popitem(last=False)
         return statement
