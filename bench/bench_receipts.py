@@ -44,8 +44,15 @@ from joserfc import jwt as joserfc_jwt
 from joserfc.jwk import OKPKey
 from nacl.bindings import crypto_sign_open
 
+from tokenfed import _hot
 from tokenfed.keys import KeyValidity, PrivateKey, generate_key
-from tokenfed.receipts import ReceiptIssuer, ReceiptRequest, ReceiptTracker, ReceiptVerifier
+from tokenfed.receipts import (
+    ReceiptIssuer,
+    ReceiptRequest,
+    ReceiptTracker,
+    ReceiptVerifier,
+    _verifier,
+)
 from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard
 
@@ -165,7 +172,17 @@ def main() -> int:
     parser.add_argument("--cli-lines", type=int, default=20000, help="0 skips the CLI measure")
     parser.add_argument("--rss-lines", default="10000,100000", help="'' skips the RSS measure")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--hot",
+        choices=["auto", "pure", "off"],
+        default="auto",
+        help="the batched receipts' hot module (ADR 0010): the compiled build when there is a "
+        "current one (auto), its pure-Python source, or none (the reference path alone)",
+    )
     args = parser.parse_args()
+    if args.hot != "auto":
+        _verifier._hot = _hot if args.hot == "pure" else None
+    hot_in_use = "off" if _verifier._hot is None else _verifier._hot.__name__
 
     key = generate_key("EdDSA")
     trust_doc = {
@@ -332,6 +349,7 @@ def main() -> int:
         "cryptography": cryptography.__version__,
         "pynacl": nacl.__version__,
         "orjson": orjson.__version__,
+        "hot_module": hot_in_use,
         "receipts": args.receipts,
         "batch": args.batch,
         "rounds": args.rounds,
