@@ -50,8 +50,6 @@ _PADDING: Final = (b"", b"", b"==", b"=")
 _CANONICAL_LAST_2: Final = frozenset(b"AQgw")
 _CANONICAL_LAST_3: Final = frozenset(b"AEIMQUYcgkosw048")
 
-_BATCHED_MEMBERS: Final = frozenset(("ver", "claims", "leaf_index", "audit_path", "batch"))
-
 # The patterns of the receipt schema (tokenfed.receipts._claims; a test checks they agree).
 _TOKEN_ID: Final = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 _DIGEST: Final = re.compile(r"sha256:[0-9a-f]{64}")
@@ -126,14 +124,15 @@ def parse_batched(text: Any) -> tuple[bytes, str, int, list[str], str] | None:
         item: Any = orjson.loads(data)
     except orjson.JSONDecodeError:
         return None
-    if type(item) is not dict or len(item) != 5 or item.keys() != _BATCHED_MEMBERS:
+    # Five members, each of the five present with its type: exactly those five.
+    if type(item) is not dict or len(item) != 5:
         return None
-    claims = item["claims"]
-    index = item["leaf_index"]
-    path = item["audit_path"]
-    batch = item["batch"]
+    claims = item.get("claims")
+    index = item.get("leaf_index")
+    path = item.get("audit_path")
+    batch = item.get("batch")
     if not (
-        item["ver"] == "1.0"
+        item.get("ver") == "1.0"
         and type(claims) is str
         and type(batch) is str
         and type(index) is int
