@@ -45,8 +45,15 @@ from joserfc import jwt as joserfc_jwt
 from joserfc.jwk import OKPKey
 from nacl.bindings import crypto_sign_open
 
+from tokenfed import _hot
 from tokenfed.keys import KeyValidity, PrivateKey, generate_key
-from tokenfed.receipts import ReceiptIssuer, ReceiptRequest, ReceiptTracker, ReceiptVerifier
+from tokenfed.receipts import (
+    ReceiptIssuer,
+    ReceiptRequest,
+    ReceiptTracker,
+    ReceiptVerifier,
+    _verifier,
+)
 from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard
 
@@ -173,11 +180,21 @@ def main() -> int:
         help="run only these measures beside the baseline: "
         + ", ".join(name for name, *_ in MEASURES[1:]),
     )
+    parser.add_argument(
+        "--hot",
+        choices=["auto", "pure", "off"],
+        default="auto",
+        help="the batched receipts' hot module (ADR 0010): the compiled build when there is a "
+        "current one (auto), its pure-Python source, or none (the reference path alone)",
+    )
     args = parser.parse_args()
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     unknown = only - {name for name, *_ in MEASURES}
     if unknown:
         parser.error(f"unknown measure(s) for --only: {', '.join(sorted(unknown))}")
+    if args.hot != "auto":
+        _verifier._hot = _hot if args.hot == "pure" else None
+    hot_in_use = "off" if _verifier._hot is None else _verifier._hot.__name__
 
     key = generate_key("EdDSA")
     trust_doc = {
@@ -348,6 +365,7 @@ def main() -> int:
         "cryptography": cryptography.__version__,
         "pynacl": nacl.__version__,
         "orjson": orjson.__version__,
+        "hot_module": hot_in_use,
         "receipts": args.receipts,
         "batch": args.batch,
         "rounds": args.rounds,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 
@@ -20,14 +21,43 @@ def ed25519_backend(request: pytest.FixtureRequest) -> Iterator[str]:
         keys._use_ed25519_backend(previous)
 
 
-@pytest.fixture(params=["fast", "strict"])
-def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Runs a test with the verifier's fast JSON paths (ADR 0010) and once more with them
-    switched off, so that every receipt goes through the strict parser and the full schema."""
-    if request.param == "strict":
-        from tokenfed import _json
-        from tokenfed.receipts import _verifier
+def hot_implementation(name: str) -> ModuleType:
+    """The hot per-receipt module (ADR 0010) by name: ``compiled`` (the mypyc build ``make``
+    makes; the test is skipped when there is none) or ``pure`` (the Python source)."""
+    from tokenfed import _compiled, _hot
 
+    if name == "pure":
+        return _hot
+    module = _compiled.compiled()
+    if module is None:
+        pytest.skip("the compiled module is not built (or stale): run make")
+    return module
+
+
+@pytest.fixture(params=["compiled", "pure"])
+def hot_module(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """Runs a test with the verifier's hot module compiled, and once more as pure Python."""
+    from tokenfed.receipts import _verifier
+
+    module = hot_implementation(request.param)
+    monkeypatch.setattr(_verifier, "_hot", module)
+    return module
+
+
+@pytest.fixture(params=["fast-compiled", "fast-pure", "strict"])
+def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test with the verifier's fast paths (ADR 0010), the hot module compiled and as
+    pure Python, and once more with them all switched off, so that every receipt goes through
+    the strict parser and the full schema."""
+    from tokenfed import _json
+    from tokenfed.receipts import _verifier
+
+    if request.param == "strict":
         monkeypatch.setattr(_json, "loads_if_canonical", lambda data: None)
         monkeypatch.setattr(_verifier, "_batched_fast", lambda text: None)
+        monkeypatch.setattr(_verifier, "_hot", None)
+    else:
+        monkeypatch.setattr(
+            _verifier, "_hot", hot_implementation(request.param.removeprefix("fast-"))
+        )
     return str(request.param)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -44,7 +46,10 @@ CARD = {
     "nbf": T0,
     "exp": T0 + 86400 * 365,
     "unit": "UTU",
-    "models": {"m\u00e9": {"weights": {"input": "0.0016", "output": "0.0064"}}},
+    "models": {
+        "m\u00e9": {"weights": {"input": "0.0016", "output": "0.0064"}},
+        "m1": {"weights": {"input": "0.0016", "output": "0.0064"}},
+    },
 }
 KEY = generate_key("EdDSA")
 TRUST = TrustStore.from_json(
@@ -54,6 +59,7 @@ TRUST = TrustStore.from_json(
     }
 )
 RATE_CARD = RateCard.from_jws(RateCard.sign(CARD, KEY), TRUST)
+NOW_OF_VERIFIER = NOW  # the verifiers' clock (a test of iat in the future changes it)
 AMOUNT = str(RATE_CARD.amount_of("m\u00e9", {"input": 1000, "output": 200}))
 
 
@@ -61,22 +67,23 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def claims_text() -> str:
+def claims_text(model: str = "m\u00e9", jti: str = "r1", seq: int = 2, iat: int = NOW - 60) -> str:
     """Valid claims as their JCS text (sorted, compact, raw UTF-8)."""
     claims = {
         "amount": AMOUNT,
         "aud": AUD,
-        "iat": NOW - 60,
+        "iat": iat,
         "iss": ISS,
-        "jti": "r1",
+        "jti": jti,
         "rate_card": {"digest": RATE_CARD.digest, "id": "fast-card"},
-        "seq": 2,
-        "prev": "sha256:" + "ab" * 32,
+        "seq": seq,
         "sub": "Zk9xW2cLm3P8qRsT",
         "unit": "UTU",
-        "usage": {"meters": {"input": 1000, "output": 200}, "model": "m\u00e9"},
+        "usage": {"meters": {"input": 1000, "output": 200}, "model": model},
         "ver": "1.0",
     }
+    if seq > 1:
+        claims["prev"] = "sha256:" + "ab" * 32
     return _json.canonical_bytes(claims).decode("utf-8")
 
 
@@ -88,25 +95,52 @@ def compact(payload: bytes, key: PrivateKey = KEY) -> str:
     return signing_input + "." + _b64(key.sign(signing_input.encode("ascii")))
 
 
-def batched(payload: bytes) -> str:
-    """A batched receipt of a one-leaf batch holding ``payload``, as compact JSON."""
+# Valid ASCII claims with the issuer, audience, subject, rate card and model of ``VALID_ASCII``:
+# leaf 0 of every test batch, verified first, so that the verifier's hot module knows them and
+# caches the batch statement, and the claims under test (leaf 1) can take its fast path.
+PRIMER = claims_text("m1", "r0", 1, NOW - 3000).encode("ascii")
+
+
+def batch_of(payload: bytes) -> tuple[str, list[bytes]]:
+    """A batch statement for the leaves ``[PRIMER, payload]``, and the leaves."""
+    leaves = [PRIMER, payload]
     statement = {
         "iss": ISS,
         "ver": "1.0",
         "iat": NOW,
         "batch_id": "b1",
-        "tree_size": 1,
-        "tree_root": _merkle.leaf_hash(payload).hex(),
+        "tree_size": 2,
+        "tree_root": _merkle.root(leaves).hex(),
     }
     batch = compact_statement(statement)
-    item = {
+    PRIMERS[batch] = json.dumps(batched_item(batch, leaves, 0), separators=(",", ":"))
+    return batch, leaves
+
+
+def batched_item(batch: str, leaves: list[bytes], index: int) -> dict[str, Any]:
+    sibling = _merkle.leaf_hash(leaves[1 - index]).hex()
+    return {
         "ver": "1.0",
-        "claims": _b64(payload),
-        "leaf_index": 0,
-        "audit_path": [],
+        "claims": _b64(leaves[index]),
+        "leaf_index": index,
+        "audit_path": [sibling],
         "batch": batch,
     }
-    return json.dumps(item, separators=(",", ":"))
+
+
+def batched(payload: bytes) -> str:
+    """The batched receipt of ``payload`` (leaf 1 of ``batch_of(payload)``), as compact JSON."""
+    batch, leaves = batch_of(payload)
+    return json.dumps(batched_item(batch, leaves, 1), separators=(",", ":"))
+
+
+PRIMERS: dict[str, str] = {}
+"""The batched receipt of ``PRIMER`` in each batch ``batch_of`` made."""
+
+
+def primer_of(batch: str) -> str | None:
+    """The batched receipt of ``PRIMER`` in the batch ``batch`` (if ``batch_of`` made it)."""
+    return PRIMERS.get(batch)
 
 
 def compact_statement(statement: dict[str, Any]) -> str:
@@ -118,9 +152,17 @@ def compact_statement(statement: dict[str, Any]) -> str:
 Outcome = tuple[str, Any, Any]
 
 
-def outcome(receipt: str | bytes, *, fast: bool, monkeypatch: pytest.MonkeyPatch) -> Outcome:
-    """Verify with the fast paths on or off: ("ok", claims, content digest) or
-    ("error", code, message). At most one signature check may run per receipt."""
+def outcome(
+    receipt: str | bytes | dict[str, Any] | tuple[str, list[bytes]],
+    *,
+    hot: ModuleType | None,
+    monkeypatch: pytest.MonkeyPatch,
+    primer: str | None = None,
+) -> Outcome:
+    """Verify with the fast paths on (``hot``: the hot module to use) or off (``None``):
+    ("ok", claims, content digest) or ("error", code, message). A ``primer`` is verified
+    first, with the same verifier. A (batch, leaves) pair is verified whole (REC-064) and the
+    outcome is leaf 1's. At most one signature check may run per receipt."""
     checks = []
     original = keys.PublicKey.verify
 
@@ -130,12 +172,23 @@ def outcome(receipt: str | bytes, *, fast: bool, monkeypatch: pytest.MonkeyPatch
 
     with monkeypatch.context() as patch:
         patch.setattr(keys.PublicKey, "verify", counted)
-        if not fast:
+        patch.setattr(verifier_module, "_hot", hot)
+        if hot is None:
             patch.setattr(_json, "loads_if_canonical", lambda data: None)
             patch.setattr(verifier_module, "_batched_fast", lambda text: None)
-        verifier = ReceiptVerifier(TRUST, [RATE_CARD], clock=lambda: NOW)
+        verifier = ReceiptVerifier(TRUST, [RATE_CARD], clock=lambda: NOW_OF_VERIFIER)
+        if primer is not None:
+            assert verifier.verify(primer).raw == json.loads(PRIMER)
         try:
-            result: VerifiedReceipt = verifier.verify(receipt)
+            if isinstance(receipt, tuple):
+                whole = verifier.verify_batch(*receipt)
+                if isinstance(whole[0], TokenfedError):
+                    raise whole[0]
+                result: VerifiedReceipt | TokenfedError = whole[1]
+            else:
+                result = verifier.verify(receipt)
+            if isinstance(result, TokenfedError):
+                raise result
         except TokenfedError as exc:
             found: Outcome = ("error", exc.code, exc.message)
         else:
@@ -145,14 +198,45 @@ def outcome(receipt: str | bytes, *, fast: bool, monkeypatch: pytest.MonkeyPatch
     return found
 
 
-def both(receipt: str | bytes, monkeypatch: pytest.MonkeyPatch) -> Outcome:
-    fast = outcome(receipt, fast=True, monkeypatch=monkeypatch)
-    strict = outcome(receipt, fast=False, monkeypatch=monkeypatch)
-    assert fast == strict
-    return fast
+def both(
+    receipt: str | bytes, monkeypatch: pytest.MonkeyPatch, hot: ModuleType, primed: bool = True
+) -> Outcome:
+    """The outcome of ``receipt`` on the fast and the strict paths, which must be the same.
+
+    A batched receipt (JSON text or bytes) is verified after the primer of its batch (when
+    its batch can be read), and also given as an object and, through its batch, whole."""
+    forms: list[Any] = [receipt]
+    primer = None
+    text = receipt.decode("utf-8", "surrogatepass") if isinstance(receipt, bytes) else receipt
+    if text.startswith("{"):
+        try:
+            item = json.loads(text)
+        except ValueError:
+            item = None
+        if isinstance(item, dict) and isinstance(item.get("batch"), str):
+            primer = primer_of(item["batch"]) if primed else None
+            forms.append(item)
+            claims = item.get("claims")
+            if isinstance(claims, str) and claims.isascii():
+                try:
+                    leaf = base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4))
+                except ValueError:
+                    pass
+                else:
+                    forms.append((item["batch"], [PRIMER, leaf]))
+    found = None
+    for form in forms:
+        fast = outcome(form, hot=hot, monkeypatch=monkeypatch, primer=primer)
+        strict = outcome(form, hot=None, monkeypatch=monkeypatch, primer=primer)
+        assert fast == strict, form
+        found = found or fast
+    assert found is not None
+    return found
 
 
 VALID = claims_text()
+VALID_ASCII = claims_text("m1")
+BASES = {"non-ASCII model": VALID, "ASCII": VALID_ASCII}
 
 
 def replace_value(text: str, member: str, value: str) -> str:
@@ -191,14 +275,19 @@ NAMED: dict[str, tuple[str, str | None]] = {
 }
 
 
+@pytest.mark.parametrize("base", list(BASES))
 @pytest.mark.parametrize("name", list(NAMED))
-def test_named_mutation_same_on_both_paths(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_named_mutation_same_on_both_paths(
+    name: str, base: str, monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType
+) -> None:
     """CONV-011..CONV-016, REC-010: each case gets its one code on the fast and strict paths,
-    as a JWS receipt and as a batched receipt."""
+    as a JWS receipt and as a batched receipt (text, object, whole batch)."""
     text, code = NAMED[name]
+    if base == "ASCII":
+        text = text.replace('"m\u00e9"', '"m1"')
     payload = text.encode("utf-8", "surrogatepass")
     for receipt in (compact(payload), batched(payload)):
-        found = both(receipt, monkeypatch)
+        found = both(receipt, monkeypatch, hot_module)
         if code is None:
             assert found[0] == "ok", found
         else:
@@ -223,7 +312,7 @@ KINDS = ["typed", "typed", "value", "duplicate", "space", "byte", "drop"]
 
 @st.composite
 def mutations(draw: st.DrawFn) -> str:
-    text = VALID
+    text = draw(st.sampled_from(list(BASES.values())))
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(KINDS))
         if kind == "typed":
@@ -262,17 +351,22 @@ def mutations(draw: st.DrawFn) -> str:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(text=mutations())
-def test_generated_mutations_same_on_both_paths(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+def test_generated_mutations_same_on_both_paths(
+    monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType, text: str
+) -> None:
     """ADR 0010's invariant: no generated mutation of valid claims is accepted by one path and
     refused by the other, or refused with other codes or messages (JWS and batched receipts)."""
     payload = text.encode("utf-8", "surrogatepass")
-    both(compact(payload), monkeypatch)
-    both(batched(payload), monkeypatch)
+    both(compact(payload), monkeypatch, hot_module)
+    both(batched(payload), monkeypatch, hot_module)
 
 
 def wrapper_mutations() -> Iterator[tuple[str, str, str | None]]:
     """Batched-receipt objects around valid claims: (name, text, expected code or None)."""
-    good = json.loads(batched(VALID.encode("utf-8")))
+    # Claims whose base64url ends in a group of 2 characters (4 unused bits).
+    good = json.loads(batched(claims_text("m1", "r12").encode("ascii")))
+    claims = good["claims"]
+    assert len(claims) % 4 == 2
     text = json.dumps(good, separators=(",", ":"))
     yield "compact", text, None
     yield "spaced", json.dumps(good), None
@@ -280,9 +374,31 @@ def wrapper_mutations() -> Iterator[tuple[str, str, str | None]]:
     yield "duplicate member", text[:-1] + ',"ver":"1.0"}', "malformed"
     yield "unknown member", text[:-1] + ',"x":"y"}', None
     yield "unknown float member", text[:-1] + ',"x":1.5}', "malformed"
-    yield "float index", text.replace('"leaf_index":0', '"leaf_index":0.0'), "malformed"
-    yield "big index", text.replace('"leaf_index":0', '"leaf_index":9007199254740992'), "malformed"
-    yield "string index", text.replace('"leaf_index":0', '"leaf_index":"0"'), "malformed"
+    yield "float index", text.replace('"leaf_index":1', '"leaf_index":1.0'), "malformed"
+    yield "big index", text.replace('"leaf_index":1', '"leaf_index":9007199254740993'), "malformed"
+    yield "string index", text.replace('"leaf_index":1', '"leaf_index":"1"'), "malformed"
+    yield (
+        "index of the other leaf",
+        text.replace('"leaf_index":1', '"leaf_index":0'),
+        ("invalid_proof"),
+    )
+    yield "index out of range", text.replace('"leaf_index":1', '"leaf_index":2'), "invalid_proof"
+    sibling = good["audit_path"][0]
+    yield "upper-case proof", text.replace(sibling, sibling.upper()), "invalid_proof"
+    yield (
+        "proof too long",
+        text.replace(f'"{sibling}"', f'"{sibling}","{sibling}"'),
+        ("invalid_proof"),
+    )
+    yield "no proof", text.replace(f'"{sibling}"', ""), "invalid_proof"
+    yield "proof of non-string", text.replace(f'"{sibling}"', "1"), "malformed"
+    yield "claims padded", text.replace(claims, claims + "=="), "malformed"
+    yield "claims with '+'", text.replace(claims, "+" + claims[1:]), "malformed"
+    yield "claims with '/'", text.replace(claims, "/" + claims[1:]), "malformed"
+    yield "claims with a space", text.replace(claims, claims[:8] + " " + claims[9:]), "malformed"
+    noncanonical = claims[:-1] + chr(ord(claims[-1]) + 1)  # a nonzero unused bit
+    yield "claims not canonical", text.replace(claims, noncanonical), "malformed"
+    yield "claims, one character less", text.replace(claims, claims[:-1]), "malformed"
     yield "noncharacter", text[:-1] + ',"x":"\ufdd0"}', "malformed"
     yield "lone surrogate", text[:-1] + ',"x":"\\udc00"}', "malformed"
     yield "ver 1.1", text.replace('"ver":"1.0"', '"ver":"1.1"'), None
@@ -291,29 +407,55 @@ def wrapper_mutations() -> Iterator[tuple[str, str, str | None]]:
 
 @pytest.mark.parametrize(("name", "text", "code"), list(wrapper_mutations()))
 def test_batched_object_same_on_both_paths(
-    name: str, text: str, code: str | None, monkeypatch: pytest.MonkeyPatch
+    name: str, text: str, code: str | None, monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType
 ) -> None:
-    """REC-062 step 1 and CONV-011..CONV-016: the fast wrapper parse and the strict one agree,
-    with the one expected code."""
+    """REC-062 steps 1 and 3, CONV-011..CONV-016, CONV-041: the fast wrapper parse and the
+    strict one agree, with the one expected code, whether the batch statement is cached or
+    not."""
     for receipt in (text, text.encode("utf-8", "surrogatepass")):
-        found = both(receipt, monkeypatch)
+        for primed in (True, False):
+            found = both(receipt, monkeypatch, hot_module, primed)
         if code is None:
             assert found[0] == "ok", found
         else:
             assert found[:2] == ("error", code), found
 
 
-def test_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The canonical receipt does take the fast paths (so the tests above compare two paths)."""
+def test_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType) -> None:
+    """The canonical receipt does take the fast paths (so the tests above compare two paths):
+    the fast JSON path, and for ASCII claims the hot module's whole path, as text, as an object
+    and whole, without the reference steps."""
     assert _json.loads_if_canonical(VALID.encode("utf-8")) == json.loads(VALID)
     assert verifier_module._batched_fast(batched(VALID.encode("utf-8"))) is not None
     assert _json.loads_if_canonical(VALID.replace(",", ", ").encode("utf-8")) is None
+    text = batched(VALID_ASCII.encode("ascii"))
+    item = json.loads(text)
+    verifier = ReceiptVerifier(TRUST, [RATE_CARD], clock=lambda: NOW)
+    primer = primer_of(item["batch"])
+    assert primer is not None
+    verifier.verify(primer)
+
+    def reference(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the reference path ran")
+
+    monkeypatch.setattr(ReceiptVerifier, "_check_claims", reference)
+    monkeypatch.setattr(ReceiptVerifier, "_check_batched", reference)
+    for receipt in (text, text.encode("ascii")):
+        assert verifier.verify(receipt).raw == json.loads(VALID_ASCII)
+    monkeypatch.undo()
+    monkeypatch.setattr(ReceiptVerifier, "_check_claims", reference)
+    assert verifier.verify(item).raw == json.loads(VALID_ASCII)
+    results = verifier.verify_batch(*batch_of(VALID_ASCII.encode("ascii")))
+    assert [r.raw for r in results if isinstance(r, VerifiedReceipt)] == [
+        json.loads(PRIMER),
+        json.loads(VALID_ASCII),
+    ]
 
 
 @st.composite
 def typed_mutations(draw: st.DrawFn) -> str:
     """Values of the right JSON type in canonical form: the fast paths are taken and judged."""
-    text = VALID
+    text = draw(st.sampled_from(list(BASES.values())))
     for member in draw(st.lists(st.sampled_from(MEMBERS), min_size=1, max_size=3, unique=True)):
         kinds = type(json.loads(VALID)[member])
         if kinds in TYPED:
@@ -328,9 +470,109 @@ def typed_mutations(draw: st.DrawFn) -> str:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(text=typed_mutations())
-def test_typed_mutations_same_on_both_paths(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+def test_typed_mutations_same_on_both_paths(
+    monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType, text: str
+) -> None:
     """ADR 0010's invariant where the fast paths are taken: a canonical text with other values
     (integers at and beyond 2^53 - 1, ``1.0``, noncharacters, escapes) gets the same result."""
     payload = text.encode("utf-8")
-    both(compact(payload), monkeypatch)
-    both(batched(payload), monkeypatch)
+    both(compact(payload), monkeypatch, hot_module)
+    both(batched(payload), monkeypatch, hot_module)
+
+
+def claims_with(**changes: Any) -> bytes:
+    """``VALID_ASCII`` with members replaced (``None`` removes one), as JCS bytes."""
+    claims = json.loads(VALID_ASCII)
+    for name, value in changes.items():
+        if value is None:
+            claims.pop(name)
+        else:
+            claims[name] = value
+    return _json.canonical_bytes(claims)
+
+
+def priced(meters: dict[str, int]) -> dict[str, Any]:
+    return {
+        "usage": {"model": "m1", "meters": meters},
+        "amount": str(RATE_CARD.amount_of("m1", meters)),
+    }
+
+
+CLAIM_CASES: dict[str, tuple[bytes, int, str | None]] = {
+    # name: (claims, the verifier's clock, the one expected code or None for accepted)
+    "valid": (claims_with(), NOW, None),
+    "a meter without weight, count 0": (
+        claims_with(**priced({"input": 7, "cache_read": 0, "output": 3})),
+        NOW,
+        None,
+    ),
+    "a meter without weight, counted": (
+        claims_with(
+            usage={"model": "m1", "meters": {"input": 7, "cache_read": 5}}, amount="0.0112"
+        ),
+        NOW,
+        "unpriced_meter",
+    ),
+    "amount 10^-6 more": (claims_with(amount="1.600001"), NOW, "amount_mismatch"),
+    "amount 10^-6 less": (claims_with(amount="2.879999"), NOW, "amount_mismatch"),
+    "no usage counted": (claims_with(**priced({})), NOW, None),
+    "large counts": (
+        claims_with(**priced({"input": 2**53 - 1, "output": 2**52 + 7})),
+        NOW,
+        None,
+    ),
+    "other rate card": (
+        claims_with(rate_card={"id": "other-card", "digest": RATE_CARD.digest}),
+        NOW,
+        "unknown_rate_card",
+    ),
+    "other digest": (
+        claims_with(rate_card={"id": "fast-card", "digest": "sha256:" + "0" * 64}),
+        NOW,
+        "rate_card_mismatch",
+    ),
+    "other model": (
+        claims_with(usage={"model": "m2", "meters": {"input": 1000, "output": 200}}),
+        NOW,
+        "unknown_model",
+    ),
+    "iat after the batch statement's": (claims_with(iat=NOW + 1), NOW, "invalid_proof"),
+    "other issuer": (claims_with(iss="https://other.example"), NOW, "invalid_proof"),
+    "iat before the rate card": (claims_with(iat=T0 - 1), NOW, "rate_card_mismatch"),
+    "iat in the future": (claims_with(), NOW - 1000, "iat_in_future"),
+    "iat at the skew's end": (claims_with(iat=NOW - 60), NOW - 360, None),
+    "iat 1 s past the skew": (claims_with(iat=NOW - 59), NOW - 360, "iat_in_future"),
+    "seq 1 with prev": (claims_with(seq=1), NOW, "schema_violation"),
+    "seq 2 without prev": (claims_with(prev=None), NOW, "schema_violation"),
+    "entitlement": (claims_with(entitlement="ent-1"), NOW, None),
+    "bad entitlement": (claims_with(entitlement="ent 1"), NOW, "schema_violation"),
+    "bad jti": (claims_with(jti="r/1"), NOW, "schema_violation"),
+    "bad prev": (claims_with(prev="sha256:" + "AB" * 32), NOW, "schema_violation"),
+    "service tier": (
+        claims_with(
+            usage={
+                "model": "m1",
+                "meters": {"input": 1000, "output": 200},
+                "service_tier": "priority",
+            }
+        ),
+        NOW,
+        "unpriced_service_tier",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CLAIM_CASES))
+def test_claim_checks_same_on_both_paths(
+    name: str, monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType
+) -> None:
+    """REC-062 steps 4 and 5 (REC-040 steps 7 to 11, REC-065) in the hot module: issuer and
+    iat against the batch statement, time, rate card, model, meters and amount give the one
+    expected code on both paths, as text, as an object and whole."""
+    payload, now, code = CLAIM_CASES[name]
+    monkeypatch.setattr(sys.modules[__name__], "NOW_OF_VERIFIER", now)
+    found = both(batched(payload), monkeypatch, hot_module)
+    if code is None:
+        assert found[0] == "ok", found
+    else:
+        assert found[:2] == ("error", code), found

@@ -17,6 +17,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+# Inclusion proofs verified with a memory of proven nodes (REC-062 step 3) live with the rest of
+# the batched receipts' per-receipt work, in the module that is compiled (ADR 0010).
+from ._hot import CachedInclusion
+
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
@@ -271,101 +275,3 @@ def verify_inclusion(
         return r == root
     except Exception:  # hostile input (a proof of non-bytes, a broken Sequence...): not a proof
         return False
-
-
-class CachedInclusion:
-    """Inclusion proofs of one tree (size, root), verified with a memory of proven nodes.
-
-    Every node on a verified audit path is a genuine node of the tree, and every leaf below a
-    node shares the rest of its audit path. So once a leaf's path has reached a node proven
-    before, the leaf is included exactly when the hash computed so far equals that node and the
-    rest of its proof equals the proven rest: the same answer :func:`verify_inclusion` gives,
-    with no further hashing. Receipts of a batch verified in order need about two node hashes
-    each instead of one per tree level (REC-062 step 3).
-
-    Proofs are given as 64-digit lowercase hex strings, the wire form of batched receipts; an
-    entry is decoded only if it is hashed, and compared as text otherwise.
-    """
-
-    __slots__ = ("_limit", "_nodes", "_root", "_size")
-
-    def __init__(self, size: int, root: bytes, *, limit: int = 1 << 16) -> None:
-        self._size = size
-        self._root = root
-        self._limit = limit
-        self._nodes: dict[tuple[int, int], tuple[bytes, list[str]]] = {}
-
-    def verify(self, leaf_hash: bytes, index: int, proof: Sequence[bytes]) -> bool:
-        """:meth:`verify_hex` for a proof of raw 32-byte hashes."""
-        try:
-            return self.verify_hex(leaf_hash, index, [p.hex() for p in proof])
-        except Exception:  # hostile input: not a proof
-            return False
-
-    def verify_hex(self, leaf_hash: bytes, index: int, proof: Sequence[str]) -> bool:
-        """Whether ``proof`` shows ``leaf_hash`` at ``index``: the result of
-        :func:`verify_inclusion` for this tree (every entry must be 64 lowercase hex digits),
-        never an exception."""
-        try:
-            size = self._size
-            if type(index) is not int or not 0 <= index < size or len(leaf_hash) != HASH_SIZE:
-                return False
-            inner = (index ^ (size - 1)).bit_length()
-            if len(proof) != inner + (index >> inner).bit_count():
-                return False
-            if type(proof) is not list:
-                proof = list(proof)
-            nodes = self._nodes
-            copy = _node_copy
-            r = bytes(leaf_hash)
-            level = 0
-            climbed: list[tuple[tuple[int, int], bytes, int]] = []
-            for step, entry in enumerate(proof):
-                # 64 lowercase hex digits exactly: fromhex also reads upper case and spaces,
-                # which then do not come back from hex().
-                p = bytes.fromhex(entry)
-                if len(p) != HASH_SIZE or p.hex() != entry:
-                    return False
-                h = copy()
-                if step < inner:
-                    if (index >> level) & 1:
-                        h.update(p)
-                        h.update(r)
-                    else:
-                        h.update(r)
-                        h.update(p)
-                    level += 1
-                else:
-                    # Above the split with the right edge only left siblings remain, one per set
-                    # bit of the index; levels of zero bits have no sibling.
-                    while not (index >> level) & 1:
-                        level += 1
-                    h.update(p)
-                    h.update(r)
-                    level += 1
-                r = h.digest()
-                key = (level, index >> level)
-                proven = nodes.get(key)
-                if proven is not None:
-                    # A proven node: the leaf is included exactly when the rest of its proof is
-                    # the proven rest (compared as text, not hashed).
-                    if proven[0] != r or proven[1] != proof[step + 1 :]:
-                        return False
-                    if climbed:
-                        self._remember(climbed, proof)
-                    return True
-                climbed.append((key, r, step))
-            if r != self._root:
-                return False
-            self._remember(climbed, proof)
-            return True
-        except Exception:  # hostile input: not a proof
-            return False
-
-    def _remember(
-        self, climbed: list[tuple[tuple[int, int], bytes, int]], proof: list[str]
-    ) -> None:
-        if len(self._nodes) + len(climbed) > self._limit:
-            self._nodes.clear()
-        for key, node, step in climbed:
-            self._nodes[key] = (node, proof[step + 1 :])

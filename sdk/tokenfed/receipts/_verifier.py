@@ -14,14 +14,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import ModuleType
 from typing import Any
 
 import orjson
 
-from .. import _json, _jws, _merkle
+from .. import _compiled, _json, _jws, _merkle
 from .._b64 import b64decode, b64encode
 from .._decimal import format_decimal, from_scaled, to_scaled
 from .._json import MAX_SAFE_INTEGER
+from .._meters import INPUT_EXTENSION_METERS, METERS
 from .._model import VERSION_PATTERN, check_version, validate
 from .._pricing import AMOUNT_PLACES
 from ..errors import (
@@ -54,6 +56,10 @@ DEFAULT_CLOCK_SKEW = 300
 """Seconds of clock skew allowed for ``iat`` by default (REC-041)."""
 
 _BATCH_CACHE_SIZE = 1024
+
+_hot: ModuleType | None = _compiled.HOT
+"""The per-receipt work of batched receipts (``tokenfed._hot``, compiled when built; ADR 0010),
+taken by each verifier when it is made; ``None`` runs the reference path alone."""
 
 
 def sha256_digest(data: bytes) -> str:
@@ -307,7 +313,7 @@ class _Batch:
     tree_size: int
     tree_root: bytes
     kid: str
-    inclusion: _merkle.CachedInclusion
+    inclusion: Any  # a CachedInclusion of the verifier's hot module
     origin: KeyOrigin | None
 
 
@@ -365,6 +371,26 @@ class ReceiptVerifier:
         self._clock = clock or (lambda: int(time.time()))
         self._batches: OrderedDict[str, _Batch] = OrderedDict()
         self._schema = FastSchema()
+        # The hot module's answers are "certainly valid" or None, never an error: on None the
+        # reference path below decides (ADR 0010).
+        self._hot = _hot
+        self._hot_claims: Any = None
+        if _hot is not None:
+            self._hot_claims = _hot.BatchedClaims(frozenset(METERS), VerifiedReceipt)
+            for versions in self._cards.values():
+                for digest, card in versions.items():
+                    for model, rates in card._compiled.items():
+                        # The standard tier's rates: the hot path prices only usage without a
+                        # service tier.
+                        price = _hot.Price(
+                            card.claims.nbf,
+                            card.claims.exp,
+                            rates.base.scaled,
+                            [(above, table.scaled) for above, table in rates.tiers],
+                            rates.minimum,
+                            INPUT_EXTENSION_METERS,
+                        )
+                        self._hot_claims.add_price(card.id, digest, model, price)
 
     def verify(self, receipt: str | bytes | Mapping[str, Any]) -> VerifiedReceipt:
         """Verify one receipt: a JWS (text or bytes), or a batched receipt (an object, or its
@@ -376,6 +402,18 @@ class ReceiptVerifier:
         Raises:
             TokenfedError: the code of the first step that fails.
         """
+        if type(receipt) is str:  # the common case first: no ABC check
+            hot = self._hot_claims
+            if hot is not None and receipt.startswith("{"):
+                # A batched receipt of a batch whose statement verified (trust-store mode):
+                # the whole of REC-062 in one call, or None and the path below decides.
+                found: VerifiedReceipt | None = hot.verify_text(receipt, self._clock() + self._skew)
+                if found is not None:
+                    return found
+            text = receipt.strip(" \t\r\n")
+            if text.startswith("{"):
+                return self._verify_batched_text(text)
+            return self._check_compact(text)
         if isinstance(receipt, Mapping):
             return self._check_batched(receipt)
         if isinstance(receipt, bytes | bytearray | memoryview):
@@ -412,12 +450,28 @@ class ReceiptVerifier:
             raise InvalidProofError(
                 f"receipts do not give the root of batch {statement.batch_id} (REC-064)"
             )
-        results: list[VerifiedReceipt | TokenfedError] = []
-        for leaf in claims_bytes:
+
+        def reference(leaf: bytes) -> VerifiedReceipt | TokenfedError:
             try:
-                results.append(self._check_claims_bytes(bytes(leaf), statement))
+                return self._check_claims_bytes(leaf, statement, hot_tried=True)
             except TokenfedError as exc:
-                results.append(exc)
+                return exc
+
+        hot = self._hot_claims
+        if hot is None:
+            return [reference(bytes(leaf)) for leaf in claims_bytes]
+        # Leaf by leaf in order: the hot module's receipt, or the reference path's answer.
+        results: list[VerifiedReceipt | TokenfedError] = hot.check_batch(
+            claims_bytes,
+            statement.iss,
+            statement.iat,
+            self._clock,
+            self._skew,
+            statement.kid,
+            statement.batch_id,
+            statement.origin,
+            reference,
+        )
         return results
 
     # Steps of REC-040 --------------------------------------------------------------------
@@ -516,6 +570,32 @@ class ReceiptVerifier:
     # Steps of REC-062 --------------------------------------------------------------------
 
     def _verify_batched_text(self, text: str | bytes) -> VerifiedReceipt:
+        hot = self._hot
+        if hot is not None:
+            # REC-062 step 1 certainly passes (and the strict parser would give the same
+            # object), so step 2 comes next on either path: its errors are the same.
+            parsed = hot.parse_batched(text)
+            if parsed is not None:
+                leaf, encoded, index, path, batch = parsed
+                statement = self._batch_statement(batch)
+                claims = self._hot_claims.check_included(
+                    leaf,
+                    index,
+                    path,
+                    statement.inclusion,
+                    statement.iss,
+                    statement.iat,
+                    self._clock() + self._skew,
+                )
+                if claims is not None:
+                    return VerifiedReceipt(
+                        claims,
+                        statement.kid,
+                        leaf,
+                        encoded,
+                        statement.batch_id,
+                        origin=statement.origin,
+                    )
         item = _batched_fast(text)
         if item is not None:
             return self._check_batched(item, typed=True)
@@ -572,8 +652,15 @@ class ReceiptVerifier:
         return self._check_claims_bytes(leaf, statement, claims_b64)
 
     def _check_claims_bytes(
-        self, leaf: bytes, statement: _Batch, encoded: str | None = None
+        self, leaf: bytes, statement: _Batch, encoded: str | None = None, hot_tried: bool = False
     ) -> VerifiedReceipt:
+        hot = self._hot_claims
+        if hot is not None and not hot_tried:
+            found = hot.check(leaf, statement.iss, statement.iat, self._clock() + self._skew)
+            if found is not None:
+                return VerifiedReceipt(
+                    found, statement.kid, leaf, encoded, statement.batch_id, origin=statement.origin
+                )
         claims, typed = self._parse_claims(leaf)
         if not isinstance(claims, dict):
             raise MalformedError("batched receipt claims must be a JSON object (REC-062)")
@@ -589,6 +676,8 @@ class ReceiptVerifier:
                 "(REC-065)"
             )
         self._check_claims(claims, typed)
+        if typed and hot is not None:
+            hot.remember(claims)  # the fast schema accepted its issuer, subject, card, model
         return VerifiedReceipt(
             claims, statement.kid, leaf, encoded, statement.batch_id, origin=statement.origin
         )
@@ -620,10 +709,19 @@ class ReceiptVerifier:
             tree_size=parsed.tree_size,
             tree_root=root,
             kid=key.kid,
-            inclusion=_merkle.CachedInclusion(parsed.tree_size, root),
+            inclusion=(self._hot or _merkle).CachedInclusion(parsed.tree_size, root),
             origin=origin,
         )
         self._batches[batch] = statement
+        if self._hot is not None and origin is None:
+            # Trust-store mode: the key needs no check per receipt, so the hot module may
+            # remember the statement too (a federation's chain is checked again each time).
+            self._hot_claims.add_statement(
+                batch,
+                self._hot.Statement(
+                    statement.iss, statement.iat, key.kid, statement.batch_id, statement.inclusion
+                ),
+            )
         if len(self._batches) > _BATCH_CACHE_SIZE:
             self._batches.popitem(last=False)
         return statement

@@ -1,0 +1,589 @@
+"""The per-receipt work of batched receipts, in one module that mypyc compiles (ADR 0010).
+
+Every function here answers either "certainly valid" (a value) or ``None`` ("not certain"): it
+never raises on hostile input and never names an error. On ``None`` the verifier runs its
+reference path (the strict parser, REC-062 step by step, the full schema), which gives the
+exact error code and message, or the same result. So this module can only make verification
+faster, never more lenient; tests run it both compiled and as pure Python, and compare every
+answer with the reference path.
+
+The module imports nothing of the SDK, and values from the wire are typed ``object`` or
+``Any`` and checked with ``type(x) is ...`` before they reach a typed name: a compiled
+function raises ``TypeError`` where a value does not match its declared type.
+
+``make`` builds a compiled copy, ``tokenfed._hotc`` (``sdk/build_hot.py``); the verifier uses
+it when its ``SOURCE_DIGEST`` is the digest of this file, and this file otherwise.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import re
+from typing import Any, Final
+
+import orjson
+
+__all__ = [
+    "BatchedClaims",
+    "CachedInclusion",
+    "Price",
+    "Statement",
+    "decode_b64url",
+    "parse_batched",
+]
+
+MAX_SAFE_INTEGER: Final = 9007199254740991
+"""2^53 - 1 (CONV-012)."""
+
+HASH_SIZE: Final = 32
+
+_LEAF = hashlib.sha256(b"\x00")
+_NODE = hashlib.sha256(b"\x01")
+
+# base64url (CONV-041): one translation to the standard alphabet that also turns '+', '/' and
+# '=' into '!', which strict decoding refuses; padding is added from the length.
+_TO_STANDARD: Final = bytes.maketrans(b"-_+/=", b"+/!!!")
+_PADDING: Final = (b"", b"", b"==", b"=")
+# A final group of 2 (3) characters leaves 4 (2) unused low bits in its last character, which
+# must be zero (RFC 4648 section 3.5): one of 4 (16) characters.
+_CANONICAL_LAST_2: Final = frozenset(b"AQgw")
+_CANONICAL_LAST_3: Final = frozenset(b"AEIMQUYcgkosw048")
+
+# The patterns of the receipt schema (tokenfed.receipts._claims; a test checks they agree).
+_TOKEN_ID: Final = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+_DIGEST: Final = re.compile(r"sha256:[0-9a-f]{64}")
+_AMOUNT: Final = re.compile(r"(0|[1-9][0-9]{0,40})(\.[0-9]{0,5}[1-9])?")
+_CLAIMS_MEMBERS: Final = frozenset(
+    (
+        "iss",
+        "sub",
+        "aud",
+        "jti",
+        "iat",
+        "ver",
+        "usage",
+        "amount",
+        "unit",
+        "rate_card",
+        "entitlement",
+        "seq",
+        "prev",
+    )
+)
+_STABLE_LIMIT: Final = 4096
+_STATEMENT_LIMIT: Final = 1024
+
+
+def decode_b64url(text: Any) -> bytes | None:
+    """The bytes of canonical unpadded base64url ``text`` (CONV-041), else ``None``."""
+    if type(text) is not str or not text.isascii():
+        return None
+    raw = text.encode("ascii")
+    size = len(raw) & 3
+    if size == 1:
+        return None
+    if size == 2:
+        if raw[-1] not in _CANONICAL_LAST_2:
+            return None
+    elif size == 3 and raw[-1] not in _CANONICAL_LAST_3:
+        return None
+    try:
+        # Lax decoding skips the '!' the translation made of foreign characters; every skipped
+        # character shortens the output, so the length check refuses them.
+        data = binascii.a2b_base64(raw.translate(_TO_STANDARD) + _PADDING[size])
+    except (binascii.Error, ValueError):
+        return None
+    return data if len(data) == len(raw) * 3 // 4 else None
+
+
+def parse_batched(text: Any) -> tuple[bytes, str, int, list[str], str] | None:
+    """REC-062 step 1 on a batched receipt's JSON text: (claims bytes, claims as base64url,
+    leaf index, audit path, batch statement) when the strict parser certainly gives an object
+    that passes step 1, else ``None``.
+
+    An ASCII text without a backslash has no escape, no noncharacter and no lone surrogate, and
+    every ``"`` in it delimits a string. Exactly the five members with their types (``ver``
+    1.0, three strings, an integer index in range, an array of strings) account for
+    16 + 2 * len(audit_path) quotes, so a text with that many has no duplicate or further
+    member, and no value of another type (a float, a big integer, a nested object) anywhere.
+    A text that is exactly orjson's compact serialization of what it parsed to (the form
+    batched receipts are written in) has no duplicate member either, and needs no count.
+    """
+    if type(text) is str:
+        if not text.isascii() or "\\" in text:
+            return None
+        data = text.encode("ascii")
+    elif type(text) is bytes:
+        if not text.isascii() or b"\\" in text:
+            return None
+        data = text
+    else:
+        return None
+    try:
+        item: Any = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    # Five members, each of the five present with its type: exactly those five.
+    if type(item) is not dict or len(item) != 5:
+        return None
+    claims = item.get("claims")
+    index = item.get("leaf_index")
+    path = item.get("audit_path")
+    batch = item.get("batch")
+    if not (
+        item.get("ver") == "1.0"
+        and type(claims) is str
+        and type(batch) is str
+        and type(index) is int
+        and 0 <= index <= MAX_SAFE_INTEGER
+        and type(path) is list
+    ):
+        return None
+    for entry in path:
+        if type(entry) is not str:
+            return None
+    if orjson.dumps(item) != data and data.count(b'"') != 16 + 2 * len(path):
+        return None
+    leaf = decode_b64url(claims)
+    if leaf is None:
+        return None
+    return leaf, claims, index, path, batch
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """``SHA-256(0x00 || data)`` (RFC 9162 section 2.1.1)."""
+    h = _LEAF.copy()
+    h.update(data)
+    return h.digest()
+
+
+def _same_rest(proof: list[str], start: int, other: list[str], other_start: int) -> bool:
+    """Whether ``proof[start:] == other[other_start:]``, without copying either."""
+    if len(proof) - start != len(other) - other_start:
+        return False
+    shift = other_start - start
+    return all(proof[i] == other[i + shift] for i in range(start, len(proof)))
+
+
+class CachedInclusion:
+    """Inclusion proofs of one tree (size, root), verified with a memory of proven nodes.
+
+    Every node on a verified audit path is a genuine node of the tree, and every leaf below a
+    node shares the rest of its audit path. So once a leaf's path has reached a node proven
+    before, the leaf is included exactly when the hash computed so far equals that node and the
+    rest of its proof equals the proven rest: the same answer ``_merkle.verify_inclusion``
+    gives, with no further hashing. Receipts of a batch verified in order need about two node
+    hashes each instead of one per tree level (REC-062 step 3).
+
+    Proofs are given as 64-digit lowercase hex strings, the wire form of batched receipts; an
+    entry is decoded only if it is hashed, and compared as text otherwise.
+    """
+
+    def __init__(self, size: int, root: bytes, *, limit: int = 1 << 16) -> None:
+        self._size = size
+        self._root = root
+        self._limit = limit
+        # Proven nodes by level and position: their hashes, a proof through each, and where the
+        # rest of that proof above the node begins. Only ints, bytes and the proofs' lists are
+        # kept: no container per node for the garbage collector to walk.
+        self._nodes: dict[int, bytes] = {}
+        self._proofs: dict[int, list[str]] = {}
+        self._rests: dict[int, int] = {}
+
+    def verify(self, leaf_hash: Any, index: Any, proof: Any) -> bool:
+        """:meth:`verify_hex` for a proof of raw 32-byte hashes."""
+        entries: list[str] = []
+        try:
+            for p in proof:
+                if not isinstance(p, bytes | bytearray | memoryview):
+                    return False
+                entries.append(p.hex())
+        except Exception:  # hostile input: not a proof
+            return False
+        return self.verify_hex(leaf_hash, index, entries)
+
+    def verify_hex(self, leaf_hash: Any, index: Any, proof: Any) -> bool:
+        """Whether ``proof`` shows ``leaf_hash`` at ``index``: the result of
+        ``_merkle.verify_inclusion`` for this tree (every entry must be 64 lowercase hex
+        digits), never an exception."""
+        if type(index) is not int or not isinstance(leaf_hash, bytes | bytearray | memoryview):
+            return False
+        entries: list[str] = []
+        try:
+            for entry in proof:
+                if type(entry) is not str:
+                    return False
+                entries.append(entry)
+            leaf = bytes(leaf_hash)
+        except Exception:  # hostile input: not a proof
+            return False
+        if len(leaf) != HASH_SIZE:
+            return False
+        return self._verify(leaf, index, entries)
+
+    def _verify(self, leaf_hash: bytes, index: int, proof: list[str]) -> bool:
+        size = self._size
+        if not 0 <= index < size:
+            return False
+        inner = (index ^ (size - 1)).bit_length()
+        if len(proof) != inner + (index >> inner).bit_count():
+            return False
+        nodes = self._nodes
+        r = leaf_hash
+        level = 0
+        # Nodes hashed on the way up: their keys, hashes, and where the rest of proof begins.
+        keys: list[int] = []
+        hashes: list[bytes] = []
+        rests: list[int] = []
+        for step, entry in enumerate(proof):
+            # 64 lowercase hex digits exactly: fromhex also reads upper case and spaces, which
+            # then do not come back from hex().
+            if len(entry) != 64:
+                return False
+            try:
+                p = bytes.fromhex(entry)
+            except ValueError:
+                return False
+            if p.hex() != entry:
+                return False
+            h = _NODE.copy()
+            if step < inner:
+                if (index >> level) & 1:
+                    h.update(p)
+                    h.update(r)
+                else:
+                    h.update(r)
+                    h.update(p)
+                level += 1
+            else:
+                # Above the split with the right edge only left siblings remain, one per set bit
+                # of the index; levels of zero bits have no sibling.
+                while not (index >> level) & 1:
+                    level += 1
+                h.update(p)
+                h.update(r)
+                level += 1
+            r = h.digest()
+            key = (index >> level) * 64 + level  # the node's level and position (level < 64)
+            proven = nodes.get(key)
+            if proven is not None:
+                # A proven node: the leaf is included exactly when the rest of its proof is the
+                # proven rest (compared as text, not hashed).
+                if proven != r or not _same_rest(
+                    proof, step + 1, self._proofs[key], self._rests[key]
+                ):
+                    return False
+                if keys:
+                    self._remember(keys, hashes, rests, proof)
+                return True
+            keys.append(key)
+            hashes.append(r)
+            rests.append(step + 1)
+        if r != self._root:
+            return False
+        self._remember(keys, hashes, rests, proof)
+        return True
+
+    def _remember(
+        self, keys: list[int], hashes: list[bytes], rests: list[int], proof: list[str]
+    ) -> None:
+        nodes = self._nodes
+        if len(nodes) + len(keys) > self._limit:
+            nodes.clear()
+            self._proofs.clear()
+            self._rests.clear()
+        for i, key in enumerate(keys):
+            nodes[key] = hashes[i]
+            self._proofs[key] = proof
+            self._rests[key] = rests[i]
+
+
+class Price:
+    """One model's rates of one rate card in its standard tier, as scaled integers
+    (``weight * 10**9``, ``_pricing.compile_model``), and the card's validity window."""
+
+    def __init__(
+        self,
+        nbf: int,
+        exp: int,
+        base: dict[str, int],
+        tiers: list[tuple[int, dict[str, int]]],
+        minimum: int,
+        extension_meters: tuple[str, ...],
+    ) -> None:
+        self.nbf = nbf
+        self.exp = exp
+        self.base = base
+        self.tiers = tiers  # highest threshold first
+        self.minimum = minimum
+        self.extension_meters = extension_meters
+
+    def micro_amount(self, meters: dict[str, int]) -> int:
+        """The amount in 10^-6 UTU (UNIT-044..UNIT-048), or -1 when a counted meter has no
+        weight (the reference path then raises ``unpriced_meter``)."""
+        total_input = meters.get("input", 0) + meters.get("cache_read", 0)
+        total_input += meters.get("cache_write", 0)
+        if self.tiers and len(meters) > 1:
+            for name in self.extension_meters:
+                total_input += meters.get(name, 0)
+        weights = self.base
+        for above_input, table in self.tiers:
+            if total_input > above_input:
+                weights = table
+                break
+        total = 0
+        for meter, count in meters.items():
+            if count:
+                weight = weights.get(meter)
+                if weight is None:
+                    return -1
+                total += count * weight
+        # Round once, half to even, from scale 10^9 to 10^6 (UNIT-048).
+        amount, remainder = divmod(total, 1000)
+        if remainder > 500 or (remainder == 500 and amount & 1):
+            amount += 1
+        return amount if amount >= self.minimum else self.minimum
+
+
+_FRACTION_SCALE: Final = (1000000, 100000, 10000, 1000, 100, 10, 1)
+
+
+def _micro_amount(text: str) -> int:
+    """A decimal string matched by ``_AMOUNT`` (at most 6 fractional digits) times 10^6."""
+    point = text.find(".")
+    if point < 0:
+        return int(text) * 1000000
+    fraction = text[point + 1 :]
+    return int(text[:point]) * 1000000 + int(fraction) * _FRACTION_SCALE[len(fraction)]
+
+
+class Statement:
+    """What the per-receipt checks need of a batch statement that verified."""
+
+    def __init__(
+        self, iss: str, iat: int, kid: str, batch_id: str, inclusion: CachedInclusion
+    ) -> None:
+        self.iss = iss
+        self.iat = iat
+        self.kid = kid
+        self.batch_id = batch_id
+        self.inclusion = inclusion
+
+
+class BatchedClaims:
+    """REC-062 steps 4 and 5 (with REC-040 steps 7 to 11) for claims that are certainly
+    valid: the fast schema, ``iss`` and ``iat`` against the batch statement, time, rate card
+    and amount, in one pass.
+
+    It accepts only claims in the sorted compact ASCII form with the common shape (version
+    1.0, registered meters, usage of exactly a model and meters), whose issuer, audience,
+    subject, rate card and model a full check accepted before (:meth:`remember`), and whose
+    rate card and model have a :class:`Price`.
+    """
+
+    def __init__(self, meters: frozenset[str], make: Any) -> None:
+        self.meters = meters
+        self.prices: dict[tuple[str, str, str], Price] = {}
+        self._stable: set[tuple[str, str, str, str, str, str]] = set()
+        self._last: tuple[str, str, str, str, str, str] = ("", "", "", "", "", "")
+        # Batch statements that verified, by their exact text (REC-063), and the last one used.
+        self._make = make
+        self._statements: dict[str, Statement] = {}
+        self._last_batch = ""
+        self._last_statement: Statement | None = None
+
+    def add_statement(self, batch: str, statement: Statement) -> None:
+        """Remember a batch statement that verified, whose key needs no check per receipt (a
+        trust store's, not a federation's)."""
+        if len(self._statements) >= _STATEMENT_LIMIT:
+            self._statements.clear()
+            self._last_batch = ""
+            self._last_statement = None
+        self._statements[batch] = statement
+
+    def verify_text(self, text: Any, not_after: int) -> Any:
+        """REC-062 for a batched receipt's JSON text whose batch statement is remembered
+        (:meth:`add_statement`): the verified receipt (``make(claims, kid, claims bytes, claims
+        as base64url, batch_id)``) if it is certainly valid, else ``None``."""
+        parsed = parse_batched(text)
+        if parsed is None:
+            return None
+        leaf, encoded, index, path, batch = parsed
+        statement = self._last_statement
+        if statement is None or batch != self._last_batch:  # compared, not hashed, most times
+            statement = self._statements.get(batch)
+            if statement is None:
+                return None
+            self._last_batch = batch
+            self._last_statement = statement
+        h = _LEAF.copy()
+        h.update(leaf)
+        if not statement.inclusion._verify(h.digest(), index, path):
+            return None
+        claims = self.check(leaf, statement.iss, statement.iat, not_after)
+        if claims is None:
+            return None
+        return self._make(claims, statement.kid, leaf, encoded, statement.batch_id)
+
+    def add_price(self, card_id: str, digest: str, model: str, price: Price) -> None:
+        self.prices[(card_id, digest, model)] = price
+
+    def remember(self, claims: Any) -> None:
+        """Remember the (``iss``, ``aud``, ``sub``, rate card id and digest, model) of claims
+        the full fast schema accepted."""
+        if type(claims) is not dict:
+            return
+        usage = claims.get("usage")
+        card = claims.get("rate_card")
+        if type(usage) is not dict or type(card) is not dict:
+            return
+        iss, aud, sub = claims.get("iss"), claims.get("aud"), claims.get("sub")
+        card_id, digest, model = card.get("id"), card.get("digest"), usage.get("model")
+        if not (
+            type(iss) is str
+            and type(aud) is str
+            and type(sub) is str
+            and type(card_id) is str
+            and type(digest) is str
+            and type(model) is str
+        ):
+            return
+        if len(self._stable) >= _STABLE_LIMIT:
+            self._stable.clear()
+            self._last = ("", "", "", "", "", "")
+        self._stable.add((iss, aud, sub, card_id, digest, model))
+
+    def check_batch(
+        self,
+        leaves: Any,
+        iss: str,
+        latest_iat: int,
+        clock: Any,
+        skew: int,
+        kid: str,
+        batch_id: str,
+        origin: Any,
+        fallback: Any,
+    ) -> list[Any]:
+        """:meth:`check` for each leaf of a whole batch (REC-064) in order, the clock read for
+        each: per leaf the verified receipt (``make(claims, kid, leaf, None, batch_id,
+        origin=origin)``), or where the check is not certain, what ``fallback(leaf)`` (the
+        reference path) gives."""
+        results: list[Any] = []
+        make = self._make
+        for item in leaves:
+            leaf = item if type(item) is bytes else bytes(item)  # bytes() makes a bound method
+            claims = self.check(leaf, iss, latest_iat, clock() + skew)
+            if claims is None:
+                results.append(fallback(leaf))
+            else:
+                results.append(make(claims, kid, leaf, None, batch_id, origin=origin))
+        return results
+
+    def check_included(
+        self,
+        leaf: bytes,
+        index: int,
+        path: list[str],
+        inclusion: CachedInclusion,
+        iss: str,
+        latest_iat: int,
+        not_after: int,
+    ) -> dict[str, Any] | None:
+        """:meth:`check` after the inclusion proof of ``leaf`` (REC-062 step 3)."""
+        h = _LEAF.copy()
+        h.update(leaf)
+        if not inclusion._verify(h.digest(), index, path):
+            return None
+        return self.check(leaf, iss, latest_iat, not_after)
+
+    def check(
+        self, leaf: bytes, iss: str, latest_iat: int, not_after: int
+    ) -> dict[str, Any] | None:
+        """The claims in ``leaf`` if they are certainly valid claims of a batch of issuer
+        ``iss`` signed at ``latest_iat``, ``iat`` at most ``not_after`` (now plus the skew),
+        priced by a known rate card; else ``None``."""
+        if not leaf.isascii():
+            return None
+        try:
+            value: Any = orjson.loads(leaf)
+        except orjson.JSONDecodeError:
+            return None
+        if type(value) is not dict:
+            return None
+        claims: dict[str, Any] = value
+        if not _CLAIMS_MEMBERS.issuperset(claims):
+            return None
+        if orjson.dumps(claims, option=orjson.OPT_SORT_KEYS) != leaf:
+            return None
+        ver = claims.get("ver")
+        unit = claims.get("unit")
+        jti = claims.get("jti")
+        iat = claims.get("iat")
+        amount = claims.get("amount")
+        card = claims.get("rate_card")
+        seq = claims.get("seq")
+        usage = claims.get("usage")
+        if not (
+            ver == "1.0"
+            and unit == "UTU"
+            and type(jti) is str
+            and type(iat) is int
+            and type(amount) is str
+            and type(seq) is int
+            and type(card) is dict
+            and type(usage) is dict
+        ):
+            return None
+        if not (
+            0 <= iat <= latest_iat
+            and iat <= not_after
+            and 1 <= seq <= MAX_SAFE_INTEGER
+            and len(usage) == 2
+            and len(card) == 2
+        ):
+            return None
+        stable = (
+            claims.get("iss"),
+            claims.get("aud"),
+            claims.get("sub"),
+            card.get("id"),
+            card.get("digest"),
+            usage.get("model"),
+        )
+        # Only tuples of six strings are in the set; a hostile value may be unhashable.
+        for part in stable:
+            if type(part) is not str:
+                return None
+        if stable[0] != iss:
+            return None
+        if stable != self._last:  # a stream repeats them: compared, not hashed, most times
+            if stable not in self._stable:
+                return None
+            self._last = stable
+        meters = usage.get("meters")
+        if type(meters) is not dict:
+            return None
+        known = self.meters
+        for name, count in meters.items():
+            if type(count) is not int or name not in known or not 0 <= count <= MAX_SAFE_INTEGER:
+                return None
+        if "prev" in claims:  # present: a digest, and only after seq 1 (REC-006)
+            prev = claims["prev"]
+            if seq == 1 or type(prev) is not str or _DIGEST.fullmatch(prev) is None:
+                return None
+        elif seq != 1:
+            return None
+        if "entitlement" in claims:
+            entitlement = claims["entitlement"]
+            if type(entitlement) is not str or _TOKEN_ID.fullmatch(entitlement) is None:
+                return None
+        if _TOKEN_ID.fullmatch(jti) is None or _AMOUNT.fullmatch(amount) is None:
+            return None
+        price = self.prices.get((stable[3], stable[4], stable[5]))
+        if price is None or not price.nbf <= iat < price.exp:
+            return None
+        if price.micro_amount(meters) != _micro_amount(amount):
+            return None
+        return claims
