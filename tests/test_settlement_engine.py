@@ -511,6 +511,10 @@ def test_cli_run_results_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main([*argv, "--results", str(victim)]) == 1
     assert json.loads(capsys.readouterr().err)["error"] == "io_error"
     assert victim.read_bytes() == before and not (tmp_path / "out").exists()
+    assert main([*argv, "--results", str(tmp_path / "missing" / "results.jsonl")]) == 1
+    error = json.loads(capsys.readouterr().err)
+    assert error["error"] == "io_error" and "is not a folder" in error["message"]
+    assert not (tmp_path / "out").exists()  # refused before the run wrote anything
     assert main([*argv, "--results", str(tmp_path / "results.jsonl")]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["results"] == str(tmp_path / "results.jsonl")

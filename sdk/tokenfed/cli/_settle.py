@@ -236,6 +236,9 @@ def run_command(args: argparse.Namespace) -> int:
     inputs = [*files, args.trust, *args.rate_card, args.signing_key]
     if args.results is not None:
         check_output_path(args.results, inputs)
+        folder = Path(args.results).parent
+        if not folder.is_dir():  # found before the run, not after it
+            raise IoError(f"cannot write {args.results}: {folder} is not a folder")
     sizes = [_file_size(path) for path in files]
     bar = Progress(sum(sizes), sys.stderr.isatty() if args.progress is None else args.progress)
     done = [0, 0]  # lines, bytes
