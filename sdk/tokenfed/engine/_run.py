@@ -7,8 +7,7 @@ import glob
 import json
 import mmap
 import os
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -440,8 +439,8 @@ def write_statements(
     os.makedirs(folder, exist_ok=True)
     for draft, listing_path, token_path in targets:
         token = Statement.sign(draft.claims, key)
-        _write(listing_path, json.dumps(draft.receipt_list, indent=1) + "\n")
-        _write(token_path, token + "\n")
+        _write(listing_path, [json.dumps(draft.receipt_list, indent=1), "\n"])
+        _write(token_path, [token, "\n"])
         written.append(token_path)
     return written
 
@@ -457,13 +456,16 @@ def write_results(result: RunResult, path: str) -> int:
     Raises:
         IoError: ``path`` cannot be written.
     """
+    _write(path, (json.dumps(line, ensure_ascii=False) + "\n" for line in result.line_results()))
+    return result.lines
+
+
+def _write(path: str, text: Iterable[str]) -> None:
+    """Write a file atomically: a temporary file beside it, renamed into place when complete,
+    and removed if anything fails first."""
     output = _AtomicOutput(path)
-    count = 0
     try:
-        write = output.handle.write
-        for line in result.line_results():
-            write(json.dumps(line, ensure_ascii=False) + "\n")
-            count += 1
+        output.handle.writelines(text)
         output.commit()
     except OSError as exc:
         output.discard()
@@ -471,18 +473,3 @@ def write_results(result: RunResult, path: str) -> int:
     except BaseException:
         output.discard()
         raise
-    return count
-
-
-def _write(path: str, text: str) -> None:
-    """Write a file atomically (a temporary file renamed into place)."""
-    folder = os.path.dirname(path) or "."
-    try:
-        fd, temp = tempfile.mkstemp(dir=folder, prefix=".tokenfed.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except OSError as exc:
-        raise IoError(f"cannot write {path}: {exc.strerror or exc}") from exc
