@@ -14,7 +14,7 @@ from typing import IO, Any
 from ..errors import InternalError, InvalidArgumentsError, IoError, TokenfedError
 from ..keys import PrivateKey
 from ..receipts import VerifierConfig
-from ..receipts._files import MAX_LINE_BYTES, _AtomicOutput, _lines
+from ..receipts._files import EMPTY_MESSAGE, TOO_LONG_MESSAGE, _AtomicOutput, _lines
 from ..settlement import Statement, StatementDraft, build_statement
 from ._monoid import Outcome, PartitionResult, finish, line_results
 
@@ -66,10 +66,6 @@ class _Range:
         return line
 
 
-_TOO_LONG = f"line is longer than {MAX_LINE_BYTES} bytes (REC-071)"
-_EMPTY = "empty line: each line holds one receipt (REC-070)"
-
-
 def verify_partition(partition: Partition, config: VerifierConfig) -> PartitionResult:
     """Verify every line of one partition (REC-040 steps 1 to 11, REC-070, REC-071).
 
@@ -90,10 +86,10 @@ def verify_partition(partition: Partition, config: VerifierConfig) -> PartitionR
                 reader = source if end is None else _Range(source, end - start)
             for number, (line, _) in enumerate(_lines(reader), start=first):  # type: ignore[arg-type]
                 if line is None:  # REC-071
-                    add_rejection((index, number), "malformed", _TOO_LONG)
+                    add_rejection((index, number), "malformed", TOO_LONG_MESSAGE)
                     continue
                 if not line.strip(b" \t"):  # REC-070
-                    add_rejection((index, number), "malformed", _EMPTY)
+                    add_rejection((index, number), "malformed", EMPTY_MESSAGE)
                     continue
                 try:
                     checked = verify(line)

@@ -252,12 +252,10 @@ def _rejected(error: dict[str, Any]) -> _Checked:
     return (False, error["error"], error["message"], _members(error))
 
 
-_TOO_LONG = _rejected(
-    {"error": "malformed", "message": f"line is longer than {MAX_LINE_BYTES} bytes (REC-071)"}
-)
-_EMPTY = _rejected(
-    {"error": "malformed", "message": "empty line: each line holds one receipt (REC-070)"}
-)
+TOO_LONG_MESSAGE = f"line is longer than {MAX_LINE_BYTES} bytes (REC-071)"
+EMPTY_MESSAGE = "empty line: each line holds one receipt (REC-070)"
+_TOO_LONG = _rejected({"error": "malformed", "message": TOO_LONG_MESSAGE})
+_EMPTY = _rejected({"error": "malformed", "message": EMPTY_MESSAGE})
 
 
 def _check_line(verifier: ReceiptVerifier, line: bytes | None) -> _Checked:
