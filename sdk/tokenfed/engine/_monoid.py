@@ -12,20 +12,32 @@ files in order would (REC-042, REC-043).
 
 A receipt crosses process borders as one tuple of plain values (:data:`Row`): its digests as 32
 raw bytes, its amount as an integer of micro-UTU, and the strings a partition repeats (issuer,
-audience, model, rate card) held once per partition, so a result pickles to a few dozen bytes
-per receipt and unpickles without building an object per field.
+audience, model, rate card) held once per partition, so a result pickles to about 150 bytes
+per receipt and unpickles without building an object per field. The partition also hashes each
+receipt's Merkle leaf (SET-026), so that the parent, which decides the chains, adds up the
+statements' lines and hashes only the tree's inner nodes: it builds no
+:class:`~tokenfed.settlement.ReceiptItem` unless a receipt list is asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from hashlib import sha256
 from typing import Any, Final
 
 from .._decimal import to_scaled
 from ..settlement import ReceiptItem
 
-__all__ = ["Outcome", "PartitionResult", "Row", "finish", "line_results"]
+__all__ = [
+    "Outcome",
+    "PartitionResult",
+    "Row",
+    "finish",
+    "line_results",
+    "statement_items",
+    "statement_sums",
+]
 
 Position = tuple[int, int]
 """(file index, line number): the order in which a single verifier would read a line."""
@@ -43,13 +55,16 @@ Row = tuple[
     str,
     str,
     int,
+    bytes,
 ]
 """One receipt that passed steps 1 to 11: ``(seq, file index, line number, content digest,
-prev, (iss, jti), (iss, aud), iat, model, rate card id, rate card digest, micro-UTU amount)``.
+prev, (iss, jti), (iss, aud), iat, model, rate card id, rate card digest, micro-UTU amount,
+Merkle leaf hash)``.
 
 The content digest is the 32 bytes of SHA-256; ``prev`` is the 32 bytes its ``sha256:`` form
 names (or that text itself if it were not the canonical lowercase form, so that it can never
-equal a digest), ``None`` on a stream's first receipt. Tuples sort by (``seq``, position)."""
+equal a digest), ``None`` on a stream's first receipt; the leaf hash is SHA-256 of 0x00 and the
+content digest's 32 bytes (RFC 9162, SET-026). Tuples sort by (``seq``, position)."""
 
 _SEQ: Final = 0
 _FILE: Final = 1
@@ -58,6 +73,13 @@ _DIGEST: Final = 3
 _PREV: Final = 4
 _KEY: Final = 5
 _STREAM: Final = 6
+_IAT: Final = 7
+_MODEL: Final = 8
+_CARD_ID: Final = 9
+_CARD_DIGEST: Final = 10
+_MICRO: Final = 11
+_LEAF: Final = 12
+_LEAF_PREFIX: Final = b"\x00"
 
 
 def _raw_digest(text: str) -> bytes | str:
@@ -101,11 +123,12 @@ class PartitionResult:
         stream = strings.setdefault((iss, aud), (iss, aud))
         card = raw["rate_card"]
         prev = raw.get("prev")
+        content = bytes.fromhex(digest[7:])
         row: Row = (
             raw["seq"],
             position[0],
             position[1],
-            bytes.fromhex(digest[7:]),
+            content,
             None if prev is None else _raw_digest(prev),
             (iss, raw["jti"]),
             stream,
@@ -114,6 +137,7 @@ class PartitionResult:
             strings.setdefault(card["id"], card["id"]),
             strings.setdefault(card["digest"], card["digest"]),
             to_scaled(raw["amount"], 6),
+            sha256(_LEAF_PREFIX + content).digest(),
         )
         self._put(row)
 
@@ -163,16 +187,66 @@ class PartitionResult:
         self.lines += other.lines
 
 
-@dataclass(frozen=True)
+def _item(row: Row) -> ReceiptItem:
+    """The receipt-list entry of an accepted receipt (SET-028)."""
+    return ReceiptItem(
+        row[_KEY][1],
+        "sha256:" + row[_DIGEST].hex(),
+        row[_SEQ],
+        row[_IAT],
+        row[_MODEL],
+        row[_CARD_ID],
+        row[_CARD_DIGEST],
+        row[_MICRO],
+    )
+
+
 class Outcome:
     """The decisions on the combined result."""
 
-    accepted: dict[tuple[str, str], list[ReceiptItem]]
-    """Per stream (iss, aud): the receipts accepted, in seq order."""
-    rejected: dict[Position, str]
-    """Per line: the code it was rejected with (steps 1 to 11, replay, chain_break)."""
-    duplicates: int
-    """Identical resubmissions, accepted and counted once (REC-042)."""
+    __slots__ = ("_accepted", "chains", "duplicates", "rejected")
+
+    def __init__(
+        self,
+        chains: dict[tuple[str, str], list[Row]],
+        rejected: dict[Position, str],
+        duplicates: int,
+    ) -> None:
+        self.chains = chains
+        """Per stream (iss, aud): the accepted receipts' rows (:data:`Row`), in seq order."""
+        self.rejected = rejected
+        """Per line: the code it was rejected with (steps 1 to 11, replay, chain_break)."""
+        self.duplicates = duplicates
+        """Identical resubmissions, accepted and counted once (REC-042)."""
+        self._accepted: dict[tuple[str, str], list[ReceiptItem]] | None = None
+
+    @property
+    def accepted(self) -> dict[tuple[str, str], list[ReceiptItem]]:
+        """Per stream (iss, aud): the receipts accepted, in seq order (made when first asked
+        for: a run's statements need only their rows)."""
+        if self._accepted is None:
+            self._accepted = {
+                stream: [_item(row) for row in rows] for stream, rows in self.chains.items()
+            }
+        return self._accepted
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Outcome):
+            return NotImplemented
+        return (self.accepted, self.rejected, self.duplicates) == (
+            other.accepted,
+            other.rejected,
+            other.duplicates,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        counts = {stream: len(rows) for stream, rows in self.chains.items()}
+        return (
+            f"Outcome(accepted={counts}, rejected={len(self.rejected)}, "
+            f"duplicates={self.duplicates})"
+        )
 
 
 def finish(total: PartitionResult) -> Outcome:
@@ -202,51 +276,63 @@ def finish(total: PartitionResult) -> Outcome:
             streams[row[_STREAM]] = [row]
         else:
             receipts.append(row)
-    accepted: dict[tuple[str, str], list[ReceiptItem]] = {}
+    chains: dict[tuple[str, str], list[Row]] = {}
     for stream, receipts in sorted(streams.items()):
         receipts.sort()  # by seq, then position: rows never tie on both
         last: int = 0
         head: bytes | str | None = None
-        chain: list[ReceiptItem] = []
+        chain: list[Row] = []
         append = chain.append
         broken = False
-        for (
-            seq,
-            file,
-            line,
-            digest,
-            prev,
-            key,
-            _,
-            iat,
-            model,
-            card_id,
-            card_digest,
-            micro,
-        ) in receipts:
+        for row in receipts:
+            seq, file, line, digest, prev = row[:5]
             if seq == last + 1 and prev == head and not broken:
                 last, head = seq, digest
-                append(
-                    ReceiptItem(
-                        key[1],
-                        "sha256:" + digest.hex(),
-                        seq,
-                        iat,
-                        model,
-                        card_id,
-                        card_digest,
-                        micro,
-                    )
-                )
+                append(row)
             else:
                 broken = broken or seq > last + 1  # a gap ends the stream's chain
                 rejected[(file, line)] = "chain_break"
-        accepted[stream] = chain
+        chains[stream] = chain
     for row in copies:  # an identical copy of a receipt that broke its chain breaks it too
         if rejected.get((first[row[_KEY]][_FILE], first[row[_KEY]][_LINE])) == "chain_break":
             rejected[(row[_FILE], row[_LINE])] = "chain_break"
             duplicates -= 1
-    return Outcome(accepted, rejected, duplicates)
+    return Outcome(chains, rejected, duplicates)
+
+
+def statement_sums(
+    chain: list[Row], period: tuple[int, int]
+) -> tuple[dict[tuple[str, str], list[Any]], dict[tuple[str, str], list[Any]], list[bytes]]:
+    """A stream's statement from its accepted rows (in seq order, so in the order of SET-026:
+    an accepted chain never repeats a ``seq``): the lines of the receipts with ``start <= iat
+    < end`` and the adjustments of those before ``start`` (SET-012), each per (model, rate
+    card digest) as [card id of its first receipt, count, micro-UTU], and the Merkle leaf
+    hashes of both, in order."""
+    start, end = period
+    lines: dict[tuple[str, str], list[Any]] = {}
+    adjustments: dict[tuple[str, str], list[Any]] = {}
+    leaves: list[bytes] = []
+    append = leaves.append
+    for row in chain:
+        iat = row[_IAT]
+        if iat >= end:
+            continue
+        groups = lines if iat >= start else adjustments
+        key = (row[_MODEL], row[_CARD_DIGEST])
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [row[_CARD_ID], 1, row[_MICRO]]
+        else:
+            group[1] += 1
+            group[2] += row[_MICRO]
+        append(row[_LEAF])
+    return lines, adjustments, leaves
+
+
+def statement_items(chain: list[Row], end: int) -> Iterator[ReceiptItem]:
+    """The receipt-list entries of a stream's statement: its accepted receipts with ``iat <
+    end``, in the order of SET-026."""
+    return (_item(row) for row in chain if row[_IAT] < end)
 
 
 def line_results(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import json
 import mmap
@@ -15,8 +16,16 @@ from ..errors import InternalError, InvalidArgumentsError, IoError, TokenfedErro
 from ..keys import PrivateKey
 from ..receipts import VerifierConfig
 from ..receipts._files import EMPTY_MESSAGE, TOO_LONG_MESSAGE, _AtomicOutput, _lines
-from ..settlement import Statement, StatementDraft, build_statement
-from ._monoid import Outcome, PartitionResult, finish, line_results
+from ..settlement import Statement, StatementDraft
+from ..settlement._statement import statement_from_lines
+from ._monoid import (
+    Outcome,
+    PartitionResult,
+    finish,
+    line_results,
+    statement_items,
+    statement_sums,
+)
 
 __all__ = [
     "QUIET_DASK",
@@ -197,7 +206,7 @@ class RunResult:
         return {
             "files": len(self.files),
             "lines": self.lines,
-            "accepted": sum(len(v) for v in self.outcome.accepted.values()),
+            "accepted": sum(len(v) for v in self.outcome.chains.values()),
             "duplicates": self.outcome.duplicates,
             "rejected": dict(sorted(codes.items())),
             "statements": len(self.drafts),
@@ -378,9 +387,13 @@ def run(
             total = _map_dask(client, plan, config, progress)
     outcome = finish(total)
     drafts = {}
-    for number, ((payee, payer), items) in enumerate(sorted(outcome.accepted.items()), start=1):
-        drafts[(payee, payer)] = build_statement(
-            items,
+    for number, ((payee, payer), chain) in enumerate(sorted(outcome.chains.items()), start=1):
+        lines, adjustments, leaves = statement_sums(chain, period)
+        drafts[(payee, payer)] = statement_from_lines(
+            lines,
+            adjustments,
+            leaves,
+            functools.partial(statement_items, chain, period[1]),
             payee=payee,
             payer=payer,
             period=period,

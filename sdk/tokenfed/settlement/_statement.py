@@ -486,6 +486,58 @@ def build_statement(
     return StatementDraft(claims, items_source)
 
 
+def statement_from_lines(
+    lines: Mapping[tuple[str, str], Sequence[Any]],
+    adjustments: Mapping[tuple[str, str], Sequence[Any]],
+    leaves: Sequence[bytes],
+    items: Callable[[], Iterable[ReceiptItem]],
+    *,
+    payee: str,
+    payer: str,
+    period: tuple[int, int],
+    statement_id: str,
+    seq: int,
+    iat: int,
+    grace: int = DEFAULT_GRACE,
+    iss: str | None = None,
+) -> StatementDraft:
+    """The statement whose sums are already known: the same claims as :func:`build_statement`
+    over the same receipts (no settled receipts, no conversion).
+
+    ``lines`` and ``adjustments`` map (model, rate card digest) to (card id of the group's first
+    receipt in the order of SET-026, count, micro-UTU); ``leaves`` are the Merkle leaf hashes of
+    the receipts in that order; ``items`` gives the receipts themselves, for the receipt list,
+    only when it is asked for. Bulk verify-and-settle adds the sums up as it decides each
+    stream's chain, so no receipt becomes an item unless its list is written.
+    """
+    summary = _Summary()
+    summary.current = {key: list(group) for key, group in lines.items()}
+    summary.late = {key: list(group) for key, group in adjustments.items()}
+    summary.count = len(leaves)
+    summary.micro = sum(group[2] for group in (*lines.values(), *adjustments.values()))
+    summary.tree.add_hashes(leaves)
+    start, end = period
+    claims: dict[str, Any] = {
+        "iss": iss or payee,
+        "ver": SPEC_VERSION,
+        "iat": iat,
+        "statement_id": statement_id,
+        "payee": payee,
+        "payer": payer,
+        "period": {"start": start, "end": end},
+        "grace": grace,
+        "seq": seq,
+        "lines": _group_lines(summary.current),
+        "adjustments": _group_lines(summary.late),
+        "totals": {
+            "count": summary.count,
+            "amount": format_decimal(from_scaled(summary.micro, UTU_PLACES)),
+        },
+        "receipts": {"count": summary.count, "root": summary.tree.root().hex()},
+    }
+    return StatementDraft(claims, items)
+
+
 def check_conversion(statement: Statement, rates: ExchangeRates) -> None:
     """SET-027: recompute the converted total with the set the statement names.
 
