@@ -12,10 +12,16 @@
 4. The same run with the start of a fresh two-worker LocalCluster included, against the serial
    run, and the input size from which the start-included figure would reach 1.7x (the start
    time measured here, the two rates measured here).
+5. The ceiling of any two-process run on this machine: the partitions verified (nothing
+   returned, nothing decided) by two plain processes at once, each taking half of the files,
+   against one of the same processes verifying them all while the other waits. Two processes
+   running at once each get less done per CPU second than one alone (shared caches, the host's
+   scheduling of the two virtual cores); the standing cluster cannot beat this figure.
 
-Measures 2 to 4 run in interleaved rounds (each round runs single verify, serial run, standing
-cluster run and fresh cluster run, in an order rotated from round to round); each ratio is taken
-within its round and reported as the median of the rounds with its range.
+Measures 2 to 5 run in interleaved rounds (each round runs single verify, serial run, standing
+cluster run, fresh cluster run, one process and two processes, in an order rotated from round to
+round); each ratio is taken within its round and reported as the median of the rounds with its
+range.
 
 Run: python bench/bench_settlement.py [--receipts N] [--files N] [--rounds N]
      [--statement-rows N] [--repeat N] [--json]
@@ -32,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tokenfed.engine import local_cluster, run
+from tokenfed.engine import local_cluster, plan_partitions, run, verify_partition
 from tokenfed.keys import KeyValidity, generate_key
 from tokenfed.ledger import SqliteLedger
 from tokenfed.receipts import (
@@ -215,21 +221,36 @@ def _load() -> str:
         return "unknown"
 
 
+def _verify_only(partitions: list[Any], config: Any) -> int:
+    """Verify the partitions in this process (a process of the ceiling's pool); the lines."""
+    return sum(verify_partition(partition, config).lines for partition in partitions)
+
+
 def _rounds(
     rounds: int, tokens: list[str], verifier: ReceiptVerifier, paths: list[str], config: Any
 ) -> dict[str, Any]:
-    """Single verify, serial run, standing-cluster run and fresh-cluster run, interleaved."""
+    """Single verify, serial run, standing-cluster run, fresh-cluster run and the two-process
+    ceiling, interleaved."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     from dask.distributed import Client
 
     cpu_times: dict[str, list[float]] = {"serial": [], "parent": [], "workers": []}
     period = (T0, T0 + 31 * DAY)
     n = len(tokens)
+    whole_files = plan_partitions(paths, 1)
+    halves = [whole_files[0::2], whole_files[1::2]]
     started = time.perf_counter()
     with (
         local_cluster(2) as standing,  # the cluster the engine would start, kept running
         Client(standing) as accounting,  # type: ignore[no-untyped-call]
+        ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool,
     ):
         first_start = time.perf_counter() - started
+        threads = sorted(set(accounting.nthreads().values()))
+        for lines in pool.map(_verify_only, [whole_files[:1]] * 2, [config] * 2):
+            assert lines  # both processes have imported the SDK and verified the rate card
         address = standing.scheduler_address
         reference = run(paths, config, period=period, iat=now_of(config), workers=1)
         warm = run(paths[:1], config, period=period, iat=now_of(config), scheduler=address)
@@ -269,11 +290,24 @@ def _rounds(
             _same(reference, result)
             return elapsed
 
+        def one_process() -> float:
+            started = time.perf_counter()
+            assert pool.submit(_verify_only, whole_files, config).result() == n
+            return time.perf_counter() - started
+
+        def two_processes() -> float:
+            started = time.perf_counter()
+            halves_done = [pool.submit(_verify_only, half, config) for half in halves]
+            assert sum(done.result() for done in halves_done) == n
+            return time.perf_counter() - started
+
         measures = {
             "single": single,
             "serial": serial,
             "standing": standing_run,
             "fresh": fresh_run,
+            "one_process": one_process,
+            "two_processes": two_processes,
         }
         names = list(measures)
         times: dict[str, list[float]] = {name: [] for name in names}
@@ -291,6 +325,9 @@ def _rounds(
         "cluster2_with_start_vs_serial": [
             s / c for s, c in zip(times["serial"], times["fresh"], strict=True)
         ],
+        "ceiling_two_processes_vs_one": [
+            o / t for o, t in zip(times["one_process"], times["two_processes"], strict=True)
+        ],
     }
     # The start of a cluster: the fresh run less the standing run of the same round.
     starts = [f - w for f, w in zip(times["fresh"], times["standing"], strict=True)]
@@ -307,6 +344,7 @@ def _rounds(
         "cluster_start_s": f"{start:.2f} ({min(starts):.2f}-{max(starts):.2f}); "
         f"first start {first_start:.2f}",
         "receipts_for_1.7x_with_start": round(1.7 * start / margin) if margin > 0 else "never",
+        "standing_cluster_threads_per_worker": threads,
     }
     for name, values in ratios.items():
         figures[name] = _median_range(values)
