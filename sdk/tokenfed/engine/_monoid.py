@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from hashlib import sha256
 from typing import Any, Final
 
 from .._decimal import to_scaled
+from .._merkle import leaf_hash
 from ..settlement import ReceiptItem
 
 __all__ = [
@@ -79,7 +79,6 @@ _CARD_ID: Final = 9
 _CARD_DIGEST: Final = 10
 _MICRO: Final = 11
 _LEAF: Final = 12
-_LEAF_PREFIX: Final = b"\x00"
 
 
 def _raw_digest(text: str) -> bytes | str:
@@ -137,7 +136,7 @@ class PartitionResult:
             strings.setdefault(card["id"], card["id"]),
             strings.setdefault(card["digest"], card["digest"]),
             to_scaled(raw["amount"], 6),
-            sha256(_LEAF_PREFIX + content).digest(),
+            leaf_hash(content),
         )
         self._put(row)
 
