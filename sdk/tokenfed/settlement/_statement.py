@@ -401,6 +401,40 @@ class StatementDraft:
         return Statement.sign(self.claims, key)
 
 
+def _claims(
+    summary: _Summary,
+    *,
+    iss: str,
+    payee: str,
+    payer: str,
+    period: tuple[int, int],
+    statement_id: str,
+    seq: int,
+    iat: int,
+    grace: int,
+) -> dict[str, Any]:
+    """The claims of a statement whose lines, totals and tree head ``summary`` holds."""
+    start, end = period
+    return {
+        "iss": iss,
+        "ver": SPEC_VERSION,
+        "iat": iat,
+        "statement_id": statement_id,
+        "payee": payee,
+        "payer": payer,
+        "period": {"start": start, "end": end},
+        "grace": grace,
+        "seq": seq,
+        "lines": _group_lines(summary.current),
+        "adjustments": _group_lines(summary.late),
+        "totals": {
+            "count": summary.count,
+            "amount": format_decimal(from_scaled(summary.micro, UTU_PLACES)),
+        },
+        "receipts": {"count": summary.count, "root": summary.tree.root().hex()},
+    }
+
+
 def build_statement(
     source: SqliteLedger | Iterable[LedgerEntry | ReceiptItem],
     *,
@@ -451,24 +485,10 @@ def build_statement(
         )
         for item in items_source:
             summary.add(item, late=item.iat < start)
-    claims: dict[str, Any] = {
-        "iss": iss or payee,
-        "ver": SPEC_VERSION,
-        "iat": iat,
-        "statement_id": statement_id,
-        "payee": payee,
-        "payer": payer,
-        "period": {"start": start, "end": end},
-        "grace": grace,
-        "seq": seq,
-        "lines": _group_lines(summary.current),
-        "adjustments": _group_lines(summary.late),
-        "totals": {
-            "count": summary.count,
-            "amount": format_decimal(from_scaled(summary.micro, UTU_PLACES)),
-        },
-        "receipts": {"count": summary.count, "root": summary.tree.root().hex()},
-    }
+    claims = _claims(
+        summary, iss=iss or payee, payee=payee, payer=payer, period=period,
+        statement_id=statement_id, seq=seq, iat=iat, grace=grace,
+    )  # fmt: skip
     if resubmits is not None:
         claims["resubmits"] = resubmits.ref
     if rates is not None:
@@ -516,25 +536,10 @@ def statement_from_lines(
     summary.count = len(leaves)
     summary.micro = sum(group[2] for group in (*lines.values(), *adjustments.values()))
     summary.tree.add_hashes(leaves)
-    start, end = period
-    claims: dict[str, Any] = {
-        "iss": iss or payee,
-        "ver": SPEC_VERSION,
-        "iat": iat,
-        "statement_id": statement_id,
-        "payee": payee,
-        "payer": payer,
-        "period": {"start": start, "end": end},
-        "grace": grace,
-        "seq": seq,
-        "lines": _group_lines(summary.current),
-        "adjustments": _group_lines(summary.late),
-        "totals": {
-            "count": summary.count,
-            "amount": format_decimal(from_scaled(summary.micro, UTU_PLACES)),
-        },
-        "receipts": {"count": summary.count, "root": summary.tree.root().hex()},
-    }
+    claims = _claims(
+        summary, iss=iss or payee, payee=payee, payer=payer, period=period,
+        statement_id=statement_id, seq=seq, iat=iat, grace=grace,
+    )  # fmt: skip
     return StatementDraft(claims, items)
 
 
