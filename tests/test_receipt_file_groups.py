@@ -12,6 +12,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,28 +96,37 @@ def test_results_and_ledger_do_not_depend_on_the_groups(
 def test_a_group_is_one_transaction(
     world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """REC-045: a group is committed once it holds at least ``_GROUP_RECEIPTS`` lines (whole
-    chunks), or once ``_GROUP_SECONDS`` have passed since its first chunk, and the rest at the
-    end: here 13 lines in chunks of 2 and groups of at least 5, then with no time to wait.
-    A group with nothing to record (only duplicates and rejections) writes nothing."""
-    commits: list[int] = []
+    """REC-045: the chunks of a group are recorded in one transaction, committed once the
+    group holds at least ``_GROUP_RECEIPTS`` lines (whole chunks), or once ``_GROUP_SECONDS``
+    have passed since it began, and the rest at the end: here 13 lines in chunks of 2 and
+    groups of at least 5, then with no time to wait. A chunk with nothing to record (only
+    duplicates and rejections) records nothing."""
+    groups: list[list[int]] = []  # per transaction, the rows of each chunk recorded in it
+    group = SqliteLedger._group
     record = SqliteLedger._record_rows
 
-    def counting(self: SqliteLedger, rows: Any, expected: Any) -> None:
-        commits.append(len(rows))
+    @contextmanager
+    def counting_group(self: SqliteLedger) -> Iterator[None]:
+        groups.append([])
+        with group(self):
+            yield
+
+    def counting_rows(self: SqliteLedger, rows: Any, expected: Any) -> None:
+        groups[-1].append(len(rows))
         record(self, rows, expected)
 
-    monkeypatch.setattr(SqliteLedger, "_record_rows", counting)
+    monkeypatch.setattr(SqliteLedger, "_group", counting_group)
+    monkeypatch.setattr(SqliteLedger, "_record_rows", counting_rows)
     monkeypatch.setattr(_files, "_CHUNK_LINES", 2)
     monkeypatch.setattr(_files, "_GROUP_RECEIPTS", 5)
-    _run(world, tmp_path, "by-size", 1)
-    # Lines per group: 1-6 (line 6 a duplicate), 7-12 (a duplicate, a chain break), 13.
-    assert commits == [5, 4, 1]
-    commits.clear()
+    by_size = _run(world, tmp_path, "by-size", 1)
+    # Lines 1-6 (line 6 a duplicate), 7-12 (a duplicate, then a chain break), 13.
+    assert groups == [[2, 2, 1], [2, 2], [1]]
+    groups.clear()
     monkeypatch.setattr(_files, "_GROUP_SECONDS", 0.0)
-    _run(world, tmp_path, "by-time", 1)
-    # A group per chunk; lines 11-12 record nothing.
-    assert commits == [2, 2, 1, 2, 2, 1]
+    by_time = _run(world, tmp_path, "by-time", 1)
+    assert groups == [[2], [2], [1], [2], [2], [], [1]]
+    assert by_time == by_size
 
 
 _KILLED_IN_SECOND_GROUP = textwrap.dedent(
@@ -132,10 +143,10 @@ _KILLED_IN_SECOND_GROUP = textwrap.dedent(
 
     def killed_in_the_second(self, rows, expected):
         calls.append(len(rows))
-        if len(calls) < 2:
+        if len(calls) < 3:
             return record(self, rows, expected)
 
-        def then_killed():  # every row inserted, the transaction not committed
+        def then_killed():  # the chunk's rows inserted, the group's transaction not committed
             yield from rows
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -150,9 +161,10 @@ _KILLED_IN_SECOND_GROUP = textwrap.dedent(
 def test_a_crash_inside_a_group_keeps_the_groups_before_it_and_no_results(
     world: dict[str, Any], tmp_path: Path
 ) -> None:
-    """REC-045: a process killed (SIGKILL) after inserting every row of its second group, before
-    that group's COMMIT, leaves exactly the first group's receipts in the ledger and no results
-    file; verifying the file again records the rest, the first group as duplicates."""
+    """REC-045: a process killed (SIGKILL) inside its second group's transaction, after the
+    rows of the group's first chunk were inserted, leaves exactly the first group's receipts in
+    the ledger and no results file; verifying the file again records the rest, the first
+    group's as duplicates."""
     folder = world["folder"]
     ledger = tmp_path / "ledger.db"
     results = tmp_path / "results.jsonl"

@@ -439,16 +439,11 @@ def test_cli_trust_lifecycle(world: dict[str, Any], tmp_path: Path) -> None:
     assert unknown.returncode == 1 and error_of(unknown) == "unknown_key"
 
 
-def test_file_verification_memory_is_flat(
-    world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_file_verification_memory_is_flat(world: dict[str, Any], tmp_path: Path) -> None:
     """REC-070: verifying a file streams it: peak memory for 4x the receipts stays within a
-    small margin of the peak for 1x (no per-receipt state is kept in memory). A group of lines
-    recorded in one transaction is held until its commit: its size is a constant, made smaller
-    than the files here."""
+    small margin of the peak for 1x (no per-receipt state is kept in memory)."""
     import tracemalloc
 
-    monkeypatch.setattr(_files, "_GROUP_RECEIPTS", 512)
     issuer = ReceiptIssuer(world["key"], ISS, world["card"], clock=lambda: NOW)
     tokens = [issuer.issue(aud=AUD, sub=SUB, usage=USAGE) for _ in range(4096)]
     peaks = []

@@ -631,6 +631,23 @@ def _receipt_row(
     )
 
 
+def _insert_rows(
+    connection: sqlite3.Connection,
+    rows: Sequence[LedgerRow],
+    expected_heads: Mapping[tuple[str, str], tuple[int, str] | None],
+) -> None:
+    """The body of :meth:`SqliteLedger._record_rows`, in the caller's transaction."""
+    _check_heads(connection, expected_heads)
+    inserted = connection.executemany(_INSERT_RECEIPT, rows).rowcount
+    if inserted == len(rows):
+        return
+    execute = connection.execute
+    for row in rows:  # some were recorded already: a duplicate, or a replay
+        (known,) = execute(_SELECT_DIGEST, (row[0], row[1])).fetchone()
+        if known != row[8]:
+            raise _recorded_meanwhile(row[0], row[1])
+
+
 def _check_heads(
     connection: sqlite3.Connection,
     expected_heads: Mapping[tuple[str, str], tuple[int, str] | None] | None,
@@ -774,6 +791,7 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
     def __init__(
         self, path: str | os.PathLike[str], *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
     ) -> None:
+        self._grouped = False  # inside _group: _record_rows records in its transaction
         super().__init__(path, busy_timeout_ms=busy_timeout_ms)
         self._absolute = os.path.abspath(self._path)  # statement reads open it again
 
@@ -823,17 +841,41 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         are those of :meth:`record`: a row whose ``(iss, jti)`` is recorded with the same
         content is a duplicate and left alone, with other content it raises
         :class:`~tokenfed.errors.ReplayError` (the first such row, in order) and nothing is
-        stored; a moved stream head raises :class:`~tokenfed.errors.ChainBreakError`."""
-        with self._write("record receipts") as connection:
-            _check_heads(connection, expected_heads)
-            inserted = connection.executemany(_INSERT_RECEIPT, rows).rowcount
-            if inserted == len(rows):
+        stored; a moved stream head raises :class:`~tokenfed.errors.ChainBreakError`.
+
+        Inside :meth:`_group` the rows are recorded in a savepoint of the group's transaction
+        (undone alone if this call fails) and committed with the group."""
+        with self._lock:
+            if not self._grouped:
+                with self._write("record receipts") as connection:
+                    _insert_rows(connection, rows, expected_heads)
                 return
-            execute = connection.execute
-            for row in rows:  # some were recorded already: a duplicate, or a replay
-                (known,) = execute(_SELECT_DIGEST, (row[0], row[1])).fetchone()
-                if known != row[8]:
-                    raise _recorded_meanwhile(row[0], row[1])
+            connection = self._open()
+            try:
+                connection.execute("SAVEPOINT tokenfed_rows")
+                try:
+                    _insert_rows(connection, rows, expected_heads)
+                except BaseException:
+                    connection.execute("ROLLBACK TO tokenfed_rows")
+                    raise
+                finally:
+                    connection.execute("RELEASE tokenfed_rows")
+            except sqlite3.Error as exc:
+                raise self._io_error("record receipts", exc) from exc
+
+    @contextmanager
+    def _group(self) -> Iterator[None]:
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``) around several
+        :meth:`_record_rows` calls: all of them are recorded when the block ends without an
+        exception, none of them otherwise, nor after a crash (REC-045). The write lock is held
+        for the whole block, so the replay and chain state read inside it (same connection,
+        same thread) cannot move before the commit (REC-047); other writers wait."""
+        with self._write("record receipts"):
+            self._grouped = True
+            try:
+                yield
+            finally:
+                self._grouped = False
 
     def _migrate(self, connection: sqlite3.Connection, version: object) -> bool:
         """Bring a version 2 or 3 file to version 4 in the transaction that opens it (a crash

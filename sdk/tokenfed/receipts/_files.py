@@ -54,15 +54,15 @@ _CHUNK_LINES = 512
 _COMMIT_RETRIES = 3
 
 _GROUP_RECEIPTS = 4096
-"""Lines whose receipts are recorded in one ledger transaction (REC-045): a group is committed
-once it holds at least this many lines (whole chunks), or when ``_GROUP_SECONDS`` have
-passed since its first chunk arrived, and at the end of the file. A commit syncs the ledger's
+"""Lines whose receipts are recorded in one ledger transaction (REC-045), for a
+:class:`SqliteLedger`: each chunk is tracked and inserted when it arrives, inside its group's
+transaction, and the group is committed once it holds at least this many lines (whole chunks),
+or ``_GROUP_SECONDS`` after it began, and at the end of the file. A commit syncs the ledger's
 log (``synchronous=FULL``), so fewer, larger transactions write and sync less per receipt; a
 crash loses the receipts of the group not yet committed, never part of a group."""
 
 _GROUP_SECONDS = 1.0
-"""The longest a group waits for more chunks before it is committed (see
-``_GROUP_RECEIPTS``); checked when a chunk arrives."""
+"""The longest a group stays open (see ``_GROUP_RECEIPTS``); checked when a chunk arrives."""
 
 
 @dataclass(frozen=True)
@@ -454,25 +454,15 @@ def verify_file(
             tracker = ReceiptTracker(ledger)
             handle = sys.stdin.buffer if from_stdin else stack.enter_context(open(source, "rb"))
             output = _AtomicOutput(results)
-            group: list[_Checked] = []
-            group_bytes = 0
-            group_started = 0.0
+            groups = _Groups(ledger)
+            stack.callback(groups.abandon)  # an exception leaves nothing of the open group
             for checked, size in _checked_chunks(handle, config, workers):
-                if not group:
-                    group_started = time.monotonic()
-                group += checked
-                group_bytes += size
-                if (
-                    len(group) >= _GROUP_RECEIPTS
-                    or time.monotonic() - group_started >= _GROUP_SECONDS
-                ):
-                    _apply(tracker, group, summary, output.handle)
-                    done_bytes += group_bytes
-                    bar.update(summary.lines, done_bytes)
-                    group, group_bytes = [], 0
-            if group:
-                _apply(tracker, group, summary, output.handle)
-                bar.update(summary.lines, done_bytes + group_bytes)
+                groups.begin()
+                done_bytes += size
+                _apply(tracker, checked, summary, output.handle)
+                groups.count(len(checked))
+                bar.update(summary.lines, done_bytes)
+            groups.commit()
             output.commit()
             output = None
     except OSError as exc:
@@ -486,6 +476,54 @@ def verify_file(
         bar.close()
     summary.elapsed_ms = (time.monotonic_ns() - started) // 1_000_000
     return summary
+
+
+class _Groups:
+    """Chunks recorded in one ledger transaction per group (``_GROUP_RECEIPTS``), for a
+    :class:`SqliteLedger`: each chunk is tracked and inserted as it arrives, inside the
+    group's transaction, and the group commits once it holds ``_GROUP_RECEIPTS`` lines or
+    ``_GROUP_SECONDS`` after it began. Any other ledger records each chunk in its own
+    transaction, as the tracker does."""
+
+    def __init__(self, ledger: ReceiptLedger) -> None:
+        self._ledger = (
+            ledger
+            if isinstance(ledger, SqliteLedger) and type(ledger).record is SqliteLedger.record
+            else None
+        )
+        self._open: ExitStack | None = None
+        self._lines = 0
+        self._began = 0.0
+
+    def begin(self) -> None:
+        """Open a group's transaction unless one is open."""
+        if self._ledger is None or self._open is not None:
+            return
+        group = ExitStack()
+        group.enter_context(self._ledger._group())
+        self._open, self._lines, self._began = group, 0, time.monotonic()
+
+    def count(self, lines: int) -> None:
+        """Count a chunk's lines into the open group; commit it when it is full or old."""
+        self._lines += lines
+        if self._lines >= _GROUP_RECEIPTS or time.monotonic() - self._began >= _GROUP_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the open group, if any.
+
+        Raises:
+            IoError: SQLite could not commit; nothing of the group is recorded.
+        """
+        group, self._open = self._open, None
+        if group is not None:
+            group.close()
+
+    def abandon(self) -> None:
+        """Roll the open group back (after an exception), if any."""
+        group, self._open = self._open, None
+        if group is not None:
+            group.__exit__(RuntimeError, RuntimeError("abandoned"), None)
 
 
 def _size(path: str | os.PathLike[str]) -> int | None:
@@ -520,14 +558,10 @@ def _checked_chunks(
         initializer=_init_worker,
         initargs=(config, os.getpid()),
     ) as pool:
-        # Enough chunks in flight that the workers stay busy while the parent tracks and
-        # records a whole group (_GROUP_RECEIPTS) at once: a bounded number, whatever the
-        # file's length.
-        window = 2 * workers + -(-_GROUP_RECEIPTS // _CHUNK_LINES)
         pending: deque[tuple[Future[list[_Checked]], int]] = deque()
         for chunk, size in _chunks(handle):
             pending.append((pool.submit(_check_chunk, chunk), size))
-            if len(pending) >= window:
+            if len(pending) >= 2 * workers:
                 future, taken = pending.popleft()
                 yield future.result(), taken
         while pending:
@@ -536,14 +570,14 @@ def _checked_chunks(
 
 
 def _track_chunk(tracker: ReceiptTracker, checked: list[_Checked]) -> list[_Checked]:
-    """Steps 12 and 13 for a group of lines in line order, recorded in one transaction
-    (REC-045).
+    """Steps 12 and 13 for a chunk in line order, recorded in one transaction (REC-045), or in
+    the open group's transaction (``_Groups``).
 
     A duplicate comes back with the member ``"duplicate": true`` added to its row and no
     amount; a receipt the tracker refuses comes back rejected.
 
-    When another verifier sharing the ledger recorded into one of the group's streams meanwhile
-    (REC-047), the group is tracked again against the new state, so receipts the other verifier
+    When another verifier sharing the ledger recorded into one of the chunk's streams meanwhile
+    (REC-047), the chunk is tracked again against the new state, so receipts the other verifier
     recorded identically are reported as duplicates rather than chain breaks.
     """
     for _attempt in range(_COMMIT_RETRIES):
@@ -578,7 +612,8 @@ def _apply(
     summary: FileSummary,
     out: IO[str],
 ) -> None:
-    """Track a group of lines, count it and write its result lines (after its commit)."""
+    """Track a chunk, count it and write its result lines (to the temporary results file,
+    which is renamed into place only after the last commit)."""
     rows: list[str] = []
     append = rows.append
     line = summary.lines
