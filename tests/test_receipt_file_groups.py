@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
+from tokenfed.errors import IoError, ReplayError
 from tokenfed.keys import KeyValidity, generate_key
-from tokenfed.ledger import SqliteLedger
+from tokenfed.ledger import SqliteLedger, _receipt_row
 from tokenfed.receipts import ReceiptIssuer, VerifierConfig, _files, verify_file
 from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard
@@ -194,3 +195,34 @@ def test_a_crash_inside_a_group_keeps_the_groups_before_it_and_no_results(
     report = json.loads(again.stdout)
     assert report["accepted"] == 6 and report["duplicates"] == 6
     assert sorted(row[4] for row in _ledger_rows(ledger)) == list(range(1, 11))
+
+
+def _row(jti: str, seq: int, digest: str) -> Any:
+    return _receipt_row(
+        ISS, jti, AUD, SUB, seq, NOW, "1.5", 1_500_000, "card", "sha256:" + digest * 64,
+        "sha256:" + "e" * 64, "receipt", None, "qwen-max", "sha256:" + "c" * 64,
+    )  # fmt: skip
+
+
+def test_a_failed_write_in_a_group_records_nothing(tmp_path: Path) -> None:
+    """REC-045: a group whose write failed (here a replay of a recorded jti with other content)
+    records nothing: later writes of the group and its end raise io_error, and the ledger keeps
+    only what was committed before the group."""
+    with SqliteLedger(tmp_path / "ledger.db") as ledger:
+        ledger._record_rows([_row("a", 1, "a")], {})
+        with pytest.raises(IoError) as ended, ledger._group():
+            ledger._record_rows([_row("b", 2, "b")], {})
+            with pytest.raises(ReplayError):
+                ledger._record_rows([_row("c", 3, "c"), _row("a", 1, "f")], {})
+            with pytest.raises(IoError) as later:
+                ledger._record_rows([_row("d", 3, "d")], {})
+            assert later.value.code == "io_error"
+        assert ended.value.code == "io_error"
+        assert [row[1] for row in _ledger_rows_of(ledger)] == ["a"]
+        ledger._record_rows([_row("b", 2, "b")], {})  # the ledger records again afterwards
+        assert [row[1] for row in _ledger_rows_of(ledger)] == ["a", "b"]
+
+
+def _ledger_rows_of(ledger: SqliteLedger) -> list[tuple[Any, ...]]:
+    with ledger._read("test") as connection:
+        return connection.execute("SELECT * FROM receipts ORDER BY iss, jti").fetchall()
