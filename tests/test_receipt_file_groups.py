@@ -98,8 +98,8 @@ def test_a_group_is_one_transaction(
     world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """REC-045: the chunks of a group are recorded in one transaction, committed once the
-    group holds at least ``_GROUP_RECEIPTS`` lines (whole chunks), or once ``_GROUP_SECONDS``
-    have passed since it began, and the rest at the end: here 13 lines in chunks of 2 and
+    group holds at least ``_GROUP_RECEIPTS`` lines (whole chunks), or once ``_GROUP_NS``
+    (one second) passed since it began, and the rest at the end: here 13 lines in chunks of 2 and
     groups of at least 5, then with no time to wait. A chunk with nothing to record (only
     duplicates and rejections) records nothing."""
     groups: list[list[int]] = []  # per transaction, the rows of each chunk recorded in it
@@ -124,7 +124,7 @@ def test_a_group_is_one_transaction(
     # Lines 1-6 (line 6 a duplicate), 7-12 (a duplicate, then a chain break), 13.
     assert groups == [[2, 2, 1], [2, 2], [1]]
     groups.clear()
-    monkeypatch.setattr(_files, "_GROUP_SECONDS", 0.0)
+    monkeypatch.setattr(_files, "_GROUP_NS", 0)
     by_time = _run(world, tmp_path, "by-time", 1)
     assert groups == [[2], [2], [1], [2], [2], [], [1]]
     assert by_time == by_size
@@ -226,3 +226,34 @@ def test_a_failed_write_in_a_group_records_nothing(tmp_path: Path) -> None:
 def _ledger_rows_of(ledger: SqliteLedger) -> list[tuple[Any, ...]]:
     with ledger._read("test") as connection:
         return connection.execute("SELECT * FROM receipts ORDER BY iss, jti").fetchall()
+
+
+def test_an_exception_inside_a_group_rolls_it_back(
+    world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """REC-045: an exception while a group is open (here after the group's first chunk was
+    tracked and inserted) leaves the groups committed before it and nothing of that group, no
+    results file, and the ledger's write lock free."""
+    apply = _files._apply
+    calls: list[int] = []
+
+    def failing(*args: Any) -> None:
+        apply(*args)
+        calls.append(1)
+        if len(calls) == 3:  # lines 5-6, the first chunk of the second group
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_files, "_apply", failing)
+    monkeypatch.setattr(_files, "_CHUNK_LINES", 2)
+    monkeypatch.setattr(_files, "_GROUP_RECEIPTS", 4)
+    out = tmp_path / "out.jsonl"
+    with SqliteLedger(tmp_path / "ledger.db", busy_timeout_ms=100) as ledger:
+        with pytest.raises(IoError) as caught:
+            verify_file(
+                world["source"], out, world["config"], ledger=ledger, workers=1, progress=False
+            )
+        assert caught.value.code == "io_error"
+        assert not out.exists()
+        assert sorted(row[4] for row in _ledger_rows_of(ledger)) == [1, 2, 3, 4]
+    with SqliteLedger(tmp_path / "ledger.db", busy_timeout_ms=100) as again:
+        again._record_rows([_row("z", 99, "d")], {})  # no write lock left behind

@@ -6,7 +6,7 @@ over-long line, an empty line) gets its own ``malformed`` result and every other
 verified. Worker processes run the stateless steps (REC-040 steps 1-11, REC-062 steps 1-5) on
 chunks of lines; the parent applies replay and chain (steps 12 and 13) in line order and records
 a group of chunks in one ledger transaction (at least ``_GROUP_RECEIPTS`` lines, or the chunks
-that arrived within ``_GROUP_SECONDS``, and the rest at the end), so memory stays flat in the
+that arrived within ``_GROUP_NS``, and the rest at the end), so memory stays flat in the
 file's length and a crash loses at most the group in flight, never part of one (REC-045). Results
 go to a temporary file renamed into place at the end, after the last group's commit.
 """
@@ -57,11 +57,11 @@ _GROUP_RECEIPTS = 4096
 """Lines whose receipts are recorded in one ledger transaction (REC-045), for a
 :class:`SqliteLedger`: each chunk is tracked and inserted when it arrives, inside its group's
 transaction, and the group is committed once it holds at least this many lines (whole chunks),
-or ``_GROUP_SECONDS`` after it began, and at the end of the file. A commit syncs the ledger's
+or ``_GROUP_NS`` after it began, and at the end of the file. A commit syncs the ledger's
 log (``synchronous=FULL``), so fewer, larger transactions write and sync less per receipt; a
 crash loses the receipts of the group not yet committed, never part of a group."""
 
-_GROUP_SECONDS = 1.0
+_GROUP_NS = 1_000_000_000
 """The longest a group stays open (see ``_GROUP_RECEIPTS``); checked when a chunk arrives."""
 
 
@@ -482,7 +482,7 @@ class _Groups:
     """Chunks recorded in one ledger transaction per group (``_GROUP_RECEIPTS``), for a
     :class:`SqliteLedger`: each chunk is tracked and inserted as it arrives, inside the
     group's transaction, and the group commits once it holds ``_GROUP_RECEIPTS`` lines or
-    ``_GROUP_SECONDS`` after it began. Any other ledger records each chunk in its own
+    ``_GROUP_NS`` after it began. Any other ledger records each chunk in its own
     transaction, as the tracker does."""
 
     def __init__(self, ledger: ReceiptLedger) -> None:
@@ -493,7 +493,7 @@ class _Groups:
         )
         self._open: ExitStack | None = None
         self._lines = 0
-        self._began = 0.0
+        self._began = 0
 
     def begin(self) -> None:
         """Open a group's transaction unless one is open."""
@@ -501,12 +501,12 @@ class _Groups:
             return
         group = ExitStack()
         group.enter_context(self._ledger._group())
-        self._open, self._lines, self._began = group, 0, time.monotonic()
+        self._open, self._lines, self._began = group, 0, time.monotonic_ns()
 
     def count(self, lines: int) -> None:
         """Count a chunk's lines into the open group; commit it when it is full or old."""
         self._lines += lines
-        if self._lines >= _GROUP_RECEIPTS or time.monotonic() - self._began >= _GROUP_SECONDS:
+        if self._lines >= _GROUP_RECEIPTS or time.monotonic_ns() - self._began >= _GROUP_NS:
             self.commit()
 
     def commit(self) -> None:
