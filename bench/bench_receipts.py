@@ -138,6 +138,9 @@ def write_receipt_file(path: Path, key: PrivateKey, card: RateCard, lines: int) 
             prev = "sha256:" + hashlib.sha256(payload).hexdigest()
 
 
+_CLI_CPU: list[float] = []  # CPU seconds of each run of the command line
+
+
 def _run_cli(folder: Path, source: Path, workers: int = 2) -> tuple[float, int, dict[str, Any]]:
     """Run ``tokenfed receipt verify`` on ``source``: (seconds, peak RSS in KiB, summary)."""
     ledger = folder / "ledger.db"
@@ -162,6 +165,8 @@ def _run_cli(folder: Path, source: Path, workers: int = 2) -> tuple[float, int, 
     if process.returncode != 0:
         raise SystemExit(f"tokenfed receipt verify failed: {err.decode(errors='replace')}")
     summary: dict[str, Any] = json.loads(out)
+    # CPU of the command and of its workers (reaped by it, so counted in its usage).
+    _CLI_CPU.append(usage.ru_utime + usage.ru_stime)
     return elapsed, usage.ru_maxrss, summary
 
 
@@ -302,6 +307,7 @@ def main() -> int:
             write_receipt_file(cli_file, key, card, args.cli_lines)
             _, _, summary = _run_cli(folder, cli_file)
             assert summary["accepted"] == args.cli_lines, summary
+            _CLI_CPU.clear()
 
             def cli() -> int:  # timed whole: process start, workers, ledger, results file
                 _, _, summary = _run_cli(folder, cli_file)
@@ -330,6 +336,7 @@ def main() -> int:
             rates["raw_cryptography"].append(statistics.median(baselines))
             ratios["raw_cryptography"].append(1.0)
 
+        cli_cpu = list(_CLI_CPU)
         rss: dict[int, int] = {}
         for lines in [int(n) for n in args.rss_lines.split(",") if n.strip()]:
             path = folder / f"rss-{lines}.jsonl"
@@ -372,7 +379,12 @@ def main() -> int:
         "cli_lines": args.cli_lines,
     }
     if args.json:
-        print(json.dumps({**info, "results": rows, "peak_rss_kib": rss}, indent=2))
+        print(
+            json.dumps(
+                {**info, "results": rows, "peak_rss_kib": rss, "cli_cpu_seconds": cli_cpu},
+                indent=2,
+            )
+        )
         return 0
     print(", ".join(f"{k}={v}" for k, v in info.items()))
     print("| measure | ops/s (median) | x raw verify: median (range) | target |")
@@ -381,6 +393,12 @@ def main() -> int:
         print(
             f"| {row['measure']} | {row['ops_per_s']:,} | {row['ratio_median']:.2f}x "
             f"({row['ratio_min']:.2f}-{row['ratio_max']:.2f}) | {row['target']} |"
+        )
+    if cli_cpu:
+        print(
+            f"CPU of `tokenfed receipt verify` (all its processes) per run: median "
+            f"{statistics.median(cli_cpu):.2f} s ({min(cli_cpu):.2f}-{max(cli_cpu):.2f}), "
+            f"{len(cli_cpu)} runs"
         )
     for lines, peak in rss.items():
         print(f"peak RSS of `tokenfed receipt verify`, {lines:,} lines: {peak / 1024:.0f} MiB")

@@ -558,6 +558,13 @@ _STREAM_HEAD = (
 
 _SELECT_DIGEST = "SELECT content_digest FROM receipts WHERE iss = ? AND jti = ?"
 
+_GROUP_CACHE_KIB = 8192
+"""The page cache (KiB) of a ledger connection that records groups (``SqliteLedger._group``):
+a group of 4,096 receipts changes about 6 MiB of pages (a row of about 1.3 KiB, three indexes).
+SQLite's default (2 MiB) writes pages to the log before the commit, and again when they change
+again; 8 MiB measured 89 MB written for 20,000 receipts in groups of 4,096, 133 MB with the
+default cache, and 165 MB in transactions of 512."""
+
 LedgerRow = tuple[
     str, str, str, str, int, int, str, str, str, str, str, "str | None", "str | None",
     "str | None", "int | None", bytes,
@@ -629,6 +636,23 @@ def _receipt_row(
         micro if 0 <= micro <= _SQLITE_INT_MAX else None,
         _merkle_leaf(content_digest),
     )
+
+
+def _insert_rows(
+    connection: sqlite3.Connection,
+    rows: Sequence[LedgerRow],
+    expected_heads: Mapping[tuple[str, str], tuple[int, str] | None],
+) -> None:
+    """The body of :meth:`SqliteLedger._record_rows`, in the caller's transaction."""
+    _check_heads(connection, expected_heads)
+    inserted = connection.executemany(_INSERT_RECEIPT, rows).rowcount
+    if inserted == len(rows):
+        return
+    execute = connection.execute
+    for row in rows:  # some were recorded already: a duplicate, or a replay
+        (known,) = execute(_SELECT_DIGEST, (row[0], row[1])).fetchone()
+        if known != row[8]:
+            raise _recorded_meanwhile(row[0], row[1])
 
 
 def _check_heads(
@@ -774,6 +798,8 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
     def __init__(
         self, path: str | os.PathLike[str], *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
     ) -> None:
+        self._grouped = False  # inside _group: _record_rows records in its transaction
+        self._group_failed = False  # a _record_rows of the open group failed
         super().__init__(path, busy_timeout_ms=busy_timeout_ms)
         self._absolute = os.path.abspath(self._path)  # statement reads open it again
 
@@ -823,17 +849,61 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         are those of :meth:`record`: a row whose ``(iss, jti)`` is recorded with the same
         content is a duplicate and left alone, with other content it raises
         :class:`~tokenfed.errors.ReplayError` (the first such row, in order) and nothing is
-        stored; a moved stream head raises :class:`~tokenfed.errors.ChainBreakError`."""
-        with self._write("record receipts") as connection:
-            _check_heads(connection, expected_heads)
-            inserted = connection.executemany(_INSERT_RECEIPT, rows).rowcount
-            if inserted == len(rows):
+        stored; a moved stream head raises :class:`~tokenfed.errors.ChainBreakError`.
+
+        Inside :meth:`_group` the rows are recorded in the group's transaction and committed
+        with it; if this call fails, the group records nothing (see :meth:`_group`)."""
+        with self._lock:
+            if not self._grouped:
+                with self._write("record receipts") as connection:
+                    _insert_rows(connection, rows, expected_heads)
                 return
-            execute = connection.execute
-            for row in rows:  # some were recorded already: a duplicate, or a replay
-                (known,) = execute(_SELECT_DIGEST, (row[0], row[1])).fetchone()
-                if known != row[8]:
-                    raise _recorded_meanwhile(row[0], row[1])
+            if self._group_failed:
+                raise self._group_failure()
+            try:
+                _insert_rows(self._open(), rows, expected_heads)
+            except BaseException as exc:
+                # Part of the rows may be in the transaction: it must not commit.
+                self._group_failed = True
+                if isinstance(exc, sqlite3.Error):
+                    raise self._io_error("record receipts", exc) from exc
+                raise
+
+    @contextmanager
+    def _group(self) -> Iterator[None]:
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``) around several
+        :meth:`_record_rows` calls: all of them are recorded when the block ends without an
+        exception, none of them otherwise, nor after a crash (REC-045). The write lock is held
+        for the whole block, so the replay and chain state read inside it (same connection)
+        cannot move before the commit (REC-047); other writers wait. If a call inside failed,
+        later calls and the end of the block raise :class:`~tokenfed.errors.IoError` and
+        nothing is recorded (no savepoints: they would journal every page the group changes).
+
+        The page cache is raised to :data:`_GROUP_CACHE_KIB` for the connection's life, so
+        that the pages a group changes stay in memory until its commit instead of being
+        written to the log more than once."""
+        with self._lock:
+            connection = self._open()
+            try:
+                if connection.execute("PRAGMA cache_size").fetchone()[0] > -_GROUP_CACHE_KIB:
+                    connection.execute(f"PRAGMA cache_size = -{_GROUP_CACHE_KIB}")
+            except sqlite3.Error as exc:
+                raise self._io_error("size the page cache", exc) from exc
+            with self._write("record receipts"):
+                self._grouped, self._group_failed = True, False
+                try:
+                    yield
+                    if self._group_failed:
+                        raise self._group_failure()
+                finally:
+                    self._grouped = False
+
+    def _group_failure(self) -> IoError:
+        return IoError(
+            f"receipt ledger {self._path!r}: a write of this transaction failed before; "
+            "nothing of the transaction was recorded",
+            detail={"path": self._path, "action": "record receipts"},
+        )
 
     def _migrate(self, connection: sqlite3.Connection, version: object) -> bool:
         """Bring a version 2 or 3 file to version 4 in the transaction that opens it (a crash

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -156,11 +157,17 @@ def _verify_file(args: argparse.Namespace, path: str, config: VerifierConfig) ->
         protected.append(args.ledger)
     check_output_path(results, protected)
     ledger = SqliteLedger(args.ledger) if args.ledger else None
+    # The objects that exist now (the SDK, the parsers, the verifier's caches) live as long as
+    # the command: kept out of the garbage collector's full collections, in this process and in
+    # the workers forked from it, which then do not copy the pages they are on either. The
+    # command does this, not verify_file: a library call leaves the collector's state alone.
+    gc.freeze()
     try:
         summary = verify_file(
             path, results, config, ledger=ledger, workers=args.workers, protected=protected
         )
     finally:
+        gc.unfreeze()
         if ledger is not None:
             ledger.close()
     report = summary.to_json(totals=args.summary)

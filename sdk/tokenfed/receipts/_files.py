@@ -5,8 +5,10 @@ decoded by the strict parsers on its own, so one bad line (invalid UTF-8, binary
 over-long line, an empty line) gets its own ``malformed`` result and every other line is still
 verified. Worker processes run the stateless steps (REC-040 steps 1-11, REC-062 steps 1-5) on
 chunks of lines; the parent applies replay and chain (steps 12 and 13) in line order and records
-each chunk in one ledger transaction, so memory stays flat in the file's length and a crash loses
-at most the chunk in flight. Results go to a temporary file renamed into place at the end.
+a group of chunks in one ledger transaction (at least ``_GROUP_RECEIPTS`` lines, or the chunks
+that arrived within ``_GROUP_NS``, and the rest at the end), so memory stays flat in the
+file's length and a crash loses at most the group in flight, never part of one (REC-045). Results
+go to a temporary file renamed into place at the end, after the last group's commit.
 """
 
 from __future__ import annotations
@@ -49,6 +51,17 @@ MAX_LINE_BYTES = 65536
 
 _CHUNK_LINES = 512
 _COMMIT_RETRIES = 3
+
+_GROUP_RECEIPTS = 4096
+"""Lines whose receipts are recorded in one ledger transaction (REC-045), for a
+:class:`SqliteLedger`: each chunk is tracked and inserted when it arrives, inside its group's
+transaction, and the group is committed once it holds at least this many lines (whole chunks),
+or ``_GROUP_NS`` after it began, and at the end of the file. A commit syncs the ledger's
+log (``synchronous=FULL``), so fewer, larger transactions write and sync less per receipt; a
+crash loses the receipts of the group not yet committed, never part of a group."""
+
+_GROUP_NS = 1_000_000_000
+"""The longest a group stays open (see ``_GROUP_RECEIPTS``); checked when a chunk arrives."""
 
 
 @dataclass(frozen=True)
@@ -161,8 +174,9 @@ class FileSummary:
             ]
         return body
 
-    def _count(self, iss: str, aud: str, model_id: str, micro: int) -> None:
-        self.accepted += 1
+    def _count(self, iss: str, aud: str, model_id: str, micro: int, count: int = 1) -> None:
+        """Count ``count`` accepted receipts of one stream and model, ``micro`` in all."""
+        self.accepted += count
         self.micro_amount += micro
         key = (iss, aud)
         stream = self.streams.get(key)
@@ -172,7 +186,7 @@ class FileSummary:
         if model is None:
             model = self.models[model_id] = _Total()
         for total in (stream, model):
-            total.count += 1
+            total.count += count
             total.micro += micro
 
 
@@ -401,7 +415,8 @@ def verify_file(
         results: where to write the per-line results (JSON Lines). Written to a temporary file
             and renamed into place when every line has its result.
         config: the verifier's trust, rate cards and clock.
-        ledger: records accepted receipts, one transaction per chunk of lines (REC-045).
+        ledger: records accepted receipts, one transaction per group of lines (REC-045,
+            ``_GROUP_RECEIPTS``).
             Without one, a temporary SQLite ledger holds the replay and chain state, so memory
             stays flat however many receipts the file has; it is deleted afterwards.
         workers: processes for the stateless checks (>= 1; default: every core; 1 = in process).
@@ -434,10 +449,15 @@ def verify_file(
             tracker = ReceiptTracker(ledger)
             handle = sys.stdin.buffer if from_stdin else stack.enter_context(open(source, "rb"))
             output = _AtomicOutput(results)
+            groups = _Groups(ledger)
+            stack.callback(groups.abandon)  # an exception leaves nothing of the open group
             for checked, size in _checked_chunks(handle, config, workers):
+                groups.begin()
                 done_bytes += size
                 _apply(tracker, checked, summary, output.handle)
+                groups.count(len(checked))
                 bar.update(summary.lines, done_bytes)
+            groups.commit()
             output.commit()
             output = None
     except OSError as exc:
@@ -450,6 +470,54 @@ def verify_file(
         bar.close()
     summary.elapsed_ms = (time.monotonic_ns() - started) // 1_000_000
     return summary
+
+
+class _Groups:
+    """Chunks recorded in one ledger transaction per group (``_GROUP_RECEIPTS``), for a
+    :class:`SqliteLedger`: each chunk is tracked and inserted as it arrives, inside the
+    group's transaction, and the group commits once it holds ``_GROUP_RECEIPTS`` lines or
+    ``_GROUP_NS`` after it began. Any other ledger records each chunk in its own
+    transaction, as the tracker does."""
+
+    def __init__(self, ledger: ReceiptLedger) -> None:
+        self._ledger = (
+            ledger
+            if isinstance(ledger, SqliteLedger) and type(ledger).record is SqliteLedger.record
+            else None
+        )
+        self._open: ExitStack | None = None
+        self._lines = 0
+        self._began = 0
+
+    def begin(self) -> None:
+        """Open a group's transaction unless one is open."""
+        if self._ledger is None or self._open is not None:
+            return
+        group = ExitStack()
+        group.enter_context(self._ledger._group())
+        self._open, self._lines, self._began = group, 0, time.monotonic_ns()
+
+    def count(self, lines: int) -> None:
+        """Count a chunk's lines into the open group; commit it when it is full or old."""
+        self._lines += lines
+        if self._lines >= _GROUP_RECEIPTS or time.monotonic_ns() - self._began >= _GROUP_NS:
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the open group, if any.
+
+        Raises:
+            IoError: SQLite could not commit; nothing of the group is recorded.
+        """
+        group, self._open = self._open, None
+        if group is not None:
+            group.close()
+
+    def abandon(self) -> None:
+        """Roll the open group back (after an exception), if any."""
+        group, self._open = self._open, None
+        if group is not None:
+            group.__exit__(RuntimeError, RuntimeError("abandoned"), None)
 
 
 def _size(path: str | os.PathLike[str]) -> int | None:
@@ -496,7 +564,8 @@ def _checked_chunks(
 
 
 def _track_chunk(tracker: ReceiptTracker, checked: list[_Checked]) -> list[_Checked]:
-    """Steps 12 and 13 for a chunk in line order, recorded in one transaction (REC-045).
+    """Steps 12 and 13 for a chunk in line order, recorded in one transaction (REC-045), or in
+    the open group's transaction (``_Groups``).
 
     A duplicate comes back with the member ``"duplicate": true`` added to its row and no
     amount; a receipt the tracker refuses comes back rejected.
@@ -537,24 +606,35 @@ def _apply(
     summary: FileSummary,
     out: IO[str],
 ) -> None:
-    """Track a chunk, count it and write its result lines."""
+    """Track a chunk, count it and write its result lines (to the temporary results file,
+    which is renamed into place only after the last commit)."""
     rows: list[str] = []
+    append = rows.append
     line = summary.lines
+    totals: dict[tuple[str, str, str], list[int]] = {}  # (iss, aud, model): [count, micro]
     for result in _track_chunk(tracker, checked):
         line += 1
         if result[0]:
-            rows.append(f'{{"line": {line}, "ok": true, {result[3]}}}\n')
+            append(f'{{"line": {line}, "ok": true, {result[3]}}}\n')
             micro = result[4]
             if micro is None:
                 summary.duplicates += 1
+                continue
+            row = result[1]
+            key = (row[0], row[2], row[12])
+            total = totals.get(key)
+            if total is None:
+                totals[key] = [1, micro]
             else:
-                row = result[1]
-                summary._count(row[0], row[2], row[12], micro)
+                total[0] += 1
+                total[1] += micro
         else:
-            rows.append(f'{{"line": {line}, "ok": false, {result[3]}}}\n')
+            append(f'{{"line": {line}, "ok": false, {result[3]}}}\n')
             summary.rejected += 1
             summary.errors[result[1]] += 1
             if summary.first_error is None:
                 summary.first_error = {"line": line, "error": result[1], "message": result[2]}
+    for (iss, aud, model), (count, micro) in totals.items():
+        summary._count(iss, aud, model, micro, count)
     summary.lines = line
     out.writelines(rows)
