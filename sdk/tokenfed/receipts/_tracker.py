@@ -25,7 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from types import ModuleType
 
+from .. import _compiled
 from ..errors import ChainBreakError, ReplayError
 from ..ledger import LedgerEntry, LedgerRow, ReceiptLedger, SqliteLedger, _receipt_row
 from ._verifier import VerifiedReceipt
@@ -34,6 +36,10 @@ __all__ = ["ReceiptTracker", "TrackerTransaction"]
 
 Stream = tuple[str, str]
 Head = tuple[int, str]
+
+_hot: ModuleType | None = _compiled.HOT
+"""Steps 12 and 13 for a tracker in memory (``tokenfed._hot``, compiled when built; ADR 0010);
+``None`` runs the reference steps alone."""
 
 
 class TrackerTransaction:
@@ -68,9 +74,30 @@ class TrackerTransaction:
                 f"not {type(receipt).__name__}"
             )
         raw = receipt.raw
-        if not self._track(
-            raw["iss"], raw["jti"], raw["aud"], raw["seq"], raw.get("prev"), receipt.content_digest
-        ):
+        iss, jti, aud, seq, prev = raw["iss"], raw["jti"], raw["aud"], raw["seq"], raw.get("prev")
+        digest = receipt._content_digest or receipt.content_digest
+        tracker = self._tracker
+        if tracker._ledger is None and _hot is not None:
+            # In memory: the same steps in the hot module (ADR 0010); a replay or a break of
+            # the chain changes nothing there and is raised by the reference steps below.
+            outcome = _hot.track_in_memory(
+                self._seen,
+                tracker._seen,
+                self._heads,
+                tracker._heads,
+                iss,
+                jti,
+                aud,
+                seq,
+                prev,
+                digest,
+            )
+            if outcome == 0:
+                self._staged.append(receipt)
+                return receipt
+            if outcome == 1:
+                return receipt.as_duplicate()
+        if not self._track(iss, jti, aud, seq, prev, digest):
             return receipt.as_duplicate()
         self._staged.append(receipt)
         return receipt
