@@ -76,8 +76,6 @@ _CLAIMS_MEMBERS: Final = frozenset(
         "prev",
     )
 )
-_VERSION: Final = "1.0"
-_UNIT: Final = "UTU"
 _STABLE_LIMIT: Final = 4096
 _STATEMENT_LIMIT: Final = 1024
 
@@ -481,9 +479,7 @@ class BatchedClaims:
         receipt = self._make(claims, statement.kid, leaf, encoded, statement.batch_id)
         # A receipt verified one by one is tracked next (steps 12 and 13), which needs its
         # content digest: computed here rather than by the interpreted property.
-        h = _CONTENT.copy()
-        h.update(leaf)
-        receipt._content_digest = "sha256:" + h.hexdigest()
+        receipt._content_digest = content_digest(leaf)
         return receipt
 
     def add_price(self, card_id: str, digest: str, model: str, price: Price) -> None:
@@ -588,8 +584,8 @@ class BatchedClaims:
         seq = claims.get("seq")
         usage = claims.get("usage")
         if not (
-            ver == _VERSION
-            and unit == _UNIT
+            ver == "1.0"
+            and unit == "UTU"
             and type(jti) is str
             and type(iat) is int
             and type(amount) is str
@@ -668,15 +664,4 @@ class BatchedClaims:
             return None
         if price.micro_amount(meters) != _micro_amount(amount):
             return None
-        # The stream's strings, equal to these, held once: a receipt kept (a tracker stages
-        # every receipt of a transaction) holds about a fifth less memory.
-        last = self._last
-        claims["iss"] = last[0]
-        claims["aud"] = last[1]
-        claims["sub"] = last[2]
-        card["id"] = last[3]
-        card["digest"] = last[4]
-        usage["model"] = last[5]
-        claims["ver"] = _VERSION
-        claims["unit"] = _UNIT
         return claims

@@ -43,9 +43,19 @@ _hot: ModuleType | None = _compiled.HOT
 
 
 class TrackerTransaction:
-    """The receipts tracked since a transaction began, staged until it commits."""
+    """The receipts tracked since a transaction began, staged until it commits (a tracker in
+    memory keeps only their replay and chain state, not the receipts)."""
 
-    __slots__ = ("_closed", "_heads", "_known", "_read_heads", "_seen", "_staged", "_tracker")
+    __slots__ = (
+        "_closed",
+        "_heads",
+        "_known",
+        "_read_heads",
+        "_seen",
+        "_staged",
+        "_tracker",
+        "_unstaged",
+    )
 
     def __init__(self, tracker: ReceiptTracker) -> None:
         self._tracker = tracker
@@ -54,6 +64,9 @@ class TrackerTransaction:
         self._heads: dict[Stream, Head] = {}
         self._read_heads: dict[Stream, Head | None] = {}
         self._staged: list[VerifiedReceipt | LedgerRow] = []
+        # New receipts of a tracker in memory: its commit keeps only their replay and chain
+        # state (``_seen``, ``_heads``), so the receipts themselves are counted, not kept.
+        self._unstaged = 0
         self._closed = False
 
     def track(self, receipt: VerifiedReceipt) -> VerifiedReceipt:
@@ -77,7 +90,8 @@ class TrackerTransaction:
         iss, jti, aud, seq, prev = raw["iss"], raw["jti"], raw["aud"], raw["seq"], raw.get("prev")
         digest = receipt._content_digest or receipt.content_digest
         tracker = self._tracker
-        if tracker._ledger is None and _hot is not None:
+        outcome = 2
+        if _hot is not None and tracker._ledger is None:
             # In memory: the same steps in the hot module (ADR 0010); a replay or a break of
             # the chain changes nothing there and is raised by the reference steps below.
             outcome = _hot.track_in_memory(
@@ -92,14 +106,14 @@ class TrackerTransaction:
                 prev,
                 digest,
             )
-            if outcome == 0:
-                self._staged.append(receipt)
-                return receipt
-            if outcome == 1:
-                return receipt.as_duplicate()
-        if not self._track(iss, jti, aud, seq, prev, digest):
+        if outcome == 2:
+            outcome = 0 if self._track(iss, jti, aud, seq, prev, digest) else 1
+        if outcome == 1:
             return receipt.as_duplicate()
-        self._staged.append(receipt)
+        if tracker._ledger is None:
+            self._unstaged += 1
+        else:
+            self._staged.append(receipt)
         return receipt
 
     def _track_row(self, row: LedgerRow, prev: str | None) -> bool:
@@ -155,7 +169,7 @@ class TrackerTransaction:
     @property
     def staged(self) -> int:
         """How many receipts this transaction will record when it commits."""
-        return len(self._staged)
+        return len(self._staged) + self._unstaged
 
     def _seen_content(self, iss: str, jti: str) -> str | None:
         found = self._seen.get((iss, jti))
