@@ -25,7 +25,7 @@ from tokenfed import _b64, _compiled, _hot, _json, _merkle
 from tokenfed._meters import INPUT_EXTENSION_METERS, METERS
 from tokenfed.errors import MalformedError, TokenfedError
 from tokenfed.keys import KeyValidity, generate_key
-from tokenfed.receipts import ReceiptTracker, VerifiedReceipt, _claims
+from tokenfed.receipts import ReceiptTracker, TrackerTransaction, VerifiedReceipt, _claims
 from tokenfed.receipts import _tracker as tracker_module
 from tokenfed.receipts._verifier import ReceiptVerifier
 from tokenfed.trust import TrustStore
@@ -328,3 +328,23 @@ def test_in_memory_tracking_same_as_the_reference_steps(monkeypatch: pytest.Monk
     for module in _implementations():
         monkeypatch.setattr(tracker_module, "_hot", module)
         assert _tracking_outcomes() == expected, module
+
+
+def test_in_memory_tracking_honours_changed_reference_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A subclass or a patch that changes the tracker's reference steps (as the conformance
+    suite's fault injection does) is run instead of the hot module's steps."""
+    original = TrackerTransaction._seen_content
+
+    def other_content(self: TrackerTransaction, iss: str, jti: str) -> str | None:
+        found = original(self, iss, jti)
+        return None if found is None else "sha256:" + "0" * 64
+
+    monkeypatch.setattr(TrackerTransaction, "_seen_content", other_content)
+    receipt = _receipt("https://a.example", "j1", 1, None, b"one")
+    with ReceiptTracker().transaction() as tx:
+        tx.track(receipt)
+        with pytest.raises(TokenfedError) as caught:
+            tx.track(receipt)
+    assert caught.value.code == "replay"

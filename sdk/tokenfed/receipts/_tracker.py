@@ -91,9 +91,18 @@ class TrackerTransaction:
         digest = receipt._content_digest or receipt.content_digest
         tracker = self._tracker
         outcome = 2
-        if _hot is not None and tracker._ledger is None:
-            # In memory: the same steps in the hot module (ADR 0010); a replay or a break of
-            # the chain changes nothing there and is raised by the reference steps below.
+        if (
+            _hot is not None
+            and tracker._ledger is None
+            and type(self)._track is _REFERENCE_TRACK
+            and type(self)._seen_content is _REFERENCE_SEEN
+            and type(self)._head is _REFERENCE_HEAD
+            and type(tracker)._seen_content is _REFERENCE_TRACKER_SEEN
+            and type(tracker)._head is _REFERENCE_TRACKER_HEAD
+        ):
+            # In memory, with the reference steps as defined here (a subclass or a patch that
+            # changes them is honoured): the same steps in the hot module (ADR 0010). A replay
+            # or a break of the chain changes nothing there and is raised by the steps below.
             outcome = _hot.track_in_memory(
                 self._seen,
                 tracker._seen,
@@ -260,6 +269,13 @@ class ReceiptTracker:
         if self._ledger is None:
             return self._heads.get(stream)
         return self._ledger.stream_head(*stream)
+
+
+_REFERENCE_TRACK = TrackerTransaction._track
+_REFERENCE_SEEN = TrackerTransaction._seen_content
+_REFERENCE_HEAD = TrackerTransaction._head
+_REFERENCE_TRACKER_SEEN = ReceiptTracker._seen_content
+_REFERENCE_TRACKER_HEAD = ReceiptTracker._head
 
 
 def _entry(receipt: VerifiedReceipt) -> LedgerEntry:
