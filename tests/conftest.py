@@ -37,10 +37,11 @@ def hot_implementation(name: str) -> ModuleType:
 @pytest.fixture(params=["compiled", "pure"])
 def hot_module(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """Runs a test with the verifier's hot module compiled, and once more as pure Python."""
-    from tokenfed.receipts import _verifier
+    from tokenfed.receipts import _tracker, _verifier
 
     module = hot_implementation(request.param)
     monkeypatch.setattr(_verifier, "_hot", module)
+    monkeypatch.setattr(_tracker, "_hot", module)
     return module
 
 
@@ -50,14 +51,15 @@ def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     pure Python, and once more with them all switched off, so that every receipt goes through
     the strict parser and the full schema."""
     from tokenfed import _json
-    from tokenfed.receipts import _verifier
+    from tokenfed.receipts import _tracker, _verifier
 
     if request.param == "strict":
         monkeypatch.setattr(_json, "loads_if_canonical", lambda data: None)
         monkeypatch.setattr(_verifier, "_batched_fast", lambda text: None)
         monkeypatch.setattr(_verifier, "_hot", None)
+        monkeypatch.setattr(_tracker, "_hot", None)
     else:
-        monkeypatch.setattr(
-            _verifier, "_hot", hot_implementation(request.param.removeprefix("fast-"))
-        )
+        module = hot_implementation(request.param.removeprefix("fast-"))
+        monkeypatch.setattr(_verifier, "_hot", module)
+        monkeypatch.setattr(_tracker, "_hot", module)
     return str(request.param)

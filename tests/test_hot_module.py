@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 
 from tokenfed import _b64, _compiled, _hot, _json, _merkle
 from tokenfed._meters import INPUT_EXTENSION_METERS, METERS
-from tokenfed.errors import MalformedError
+from tokenfed.errors import MalformedError, TokenfedError
 from tokenfed.keys import KeyValidity, generate_key
-from tokenfed.receipts import _claims
+from tokenfed.receipts import ReceiptTracker, TrackerTransaction, VerifiedReceipt, _claims
+from tokenfed.receipts import _tracker as tracker_module
 from tokenfed.receipts._verifier import ReceiptVerifier
 from tokenfed.trust import TrustStore
 from tokenfed.units import RateCard
@@ -252,4 +253,98 @@ def test_claims_of_another_issuer_are_not_taken(hot_module: ModuleType) -> None:
     assert checker.check(leaf, ISS, T0 + 9, T0 + 400) is None
     assert checker.check(leaf, ISS, T0 + 10, T0 + 9) is None
     assert checker.check(leaf.replace(b'"r1"', b'"r2"'), ISS, T0 + 10, T0 + 400) is not None
-    assert checker.check(leaf.replace(b":", b": "), ISS, T0 + 10, T0 + 400) is None
+    assert checker.check(leaf.replace(b":", b": "), ISS, T0 + 10, T0 + 400) is None  # iss
+    # Another serialization of the same claims gives them (REC-010); a member named twice, an
+    # escape or a value of another type does not (the reference path decides).
+    assert checker.check(leaf.replace(b",", b", "), ISS, T0 + 10, T0 + 400) == claims
+    assert (
+        checker.check(leaf.replace(b'{"amount"', b'{"jti":"r0","amount"'), ISS, T0 + 10, T0 + 400)
+        is None
+    )
+    assert (
+        checker.check(leaf.replace(b'"input"', b'"input":1,"input"'), ISS, T0 + 10, T0 + 400)
+        is None
+    )
+    assert checker.check(leaf.replace(b'"r1"', b'"\\u0072\\u0031"'), ISS, T0 + 10, T0 + 400) is None
+    assert checker.check(leaf.replace(b'"seq":1', b'"seq":1.0'), ISS, T0 + 10, T0 + 400) is None
+
+
+def _receipt(aud: str, jti: str, seq: Any, prev: str | None, content: bytes) -> VerifiedReceipt:
+    raw: dict[str, Any] = {"iss": ISS, "aud": aud, "jti": jti, "seq": seq}
+    if prev is not None:
+        raw["prev"] = prev
+    return VerifiedReceipt(raw, "k1", content, None)
+
+
+def _tracking_outcomes() -> tuple[list[Any], Any, Any]:
+    """A scripted run of steps 12 and 13 in an in-memory tracker: new receipts, duplicates,
+    replays, breaks of the chain, two streams, a rolled-back transaction; each outcome and
+    the tracker's state at the end."""
+    a, b = "https://a.example", "https://b.example"
+    first = _receipt(a, "j1", 1, None, b"one")
+    second = _receipt(a, "j2", 2, first.content_digest, b"two")
+    third = _receipt(a, "j3", 3, second.content_digest, b"three")
+    steps = [
+        [
+            first,
+            first,  # identical resubmission
+            _receipt(a, "j1", 1, None, b"other"),  # replay
+            _receipt(a, "j9", 3, first.content_digest, b"x"),  # seq skipped
+            _receipt(a, "j2", 2, "sha256:" + "0" * 64, b"two"),  # another prev
+            _receipt(a, "j2", 2, None, b"two"),  # no prev after seq 1
+            second,
+            _receipt(b, "j5", 2, None, b"b2"),  # a stream starting at 2
+            _receipt(b, "j5", True, None, b"b1"),  # True == 1, as in the reference steps
+            _receipt(b, "j6", 2, None, b"b2"),
+        ],
+        [first, second, _receipt(a, "j2", 2, first.content_digest, b"2"), third, "rollback"],
+        [third, third, _receipt(a, "j4", 4, first.content_digest, b"four")],
+    ]
+    outcomes: list[Any] = []
+    tracker = ReceiptTracker()
+    for transaction in steps:
+        try:
+            with tracker.transaction() as tx:
+                for receipt in transaction:
+                    if receipt == "rollback":
+                        raise LookupError("rolled back")
+                    assert isinstance(receipt, VerifiedReceipt)
+                    try:
+                        outcomes.append(("duplicate", tx.track(receipt).duplicate))
+                    except TokenfedError as exc:
+                        outcomes.append((exc.code, str(exc)))
+                outcomes.append(("staged", tx.staged))
+        except LookupError:
+            outcomes.append("rolled back")
+    return outcomes, dict(tracker._seen), dict(tracker._heads)
+
+
+def test_in_memory_tracking_same_as_the_reference_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps 12 and 13 in the hot module (a tracker without a ledger) give the outcomes, the
+    errors (code and message) and the state of the reference steps (REC-042, REC-043)."""
+    monkeypatch.setattr(tracker_module, "_hot", None)
+    expected = _tracking_outcomes()
+    assert [o for o in expected[0] if o[0] in ("replay", "chain_break")]  # both were exercised
+    for module in _implementations():
+        monkeypatch.setattr(tracker_module, "_hot", module)
+        assert _tracking_outcomes() == expected, module
+
+
+def test_in_memory_tracking_honours_changed_reference_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A subclass or a patch that changes the tracker's reference steps (as the conformance
+    suite's fault injection does) is run instead of the hot module's steps."""
+    original = TrackerTransaction._seen_content
+
+    def other_content(self: TrackerTransaction, iss: str, jti: str) -> str | None:
+        found = original(self, iss, jti)
+        return None if found is None else "sha256:" + "0" * 64
+
+    monkeypatch.setattr(TrackerTransaction, "_seen_content", other_content)
+    receipt = _receipt("https://a.example", "j1", 1, None, b"one")
+    with ReceiptTracker().transaction() as tx:
+        tx.track(receipt)
+        with pytest.raises(TokenfedError) as caught:
+            tx.track(receipt)
+    assert caught.value.code == "replay"

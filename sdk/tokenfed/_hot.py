@@ -29,8 +29,10 @@ __all__ = [
     "CachedInclusion",
     "Price",
     "Statement",
+    "content_digest",
     "decode_b64url",
     "parse_batched",
+    "track_in_memory",
 ]
 
 MAX_SAFE_INTEGER: Final = 9007199254740991
@@ -40,6 +42,9 @@ HASH_SIZE: Final = 32
 
 _LEAF = hashlib.sha256(b"\x00")
 _NODE = hashlib.sha256(b"\x01")
+_CONTENT = hashlib.sha256()
+# Copying a hash state is cheaper than hashlib.sha256(data), which looks the algorithm up in
+# OpenSSL on every call.
 
 # base64url (CONV-041): one translation to the standard alphabet that also turns '+', '/' and
 # '=' into '!', which strict decoding refuses; padding is added from the length.
@@ -149,6 +154,52 @@ def parse_batched(text: Any) -> tuple[bytes, str, int, list[str], str] | None:
     if leaf is None:
         return None
     return leaf, claims, index, path, batch
+
+
+def content_digest(data: bytes) -> str:
+    """``sha256:`` + lowercase hex SHA-256 of ``data`` (CONV-031, REC-010)."""
+    h = _CONTENT.copy()
+    h.update(data)
+    return "sha256:" + h.hexdigest()
+
+
+def track_in_memory(
+    tx_seen: dict[Any, Any],
+    seen: dict[Any, Any],
+    tx_heads: dict[Any, Any],
+    heads: dict[Any, Any],
+    iss: Any,
+    jti: Any,
+    aud: Any,
+    seq: Any,
+    prev: Any,
+    digest: Any,
+) -> int:
+    """Steps 12 and 13 of REC-040 against a tracker's state in memory (a transaction's
+    ``tx_seen`` and ``tx_heads`` over its tracker's ``seen`` and ``heads``): 0 for a new
+    receipt (the transaction's state is then updated), 1 for an identical resubmission, 2 when
+    the receipt is a replay or breaks its chain (nothing is changed: the tracker's reference
+    steps then raise the exact error)."""
+    key = (iss, jti)
+    found = tx_seen.get(key)
+    if found is None:
+        found = seen.get(key)
+    if found is not None:
+        return 1 if found == digest else 2
+    stream = (iss, aud)
+    head = tx_heads.get(stream)
+    if head is None:
+        head = heads.get(stream)
+    expected_seq: Any = 1
+    expected_prev: Any = None
+    if head is not None:
+        expected_seq = head[0] + 1
+        expected_prev = head[1]
+    if seq != expected_seq or prev != expected_prev:
+        return 2
+    tx_seen[key] = digest
+    tx_heads[stream] = (seq, digest)
+    return 0
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -376,10 +427,10 @@ class BatchedClaims:
     valid: the fast schema, ``iss`` and ``iat`` against the batch statement, time, rate card
     and amount, in one pass.
 
-    It accepts only claims in the sorted compact ASCII form with the common shape (version
-    1.0, registered meters, usage of exactly a model and meters), whose issuer, audience,
-    subject, rate card and model a full check accepted before (:meth:`remember`), and whose
-    rate card and model have a :class:`Price`.
+    It accepts only ASCII claims without a backslash, with the common shape (version 1.0,
+    registered meters, usage of exactly a model and meters) and no member named twice (a count
+    of quotes), whose issuer, audience, subject, rate card and model a full check accepted
+    before (:meth:`remember`), and whose rate card and model have a :class:`Price`.
     """
 
     def __init__(self, meters: frozenset[str], make: Any) -> None:
@@ -387,6 +438,7 @@ class BatchedClaims:
         self.prices: dict[tuple[str, str, str], Price] = {}
         self._stable: set[tuple[str, str, str, str, str, str]] = set()
         self._last: tuple[str, str, str, str, str, str] = ("", "", "", "", "", "")
+        self._last_price: Price | None = None  # the price of _last's card and model
         # Batch statements that verified, by their exact text (REC-063), and the last one used.
         self._make = make
         self._statements: dict[str, Statement] = {}
@@ -424,10 +476,16 @@ class BatchedClaims:
         claims = self.check(leaf, statement.iss, statement.iat, not_after)
         if claims is None:
             return None
-        return self._make(claims, statement.kid, leaf, encoded, statement.batch_id)
+        receipt = self._make(claims, statement.kid, leaf, encoded, statement.batch_id)
+        # A receipt verified one by one is tracked next (steps 12 and 13), which needs its
+        # content digest: computed here rather than by the interpreted property.
+        receipt._content_digest = content_digest(leaf)
+        return receipt
 
     def add_price(self, card_id: str, digest: str, model: str, price: Price) -> None:
         self.prices[(card_id, digest, model)] = price
+        self._last = ("", "", "", "", "", "")
+        self._last_price = None
 
     def remember(self, claims: Any) -> None:
         """Remember the (``iss``, ``aud``, ``sub``, rate card id and digest, model) of claims
@@ -504,7 +562,9 @@ class BatchedClaims:
         """The claims in ``leaf`` if they are certainly valid claims of a batch of issuer
         ``iss`` signed at ``latest_iat``, ``iat`` at most ``not_after`` (now plus the skew),
         priced by a known rate card; else ``None``."""
-        if not leaf.isascii():
+        # ASCII without a backslash: no escape, so no noncharacter, no lone surrogate, and
+        # every '"' delimits a member name or a string value (counted below).
+        if not leaf.isascii() or b"\\" in leaf:
             return None
         try:
             value: Any = orjson.loads(leaf)
@@ -514,8 +574,6 @@ class BatchedClaims:
             return None
         claims: dict[str, Any] = value
         if not _CLAIMS_MEMBERS.issuperset(claims):
-            return None
-        if orjson.dumps(claims, option=orjson.OPT_SORT_KEYS) != leaf:
             return None
         ver = claims.get("ver")
         unit = claims.get("unit")
@@ -562,6 +620,7 @@ class BatchedClaims:
             if stable not in self._stable:
                 return None
             self._last = stable
+            self._last_price = self.prices.get((stable[3], stable[4], stable[5]))
         meters = usage.get("meters")
         if type(meters) is not dict:
             return None
@@ -579,9 +638,28 @@ class BatchedClaims:
             entitlement = claims["entitlement"]
             if type(entitlement) is not str or _TOKEN_ID.fullmatch(entitlement) is None:
                 return None
-        if _TOKEN_ID.fullmatch(jti) is None or _AMOUNT.fullmatch(amount) is None:
+        # Every value is typed now: the member names, the 7 to 9 string members, the meters'
+        # names, and the four names and three string values of usage and rate_card account for
+        # exactly this many quotes. A text with more names a member twice (the strict parser
+        # refuses it; orjson keeps one); with exactly these, the strict parser gives this same
+        # object, whatever the text's order and whitespace (REC-010 accepts any serialization).
+        strings = len(claims) + 7 + len(meters)
+        if "prev" in claims:
+            strings += 1
+        if "entitlement" in claims:
+            strings += 1
+        if leaf.count(b'"') != 2 * strings + 14:
             return None
-        price = self.prices.get((stable[3], stable[4], stable[5]))
+        # An ASCII letters-and-digits jti of 1 to 128 characters is a token id without the
+        # regular expression's call.
+        if (
+            not (0 < len(jti) <= 128 and jti.isascii() and jti.isalnum())
+            and _TOKEN_ID.fullmatch(jti) is None
+        ):
+            return None
+        if _AMOUNT.fullmatch(amount) is None:
+            return None
+        price = self._last_price
         if price is None or not price.nbf <= iat < price.exp:
             return None
         if price.micro_amount(meters) != _micro_amount(amount):

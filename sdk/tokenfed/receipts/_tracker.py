@@ -25,7 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from types import ModuleType
 
+from .. import _compiled
 from ..errors import ChainBreakError, ReplayError
 from ..ledger import LedgerEntry, LedgerRow, ReceiptLedger, SqliteLedger, _receipt_row
 from ._verifier import VerifiedReceipt
@@ -35,11 +37,25 @@ __all__ = ["ReceiptTracker", "TrackerTransaction"]
 Stream = tuple[str, str]
 Head = tuple[int, str]
 
+_hot: ModuleType | None = _compiled.HOT
+"""Steps 12 and 13 for a tracker in memory (``tokenfed._hot``, compiled when built; ADR 0010);
+``None`` runs the reference steps alone."""
+
 
 class TrackerTransaction:
-    """The receipts tracked since a transaction began, staged until it commits."""
+    """The receipts tracked since a transaction began, staged until it commits (a tracker in
+    memory keeps only their replay and chain state, not the receipts)."""
 
-    __slots__ = ("_closed", "_heads", "_known", "_read_heads", "_seen", "_staged", "_tracker")
+    __slots__ = (
+        "_closed",
+        "_heads",
+        "_known",
+        "_read_heads",
+        "_seen",
+        "_staged",
+        "_tracker",
+        "_unstaged",
+    )
 
     def __init__(self, tracker: ReceiptTracker) -> None:
         self._tracker = tracker
@@ -48,6 +64,9 @@ class TrackerTransaction:
         self._heads: dict[Stream, Head] = {}
         self._read_heads: dict[Stream, Head | None] = {}
         self._staged: list[VerifiedReceipt | LedgerRow] = []
+        # New receipts of a tracker in memory: its commit keeps only their replay and chain
+        # state (``_seen``, ``_heads``), so the receipts themselves are counted, not kept.
+        self._unstaged = 0
         self._closed = False
 
     def track(self, receipt: VerifiedReceipt) -> VerifiedReceipt:
@@ -68,11 +87,42 @@ class TrackerTransaction:
                 f"not {type(receipt).__name__}"
             )
         raw = receipt.raw
-        if not self._track(
-            raw["iss"], raw["jti"], raw["aud"], raw["seq"], raw.get("prev"), receipt.content_digest
+        iss, jti, aud, seq, prev = raw["iss"], raw["jti"], raw["aud"], raw["seq"], raw.get("prev")
+        digest = receipt._content_digest or receipt.content_digest
+        tracker = self._tracker
+        outcome = 2
+        if (
+            _hot is not None
+            and tracker._ledger is None
+            and type(self)._track is _REFERENCE_TRACK
+            and type(self)._seen_content is _REFERENCE_SEEN
+            and type(self)._head is _REFERENCE_HEAD
+            and type(tracker)._seen_content is _REFERENCE_TRACKER_SEEN
+            and type(tracker)._head is _REFERENCE_TRACKER_HEAD
         ):
+            # In memory, with the reference steps as defined here (a subclass or a patch that
+            # changes them is honoured): the same steps in the hot module (ADR 0010). A replay
+            # or a break of the chain changes nothing there and is raised by the steps below.
+            outcome = _hot.track_in_memory(
+                self._seen,
+                tracker._seen,
+                self._heads,
+                tracker._heads,
+                iss,
+                jti,
+                aud,
+                seq,
+                prev,
+                digest,
+            )
+        if outcome == 2:
+            outcome = 0 if self._track(iss, jti, aud, seq, prev, digest) else 1
+        if outcome == 1:
             return receipt.as_duplicate()
-        self._staged.append(receipt)
+        if tracker._ledger is None:
+            self._unstaged += 1
+        else:
+            self._staged.append(receipt)
         return receipt
 
     def _track_row(self, row: LedgerRow, prev: str | None) -> bool:
@@ -128,7 +178,7 @@ class TrackerTransaction:
     @property
     def staged(self) -> int:
         """How many receipts this transaction will record when it commits."""
-        return len(self._staged)
+        return len(self._staged) + self._unstaged
 
     def _seen_content(self, iss: str, jti: str) -> str | None:
         found = self._seen.get((iss, jti))
@@ -219,6 +269,13 @@ class ReceiptTracker:
         if self._ledger is None:
             return self._heads.get(stream)
         return self._ledger.stream_head(*stream)
+
+
+_REFERENCE_TRACK = TrackerTransaction._track
+_REFERENCE_SEEN = TrackerTransaction._seen_content
+_REFERENCE_HEAD = TrackerTransaction._head
+_REFERENCE_TRACKER_SEEN = ReceiptTracker._seen_content
+_REFERENCE_TRACKER_HEAD = ReceiptTracker._head
 
 
 def _entry(receipt: VerifiedReceipt) -> LedgerEntry:
