@@ -418,6 +418,29 @@ def test_the_engine_starts_its_clusters_quiet() -> None:
         assert list(client.run(settings).values()) == [list(QUIET_DASK.values())]
 
 
+def test_the_local_cluster_leaves_port_8787_alone() -> None:
+    """The engine's LocalCluster serves no dashboard and keeps the scheduler's HTTP endpoints
+    on a free loopback port: a port 8787 held by another cluster or notebook is no reason for
+    a warning on the command's stderr."""
+    import contextlib
+    import socket
+    import warnings
+
+    from tokenfed.engine import local_cluster
+
+    pytest.importorskip("dask.distributed")
+    with socket.socket() as held:
+        with contextlib.suppress(OSError):  # or it is held already, which is the case too
+            held.bind(("127.0.0.1", 8787))
+            held.listen()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with local_cluster(1) as cluster:
+                server = cluster.scheduler.http_server
+                assert (server.address, server.port != 8787) == ("127.0.0.1", True)
+    assert [str(w.message) for w in caught if "8787" in str(w.message)] == []
+
+
 def test_progress_reports_each_file_once_with_all_its_lines(tmp_path: Path) -> None:
     """``progress(position, lines)`` is called once per file, when the last of its ranges is
     done, with every line of the file, however the files were split."""

@@ -272,8 +272,14 @@ def local_cluster(workers: int) -> Any:
             "the distributed engine needs Dask: pip install 'tokenfed[engine]' (or --workers 1)"
         ) from exc
     with dask.config.set(QUIET_DASK):
+        # No dashboard; the scheduler's own HTTP endpoints (health, metrics) on a free loopback
+        # port rather than 8787, which another cluster or notebook may hold (Dask then warns).
         return LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         )
 
 
