@@ -29,6 +29,7 @@ __all__ = [
     "CachedInclusion",
     "Price",
     "Statement",
+    "batched_item",
     "content_digest",
     "decode_b64url",
     "parse_batched",
@@ -102,10 +103,10 @@ def decode_b64url(text: Any) -> bytes | None:
     return data if len(data) == len(raw) * 3 // 4 else None
 
 
-def parse_batched(text: Any) -> tuple[bytes, str, int, list[str], str] | None:
-    """REC-062 step 1 on a batched receipt's JSON text: (claims bytes, claims as base64url,
-    leaf index, audit path, batch statement) when the strict parser certainly gives an object
-    that passes step 1, else ``None``.
+def batched_item(text: Any) -> dict[str, Any] | None:
+    """A batched receipt's JSON text parsed by orjson, when that is certainly the object the
+    strict parser gives and it certainly passes REC-062 step 1; else ``None`` (the strict path
+    then decides).
 
     An ASCII text without a backslash has no escape, no noncharacter and no lone surrogate, and
     every ``"`` in it delimits a string. Exactly the five members with their types (``ver``
@@ -132,14 +133,12 @@ def parse_batched(text: Any) -> tuple[bytes, str, int, list[str], str] | None:
     # Five members, each of the five present with its type: exactly those five.
     if type(item) is not dict or len(item) != 5:
         return None
-    claims = item.get("claims")
     index = item.get("leaf_index")
     path = item.get("audit_path")
-    batch = item.get("batch")
     if not (
         item.get("ver") == "1.0"
-        and type(claims) is str
-        and type(batch) is str
+        and type(item.get("claims")) is str
+        and type(item.get("batch")) is str
         and type(index) is int
         and 0 <= index <= MAX_SAFE_INTEGER
         and type(path) is list
@@ -150,10 +149,22 @@ def parse_batched(text: Any) -> tuple[bytes, str, int, list[str], str] | None:
             return None
     if data.count(b'"') != 16 + 2 * len(path):
         return None
+    found: dict[str, Any] = item
+    return found
+
+
+def parse_batched(text: Any) -> tuple[bytes, str, int, list[str], str] | None:
+    """REC-062 step 1 on a batched receipt's JSON text: (claims bytes, claims as base64url,
+    leaf index, audit path, batch statement) when :func:`batched_item` takes the text and its
+    claims are canonical base64url, else ``None``."""
+    item = batched_item(text)
+    if item is None:
+        return None
+    claims: str = item["claims"]
     leaf = decode_b64url(claims)
     if leaf is None:
         return None
-    return leaf, claims, index, path, batch
+    return leaf, claims, item["leaf_index"], item["audit_path"], item["batch"]
 
 
 def content_digest(data: bytes) -> str:
