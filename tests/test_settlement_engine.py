@@ -128,6 +128,17 @@ def test_monoid_laws(tmp_path: Path) -> None:
     assert finish(a.combine(b).combine(c)) == finish(a.combine(b.combine(c)))
 
 
+def _shuffled_into_files(tokens: list[str], copies: int, seed: int, parts: int) -> list[list[str]]:
+    """``tokens`` and ``copies`` of them again (duplicates), shuffled by ``seed`` and dealt
+    into ``parts`` files, each token to a file its text and the seed choose."""
+    shuffled = list(tokens) + random.Random(seed).sample(tokens, copies)
+    random.Random(seed).shuffle(shuffled)
+    groups: list[list[str]] = [[] for _ in range(parts)]
+    for token in shuffled:
+        groups[random.Random(f"{seed}-{token[-12:]}").randrange(parts)].append(token)
+    return groups
+
+
 @settings(max_examples=15, deadline=None, derandomize=True)
 @given(
     seed=st.integers(min_value=0, max_value=2**32 - 1),
@@ -140,11 +151,7 @@ def test_any_partitioning_gives_byte_identical_statements(
     """SET-026: the same receipts, shuffled into any number of files, each file split or not
     into ranges of lines, give byte-identical signed statements and receipt lists."""
     reference = _statements(tmp_path_factory.mktemp("ref"), [TOKENS])
-    shuffled = list(TOKENS) + random.Random(seed).sample(TOKENS, 3)  # with duplicates
-    random.Random(seed).shuffle(shuffled)
-    groups: list[list[str]] = [[] for _ in range(parts)]
-    for token in shuffled:
-        groups[random.Random(f"{seed}-{token[-12:]}").randrange(parts)].append(token)
+    groups = _shuffled_into_files(TOKENS, 3, seed, parts)
     split = _statements(tmp_path_factory.mktemp("run"), groups, partitions=ranges or None)
     assert split == reference
 
@@ -602,12 +609,7 @@ def test_statements_from_line_sums_equal_the_ledgers(
     partitioning (files, ranges of lines, duplicates in other files, any order)."""
     folder = tmp_path_factory.mktemp("spread")
     expected = _ledger_drafts(folder)
-    shuffled = list(SPREAD) + random.Random(seed).sample(SPREAD, 4)
-    random.Random(seed).shuffle(shuffled)
-    groups: list[list[str]] = [[] for _ in range(parts)]
-    for token in shuffled:
-        groups[random.Random(f"{seed}-{token[-12:]}").randrange(parts)].append(token)
-    files = _write_files(folder, groups)
+    files = _write_files(folder, _shuffled_into_files(SPREAD, 4, seed, parts))
     result = run(files, CONFIG, period=SPREAD_PERIOD, iat=END + 4 * DAY, partitions=ranges or None)
     assert result.outcome.duplicates == 4
     got = {pair: (d.claims, d.receipt_list) for pair, d in result.drafts.items()}
