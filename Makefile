@@ -4,20 +4,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit docs bench clean browser
+.PHONY: demo test lint typecheck unit docs bench bytecode clean browser
 
 # Two distributions from this repository (ADR 0007): the SDK (pyproject.toml) and the
 # conformance suite with the spec's vectors (conformance/pyproject.toml), both editable.
 # The batched receipts' hot module is then compiled in place with mypyc (ADR 0010); without the
-# build (or with a stale one) its pure-Python source runs.
+# build (or with a stale one) its pure-Python source runs. The sources are compiled to bytecode
+# as a wheel's install does (an editable install leaves that to the first import, which cannot
+# write it where PYTHONDONTWRITEBYTECODE is set: every command would compile the SDK again).
 $(STAMP): pyproject.toml conformance/pyproject.toml sdk/tokenfed/_hot.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./conformance
 	$(BIN)/python sdk/build_hot.py
+	$(MAKE) --no-print-directory bytecode
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Bytecode of the SDK and the suite, current with their sources (only changed files compile).
+bytecode:
+	$(BIN)/python -m compileall -q sdk/tokenfed conformance/tokenfed_conformance
+
+demo: $(STAMP) bytecode
 	$(BIN)/python examples/demo.py
 
 test: lint typecheck unit docs
@@ -44,7 +51,7 @@ unit: $(STAMP) browser
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --quiet --site-dir .site
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python bench/bench_receipts.py
 	$(BIN)/python bench/bench_federation.py
 	$(BIN)/python bench/bench_settlement.py --receipts 40000 --files 8
