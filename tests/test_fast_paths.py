@@ -16,6 +16,7 @@ received, non-JCS accepted), REC-040, REC-062.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sys
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from tokenfed.errors import TokenfedError
 from tokenfed.keys import KeyValidity, PrivateKey, generate_key
 from tokenfed.receipts import ReceiptVerifier, VerifiedReceipt
 from tokenfed.receipts import _verifier as verifier_module
-from tokenfed.trust import TrustStore
+from tokenfed.trust import KeySource, TrustStore
 from tokenfed.units import RateCard
 
 T0 = 1767225600
@@ -99,6 +100,9 @@ def compact(payload: bytes, key: PrivateKey = KEY) -> str:
 # leaf 0 of every test batch, verified first, so that the verifier's hot module knows them and
 # caches the batch statement, and the claims under test (leaf 1) can take its fast path.
 PRIMER = claims_text("m1", "r0", 1, NOW - 3000).encode("ascii")
+# The same claims as a JWS receipt, verified first before a JWS receipt under test, so that the
+# hot module knows its header segment and key too (REC-040 steps 1 to 11 in one call).
+COMPACT_PRIMER = compact(PRIMER)
 
 
 def batch_of(payload: bytes) -> tuple[str, list[bytes]]:
@@ -179,6 +183,7 @@ def outcome(
         verifier = ReceiptVerifier(TRUST, [RATE_CARD], clock=lambda: NOW_OF_VERIFIER)
         if primer is not None:
             assert verifier.verify(primer).raw == json.loads(PRIMER)
+            checks.clear()  # the primer's own signature
         try:
             if isinstance(receipt, tuple):
                 whole = verifier.verify_batch(*receipt)
@@ -203,12 +208,16 @@ def both(
 ) -> Outcome:
     """The outcome of ``receipt`` on the fast and the strict paths, which must be the same.
 
-    A batched receipt (JSON text or bytes) is verified after the primer of its batch (when
-    its batch can be read), and also given as an object and, through its batch, whole."""
+    A JWS receipt is verified after ``COMPACT_PRIMER`` (when ``primed``), so the hot module
+    knows its header and key. A batched receipt (JSON text or bytes) is verified after the
+    primer of its batch (when its batch can be read), and also given as an object and, through
+    its batch, whole."""
     forms: list[Any] = [receipt]
     primer = None
     text = receipt.decode("utf-8", "surrogatepass") if isinstance(receipt, bytes) else receipt
-    if text.startswith("{"):
+    if not text.lstrip(" \t\r\n").startswith("{"):
+        primer = COMPACT_PRIMER if primed else None
+    elif text.startswith("{"):
         try:
             item = json.loads(text)
         except ValueError:
@@ -452,6 +461,67 @@ def test_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch, hot_module: Modul
     ]
 
 
+def test_compact_fast_path_is_taken(
+    monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType
+) -> None:
+    """A JWS receipt takes the hot module's whole path once a receipt with its header and key
+    verified (trust-store mode), and the reference path before that; its content digest is the
+    reference's."""
+    from tokenfed import _jws
+
+    token = compact(VALID_ASCII.encode("ascii"))
+    verifier = ReceiptVerifier(TRUST, [RATE_CARD], clock=lambda: NOW)
+    decoded: list[object] = []
+    original = _jws.decode
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        decoded.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_jws, "decode", counted)
+    first = verifier.verify(token)
+    assert len(decoded) == 1  # not known yet: the reference path
+    for receipt in (token, token.encode("ascii"), token + "\n"):
+        again = verifier.verify(receipt)
+        assert (again.raw, again.kid, again.receipt, again.content_digest) == (
+            first.raw,
+            first.kid,
+            first.receipt,
+            first.content_digest,
+        )
+        assert again.content_digest == "sha256:" + hashlib.sha256(again.claims_bytes).hexdigest()
+    assert len(decoded) == 1
+
+
+class _Keys(KeySource):
+    """A key source that is not a trust store: its answers may change, so none is remembered."""
+
+    def key_with_origin(self, iss: object, kid: object, typ: str) -> Any:
+        return TRUST.key_with_origin(iss, kid, typ)
+
+    def key(self, iss: object, kid: object, typ: str | None = None) -> Any:
+        return TRUST.key(iss, kid, typ)
+
+
+def test_compact_keys_of_other_key_sources_are_not_remembered(
+    monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType
+) -> None:
+    """Only a trust store's keys are remembered by the hot module: another key source (a
+    federation's, or an application's) is asked for every receipt."""
+    asked: list[object] = []
+
+    class Asking(_Keys):
+        def key_with_origin(self, iss: object, kid: object, typ: str) -> Any:
+            asked.append(kid)
+            return super().key_with_origin(iss, kid, typ)
+
+    verifier = ReceiptVerifier(Asking(), [RATE_CARD], clock=lambda: NOW)
+    token = compact(VALID_ASCII.encode("ascii"))
+    for _ in range(3):
+        verifier.verify(token)
+    assert len(asked) == 3
+
+
 @st.composite
 def typed_mutations(draw: st.DrawFn) -> str:
     """Values of the right JSON type in canonical form: the fast paths are taken and judged."""
@@ -562,17 +632,101 @@ CLAIM_CASES: dict[str, tuple[bytes, int, str | None]] = {
 }
 
 
+# A JWS receipt has no batch statement: its iat is bounded by the clock alone, its issuer
+# selects the key, and the key's window is checked at its iat (REC-040 step 5) before the rate
+# card's (step 10): the test key's window and the card's begin together.
+COMPACT_CLAIM_CODES = {
+    "iat after the batch statement's": None,
+    "other issuer": "unknown_key",
+    "iat before the rate card": "key_not_valid",
+}
+
+
 @pytest.mark.parametrize("name", list(CLAIM_CASES))
 def test_claim_checks_same_on_both_paths(
     name: str, monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType
 ) -> None:
     """REC-062 steps 4 and 5 (REC-040 steps 7 to 11, REC-065) in the hot module: issuer and
     iat against the batch statement, time, rate card, model, meters and amount give the one
-    expected code on both paths, as text, as an object and whole."""
+    expected code on both paths, as text, as an object and whole; and REC-040 steps 5 to 11
+    for the same claims in a JWS receipt."""
     payload, now, code = CLAIM_CASES[name]
     monkeypatch.setattr(sys.modules[__name__], "NOW_OF_VERIFIER", now)
-    found = both(batched(payload), monkeypatch, hot_module)
-    if code is None:
-        assert found[0] == "ok", found
-    else:
-        assert found[:2] == ("error", code), found
+    for receipt, expected in (
+        (batched(payload), code),
+        (compact(payload), COMPACT_CLAIM_CODES.get(name, code)),
+    ):
+        found = both(receipt, monkeypatch, hot_module)
+        if expected is None:
+            assert found[0] == "ok", (receipt, found)
+        else:
+            assert found[:2] == ("error", expected), (receipt, found)
+
+
+def compact_mutations() -> Iterator[tuple[str, str | bytes, str | None]]:
+    """JWS receipts around valid ASCII claims: (name, receipt, the one expected code or None).
+
+    The header, signature and key cases of REC-040 steps 1 to 6 (CONV-041 to CONV-049), each
+    verified after ``COMPACT_PRIMER`` taught the hot module the header segment and the key."""
+    token = compact(VALID_ASCII.encode("ascii"))
+    header, payload, signature = token.split(".")
+    flipped = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]
+    yield "valid", token, None
+    yield "valid, as bytes", token.encode("ascii"), None
+    yield "valid, surrounded by whitespace", " \t" + token + "\r\n", None
+    yield "signature altered", f"{header}.{payload}.{flipped}", "invalid_signature"
+    yield "signature padded", token + "==", "malformed"
+    yield "signature one character short", token[:-1], "malformed"
+    yield "signature of 63 bytes", f"{header}.{payload}.{_b64(b'x' * 63)}", "invalid_signature"
+    yield "signature of other claims", f"{header}.{payload[:-4]}AAAA.{signature}", "malformed"
+    yield "four segments", token + ".AAAA", "malformed"
+    yield "a space inside", token[:40] + " " + token[41:], "malformed"
+    yield (
+        "a non-ASCII byte",
+        token.encode("ascii")[:40] + b"\xc3\xa9" + token.encode()[42:],
+        ("malformed"),
+    )
+    other = generate_key("EdDSA")
+    yield "signed by an unknown key", compact(VALID_ASCII.encode("ascii"), other), "unknown_key"
+    foreign_header = _b64(
+        _json.canonical_bytes(
+            {"alg": "EdDSA", "kid": KEY.kid, "typ": "tokenfed-receipt+jwt", "crit": ["x"]}
+        )
+    )
+    signing_input = f"{foreign_header}.{payload}"
+    yield (
+        "crit header",
+        signing_input + "." + _b64(KEY.sign(signing_input.encode("ascii"))),
+        "unsupported_crit",
+    )
+    es_header = _b64(
+        _json.canonical_bytes({"alg": "ES256", "kid": KEY.kid, "typ": "tokenfed-receipt+jwt"})
+    )
+    signing_input = f"{es_header}.{payload}"
+    yield (
+        "alg not the key's",
+        signing_input + "." + _b64(KEY.sign(signing_input.encode("ascii"))),
+        "unsupported_alg",
+    )
+    early = claims_with(iat=T0 - 10).decode("ascii")
+    yield "iat before the key's window", compact(early.encode("ascii")), "key_not_valid"
+    yield "over the size limit", compact(claims_with(jti="r" * 17000)), "malformed"
+
+
+@pytest.mark.parametrize(("name", "receipt", "code"), list(compact_mutations()))
+def test_compact_receipt_same_on_both_paths(
+    name: str,
+    receipt: str | bytes,
+    code: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+    hot_module: ModuleType,
+) -> None:
+    """REC-040 steps 1 to 6 for JWS receipts: the hot module's whole path (header segment and
+    key remembered) and the reference path agree, with the one expected code, and verify a
+    signature at most once, whether the verifier was primed or not."""
+    for primed in (True, False):
+        found = both(receipt, monkeypatch, hot_module, primed)
+        if code is None:
+            assert found[0] == "ok", found
+        else:
+            assert found[:2] == ("error", code), found

@@ -436,7 +436,8 @@ class Statement:
 class BatchedClaims:
     """REC-062 steps 4 and 5 (with REC-040 steps 7 to 11) for claims that are certainly
     valid: the fast schema, ``iss`` and ``iat`` against the batch statement, time, rate card
-    and amount, in one pass.
+    and amount, in one pass; and the whole of REC-040 for JWS receipts whose header and key
+    are remembered (:meth:`verify_compact`).
 
     It accepts only ASCII claims without a backslash, with the common shape (version 1.0,
     registered meters, usage of exactly a model and meters) and no member named twice (a count
@@ -455,6 +456,9 @@ class BatchedClaims:
         self._statements: dict[str, Statement] = {}
         self._last_batch = ""
         self._last_statement: Statement | None = None
+        # JWS receipts: by (header segment, issuer), the key of a receipt that verified with
+        # them (``add_key``): its kid, its signature check and its validity check.
+        self._keys: dict[tuple[str, str], tuple[str, Any, Any]] = {}
 
     def add_statement(self, batch: str, statement: Statement) -> None:
         """Remember a batch statement that verified, whose key needs no check per receipt (a
@@ -491,6 +495,66 @@ class BatchedClaims:
         # A receipt verified one by one is tracked next (steps 12 and 13), which needs its
         # content digest: computed here rather than by the interpreted property.
         receipt._content_digest = content_digest(leaf)
+        return receipt
+
+    def add_key(self, header: str, iss: str, kid: str, verify: Any, valid_at: Any) -> None:
+        """Remember the key a JWS receipt with this header segment and issuer verified with, in
+        trust-store mode (a store never changes): ``verify(signature, signing input)`` is its
+        signature check (CONV-049) and ``valid_at(iat)`` its validity window (REC-030)."""
+        if len(self._keys) >= _STATEMENT_LIMIT:
+            self._keys.clear()
+        self._keys[(header, iss)] = (kid, verify, valid_at)
+
+    def verify_compact(self, token: Any, max_bytes: int, not_after: int) -> Any:
+        """REC-040 steps 1 to 11 for a JWS receipt (stripped of surrounding whitespace) whose
+        header segment and issuer are remembered (:meth:`add_key`): the verified receipt
+        (``make(claims, kid, payload, token)``) if it is certainly valid; ``False`` if every
+        step but the signature's (step 6) certainly passes and the signature does not verify;
+        else ``None``.
+
+        The signature is checked last, once everything else is certain: on ``None`` the
+        reference path runs without a signature having been checked, and on ``False`` its
+        first failing step would be step 6.
+        """
+        if type(token) is bytes:
+            if not token.isascii():
+                return None
+            text = token.decode("ascii")
+        elif type(token) is str:
+            if not token.isascii():
+                return None
+            text = token
+        else:
+            return None
+        if len(text) > max_bytes:
+            return None
+        parts = text.split(".")
+        if len(parts) != 3:
+            return None
+        header = parts[0]
+        encoded = parts[1]
+        payload = decode_b64url(encoded)
+        if payload is None:
+            return None
+        claims = self.check(payload, None, not_after, not_after)
+        if claims is None:
+            return None
+        iss: str = claims["iss"]
+        entry = self._keys.get((header, iss))
+        if entry is None:
+            return None
+        kid, verify, valid_at = entry
+        if not valid_at(claims["iat"]):
+            return None
+        signature = decode_b64url(parts[2])
+        if signature is None:
+            return None
+        signing_input = text[: len(header) + 1 + len(encoded)].encode("ascii")
+        if not verify(signature, signing_input):
+            return False
+        receipt = self._make(claims, kid, payload, text)
+        # Tracked next (steps 12 and 13), which needs the content digest.
+        receipt._content_digest = content_digest(payload)
         return receipt
 
     def add_price(self, card_id: str, digest: str, model: str, price: Price) -> None:
@@ -568,11 +632,12 @@ class BatchedClaims:
         return self.check(leaf, iss, latest_iat, not_after)
 
     def check(
-        self, leaf: bytes, iss: str, latest_iat: int, not_after: int
+        self, leaf: bytes, iss: str | None, latest_iat: int, not_after: int
     ) -> dict[str, Any] | None:
         """The claims in ``leaf`` if they are certainly valid claims of a batch of issuer
         ``iss`` signed at ``latest_iat``, ``iat`` at most ``not_after`` (now plus the skew),
-        priced by a known rate card; else ``None``."""
+        priced by a known rate card; else ``None``. A JWS receipt's claims are checked with
+        ``iss`` ``None`` (any issuer) and ``latest_iat`` equal to ``not_after``."""
         # ASCII without a backslash: no escape, so no noncharacter, no lone surrogate, and
         # every '"' delimits a member name or a string value (counted below).
         if not leaf.isascii() or b"\\" in leaf:
@@ -625,7 +690,7 @@ class BatchedClaims:
         for part in stable:
             if type(part) is not str:
                 return None
-        if stable[0] != iss:
+        if iss is not None and stable[0] != iss:
             return None
         if stable != self._last:  # a stream repeats them: compared, not hashed, most times
             if stable not in self._stable:

@@ -36,7 +36,7 @@ from ..errors import (
     UnknownRateCardError,
 )
 from ..keys import PublicKey
-from ..trust import KeyOrigin, KeySource
+from ..trust import KeyOrigin, KeySource, TrustStore
 from ..units import RateCard
 from ._claims import BatchClaims, FastSchema, ReceiptClaims, validate_receipt
 
@@ -55,6 +55,8 @@ DEFAULT_CLOCK_SKEW = 300
 """Seconds of clock skew allowed for ``iat`` by default (REC-041)."""
 
 _BATCH_CACHE_SIZE = 1024
+
+_RECEIPT_SIGNATURE_FAILS = "the receipt signature does not verify with the key (CONV-049)"
 
 _hot: ModuleType | None = _compiled.HOT
 """The per-receipt work of batched receipts (``tokenfed._hot``, compiled when built; ADR 0010),
@@ -455,6 +457,16 @@ class ReceiptVerifier:
         return _json.loads(payload), False
 
     def _check_compact(self, token: str | bytes) -> VerifiedReceipt:
+        hot = self._hot_claims
+        if hot is not None:
+            # Steps 1 to 11 in one call when the header and key are known; None: not certain,
+            # and no signature was checked; False: only the signature fails (step 6).
+            found = hot.verify_compact(token, MAX_RECEIPT_BYTES, self._clock() + self._skew)
+            if found is not None:
+                if found is False:
+                    raise InvalidSignatureError(_RECEIPT_SIGNATURE_FAILS)
+                verified: VerifiedReceipt = found
+                return verified
         # Steps 1-4: parse, typ, alg, crit.
         decoded = _jws.decode(
             token, _jws.TYP_RECEIPT, max_bytes=MAX_RECEIPT_BYTES, parse=self._parse_claims
@@ -466,11 +478,21 @@ class ReceiptVerifier:
         )
         # Step 6: signature (the pinned algorithm was checked with the key).
         if not key.verify(decoded.signature, decoded.signing_input):
-            raise InvalidSignatureError(
-                "the receipt signature does not verify with the key (CONV-049)"
-            )
+            raise InvalidSignatureError(_RECEIPT_SIGNATURE_FAILS)
         # Steps 7-11.
         self._check_claims(claims, decoded.typed)
+        trust_store = type(self._trust) is TrustStore
+        if decoded.typed and hot is not None and origin is None and trust_store:
+            # A trust store never changes: the hot module may take this header and key (and
+            # the issuer, audience, subject, card and model the fast schema accepted) from now.
+            hot.remember(claims)
+            hot.add_key(
+                decoded.token.partition(".")[0],
+                claims["iss"],
+                key.kid,
+                key.verify,
+                key.validity.is_valid_at,
+            )
         return VerifiedReceipt(claims, key.kid, decoded.payload, decoded.token, origin=origin)
 
     def _key_at(
