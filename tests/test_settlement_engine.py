@@ -448,6 +448,31 @@ def test_the_local_cluster_leaves_port_8787_alone() -> None:
     assert [str(w.message) for w in caught if "8787" in str(w.message)] == []
 
 
+def _log_a_worker_error() -> None:
+    import logging
+
+    logging.getLogger("distributed.worker").error("tokenfed-probe: a worker's error log")
+    logging.getLogger("distributed.nanny").error("tokenfed-probe: a nanny's error log")
+
+
+def test_the_local_cluster_keeps_dasks_logs_off_standard_error(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The engine's LocalCluster keeps Dask's own log records off the command's stderr, errors
+    included (a worker whose heartbeat meets a scheduler already closing logs a traceback at
+    ERROR level): what went wrong reaches the caller as the engine's own error, with its code."""
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import Client
+
+    from tokenfed.engine import local_cluster
+
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        assert sorted(client.run(_log_a_worker_error)) == sorted(cluster.scheduler_info["workers"])
+        _log_a_worker_error()  # the parent's own Dask loggers too, while the cluster runs
+    err = capfd.readouterr().err
+    assert "tokenfed-probe" not in err
+
+
 def test_progress_reports_each_file_once_with_all_its_lines(tmp_path: Path) -> None:
     """``progress(position, lines)`` is called once per file, when the last of its ranges is
     done, with every line of the file, however the files were split."""

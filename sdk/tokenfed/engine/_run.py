@@ -6,6 +6,7 @@ import contextlib
 import functools
 import glob
 import json
+import logging
 import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -263,7 +264,13 @@ diagnostics for a dashboard; on two cores they took about a tenth of the CPU the
 
 def local_cluster(workers: int) -> Any:
     """A Dask ``LocalCluster`` of ``workers`` single-threaded processes with :data:`QUIET_DASK`
-    (a context manager: leaving it closes the cluster)."""
+    (a context manager: leaving it closes the cluster).
+
+    Dask's own log records below CRITICAL stay off standard error while it runs, in its
+    processes and in this one: on close, a worker whose heartbeat meets a scheduler already
+    closing logs a traceback at ERROR level (dask/distributed#7192), and what does go wrong
+    (a task's error, a worker lost more often than :data:`_RETRIES` allows) reaches the caller
+    as the engine's own error."""
     try:
         import dask
         from dask.distributed import LocalCluster
@@ -280,6 +287,7 @@ def local_cluster(workers: int) -> Any:
             processes=True,
             dashboard_address=None,
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.CRITICAL,
         )
 
 

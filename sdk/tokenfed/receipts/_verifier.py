@@ -59,8 +59,8 @@ _BATCH_CACHE_SIZE = 1024
 _RECEIPT_SIGNATURE_FAILS = "the receipt signature does not verify with the key (CONV-049)"
 
 _hot: ModuleType | None = _compiled.HOT
-"""The per-receipt work of batched receipts (``tokenfed._hot``, compiled when built; ADR 0010),
-taken by each verifier when it is made; ``None`` runs the reference path alone."""
+"""The per-receipt work of batched and JWS receipts (``tokenfed._hot``, compiled when built;
+ADR 0010), taken by each verifier when it is made; ``None`` runs the reference path alone."""
 
 
 def sha256_digest(data: bytes) -> str:
