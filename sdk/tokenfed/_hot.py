@@ -1,11 +1,14 @@
-"""The per-receipt work of batched receipts, in one module that mypyc compiles (ADR 0010).
+"""The per-receipt work of batched and JWS receipts, in one module that mypyc compiles
+(ADR 0010).
 
 Every function here answers either "certainly valid" (a value) or ``None`` ("not certain"): it
 never raises on hostile input and never names an error. On ``None`` the verifier runs its
-reference path (the strict parser, REC-062 step by step, the full schema), which gives the
-exact error code and message, or the same result. So this module can only make verification
-faster, never more lenient; tests run it both compiled and as pure Python, and compare every
-answer with the reference path.
+reference path (the strict parser, REC-040 or REC-062 step by step, the full schema), which
+gives the exact error code and message, or the same result. The one other answer is
+``BatchedClaims.verify_compact``'s ``False``: every step of REC-040 but the signature's
+certainly passes and the signature does not verify, where the reference path would stop at
+step 6. So this module can only make verification faster, never more lenient; tests run it
+both compiled and as pure Python, and compare every answer with the reference path.
 
 The module imports nothing of the SDK, and values from the wire are typed ``object`` or
 ``Any`` and checked with ``type(x) is ...`` before they reach a typed name: a compiled
