@@ -243,6 +243,14 @@ def both(
     return found
 
 
+def expect(found: Outcome, code: str | None) -> None:
+    """``found`` is an acceptance (``code`` None) or a rejection with exactly ``code``."""
+    if code is None:
+        assert found[0] == "ok", found
+    else:
+        assert found[:2] == ("error", code), found
+
+
 VALID = claims_text()
 VALID_ASCII = claims_text("m1")
 BASES = {"non-ASCII model": VALID, "ASCII": VALID_ASCII}
@@ -296,11 +304,7 @@ def test_named_mutation_same_on_both_paths(
         text = text.replace('"m\u00e9"', '"m1"')
     payload = text.encode("utf-8", "surrogatepass")
     for receipt in (compact(payload), batched(payload)):
-        found = both(receipt, monkeypatch, hot_module)
-        if code is None:
-            assert found[0] == "ok", found
-        else:
-            assert found[:2] == ("error", code), found
+        expect(both(receipt, monkeypatch, hot_module), code)
 
 
 FRAGMENTS = [
@@ -423,11 +427,7 @@ def test_batched_object_same_on_both_paths(
     not."""
     for receipt in (text, text.encode("utf-8", "surrogatepass")):
         for primed in (True, False):
-            found = both(receipt, monkeypatch, hot_module, primed)
-        if code is None:
-            assert found[0] == "ok", found
-        else:
-            assert found[:2] == ("error", code), found
+            expect(both(receipt, monkeypatch, hot_module, primed), code)
 
 
 def test_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType) -> None:
@@ -656,11 +656,7 @@ def test_claim_checks_same_on_both_paths(
         (batched(payload), code),
         (compact(payload), COMPACT_CLAIM_CODES.get(name, code)),
     ):
-        found = both(receipt, monkeypatch, hot_module)
-        if expected is None:
-            assert found[0] == "ok", (receipt, found)
-        else:
-            assert found[:2] == ("error", expected), (receipt, found)
+        expect(both(receipt, monkeypatch, hot_module), expected)
 
 
 def compact_mutations() -> Iterator[tuple[str, str | bytes, str | None]]:
@@ -725,8 +721,4 @@ def test_compact_receipt_same_on_both_paths(
     key remembered) and the reference path agree, with the one expected code, and verify a
     signature at most once, whether the verifier was primed or not."""
     for primed in (True, False):
-        found = both(receipt, monkeypatch, hot_module, primed)
-        if code is None:
-            assert found[0] == "ok", found
-        else:
-            assert found[:2] == ("error", code), found
+        expect(both(receipt, monkeypatch, hot_module, primed), code)
