@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 # Two distributions from this repository (ADR 0007): the SDK (pyproject.toml) and the
 # conformance suite with the spec's vectors (conformance/pyproject.toml), both editable.
-# The batched receipts' hot module is then compiled in place with mypyc (ADR 0010); without the
+# The receipts' hot module (batched and JWS) is then compiled in place with mypyc (ADR 0010); without the
 # build (or with a stale one) its pure-Python source runs. The sources are compiled to bytecode
 # as a wheel's install does (an editable install leaves that to the first import, which cannot
 # write it where PYTHONDONTWRITEBYTECODE is set: every command would compile the SDK again).

@@ -194,8 +194,9 @@ def main() -> int:
         "--hot",
         choices=["auto", "pure", "off"],
         default="auto",
-        help="the batched receipts' hot module (ADR 0010): the compiled build when there is a "
-        "current one (auto), its pure-Python source, or none (the reference path alone)",
+        help="the hot module of batched and JWS receipts (ADR 0010): the compiled build when "
+        "there is a current one (auto), its pure-Python source, or none (the reference path "
+        "alone)",
     )
     args = parser.parse_args()
     only = {name.strip() for name in args.only.split(",") if name.strip()}
