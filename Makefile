@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 
 # Two distributions from this repository (ADR 0007): the SDK (pyproject.toml) and the
 # conformance suite with the spec's vectors (conformance/pyproject.toml), both editable.
-# The receipts' hot module (batched and JWS) is then compiled in place with mypyc (ADR 0010); without the
-# build (or with a stale one) its pure-Python source runs. The sources are compiled to bytecode
-# as a wheel's install does (an editable install leaves that to the first import, which cannot
-# write it where PYTHONDONTWRITEBYTECODE is set: every command would compile the SDK again).
+# The receipts' hot module (batched and JWS) is then compiled in place with mypyc (ADR 0010);
+# without the build (or with a stale one) its pure-Python source runs. The sources are compiled
+# to bytecode as a wheel's install does (an editable install leaves that to the first import,
+# which cannot write it where PYTHONDONTWRITEBYTECODE is set: each command would compile the SDK
+# again).
 $(STAMP): pyproject.toml conformance/pyproject.toml sdk/tokenfed/_hot.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
