@@ -414,6 +414,12 @@ def wrapper_mutations() -> Iterator[tuple[str, str, str | None]]:
     yield "claims, one character less", text.replace(claims, claims[:-1]), "malformed"
     yield "noncharacter", text[:-1] + ',"x":"\ufdd0"}', "malformed"
     yield "lone surrogate", text[:-1] + ',"x":"\\udc00"}', "malformed"
+    reordered = {
+        name: good[name] for name in ("batch", "audit_path", "leaf_index", "claims", "ver")
+    }
+    yield "members in another order", json.dumps(reordered, separators=(",", ":")), None
+    yield "one space after a colon", text.replace('"leaf_index":', '"leaf_index": '), None
+    yield "index written -0", text.replace('"leaf_index":1', '"leaf_index":-0'), "invalid_proof"
     yield "ver 1.1", text.replace('"ver":"1.0"', '"ver":"1.1"'), None
     yield "ver 2.0", text.replace('"ver":"1.0"', '"ver":"2.0"'), "unsupported_version"
 

@@ -111,13 +111,16 @@ def batched_item(text: Any) -> dict[str, Any] | None:
     strict parser gives and it certainly passes REC-062 step 1; else ``None`` (the strict path
     then decides).
 
-    An ASCII text without a backslash has no escape, no noncharacter and no lone surrogate, and
-    every ``"`` in it delimits a string. Exactly the five members with their types (``ver``
-    1.0, three strings, an integer index in range, an array of strings) account for
-    16 + 2 * len(audit_path) quotes, so a text with that many has no duplicate or further
-    member, and no value of another type (a float, a big integer, a nested object) anywhere.
-    The compact form batched receipts are written in has exactly that many, so no
-    serialization is needed to compare with.
+    An ASCII text without a backslash has no escape, no noncharacter and no lone surrogate:
+    each string's text is its characters between two quotes. Once the five members are typed
+    (``ver`` 1.0, three strings, an integer index in range, an array of strings), the compact
+    form of this object (the form batched receipts are written in) has a length computed from
+    them here, and every other JSON text that orjson reads as this object is longer: whitespace,
+    an integer written ``-0``, or a member named twice (orjson keeps one value, the strict
+    parser refuses the text) each add characters. So a text of exactly that length has no
+    duplicate or further member, and the strict parser gives this same object. (Counting the
+    quotes proves the same for any spacing, but reads the whole text again: about 3.4 us of a
+    batched receipt's 24 us.)
     """
     if type(text) is str:
         if not text.isascii() or "\\" in text:
@@ -147,13 +150,28 @@ def batched_item(text: Any) -> dict[str, Any] | None:
         and type(path) is list
     ):
         return None
+    # {"ver":"1.0","claims":"C","leaf_index":I,"audit_path":["P",...],"batch":"B"}: the braces
+    # and four commas (6), five names with their quotes and colons (49), "1.0" with its quotes
+    # (5), the quotes of C and B (4), the brackets (2), and per entry of the path its quotes
+    # and, between entries, a comma.
+    size = 65 + len(item["claims"]) + len(item["batch"]) + _digits(index) + max(len(path), 1)
     for entry in path:
         if type(entry) is not str:
             return None
-    if data.count(b'"') != 16 + 2 * len(path):
+        size += len(entry) + 2
+    if len(data) != size:
         return None
     found: dict[str, Any] = item
     return found
+
+
+def _digits(value: int) -> int:
+    """How many decimal digits ``value`` (>= 0) has: the length of its shortest JSON text."""
+    count = 1
+    while value >= 10:
+        value //= 10
+        count += 1
+    return count
 
 
 def parse_batched(text: Any) -> tuple[bytes, str, int, list[str], str] | None:
@@ -722,6 +740,8 @@ class BatchedClaims:
         # exactly this many quotes. A text with more names a member twice (the strict parser
         # refuses it; orjson keeps one); with exactly these, the strict parser gives this same
         # object, whatever the text's order and whitespace (REC-010 accepts any serialization).
+        # (The length of the compact form would prove it too, for compact text only; computed
+        # over these nested values it measured slower than this count over a few hundred bytes.)
         strings = len(claims) + 7 + len(meters)
         if "prev" in claims:
             strings += 1
