@@ -98,6 +98,13 @@ def test_no_node_is_left_and_only_the_temporary_directory_was_written(
     assert re.search(r"\n== Done in \d+\.\d s\n$", output)
 
 
+def _interruptible() -> None:
+    """In the demo's process before it starts: SIGINT back to its default, so that Python
+    turns it into KeyboardInterrupt even when this test runs where SIGINT is ignored (a
+    shell's background job without job control ignores it, and a child inherits that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_a_demo_stopped_midway_leaves_no_node(tmp_path: Path, how: signal.Signals) -> None:
     demo = subprocess.Popen(
@@ -106,6 +113,7 @@ def test_a_demo_stopped_midway_leaves_no_node(tmp_path: Path, how: signal.Signal
         stderr=subprocess.PIPE,
         text=True,
         env=_environment(tmp_path),
+        preexec_fn=_interruptible,
     )
     try:
         assert demo.stdout is not None
