@@ -358,6 +358,10 @@ class ReceiptVerifier:
                             INPUT_EXTENSION_METERS,
                         )
                         self._hot_claims.add_price(card.id, digest, model, price)
+        # JWS receipts in the hot module: with a trust store only, whose keys never change (a
+        # federation's or any other key source's answers may), so nothing is parsed twice for
+        # receipts whose key the hot module could never hold.
+        self._hot_compact: Any = self._hot_claims if type(trust) is TrustStore else None
 
     def verify(self, receipt: str | bytes | Mapping[str, Any]) -> VerifiedReceipt:
         """Verify one receipt: a JWS (text or bytes), or a batched receipt (an object, or its
@@ -457,7 +461,7 @@ class ReceiptVerifier:
         return _json.loads(payload), False
 
     def _check_compact(self, token: str | bytes) -> VerifiedReceipt:
-        hot = self._hot_claims
+        hot = self._hot_compact
         if hot is not None:
             # Steps 1 to 11 in one call when the header and key are known; None: not certain,
             # and no signature was checked; False: only the signature fails (step 6).
@@ -481,8 +485,7 @@ class ReceiptVerifier:
             raise InvalidSignatureError(_RECEIPT_SIGNATURE_FAILS)
         # Steps 7-11.
         self._check_claims(claims, decoded.typed)
-        trust_store = type(self._trust) is TrustStore
-        if decoded.typed and hot is not None and origin is None and trust_store:
+        if decoded.typed and hot is not None and origin is None:
             # A trust store never changes: the hot module may take this header and key (and
             # the issuer, audience, subject, card and model the fast schema accepted) from now.
             hot.remember(claims)
