@@ -28,11 +28,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tokenfed import _json, _merkle, keys
-from tokenfed.errors import TokenfedError
-from tokenfed.keys import KeyValidity, PrivateKey, generate_key
+from tokenfed.errors import TokenfedError, UnknownKeyError
+from tokenfed.keys import KeyValidity, PrivateKey, PublicKey, generate_key
 from tokenfed.receipts import ReceiptVerifier, VerifiedReceipt
 from tokenfed.receipts import _verifier as verifier_module
-from tokenfed.trust import KeySource, TrustStore
+from tokenfed.trust import KeyOrigin, KeySource, TrustStore
 from tokenfed.units import RateCard
 
 T0 = 1767225600
@@ -153,7 +153,7 @@ def compact_statement(statement: dict[str, Any]) -> str:
     return _jws.sign(statement, KEY, _jws.TYP_RECEIPT_BATCH)
 
 
-Outcome = tuple[str, Any, Any]
+Outcome = tuple[Any, ...]
 
 
 def outcome(
@@ -162,11 +162,13 @@ def outcome(
     hot: ModuleType | None,
     monkeypatch: pytest.MonkeyPatch,
     primer: str | None = None,
+    source: KeySource = TRUST,
 ) -> Outcome:
     """Verify with the fast paths on (``hot``: the hot module to use) or off (``None``):
     ("ok", claims, content digest) or ("error", code, message). A ``primer`` is verified
     first, with the same verifier. A (batch, leaves) pair is verified whole (REC-064) and the
-    outcome is leaf 1's. At most one signature check may run per receipt."""
+    outcome is leaf 1's. At most one signature check may run per receipt. ``source`` is the
+    verifier's key source; an accepted receipt's outcome holds its key's origin."""
     checks = []
     original = keys.PublicKey.verify
 
@@ -180,7 +182,7 @@ def outcome(
         if hot is None:
             patch.setattr(_json, "loads_if_canonical", lambda data: None)
             patch.setattr(verifier_module, "_batched_fast", lambda text: None)
-        verifier = ReceiptVerifier(TRUST, [RATE_CARD], clock=lambda: NOW_OF_VERIFIER)
+        verifier = ReceiptVerifier(source, [RATE_CARD], clock=lambda: NOW_OF_VERIFIER)
         if primer is not None:
             assert verifier.verify(primer).raw == json.loads(PRIMER)
             checks.clear()  # the primer's own signature
@@ -197,14 +199,18 @@ def outcome(
         except TokenfedError as exc:
             found: Outcome = ("error", exc.code, exc.message)
         else:
-            found = ("ok", result.raw, result.content_digest)
+            found = ("ok", result.raw, result.content_digest, result.origin)
     # A batched receipt's statement is checked once (then cached), a JWS receipt once.
     assert len(checks) <= 1, "a signature was verified twice"
     return found
 
 
 def both(
-    receipt: str | bytes, monkeypatch: pytest.MonkeyPatch, hot: ModuleType, primed: bool = True
+    receipt: str | bytes,
+    monkeypatch: pytest.MonkeyPatch,
+    hot: ModuleType,
+    primed: bool = True,
+    source: KeySource = TRUST,
 ) -> Outcome:
     """The outcome of ``receipt`` on the fast and the strict paths, which must be the same.
 
@@ -235,8 +241,8 @@ def both(
                     forms.append((item["batch"], [PRIMER, leaf]))
     found = None
     for form in forms:
-        fast = outcome(form, hot=hot, monkeypatch=monkeypatch, primer=primer)
-        strict = outcome(form, hot=None, monkeypatch=monkeypatch, primer=primer)
+        fast = outcome(form, hot=hot, monkeypatch=monkeypatch, primer=primer, source=source)
+        strict = outcome(form, hot=None, monkeypatch=monkeypatch, primer=primer, source=source)
         assert fast == strict, form
         found = found or fast
     assert found is not None
@@ -499,33 +505,86 @@ def test_compact_fast_path_is_taken(
     assert len(decoded) == 1
 
 
+ORIGIN = KeyOrigin("https://anchor.example", (ISS, "https://anchor.example"), NOW + 86400)
+
+
 class _Keys(KeySource):
-    """A key source that is not a trust store: its answers may change, so none is remembered."""
+    """A key source that is not a trust store, as a federation is: its keys come with an origin,
+    and its answers may change (``answer``: an error to raise, or another key to give)."""
+
+    def __init__(self) -> None:
+        self.asked: list[object] = []
+        self.answer: PublicKey | TokenfedError | None = None
 
     def key_with_origin(self, iss: object, kid: object, typ: str) -> Any:
-        return TRUST.key_with_origin(iss, kid, typ)
+        self.asked.append(kid)
+        if isinstance(self.answer, TokenfedError):
+            raise self.answer
+        return (self.answer or TRUST.key(iss, kid)), ORIGIN
 
     def key(self, iss: object, kid: object, typ: str | None = None) -> Any:
-        return TRUST.key(iss, kid, typ)
+        return self.key_with_origin(iss, kid, typ or "")[0]
 
 
-def test_compact_keys_of_other_key_sources_are_not_remembered(
+def test_compact_keys_of_other_key_sources_are_asked_every_time(
     monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType
 ) -> None:
-    """Only a trust store's keys are remembered by the hot module: another key source (a
-    federation's, or an application's) is asked for every receipt."""
-    asked: list[object] = []
+    """Only a trust store's keys are held by the hot module: another key source (a federation's,
+    or an application's) is asked for every receipt, on the hot path too, and every receipt
+    carries the origin it answered with."""
+    from tokenfed import _jws
 
-    class Asking(_Keys):
-        def key_with_origin(self, iss: object, kid: object, typ: str) -> Any:
-            asked.append(kid)
-            return super().key_with_origin(iss, kid, typ)
+    decoded: list[object] = []
+    original = _jws.decode
 
-    verifier = ReceiptVerifier(Asking(), [RATE_CARD], clock=lambda: NOW)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        decoded.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_jws, "decode", counted)
+    source = _Keys()
+    verifier = ReceiptVerifier(source, [RATE_CARD], clock=lambda: NOW)
     token = compact(VALID_ASCII.encode("ascii"))
-    for _ in range(3):
-        verifier.verify(token)
-    assert len(asked) == 3
+    found = [verifier.verify(token) for _ in range(3)]
+    assert len(source.asked) == 3
+    assert len(decoded) == 1  # the first by the reference path, then the hot module's
+    assert [receipt.origin for receipt in found] == [ORIGIN] * 3
+
+
+def test_compact_key_source_answers_are_followed(
+    monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType
+) -> None:
+    """REC-040 step 5 with a key source whose answer changes after the hot module took its key:
+    each receipt gets what the source answers now (an unknown key, the same key revoked before
+    the receipt's ``iat``, the key again), with the reference path's code and message."""
+    token = compact(VALID_ASCII.encode("ascii"))
+    source = _Keys()
+    verifier = ReceiptVerifier(source, [RATE_CARD], clock=lambda: NOW)
+    for _ in range(2):
+        assert verifier.verify(token).origin == ORIGIN
+    key = TRUST.key(ISS, KEY.kid)
+    revoked = key.with_validity(KeyValidity(nbf=T0, revoked_at=T0 + 60, reason="keyCompromise"))
+    answers: list[PublicKey | TokenfedError] = [
+        UnknownKeyError("no key for this receipt any more"),
+        revoked,
+    ]
+    for answer in answers:
+        source.answer = answer
+        reference = ReceiptVerifier(source, [RATE_CARD], clock=lambda: NOW)
+        monkeypatch.setattr(verifier_module, "_hot", None)
+        with pytest.raises(TokenfedError) as expected:
+            reference.verify(token)
+        monkeypatch.setattr(verifier_module, "_hot", hot_module)
+        for _ in range(2):
+            with pytest.raises(TokenfedError) as caught:
+                verifier.verify(token)
+            assert (caught.value.code, caught.value.message) == (
+                expected.value.code,
+                expected.value.message,
+            )
+    assert expected.value.code == "key_not_valid"
+    source.answer = None
+    assert verifier.verify(token).origin == ORIGIN
 
 
 @st.composite
@@ -728,3 +787,20 @@ def test_compact_receipt_same_on_both_paths(
     signature at most once, whether the verifier was primed or not."""
     for primed in (True, False):
         expect(both(receipt, monkeypatch, hot_module, primed), code)
+
+
+@pytest.mark.parametrize(("name", "receipt", "code"), list(compact_mutations()))
+def test_compact_receipt_same_on_both_paths_with_a_key_source(
+    name: str,
+    receipt: str | bytes,
+    code: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+    hot_module: ModuleType,
+) -> None:
+    """REC-040 steps 1 to 6 for JWS receipts whose keys come from a key source that is not a
+    trust store (asked for every receipt): the same codes as the reference path, and the key's
+    origin on every receipt verified."""
+    found = both(receipt, monkeypatch, hot_module, source=_Keys())
+    expect(found, code)
+    if code is None:
+        assert found[3] == ORIGIN

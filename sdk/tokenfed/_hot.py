@@ -478,8 +478,9 @@ class BatchedClaims:
         self._last_batch = ""
         self._last_statement: Statement | None = None
         # JWS receipts: by (header segment, issuer), the key of a receipt that verified with
-        # them (``add_key``): its kid, its signature check and its validity check.
-        self._keys: dict[tuple[str, str], tuple[str, Any, Any]] = {}
+        # them (``add_key``): its kid, its signature check, its validity check, and how to ask
+        # a key source that may change for it again (None: a trust store's key).
+        self._keys: dict[tuple[str, str], tuple[str, Any, Any, Any]] = {}
 
     def add_statement(self, batch: str, statement: Statement) -> None:
         """Remember a batch statement that verified, whose key needs no check per receipt (a
@@ -518,18 +519,26 @@ class BatchedClaims:
         receipt._content_digest = content_digest(leaf)
         return receipt
 
-    def add_key(self, header: str, iss: str, kid: str, verify: Any, valid_at: Any) -> None:
-        """Remember the key a JWS receipt with this header segment and issuer verified with, in
-        trust-store mode (a store never changes): ``verify(signature, signing input)`` is its
-        signature check (CONV-049) and ``valid_at(iat)`` its validity window (REC-030)."""
+    def add_key(
+        self, header: str, iss: str, kid: str, verify: Any, valid_at: Any, resolve: Any = None
+    ) -> None:
+        """Remember the key a JWS receipt with this header segment and issuer verified with:
+        ``verify(signature, signing input)`` is its signature check (CONV-049) and
+        ``valid_at(iat)`` its validity window (REC-030).
+
+        A trust store never changes, so its key is used as it is (``resolve`` None). Any other
+        key source is asked again for every receipt: ``resolve(iss, kid)`` gives the signature
+        check, the validity check and the key's origin while it still answers with the same
+        key, else ``None`` (and the reference path decides)."""
         if len(self._keys) >= _STATEMENT_LIMIT:
             self._keys.clear()
-        self._keys[(header, iss)] = (kid, verify, valid_at)
+        self._keys[(header, iss)] = (kid, verify, valid_at, resolve)
 
     def verify_compact(self, token: Any, max_bytes: int, not_after: int) -> Any:
         """REC-040 steps 1 to 11 for a JWS receipt (stripped of surrounding whitespace) whose
         header segment and issuer are remembered (:meth:`add_key`): the verified receipt
-        (``make(claims, kid, payload, token)``) if it is certainly valid; ``False`` if every
+        (``make(claims, kid, payload, token)``, with ``origin=`` the key's origin from a key
+        source other than a trust store) if it is certainly valid; ``False`` if every
         step but the signature's (step 6) certainly passes and the signature does not verify;
         else ``None``.
 
@@ -564,7 +573,13 @@ class BatchedClaims:
         entry = self._keys.get((header, iss))
         if entry is None:
             return None
-        kid, verify, valid_at = entry
+        kid, verify, valid_at, resolve = entry
+        origin: Any = None
+        if resolve is not None:
+            current = resolve(iss, kid)
+            if current is None:
+                return None
+            verify, valid_at, origin = current
         if not valid_at(claims["iat"]):
             return None
         signature = decode_b64url(parts[2])
@@ -573,7 +588,10 @@ class BatchedClaims:
         signing_input = text[: len(header) + 1 + len(encoded)].encode("ascii")
         if not verify(signature, signing_input):
             return False
-        receipt = self._make(claims, kid, payload, text)
+        if origin is None:
+            receipt = self._make(claims, kid, payload, text)
+        else:
+            receipt = self._make(claims, kid, payload, text, origin=origin)
         # Tracked next (steps 12 and 13), which needs the content digest.
         receipt._content_digest = content_digest(payload)
         return receipt

@@ -358,10 +358,11 @@ class ReceiptVerifier:
                             INPUT_EXTENSION_METERS,
                         )
                         self._hot_claims.add_price(card.id, digest, model, price)
-        # JWS receipts in the hot module: with a trust store only, whose keys never change (a
-        # federation's or any other key source's answers may), so nothing is parsed twice for
-        # receipts whose key the hot module could never hold.
-        self._hot_compact: Any = self._hot_claims if type(trust) is TrustStore else None
+        # JWS receipts in the hot module. A trust store's keys never change, so the hot module
+        # holds them; a federation's or any other key source's answers may, so it is asked
+        # again for every receipt (``_asked_again``).
+        self._hot_compact: Any = self._hot_claims
+        self._fixed_keys = type(trust) is TrustStore
 
     def verify(self, receipt: str | bytes | Mapping[str, Any]) -> VerifiedReceipt:
         """Verify one receipt: a JWS (text or bytes), or a batched receipt (an object, or its
@@ -485,9 +486,10 @@ class ReceiptVerifier:
             raise InvalidSignatureError(_RECEIPT_SIGNATURE_FAILS)
         # Steps 7-11.
         self._check_claims(claims, decoded.typed)
-        if decoded.typed and hot is not None and origin is None:
-            # A trust store never changes: the hot module may take this header and key (and
-            # the issuer, audience, subject, card and model the fast schema accepted) from now.
+        if decoded.typed and hot is not None:
+            # The hot module may take this header and key (and the issuer, audience, subject,
+            # card and model the fast schema accepted) from now: as they are from a trust
+            # store, asked for again from any other key source.
             hot.remember(claims)
             hot.add_key(
                 decoded.token.partition(".")[0],
@@ -495,8 +497,28 @@ class ReceiptVerifier:
                 key.kid,
                 key.verify,
                 key.validity.is_valid_at,
+                None if self._fixed_keys else self._asked_again(key),
             )
         return VerifiedReceipt(claims, key.kid, decoded.payload, decoded.token, origin=origin)
+
+    def _asked_again(self, key: PublicKey) -> Callable[[str, str], Any]:
+        """For the hot module: ask the key source for ``key`` again (step 5). While it answers
+        with that very key, its signature check, validity check and origin; else (another key,
+        or an error) ``None``, and the reference path runs step 5 itself."""
+        source = self._trust
+        verify = key.verify
+        valid_at = key.validity.is_valid_at
+
+        def resolve(iss: str, kid: str) -> tuple[Any, Any, KeyOrigin | None] | None:
+            try:
+                current, origin = source.key_with_origin(iss, kid, _jws.TYP_RECEIPT)
+            except TokenfedError:
+                return None
+            if current is not key:
+                return None
+            return verify, valid_at, origin
+
+        return resolve
 
     def _key_at(
         self, iss: object, header: Mapping[str, Any], iat: object, typ: str
