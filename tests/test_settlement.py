@@ -628,10 +628,24 @@ def test_statement_from_a_ledger_holding_batched_receipts(world: World, tmp_path
     assert from_ledger.claims["totals"]["count"] == 4
 
 
+def _as_schema_v4(path: Path) -> None:
+    """Turn a ledger file back into schema version 4 (no seq in the index by line)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP INDEX receipts_by_line")
+        raw.execute(
+            "CREATE INDEX receipts_by_line ON receipts"
+            " (iss, aud, model, rate_card_digest, rate_card_id, iat, micro, merkle_leaf)"
+        )
+        raw.execute("UPDATE tokenfed_schema SET version = 4 WHERE component = 'receipt_ledger'")
+
+
 def _as_schema_v3(path: Path) -> None:
     """Turn a ledger file back into schema version 3 (no merkle_leaf, no covering indexes)."""
     import sqlite3
 
+    _as_schema_v4(path)
     with sqlite3.connect(path) as raw:
         raw.execute("DROP INDEX receipts_in_order")
         raw.execute("DROP INDEX receipts_by_line")
@@ -651,19 +665,19 @@ def _as_schema_v2(path: Path) -> None:
         raw.execute("UPDATE tokenfed_schema SET version = 2 WHERE component = 'receipt_ledger'")
 
 
-@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("version", [2, 3, 4])
 def test_ledger_schema_2_is_migrated_and_gives_the_same_statement(
     world: World, tmp_path: Path, version: int
 ) -> None:
-    """SET-020: a version 2 or 3 ledger is migrated in place when opened (its model, rate card
-    digest, micro-UTU and Merkle leaf columns filled from the stored receipts and digests), and
-    its statement is unchanged."""
+    """SET-020: a version 2, 3 or 4 ledger is migrated in place when opened (its model, rate
+    card digest, micro-UTU and Merkle leaf columns filled from the stored receipts and digests,
+    its index by line made again with ``seq``), and its statement is unchanged."""
     import sqlite3
 
     before = _draft(world)
     before_list = before.receipt_list
     world.payee_ledger.close()
-    (_as_schema_v2 if version == 2 else _as_schema_v3)(tmp_path / "payee.db")
+    {2: _as_schema_v2, 3: _as_schema_v3, 4: _as_schema_v4}[version](tmp_path / "payee.db")
     with SqliteLedger(tmp_path / "payee.db") as migrated:
         after = build_statement(
             migrated, payee=PROVIDER, payer=OPERATOR, period=(START, END),
@@ -680,11 +694,12 @@ def test_ledger_schema_2_is_migrated_and_gives_the_same_statement(
             " WHERE model IS NULL OR micro IS NULL OR length(merkle_leaf) IS NOT 32"
         ).fetchone()
         indexes = raw.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'receipts'"
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'receipts'"
             " AND sql IS NOT NULL ORDER BY name"
         ).fetchall()
-    assert version == (4,) and empty == (0,)
-    assert indexes == [("receipts_by_line",), ("receipts_in_order",)]
+    assert version == (5,) and empty == (0,)
+    assert [name for name, _ in indexes] == ["receipts_by_line", "receipts_in_order"]
+    assert "iat, seq, micro" in indexes[0][1]
 
 
 def test_statement_from_entries_recorded_without_model_reads_the_receipts(

@@ -73,12 +73,13 @@ __all__ = [
     "StreamStore",
 ]
 
-LEDGER_SCHEMA_VERSION = 4
+LEDGER_SCHEMA_VERSION = 5
 """Version of the receipt ledger's tables, kept in the ``tokenfed_schema`` table. Version 3 adds
 the ``model``, ``rate_card_digest`` and ``micro`` columns that settlement statements are built
 from; version 4 adds ``merkle_leaf`` (the receipt's leaf hash in a statement's Merkle tree,
-SET-026) and two covering indexes, one in the order of SET-026 and one by statement line. A
-version 2 or 3 file is migrated in place when it is opened (one transaction)."""
+SET-026) and two covering indexes, one in the order of SET-026 and one by statement line;
+version 5 orders the entries of the index by statement line by ``seq`` after ``iat``. A
+version 2, 3 or 4 file is migrated in place when it is opened (one transaction)."""
 
 STREAM_SCHEMA_VERSION = 2
 """Version of the stream store's tables, kept in the ``tokenfed_schema`` table."""
@@ -531,9 +532,12 @@ _LEDGER_TABLES = (
     # tree from this index alone. It also serves stream heads (seq) and stream reads.
     "CREATE INDEX IF NOT EXISTS receipts_in_order"
     " ON receipts (iss, aud, seq, jti, iat, merkle_leaf)",
-    # A stream by statement line: statements add up their lines from this index alone.
+    # A stream by statement line: statements add up their lines from this index alone. Within
+    # a line its entries are in the order of (iat, seq), which a stream's receipts arrive in,
+    # so a new receipt's entry lands at the line's end rather than anywhere in it (as it did
+    # when the amount followed iat: receipts of one second were spread by their amounts).
     "CREATE INDEX IF NOT EXISTS receipts_by_line ON receipts"
-    " (iss, aud, model, rate_card_digest, rate_card_id, iat, micro, merkle_leaf)",
+    " (iss, aud, model, rate_card_digest, rate_card_id, iat, seq, micro, merkle_leaf)",
 )
 
 _INSERT_RECEIPT = (
@@ -906,15 +910,19 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
         )
 
     def _migrate(self, connection: sqlite3.Connection, version: object) -> bool:
-        """Bring a version 2 or 3 file to version 4 in the transaction that opens it (a crash
-        leaves the earlier version).
+        """Bring a version 2, 3 or 4 file to version 5 in the transaction that opens it (a
+        crash leaves the earlier version).
 
         Version 2 -> 3 adds ``model``, ``rate_card_digest`` and ``micro`` and fills them from the
         stored receipts; version 3 -> 4 adds ``merkle_leaf``, filled from ``content_digest``,
-        and replaces the index ``receipts_by_stream`` by the two covering indexes (made by the
-        table statements that run after this)."""
-        if version not in (2, 3):
+        and replaces the index ``receipts_by_stream`` by the two covering indexes; version 4 ->
+        5 drops ``receipts_by_line`` to have it made again with ``seq`` (the indexes are made by
+        the table statements that run after this)."""
+        if version not in (2, 3, 4):
             return False
+        if version == 4:
+            connection.execute("DROP INDEX receipts_by_line")
+            return True
         if version == 2:
             for column in ("model TEXT", "rate_card_digest TEXT", "micro INTEGER"):
                 connection.execute(f"ALTER TABLE receipts ADD COLUMN {column}")
