@@ -521,3 +521,70 @@ def test_workers_are_forked_only_from_a_single_thread() -> None:
     finally:
         stop.set()
         other.join()
+
+
+def _reference_lines(data: bytes, limit: int) -> list[tuple[bytes | None, int]]:
+    """REC-070 and REC-071 read literally: lines end at each LF, one CR before the LF is not
+    part of the line, a last line without LF is a line (its CR, if any, counting towards its
+    length), and a line longer than ``limit`` is ``None``; with the bytes each line took."""
+    found: list[tuple[bytes | None, int]] = []
+    pieces = data.split(b"\n")
+    last = pieces.pop()
+    for piece in pieces:
+        line = piece[:-1] if piece.endswith(b"\r") else piece
+        found.append((None if len(line) > limit else line, len(piece) + 1))
+    if last:
+        line = last[:-1] if last.endswith(b"\r") else last
+        found.append((None if len(last) > limit else line, len(last)))
+    return found
+
+
+class _Trickle:
+    """A source that gives at most the next of ``sizes`` bytes per ``read1``, as a pipe does."""
+
+    def __init__(self, data: bytes, sizes: list[int]) -> None:
+        self._data, self._sizes, self._at = data, sizes or [1], 0
+
+    def read1(self, size: int = -1) -> bytes:
+        step = self._sizes[self._at % len(self._sizes)] if self._at < len(self._data) else 1
+        piece = self._data[self._at : self._at + min(step, size)]
+        self._at += len(piece)
+        return piece
+
+    read = read1
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(
+    parts=st.lists(
+        st.sampled_from([b"a", b"bb", b"\r", b"\n", b"\r\n", b"x" * 7, b"\n\n", b"y" * 13]),
+        max_size=40,
+    ),
+    limit=st.integers(0, 12),
+    block=st.integers(1, 16),
+    sizes=st.lists(st.integers(1, 20), max_size=5),
+    chunk=st.integers(1, 4),
+)
+def test_lines_are_split_as_rec_070_and_071_read(
+    parts: list[bytes], limit: int, block: int, sizes: list[int], chunk: int
+) -> None:
+    """REC-070, REC-071: the file reader gives every line, without an LF and the CR before it,
+    an over-long line as ``None`` however the file's bytes arrive (blocks split anywhere: in
+    a CRLF, in an over-long line), and the chunks' sizes add up to the file's."""
+    data = b"".join(parts)
+    patch = pytest.MonkeyPatch()
+    with patch.context() as patched:
+        patched.setattr(_files, "MAX_LINE_BYTES", limit)
+        patched.setattr(_files, "_READ_BYTES", block)
+        patched.setattr(_files, "_CHUNK_LINES", chunk)
+        chunks = list(_files._chunks(_Trickle(data, sizes)))  # type: ignore[arg-type]
+    expected = _reference_lines(data, limit)
+    assert [line for lines, _ in chunks for line in lines] == [line for line, _ in expected]
+    assert sum(size for _, size in chunks) == len(data)
+    assert all(len(lines) == chunk for lines, _ in chunks[:-1])
+    # Each chunk's size is the bytes its own lines took.
+    taken = [size for _, size in expected]
+    at = 0
+    for lines, size in chunks:
+        assert size == sum(taken[at : at + len(lines)])
+        at += len(lines)

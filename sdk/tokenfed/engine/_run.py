@@ -16,7 +16,7 @@ from typing import IO, Any
 from ..errors import InternalError, InvalidArgumentsError, IoError, TokenfedError
 from ..keys import PrivateKey
 from ..receipts import VerifierConfig
-from ..receipts._files import EMPTY_MESSAGE, TOO_LONG_MESSAGE, _AtomicOutput, _lines
+from ..receipts._files import EMPTY_MESSAGE, TOO_LONG_MESSAGE, _AtomicOutput, _lines, _Readable
 from ..settlement import Statement, StatementDraft
 from ..settlement._statement import statement_from_lines
 from ._monoid import (
@@ -68,12 +68,12 @@ class _Range:
         self._source = source
         self._left = size
 
-    def readline(self, limit: int) -> bytes:
+    def read(self, size: int) -> bytes:
         if self._left <= 0:
             return b""
-        line = self._source.readline(min(limit, self._left))
-        self._left -= len(line)
-        return line
+        data = self._source.read(min(size, self._left))
+        self._left -= len(data)
+        return data
 
 
 def verify_partition(partition: Partition, config: VerifierConfig) -> PartitionResult:
@@ -90,11 +90,11 @@ def verify_partition(partition: Partition, config: VerifierConfig) -> PartitionR
     verify, add_receipt, add_rejection = verifier.verify, result.add_receipt, result.add_rejection
     try:
         with open(path, "rb") as source:
-            reader: IO[bytes] | _Range = source
+            reader: _Readable = source
             if start or end is not None:
                 source.seek(start)
                 reader = source if end is None else _Range(source, end - start)
-            for number, (line, _) in enumerate(_lines(reader), start=first):  # type: ignore[arg-type]
+            for number, line in enumerate(_lines(reader), start=first):
                 if line is None:  # REC-071
                     add_rejection((index, number), "malformed", TOO_LONG_MESSAGE)
                     continue

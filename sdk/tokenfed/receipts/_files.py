@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from json.encoder import encode_basestring as _string  # what json.dumps(ensure_ascii=False) uses
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from .._decimal import format_decimal, from_scaled
 from .._pricing import AMOUNT_PLACES
@@ -294,38 +294,70 @@ def _check_line(verifier: ReceiptVerifier, line: bytes | None) -> _Checked:
 # -- reading ---------------------------------------------------------------------------------
 
 
-def _lines(source: IO[bytes]) -> Iterator[tuple[bytes | None, int]]:
-    """Each line without its LF (or CRLF) and the bytes it took; ``None`` for an over-long line,
-    which is skipped without holding more than :data:`MAX_LINE_BYTES` of it."""
-    while True:
-        line = source.readline(MAX_LINE_BYTES + 2)
-        if not line:
-            return
-        size = len(line)
-        if line.endswith(b"\n"):
-            line = line[:-1]
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            yield (line if len(line) <= MAX_LINE_BYTES else None), size
-            continue
-        if len(line) <= MAX_LINE_BYTES:  # the last line, without a line end
-            yield (line[:-1] if line.endswith(b"\r") else line), size
-            return
-        while line and not line.endswith(b"\n"):  # skip the rest of an over-long line
-            line = source.readline(MAX_LINE_BYTES)
-            size += len(line)
-        yield None, size
+_READ_BYTES = 1 << 18
+"""The most read from the source at a time (``read1``: what is there, up to this)."""
 
 
-def _chunks(source: IO[bytes]) -> Iterator[tuple[list[bytes | None], int]]:
+class _Readable(Protocol):
+    """What the reader needs of a source: ``read(size)``, giving ``b""`` at its end (a
+    ``read1`` is used instead where there is one)."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+def _lines(source: _Readable) -> Iterator[bytes | None]:
+    """Each line of ``source``, as :func:`_chunks` gives them."""
+    for chunk, _ in _chunks(source):
+        yield from chunk
+
+
+def _chunks(source: _Readable) -> Iterator[tuple[list[bytes | None], int]]:
+    """The file's lines in chunks of ``_CHUNK_LINES``, with the bytes each chunk took.
+
+    A line is its bytes up to an LF, without one CR just before the LF (REC-070), or ``None``
+    when it is longer than :data:`MAX_LINE_BYTES`; a last line without an LF is a line. The
+    source is read in blocks and split at each LF; of a line that spans blocks no more than
+    ``MAX_LINE_BYTES + 1`` bytes are carried to the next block, the rest of an over-long line
+    being only counted (REC-071)."""
+    read = getattr(source, "read1", source.read)
+    limit = MAX_LINE_BYTES
     chunk: list[bytes | None] = []
     size = 0
-    for line, taken in _lines(source):
-        chunk.append(line)
-        size += taken
-        if len(chunk) == _CHUNK_LINES:
-            yield chunk, size
-            chunk, size = [], 0
+    head = b""  # the start of a line that began in an earlier block
+    head_size = 0  # the bytes of that line read so far, those skipped included
+    too_long = False  # that line is already longer than a line can be
+    while block := read(_READ_BYTES):
+        pieces = block.split(b"\n")
+        last = pieces.pop()  # the start of a line that ends in a later block, or b""
+        for piece in pieces:
+            taken = len(piece) + 1
+            if head_size:
+                taken += head_size
+                piece = b"" if too_long else head + piece
+                head, head_size = b"", 0
+            if piece.endswith(b"\r"):
+                piece = piece[:-1]
+            if too_long or len(piece) > limit:
+                chunk.append(None)
+                too_long = False
+            else:
+                chunk.append(piece)
+            size += taken
+            if len(chunk) == _CHUNK_LINES:
+                yield chunk, size
+                chunk, size = [], 0
+        if last:
+            head_size += len(last)
+            if not too_long:
+                head += last
+                if len(head) > limit + 1:
+                    head, too_long = b"", True
+    if head_size:  # the last line, without a line end: its CR counts towards its length
+        if too_long or len(head) > limit:
+            chunk.append(None)
+        else:
+            chunk.append(head[:-1] if head.endswith(b"\r") else head)
+        size += head_size
     if chunk:
         yield chunk, size
 
