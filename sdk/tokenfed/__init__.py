@@ -5,7 +5,7 @@ pricing), :mod:`tokenfed.exchange` (exchange rates, conversion), :mod:`tokenfed.
 :mod:`tokenfed.jws` (keys and signed documents), and :mod:`tokenfed.errors`.
 """
 
-from ._model import SPEC_VERSION
+from ._version import SPEC_VERSION
 from .errors import TokenfedError
 
 __version__ = "0.1.0.dev0"

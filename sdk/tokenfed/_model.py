@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from ._decimal import MAX_DECIMAL_LENGTH, format_decimal, parse_decimal
 from ._json import MAX_SAFE_INTEGER
+from ._version import SPEC_VERSION
 from .errors import InvalidAmountError, SchemaViolationError, TokenfedError, UnsupportedVersionError
 
 __all__ = [
@@ -45,8 +46,6 @@ __all__ = [
     "validate",
 ]
 
-SPEC_VERSION = "1.0"
-"""The version of the specification this SDK implements."""
 
 _VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 VERSION_PATTERN = _VERSION
