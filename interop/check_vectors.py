@@ -2038,30 +2038,37 @@ _FILE_LINE_LIMIT = 65536
 
 def _file_lines(data: bytes) -> list[bytes | None]:
     """REC-070: lines end at each LF, a CR before the LF is dropped, a last line without LF
-    counts; REC-071: a line over 65536 bytes is None (malformed, not parsed)."""
+    counts (a CR at its end being part of it); REC-071: a line over 65536 bytes is None
+    (malformed, not parsed)."""
     if not data:
         return []
     pieces = data.split(b"\n")
-    if data.endswith(b"\n"):
-        pieces.pop()
+    last = b"" if data.endswith(b"\n") else pieces[-1]
+    pieces.pop()
     lines: list[bytes | None] = []
     for piece in pieces:
         if piece.endswith(b"\r"):
             piece = piece[:-1]
         lines.append(None if len(piece) > _FILE_LINE_LIMIT else piece)
+    if last:
+        lines.append(None if len(last) > _FILE_LINE_LIMIT else last)
     return lines
 
 
+_FILE_BLANKS = b" \t\r"  # REC-070: not part of the receipt a line holds, at its start and end
+
+
 def _file_line(verifier: _Verifier, line: bytes | None) -> dict[str, Any]:
-    if line is None or not line.strip(b" \t"):
+    if line is None or not line.strip(_FILE_BLANKS):
         return {"ok": False, "error": "malformed"}
     try:
-        if line.lstrip(b" \t").startswith(b"{"):
-            receipt: Any = parse_strict_json(line)
+        receipt_bytes = line.strip(_FILE_BLANKS)
+        if receipt_bytes.startswith(b"{"):
+            receipt: Any = parse_strict_json(receipt_bytes)
             if not isinstance(receipt, dict):
                 raise _Rejected("malformed", "a batched receipt is an object")
         else:
-            receipt = line.strip(b" \t").decode("ascii")
+            receipt = receipt_bytes.decode("ascii")
         claims, duplicate, _ = verifier.verify(receipt)
     except ValueError:
         return {"ok": False, "error": "malformed"}

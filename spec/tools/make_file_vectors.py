@@ -110,6 +110,19 @@ def build() -> dict[str, Any]:
         [ok(c1), bad("malformed"), bad("malformed"), ok(c2)],
     )
     add(
+        "blanks-around-receipts",
+        "Spaces, tabs and CRs around a receipt on a line are not part of it: both receipts are "
+        "verified.",
+        b" \t" + a + b" \r\r\n" + b"\r\t" + b + b"\t\n",
+        [ok(c1), ok(c2)],
+    )
+    add(
+        "blank-line-with-cr",
+        "A line of only spaces, tabs and CRs (here before a CRLF) is empty: malformed.",
+        a + b"\n \r\t\r\n" + b + b"\n",
+        [ok(c1), bad("malformed"), ok(c2)],
+    )
+    add(
         "binary-line",
         "A line of binary garbage is malformed.",
         bytes(byte for byte in range(256) if byte != 0x0A) + b"\n" + a + b"\n",

@@ -16,7 +16,14 @@ from typing import IO, Any
 from ..errors import InternalError, InvalidArgumentsError, IoError, TokenfedError
 from ..keys import PrivateKey
 from ..receipts import VerifierConfig
-from ..receipts._files import EMPTY_MESSAGE, TOO_LONG_MESSAGE, _AtomicOutput, _lines, _Readable
+from ..receipts._files import (
+    BLANKS,
+    EMPTY_MESSAGE,
+    TOO_LONG_MESSAGE,
+    _AtomicOutput,
+    _lines,
+    _Readable,
+)
 from ..settlement import Statement, StatementDraft
 from ..settlement._statement import statement_from_lines
 from ._monoid import (
@@ -98,7 +105,7 @@ def verify_partition(partition: Partition, config: VerifierConfig) -> PartitionR
                 if line is None:  # REC-071
                     add_rejection((index, number), "malformed", TOO_LONG_MESSAGE)
                     continue
-                if not line.strip(b" \t"):  # REC-070
+                if not line.strip(BLANKS):  # REC-070
                     add_rejection((index, number), "malformed", EMPTY_MESSAGE)
                     continue
                 try:

@@ -272,10 +272,15 @@ _TOO_LONG = _rejected({"error": "malformed", "message": TOO_LONG_MESSAGE})
 _EMPTY = _rejected({"error": "malformed", "message": EMPTY_MESSAGE})
 
 
+BLANKS = b" \t\r"
+"""What is not part of the receipt a line holds, at its start and end (REC-070); a line of only
+these is empty. (The verifier strips them, and LF, which a line never holds, from a receipt.)"""
+
+
 def _check_line(verifier: ReceiptVerifier, line: bytes | None) -> _Checked:
     if line is None:
         return _TOO_LONG
-    if not line.strip(b" \t"):
+    if not line.strip(BLANKS):
         return _EMPTY
     try:
         verified = verifier.verify(line)
