@@ -257,6 +257,19 @@ def test_intake_rejects_each_bad_receipt_with_its_code(intake: Alliance) -> None
     assert results[2]["status"] == "accepted"
 
 
+def test_intake_takes_each_string_as_a_jws_exactly(intake: Alliance) -> None:
+    """API-042, REC-040 step 1: each string is a JWS as it is. The same receipt with a space or
+    a line end around it, or a batched receipt's JSON text, is malformed, and does not stop
+    the valid receipt after it."""
+    token = entitlement(intake, limit="1")
+    good = meter(intake, token, "exact-1").json()["receipt"]
+    batched = json.dumps({"batch": good, "claims": good.split(".")[1], "index": 0, "proof": []})
+    sent = [" " + good, good + "\n", "\t" + good, batched, good]
+    results = post_receipts(intake, sent).json()["results"]
+    assert [r["status"] for r in results] == ["rejected"] * 4 + ["accepted"]
+    assert [r["error"]["error"] for r in results[:4]] == ["malformed"] * 4
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [(b"{}", "invalid_request"), (b'["a",]', "malformed"), (b"[1]", "accepted-as-result")],

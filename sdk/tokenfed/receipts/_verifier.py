@@ -369,7 +369,9 @@ class ReceiptVerifier:
         JSON text or bytes). Runs steps 1 to 11 of REC-040 (REC-062 steps 1 to 5 for a batched
         receipt); replay and chain are a tracker's job.
 
-        Bytes are handed to the strict parsers as they are: invalid UTF-8 is ``malformed``.
+        Spaces, tabs, CRs and LFs around the receipt are not part of it (a line of a receipt
+        file, REC-070); :meth:`verify_jws` takes a JWS exactly as given. Bytes are handed to
+        the strict parsers as they are: invalid UTF-8 is ``malformed``.
 
         Raises:
             TokenfedError: the code of the first step that fails.
@@ -399,6 +401,19 @@ class ReceiptVerifier:
         if text.startswith("{"):
             return self._verify_batched_text(text)
         return self._check_compact(text)
+
+    def verify_jws(self, token: str | bytes) -> VerifiedReceipt:
+        """Verify a JWS receipt exactly as given: REC-040 steps 1 to 11 on ``token`` itself,
+        with nothing around it and never read as a batched receipt (a receipt a JSON document
+        gives as a string, API-042). :meth:`verify` also takes a line of a receipt file, with
+        the blanks around it that REC-070 allows.
+
+        Raises:
+            TokenfedError: the code of the first step that fails.
+        """
+        if type(token) is not str and type(token) is not bytes:
+            raise TypeError(f"a JWS receipt is str or bytes, not {type(token).__name__}")
+        return self._check_compact(token)
 
     def verify_batch(
         self, batch: str, claims_bytes: Sequence[bytes]

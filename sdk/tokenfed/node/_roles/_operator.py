@@ -223,7 +223,7 @@ class Operator:
         try:
             if not isinstance(token, str):
                 raise InvalidRequestError("a receipt is a JWS compact string")
-            verified = verifier.verify(token)
+            verified = verifier.verify_jws(token)  # the string exactly (API-042, REC-040)
             raw = verified.raw
             if raw.get("aud") != self.node.config.entity_id:
                 raise WrongAudienceError(
