@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -63,3 +64,20 @@ def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.setattr(_verifier, "_hot", module)
         monkeypatch.setattr(_tracker, "_hot", module)
     return str(request.param)
+
+
+@pytest.fixture
+def jws_decodes(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The tokens the reference path's JWS parser (``_jws.decode``) is given, in order: a
+    receipt the hot module verifies whole never reaches it."""
+    from tokenfed import _jws
+
+    decoded: list[object] = []
+    original = _jws.decode
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        decoded.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_jws, "decode", counted)
+    return decoded

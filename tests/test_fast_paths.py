@@ -473,24 +473,13 @@ def test_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch, hot_module: Modul
     ]
 
 
-def test_compact_fast_path_is_taken(
-    monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType
-) -> None:
+def test_compact_fast_path_is_taken(hot_module: ModuleType, jws_decodes: list[object]) -> None:
     """A JWS receipt takes the hot module's whole path once a receipt with its header and key
     verified (trust-store mode), and the reference path before that; its content digest is the
     reference's."""
-    from tokenfed import _jws
-
     token = compact(VALID_ASCII.encode("ascii"))
     verifier = ReceiptVerifier(TRUST, [RATE_CARD], clock=lambda: NOW)
-    decoded: list[object] = []
-    original = _jws.decode
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        decoded.append(args[0])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(_jws, "decode", counted)
+    decoded = jws_decodes
     first = verifier.verify(token)
     assert len(decoded) == 1  # not known yet: the reference path
     for receipt in (token, token.encode("ascii"), token + "\n"):
@@ -527,21 +516,12 @@ class _Keys(KeySource):
 
 
 def test_compact_keys_of_other_key_sources_are_asked_every_time(
-    monkeypatch: pytest.MonkeyPatch, hot_module: ModuleType
+    hot_module: ModuleType, jws_decodes: list[object]
 ) -> None:
     """Only a trust store's keys are held by the hot module: another key source (a federation's,
     or an application's) is asked for every receipt, on the hot path too, and every receipt
     carries the origin it answered with."""
-    from tokenfed import _jws
-
-    decoded: list[object] = []
-    original = _jws.decode
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        decoded.append(args[0])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(_jws, "decode", counted)
+    decoded = jws_decodes
     source = _Keys()
     verifier = ReceiptVerifier(source, [RATE_CARD], clock=lambda: NOW)
     token = compact(VALID_ASCII.encode("ascii"))

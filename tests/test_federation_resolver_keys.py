@@ -216,30 +216,22 @@ def test_batched_receipts_recheck_the_chain(world: World) -> None:
 
 
 def test_jws_receipts_recheck_the_chain(
-    world: World, hot_module: Any, monkeypatch: pytest.MonkeyPatch
+    world: World, hot_module: Any, jws_decodes: list[object]
 ) -> None:
     """JWS receipts in federation mode take the hot path once one verified, and the chain is
     still asked for on every receipt: each names the anchor and path, and a withdrawn
     recognition stops the next receipt with the reference path's code."""
-    from tokenfed import _jws
-
     a, b, i_b, l_b = alliances(world)
     short = T0 + 7200
     world.recognise(a, b, ".alliance-b.example", exp=short)
     card_token, receipt = card_and_receipt(l_b)
     clock = Clock()
     trust = federation_trust(world, a, clock)
-    decoded: list[object] = []
-    original = _jws.decode
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        decoded.append(args[0])
-        return original(*args, **kwargs)
-
+    decoded = jws_decodes
     with trust.resolver:
         card = RateCard.from_jws(card_token, trust)
         verifier = ReceiptVerifier(trust, [card], clock=lambda: NOW)
-        monkeypatch.setattr(_jws, "decode", counted)
+        decoded.clear()  # the rate card's
         found = [verifier.verify(receipt) for _ in range(3)]
         assert len(decoded) == 1  # then the hot module's path
         path = (l_b.entity_id, i_b.entity_id, b.entity_id, a.entity_id)
