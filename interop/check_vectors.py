@@ -2419,7 +2419,9 @@ def _net(given: dict[str, Any], context: Context) -> dict[str, Any]:
         digest = _check_statement(statement, context)
         _check_response(response, context)
         same = (
-            response["statement"] == {"statement_id": statement["statement_id"], "digest": digest}
+            response["iss"] == statement["payer"]
+            and response["statement"]
+            == {"statement_id": statement["statement_id"], "digest": digest}
             and response["payee"] == statement["payee"]
             and response["payer"] == statement["payer"]
             and response["period"] == statement["period"]

@@ -787,6 +787,14 @@ def build() -> dict[str, Any]:
         expect="invalid_resubmission",
     )
 
+    net_vector(
+        "net-acceptance-signed-by-the-payee",
+        "An acceptance whose iss is the payee, not the payer: only the payer answers for itself.",
+        ["SET-033", "SET-050"],
+        [(a_to_b, dict(response_for(a_to_b), iss=PAYEE))],
+        expect="invalid_resubmission",
+    )
+
     # ------------------------------------------------------------------ netting reports
     statements, positions = net_positions(
         (Statement.from_claims(s), Response.from_claims(response_for(s)))

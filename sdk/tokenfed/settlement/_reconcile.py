@@ -112,12 +112,18 @@ def reconcile(
 
 
 def check_response(response: Response, statement: Statement) -> None:
-    """SET-033: the response answers exactly this statement.
+    """SET-033: the response answers exactly this statement, and its payer signed it.
 
     Raises:
-        InvalidResubmissionError: another statement digest, pair, period or ``seq``.
+        InvalidResubmissionError: another issuer than the statement's payer, or another
+            statement digest, pair, period or ``seq``.
     """
     r, s = response.claims, statement.claims
+    if r.iss != s.payer:
+        raise InvalidResubmissionError(
+            f"the response to statement {s.statement_id!r} was signed by {r.iss}, not by its "
+            f"payer {s.payer}: only the payer accepts or disputes a statement (SET-033)"
+        )
     if (
         r.statement.to_wire() != statement.ref
         or (r.payee, r.payer, r.seq) != (s.payee, s.payer, s.seq)
