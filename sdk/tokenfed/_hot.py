@@ -407,7 +407,7 @@ class Price:
         weight (the reference path then raises ``unpriced_meter``)."""
         total_input = meters.get("input", 0) + meters.get("cache_read", 0)
         total_input += meters.get("cache_write", 0)
-        if self.tiers and len(meters) > 1:
+        if self.tiers:
             for name in self.extension_meters:
                 total_input += meters.get(name, 0)
         weights = self.base

@@ -435,7 +435,7 @@ class RateCard(SignedDocument[RateCardClaims]):
         total_input = (
             meters.get("input", 0) + meters.get("cache_read", 0) + meters.get("cache_write", 0)
         )
-        if compiled.tiers and len(meters) > 1:
+        if compiled.tiers:
             for name in INPUT_EXTENSION_METERS:  # prompt tokens metered apart (UNIT-044)
                 total_input += meters.get(name, 0)
         table = compiled.base

@@ -9,6 +9,7 @@ from ..entitlements import MAX_LIFETIME, Entitlement, issue_entitlement
 from ..errors import InvalidArgumentsError
 from ..receipts import pairwise_subject
 from ._io import emit, read_bytes, read_private_key, read_token
+from ._parser import bounded_number, numeric_date
 from ._trustargs import add_trust_options, document_trust
 
 __all__ = ["add_entitlement_commands", "entitlement_issue", "entitlement_verify"]
@@ -16,18 +17,7 @@ __all__ = ["add_entitlement_commands", "entitlement_issue", "entitlement_verify"
 _MIN_SECRET = 16
 
 
-def _numeric_date(text: str) -> int:
-    if not text.isdigit() or len(text) > 16:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a NumericDate (integer seconds, UTC)")
-    return int(text)
-
-
-def _ttl(text: str) -> int:
-    if not text.isdigit() or len(text) > 6 or not 1 <= int(text) <= MAX_LIFETIME:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a lifetime of 1 to {MAX_LIFETIME} seconds (ENT-004)"
-        )
-    return int(text)
+_ttl = bounded_number("a lifetime in seconds (ENT-004)", 1, MAX_LIFETIME)
 
 
 def add_entitlement_commands(entitlement: argparse.ArgumentParser) -> None:
@@ -55,13 +45,13 @@ def add_entitlement_commands(entitlement: argparse.ArgumentParser) -> None:
     issue.add_argument("--limit", required=True, metavar="UTU", help="most UTU, e.g. 250")
     issue.add_argument("--ttl", required=True, type=_ttl, metavar="SECONDS", help="1 to 86400")
     issue.add_argument("--jti", help="entitlement id (default: 128 random bits)")
-    issue.add_argument("--iat", type=_numeric_date, metavar="NUMERICDATE", help="default: now")
+    issue.add_argument("--iat", type=numeric_date, metavar="NUMERICDATE", help="default: now")
     issue.set_defaults(handler=entitlement_issue)
 
     verify = sub.add_parser("verify", help="verify an entitlement (provider); prints its claims")
     add_trust_options(verify, "entitlement", allow_unverified=False)
     verify.add_argument("--audience", required=True, help="this provider's own entity id")
-    verify.add_argument("--at", type=_numeric_date, metavar="NUMERICDATE", help="default: now")
+    verify.add_argument("--at", type=numeric_date, metavar="NUMERICDATE", help="default: now")
     verify.add_argument("token", metavar="TOKEN", help="file holding the entitlement JWS ('-')")
     verify.set_defaults(handler=entitlement_verify)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgumentsError, InvalidStatementError
 from ._io import emit, read_json, read_private_key
+from ._parser import bounded_number, numeric_date
 
 if TYPE_CHECKING:  # the federation package (and httpx) load only when a command needs them
     from ..federation import Resolver, TrustAnchor
@@ -158,16 +159,7 @@ def federation_sign_statement(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lifetime(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 86400:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in 1..86400")
-    return int(text)
-
-
-def _numeric_date(text: str) -> int:
-    if not text.isdigit() or len(text) > 16:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a NumericDate (integer seconds, UTC)")
-    return int(text)
+_lifetime = bounded_number("a number of seconds", 1, 86400)
 
 
 def add_federation_commands(federation: argparse.ArgumentParser) -> None:
@@ -203,7 +195,5 @@ def add_federation_commands(federation: argparse.ArgumentParser) -> None:
             metavar="SECONDS",
             help="set iat (now, or --iat) and exp = iat + SECONDS (at most 86400)",
         )
-        sign.add_argument(
-            "--iat", type=_numeric_date, metavar="NUMERICDATE", help="with --lifetime"
-        )
+        sign.add_argument("--iat", type=numeric_date, metavar="NUMERICDATE", help="with --lifetime")
         sign.set_defaults(handler=handler)

@@ -23,11 +23,24 @@ class _Parser(argparse.ArgumentParser):
         raise InvalidArgumentsError(f"{self.prog}: {message}")
 
 
-def numeric_date(text: str) -> int:
-    """Parse a NumericDate argument (CONV-002)."""
-    if not text.isdigit() or len(text) > 16:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a NumericDate (integer seconds, UTC)")
-    return int(text)
+_MAX_SAFE_INTEGER = 2**53 - 1  # the largest integer every JSON reader keeps exact (CONV-012)
+
+
+def bounded_number(what: str, low: int = 0, high: int = _MAX_SAFE_INTEGER) -> Any:
+    """An argparse type: a decimal integer from ``low`` to ``high``, else the command line's
+    ``invalid_arguments``."""
+
+    def parse(text: str) -> int:
+        digits = text.isascii() and text.isdigit() and len(text) <= 16  # ASCII digits only
+        if not digits or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} from {low} to {high}")
+        return int(text)
+
+    return parse
+
+
+numeric_date = bounded_number("a NumericDate (integer seconds since the epoch, UTC, CONV-002)")
+"""Parse a NumericDate argument (CONV-002)."""
 
 
 _KID_HELP = (
@@ -36,11 +49,8 @@ _KID_HELP = (
 )
 
 
-def positive_int(text: str) -> int:
-    """Parse a count that must be at least 1."""
-    if not text.isdigit() or int(text) < 1 or len(text) > 6:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
+positive_int = bounded_number("a whole number", 1, 999_999)
+"""Parse a count that must be at least 1."""
 
 
 def _keygen(keygen: argparse.ArgumentParser) -> None:

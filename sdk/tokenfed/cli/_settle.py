@@ -39,29 +39,23 @@ from ..settlement import (
     split_report,
 )
 from ..trust import TrustStore
-from ._io import emit, read_bytes, read_json, read_private_key, read_token, write_atomic
+from ._io import (
+    emit,
+    read_bytes,
+    read_json,
+    read_private_key,
+    read_token,
+    write_atomic,
+)
+from ._parser import bounded_number, numeric_date
 from ._trustargs import add_trust_options, document_trust
 
 __all__ = ["add_settle_commands"]
 
 
-def _numeric_date(text: str) -> int:
-    if not text.isdigit() or len(text) > 16:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a NumericDate (integer seconds, UTC)")
-    return int(text)
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or len(text) > 16:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
-    return int(text)
-
-
-def _positive(text: str) -> int:
-    value = _count(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
-    return value
+_count = bounded_number("a whole number")
+_positive = bounded_number("a whole number", 1)
+_precision = bounded_number("a currency precision (fractional digits, FX-006)", 0, 18)
 
 
 def _trust(args: argparse.Namespace, what: str) -> PublicKey | TrustStore:
@@ -326,8 +320,8 @@ def add_settle_commands(settle: argparse.ArgumentParser) -> None:
     build.add_argument("--ledger", required=True, metavar="DB", help="the payee's receipt ledger")
     build.add_argument("--payee", required=True, help="the receipts' issuer (entity id)")
     build.add_argument("--payer", required=True, help="the receipts' audience (entity id)")
-    build.add_argument("--start", required=True, type=_numeric_date, metavar="NUMERICDATE")
-    build.add_argument("--end", required=True, type=_numeric_date, metavar="NUMERICDATE")
+    build.add_argument("--start", required=True, type=numeric_date, metavar="NUMERICDATE")
+    build.add_argument("--end", required=True, type=numeric_date, metavar="NUMERICDATE")
     build.add_argument("--statement-id", required=True, help="unique per signer")
     build.add_argument("--seq", required=True, type=_positive, help="the pair's statement number")
     build.add_argument("--signing-key", required=True, metavar="KEY.jwk", help="private JWK")
@@ -335,14 +329,14 @@ def add_settle_commands(settle: argparse.ArgumentParser) -> None:
     build.add_argument("--list-out", required=True, metavar="LIST.json", help="receipt list")
     build.add_argument("--iss", help="the signer, if not the payee (a clearing house)")
     build.add_argument("--grace", type=_count, default=259200, help="seconds (default 3 days)")
-    build.add_argument("--iat", type=_numeric_date, metavar="NUMERICDATE", help="default: now")
+    build.add_argument("--iat", type=numeric_date, metavar="NUMERICDATE", help="default: now")
     build.add_argument(
         "--settled", action="append", metavar="LIST.json", help="lists of finalized statements"
     )
     build.add_argument("--resubmits", metavar="STATEMENT.jwt", help="the disputed statement")
     build.add_argument("--rates", metavar="RATES.jwt", help="exchange-rate set to convert with")
     build.add_argument("--code", help="settlement currency (with --rates)")
-    build.add_argument("--fixed-at", type=_numeric_date, metavar="NUMERICDATE")
+    build.add_argument("--fixed-at", type=numeric_date, metavar="NUMERICDATE")
     build.add_argument("--force", action="store_true", help="replace existing output files")
     add_trust_options(
         build, "exchange-rate set and resubmitted statement", allow_unverified=False, required=False
@@ -361,7 +355,7 @@ def add_settle_commands(settle: argparse.ArgumentParser) -> None:
         "--rejected", metavar="REJECTED.json", help="[{iss, jti, code}] your verifier refused"
     )
     answer.add_argument("--settled", action="append", metavar="LIST.json")
-    answer.add_argument("--iat", type=_numeric_date, metavar="NUMERICDATE", help="default: now")
+    answer.add_argument("--iat", type=numeric_date, metavar="NUMERICDATE", help="default: now")
     answer.add_argument("--force", action="store_true", help="replace an existing response")
     add_trust_options(answer, "statement", allow_unverified=False, required=True)
     answer.set_defaults(handler=reconcile_command)
@@ -370,7 +364,9 @@ def add_settle_commands(settle: argparse.ArgumentParser) -> None:
     share.add_argument("--agreement", required=True, metavar="AGREEMENT.jwt")
     share.add_argument("--total", required=True, help="canonical decimal string")
     share.add_argument("--code", required=True, help="currency or unit code")
-    share.add_argument("--precision", required=True, type=_count, help="fractional digits")
+    share.add_argument(
+        "--precision", required=True, type=_precision, help="fractional digits (0 to 18)"
+    )
     add_trust_options(share, "agreement", allow_unverified=False, required=True)
     share.set_defaults(handler=split_command)
 
@@ -385,11 +381,11 @@ def add_settle_commands(settle: argparse.ArgumentParser) -> None:
     )
     net.add_argument("--iss", required=True, help="the clearing house (entity id)")
     net.add_argument("--report-id", required=True)
-    net.add_argument("--start", required=True, type=_numeric_date, metavar="NUMERICDATE")
-    net.add_argument("--end", required=True, type=_numeric_date, metavar="NUMERICDATE")
+    net.add_argument("--start", required=True, type=numeric_date, metavar="NUMERICDATE")
+    net.add_argument("--end", required=True, type=numeric_date, metavar="NUMERICDATE")
     net.add_argument("--signing-key", required=True, metavar="KEY.jwk", help="private JWK")
     net.add_argument("--out", required=True, metavar="REPORT.jwt")
-    net.add_argument("--iat", type=_numeric_date, metavar="NUMERICDATE", help="default: now")
+    net.add_argument("--iat", type=numeric_date, metavar="NUMERICDATE", help="default: now")
     net.add_argument("--force", action="store_true", help="replace an existing report")
     add_trust_options(net, "statements and responses", allow_unverified=False, required=True)
     net.set_defaults(handler=net_command)
@@ -400,8 +396,8 @@ def add_settle_commands(settle: argparse.ArgumentParser) -> None:
     )
     bulk.add_argument("--trust", required=True, metavar="TRUST.json", help="trust store")
     bulk.add_argument("--rate-card", required=True, action="append", metavar="CARD.jwt")
-    bulk.add_argument("--start", required=True, type=_numeric_date, metavar="NUMERICDATE")
-    bulk.add_argument("--end", required=True, type=_numeric_date, metavar="NUMERICDATE")
+    bulk.add_argument("--start", required=True, type=numeric_date, metavar="NUMERICDATE")
+    bulk.add_argument("--end", required=True, type=numeric_date, metavar="NUMERICDATE")
     bulk.add_argument("--signing-key", required=True, metavar="KEY.jwk", help="private JWK")
     bulk.add_argument("--out-dir", required=True, metavar="DIR")
     bulk.add_argument(
@@ -418,8 +414,8 @@ def add_settle_commands(settle: argparse.ArgumentParser) -> None:
     bulk.add_argument("--grace", type=_count, default=259200, help="seconds (default 3 days)")
     bulk.add_argument("--workers", type=_positive, default=2, help="1 runs serially in-process")
     bulk.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler")
-    bulk.add_argument("--at", type=_numeric_date, metavar="NUMERICDATE", help="verifier clock")
-    bulk.add_argument("--iat", type=_numeric_date, metavar="NUMERICDATE", help="default: --at")
+    bulk.add_argument("--at", type=numeric_date, metavar="NUMERICDATE", help="verifier clock")
+    bulk.add_argument("--iat", type=numeric_date, metavar="NUMERICDATE", help="default: --at")
     bulk.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
