@@ -199,6 +199,16 @@ def test_unknown_path_is_not_found(anchor: tuple[NodeFiles, str]) -> None:
     assert_error(httpx.get(url + "/no/such/thing"), 404, "not_found")
 
 
+@pytest.mark.parametrize("path", ["/healthz/", "/.well-known/openid-federation/", "/healthz%2F"])
+def test_a_trailing_slash_is_another_path(anchor: tuple[NodeFiles, str], path: str) -> None:
+    """API-010: a path that differs by a trailing slash is not_found, never a redirect (whose
+    Location would come from the client's Host header)."""
+    _, url = anchor
+    response = httpx.get(url + path, headers={"host": "evil.example"})
+    assert_error(response, 404, "not_found")
+    assert "location" not in response.headers
+
+
 def test_wrong_method_is_invalid_request(anchor: tuple[NodeFiles, str]) -> None:
     """API-010: a method the endpoint does not serve is 405 invalid_request with Allow."""
     _, url = anchor

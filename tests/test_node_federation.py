@@ -270,6 +270,31 @@ def test_intake_takes_each_string_as_a_jws_exactly(intake: Alliance) -> None:
     assert [r["error"]["error"] for r in results[:4]] == ["malformed"] * 4
 
 
+def test_intake_survives_any_value_in_an_unverified_receipt(intake: Alliance) -> None:
+    """API-011, API-042: claims are read before the receipt is verified (to fetch its issuer's
+    rate card); a rate card digest that is a list or an object rejects that receipt alone."""
+    token = entitlement(intake, limit="1")
+    good = meter(intake, token, "any-value-1").json()["receipt"]
+    header = _b64(b'{"alg":"EdDSA","typ":"tokenfed-receipt+jwt","kid":"k"}')
+    odd = [
+        f"{header}.{_b64(json.dumps(claims).encode())}.{_b64(bytes(64))}"
+        for claims in (
+            {"iss": intake.provider.entity_id, "rate_card": {"digest": ["x"]}},
+            {"iss": intake.provider.entity_id, "rate_card": {"digest": {}}},
+        )
+    ]
+    for jsonl in (False, True):
+        response = post_receipts(intake, [*odd, good], jsonl=jsonl)
+        assert response.status_code == 200, response.text
+        results = response.json()["results"]
+        assert [r["status"] for r in results[:2]] == ["rejected", "rejected"]
+        assert results[2]["status"] == ("accepted" if not jsonl else "duplicate")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [(b"{}", "invalid_request"), (b'["a",]', "malformed"), (b"[1]", "accepted-as-result")],

@@ -234,6 +234,9 @@ class NodeApp:
             },
             lifespan=self._lifespan,
         )
+        # A path that differs by a trailing "/" is another path, not_found (API-010): no
+        # redirect, whose Location would be built from the client's Host header.
+        self.app.router.redirect_slashes = False
         self.asgi: ASGIApp = _Guard(self.app)
 
     def _role_routes(self) -> list[Route]:

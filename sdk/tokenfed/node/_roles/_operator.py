@@ -209,7 +209,12 @@ class Operator:
                 continue  # the verifier gives the code of this receipt
             card = claims.get("rate_card")
             digest = card.get("digest") if isinstance(card, dict) else None
-            if isinstance(claims.get("iss"), str) and digest not in self.cards:
+            # Any value may stand here in a receipt not yet verified: only a text is looked up.
+            if (
+                isinstance(claims.get("iss"), str)
+                and isinstance(digest, str)
+                and digest not in self.cards
+            ):
                 wanted.add(claims["iss"])
         for provider in sorted(wanted):
             try:
