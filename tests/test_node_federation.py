@@ -111,6 +111,17 @@ def test_retry_with_the_same_request_id_gets_the_same_receipt(nodes: Alliance) -
     assert meter(nodes, token, "req-retry-2").json()["consumed"] == "0.01"
 
 
+def test_retries_sent_together_get_the_same_receipt(nodes: Alliance) -> None:
+    """API-033: the same request sent many times at once (a client's retries racing) gets the
+    same receipt every time, consumed once: a repeat waits for the first answer."""
+    token = entitlement(nodes)
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda _: meter(nodes, token, "req-race"), range(12)))
+    assert [a.status_code for a in answers] == [200] * 12, [a.text for a in answers]
+    assert len({a.json()["receipt"] for a in answers}) == 1
+    assert meter(nodes, token, "req-race-after").json()["consumed"] == "0.01"
+
+
 def test_out_of_scope_model_is_refused(nodes: Alliance) -> None:
     """API-032: a model outside the entitlement's scope is out_of_scope (403)."""
     token = entitlement(nodes, scope=("other-model",))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from ...errors import (
     IoError,
     ReplayError,
     SchemaViolationError,
+    TemporarilyUnavailableError,
 )
 from ...ledger import SqliteStreamStore
 from ...receipts import ReceiptIssuer
@@ -35,7 +37,9 @@ __all__ = ["RATE_CARD_MEDIA_TYPE", "Provider"]
 
 RATE_CARD_MEDIA_TYPE = "application/tokenfed-rate-card+jwt"
 _METERING_MEMBERS = {"entitlement", "model", "request_id", "usage", "vendor", "response"}
-_SMALLEST_RESERVATION = Decimal("0.000001")
+_SMALLEST_RESERVATION = Decimal("0.000001")  # a reservation holds at least one micro-UTU
+_IN_FLIGHT_WAIT = 30.0
+"""Seconds a repeated request waits for the answer to the same request still in flight."""
 _REQUEST_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-")
 
 _METERED_SCHEMA = """
@@ -54,6 +58,7 @@ class _Metered:
     def __init__(self, node: NodeApp) -> None:
         self._connection = node.state.connect("metered.sqlite")
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a request completed or abandoned
         try:
             self._connection.execute(_METERED_SCHEMA)
         except sqlite3.Error as exc:
@@ -61,42 +66,58 @@ class _Metered:
 
     def claim(self, request_id: str, digest: str) -> dict[str, Any] | None:
         """Claim ``request_id`` for a request with ``digest``; return the stored response of an
-        identical request already metered. Raises ``replay`` for a request id in use by
-        another request, or by this one still in flight."""
-        with self._lock:
-            try:
-                self._connection.execute(
-                    "INSERT INTO metered (request_id, request_digest) VALUES (?, ?)",
-                    (request_id, digest),
-                )
-                return None
-            except sqlite3.IntegrityError:
-                row = self._connection.execute(
-                    "SELECT request_digest, response FROM metered WHERE request_id = ?",
-                    (request_id,),
-                ).fetchone()
-            except sqlite3.Error as exc:
-                raise IoError(f"cannot record request {request_id}: {exc}") from None
-        if row is None or row[0] != digest or row[1] is None:
-            raise ReplayError(
-                f"request_id {request_id!r} was already used for another request",
-                detail={"request_id": request_id},
-            )
-        stored: dict[str, Any] = _json.loads(str(row[1]))
-        return stored
+        identical request already metered (API-033). The same request still in flight is
+        waited for: its response, or the claim if it failed. Raises ``replay`` for a request id
+        used by another request, and ``temporarily_unavailable`` when the same request is
+        still in flight after ``_IN_FLIGHT_WAIT`` seconds."""
+        deadline = time.monotonic() + _IN_FLIGHT_WAIT
+        with self._changed:
+            while True:
+                try:
+                    self._connection.execute(
+                        "INSERT INTO metered (request_id, request_digest) VALUES (?, ?)",
+                        (request_id, digest),
+                    )
+                    return None
+                except sqlite3.IntegrityError:
+                    row = self._connection.execute(
+                        "SELECT request_digest, response FROM metered WHERE request_id = ?",
+                        (request_id,),
+                    ).fetchone()
+                except sqlite3.Error as exc:
+                    raise IoError(f"cannot record request {request_id}: {exc}") from None
+                if row is None:
+                    continue  # abandoned meanwhile: this request takes the id
+                if row[0] != digest:
+                    raise ReplayError(
+                        f"request_id {request_id!r} was already used for another request",
+                        detail={"request_id": request_id},
+                    )
+                if row[1] is not None:
+                    stored: dict[str, Any] = _json.loads(str(row[1]))
+                    return stored
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TemporarilyUnavailableError(
+                        f"request {request_id!r} is still being metered; repeat it later",
+                        detail={"request_id": request_id},
+                    )
+                self._changed.wait(min(left, 0.25))  # another process may complete it too
 
     def complete(self, request_id: str, response: dict[str, Any]) -> None:
-        with self._lock:
+        with self._changed:
             self._connection.execute(
                 "UPDATE metered SET response = ? WHERE request_id = ?",
                 (_json.canonical_bytes(response).decode("utf-8"), request_id),
             )
+            self._changed.notify_all()
 
     def abandon(self, request_id: str) -> None:
-        with self._lock:
+        with self._changed:
             self._connection.execute(
                 "DELETE FROM metered WHERE request_id = ? AND response IS NULL", (request_id,)
             )
+            self._changed.notify_all()
 
 
 def _metering_request(body: Any) -> tuple[str, str, str]:
