@@ -122,6 +122,32 @@ def test_retries_sent_together_get_the_same_receipt(nodes: Alliance) -> None:
     assert meter(nodes, token, "req-race-after").json()["consumed"] == "0.01"
 
 
+@pytest.mark.parametrize(
+    "members",
+    [{"usage": "x"}, {"usage": None}, {"usage": []}, {"model": ""}, {"model": "m" * 257}],
+    ids=["usage-string", "usage-null", "usage-array", "model-empty", "model-too-long"],
+)
+def test_metering_members_of_the_wrong_shape_are_invalid_request(
+    nodes: Alliance, members: dict[str, Any]
+) -> None:
+    """API-015, OpenAPI: a member of the wrong type or length is invalid_request (400), before
+    the entitlement's scope or the usage's schema is looked at."""
+    token = entitlement(nodes)
+    response = meter(nodes, token, "req-shape", **members)
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+
+
+def test_entitlement_lifetime_null_is_invalid_request(nodes: Alliance) -> None:
+    """API-015, OpenAPI: lifetime, when given, is an integer; null is not the default."""
+    response = httpx.post(
+        nodes.operator.base_url + "/entitlements",
+        headers=ADMIN,
+        json={"subscriber": "alice", "provider": nodes.provider.entity_id, "scope": [MODEL],
+              "limit": "1", "lifetime": None},
+    )  # fmt: skip
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+
+
 def test_out_of_scope_model_is_refused(nodes: Alliance) -> None:
     """API-032: a model outside the entitlement's scope is out_of_scope (403)."""
     token = entitlement(nodes, scope=("other-model",))

@@ -98,7 +98,7 @@ def _entitlement_request(body: Any) -> tuple[str, str, list[str], str, int | Non
         raise InvalidRequestError("scope is an array of model id strings")
     if not isinstance(limit, str):
         raise InvalidRequestError("limit is a decimal string")
-    if lifetime is not None and (type(lifetime) is not int or not 60 <= lifetime <= 86400):
+    if "lifetime" in body and (type(lifetime) is not int or not 60 <= lifetime <= 86400):
         raise InvalidRequestError("lifetime is a whole number of seconds from 60 to 86400")
     return subscriber, provider, scope, limit, lifetime
 

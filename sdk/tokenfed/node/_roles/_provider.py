@@ -132,6 +132,10 @@ def _metering_request(body: Any) -> tuple[str, str, str]:
             raise InvalidRequestError(
                 f"member {name!r} is required and is a string", detail={"member": name}
             )
+    if not 1 <= len(body["model"]) <= 256:
+        raise InvalidRequestError("model is 1 to 256 characters", detail={"member": "model"})
+    if "usage" in body and not isinstance(body["usage"], dict):
+        raise InvalidRequestError("usage is an object", detail={"member": "usage"})
     request_id: str = body["request_id"]
     if not 1 <= len(request_id) <= 128 or not set(request_id) <= _REQUEST_ID_CHARS:
         raise InvalidRequestError(
