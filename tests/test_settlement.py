@@ -430,6 +430,48 @@ def test_cli_statement_reconcile_net_verify(
     assert status == 2 and json.loads(err)["error"] == "invalid_arguments"
 
 
+def test_cli_statement_and_response_need_an_existing_ledger(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped ledger path is io_error, never an empty ledger created on the spot whose
+    statement (count 0) or response (every receipt missing_at_payer) would be signed."""
+    d = str(tmp_path)
+    assert _cli(capsys, *_statement_argv(d))[0] == 0
+    argv = _statement_argv(d, out="other.jwt", list_out="other.json")
+    argv[argv.index("--ledger") + 1] = f"{d}/nope.db"
+    status, _, err = _cli(capsys, *argv)
+    assert (status, json.loads(err)["error"]) == (1, "io_error")
+    status, _, err = _cli(
+        capsys,
+        "settle", "reconcile", "--ledger", f"{d}/nope2.db", "--statement", f"{d}/st.jwt",
+        "--receipt-list", f"{d}/st.json", "--signing-key", f"{d}/operator.jwk",
+        "--out", f"{d}/resp.jwt", "--trust", f"{d}/trust.json", "--iat", str(END + 4 * DAY),
+    )  # fmt: skip
+    assert (status, json.loads(err)["error"]) == (1, "io_error")
+    assert not any((tmp_path / name).exists() for name in ("nope.db", "nope2.db", "resp.jwt"))
+
+
+def test_cli_reconcile_disputes_only_with_registry_codes(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SET-030: a failed verification is disputed with the registry code it reported; a code
+    that is not in the registry is schema_violation and no response is signed."""
+    d = str(tmp_path)
+    assert _cli(capsys, *_statement_argv(d))[0] == 0
+    listed = json.loads((tmp_path / "st.json").read_text())["receipts"][0]
+    rejected = tmp_path / "rejected.json"
+    rejected.write_text(json.dumps([{"iss": PROVIDER, "jti": listed["jti"], "code": "made_up"}]))
+    status, _, err = _cli(
+        capsys,
+        "settle", "reconcile", "--ledger", f"{d}/payer.db", "--statement", f"{d}/st.jwt",
+        "--receipt-list", f"{d}/st.json", "--signing-key", f"{d}/operator.jwk",
+        "--out", f"{d}/resp.jwt", "--trust", f"{d}/trust.json", "--iat", str(END + 4 * DAY),
+        "--rejected", str(rejected),
+    )  # fmt: skip
+    assert (status, json.loads(err)["error"]) == (1, "schema_violation")
+    assert not (tmp_path / "resp.jwt").exists()
+
+
 def test_cli_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """SET-041, SET-042: the command line splits a total by a verified agreement."""
     key = generate_key()

@@ -223,6 +223,11 @@ def test_cli_run_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[
     error = json.loads(capsys.readouterr().err)
     assert error["error"] == "io_error" and "an input of this run" in error["message"]
     assert (out / first).read_bytes() == receipts
+    # An output folder that is a file is io_error, not an internal error.
+    argv[argv.index("--receipts") + 1] = str(tmp_path / "*.jsonl")
+    assert main([*argv, "--out-dir", str(tmp_path / "trust.json")]) == 1
+    error = json.loads(capsys.readouterr().err)
+    assert error["error"] == "io_error" and "output folder" in error["message"]
 
 
 def test_cli_run_progress_bar_ends_at_every_byte_and_line(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,14 @@ from typing import Any
 
 from .. import _b64, _json
 from .._progress import Progress
-from ..errors import InvalidArgumentsError, IoError, MalformedError, UnsupportedTypError
+from ..errors import (
+    InvalidArgumentsError,
+    IoError,
+    MalformedError,
+    SchemaViolationError,
+    UnsupportedTypError,
+    registry,
+)
 from ..exchange import ExchangeRates
 from ..keys import PublicKey
 from ..ledger import SqliteLedger
@@ -58,6 +66,17 @@ _positive = bounded_number("a whole number", 1)
 _precision = bounded_number("a currency precision (fractional digits, FX-006)", 0, 18)
 
 
+def _existing_ledger(path: str) -> SqliteLedger:
+    """The ledger at ``path``, which must exist: a statement or a response from a ledger that a
+    mistyped path would create empty is never signed."""
+    if not os.path.isfile(path):
+        raise IoError(
+            f"no ledger at {path}: give the path of an existing receipt ledger",
+            detail={"path": path},
+        )
+    return SqliteLedger(path)
+
+
 def _trust(args: argparse.Namespace, what: str) -> PublicKey | TrustStore:
     trust = document_trust(args)
     if trust is None:
@@ -93,7 +112,7 @@ def statement(args: argparse.Namespace) -> int:
             rates = ExchangeRates.parse(read_bytes(args.rates), trust)
         if args.resubmits:
             resubmits = Statement.from_jws(read_token(args.resubmits), trust)
-    with SqliteLedger(args.ledger) as ledger:
+    with _existing_ledger(args.ledger) as ledger:
         draft = build_statement(
             ledger,
             payee=args.payee,
@@ -153,7 +172,14 @@ def reconcile_command(args: argparse.Namespace) -> int:
                 rejected[(item["iss"], item["jti"])] = item["code"]
         except (KeyError, TypeError):
             raise MalformedError(f"{args.rejected} is not a list of {{iss, jti, code}}") from None
-    with SqliteLedger(args.ledger) as ledger:
+        for code in rejected.values():
+            if not isinstance(code, str) or code not in registry():
+                raise SchemaViolationError(
+                    f"{args.rejected}: {code!r:.60} is not a code of the error registry; a "
+                    "failed verification is disputed with the code it reported (SET-030)",
+                    detail={"path": args.rejected},
+                )
+    with _existing_ledger(args.ledger) as ledger:
         draft = reconcile(
             document,
             read_json(args.receipt_list),

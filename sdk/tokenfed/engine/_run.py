@@ -466,7 +466,13 @@ def write_statements(
                     detail={"path": path},
                 )
     written = []
-    os.makedirs(folder, exist_ok=True)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:  # a file of that name, or no permission
+        raise IoError(
+            f"cannot use {folder} as the output folder: {exc.strerror or exc}",
+            detail={"path": folder},
+        ) from None
     for draft, listing_path, token_path in targets:
         token = Statement.sign(draft.claims, key)
         _write(listing_path, [json.dumps(draft.receipt_list, indent=1), "\n"])
