@@ -439,6 +439,54 @@ def test_cli_trust_lifecycle(world: dict[str, Any], tmp_path: Path) -> None:
     assert unknown.returncode == 1 and error_of(unknown) == "unknown_key"
 
 
+def test_cli_never_writes_a_trust_store_it_could_not_read(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """REC-030, REC-034, CONV-016: a key whose exp is not after its nbf, or a revocation reason
+    holding a noncharacter, is refused with its code and the store on disk is unchanged."""
+    trust = tmp_path / "trust.json"
+    pub = str(world["folder"] / "pub.jwk")
+    assert run("trust", "add", "--trust", str(trust), "--iss", ISS, "--key", pub,
+               "--nbf", str(NBF)).returncode == 0  # fmt: skip
+    before = trust.read_bytes()
+    empty = run("trust", "add", "--trust", str(trust), "--iss", "https://p2.example",
+                "--key", pub, "--nbf", "5", "--exp", "5")  # fmt: skip
+    assert (empty.returncode, error_of(empty)) == (1, "invalid_key")
+    odd = run("trust", "revoke", "--trust", str(trust), "--iss", ISS, f"--kid={world['key'].kid}",
+              "--at", str(NOW), "--reason", "\ufdd0")  # fmt: skip
+    assert (odd.returncode, error_of(odd)) == (1, "malformed")
+    assert trust.read_bytes() == before
+
+
+def test_cli_arguments_that_are_not_utf8_are_a_bad_command_line(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 in an argument are invalid_arguments (exit 2), not an
+    internal error."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tokenfed.cli", "usage", "adapt", "--from", "openai",
+         "--model", b"m\xff".decode("utf-8", "surrogateescape"), str(tmp_path / "x.json")],
+        capture_output=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert (done.returncode, error_of(done)) == (2, "invalid_arguments")
+
+
+def test_cli_empty_standard_input_is_an_empty_file(world: dict[str, Any], tmp_path: Path) -> None:
+    """REC-070: an empty file has no lines and verifies, read from standard input too."""
+    trust, card = str(world["folder"] / "trust.json"), str(world["folder"] / "card.jwt")
+    results = tmp_path / "out.jsonl"
+    done = run("receipt", "verify", "--trust", trust, "--rate-card", card, "--results",
+               str(results), "-", stdin=b"")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["lines"] == 0 and results.read_bytes() == b""
+
+
+def test_cli_json_files_take_only_json_whitespace(world: dict[str, Any], tmp_path: Path) -> None:
+    """CONV-010: a form feed before a JSON document is not JSON whitespace: malformed."""
+    trust = tmp_path / "trust.json"
+    trust.write_bytes(b"\x0c" + (world["folder"] / "trust.json").read_bytes())
+    done = run("trust", "list", "--trust", str(trust))
+    assert (done.returncode, error_of(done)) == (1, "malformed")
+
+
 def test_file_verification_memory_is_flat(world: dict[str, Any], tmp_path: Path) -> None:
     """REC-070: verifying a file streams it: peak memory for 4x the receipts stays within a
     small margin of the peak for 1x (no per-receipt state is kept in memory)."""

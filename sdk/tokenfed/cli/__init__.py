@@ -28,11 +28,26 @@ def _report(error: TokenfedError) -> None:
     sys.stderr.write(json.dumps(error.to_json(), ensure_ascii=False) + "\n")
 
 
+def _check_utf8(argv: Sequence[str]) -> None:
+    """Every argument is UTF-8 text: bytes that are not reach Python as lone surrogates, which
+    no document may hold (CONV-010), so they are refused here, naming the argument."""
+    for position, argument in enumerate(argv, 1):
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = argument.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            raise InvalidArgumentsError(
+                f"argument {position} ({shown[:80]}) is not UTF-8 text; tokenfed takes UTF-8 "
+                "arguments, file names included"
+            ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
     if argv is None:
         argv = sys.argv[1:]
     try:
+        _check_utf8(argv)
         parser = build_parser(command_word(argv))
         args = parser.parse_args(argv)
         from ._io import check_outputs

@@ -62,7 +62,7 @@ def read_json(path: str) -> Any:
     """Read one strict I-JSON document (CONV-010..CONV-015)."""
     data = read_bytes(path)
     try:
-        return _json.loads(data.strip())
+        return _json.loads(data)  # JSON's own whitespace only (CONV-010)
     except TokenfedError as exc:
         exc.message = f"{path}: {exc.message}"
         raise
@@ -184,5 +184,9 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def emit(value: Any) -> None:
-    """Print a JSON value on standard output."""
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    """Print a JSON value on standard output, which no strict reader would refuse: a string
+    with a noncharacter or a lone surrogate (CONV-014, CONV-016) is ``malformed`` and nothing
+    is printed."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    _json.check_text(text)
+    sys.stdout.write(text + "\n")

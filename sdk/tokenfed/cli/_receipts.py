@@ -77,16 +77,19 @@ def receipt_issue(args: argparse.Namespace) -> int:
 
 
 def _one_receipt(path: str) -> bytes | None:
-    """The receipt if the file holds exactly one line (not over the line limit), else ``None``."""
+    """The receipt if the file holds exactly one line (not over the line limit) that is not
+    blank, else ``None``: the file is then verified as a receipt file (REC-070), where an empty
+    file has no lines and verifies."""
     try:
         with open(path, "rb") as handle:
             first = handle.readline(MAX_LINE_BYTES + 2)
             rest = handle.read(MAX_LINE_BYTES)
     except OSError as exc:
         raise IoError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if len(first) > MAX_LINE_BYTES + 1 or rest.strip():
+    receipt = first.strip(b" \t\r\n")
+    if len(first) > MAX_LINE_BYTES + 1 or rest.strip() or not receipt:
         return None
-    return first.strip(b" \t\r\n")
+    return receipt
 
 
 def receipt_verify(args: argparse.Namespace) -> int:
@@ -210,7 +213,10 @@ def _trust_store(path: str, *, create: bool = False) -> TrustStore:
 
 
 def _save_trust(path: str, store: TrustStore) -> None:
+    """Write the trust store, once the text about to be written reads back as a trust store
+    (REC-034): a store that no verifier could load is never written."""
     text = json.dumps(store.to_json(), indent=2, ensure_ascii=False) + "\n"
+    TrustStore.from_json(_json.loads(text.encode("utf-8", "surrogatepass")))
     write_atomic(path, text, overwrite=True, mode=0o644)
 
 
