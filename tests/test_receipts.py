@@ -12,6 +12,7 @@ from tokenfed import _json
 from tokenfed.errors import (
     ChainBreakError,
     InvalidProofError,
+    MalformedError,
     ReplayError,
     SchemaViolationError,
     TokenfedError,
@@ -141,6 +142,26 @@ def test_issuer_never_reuses_seq_after_restart(setup: Any, tmp_path: Path) -> No
     one, two = record(verifier, ReceiptTracker(), first, second)
     assert (one.seq, two.seq) == (1, 2)
     assert two.raw["prev"] == one.content_digest  # REC-007: the chain links content digests
+
+
+@pytest.mark.parametrize("durable", [False, True], ids=["memory", "sqlite"])
+def test_issuer_refuses_a_receipt_over_the_size_limit(
+    setup: Any, tmp_path: Path, durable: bool
+) -> None:
+    """REC-009: a receipt that would be over 16384 bytes is refused (malformed) before it is
+    signed into the stream: the next receipt takes its seq, and the chain holds."""
+    key, card, trust = setup
+    meters: dict[str, int] = {f"acme.meter{i:04d}": 0 for i in range(800)}
+    big = {"model": "qwen-max", "meters": {"input": 1200, **meters}}
+    with SqliteStreamStore(tmp_path / "streams.db") as store:
+        issuer = ReceiptIssuer(key, ISS, card, store=store if durable else None, clock=clock)
+        first = issuer.issue(aud=AUD, sub=SUB, usage=USAGE)
+        with pytest.raises(MalformedError, match="REC-009"):
+            issuer.issue(aud=AUD, sub=SUB, usage=big)
+        second = issuer.issue(aud=AUD, sub=SUB, usage=USAGE)
+    verifier = ReceiptVerifier(trust, [card], clock=clock)
+    one, two = record(verifier, ReceiptTracker(), first, second)
+    assert (one.seq, two.seq) == (1, 2)
 
 
 def test_whole_batch_verification(setup: Any) -> None:

@@ -20,11 +20,12 @@ from .. import _json, _jws, _merkle
 from .._b64 import b64encode
 from .._decimal import format_decimal
 from .._model import validate
+from ..errors import MalformedError
 from ..keys import PrivateKey
 from ..ledger import StreamStore
 from ..units import RateCard, Usage, parse_usage
 from ._claims import BatchClaims, ReceiptClaims
-from ._verifier import sha256_digest
+from ._verifier import MAX_RECEIPT_BYTES, sha256_digest
 
 if TYPE_CHECKING:  # the entitlements package imports this one
     from ..entitlements import Entitlement, Reservations
@@ -149,13 +150,25 @@ class ReceiptIssuer:
         entitlement: str | None = None,
         iat: int | None = None,
     ) -> str:
-        """Price ``usage``, sign a receipt continuing the stream to ``aud``, store it, return it."""
+        """Price ``usage``, sign a receipt continuing the stream to ``aud``, store it, return it.
+
+        Raises:
+            MalformedError: the receipt would be longer than REC-009 allows; the stream is
+                left as it was.
+            the pricing codes of the units chapter (``unknown_model``...).
+        """
         request = ReceiptRequest(aud=aud, sub=sub, usage=usage, jti=jti, entitlement=entitlement)
         at = self._clock() if iat is None else iat
 
         def build(seq: int, prev: str | None) -> tuple[str, str]:
             claims = self._claims(request, at, seq, prev)
             token = _jws.sign(claims, self._key, _jws.TYP_RECEIPT)
+            if len(token) > MAX_RECEIPT_BYTES:  # refused before the stream moves on
+                raise MalformedError(
+                    f"the receipt would be {len(token)} bytes, over the {MAX_RECEIPT_BYTES} "
+                    "a receipt may have (REC-009); meter less per receipt",
+                    detail={"bytes": len(token)},
+                )
             # The next receipt chains to this one's content digest (REC-007, REC-010).
             return token, sha256_digest(_json.canonical_bytes(claims))
 
