@@ -1,13 +1,16 @@
-"""The settle commands refuse counts that mean nothing: no workers, a statement numbered 0."""
+"""The settle commands refuse counts that mean nothing (no workers, a statement numbered 0),
+numbers no JSON reader keeps exact, and tokens that do not parse, with the one right code."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 import pytest
 
 from tokenfed.cli import main
+from tokenfed.keys import generate_key
 
 
 @pytest.mark.parametrize(
@@ -75,5 +78,31 @@ def test_binary_rate_card_is_malformed(tmp_path: Path, capsys: pytest.CaptureFix
     ]  # fmt: skip
     (tmp_path / "t.json").write_text('{"ver": "1.0", "issuers": {}}')
     (tmp_path / "r.jsonl").write_text("")
+    assert main(argv) == 1
+    assert json.loads(capsys.readouterr().err)["error"] == "malformed"
+
+
+def _b64u(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["e30.e30", "W10.e30.AA", _b64u(b'{"typ":"x","alg":"EdDSA"}') + "." + "A" * 70000 + ".AA"],
+    ids=["two-segments", "header-an-array", "over-the-size-limit"],
+)
+@pytest.mark.parametrize("command", ["verify", "report"])
+def test_a_token_that_does_not_parse_is_malformed_whatever_its_typ(
+    token: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CONV-060: parsing (step 1) comes before typ (step 2): a settlement command given a token
+    that is not a JWS compact serialization says malformed, not unsupported_typ."""
+    path = tmp_path / "doc.jwt"
+    path.write_text(token)
+    key = tmp_path / "k.jwk"
+    key.write_text(json.dumps(generate_key().public_key().to_jwk()))
+    argv = ["settle", command, str(path), "--key", str(key)]
+    if command == "report":
+        argv += ["--out", str(tmp_path / "r.html")]
     assert main(argv) == 1
     assert json.loads(capsys.readouterr().err)["error"] == "malformed"

@@ -7,6 +7,7 @@ the document's ``iss`` and header ``kid``) or ``--key`` (the signer's public key
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -15,13 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import _b64, _json
+from .. import _b64, _json, _jws
 from .._progress import Progress
 from ..errors import (
     InvalidArgumentsError,
     IoError,
     MalformedError,
     SchemaViolationError,
+    TokenfedError,
     UnsupportedTypError,
     registry,
 )
@@ -317,12 +319,19 @@ _KINDS: dict[str, Any] = {
 
 
 def _kind_of(token: str) -> Any:
-    """The document class named by the token's header ``typ`` (SET-060)."""
-    header = _json.loads(_b64.b64decode(token.split(".", 1)[0], what="header"))
+    """The document class named by the token's header ``typ`` (SET-060).
+
+    A token that is not a JWS compact serialization is ``malformed`` whatever its header names
+    (CONV-060 step 1 comes before the type's step 2)."""
+    header: Any = None
+    with contextlib.suppress(TokenfedError):
+        header = _json.loads(_b64.b64decode(token.split(".", 1)[0], what="header"))
     typ = header.get("typ") if isinstance(header, dict) else None
     normal = typ.lower().removeprefix("application/") if isinstance(typ, str) else None
     kind = _KINDS.get(normal) if normal else None
     if kind is None:
+        with contextlib.suppress(UnsupportedTypError):
+            _jws.decode(token, TYP_STATEMENT)  # size, segments, base64url, JSON: malformed
         raise UnsupportedTypError(
             f"typ {typ!r} is not a settlement document ({', '.join(sorted(_KINDS))}) (SET-060)"
         )
