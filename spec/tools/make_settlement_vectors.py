@@ -381,6 +381,30 @@ def build() -> dict[str, Any]:
         expect="invalid_proof",
     )
 
+    for vector_id, description, change in (
+        (
+            "list-digest-uppercase",
+            "An entry's digest in uppercase hex: the same bytes, but not of the schema's shape "
+            "(a payer must not read it as another receipt's digest and dispute it).",
+            lambda entry: entry.update(digest="sha256:" + entry["digest"][7:].upper()),
+        ),
+        ("list-seq-zero", "An entry with seq 0.", lambda entry: entry.update(seq=0)),
+        ("list-jti-space", "An entry whose jti holds a space.", lambda e: e.update(jti="a b")),
+        ("list-model-empty", "An entry with an empty model.", lambda e: e.update(model="")),
+    ):
+        bad = copy.deepcopy(base_list)
+        change(bad["receipts"][0])
+        list_vector(vector_id, description, ["SET-028"], bad, expect="schema_violation")
+    bad = copy.deepcopy(base_list)
+    bad["statement_id"] = 7
+    list_vector(
+        "list-statement-id-number",
+        "A statement_id that is a number: not of the schema's shape (before it is compared).",
+        ["SET-028"],
+        bad,
+        expect="schema_violation",
+    )
+
     # ------------------------------------------------------------------ history
     def history_vector(
         vector_id: str,

@@ -8,6 +8,7 @@ are added as micro-UTU integers; a conversion rounds the total once (SET-027).
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from .. import _json, _merkle
 from .._b64 import b64decode
 from .._decimal import format_decimal, from_scaled, parse_decimal, to_scaled
+from .._json import MAX_SAFE_INTEGER
 from .._model import SPEC_VERSION
 from ..errors import (
     ChainBreakError,
@@ -51,6 +53,14 @@ __all__ = [
 
 DEFAULT_GRACE = 259200
 """The RECOMMENDED grace window: three days (SET-011)."""
+
+
+_LIST_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+_LIST_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def _name_of_list(text: str) -> bool:
+    return 1 <= len(text) <= 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,19 +118,29 @@ class ReceiptItem:
                 f"amount}} ({exc}) (SET-028)",
                 detail={"path": f"/receipts/{index}"},
             ) from None
-        texts = (item.jti, item.digest, item.model, item.rate_card_id, item.rate_card_digest)
-        if not all(isinstance(text, str) for text in texts) or not all(
-            type(number) is int for number in (item.seq, item.iat)
-        ):
-            raise SchemaViolationError(
-                f"receipt list entry {index} has a member of the wrong type (SET-028)",
-                detail={"path": f"/receipts/{index}"},
-            )
-        if not item.digest.startswith("sha256:") or len(item.digest) != 71:
-            raise SchemaViolationError(
-                f"receipt list entry {index}: digest is not a sha256 digest (SET-028)",
-                detail={"path": f"/receipts/{index}/digest"},
-            )
+        # The schema's shape, member by member (SET-028): what no entry of a list the payee
+        # built can hold is refused here, before any of it is compared or disputed.
+        checks = (
+            ("jti", _LIST_ID.fullmatch, item.jti),
+            ("digest", _LIST_DIGEST.fullmatch, item.digest),
+            ("model", _name_of_list, item.model),
+            ("rate_card/id", _name_of_list, item.rate_card_id),
+            ("rate_card/digest", _LIST_DIGEST.fullmatch, item.rate_card_digest),
+        )
+        for member, valid, text in checks:
+            if not isinstance(text, str) or not valid(text):
+                raise SchemaViolationError(
+                    f"receipt list entry {index}: {member} {text!r:.80} is not of the list's "
+                    "schema (SET-028)",
+                    detail={"path": f"/receipts/{index}/{member}"},
+                )
+        for member, number, low in (("seq", item.seq, 1), ("iat", item.iat, 0)):
+            if type(number) is not int or not low <= number <= MAX_SAFE_INTEGER:
+                raise SchemaViolationError(
+                    f"receipt list entry {index}: {member} {number!r:.40} is not an integer "
+                    f"from {low} to 2^53 - 1 (SET-028)",
+                    detail={"path": f"/receipts/{index}/{member}"},
+                )
         return item
 
 
@@ -582,6 +602,12 @@ def check_receipt_list(statement: Statement, receipt_list: Mapping[str, Any]) ->
     """
     if not isinstance(receipt_list, Mapping) or not isinstance(receipt_list.get("receipts"), list):
         raise SchemaViolationError("a receipt list is {statement_id, receipts: [...]} (SET-028)")
+    listed_id = receipt_list.get("statement_id")
+    if not isinstance(listed_id, str) or not _LIST_ID.fullmatch(listed_id):
+        raise SchemaViolationError(
+            f"receipt list statement_id {listed_id!r:.80} is not of the list's schema (SET-028)",
+            detail={"path": "/statement_id"},
+        )
     claims = statement.claims
     items = [ReceiptItem.from_json(v, i) for i, v in enumerate(receipt_list["receipts"])]
     if receipt_list.get("statement_id") != claims.statement_id:
