@@ -33,6 +33,7 @@ __all__ = [
     "MAX_ENTITY_ID_LENGTH",
     "SPEC_VERSION",
     "Amount",
+    "DecimalText",
     "Document",
     "EntityId",
     "NonNegativeDecimal",
@@ -82,6 +83,25 @@ def _decimal_schema(description: str) -> WithJsonSchema:
 
 
 _SERIALIZE = PlainSerializer(format_decimal, return_type=str)
+
+
+def _check_decimal_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError("decimal_type", "decimals are JSON strings")
+    try:
+        parse_decimal(value)
+    except InvalidAmountError as exc:
+        raise PydanticCustomError(_DECIMAL_ERROR, "{reason}", {"reason": exc.message}) from None
+    return value
+
+
+DecimalText = Annotated[
+    str,
+    BeforeValidator(_check_decimal_text),
+    _decimal_schema("canonical decimal string"),
+]
+"""A canonical decimal of any sign and precision, kept as its text; any other string is
+``invalid_amount`` (CONV-023)."""
 
 Amount = Annotated[
     Decimal, _decimal_validator(), _SERIALIZE, _decimal_schema("canonical decimal string")

@@ -318,6 +318,21 @@ def build() -> dict[str, Any]:
         expect="unknown_currency",
     )
 
+    for vector_id, amount in (
+        ("statement-converted-amount-trailing-zero", "12.630"),
+        ("statement-converted-amount-plus", "+12.63"),
+        ("statement-converted-amount-exponent", "1.263e1"),
+    ):
+        bad = copy.deepcopy(converted)
+        bad["conversion"]["amount"] = amount
+        statement_vector(
+            vector_id,
+            f"conversion.amount {amount!r} is not a canonical decimal string (CONV-023).",
+            ["SET-020", "CONV-023"],
+            bad,
+            expect="invalid_amount",
+        )
+
     # ------------------------------------------------------------------ receipt lists
     def list_vector(
         vector_id: str,
@@ -878,6 +893,17 @@ def build() -> dict[str, Any]:
         ["SET-053"],
         bad,
         expect="totals_mismatch",
+    )
+    bad = copy.deepcopy(report)
+    bad["positions"]["CNY"][0]["receivable"] += (
+        "0" if "." in bad["positions"]["CNY"][0]["receivable"] else ".0"
+    )
+    report_vector(
+        "report-receivable-not-canonical",
+        "A receivable with a trailing fractional zero: not a canonical decimal (CONV-023).",
+        ["SET-053", "CONV-023"],
+        bad,
+        expect="invalid_amount",
     )
     bad = copy.deepcopy(report)
     bad["positions"]["CNY"].append(copy.deepcopy(bad["positions"]["CNY"][0]))

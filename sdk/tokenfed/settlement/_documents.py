@@ -15,7 +15,7 @@ from pydantic import Field
 
 from .. import _json, _jws
 from .._decimal import to_scaled
-from .._model import Document, EntityId, NumericDate, UtuAmount, validate
+from .._model import DecimalText, Document, EntityId, NumericDate, UtuAmount, validate
 from .._signed import DocumentId, Version, copy_json, decode_claims
 from ..errors import (
     InvalidResubmissionError,
@@ -63,9 +63,6 @@ TokenId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._~-]{1,128}$")]
 Digest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
 Count = Annotated[int, Field(ge=0, le=_MAX, strict=True)]
 Code = Annotated[str, Field(pattern=r"^([A-Z]{3}|UTU|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$")]
-DecimalText = Annotated[
-    str, Field(pattern=r"^(-?(0\.[0-9]*[1-9]|[1-9][0-9]*(\.[0-9]*[1-9])?)|0)$", max_length=64)
-]
 
 
 class Period(Document):

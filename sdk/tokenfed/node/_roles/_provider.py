@@ -38,8 +38,9 @@ __all__ = ["RATE_CARD_MEDIA_TYPE", "Provider"]
 RATE_CARD_MEDIA_TYPE = "application/tokenfed-rate-card+jwt"
 _METERING_MEMBERS = {"entitlement", "model", "request_id", "usage", "vendor", "response"}
 _SMALLEST_RESERVATION = Decimal("0.000001")  # a reservation holds at least one micro-UTU
-_IN_FLIGHT_WAIT = 30.0
-"""Seconds a repeated request waits for the answer to the same request still in flight."""
+_IN_FLIGHT_WAIT_NS = 30_000_000_000
+"""How long (ns) a repeated request waits for the answer to the same request in flight."""
+_IN_FLIGHT_POLL_NS = 250_000_000  # another process may answer it: look again this often
 _REQUEST_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-")
 
 _METERED_SCHEMA = """
@@ -69,8 +70,8 @@ class _Metered:
         identical request already metered (API-033). The same request still in flight is
         waited for: its response, or the claim if it failed. Raises ``replay`` for a request id
         used by another request, and ``temporarily_unavailable`` when the same request is
-        still in flight after ``_IN_FLIGHT_WAIT`` seconds."""
-        deadline = time.monotonic() + _IN_FLIGHT_WAIT
+        still in flight after ``_IN_FLIGHT_WAIT_NS``."""
+        deadline = time.monotonic_ns() + _IN_FLIGHT_WAIT_NS
         with self._changed:
             while True:
                 try:
@@ -96,13 +97,13 @@ class _Metered:
                 if row[1] is not None:
                     stored: dict[str, Any] = _json.loads(str(row[1]))
                     return stored
-                left = deadline - time.monotonic()
+                left = deadline - time.monotonic_ns()
                 if left <= 0:
                     raise TemporarilyUnavailableError(
                         f"request {request_id!r} is still being metered; repeat it later",
                         detail={"request_id": request_id},
                     )
-                self._changed.wait(min(left, 0.25))  # another process may complete it too
+                self._changed.wait(min(left, _IN_FLIGHT_POLL_NS) / 1_000_000_000)
 
     def complete(self, request_id: str, response: dict[str, Any]) -> None:
         with self._changed:
