@@ -157,3 +157,26 @@ def test_expected_typ_is_normalised_too() -> None:
     token = jws.sign({"a": 1}, key, "tokenfed-rate-card+jwt")
     for expected in ("application/tokenfed-rate-card+jwt", "TOKENFED-RATE-CARD+JWT"):
         assert jws.verify(token, expected, key.public_key()).claims == {"a": 1}
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
+def test_the_signer_never_makes_a_token_no_receiver_takes(alg: str) -> None:
+    """CONV-040: the longest token within 65536 bytes is signed and verifies; one claims byte
+    more is refused by the signer (malformed), never written for a receiver to reject."""
+    from tokenfed import _jws
+    from tokenfed.errors import MalformedError
+    from tokenfed.keys import generate_key
+
+    key = generate_key(alg)
+    header = len(_jws.sign({"a": ""}, key, "x").split(".")[0])
+
+    def length(size: int) -> int:  # of the token of claims {"a": "b" * size}
+        payload = size + len('{"a":""}')
+        return header + 1 + (4 * payload + 2) // 3 + 87
+
+    size = max(n for n in range(48000, 49500) if length(n) <= 65536)
+    token = _jws.sign({"a": "b" * size}, key, "x")
+    assert len(token) == length(size) > 65530 and length(size + 1) > 65536
+    assert _jws.verify(token, "x", key.public_key()).claims["a"] == "b" * size
+    with pytest.raises(MalformedError, match="CONV-040"):
+        _jws.sign({"a": "b" * (size + 1)}, key, "x")

@@ -124,11 +124,22 @@ def sign(claims: Mapping[str, Any], key: PrivateKey, typ: str) -> str:
 
     The payload is the JCS serialization of the claims (CONV-046), so the same claims and an
     Ed25519 key always give the same token.
+
+    Raises:
+        MalformedError: the token would be longer than any receiver takes (CONV-040): it is
+            never signed.
     """
     header = {"alg": key.alg, "typ": typ, "kid": key.kid}
     signing_input = (
         b64encode(_json.canonical_bytes(header)) + "." + b64encode(_json.canonical_bytes(claims))
     ).encode("ascii")
+    # The signature (64 bytes for both algorithms) adds 86 characters and the dot.
+    if len(signing_input) + 87 > MAX_TOKEN_BYTES:
+        raise MalformedError(
+            f"the {typ} document would be longer than the {MAX_TOKEN_BYTES} bytes a receiver "
+            "takes (CONV-040); make it smaller (a statement: a shorter period, fewer lines)",
+            detail={"bytes": len(signing_input) + 87},
+        )
     return signing_input.decode("ascii") + "." + b64encode(key.sign(signing_input))
 
 
