@@ -786,3 +786,24 @@ def test_receipt_list_of_a_ledger_statement_ignores_later_receipts(world: World)
     assert len(listed) == draft.claims["totals"]["count"] == 8
     assert "late" not in {item["jti"] for item in listed}
     assert _draft(world, period=period).claims["totals"]["count"] == 9
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        {"last_seq": 0, "finalized": [{"start": "a", "end": None}], "disputed": []},
+        {"last_seq": 0, "finalized": [{"start": 5, "end": 5}], "disputed": []},
+        {"last_seq": -1, "finalized": [], "disputed": []},
+        {"last_seq": 1, "finalized": [], "disputed": [
+            {"period": {"start": 1, "end": 2}, "statement": {"statement_id": "a b",
+                                                            "digest": "sha256:" + "0" * 64}}]},
+        {"last_seq": 1, "finalized": [], "disputed": [
+            {"period": {"start": 1, "end": 2}, "statement": {"statement_id": "s", "digest": 7}}]},
+    ],
+    ids=["period-not-numbers", "period-empty", "seq-negative", "statement-id", "digest"],
+)  # fmt: skip
+def test_a_pair_history_not_of_its_shape_is_refused(history: dict[str, Any]) -> None:
+    """SET-010, SET-023, SET-024: a pair history read back (``--history``) whose periods or
+    references are not of their shape is schema_violation, never kept and written again."""
+    with pytest.raises(SchemaViolationError):
+        PairHistory.from_json(history)

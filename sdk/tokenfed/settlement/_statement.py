@@ -735,8 +735,29 @@ class PairHistory:
             raise SchemaViolationError(
                 f"a pair history is not of the expected shape ({exc})"
             ) from None
-        if type(history.last_seq) is not int or history.last_seq < 0:
+        if type(history.last_seq) is not int or not 0 <= history.last_seq <= MAX_SAFE_INTEGER:
             raise SchemaViolationError("a pair history's last_seq is an integer >= 0")
-        if history.grace is not None and (type(history.grace) is not int or history.grace < 0):
+        if history.grace is not None and (
+            type(history.grace) is not int or not 0 <= history.grace <= MAX_SAFE_INTEGER
+        ):
             raise SchemaViolationError("a pair history's grace is an integer >= 0 (SET-014)")
+        periods = [*history.finalized, *history.disputed]
+        if not all(
+            type(start) is int and type(end) is int and 0 <= start < end <= MAX_SAFE_INTEGER
+            for start, end in periods
+        ):
+            raise SchemaViolationError(
+                "a pair history's periods are {start, end} NumericDates with start < end (SET-010)"
+            )
+        for reference in history.disputed.values():
+            statement_id, digest = reference["statement_id"], reference["digest"]
+            if not (
+                isinstance(statement_id, str)
+                and _LIST_ID.fullmatch(statement_id)
+                and isinstance(digest, str)
+                and _LIST_DIGEST.fullmatch(digest)
+            ):
+                raise SchemaViolationError(
+                    "a pair history's disputed statement is {statement_id, digest} (SET-024)"
+                )
         return history
