@@ -511,6 +511,11 @@ def test_parse_refuses_unsigned_claims_when_a_key_is_given() -> None:
     with pytest.raises(errors.InvalidSignatureError) as caught:
         RateCard.parse(json.dumps(text), key.public_key())
     assert "UNIT-032" in caught.value.message
+    # CONV-010, CONV-041: text that is neither JSON nor a JWS is malformed, not "unsigned".
+    token = RateCard.sign(CLAIMS, key)
+    for broken in ("\ufeff" + token, "{garbage", "\ufeff" + json.dumps(text)):
+        with pytest.raises(errors.MalformedError):
+            RateCard.parse(broken, key.public_key())
 
 
 # --- pricing details ------------------------------------------------------------------------

@@ -346,9 +346,11 @@ class SignedDocument(Generic[ClaimsT]):
         """Read and verify the document given as JWS text (surrounding whitespace removed).
 
         Unsigned claims JSON cannot be verified: it is refused with
-        :class:`~tokenfed.errors.InvalidSignatureError` (UNIT-032, FX-011).
+        :class:`~tokenfed.errors.InvalidSignatureError` (UNIT-032, FX-011). Text that is
+        neither strict JSON nor a JWS (a byte order mark, broken JSON) is ``malformed``.
         """
         if is_json_text(text):
+            _json.loads(text)  # malformed unless it is JSON: only then is it unsigned claims
             raise require_jws(cls._model._what, cls._unsigned_requirement)
         return cls.from_jws(text.strip(), trust)
 
