@@ -125,6 +125,45 @@ def test_bad_configuration_names_the_member(provider: NodeFiles) -> None:
     assert "statement_lifetime" in refused(config, "schema_violation")
 
 
+def test_a_listen_host_that_is_no_address_is_refused_by_check(provider: NodeFiles) -> None:
+    """API-050: --check refuses a [listen] host that is neither an IP address nor a host name
+    (999.999.1.1), naming the member; it used to pass, and serve then exited 3 silently."""
+    config = with_anchor_keys(provider)
+    text = config.read_text()
+    assert 'host = "127.0.0.1"' in text
+    config.write_text(text.replace('host = "127.0.0.1"', 'host = "999.999.1.1"'))
+    result = run_serve("--config", str(config), "--check")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    error = json.loads(result.stderr.strip().splitlines()[-1])
+    assert error["error"] == "schema_violation" and "host" in error["message"]
+
+
+def test_a_subordinates_dir_that_is_no_directory_is_refused(provider: NodeFiles) -> None:
+    """API-050: a subordinates_dir that does not exist is refused by --check, naming it."""
+    config = with_anchor_keys(provider)
+    text = config.read_text()
+    config.write_text(
+        text.replace('data_dir = "data"', 'data_dir = "data"\nsubordinates_dir = "nope"')
+    )
+    result = run_serve("--config", str(config), "--check")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    error = json.loads(result.stderr.strip().splitlines()[-1])
+    assert "subordinates_dir" in error["message"]
+
+
+def test_a_port_in_use_is_one_error_object(provider: NodeFiles) -> None:
+    """API-050: when the node cannot listen (the port is held), serve exits 1 with one error
+    object naming [listen], not uvicorn's own exit status alone."""
+    config = with_anchor_keys(provider)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as holder:
+        holder.bind(("127.0.0.1", provider.port))
+        holder.listen()
+        result = run_serve("--config", str(config))
+    assert result.returncode == 1, result.stderr
+    error = json.loads(result.stderr.strip().splitlines()[-1])
+    assert (error["error"], error["detail"]["member"]) == ("io_error", "listen")
+
+
 def test_not_toml_is_malformed(tmp_path: Path) -> None:
     """API-050: a configuration that is not TOML is malformed."""
     config = tmp_path / "node.toml"

@@ -142,6 +142,12 @@ def _load_subordinates(config: NodeConfig) -> dict[str, dict[str, Any]]:
     entries = list(config.subordinates)
     if config.subordinates_dir is not None:
         directory = config.subordinates_dir
+        if not directory.is_dir():
+            raise IoError(
+                f"subordinates_dir {directory} is not a directory; give the directory of the "
+                "subordinates' JSON files, or leave subordinates_dir out",
+                detail={"member": "subordinates_dir", "path": str(directory)},
+            )
         try:
             files = sorted(directory.glob("*.json"))
         except OSError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import ipaddress
 import os
 import re
 import stat
@@ -50,6 +51,7 @@ MAX_STATEMENT_LIFETIME = 86400
 DEFAULT_MAX_BODY_BYTES = 1048576
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+_HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 class Role(enum.StrEnum):
@@ -87,6 +89,20 @@ class Listen(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            # A host name: LDH labels, the last not all digits (999.999.1.1 is no address).
+            labels = value.rstrip(".").split(".")
+            if not all(_HOST_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
+                raise ValueError(
+                    "must be an IP address or a host name (letters, digits, '-', '.')"
+                ) from None
+        return value
 
 
 class Keys(_Section):

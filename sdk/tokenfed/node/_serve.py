@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 from types import FrameType
 
+from ..errors import IoError
 from ._app import NodeApp
 from ._config import NodeConfig, load_config
 from ._logging import configure_logging
@@ -53,5 +54,14 @@ def serve(config: NodeConfig | str | Path) -> None:
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         server.run()
+    except SystemExit as exc:  # uvicorn exits when it cannot bind or start the application
+        if server.started:
+            raise
+        raise IoError(
+            f"the node could not listen on {config.listen.host}:{config.listen.port} or start "
+            f"(uvicorn exit status {exc.code}; its log line above says why): check [listen] "
+            "host and port, and that no other process holds the port",
+            detail={"member": "listen"},
+        ) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
