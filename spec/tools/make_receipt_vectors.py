@@ -796,6 +796,27 @@ def build() -> dict[str, Any]:
         )
     )
 
+    add(
+        vector(
+            "precedence-rule-between-members-before-amount",
+            "seq 1 with a prev (a rule between two valid members) and an amount that is not "
+            "canonical: the schema failure is reported, not invalid_amount.",
+            ["REC-048", "REC-006"],
+            sign(claims(seq=1, prev="sha256:" + "0" * 64, amount="5.0")),
+            err("schema_violation"),
+        )
+    )
+    add(
+        vector(
+            "precedence-all-digit-sub-before-amount",
+            "sub of digits only (a number in clear) and an amount that is not canonical: "
+            "schema_violation.",
+            ["REC-048", "REC-003"],
+            sign(claims(sub="8613800138000000", amount="5.0")),
+            err("schema_violation"),
+        )
+    )
+
     # Step 9: time.
     add(
         vector(

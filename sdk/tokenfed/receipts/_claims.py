@@ -101,6 +101,10 @@ def validate_receipt(claims: dict[str, Any]) -> ReceiptClaims:
         validate(_ReceiptEnvelope, claims, what="receipt")
     except InvalidAmountError as exc:
         pending = exc
+        # The rules between members (seq and prev, sub, no exp or nbf, no null) run once every
+        # member is valid: with a valid amount in its place, a schema violation among them
+        # still comes first (REC-048).
+        validate(_ReceiptEnvelope, {**claims, "amount": "0"}, what="receipt")
     parse_usage(claims["usage"])
     if pending is not None:
         raise pending
