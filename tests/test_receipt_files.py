@@ -3,6 +3,7 @@ is ever overwritten, totals are exact, workers die with their parent, documents 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -437,6 +438,26 @@ def test_cli_trust_lifecycle(world: dict[str, Any], tmp_path: Path) -> None:
     assert caught.value.code == "key_not_valid"
     unknown = run("trust", "revoke", "--trust", trust, "--iss", ISS, "--kid", "nope", "--at", "1")
     assert unknown.returncode == 1 and error_of(unknown) == "unknown_key"
+
+
+def test_cli_issue_needs_durable_state_and_a_verified_card(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """REC-046, UNIT-033: receipt issue without --state (every run would start the stream at
+    seq 1 again and fork it) or with --no-verify for the rate card is a bad command line."""
+    folder = world["folder"]
+    base = ["receipt", "issue", "--key", str(folder / "key.jwk"), "--iss", ISS, "--aud", AUD,
+            "--sub", SUB, "--rate-card", str(folder / "card.jwt"),
+            "--usage", str(folder / "usage.json")]  # fmt: skip
+    no_state = run(*base, "--trust", str(folder / "trust.json"))
+    assert (no_state.returncode, error_of(no_state)) == (2, "invalid_arguments")
+    unverified = run(*base, "--no-verify", "--state", str(tmp_path / "s.db"))
+    assert (unverified.returncode, error_of(unverified)) == (2, "invalid_arguments")
+    state = str(tmp_path / "s.db")
+    tokens = [run(*base, "--trust", str(folder / "trust.json"), "--state", state,
+                  "--iat", str(NOW)).stdout.strip() for _ in range(2)]  # fmt: skip
+    seqs = [json.loads(base64.urlsafe_b64decode(t.split(b".")[1] + b"==="))["seq"] for t in tokens]
+    assert seqs == [1, 2]
 
 
 def test_cli_never_writes_a_trust_store_it_could_not_read(

@@ -146,12 +146,15 @@ def _receipt(receipt: argparse.ArgumentParser) -> None:
     issue.add_argument("--aud", required=True, help="audience (payer) entity id")
     issue.add_argument("--sub", required=True, help="pairwise pseudonymous subscriber id")
     issue.add_argument("--rate-card", required=True, metavar="CARD", help="rate card (JWS)")
-    add_trust_options(issue, "rate card", key_flag="--card-key", allow_unverified=True)
+    # A receipt is priced only with a rate card that verified (UNIT-033): no --no-verify.
+    add_trust_options(issue, "rate card", key_flag="--card-key", allow_unverified=False)
     issue.add_argument("--usage", required=True, metavar="USAGE.json", help="usage object")
     issue.add_argument(
         "--state",
+        required=True,
         metavar="DB",
-        help="SQLite stream state; without it every receipt starts a new stream at seq 1",
+        help="SQLite stream state, kept across runs so that a stream never restarts or forks "
+        "(REC-046); created if missing",
     )
     issue.add_argument("--jti", help="receipt id (default: 128 random bits)")
     issue.add_argument("--entitlement", help="jti of the authorization consumed")

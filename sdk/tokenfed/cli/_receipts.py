@@ -57,7 +57,7 @@ def receipt_issue(args: argparse.Namespace) -> int:
     key = read_private_key(args.key)
     card = read_rate_card(args.rate_card, args)
     usage = parse_usage(read_json(args.usage))
-    store = SqliteStreamStore(args.state) if args.state else None
+    store = SqliteStreamStore(args.state)
     try:
         issuer = ReceiptIssuer(key, args.iss, card, store=store)
         print(
@@ -71,8 +71,7 @@ def receipt_issue(args: argparse.Namespace) -> int:
             )
         )
     finally:
-        if store is not None:
-            store.close()
+        store.close()
     return 0
 
 
