@@ -191,6 +191,46 @@ def test_cli_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert err == ""  # standard error is not a terminal here: no progress bar by default
 
 
+def test_cli_run_numbers_the_next_statement_and_leaves_settled_receipts_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SET-023, SET-012: the next period's run is numbered --seq, and the receipts of the
+    finalized statements named by --settled are not adjusted again; without --settled they are
+    (late receipts not yet settled), so nothing is billed twice only when the lists are given."""
+    _write_files(tmp_path, [TOKENS[:12], TOKENS[12:]])
+    (tmp_path / "trust.json").write_text(json.dumps(TRUST), encoding="utf-8")
+    (tmp_path / "card.jwt").write_text(CARD_TOKEN, encoding="utf-8")
+    (tmp_path / "key.jwk").write_text(json.dumps(KEY.to_jwk()), encoding="utf-8")
+
+    def run_period(start: int, end: int, out: str, *extra: str) -> list[Statement]:
+        argv = [
+            "settle", "run", "--receipts", str(tmp_path / "part-*.jsonl"),
+            "--trust", str(tmp_path / "trust.json"), "--rate-card", str(tmp_path / "card.jwt"),
+            "--start", str(start), "--end", str(end), "--signing-key", str(tmp_path / "key.jwk"),
+            "--out-dir", str(tmp_path / out), "--workers", "1", "--at", str(end + 5 * DAY), *extra,
+        ]  # fmt: skip
+        assert main(argv) == 0, capsys.readouterr().err
+        capsys.readouterr()
+        return [
+            Statement.from_jws(path.read_text().strip(), KEY.public_key())
+            for path in sorted((tmp_path / out).glob("*.jwt"))
+        ]
+
+    first = run_period(START, END, "one")
+    assert [s.claims.seq for s in first] == [1, 1]
+    billed = sum(s.claims.totals.count for s in first)
+    assert billed == 24
+    again = run_period(END, END + DAY, "two", "--seq", "2")
+    assert [s.claims.seq for s in again] == [2, 2]
+    assert sum(s.claims.totals.count for s in again) == billed  # all of them adjusted again
+    lists = [str(path) for path in sorted((tmp_path / "one").glob("*.json"))]
+    settled = [arg for path in lists for arg in ("--settled", path)]
+    later = run_period(END, END + DAY, "three", "--seq", "2", *settled)
+    assert [s.claims.seq for s in later] == [2, 2]
+    assert [s.claims.totals.count for s in later] == [0, 0]
+    assert all(s.raw["adjustments"] == [] for s in later)
+
+
 def test_cli_run_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``settle run`` refuses, before writing anything, a statement that exists (unless
     --force) and, with --force too, one whose path is an input of the run."""

@@ -11,6 +11,7 @@ import contextlib
 import glob
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -96,10 +97,20 @@ def _settled(paths: list[str] | None) -> set[str]:
     for path in paths or []:
         listing = read_json(path)
         try:
-            digests |= {entry["digest"] for entry in listing["receipts"]}
+            found = {entry["digest"] for entry in listing["receipts"]}
         except (KeyError, TypeError):
             raise MalformedError(f"{path} is not a receipt list (SET-028)") from None
+        for digest in found:
+            if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:
+                raise SchemaViolationError(
+                    f"{path}: {digest!r:.80} is not a content digest (SET-028)",
+                    detail={"path": path},
+                )
+        digests |= found
     return digests
+
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def statement(args: argparse.Namespace) -> int:
@@ -254,8 +265,9 @@ def run_command(args: argparse.Namespace) -> int:
     )
     config.build()  # refuse a bad trust store, rate card or key before any work starts
     key = read_private_key(args.signing_key)
+    settled = _settled(args.settled)
     files = expand(args.receipts)
-    inputs = [*files, args.trust, *args.rate_card, args.signing_key]
+    inputs = [*files, args.trust, *args.rate_card, args.signing_key, *(args.settled or [])]
     if args.results is not None:
         check_output_path(args.results, inputs)
         folder = Path(args.results).parent
@@ -280,6 +292,8 @@ def run_command(args: argparse.Namespace) -> int:
         grace=args.grace,
         iss=args.iss,
         progress=progress,
+        seq=args.seq,
+        settled=settled,
     )
     bar.close()
     written = write_statements(
@@ -446,6 +460,20 @@ def add_settle_commands(settle: argparse.ArgumentParser) -> None:
         help="one JSON line per input line: what became of it (accepted, duplicate, rejected)",
     )
     bulk.add_argument("--iss", help="the signer, if not each payee (a clearing house)")
+    bulk.add_argument(
+        "--seq",
+        type=_positive,
+        default=1,
+        help="the statements' number: 1 for the pairs' first, then one more than the "
+        "previous (SET-023; default 1)",
+    )
+    bulk.add_argument(
+        "--settled",
+        action="append",
+        metavar="LIST.json",
+        help="receipt lists of the pairs' finalized statements: their receipts are not "
+        "adjusted again (SET-012); repeatable",
+    )
     bulk.add_argument("--grace", type=_count, default=259200, help="seconds (default 3 days)")
     bulk.add_argument("--workers", type=_positive, default=2, help="1 runs serially in-process")
     bulk.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler")

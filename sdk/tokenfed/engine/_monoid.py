@@ -21,7 +21,7 @@ statements' lines and hashes only the tree's inner nodes: it builds no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -300,12 +300,13 @@ def finish(total: PartitionResult) -> Outcome:
 
 
 def statement_sums(
-    chain: list[Row], period: tuple[int, int]
+    chain: list[Row], period: tuple[int, int], settled: Collection[bytes] = frozenset()
 ) -> tuple[dict[tuple[str, str], list[Any]], dict[tuple[str, str], list[Any]], list[bytes]]:
     """A stream's statement from its accepted rows (in seq order, so in the order of SET-026:
     an accepted chain never repeats a ``seq``): the lines of the receipts with ``start <= iat
-    < end`` and the adjustments of those before ``start`` (SET-012), each per (model, rate
-    card digest) as [card id of its first receipt, count, micro-UTU], and the Merkle leaf
+    < end`` and the adjustments of those before ``start`` whose leaf hash is not in
+    ``settled`` (the receipts of the pair's finalized statements, SET-012), each per (model,
+    rate card digest) as [card id of its first receipt, count, micro-UTU], and the Merkle leaf
     hashes of both, in order."""
     start, end = period
     lines: dict[tuple[str, str], list[Any]] = {}
@@ -314,7 +315,7 @@ def statement_sums(
     append = leaves.append
     for row in chain:
         iat = row[_IAT]
-        if iat >= end:
+        if iat >= end or (iat < start and row[_LEAF] in settled):
             continue
         groups = lines if iat >= start else adjustments
         key = (row[_MODEL], row[_CARD_DIGEST])
@@ -328,10 +329,18 @@ def statement_sums(
     return lines, adjustments, leaves
 
 
-def statement_items(chain: list[Row], end: int) -> Iterator[ReceiptItem]:
+def statement_items(
+    chain: list[Row], period: tuple[int, int], settled: Collection[bytes] = frozenset()
+) -> Iterator[ReceiptItem]:
     """The receipt-list entries of a stream's statement: its accepted receipts with ``iat <
-    end``, in the order of SET-026."""
-    return (_item(row) for row in chain if row[_IAT] < end)
+    end``, less the late ones in ``settled``, in the order of SET-026 (see
+    :func:`statement_sums`)."""
+    start, end = period
+    return (
+        _item(row)
+        for row in chain
+        if row[_IAT] < end and not (row[_IAT] < start and row[_LEAF] in settled)
+    )
 
 
 def line_results(

@@ -9,10 +9,12 @@ import json
 import logging
 import mmap
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from .._merkle import leaf_hash
 from ..errors import InternalError, InvalidArgumentsError, IoError, TokenfedError
 from ..keys import PrivateKey
 from ..receipts import VerifierConfig
@@ -383,6 +385,8 @@ def run(
     statement_prefix: str = "st",
     iss: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    seq: int = 1,
+    settled: Collection[str] = (),
 ) -> RunResult:
     """Verify many receipt files and build the period's statement of every pair.
 
@@ -394,7 +398,12 @@ def run(
     partitioning (SET-026: receipts in seq order). ``progress(position, lines)`` is called as
     each file (its position in the sorted list of files) is done, with the number of lines it
     held.
+
+    Every statement is numbered ``seq`` (SET-023: one more than the pair's previous statement;
+    1 for a pair's first). Receipts of earlier periods whose content digest is in ``settled``
+    (the receipt lists of the pairs' finalized statements) are not adjusted again (SET-012).
     """
+    settled_leaves = frozenset(_settled_leaf(digest) for digest in settled)
     files = expand(patterns)
     if scheduler is None and workers <= 1:
         plan = plan_partitions(files, partitions, 1) if partitions else list(enumerate(files))
@@ -409,22 +418,32 @@ def run(
     outcome = finish(total)
     drafts = {}
     for number, ((payee, payer), chain) in enumerate(sorted(outcome.chains.items()), start=1):
-        lines, adjustments, leaves = statement_sums(chain, period)
+        lines, adjustments, leaves = statement_sums(chain, period, settled_leaves)
         drafts[(payee, payer)] = statement_from_lines(
             lines,
             adjustments,
             leaves,
-            functools.partial(statement_items, chain, period[1]),
+            functools.partial(statement_items, chain, period, settled_leaves),
             payee=payee,
             payer=payer,
             period=period,
             statement_id=f"{statement_prefix}-{period[0]}-{number}",
-            seq=1,
+            seq=seq,
             iat=iat,
             grace=grace,
             iss=iss,
         )
     return RunResult(files, outcome, total.lines, drafts, total)
+
+
+def _settled_leaf(digest: str) -> bytes:
+    """The Merkle leaf hash (SET-026) of a settled receipt's content digest."""
+    if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:
+        raise ValueError(f"settled holds {digest!r:.80}, not a content digest sha256:<64 hex>")
+    return leaf_hash(bytes.fromhex(digest[7:]))
+
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def write_statements(
