@@ -460,6 +460,39 @@ def test_cli_issue_needs_durable_state_and_a_verified_card(
     assert seqs == [1, 2]
 
 
+def test_cli_keeps_unknown_trust_store_members(world: dict[str, Any], tmp_path: Path) -> None:
+    """CONV-005: a trust store read and written again (add, rotate, revoke) keeps the members
+    this SDK does not know, at every level, with their values, and its minor version."""
+    trust = tmp_path / "trust.json"
+    document = json.loads((world["folder"] / "trust.json").read_text())
+    document["ver"] = "1.3"
+    document["comment"] = {"owner": "ops", "list": [1, "two"]}
+    entry = document["issuers"][ISS]
+    entry["note"] = "primary"
+    entry["jwks"]["x-source"] = "manual"
+    entry["jwks"]["keys"][0]["x-label"] = "signing 2026"
+    trust.write_text(json.dumps(document))
+    kid = world["key"].kid
+    steps = [
+        ("trust", "rotate", "--trust", str(trust), "--iss", ISS, f"--kid={kid}",
+         "--exp", str(NOW + 60)),
+        ("trust", "revoke", "--trust", str(trust), "--iss", ISS, f"--kid={kid}",
+         "--at", str(NOW), "--reason", "key compromise"),
+        ("trust", "add", "--trust", str(trust), "--iss", "https://p2.example",
+         "--key", str(world["folder"] / "pub.jwk"), "--nbf", str(NBF)),
+    ]  # fmt: skip
+    for step in steps:
+        done = run(*step)
+        assert done.returncode == 0, done.stderr
+    after = json.loads(trust.read_text())
+    assert after["ver"] == "1.3" and after["comment"] == document["comment"]
+    kept = after["issuers"][ISS]
+    assert kept["note"] == "primary" and kept["jwks"]["x-source"] == "manual"
+    (key,) = kept["jwks"]["keys"]
+    assert key["x-label"] == "signing 2026" and key["exp"] == NOW + 60 and "revoked" in key
+    assert "x-label" not in after["issuers"]["https://p2.example"]["jwks"]["keys"][0]
+
+
 def test_cli_never_writes_a_trust_store_it_could_not_read(
     world: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -18,7 +18,7 @@ accepts any :class:`KeySource`, the trust store being one and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -62,6 +62,12 @@ class KeySource(Protocol):
     ) -> tuple[PublicKey, KeyOrigin | None]:
         """:meth:`key`, with where it was resolved (anchor, path) (``None``: a trust store)."""
         ...
+
+
+def _beyond(members: Mapping[str, Any], known: Iterable[str]) -> dict[str, Any]:
+    """The members of ``members`` not named in ``known``."""
+    names = set(known)
+    return {name: value for name, value in members.items() if name not in names}
 
 
 def _check_issuer(iss: object) -> str:
@@ -120,10 +126,21 @@ def _issuer_keys(iss: str, listed: list[dict[str, Any]]) -> KeySet:
 class TrustStore:
     """Issuer entity id -> keys with validity windows: a verifier's trust input (REC-033)."""
 
-    __slots__ = ("_issuers",)
+    __slots__ = ("_issuers", "_kept", "_ver")
 
     def __init__(self, issuers: Mapping[str, KeySet] | None = None) -> None:
         self._issuers: dict[str, KeySet] = dict(issuers or {})
+        # What a document read by from_json held beyond what this SDK writes, written back by
+        # to_json (CONV-005): members of the document (key ""), of an issuer entry (its id),
+        # of its JWK Set ((id, "jwks")) and of each key ((id, kid)); and its version.
+        self._kept: dict[Any, dict[str, Any]] = {}
+        self._ver = "1.0"
+
+    def _derive(self, issuers: Mapping[str, KeySet]) -> TrustStore:
+        """A store with other keys and this one's kept members and version."""
+        store = TrustStore(issuers)
+        store._kept, store._ver = self._kept, self._ver
+        return store
 
     @classmethod
     def from_json(cls, value: Any) -> TrustStore:
@@ -156,7 +173,16 @@ class TrustStore:
         issuers = {
             _check_issuer(iss): _key_list(iss, entry) for iss, entry in value["issuers"].items()
         }
-        return cls({iss: _issuer_keys(iss, keys) for iss, keys in issuers.items()})
+        store = cls({iss: _issuer_keys(iss, keys) for iss, keys in issuers.items()})
+        store._ver = value["ver"]
+        kept: dict[Any, dict[str, Any]] = {"": _beyond(value, ("ver", "issuers"))}
+        for iss, entry in value["issuers"].items():
+            kept[iss] = _beyond(entry, ("jwks",))
+            kept[(iss, "jwks")] = _beyond(entry["jwks"], ("keys",))
+            for jwk, key in zip(issuers[iss], store._issuers[iss], strict=True):
+                kept[(iss, key.kid)] = _beyond(jwk, key.to_jwk())
+        store._kept = {place: members for place, members in kept.items() if members}
+        return store
 
     @classmethod
     def load(cls, path: str | Path) -> TrustStore:
@@ -168,11 +194,15 @@ class TrustStore:
         return cls.from_json(_json.loads(data))
 
     def to_json(self) -> dict[str, Any]:
-        """The trust-store document."""
-        return {
-            "ver": "1.0",
-            "issuers": {iss: {"jwks": keys.to_jwks()} for iss, keys in self._issuers.items()},
-        }
+        """The trust-store document, with the members a document read by :meth:`from_json`
+        held that this SDK does not know, kept with their values (CONV-005)."""
+        kept = self._kept
+        issuers: dict[str, Any] = {}
+        for iss, keys in self._issuers.items():
+            jwks = keys.to_jwks()
+            jwks["keys"] = [{**kept.get((iss, key["kid"]), {}), **key} for key in jwks["keys"]]
+            issuers[iss] = {**kept.get(iss, {}), "jwks": {**kept.get((iss, "jwks"), {}), **jwks}}
+        return {**kept.get("", {}), "ver": self._ver, "issuers": issuers}
 
     def key(self, iss: object, kid: object, typ: str | None = None) -> PublicKey:
         """The key ``kid`` listed under issuer ``iss`` (REC-033), else :class:`UnknownKeyError`.
@@ -217,7 +247,7 @@ class TrustStore:
             )
         issuers = dict(self._issuers)
         issuers[iss] = KeySet([*current, key])
-        return TrustStore(issuers)
+        return self._derive(issuers)
 
     def _with_validity(self, iss: str, kid: str, validity: KeyValidity) -> TrustStore:
         self.key(iss, kid)  # UnknownKeyError for an unknown key
@@ -225,7 +255,7 @@ class TrustStore:
         issuers[iss] = KeySet(
             key.with_validity(validity) if key.kid == kid else key for key in self._issuers[iss]
         )
-        return TrustStore(issuers)
+        return self._derive(issuers)
 
     def with_expiry(self, iss: str, kid: str, exp: int) -> TrustStore:
         """A copy in which key ``kid`` of ``iss`` may sign only before ``exp`` (rotation, REC-030).
