@@ -580,8 +580,8 @@ def test_newer_stream_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     SqliteStreamStore(path).close()
     with sqlite3.connect(path) as raw:
-        raw.execute("UPDATE tokenfed_schema SET version = 3 WHERE component = 'stream_store'")
-    with pytest.raises(IoError, match="schema version 3"):
+        raw.execute("UPDATE tokenfed_schema SET version = 4 WHERE component = 'stream_store'")
+    with pytest.raises(IoError, match="schema version 4"):
         SqliteStreamStore(path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,49 @@ def test_issuer_never_reuses_seq_after_restart(setup: Any, tmp_path: Path) -> No
     one, two = record(verifier, ReceiptTracker(), first, second)
     assert (one.seq, two.seq) == (1, 2)
     assert two.raw["prev"] == one.content_digest  # REC-007: the chain links content digests
+
+
+@pytest.mark.parametrize("durable", [False, True], ids=["memory", "sqlite"])
+def test_issuer_never_reuses_a_jti(setup: Any, tmp_path: Path, durable: bool) -> None:
+    """REC-002: a jti is unique among all receipts of its issuer, in any stream: a second
+    receipt under a used jti is refused (replay) before the stream moves on."""
+    key, card, trust = setup
+    with SqliteStreamStore(tmp_path / "streams.db") as store:
+        issuer = ReceiptIssuer(key, ISS, card, store=store if durable else None, clock=clock)
+        first = issuer.issue(aud=AUD, sub=SUB, usage=USAGE, jti="once")
+        for aud in (AUD, "https://elsewhere.example"):
+            with pytest.raises(ReplayError, match="REC-002"):
+                issuer.issue(aud=aud, sub=SUB, usage=USAGE, jti="once")
+        second = issuer.issue(aud=AUD, sub=SUB, usage=USAGE)
+    verifier = ReceiptVerifier(trust, [card], clock=clock)
+    one, two = record(verifier, ReceiptTracker(), first, second)
+    assert (one.seq, two.seq) == (1, 2)
+
+
+def test_a_version_2_stream_store_is_migrated_with_its_jtis(setup: Any, tmp_path: Path) -> None:
+    """REC-002, REC-046: a stream store of schema version 2 (no jti column) opens as version 3
+    with the jti of every issued receipt, and a used jti is then refused."""
+    key, card, _ = setup
+    path = tmp_path / "streams.db"
+    with SqliteStreamStore(path) as store:
+        ReceiptIssuer(key, ISS, card, store=store, clock=clock).issue(
+            aud=AUD, sub=SUB, usage=USAGE, jti="old-one"
+        )
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP INDEX issued_jti")
+        raw.execute("ALTER TABLE issued DROP COLUMN jti")
+        raw.execute("UPDATE tokenfed_schema SET version = 2 WHERE component = 'stream_store'")
+    with SqliteStreamStore(path) as store:
+        issuer = ReceiptIssuer(key, ISS, card, store=store, clock=clock)
+        with pytest.raises(ReplayError):
+            issuer.issue(aud=AUD, sub=SUB, usage=USAGE, jti="old-one")
+        issuer.issue(aud=AUD, sub=SUB, usage=USAGE, jti="new-one")
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version FROM tokenfed_schema").fetchall() == [(3,)]
+        assert raw.execute("SELECT seq, jti FROM issued ORDER BY seq").fetchall() == [
+            (1, "old-one"),
+            (2, "new-one"),
+        ]
 
 
 @pytest.mark.parametrize("durable", [False, True], ids=["memory", "sqlite"])

@@ -81,8 +81,10 @@ SET-026) and two covering indexes, one in the order of SET-026 and one by statem
 version 5 orders the entries of the index by statement line by ``seq`` after ``iat``. A
 version 2, 3 or 4 file is migrated in place when it is opened (one transaction)."""
 
-STREAM_SCHEMA_VERSION = 2
-"""Version of the stream store's tables, kept in the ``tokenfed_schema`` table."""
+STREAM_SCHEMA_VERSION = 3
+"""Version of the stream store's tables, kept in the ``tokenfed_schema`` table. Version 3
+adds each issued receipt's ``jti``, unique per issuer (REC-002); a version 2 file is migrated
+in place when it is opened (one transaction)."""
 
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
 """How long a write waits for another writer of the same file before failing with IoError."""
@@ -398,6 +400,13 @@ class _SqliteStore:
             "database on a local filesystem, and that no other process holds its write lock "
             f"for more than {self._busy_timeout_ms} ms.",
             detail={"path": self._path, "action": action},
+        )
+
+    def _damaged(self, what: str, reason: object) -> IoError:
+        return IoError(
+            f"{self._what} {self._path!r}: {what} read back is not valid ({reason}); the file "
+            "was modified outside tokenfed or is damaged: restore it from a backup.",
+            detail={"path": self._path},
         )
 
     def _prepare(self) -> None:
@@ -1190,13 +1199,6 @@ class SqliteLedger(_SqliteStore, ReceiptLedger):
     def _amount(self, text: object) -> Decimal:
         return Decimal(self._stored_amount(text))
 
-    def _damaged(self, what: str, reason: object) -> IoError:
-        return IoError(
-            f"{self._what} {self._path!r}: {what} read back is not valid ({reason}); the file "
-            "was modified outside tokenfed or is damaged: restore it from a backup.",
-            detail={"path": self._path},
-        )
-
 
 _STREAM_TABLES = (
     "CREATE TABLE IF NOT EXISTS issued ("
@@ -1205,8 +1207,32 @@ _STREAM_TABLES = (
     " seq INTEGER NOT NULL CHECK (typeof(seq) = 'integer' AND seq >= 1),"
     " content_digest TEXT NOT NULL,"
     " receipt TEXT NOT NULL,"
+    " jti TEXT,"
     " PRIMARY KEY (iss, aud, seq))",
+    # A jti names one receipt among all those of its issuer (REC-002).
+    "CREATE UNIQUE INDEX IF NOT EXISTS issued_jti ON issued (iss, jti)",
 )
+
+
+def receipt_jti(receipt: str) -> str | None:
+    """The ``jti`` of an issued receipt: a JWS compact serialization, or a batched receipt's
+    claims as base64url (what a stream store keeps); ``None`` for a text that is neither (a
+    store's own tests keep placeholders), which no jti check then covers."""
+    payload = receipt.split(".")[1] if receipt.count(".") == 2 else receipt
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return None
+    jti = claims.get("jti") if isinstance(claims, dict) else None
+    return jti if isinstance(jti, str) else None
+
+
+def _refuse_reused_jti(iss: str, jti: str) -> ReplayError:
+    return ReplayError(
+        f"jti {jti!r} names a receipt {iss} issued already: a jti is unique among all the "
+        "receipts of its issuer (REC-002); give another --jti, or none for a random one",
+        detail={"iss": iss, "jti": jti},
+    )
 
 
 def _issue_one(
@@ -1229,9 +1255,19 @@ def _issue_one(
     receipt, digest = result
     _check_text("build() result", "receipt_compact", receipt)
     _check_digest("build() result", "content_digest", digest)
+    jti = receipt_jti(receipt)
+    reused = (
+        jti is not None
+        and connection.execute(
+            "SELECT 1 FROM issued WHERE iss = ? AND jti = ?", (iss, jti)
+        ).fetchone()
+    )
+    if reused:
+        raise _refuse_reused_jti(iss, str(jti))
     connection.execute(
-        "INSERT INTO issued (iss, aud, seq, content_digest, receipt) VALUES (?, ?, ?, ?, ?)",
-        (iss, aud, next_seq, digest, receipt),
+        "INSERT INTO issued (iss, aud, seq, content_digest, receipt, jti)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (iss, aud, next_seq, digest, receipt, jti),
     )
     return receipt
 
@@ -1252,6 +1288,19 @@ class SqliteStreamStore(_SqliteStore, StreamStore):
     _version = STREAM_SCHEMA_VERSION
     _tables = _STREAM_TABLES
     _what = "stream store"
+
+    def _migrate(self, connection: sqlite3.Connection, version: object) -> bool:
+        """Bring a version 2 file to version 3 in the transaction that opens it: the ``jti``
+        of every issued receipt, read from the receipt (its unique index is made by the table
+        statements that run after this; a file whose issuer reused a jti cannot be opened)."""
+        if version != 2:
+            return False
+        connection.execute("ALTER TABLE issued ADD COLUMN jti TEXT")
+        rows = connection.execute("SELECT rowid, receipt FROM issued").fetchall()
+        for rowid, receipt in rows:
+            jti = receipt_jti(str(receipt))
+            connection.execute("UPDATE issued SET jti = ? WHERE rowid = ?", (jti, rowid))
+        return True
 
     def issue(self, iss: str, aud: str, build: Callable[[int, str | None], tuple[str, str]]) -> str:
         """Issue the next receipt of ``(iss, aud)``; see :meth:`StreamStore.issue`.
