@@ -605,3 +605,27 @@ def test_issued_entitlements_survive_a_key_rotation(tmp_path: Path) -> None:
         assert restarted.operator.issued.get(jti) is not None
     finally:
         restarted.state.close()
+
+
+def test_a_bad_subordinate_key_set_file_is_named(tmp_path: Path) -> None:
+    """API-050: a subordinate's key set file that is not JSON, or holds no key, is refused
+    naming the subordinate and the file, with its code (malformed, invalid_key)."""
+    from tokenfed.errors import InvalidKeyError, MalformedError
+    from tokenfed.node import NodeApp, load_config
+
+    for content, error in (("{", MalformedError), ('{"keys": []}', InvalidKeyError)):
+        (tmp_path / "sub.jwks").write_text(content)
+        files = NodeFiles(
+            tmp_path / "node",
+            "https://anchor.c.example",
+            ["anchor"],
+            extra_toml=f"""
+[[subordinates]]
+entity_id = "{SUBORDINATE}"
+jwks = "{tmp_path / "sub.jwks"}"
+entity_types = ["tokenfed_operator"]
+""",
+        )
+        with pytest.raises(error) as caught:
+            NodeApp(load_config(files.write()))
+        assert "sub.jwks" in caught.value.message and SUBORDINATE in caught.value.message

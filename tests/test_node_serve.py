@@ -113,6 +113,21 @@ def test_key_not_published_is_refused(provider: NodeFiles) -> None:
     assert "is not in the key set the node publishes" in refused(config, "invalid_key")
 
 
+def test_a_bad_role_key_file_is_named(provider: NodeFiles) -> None:
+    """API-050: a role key whose nbf is not a NumericDate is refused naming its key file."""
+    config = with_anchor_keys(provider)
+    jwk = json.loads((provider.root / "role.jwk").read_text())
+    (provider.root / "role.jwk").write_text(json.dumps({**jwk, "nbf": "x"}))
+    assert "role.jwk" in refused(config, "invalid_key")
+
+
+def test_a_bad_anchor_key_set_file_is_named(provider: NodeFiles) -> None:
+    """API-050: a trust anchor's key set file that is not JSON is refused naming the file."""
+    config = with_anchor_keys(provider)
+    (provider.root / "anchor.jwks").write_text("{")
+    assert "anchor.jwks" in refused(config, "malformed")
+
+
 def test_bad_configuration_names_the_member(provider: NodeFiles) -> None:
     """API-050: a configuration member out of range is schema_violation naming the member."""
     config = with_anchor_keys(provider)

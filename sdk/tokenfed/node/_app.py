@@ -169,17 +169,25 @@ def _load_subordinates(config: NodeConfig) -> dict[str, dict[str, Any]]:
             raise SchemaViolationError(f"subordinate {entry.entity_id} is configured twice")
         if entry.entity_id == config.entity_id:
             raise SchemaViolationError("a node is not its own subordinate")
+        where = f"subordinate {entry.entity_id} jwks" + (
+            f" file {entry.jwks}" if isinstance(entry.jwks, Path) else ""
+        )
         if isinstance(entry.jwks, Path):
             try:
                 jwks = _json.loads(entry.jwks.read_bytes())
             except OSError as exc:
-                raise IoError(f"cannot read {entry.jwks}: {exc.strerror}") from None
+                raise IoError(f"cannot read the {where}: {exc.strerror}") from None
+            except TokenfedError as exc:
+                exc.message = f"{where}: {exc.message}"  # keeps its code: malformed
+                raise
         else:
             jwks = entry.jwks
         try:
-            KeySet.from_jwks(jwks)
+            keys = KeySet.from_jwks(jwks)
         except TokenfedError as exc:
-            raise InvalidKeyError(f"subordinate {entry.entity_id} jwks: {exc.message}") from None
+            raise InvalidKeyError(f"{where}: {exc.message}") from None
+        if not len(keys):
+            raise InvalidKeyError(f"{where}: holds no keys (FED-015)")
         types = list(entry.entity_types) or sorted((entry.metadata or {}).keys())
         found[entry.entity_id] = {
             "jwks": jwks,

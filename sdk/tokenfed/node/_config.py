@@ -483,7 +483,10 @@ def _signing_key(
             with key_file.open("rb") as handle:
                 jwk_members = _json.loads(handle.read(65536))
             jwk["nbf"] = jwk_members.get("nbf", int(key_file.stat().st_mtime))
-        published = KeySet([load_public_jwk(jwk)])
+        try:
+            published = KeySet([load_public_jwk(jwk)])
+        except TokenfedError as exc:
+            raise InvalidKeyError(f"{what} key file {key_file}: {exc.message}") from None
     else:
         published = _key_set(jwks_file, f"{what} published key set")
         if validity_required:
@@ -522,7 +525,11 @@ def load_keys(config: NodeConfig) -> LoadedKeys:
                 raise SchemaViolationError(
                     f"historical keys file {keys.historical}: every retired key has exp"
                 )
-            load_public_jwk(jwk)
+            try:
+                load_public_jwk(jwk)
+            except TokenfedError as exc:
+                exc.message = f"historical keys file {keys.historical}: {exc.message}"
+                raise
         historical = tuple(entries)
     roles: dict[str, SigningKey | None] = {}
     for name in ("receipt", "entitlement", "statement"):
