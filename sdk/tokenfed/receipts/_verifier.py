@@ -361,7 +361,6 @@ class ReceiptVerifier:
         # JWS receipts in the hot module. A trust store's keys never change, so the hot module
         # holds them; a federation's or any other key source's answers may, so it is asked
         # again for every receipt (``_asked_again``).
-        self._hot_compact: Any = self._hot_claims
         self._fixed_keys = type(trust) is TrustStore
 
     def verify(self, receipt: str | bytes | Mapping[str, Any]) -> VerifiedReceipt:
@@ -477,7 +476,7 @@ class ReceiptVerifier:
         return _json.loads(payload), False
 
     def _check_compact(self, token: str | bytes) -> VerifiedReceipt:
-        hot = self._hot_compact
+        hot = self._hot_claims
         if hot is not None:
             # Steps 1 to 11 in one call when the header and key are known; None: not certain,
             # and no signature was checked; False: only the signature fails (step 6).
