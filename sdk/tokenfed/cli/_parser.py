@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from .. import __version__
+from .._json import MAX_SAFE_INTEGER
 from ..errors import InvalidArgumentsError
 
 __all__ = ["build_parser", "command_word"]
@@ -23,10 +24,7 @@ class _Parser(argparse.ArgumentParser):
         raise InvalidArgumentsError(f"{self.prog}: {message}")
 
 
-_MAX_SAFE_INTEGER = 2**53 - 1  # the largest integer every JSON reader keeps exact (CONV-012)
-
-
-def bounded_number(what: str, low: int = 0, high: int = _MAX_SAFE_INTEGER) -> Any:
+def bounded_number(what: str, low: int = 0, high: int = MAX_SAFE_INTEGER) -> Any:
     """An argparse type: a decimal integer from ``low`` to ``high``, else the command line's
     ``invalid_arguments``."""
 
