@@ -20,9 +20,9 @@ from .. import _json, _jws, _merkle
 from .._b64 import b64encode
 from .._decimal import format_decimal
 from .._model import validate
-from ..errors import MalformedError, ReplayError
+from ..errors import MalformedError
 from ..keys import PrivateKey
-from ..ledger import StreamStore, receipt_jti
+from ..ledger import StreamStore, _refuse_reused_jti, receipt_jti
 from ..units import RateCard, Usage, parse_usage
 from ._claims import BatchClaims, ReceiptClaims
 from ._verifier import MAX_RECEIPT_BYTES, sha256_digest
@@ -57,13 +57,9 @@ class _MemoryStreams:
         seq, prev = (1, None) if head is None else (head[0] + 1, head[1])
         receipt, digest = build(seq, prev)
         jti = receipt_jti(receipt)
-        if jti is not None and (iss, jti) in self._jtis:
-            raise ReplayError(
-                f"jti {jti!r} names a receipt {iss} issued already: a jti is unique among all "
-                "the receipts of its issuer (REC-002)",
-                detail={"iss": iss, "jti": jti},
-            )
         if jti is not None:
+            if (iss, jti) in self._jtis:
+                raise _refuse_reused_jti(iss, jti)
             self._jtis.add((iss, jti))
         self._heads[(iss, aud)] = (seq, digest)
         self._issued[(iss, aud, seq)] = receipt
