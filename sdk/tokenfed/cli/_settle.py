@@ -11,7 +11,6 @@ import contextlib
 import glob
 import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from ..exchange import ExchangeRates
 from ..keys import PublicKey
 from ..ledger import SqliteLedger
 from ..receipts import VerifierConfig
+from ..receipts._claims import DIGEST
 from ..settlement import (
     TYP_NETTING_REPORT,
     TYP_RESPONSE,
@@ -101,16 +101,13 @@ def _settled(paths: list[str] | None) -> set[str]:
         except (KeyError, TypeError):
             raise MalformedError(f"{path} is not a receipt list (SET-028)") from None
         for digest in found:
-            if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:
+            if not isinstance(digest, str) or DIGEST.fullmatch(digest) is None:
                 raise SchemaViolationError(
                     f"{path}: {digest!r:.80} is not a content digest (SET-028)",
                     detail={"path": path},
                 )
         digests |= found
     return digests
-
-
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def statement(args: argparse.Namespace) -> int:

@@ -9,14 +9,13 @@ import json
 import logging
 import mmap
 import os
-import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .._merkle import leaf_hash
 from ..errors import InternalError, InvalidArgumentsError, IoError, TokenfedError
 from ..keys import PrivateKey
+from ..ledger import _stored_leaf
 from ..receipts import VerifierConfig
 from ..receipts._files import (
     BLANKS,
@@ -438,12 +437,10 @@ def run(
 
 def _settled_leaf(digest: str) -> bytes:
     """The Merkle leaf hash (SET-026) of a settled receipt's content digest."""
-    if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:
+    leaf = _stored_leaf(digest)
+    if leaf is None:
         raise ValueError(f"settled holds {digest!r:.80}, not a content digest sha256:<64 hex>")
-    return leaf_hash(bytes.fromhex(digest[7:]))
-
-
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+    return leaf
 
 
 def write_statements(

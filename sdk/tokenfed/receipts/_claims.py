@@ -21,7 +21,9 @@ from ..errors import InvalidAmountError
 from ..units import Usage, parse_usage
 
 __all__ = [
+    "DIGEST",
     "DIGEST_PATTERN",
+    "TOKEN_ID",
     "TOKEN_ID_PATTERN",
     "BatchClaims",
     "FastSchema",
@@ -35,6 +37,12 @@ TOKEN_ID_PATTERN = r"^[A-Za-z0-9._~-]{1,128}$"  # noqa: S105 - a pattern, not a 
 
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 """A digest (CONV-031)."""
+
+TOKEN_ID = re.compile(TOKEN_ID_PATTERN[1:-1])
+""":data:`TOKEN_ID_PATTERN` compiled, for ``fullmatch``."""
+
+DIGEST = re.compile(DIGEST_PATTERN[1:-1])
+""":data:`DIGEST_PATTERN` compiled, for ``fullmatch``."""
 
 
 class RateCardRef(Document):
@@ -112,8 +120,6 @@ def validate_receipt(claims: dict[str, Any]) -> ReceiptClaims:
 
 
 _FAST_SUB = re.compile(r"[A-Za-z0-9_-]{16,128}")
-_FAST_TOKEN_ID = re.compile(TOKEN_ID_PATTERN[1:-1])
-_FAST_DIGEST = re.compile(DIGEST_PATTERN[1:-1])
 _FAST_AMOUNT = re.compile(r"(0|[1-9][0-9]{0,40})(\.[0-9]{0,5}[1-9])?")
 _FAST_MEMBERS = frozenset(ReceiptClaims.model_fields)
 _FAST_METERS = frozenset(METERS)
@@ -178,7 +184,7 @@ class FastSchema:
             and 1 <= seq <= MAX_SAFE_INTEGER
             and len(usage) == 2
             and len(card) == 2
-            and _FAST_TOKEN_ID.fullmatch(jti)
+            and TOKEN_ID.fullmatch(jti)
             and _FAST_AMOUNT.fullmatch(amount)
         ):
             return False
@@ -202,7 +208,7 @@ class FastSchema:
                 and _FAST_SUB.fullmatch(sub)
                 and not sub.isdigit()
                 and 0 < len(card_id) <= 256
-                and _FAST_DIGEST.fullmatch(card_digest)
+                and DIGEST.fullmatch(card_digest)
                 and 0 < len(model) <= 256
             ):
                 return False
@@ -218,11 +224,11 @@ class FastSchema:
                 return False
         if "prev" in claims:  # present: a digest, and only after seq 1 (REC-006)
             prev = claims["prev"]
-            if seq == 1 or type(prev) is not str or not _FAST_DIGEST.fullmatch(prev):
+            if seq == 1 or type(prev) is not str or not DIGEST.fullmatch(prev):
                 return False
         elif seq != 1:
             return False
         if "entitlement" not in claims:
             return True
         entitlement = claims["entitlement"]
-        return type(entitlement) is str and _FAST_TOKEN_ID.fullmatch(entitlement) is not None
+        return type(entitlement) is str and TOKEN_ID.fullmatch(entitlement) is not None

@@ -8,7 +8,6 @@ are added as micro-UTU integers; a conversion rounds the total once (SET-027).
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +36,7 @@ from ..ledger import (
     _claims_segment,
     _stored_leaf,
 )
+from ..receipts._claims import DIGEST, TOKEN_ID
 from ._documents import UTU_PLACES, Statement
 
 __all__ = [
@@ -53,10 +53,6 @@ __all__ = [
 
 DEFAULT_GRACE = 259200
 """The RECOMMENDED grace window: three days (SET-011)."""
-
-
-_LIST_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
-_LIST_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def _name_of_list(text: str) -> bool:
@@ -121,11 +117,11 @@ class ReceiptItem:
         # The schema's shape, member by member (SET-028): what no entry of a list the payee
         # built can hold is refused here, before any of it is compared or disputed.
         checks = (
-            ("jti", _LIST_ID.fullmatch, item.jti),
-            ("digest", _LIST_DIGEST.fullmatch, item.digest),
+            ("jti", TOKEN_ID.fullmatch, item.jti),
+            ("digest", DIGEST.fullmatch, item.digest),
             ("model", _name_of_list, item.model),
             ("rate_card/id", _name_of_list, item.rate_card_id),
-            ("rate_card/digest", _LIST_DIGEST.fullmatch, item.rate_card_digest),
+            ("rate_card/digest", DIGEST.fullmatch, item.rate_card_digest),
         )
         for member, valid, text in checks:
             if not isinstance(text, str) or not valid(text):
@@ -603,7 +599,7 @@ def check_receipt_list(statement: Statement, receipt_list: Mapping[str, Any]) ->
     if not isinstance(receipt_list, Mapping) or not isinstance(receipt_list.get("receipts"), list):
         raise SchemaViolationError("a receipt list is {statement_id, receipts: [...]} (SET-028)")
     listed_id = receipt_list.get("statement_id")
-    if not isinstance(listed_id, str) or not _LIST_ID.fullmatch(listed_id):
+    if not isinstance(listed_id, str) or not TOKEN_ID.fullmatch(listed_id):
         raise SchemaViolationError(
             f"receipt list statement_id {listed_id!r:.80} is not of the list's schema (SET-028)",
             detail={"path": "/statement_id"},
@@ -753,9 +749,9 @@ class PairHistory:
             statement_id, digest = reference["statement_id"], reference["digest"]
             if not (
                 isinstance(statement_id, str)
-                and _LIST_ID.fullmatch(statement_id)
+                and TOKEN_ID.fullmatch(statement_id)
                 and isinstance(digest, str)
-                and _LIST_DIGEST.fullmatch(digest)
+                and DIGEST.fullmatch(digest)
             ):
                 raise SchemaViolationError(
                     "a pair history's disputed statement is {statement_id, digest} (SET-024)"
