@@ -104,3 +104,40 @@ def test_help_and_an_unknown_command_through_main() -> None:
     assert bad.returncode == 2
     error = json.loads(bad.stderr.decode())
     assert error["error"] == "invalid_arguments" and "'settle'" in error["message"]
+
+
+def test_the_program_exits_with_the_status_of_main_and_freezes_what_is_left() -> None:
+    """``tokenfed.cli.run`` (the ``tokenfed`` program) exits with the status ``main`` returns,
+    having frozen the objects left out of the garbage collector (the interpreter's last
+    collections skip them); its standard output is whole."""
+    code = (
+        "import atexit, gc, sys\n"
+        "from tokenfed.cli import run\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, file=sys.stderr))\n"
+        "sys.argv = ['tokenfed', *sys.argv[1:]]\n"
+        "run()\n"
+    )
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "price",
+            "--rate-card",
+            "/nonexistent/card.jws",
+            "--usage",
+            "/nonexistent/u.json",
+            "--no-verify",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    first, second = bad.stderr.decode().splitlines()
+    assert json.loads(first)["error"] == "io_error"
+    assert second == "frozen True"
+    helped = subprocess.run(
+        [sys.executable, "-c", code, "--help"], capture_output=True, check=False
+    )
+    assert helped.returncode == 0
+    assert helped.stdout.decode() == FULL[()].format_help()

@@ -116,7 +116,7 @@ def test_sdk_wheel_metadata(wheels: dict[str, Wheel]) -> None:
     sdk = wheels["tokenfed"]
     assert sdk.metadata["License-Expression"] == "Apache-2.0"
     assert sdk.metadata.get_all("License-File") == ["LICENSE"]
-    assert "tokenfed = tokenfed.cli:main" in sdk.entry_points
+    assert "tokenfed = tokenfed.cli:run" in sdk.entry_points
     assert "tokenfed-conformance" not in sdk.requires()
 
 

@@ -1,7 +1,5 @@
 """Run the command line: ``python -m tokenfed.cli``."""
 
-import sys
+from . import run
 
-from . import main
-
-sys.exit(main())
+run()
