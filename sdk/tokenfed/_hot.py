@@ -42,6 +42,9 @@ __all__ = [
 MAX_SAFE_INTEGER: Final = 9007199254740991
 """2^53 - 1 (CONV-012)."""
 
+_SQLITE_INT_MAX: Final = 2**63 - 1
+"""The largest integer SQLite stores (a ledger row's amount in 10^-6 UTU beyond it is NULL)."""
+
 HASH_SIZE: Final = 32
 
 _LEAF = hashlib.sha256(b"\x00")
@@ -546,6 +549,78 @@ class BatchedClaims:
         reference path runs without a signature having been checked, and on ``False`` its
         first failing step would be step 6.
         """
+        found = self._compact(token, max_bytes, not_after, True)
+        if found is None or found is False:
+            return found
+        claims, kid, payload, text, origin, payload_hash = found
+        if origin is None:
+            receipt = self._make(claims, kid, payload, text)
+        else:
+            receipt = self._make(claims, kid, payload, text, origin=origin)
+        # Tracked next (steps 12 and 13), which needs the content digest.
+        receipt._content_digest = "sha256:" + payload_hash.hexdigest()
+        return receipt
+
+    def compact_row(self, token: Any, max_bytes: int, not_after: int) -> Any:
+        """:meth:`verify_compact` for a line of a receipt file, in trust-store mode: where the
+        receipt is certainly valid, the compact result the file's workers send their parent,
+        ``(True, ledger row, prev, result row members, amount in 10^-6 UTU)``, equal to what
+        the reference path builds from the verified receipt (``receipts._files``); ``False``
+        where only the signature fails; else ``None``, also for a key with an origin (a
+        federation's), whose result row names it.
+
+        The ledger row is ``(iss, jti, aud, sub, seq, iat, amount, rate card id, content
+        digest, receipt digest, receipt, None, model, rate card digest, amount in 10^-6 UTU or
+        None beyond SQLite's integers, Merkle leaf hash)``. The members' strings are written
+        between quotes as they are: the claims are ASCII without a backslash, so no string
+        holds a quote or a control character that JSON would escape.
+        """
+        found = self._compact(token, max_bytes, not_after, False)
+        if found is None or found is False:
+            return found
+        claims, _kid, _payload, text, _origin, payload_hash = found
+        iss: str = claims["iss"]
+        jti: str = claims["jti"]
+        aud: str = claims["aud"]
+        seq: int = claims["seq"]
+        amount: str = claims["amount"]
+        card: dict[str, Any] = claims["rate_card"]
+        usage: dict[str, Any] = claims["usage"]
+        digest = "sha256:" + payload_hash.hexdigest()
+        leaf = _LEAF.copy()
+        leaf.update(payload_hash.digest())
+        token_hash = _CONTENT.copy()
+        token_hash.update(text.encode("ascii"))
+        micro = _micro_amount(amount)
+        row = (
+            iss,
+            jti,
+            aud,
+            claims["sub"],
+            seq,
+            claims["iat"],
+            amount,
+            card["id"],
+            digest,
+            "sha256:" + token_hash.hexdigest(),
+            text,
+            None,
+            usage["model"],
+            card["digest"],
+            micro if micro <= _SQLITE_INT_MAX else None,
+            leaf.digest(),
+        )
+        members = (
+            f'"iss": "{iss}", "aud": "{aud}", "jti": "{jti}", "seq": {seq}, '
+            f'"amount": "{amount}", "content_digest": "{digest}"'
+        )
+        return (True, row, claims.get("prev"), members, micro)
+
+    def _compact(self, token: Any, max_bytes: int, not_after: int, origins: bool) -> Any:
+        """The work of :meth:`verify_compact`: ``(claims, kid, payload, token text, origin,
+        SHA-256 state of the payload)`` for a certainly valid receipt, ``False`` or ``None``;
+        without ``origins``, ``None`` for a key with an origin, before its signature is
+        checked."""
         if type(token) is bytes:
             if not token.isascii():
                 return None
@@ -580,6 +655,8 @@ class BatchedClaims:
             if current is None:
                 return None
             verify, valid_at, origin = current
+            if origin is not None and not origins:
+                return None
         if not valid_at(claims["iat"]):
             return None
         signature = decode_b64url(parts[2])
@@ -588,13 +665,9 @@ class BatchedClaims:
         signing_input = text[: len(header) + 1 + len(encoded)].encode("ascii")
         if not verify(signature, signing_input):
             return False
-        if origin is None:
-            receipt = self._make(claims, kid, payload, text)
-        else:
-            receipt = self._make(claims, kid, payload, text, origin=origin)
-        # Tracked next (steps 12 and 13), which needs the content digest.
-        receipt._content_digest = content_digest(payload)
-        return receipt
+        payload_hash = _CONTENT.copy()
+        payload_hash.update(payload)
+        return (claims, kid, payload, text, origin, payload_hash)
 
     def add_price(self, card_id: str, digest: str, model: str, price: Price) -> None:
         self.prices[(card_id, digest, model)] = price

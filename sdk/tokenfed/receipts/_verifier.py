@@ -475,6 +475,16 @@ class ReceiptVerifier:
             return claims, True
         return _json.loads(payload), False
 
+    def _file_result(self, data: bytes) -> Any:
+        """For a stripped line of a receipt file that holds a JWS receipt: what the hot module's
+        :meth:`~tokenfed._hot.BatchedClaims.compact_row` gives (the line's compact result where
+        the receipt certainly verifies, ``False`` where only its signature fails), else
+        ``None``, and :meth:`verify` decides."""
+        hot = self._hot_claims
+        if hot is None:
+            return None
+        return hot.compact_row(data, MAX_RECEIPT_BYTES, self._clock() + self._skew)
+
     def _check_compact(self, token: str | bytes) -> VerifiedReceipt:
         hot = self._hot_claims
         if hot is not None:
