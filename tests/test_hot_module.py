@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tokenfed import _b64, _compiled, _hot, _json, _merkle
+from tokenfed import _b64, _compiled, _hot, _json, _merkle, ledger
 from tokenfed._meters import INPUT_EXTENSION_METERS, METERS
 from tokenfed.errors import MalformedError, TokenfedError
 from tokenfed.keys import KeyValidity, generate_key
-from tokenfed.receipts import ReceiptTracker, TrackerTransaction, VerifiedReceipt, _claims
+from tokenfed.receipts import ReceiptTracker, TrackerTransaction, VerifiedReceipt, _claims, _fast
 from tokenfed.receipts import _tracker as tracker_module
 from tokenfed.receipts._verifier import ReceiptVerifier
 from tokenfed.trust import TrustStore
@@ -73,8 +73,10 @@ def test_patterns_and_members_agree_with_the_schema() -> None:
     """The hot module's copies of the receipt schema's patterns and members are the schema's."""
     assert _hot._TOKEN_ID.pattern == _claims.TOKEN_ID_PATTERN[1:-1]
     assert _hot._DIGEST.pattern == _claims.DIGEST_PATTERN[1:-1]
-    assert _hot._AMOUNT.pattern == _claims._FAST_AMOUNT.pattern
+    assert _hot._AMOUNT.pattern == _fast._FAST_AMOUNT.pattern
     assert frozenset(_claims.ReceiptClaims.model_fields) == _hot._CLAIMS_MEMBERS
+    assert _fast._FAST_MEMBERS == _hot._CLAIMS_MEMBERS
+    assert ledger._SQLITE_INT_MAX == _hot._SQLITE_INT_MAX
     assert _json.MAX_SAFE_INTEGER == _hot.MAX_SAFE_INTEGER
     assert _merkle.HASH_SIZE == _hot.HASH_SIZE
 

@@ -49,6 +49,9 @@ EXTENSION_METER = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
 MAX_METER_NAME = 64
 """Longest meter name (UNIT-008)."""
 
+MAX_MODEL_LENGTH = 256
+"""Longest model id, in characters (UNIT-002)."""
+
 OPENAI_AUDIO_IN = "openai.audio_in_tokens"
 OPENAI_AUDIO_OUT = "openai.audio_out_tokens"
 

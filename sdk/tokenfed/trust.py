@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from . import _json
-from ._model import VERSION_PATTERN, check_version, is_entity_id
+from ._ids import VERSION_PATTERN, check_version, is_entity_id
 from .errors import InvalidKeyError, IoError, SchemaViolationError, UnknownKeyError
 from .keys import KeySet, KeyValidity, PublicKey, load_public_jwk
 

@@ -19,26 +19,22 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, ValidationError, model_validator
 
-from . import _adapters, _json, _jws
-from ._adapters import MAX_MODEL_LENGTH, VENDORS, Adapted
+from . import _adapters, _json
+from ._adapters import VENDORS, Adapted
 from ._adapters._stream import StreamState
-from ._decimal import format_decimal, from_scaled
 from ._meters import (
-    INPUT_EXTENSION_METERS,
     MAX_METER_NAME,
+    MAX_MODEL_LENGTH,
     METERS,
     SERVICE_TIERS,
     is_extension_meter,
     is_meter_name,
     is_service_tier,
-    meter_order,
 )
 from ._model import (
     _SERIALIZE,
@@ -50,27 +46,18 @@ from ._model import (
 )
 from ._pricing import (
     AMOUNT_PLACES,
-    WEIGHT_PLACES,
-    CompiledModel,
-    Table,
-    compile_model,
-    round_to_amount,
 )
+from ._ratecard import UTU, Price, PriceLine, RateCard
 from ._signed import (
     DocumentId,
     SignedClaims,
-    SignedDocument,
     WireDocument,
     semantic_error,
 )
 from .errors import (
     InvalidUsageError,
-    RateCardNotValidError,
     SchemaViolationError,
     UnknownMeterError,
-    UnknownModelError,
-    UnpricedMeterError,
-    UnpricedServiceTierError,
 )
 
 __all__ = [
@@ -94,9 +81,6 @@ __all__ = [
     "is_extension_meter",
     "parse_usage",
 ]
-
-UTU = "UTU"
-"""The Unified Token Unit: the unit of every rate-card weight and price amount."""
 
 _MAX_COUNT = _json.MAX_SAFE_INTEGER
 _METER_PATTERN = r"^(" + "|".join(METERS) + r"|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$"
@@ -234,237 +218,6 @@ class RateCardClaims(SignedClaims):
     rate_card_id: DocumentId
     unit: Literal["UTU"]
     models: dict[ModelId, ModelRates] = Field(min_length=1)
-
-
-@dataclass(frozen=True, slots=True)
-class PriceLine:
-    """One priced meter: its count, its effective weight and the exact product (UNIT-061)."""
-
-    meter: str
-    count: int
-    weight: Decimal
-    amount: Decimal
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"meter", "count", "weight", "amount"}`` with canonical decimal strings."""
-        return {
-            "meter": self.meter,
-            "count": self.count,
-            "weight": format_decimal(self.weight),
-            "amount": format_decimal(self.amount),
-        }
-
-
-@dataclass(frozen=True)
-class Price:
-    """The price of a usage under a rate card (UNIT-060..UNIT-062).
-
-    ``lines`` (one :class:`PriceLine` per non-zero meter, in registry order then extension
-    names sorted, UNIT-061) is built on first access: verifying a receipt needs only
-    ``amount``.
-    """
-
-    amount: Decimal
-    unit: str
-    rate_card_id: str
-    rate_card_digest: str
-    tier: int | None
-    minimum_applied: bool
-    _counts: Mapping[str, int] = field(repr=False, hash=False)
-    _table: Table = field(repr=False, hash=False)
-    service_tier: str | None = None
-    """The usage's service tier (UNIT-063); ``None`` when the usage names none."""
-
-    @cached_property
-    def lines(self) -> tuple[PriceLine, ...]:
-        """The priced meters: count, effective weight and exact unrounded product (UNIT-061)."""
-        scaled_weights, weights = self._table.scaled, self._table.weights
-        return tuple(
-            PriceLine(
-                meter,
-                count,
-                weights[meter],
-                from_scaled(count * scaled_weights[meter], WEIGHT_PLACES),
-            )
-            for meter, count in sorted(self._counts.items(), key=_meter_key)
-            if count
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The price result object of UNIT-060 (what ``tokenfed price`` prints)."""
-        result: dict[str, Any] = {
-            "amount": format_decimal(self.amount),
-            "unit": self.unit,
-            "rate_card": {"id": self.rate_card_id, "digest": self.rate_card_digest},
-            "lines": [line.to_json() for line in self.lines],
-            "tier": self.tier,
-            "minimum_applied": self.minimum_applied,
-        }
-        if self.service_tier is not None:
-            result["service_tier"] = self.service_tier
-        return result
-
-
-def _meter_key(item: tuple[str, int]) -> tuple[int, str]:
-    return meter_order(item[0])
-
-
-_new = object.__new__
-
-
-class RateCard(SignedDocument[RateCardClaims]):
-    """A validated rate card with its weights compiled for fast exact pricing.
-
-    Build one with :meth:`from_claims`, :meth:`from_jws` (JWS typ ``tokenfed-rate-card+jwt``,
-    UNIT-021; key validity UNIT-031) or :meth:`parse` (UNIT-032); sign claims with
-    :meth:`sign`. ``raw`` is a copy of the claims as received (unknown members included) and
-    ``digest`` is their JCS digest (UNIT-029), which receipts reference. A card is in force
-    for ``nbf <= t < exp`` (UNIT-028).
-    """
-
-    __slots__ = ("_compiled",)
-
-    _model = RateCardClaims
-    _typ = _jws.TYP_RATE_CARD
-    _key_requirement = "UNIT-031"
-    _unsigned_requirement = "UNIT-032"
-
-    def _compile(self) -> None:
-        def rates_of(rates: ServiceTierRates, by_tier: dict[str, CompiledModel]) -> CompiledModel:
-            volume = [(tier.above_input, tier.weights) for tier in rates.tiers]
-            return compile_model(rates.weights, volume, rates.minimum, by_tier)
-
-        self._compiled: dict[str, CompiledModel] = {
-            model_id: rates_of(
-                rates,
-                {name: rates_of(tier, {}) for name, tier in rates.service_tiers.items()},
-            )
-            for model_id, rates in self.claims.models.items()
-        }
-
-    @property
-    def id(self) -> str:
-        """The ``rate_card_id``."""
-        return self.claims.rate_card_id
-
-    def price(self, usage: Usage, at: int | None = None) -> Price:
-        """Price ``usage`` by the procedure of UNIT-040 (steps UNIT-042..UNIT-049).
-
-        ``at`` is the pricing time (a receipt's ``iat``); ``None`` skips the validity check.
-
-        Raises:
-            RateCardNotValidError: ``at`` is outside ``nbf <= at < exp`` (UNIT-042).
-            UnknownModelError: the card has no rates for ``usage.model`` (UNIT-043).
-            UnpricedMeterError: a non-zero meter has no effective weight (UNIT-046).
-        """
-        meters = usage.meters
-        amount, tier, minimum_applied, table = self._priced(
-            usage.model, meters, at, usage.service_tier
-        )
-        # A frozen dataclass __init__ pays one object.__setattr__ per field; filling the
-        # instance dict directly builds the same object in a fraction of the time.
-        price: Price = _new(Price)
-        price.__dict__.update(
-            amount=from_scaled(amount, AMOUNT_PLACES),
-            unit=UTU,
-            rate_card_id=self.claims.rate_card_id,
-            rate_card_digest=self.digest,
-            tier=tier,
-            minimum_applied=minimum_applied,
-            _counts=meters,
-            _table=table,
-            service_tier=usage.service_tier,
-        )
-        return price
-
-    def amount_of(
-        self,
-        model: str,
-        meters: Mapping[str, int],
-        at: int | None = None,
-        service_tier: str | None = None,
-    ) -> Decimal:
-        """Only the amount of :meth:`price`, for meters already validated (UNIT-040).
-
-        Verifiers that compare a claimed amount need nothing else, so no result object is built.
-        ``service_tier`` is the usage's ``service_tier`` (UNIT-051).
-        """
-        return from_scaled(self._priced(model, meters, at, service_tier)[0], AMOUNT_PLACES)
-
-    def micro_amount_of(
-        self,
-        model: str,
-        meters: Mapping[str, int],
-        at: int | None = None,
-        service_tier: str | None = None,
-    ) -> int:
-        """:meth:`amount_of` as an integer number of 10^-6 UTU (the precision of amounts)."""
-        return self._priced(model, meters, at, service_tier)[0]
-
-    def _priced(
-        self,
-        model: str,
-        meters: Mapping[str, int],
-        at: int | None,
-        service_tier: str | None = None,
-    ) -> tuple[int, int | None, bool, Table]:
-        """Steps UNIT-042..UNIT-049: (amount in 10^-6 UTU, tier, minimum applied, weights)."""
-        if at is not None and not self._nbf <= at < self._exp:
-            raise RateCardNotValidError(
-                f"rate card {self.claims.rate_card_id!r} is valid for {self._nbf} <= t < "
-                f"{self._exp}, not at t = {at} (UNIT-042)",
-                detail={"at": at, "nbf": self._nbf, "exp": self._exp},
-            )
-        compiled = self._compiled.get(model)
-        if compiled is None:
-            raise UnknownModelError(
-                f"rate card {self.claims.rate_card_id!r} has no rates for model "
-                f"{model!r} (UNIT-043)",
-                detail={"model": model},
-            )
-        if service_tier is not None:
-            by_tier = compiled.service_tiers.get(service_tier)
-            if by_tier is not None:
-                compiled = by_tier
-            elif service_tier != "standard":
-                raise UnpricedServiceTierError(
-                    f"model {model!r} of rate card {self.claims.rate_card_id!r} has no rates "
-                    f"for service tier {service_tier!r} (UNIT-051)",
-                    detail={"model": model, "service_tier": service_tier},
-                )
-        total_input = (
-            meters.get("input", 0) + meters.get("cache_read", 0) + meters.get("cache_write", 0)
-        )
-        if compiled.tiers:
-            for name in INPUT_EXTENSION_METERS:  # prompt tokens metered apart (UNIT-044)
-                total_input += meters.get(name, 0)
-        table = compiled.base
-        tier: int | None = None
-        for above_input, tier_table in compiled.tiers:
-            if total_input > above_input:
-                table = tier_table
-                tier = above_input
-                break
-        weights = table.scaled
-        total = 0
-        for meter, count in meters.items():
-            if count:
-                weight = weights.get(meter)
-                if weight is None:
-                    raise UnpricedMeterError(
-                        f"model {model!r} of rate card {self.claims.rate_card_id!r} has "
-                        f"no weight for meter {meter!r} (count {count}) (UNIT-046)",
-                        detail={"model": model, "meter": meter},
-                    )
-                total += count * weight
-        amount = round_to_amount(total)
-        minimum_applied = amount < compiled.minimum
-        if minimum_applied:
-            amount = compiled.minimum
-        return amount, tier, minimum_applied, table
-
-    def __repr__(self) -> str:
-        return f"RateCard(id={self.claims.rate_card_id!r}, digest={self.digest!r})"
 
 
 def parse_usage(value: object) -> Usage:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._meters import is_service_tier
+from .._meters import MAX_MODEL_LENGTH, is_service_tier
 from ..errors import InvalidUsageError
 from ._anthropic import anthropic_meters, anthropic_service_tier
 from ._dashscope import dashscope_meters
@@ -27,9 +27,6 @@ from ._otel import no_model, otel_meters, otel_model
 from ._report import Fields, nonzero
 
 __all__ = ["MAX_MODEL_LENGTH", "VENDORS", "Adapted", "adapt", "check_model", "vendor_label"]
-
-MAX_MODEL_LENGTH = 256
-"""Longest model id (UNIT-002)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,18 +19,10 @@ from .._jws import TYP_RECEIPT, TYP_RECEIPT_BATCH
 from ..errors import InvalidArgumentsError, IoError, MalformedError, error_class
 from ..keys import KeyValidity
 from ..ledger import SqliteLedger, SqliteStreamStore
-from ..receipts import (
-    MAX_LINE_BYTES,
-    ReceiptIssuer,
-    ReceiptTracker,
-    VerifierConfig,
-    verify_file,
-)
+from ..receipts import MAX_LINE_BYTES, ReceiptTracker, VerifierConfig, verify_file
 from ..receipts._files import check_output_path
 from ..trust import TrustStore
-from ..units import parse_usage
 from ._federation import anchors_from_args, origin_map_from_args
-from ._foundation import read_rate_card
 from ._io import (
     emit,
     read_bytes,
@@ -54,6 +46,12 @@ __all__ = [
 
 def receipt_issue(args: argparse.Namespace) -> int:
     """``tokenfed receipt issue``: price a usage and print a signed receipt."""
+    # The issuer, the rate card's command-line reading and the usage's parser bring the claims
+    # models, which verifying never needs: imported here, not with the module.
+    from ..receipts import ReceiptIssuer
+    from ..units import parse_usage
+    from ._foundation import read_rate_card
+
     key = read_private_key(args.key)
     card = read_rate_card(args.rate_card, args)
     usage = parse_usage(read_json(args.usage))

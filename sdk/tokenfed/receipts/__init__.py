@@ -21,11 +21,18 @@ Example::
         receipt = tx.track(verifier.verify(token))
 """
 
-from ._claims import BatchClaims, RateCardRef, ReceiptClaims
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._files import MAX_LINE_BYTES, FileSummary, VerifierConfig, verify_file
-from ._issuer import ReceiptIssuer, ReceiptRequest, pairwise_subject
 from ._tracker import ReceiptTracker, TrackerTransaction
 from ._verifier import DEFAULT_CLOCK_SKEW, MAX_RECEIPT_BYTES, ReceiptVerifier, VerifiedReceipt
+
+if TYPE_CHECKING:
+    from ._claims import BatchClaims, RateCardRef, ReceiptClaims
+    from ._issuer import ReceiptIssuer, ReceiptRequest, pairwise_subject
 
 __all__ = [
     "DEFAULT_CLOCK_SKEW",
@@ -45,3 +52,23 @@ __all__ = [
     "pairwise_subject",
     "verify_file",
 ]
+
+# The claims models and the issuer are loaded when first asked for: verifying receipts that the
+# fast schema vouches for needs neither, nor the model machinery they bring.
+_LAZY = {
+    "BatchClaims": "._claims",
+    "RateCardRef": "._claims",
+    "ReceiptClaims": "._claims",
+    "ReceiptIssuer": "._issuer",
+    "ReceiptRequest": "._issuer",
+    "pairwise_subject": "._issuer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -36,10 +36,10 @@ from typing import IO, Any, Protocol
 from .._decimal import format_decimal, from_scaled
 from .._pricing import AMOUNT_PLACES
 from .._progress import Progress
+from .._ratecard import RateCard
 from ..errors import ChainBreakError, InvalidSignatureError, IoError, ReplayError, TokenfedError
 from ..ledger import ReceiptLedger, SqliteLedger
 from ..trust import KeySource, TrustStore
-from ..units import RateCard
 from ._tracker import ReceiptTracker, TrackerTransaction, receipt_row
 from ._verifier import (
     _RECEIPT_SIGNATURE_FAILS,

@@ -15,16 +15,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _compiled, _json, _jws, _merkle
 from .. import _hot as _hot_source
 from .._b64 import b64decode, b64encode
 from .._decimal import format_decimal, from_scaled, to_scaled
+from .._ids import VERSION_PATTERN, check_version
 from .._json import MAX_SAFE_INTEGER
 from .._meters import INPUT_EXTENSION_METERS, METERS
-from .._model import VERSION_PATTERN, check_version, validate
 from .._pricing import AMOUNT_PLACES
+from .._ratecard import RateCard
 from ..errors import (
     AmountMismatchError,
     IatInFutureError,
@@ -37,8 +38,10 @@ from ..errors import (
 )
 from ..keys import PublicKey
 from ..trust import KeyOrigin, KeySource, TrustStore
-from ..units import RateCard
-from ._claims import BatchClaims, FastSchema, ReceiptClaims, validate_receipt
+from ._fast import FastSchema
+
+if TYPE_CHECKING:
+    from ._claims import ReceiptClaims
 
 __all__ = [
     "DEFAULT_CLOCK_SKEW",
@@ -181,6 +184,9 @@ class VerifiedReceipt:
     def claims(self) -> ReceiptClaims:
         """The typed claims (built on first access from :attr:`raw`, which passed the schema)."""
         if self._claims is None:
+            from .._model import validate
+            from ._claims import ReceiptClaims
+
             self._claims = validate(ReceiptClaims, self.raw, what="receipt")
         return self._claims
 
@@ -350,8 +356,8 @@ class ReceiptVerifier:
                         # The standard tier's rates: the hot path prices only usage without a
                         # service tier.
                         price = _hot.Price(
-                            card.claims.nbf,
-                            card.claims.exp,
+                            card._nbf,
+                            card._exp,
                             rates.base.scaled,
                             [(above, table.scaled) for above, table in rates.tiers],
                             rates.minimum,
@@ -564,6 +570,8 @@ class ReceiptVerifier:
             service_tier: str | None = None  # the fast path takes only {model, meters}
             amount = to_scaled(claims["amount"], AMOUNT_PLACES)
         else:
+            from ._claims import validate_receipt  # the models: only for claims that need them
+
             parsed = validate_receipt(claims)
             iat, card_id, card_digest = parsed.iat, parsed.rate_card.id, parsed.rate_card.digest
             model, meters = parsed.usage.model, parsed.usage.meters
@@ -736,6 +744,9 @@ class ReceiptVerifier:
             raise InvalidSignatureError(
                 "the batch signature does not verify with the key (CONV-049)"
             )
+        from .._model import validate
+        from ._claims import BatchClaims
+
         parsed = validate(BatchClaims, claims, what="batch statement")
         root = bytes.fromhex(parsed.tree_root)
         statement = _Batch(
