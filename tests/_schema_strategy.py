@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-__all__ = ["from_schema"]
+__all__ = ["from_schema", "json_values"]
 
 _MAX_SAFE = 2**53 - 1
 
@@ -94,3 +94,19 @@ def _object_draw(draw: st.DrawFn, node: dict[str, Any], root: dict[str, Any]) ->
 
 def _object(node: dict[str, Any], root: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     return _object_draw(node, root)
+
+
+def json_values(samples: list[str], *, text_size: int) -> st.SearchStrategy[Any]:
+    """Any JSON value a parser gives (nested up to a few leaves), with ``samples`` among the
+    strings: the values a mutation puts in place of a member or an item."""
+    return st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**60), max_value=2**60)
+        | st.text(max_size=text_size)
+        | st.sampled_from(samples),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from _schema_strategy import json_values
 from tokenfed._decimal import format_decimal
 from tokenfed._document import copy_json
 from tokenfed._meters import METERS
@@ -155,36 +156,27 @@ def test_generated_valid_cards(claims: dict[str, Any]) -> None:
     assert check(claims), claims
 
 
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**60), max_value=2**60)
-    | st.text(max_size=12)
-    | st.sampled_from(
-        [
-            "1.0",
-            "2.0",
-            "1.01",
-            "UTU",
-            "utu",
-            "0",
-            "0.5",
-            "0.50",
-            "-1",
-            "1e3",
-            "0.0000000001",
-            "input",
-            "input\n",
-            "x.y",
-            "https://a.example",
-            "https://A.example",
-            "standard",
-        ]
-    ),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=6,
+JSON_VALUES = json_values(
+    [
+        "1.0",
+        "2.0",
+        "1.01",
+        "UTU",
+        "utu",
+        "0",
+        "0.5",
+        "0.50",
+        "-1",
+        "1e3",
+        "0.0000000001",
+        "input",
+        "input\n",
+        "x.y",
+        "https://a.example",
+        "https://A.example",
+        "standard",
+    ],
+    text_size=12,
 )
 
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from _schema_strategy import from_schema
+from _schema_strategy import from_schema, json_values
 from tokenfed._meters import METERS
 from tokenfed._model import validate
 from tokenfed.errors import TokenfedError
@@ -80,28 +80,19 @@ def check(schema: FastSchema, claims: Any) -> None:
         assert model_accepts(claims), claims
 
 
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**60), max_value=2**60)
-    | st.text(max_size=40)
-    | st.sampled_from(
-        [
-            "1.0",
-            "UTU",
-            "sha256:" + "a" * 64,
-            "https://a.example",
-            "https://A.example",
-            "https://u@a.example",
-            "https://a.example:0",
-            "0.5",
-            "input",
-        ]
-    ),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=6,
+JSON_VALUES = json_values(
+    [
+        "1.0",
+        "UTU",
+        "sha256:" + "a" * 64,
+        "https://a.example",
+        "https://A.example",
+        "https://u@a.example",
+        "https://a.example:0",
+        "0.5",
+        "input",
+    ],
+    text_size=40,
 )
 
 

@@ -188,13 +188,8 @@ class SignedDocument(Generic[ClaimsT]):
 
     def __init__(self, claims: ClaimsT, raw: dict[str, Any], token: str | None = None) -> None:
         """Wrap already validated claims; prefer the ``from_*`` constructors."""
-        self._claims = claims
-        self.raw = raw
+        self._fill(claims, raw, claims.nbf, claims.exp)
         self.token = token
-        self.verified_by = None
-        self.digest = _json.digest(raw)
-        self._nbf = claims.nbf
-        self._exp = claims.exp
         self._compile()
 
     def _compile(self) -> None:
@@ -217,9 +212,10 @@ class SignedDocument(Generic[ClaimsT]):
         ``None`` and the model decides. No kind vouches by default."""
         return None
 
-    def _init_vouched(self, raw: dict[str, Any], nbf: int, exp: int) -> None:
-        """Fill a document whose claims a kind vouched for (``_vouched``)."""
-        self._claims = None
+    def _fill(self, claims: ClaimsT | None, raw: dict[str, Any], nbf: int, exp: int) -> None:
+        """Set what every document holds, unsigned; ``claims`` is ``None`` for claims a kind
+        vouched for (``_vouched``), validated when first read."""
+        self._claims = claims
         self.raw = raw
         self.token = None
         self.verified_by = None

@@ -159,7 +159,7 @@ class RateCard(SignedDocument["RateCardClaims"]):
         if compiled is None:
             return None
         card = cls.__new__(cls)
-        card._init_vouched(raw, raw["nbf"], raw["exp"])
+        card._fill(None, raw, raw["nbf"], raw["exp"])
         card._compiled = compiled
         return card
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .._hot import _CLAIMS_MEMBERS
 from .._ids import is_entity_id
 from .._json import MAX_SAFE_INTEGER
 from .._meters import METERS
@@ -31,24 +32,9 @@ DIGEST = re.compile(DIGEST_PATTERN[1:-1])
 
 _FAST_SUB = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _FAST_AMOUNT = re.compile(r"(0|[1-9][0-9]{0,40})(\.[0-9]{0,5}[1-9])?")
-_FAST_MEMBERS = frozenset(
-    (
-        "iss",
-        "sub",
-        "aud",
-        "jti",
-        "iat",
-        "ver",
-        "usage",
-        "amount",
-        "unit",
-        "rate_card",
-        "entitlement",
-        "seq",
-        "prev",
-    )
-)
-"""The members of :class:`~tokenfed.receipts._claims.ReceiptClaims` (a test checks they agree)."""
+_FAST_MEMBERS = _CLAIMS_MEMBERS
+"""The members of :class:`~tokenfed.receipts._claims.ReceiptClaims`, which the hot module
+checks too (a test compares them with the model's fields)."""
 _FAST_METERS = frozenset(METERS)
 _CACHE_LIMIT = 4096
 
