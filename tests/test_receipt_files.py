@@ -122,6 +122,31 @@ def test_a_bad_line_is_one_malformed_result(
     assert summary.accepted == 30 and summary.rejected == 3
 
 
+def test_the_last_chunks_go_to_the_workers_in_parts(
+    world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunks near the end of a file are sent in parts (``_TAIL_PARTS``): the results are
+    the same as in one process, line for line in order, and the bytes counted add up to the
+    file's."""
+    monkeypatch.setattr(_files, "_CHUNK_LINES", 8)
+    good = [r.encode() for r in world["receipts"]]
+    lines = [*good[:25], GARBAGE, *good[25:], b""]
+    data = b"\n".join(lines) + b"\n"
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+    _, alone = verify(world, data, tmp_path / "one", workers=1)
+    _, parted = verify(world, data, tmp_path / "two", workers=2)
+    assert parted == alone and [row["line"] for row in parted] == list(range(1, len(lines) + 1))
+    with open(tmp_path / "two" / "in.jsonl", "rb") as handle:
+        sent = list(_files._checked_chunks(handle, world["config"], 2, len(data)))
+    sizes = [size for _, size in sent]
+    assert sum(sizes) == len(data) and sum(len(checked) for checked, _ in sent) == len(lines)
+    # A whole chunk of 8 lines first; then the last five chunks in parts (the bytes counted
+    # with a chunk's last part).
+    assert [len(checked) for checked, _ in sent] == [8, *[2] * 16, 1, 1]
+    assert [size > 0 for size in sizes] == [True, *[False, False, False, True] * 4, False, True]
+
+
 def test_crlf_line_ends_and_a_last_line_without_lf(world: dict[str, Any], tmp_path: Path) -> None:
     """REC-070: a CR before the LF is not part of the line; a last line without LF is a line."""
     good = [r.encode() for r in world["receipts"][:3]]

@@ -490,7 +490,8 @@ def verify_file(
     config.build()  # a bad trust store or rate card is reported once, before any work
     show = sys.stderr.isatty() if progress is None else progress
     summary = FileSummary()
-    bar = Progress(None if from_stdin else _size(source), show)
+    total = None if from_stdin else _size(source)
+    bar = Progress(total, show)
     done_bytes = 0
     output: _AtomicOutput | None = None
     try:
@@ -503,7 +504,7 @@ def verify_file(
             output = _AtomicOutput(results)
             groups = _Groups(ledger)
             stack.callback(groups.abandon)  # an exception leaves nothing of the open group
-            for checked, size in _checked_chunks(handle, config, workers):
+            for checked, size in _checked_chunks(handle, config, workers, total):
                 groups.begin()
                 done_bytes += size
                 _apply(tracker, checked, summary, output.handle)
@@ -589,10 +590,17 @@ def _pool_context() -> multiprocessing.context.BaseContext | None:
     return None
 
 
+_TAIL_PARTS = 4
+"""Chunks that end within ``_TAIL_PARTS`` chunks' worth of bytes of the end of a file of known
+size are sent to the workers in this many parts: the workers then run out of lines together,
+instead of one waiting while the other verifies the last whole chunk."""
+
+
 def _checked_chunks(
-    handle: IO[bytes], config: VerifierConfig, workers: int
+    handle: IO[bytes], config: VerifierConfig, workers: int, total: int | None = None
 ) -> Iterator[tuple[list[_Checked], int]]:
-    """Yield (stateless results, bytes read) chunk by chunk, in order, few chunks in flight."""
+    """Yield (stateless results, bytes read) chunk by chunk, in order, few chunks in flight;
+    near the end of a file of ``total`` bytes, in parts of chunks (``_TAIL_PARTS``)."""
     if workers == 1:
         verifier = config.build()
         for chunk, size in _chunks(handle):
@@ -605,9 +613,17 @@ def _checked_chunks(
         initargs=(config, os.getpid()),
     ) as pool:
         pending: deque[tuple[Future[list[_Checked]], int]] = deque()
+        read = 0
         for chunk, size in _chunks(handle):
-            pending.append((pool.submit(_check_chunk, chunk), size))
-            if len(pending) >= 2 * workers:
+            read += size
+            parts = [chunk]
+            if total is not None and total - read < _TAIL_PARTS * size:
+                step = -(-len(chunk) // _TAIL_PARTS)
+                parts = [chunk[start : start + step] for start in range(0, len(chunk), step)]
+            for index, part in enumerate(parts, 1):  # the bytes count with the last part
+                taken = size if index == len(parts) else 0
+                pending.append((pool.submit(_check_chunk, part), taken))
+            while len(pending) >= 2 * workers:
                 future, taken = pending.popleft()
                 yield future.result(), taken
         while pending:
