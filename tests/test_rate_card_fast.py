@@ -365,8 +365,9 @@ def test_a_vouched_card_builds_its_claims_when_read() -> None:
 
 
 def test_verifying_receipts_loads_no_model_machinery(tmp_path: Path) -> None:
-    """``tokenfed receipt verify`` of valid JWS receipts under a card the fast check vouches
-    for never imports pydantic: a file (in process and with workers) and a single receipt."""
+    """``tokenfed receipt verify`` of valid receipts under a card the fast check vouches for
+    never imports pydantic: a file of JWS receipts (in process, and in the parent of two
+    workers), a file of batched receipts, and a single receipt."""
     code = (
         "import sys\n"
         "from tokenfed.cli import main\n"
@@ -404,6 +405,20 @@ def test_verifying_receipts_loads_no_model_machinery(tmp_path: Path) -> None:
             capture_output=True, check=False, text=True,
         )  # fmt: skip
         assert done.stdout.splitlines()[-1] == "0 False", done.stderr
+    # Batched receipts too: the batch statement's claims are vouched for without their model.
+    from tokenfed.receipts import ReceiptRequest
+
+    requests = [ReceiptRequest(aud="https://other.example", sub="Zk9xW2cLm3P8qRsT", usage=usage)]
+    batched = issuer.issue_batch(requests * 3, iat=BASE["iat"])
+    text = "\n".join(json.dumps(item) for item in batched) + "\n"
+    (tmp_path / "b.jsonl").write_text(text, encoding="ascii")
+    done = subprocess.run(
+        [sys.executable, "-c", code, "receipt", "verify", str(tmp_path / "b.jsonl"), *common_args,
+         "--at", str(BASE["iat"] + 60), "--workers", "1", "--results", str(tmp_path / "b.out")],
+        capture_output=True, check=False, text=True,
+    )  # fmt: skip
+    assert done.stdout.splitlines()[-1] == "0 False", done.stderr
+    assert json.loads("\n".join(done.stdout.splitlines()[:-1]))["accepted"] == 3
     (tmp_path / "one.jws").write_text(receipts[0], encoding="ascii")
     done = subprocess.run(
         [sys.executable, "-c", code, "receipt", "verify", str(tmp_path / "one.jws"), *common_args,

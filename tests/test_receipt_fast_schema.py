@@ -24,8 +24,8 @@ from _schema_strategy import from_schema, json_values
 from tokenfed._meters import METERS
 from tokenfed._model import validate
 from tokenfed.errors import TokenfedError
-from tokenfed.receipts import ReceiptClaims
-from tokenfed.receipts._claims import FastSchema
+from tokenfed.receipts import BatchClaims, ReceiptClaims
+from tokenfed.receipts._fast import FastSchema, batch_claims_certain
 from tokenfed_conformance.vectors import load_vectors
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "spec" / "schemas"
@@ -186,3 +186,107 @@ def test_null_optional_members_are_refused_by_every_path(member: str) -> None:
     assert not VALIDATOR.is_valid(claims)
     assert not model_accepts(claims)
     assert not FastSchema().accepts(claims)
+
+
+# Batch statements (REC-060): the fast check of their claims -----------------------------------
+
+BATCH_SCHEMA = json.loads((SCHEMAS / "batch-statement.schema.json").read_text(encoding="utf-8"))
+BATCH_VALIDATOR = Draft202012Validator(BATCH_SCHEMA)
+
+
+def _major_one(claims: dict[str, Any]) -> dict[str, Any]:
+    claims["ver"] = "1." + claims["ver"].split(".")[1]
+    return claims
+
+
+BATCHES = from_schema(BATCH_SCHEMA, _major_one)
+BATCH_SETTINGS = settings(
+    max_examples=50,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+def batch_model(claims: Any) -> BatchClaims | None:
+    try:
+        return validate(BatchClaims, claims)
+    except TokenfedError:
+        return None
+
+
+def check_batch(claims: Any) -> bool:
+    """The invariant: what the fast check vouches for, the JSON Schema and the model accept,
+    with the same values."""
+    if not batch_claims_certain(claims):
+        return False
+    model = batch_model(claims)
+    assert model is not None and BATCH_VALIDATOR.is_valid(claims), claims
+    assert model.model_dump() == claims
+    return True
+
+
+@BATCH_SETTINGS
+@given(BATCHES)
+def test_generated_batch_statements(claims: dict[str, Any]) -> None:
+    """Schema-valid batch claims of version 1.x: the model accepts them, and the fast check
+    vouches for exactly those without an unknown member."""
+    assert batch_model(claims) is not None, claims
+    assert check_batch(claims) is (set(claims) == set(BatchClaims.model_fields)), claims
+
+
+@st.composite
+def mutated_batches(draw: st.DrawFn) -> dict[str, Any]:
+    claims: dict[str, Any] = draw(BATCHES)
+    names = sorted(claims)
+    action = draw(st.sampled_from(["replace", "remove", "add"]))
+    if action == "add":
+        claims[draw(st.text(max_size=10))] = draw(JSON_VALUES)
+    elif action == "remove":
+        del claims[draw(st.sampled_from(names))]
+    else:
+        claims[draw(st.sampled_from(names))] = draw(JSON_VALUES)
+    return claims
+
+
+@BATCH_SETTINGS
+@given(mutated_batches())
+def test_fast_check_never_vouches_for_a_batch_mutation_the_model_refuses(
+    claims: dict[str, Any],
+) -> None:
+    """REC-060: a mutated batch statement is vouched for only if the model and the JSON Schema
+    accept it, with the same values."""
+    check_batch(claims)
+
+
+BATCH = {
+    "iss": "https://a.example",
+    "ver": "1.0",
+    "iat": 1795000000,
+    "batch_id": "b-1",
+    "tree_size": 3,
+    "tree_root": "ab" * 32,
+}
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [
+        ("ver", "2.0"),
+        ("ver", "1.01"),
+        ("iat", True),
+        ("iat", -1),
+        ("tree_size", 0),
+        ("tree_size", True),
+        ("tree_root", "AB" * 32),
+        ("tree_root", "ab" * 32 + "\n"),
+        ("batch_id", "b 1"),
+        ("iss", "https://A.example"),
+        ("extra", "kept by the model"),
+    ],
+)
+def test_named_batch_cases_are_left_to_the_model(member: str, value: Any) -> None:
+    """Each case differs from a vouched-for statement in one member; the model decides it."""
+    assert check_batch(BATCH)
+    assert not batch_claims_certain({**BATCH, member: value})
+    assert (batch_model({**BATCH, member: value}) is not None) is (member == "extra")

@@ -11,11 +11,19 @@ import re
 from typing import Any
 
 from .._hot import _CLAIMS_MEMBERS
-from .._ids import is_entity_id
+from .._ids import VERSION_PATTERN, is_entity_id
 from .._json import MAX_SAFE_INTEGER
 from .._meters import METERS
+from .._version import SPEC_VERSION
 
-__all__ = ["DIGEST", "DIGEST_PATTERN", "TOKEN_ID", "TOKEN_ID_PATTERN", "FastSchema"]
+__all__ = [
+    "DIGEST",
+    "DIGEST_PATTERN",
+    "TOKEN_ID",
+    "TOKEN_ID_PATTERN",
+    "FastSchema",
+    "batch_claims_certain",
+]
 
 TOKEN_ID_PATTERN = r"^[A-Za-z0-9._~-]{1,128}$"  # noqa: S105 - a pattern, not a secret
 """``jti`` and ``batch_id`` (REC-002)."""
@@ -145,3 +153,33 @@ class FastSchema:
             return True
         entitlement = claims["entitlement"]
         return type(entitlement) is str and TOKEN_ID.fullmatch(entitlement) is not None
+
+
+_BATCH_MEMBERS = frozenset(("iss", "ver", "iat", "batch_id", "tree_size", "tree_root"))
+_TREE_ROOT = re.compile(r"[0-9a-f]{64}")
+_MAJOR = SPEC_VERSION.split(".")[0]
+
+
+def batch_claims_certain(claims: Any) -> bool:
+    """Whether batch-statement claims certainly satisfy the batch schema (REC-060) and its
+    version rule (CONV-004), without the model: exactly its members, each checked as the model
+    checks it. Anything else (an unknown member included) is left to the model, which gives
+    the exact error or keeps the member."""
+    if type(claims) is not dict or claims.keys() != _BATCH_MEMBERS:
+        return False
+    ver, iat, batch_id = claims["ver"], claims["iat"], claims["batch_id"]
+    size, root = claims["tree_size"], claims["tree_root"]
+    return (
+        is_entity_id(claims["iss"])
+        and type(ver) is str
+        and (version := VERSION_PATTERN.fullmatch(ver)) is not None
+        and version.group(1) == _MAJOR
+        and type(iat) is int
+        and 0 <= iat <= MAX_SAFE_INTEGER
+        and type(batch_id) is str
+        and TOKEN_ID.fullmatch(batch_id) is not None
+        and type(size) is int
+        and 1 <= size <= MAX_SAFE_INTEGER
+        and type(root) is str
+        and _TREE_ROOT.fullmatch(root) is not None
+    )

@@ -38,7 +38,7 @@ from ..errors import (
 )
 from ..keys import PublicKey
 from ..trust import KeyOrigin, KeySource, TrustStore
-from ._fast import FastSchema
+from ._fast import FastSchema, batch_claims_certain
 
 if TYPE_CHECKING:
     from ._claims import ReceiptClaims
@@ -744,19 +744,25 @@ class ReceiptVerifier:
             raise InvalidSignatureError(
                 "the batch signature does not verify with the key (CONV-049)"
             )
-        from .._model import validate
-        from ._claims import BatchClaims
+        if batch_claims_certain(claims):  # the model only where the fast check is not certain
+            iss, iat, batch_id = claims["iss"], claims["iat"], claims["batch_id"]
+            tree_size, tree_root = claims["tree_size"], claims["tree_root"]
+        else:
+            from .._model import validate
+            from ._claims import BatchClaims
 
-        parsed = validate(BatchClaims, claims, what="batch statement")
-        root = bytes.fromhex(parsed.tree_root)
+            parsed = validate(BatchClaims, claims, what="batch statement")
+            iss, iat, batch_id = parsed.iss, parsed.iat, parsed.batch_id
+            tree_size, tree_root = parsed.tree_size, parsed.tree_root
+        root = bytes.fromhex(tree_root)
         statement = _Batch(
-            iss=parsed.iss,
-            iat=parsed.iat,
-            batch_id=parsed.batch_id,
-            tree_size=parsed.tree_size,
+            iss=iss,
+            iat=iat,
+            batch_id=batch_id,
+            tree_size=tree_size,
             tree_root=root,
             kid=key.kid,
-            inclusion=(self._hot or _merkle).CachedInclusion(parsed.tree_size, root),
+            inclusion=(self._hot or _merkle).CachedInclusion(tree_size, root),
             origin=origin,
         )
         self._batches[batch] = statement
