@@ -427,3 +427,23 @@ def test_verifying_receipts_loads_no_model_machinery(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.stdout.splitlines()[-1] == "0 False", done.stderr
     assert json.loads("\n".join(done.stdout.splitlines()[:-1]))["seq"] == 1
+
+
+def test_the_receipts_package_loads_its_models_on_first_use() -> None:
+    """``tokenfed.receipts`` lists every public name, loads the claims models and the issuer
+    only when one is asked for, and names a missing attribute as any module does."""
+    code = (
+        "import sys, tokenfed.receipts as r\n"
+        "listed = {'ReceiptClaims', 'ReceiptIssuer', 'verify_file'} <= set(dir(r))\n"
+        "before = 'pydantic' in sys.modules\n"
+        "found = r.ReceiptClaims.__name__\n"
+        "try:\n"
+        "    r.NoSuchName\n"
+        "except AttributeError as exc:\n"
+        "    missing = str(exc)\n"
+        "print(listed, before, found, 'pydantic' in sys.modules, missing)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == (
+        "True False ReceiptClaims True module 'tokenfed.receipts' has no attribute 'NoSuchName'"
+    )
