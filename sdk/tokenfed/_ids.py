@@ -18,10 +18,13 @@ __all__ = [
     "VERSION_PATTERN",
     "check_version",
     "is_entity_id",
+    "is_supported_version",
 ]
 
 VERSION_PATTERN = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 """``MAJOR.MINOR`` without leading zeros (CONV-003), matched in full."""
+
+_MAJOR = SPEC_VERSION.split(".")[0]
 
 
 def check_version(value: Any) -> None:
@@ -31,11 +34,20 @@ def check_version(value: Any) -> None:
     """
     if isinstance(value, str):
         match = VERSION_PATTERN.fullmatch(value)
-        if match is not None and match.group(1) != SPEC_VERSION.split(".")[0]:
+        if match is not None and match.group(1) != _MAJOR:
             raise UnsupportedVersionError(
                 f"ver {value!r} has major version {match.group(1)}; this implementation "
-                f"supports {SPEC_VERSION.split('.')[0]}.x (CONV-004)"
+                f"supports {_MAJOR}.x (CONV-004)"
             )
+
+
+def is_supported_version(value: object) -> bool:
+    """Whether ``value`` is a ``ver`` this implementation reads: ``MAJOR.MINOR`` (CONV-003) of
+    its major version (CONV-004); what :func:`check_version` and the schemas let through."""
+    if type(value) is not str:
+        return False
+    match = VERSION_PATTERN.fullmatch(value)
+    return match is not None and match.group(1) == _MAJOR
 
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Self
 from . import _jws
 from ._decimal import format_decimal, from_scaled, parse_decimal
 from ._document import SignedDocument
-from ._ids import VERSION_PATTERN, is_entity_id
+from ._ids import is_entity_id, is_supported_version
 from ._json import MAX_SAFE_INTEGER
 from ._meters import (
     INPUT_EXTENSION_METERS,
@@ -36,7 +36,6 @@ from ._pricing import (
     compile_model,
     round_to_amount,
 )
-from ._version import SPEC_VERSION
 from .errors import (
     InvalidAmountError,
     RateCardNotValidError,
@@ -307,7 +306,6 @@ _CLAIMS = frozenset(("iss", "ver", "iat", "nbf", "exp", "rate_card_id", "unit", 
 _MODEL_RATES = frozenset(("weights", "tiers", "minimum", "service_tiers"))
 _TIER_RATES = frozenset(("weights", "tiers", "minimum"))
 _TIER = frozenset(("above_input", "weights"))
-_MAJOR = SPEC_VERSION.split(".")[0]
 
 
 def _vouch(raw: Any) -> dict[str, CompiledModel] | None:
@@ -336,9 +334,7 @@ def _vouch(raw: Any) -> dict[str, CompiledModel] | None:
         return None
     if not (
         is_entity_id(iss)
-        and type(ver) is str
-        and (version := VERSION_PATTERN.fullmatch(ver)) is not None
-        and version.group(1) == _MAJOR
+        and is_supported_version(ver)
         and type(card_id) is str
         and 0 < len(card_id) <= 256
         and all("!" <= char <= "~" for char in card_id)

@@ -44,9 +44,7 @@ from ._model import (
     _decimal_schema,
     _decimal_validator,
 )
-from ._pricing import (
-    AMOUNT_PLACES,
-)
+from ._pricing import AMOUNT_PLACES
 from ._ratecard import UTU, Price, PriceLine, RateCard
 from ._signed import (
     DocumentId,

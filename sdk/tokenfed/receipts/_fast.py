@@ -11,10 +11,9 @@ import re
 from typing import Any
 
 from .._hot import _CLAIMS_MEMBERS
-from .._ids import VERSION_PATTERN, is_entity_id
+from .._ids import is_entity_id, is_supported_version
 from .._json import MAX_SAFE_INTEGER
 from .._meters import METERS
-from .._version import SPEC_VERSION
 
 __all__ = [
     "DIGEST",
@@ -157,7 +156,6 @@ class FastSchema:
 
 _BATCH_MEMBERS = frozenset(("iss", "ver", "iat", "batch_id", "tree_size", "tree_root"))
 _TREE_ROOT = re.compile(r"[0-9a-f]{64}")
-_MAJOR = SPEC_VERSION.split(".")[0]
 
 
 def batch_claims_certain(claims: Any) -> bool:
@@ -167,13 +165,11 @@ def batch_claims_certain(claims: Any) -> bool:
     the exact error or keeps the member."""
     if type(claims) is not dict or claims.keys() != _BATCH_MEMBERS:
         return False
-    ver, iat, batch_id = claims["ver"], claims["iat"], claims["batch_id"]
+    iat, batch_id = claims["iat"], claims["batch_id"]
     size, root = claims["tree_size"], claims["tree_root"]
     return (
         is_entity_id(claims["iss"])
-        and type(ver) is str
-        and (version := VERSION_PATTERN.fullmatch(ver)) is not None
-        and version.group(1) == _MAJOR
+        and is_supported_version(claims["ver"])
         and type(iat) is int
         and 0 <= iat <= MAX_SAFE_INTEGER
         and type(batch_id) is str

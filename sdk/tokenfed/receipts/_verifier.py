@@ -485,9 +485,11 @@ class ReceiptVerifier:
         """For a stripped line of a receipt file that holds a JWS receipt: what the hot module's
         :meth:`~tokenfed._hot.BatchedClaims.compact_row` gives (the line's compact result where
         the receipt certainly verifies, ``False`` where only its signature fails), else
-        ``None``, and :meth:`verify` decides."""
+        ``None``, and :meth:`verify` decides. A key source other than a trust store gives
+        ``None`` at once: its receipts' results name their keys' origin, which only
+        :meth:`verify` gives, and the hot module would parse them twice."""
         hot = self._hot_claims
-        if hot is None:
+        if hot is None or not self._fixed_keys:
             return None
         return hot.compact_row(data, MAX_RECEIPT_BYTES, self._clock() + self._skew)
 
